@@ -1,0 +1,220 @@
+// Package admin is sluice's admin HTTP server with Envoy's endpoints and
+// output formats: /stats, /stats/prometheus, /clusters, /listeners,
+// /config_dump, /ready, /healthcheck/fail|ok, /server_info.
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sluice-proxy/sluice/internal/version"
+	"github.com/sluice-proxy/sluice/proxy"
+	"github.com/sluice-proxy/sluice/stats"
+)
+
+// Server is the admin HTTP server of one sluice process.
+type Server struct {
+	srv  *proxy.Server
+	http *http.Server
+	ln   net.Listener
+	log  *slog.Logger
+}
+
+// Start binds addr and serves the admin endpoints for srv.
+func Start(addr string, srv *proxy.Server, log *slog.Logger) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("admin: %w", err)
+	}
+	a := &Server{srv: srv, ln: ln, log: log}
+	a.http = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("admin server stopped", "err", err)
+		}
+	}()
+	log.Info("admin listening", "address", ln.Addr().String())
+	return a, nil
+}
+
+// Addr returns the bound address.
+func (a *Server) Addr() string { return a.ln.Addr().String() }
+
+// Close stops the admin server.
+func (a *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return a.http.Shutdown(ctx)
+}
+
+// Handler returns the admin endpoints.
+func (a *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", a.index)
+	mux.HandleFunc("GET /stats", a.stats)
+	mux.HandleFunc("GET /stats/prometheus", a.prometheus)
+	mux.HandleFunc("GET /clusters", a.clusters)
+	mux.HandleFunc("GET /listeners", a.listeners)
+	mux.HandleFunc("GET /config_dump", a.configDump)
+	mux.HandleFunc("GET /ready", a.ready)
+	mux.HandleFunc("GET /server_info", a.serverInfo)
+	mux.HandleFunc("POST /healthcheck/fail", func(w http.ResponseWriter, r *http.Request) {
+		a.srv.SetHealthCheckFailed(true)
+		fmt.Fprintln(w, "OK")
+	})
+	mux.HandleFunc("POST /healthcheck/ok", func(w http.ResponseWriter, r *http.Request) {
+		a.srv.SetHealthCheckFailed(false)
+		fmt.Fprintln(w, "OK")
+	})
+	return mux
+}
+
+var endpoints = [][2]string{
+	{"/clusters", "upstream cluster status"},
+	{"/config_dump", "dump the running config as JSON"},
+	{"/healthcheck/fail", "POST: make /ready fail (DRAINING)"},
+	{"/healthcheck/ok", "POST: make /ready pass again"},
+	{"/listeners", "listener names and bound addresses"},
+	{"/ready", "200 LIVE when serving, 503 otherwise"},
+	{"/server_info", "version, state and uptime"},
+	{"/stats", "stats: ?filter=REGEX, ?usedonly, ?format=json|prometheus, ?type=Counters|Gauges|Histograms"},
+	{"/stats/prometheus", "stats in Prometheus text format"},
+}
+
+func (a *Server) index(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "admin commands are:")
+	for _, e := range endpoints {
+		fmt.Fprintf(w, "  %s: %s\n", e[0], e[1])
+	}
+}
+
+// statsFilter reads Envoy's /stats query parameters.
+func statsFilter(r *http.Request) (stats.Filter, error) {
+	q := r.URL.Query()
+	f := stats.Filter{UsedOnly: q.Has("usedonly"), Type: q.Get("type")}
+	if s := q.Get("filter"); s != "" {
+		re, err := regexp.Compile(s)
+		if err != nil {
+			return f, fmt.Errorf("invalid regex: %w", err)
+		}
+		f.Regexp = re
+	}
+	switch f.Type {
+	case "", "All":
+		f.Type = ""
+	case "Counters", "Gauges", "Histograms":
+	default:
+		return f, fmt.Errorf("invalid type %q: want Counters, Gauges, Histograms or All", f.Type)
+	}
+	return f, nil
+}
+
+func (a *Server) stats(w http.ResponseWriter, r *http.Request) {
+	f, err := statsFilter(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	a.srv.Uptime()
+	switch r.URL.Query().Get("format") {
+	case "json":
+		w.Header().Set("Content-Type", "application/json")
+		a.srv.Store.WriteJSON(w, f)
+	case "prometheus":
+		a.servePrometheus(w, r, f)
+	case "", "text":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		a.srv.Store.WriteText(w, f)
+	default:
+		http.Error(w, "invalid format: want json, prometheus or text", http.StatusBadRequest)
+	}
+}
+
+func (a *Server) prometheus(w http.ResponseWriter, r *http.Request) {
+	f, err := statsFilter(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	a.srv.Uptime()
+	a.servePrometheus(w, r, f)
+}
+
+func (a *Server) servePrometheus(w http.ResponseWriter, r *http.Request, f stats.Filter) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(stats.NewCollector(a.srv.Store, f))
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
+}
+
+func (a *Server) ready(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	st := a.srv.State()
+	if st != "LIVE" {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	fmt.Fprintln(w, st)
+}
+
+func (a *Server) listeners(w http.ResponseWriter, r *http.Request) {
+	ls := a.srv.Listeners()
+	if r.URL.Query().Get("format") == "json" {
+		type addr struct {
+			SocketAddress struct {
+				Address   string `json:"address"`
+				PortValue string `json:"port_value"`
+			} `json:"socket_address"`
+		}
+		type entry struct {
+			Name        string `json:"name"`
+			LocalAddr   addr   `json:"local_address"`
+			Connections int    `json:"active_connections"`
+		}
+		out := struct {
+			ListenerStatuses []entry `json:"listener_statuses"`
+		}{ListenerStatuses: []entry{}}
+		for _, l := range ls {
+			e := entry{Name: l.Name, Connections: l.Connections}
+			e.LocalAddr.SocketAddress.Address, e.LocalAddr.SocketAddress.PortValue, _ = net.SplitHostPort(l.Address)
+			out.ListenerStatuses = append(out.ListenerStatuses, e)
+		}
+		writeJSON(w, out)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	for _, l := range ls {
+		fmt.Fprintf(w, "%s::%s\n", l.Name, l.Address)
+	}
+}
+
+func (a *Server) configDump(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, map[string]any{"configs": []any{a.srv.Config()}})
+}
+
+func (a *Server) serverInfo(w http.ResponseWriter, r *http.Request) {
+	up := int64(a.srv.Uptime().Seconds())
+	writeJSON(w, map[string]any{
+		"version": version.String(), "state": a.srv.State(),
+		"uptime_current_epoch": fmt.Sprintf("%ds", up), "uptime_all_epochs": fmt.Sprintf("%ds", up),
+		"command_line_options": map[string]any{"args": os.Args},
+		"listeners":            len(a.srv.Listeners()),
+	})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}

@@ -1,0 +1,99 @@
+package cluster
+
+import (
+	"strings"
+	"sync/atomic"
+)
+
+// HealthFlag is one reason a host is not healthy. A host with no flags set is
+// healthy. The names match Envoy's /clusters output.
+type HealthFlag uint32
+
+const (
+	// FailedActiveHC is set by active health checking.
+	FailedActiveHC HealthFlag = 1 << iota
+	// FailedOutlierCheck is set while outlier detection has the host ejected.
+	FailedOutlierCheck
+	// PendingDynamicRemoval is set on hosts that left DNS and are draining.
+	PendingDynamicRemoval
+)
+
+// Host is one upstream address of a cluster. Host values are stable across
+// config reloads and DNS refreshes for as long as the address stays in the
+// cluster, so their counters carry on. All fields are safe for concurrent use.
+type Host struct {
+	addr    string
+	weight  atomic.Uint32
+	flags   atomic.Uint32
+	cluster *Cluster
+
+	// Per-host stats, shown by /clusters.
+	CxActive      atomic.Int64
+	CxTotal       atomic.Uint64
+	CxConnectFail atomic.Uint64
+	RqActive      atomic.Int64
+	RqTotal       atomic.Uint64
+	RqError       atomic.Uint64
+	RqSuccess     atomic.Uint64
+}
+
+func newHost(c *Cluster, addr string, weight uint32) *Host {
+	h := &Host{addr: addr, cluster: c}
+	h.weight.Store(weight)
+	return h
+}
+
+// Address returns "host:port".
+func (h *Host) Address() string { return h.addr }
+
+// Weight returns the load-balancing weight.
+func (h *Host) Weight() uint32 { return h.weight.Load() }
+
+// Healthy reports whether no health flag is set.
+func (h *Host) Healthy() bool { return h.flags.Load() == 0 }
+
+// Flags returns the set health flags.
+func (h *Host) Flags() HealthFlag { return HealthFlag(h.flags.Load()) }
+
+// Cluster returns the cluster the host belongs to.
+func (h *Host) Cluster() *Cluster { return h.cluster }
+
+// SetFlag sets or clears f and, when health changed, makes the cluster
+// publish a new picker. It reports whether anything changed.
+func (h *Host) SetFlag(f HealthFlag, on bool) bool {
+	for {
+		old := h.flags.Load()
+		nw := old &^ uint32(f)
+		if on {
+			nw = old | uint32(f)
+		}
+		if nw == old {
+			return false
+		}
+		if h.flags.CompareAndSwap(old, nw) {
+			if (old == 0) != (nw == 0) && h.cluster != nil {
+				h.cluster.rebuild()
+			}
+			return true
+		}
+	}
+}
+
+// HealthString renders the flags as Envoy's /clusters does: "healthy" or
+// "/failed_active_hc/failed_outlier_check".
+func (f HealthFlag) String() string {
+	if f == 0 {
+		return "healthy"
+	}
+	var b strings.Builder
+	if f&FailedActiveHC != 0 {
+		b.WriteString("/failed_active_hc")
+	}
+	if f&FailedOutlierCheck != 0 {
+		b.WriteString("/failed_outlier_check")
+	}
+	if f&PendingDynamicRemoval != 0 {
+		b.WriteString("/pending_dynamic_removal")
+	}
+	return b.String()
+}

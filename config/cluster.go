@@ -1,0 +1,111 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Cluster is a named set of upstream hosts and how to reach and choose them.
+type Cluster struct {
+	// Name is referenced by terminal filters; required and unique.
+	Name string `yaml:"name" json:"name"`
+	// Type is the discovery type: static (default), strict_dns or logical_dns.
+	Type string `yaml:"type" json:"type"`
+	// LBPolicy picks a host per connection or request. Default round_robin.
+	LBPolicy string `yaml:"lb_policy" json:"lb_policy"`
+	// ConnectTimeout bounds each upstream connect. Default 5s (Envoy's).
+	ConnectTimeout Duration `yaml:"connect_timeout" json:"connect_timeout"`
+	// DNSRefreshRate is how often strict_dns names are resolved again. Default 5s.
+	DNSRefreshRate Duration `yaml:"dns_refresh_rate" json:"dns_refresh_rate"`
+	// Endpoints are "host:port" strings or {address, weight} mappings.
+	Endpoints []Endpoint `yaml:"endpoints" json:"endpoints"`
+}
+
+// Endpoint is one upstream address with its load-balancing weight.
+type Endpoint struct {
+	Address string `yaml:"address" json:"address"`
+	// Weight defaults to 1; 1..128 as in Envoy.
+	Weight uint32 `yaml:"weight" json:"weight"`
+}
+
+// DecodeNode accepts "host:port" or {address: host:port, weight: n}.
+func (e *Endpoint) DecodeNode(d *Decoder, path string, n *yaml.Node) {
+	e.Weight = 1
+	if n.Kind == yaml.ScalarNode {
+		e.Address = n.Value
+		return
+	}
+	type plain Endpoint
+	d.decodeStruct(path, n, reflect.ValueOf((*plain)(e)).Elem())
+}
+
+// Validate checks address and weight.
+func (e *Endpoint) Validate(path string, errs *Errors) {
+	if err := CheckHostPort(e.Address, false); err != nil {
+		errs.Add(Join(path, "address"), "%v", err)
+	}
+	if e.Weight < 1 || e.Weight > 128 {
+		errs.Add(Join(path, "weight"), "must be 1..128, got %d", e.Weight)
+	}
+}
+
+// KnownLBPolicies are the lb_policy values a cluster accepts. The cluster
+// package fills it with the policies it has registered.
+var KnownLBPolicies = map[string]bool{"round_robin": true}
+
+// SetDefaults fills Envoy's defaults.
+func (c *Cluster) SetDefaults() {
+	c.Type = "static"
+	c.LBPolicy = "round_robin"
+	c.ConnectTimeout = Duration(5 * time.Second)
+	c.DNSRefreshRate = Duration(5 * time.Second)
+}
+
+// Validate checks the cluster's own fields.
+func (c *Cluster) Validate(path string, errs *Errors) {
+	if c.Name == "" {
+		errs.Add(Join(path, "name"), "required")
+	}
+	switch c.Type {
+	case "static", "strict_dns", "logical_dns":
+	default:
+		errs.Add(Join(path, "type"), "unknown cluster type %q (known: static, strict_dns, logical_dns)", c.Type)
+	}
+	if !KnownLBPolicies[c.LBPolicy] {
+		errs.Add(Join(path, "lb_policy"), "unknown lb_policy %q (known: %s)", c.LBPolicy, sortedKeys(KnownLBPolicies))
+	}
+	if c.ConnectTimeout <= 0 {
+		errs.Add(Join(path, "connect_timeout"), "must be positive")
+	}
+	if len(c.Endpoints) == 0 {
+		errs.Add(Join(path, "endpoints"), "a cluster needs at least one endpoint")
+	}
+	if c.Type == "logical_dns" && len(c.Endpoints) != 1 {
+		errs.Add(Join(path, "endpoints"), "a logical_dns cluster has exactly one endpoint, got %d", len(c.Endpoints))
+	}
+	if c.Type == "static" {
+		for i, e := range c.Endpoints {
+			if !isIPHostPort(e.Address) {
+				errs.Add(Join(Index(Join(path, "endpoints"), i), "address"),
+					"a static cluster needs IP addresses, got %q (use type: strict_dns for names)", e.Address)
+			}
+		}
+	}
+}
+
+// String is for logs.
+func (c *Cluster) String() string {
+	return fmt.Sprintf("cluster %q (%s, %s, %d endpoints)", c.Name, c.Type, c.LBPolicy, len(c.Endpoints))
+}
+
+// MaxWeight returns the largest endpoint weight.
+func (c *Cluster) MaxWeight() uint32 {
+	var m uint32
+	for _, e := range c.Endpoints {
+		m = max(m, e.Weight)
+	}
+	return m
+}

@@ -1,0 +1,230 @@
+package config
+
+import (
+	"encoding"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// This is a small strict decoder over yaml.v3 nodes. yaml.v3's own
+// KnownFields mode refuses unknown keys, but its errors carry a line and a Go
+// type name, not the field path users need ("listeners[0].filters[1]...");
+// walking the node tree ourselves gives the path and collects every problem
+// instead of stopping at the first.
+
+// NodeDecoder is implemented by config types that accept more than one YAML
+// shape (an endpoint given as "host:port" or as a mapping, a filter given as
+// a one-key mapping of its name to its typed config).
+type NodeDecoder interface {
+	DecodeNode(d *Decoder, path string, n *yaml.Node)
+}
+
+// Validator is implemented by config types that check their own values after
+// decoding. Paths passed in are the type's own path.
+type Validator interface {
+	Validate(path string, errs *Errors)
+}
+
+// Decoder walks YAML nodes into Go values, recording errors with their paths.
+type Decoder struct {
+	Errs *Errors
+}
+
+var (
+	nodeDecoderType = reflect.TypeOf((*NodeDecoder)(nil)).Elem()
+	textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
+)
+
+// Decode fills v (a pointer) from n; problems are recorded in d.Errs. After a
+// value is decoded its Validate method, if any, runs.
+func (d *Decoder) Decode(path string, n *yaml.Node, v any) {
+	d.decode(path, n, reflect.ValueOf(v).Elem())
+}
+
+func (d *Decoder) fail(path string, n *yaml.Node, format string, args ...any) {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	d.Errs.AddLine(path, line, format, args...)
+}
+
+func (d *Decoder) decode(path string, n *yaml.Node, v reflect.Value) {
+	if n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return
+		}
+		n = n.Content[0]
+	}
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if v.CanAddr() && v.Addr().Type().Implements(nodeDecoderType) {
+		v.Addr().Interface().(NodeDecoder).DecodeNode(d, path, n)
+	} else {
+		d.decodeKind(path, n, v)
+	}
+	// Validate runs even when a field failed to decode, so that one run
+	// reports every problem; a failed field is left at its zero value or
+	// default, so validators must not assume decoded fields are sane.
+	if v.CanAddr() {
+		if val, ok := v.Addr().Interface().(Validator); ok {
+			val.Validate(path, d.Errs)
+		}
+	}
+}
+
+func (d *Decoder) decodeKind(path string, n *yaml.Node, v reflect.Value) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return // an explicit null leaves the zero value
+	}
+	if v.CanAddr() && v.Addr().Type().Implements(textUnmarshaler) {
+		if n.Kind != yaml.ScalarNode {
+			d.fail(path, n, "expected a scalar value")
+			return
+		}
+		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
+			d.fail(path, n, "%v", err)
+		}
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.decode(path, n, v.Elem())
+	case reflect.Struct:
+		d.decodeStruct(path, n, v)
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			d.fail(path, n, "expected a list")
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, c := range n.Content {
+			d.decode(Index(path, i), c, s.Index(i))
+		}
+		v.Set(s)
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			d.fail(path, n, "expected a mapping")
+			return
+		}
+		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			ev := reflect.New(v.Type().Elem()).Elem()
+			d.decode(Join(path, k), n.Content[i+1], ev)
+			m.SetMapIndex(reflect.ValueOf(k).Convert(v.Type().Key()), ev)
+		}
+		v.Set(m)
+	case reflect.Interface:
+		var x any
+		if err := n.Decode(&x); err != nil {
+			d.fail(path, n, "%v", err)
+			return
+		}
+		if x != nil {
+			v.Set(reflect.ValueOf(x))
+		}
+	default:
+		if n.Kind != yaml.ScalarNode {
+			d.fail(path, n, "expected a %s, got a %s", kindName(v.Kind()), nodeKind(n))
+			return
+		}
+		if err := n.Decode(v.Addr().Interface()); err != nil {
+			d.fail(path, n, "cannot use %q as a %s", n.Value, kindName(v.Kind()))
+		}
+	}
+}
+
+func (d *Decoder) decodeStruct(path string, n *yaml.Node, v reflect.Value) {
+	if n.Kind != yaml.MappingNode {
+		d.fail(path, n, "expected a mapping, got a %s", nodeKind(n))
+		return
+	}
+	if sd, ok := v.Addr().Interface().(interface{ SetDefaults() }); ok {
+		sd.SetDefaults()
+	}
+	fields := structFields(v.Type())
+	seen := make(map[string]bool, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i].Value
+		fp := Join(path, k)
+		idx, ok := fields[k]
+		if !ok {
+			d.fail(fp, n.Content[i], "unknown field (known: %s)", strings.Join(fieldNames(v.Type()), ", "))
+			continue
+		}
+		if seen[k] {
+			d.fail(fp, n.Content[i], "field given twice")
+			continue
+		}
+		seen[k] = true
+		d.decode(fp, n.Content[i+1], v.Field(idx))
+	}
+}
+
+// structFields maps the YAML names of t's fields to their indexes. Fields
+// without a yaml tag or tagged "-" are not decoded.
+func structFields(t reflect.Type) map[string]int {
+	m := make(map[string]int, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		name := yamlName(t.Field(i))
+		if name != "" {
+			m[name] = i
+		}
+	}
+	return m
+}
+
+func fieldNames(t reflect.Type) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		if name := yamlName(t.Field(i)); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func yamlName(f reflect.StructField) string {
+	tag := f.Tag.Get("yaml")
+	if tag == "" || tag == "-" || !f.IsExported() {
+		return ""
+	}
+	name, _, _ := strings.Cut(tag, ",")
+	return name
+}
+
+func kindName(k reflect.Kind) string {
+	switch k {
+	case reflect.Bool:
+		return "boolean"
+	case reflect.String:
+		return "string"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	default:
+		if k >= reflect.Int && k <= reflect.Uint64 {
+			return "integer"
+		}
+		return k.String()
+	}
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("scalar %q", n.Value)
+	}
+	return "node"
+}

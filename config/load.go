@@ -1,0 +1,131 @@
+package config
+
+import (
+	"net"
+	"net/netip"
+	"os"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ClusterRef is a reference from a filter config to a cluster, checked when
+// the whole config is known. Filter configs that name clusters implement
+// ClusterReferrer.
+type ClusterRef struct {
+	Path string
+	Name string
+}
+
+// ClusterReferrer is implemented by filter configs that name clusters.
+type ClusterReferrer interface {
+	ClusterRefs(path string) []ClusterRef
+}
+
+// Load reads, decodes and checks a config file.
+func Load(file string) (*Config, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(file, data)
+}
+
+// Parse decodes and checks a config; name is used in error messages.
+func Parse(name string, data []byte) (*Config, error) {
+	errs := &Errors{File: name}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		errs.Add("", "invalid YAML: %v", err)
+		return nil, errs
+	}
+	c := &Config{}
+	c.SetDefaults()
+	if len(root.Content) > 0 {
+		d := &Decoder{Errs: errs}
+		d.Decode("", &root, c)
+	}
+	c.check(errs)
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// check runs the cross-reference checks that need the whole config: unique
+// names and addresses, clusters that filters name, admin address.
+func (c *Config) check(errs *Errors) {
+	if c.Admin.Address != "" {
+		if err := CheckHostPort(c.Admin.Address, true); err != nil {
+			errs.Add("admin.address", "%v", err)
+		}
+	}
+	clusters := map[string]bool{}
+	for i, cl := range c.Clusters {
+		if clusters[cl.Name] {
+			errs.Add(Join(Index("clusters", i), "name"), "duplicate cluster name %q", cl.Name)
+		}
+		clusters[cl.Name] = true
+	}
+	names, addrs := map[string]bool{}, map[string]bool{}
+	for i := range c.Listeners {
+		l := &c.Listeners[i]
+		lp := Index("listeners", i)
+		if names[l.Name] {
+			errs.Add(Join(lp, "name"), "duplicate listener name %q", l.Name)
+		}
+		names[l.Name] = true
+		if addrs[l.Address] && !strings.HasSuffix(l.Address, ":0") {
+			errs.Add(Join(lp, "address"), "address %s used by another listener", l.Address)
+		}
+		addrs[l.Address] = true
+		for _, ch := range chainPaths(l, lp) {
+			for j, f := range ch.filters {
+				r, ok := f.Config.(ClusterReferrer)
+				if !ok {
+					continue
+				}
+				for _, ref := range r.ClusterRefs(Join(Index(ch.path, j), f.Name)) {
+					if !clusters[ref.Name] {
+						errs.Add(ref.Path, "no such cluster %q", ref.Name)
+					}
+				}
+			}
+		}
+	}
+}
+
+type chainPath struct {
+	path    string
+	filters []FilterSpec
+}
+
+func chainPaths(l *Listener, lp string) []chainPath {
+	if len(l.Filters) > 0 {
+		return []chainPath{{Join(lp, "filters"), l.Filters}}
+	}
+	out := make([]chainPath, len(l.FilterChains))
+	for i, fc := range l.FilterChains {
+		out[i] = chainPath{Join(Index(Join(lp, "filter_chains"), i), "filters"), fc.Filters}
+	}
+	return out
+}
+
+func isIPHostPort(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	_, err = netip.ParseAddr(host)
+	return err == nil
+}
+
+func sortedKeys(m map[string]bool) string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}

@@ -1,0 +1,218 @@
+// Package config is sluice's configuration model (plain Go structs), its YAML
+// loader with strict decoding and file/field/reason errors, and the checks
+// that run before a config is published.
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is one complete, validated sluice configuration. It is immutable once
+// Load returns it: the server diffs it against the running one.
+type Config struct {
+	// Admin is the admin HTTP server; no address means no admin server.
+	Admin Admin `yaml:"admin" json:"admin"`
+	// Listeners accept downstream connections.
+	Listeners []Listener `yaml:"listeners" json:"listeners"`
+	// Clusters are the upstreams that terminal filters route to.
+	Clusters []Cluster `yaml:"clusters" json:"clusters"`
+	// DrainTimeout bounds how long connections of a removed listener, or of
+	// every listener on SIGTERM, may run on. Default 30s.
+	DrainTimeout Duration `yaml:"drain_timeout" json:"drain_timeout"`
+}
+
+// Admin configures the admin HTTP server.
+type Admin struct {
+	// Address is host:port; empty disables the admin server.
+	Address string `yaml:"address" json:"address"`
+}
+
+// Listener is one bound address and the filter chains for its connections.
+type Listener struct {
+	// Name identifies the listener across reloads; required and unique.
+	Name string `yaml:"name" json:"name"`
+	// Address is host:port to bind (port 0 picks a free port).
+	Address string `yaml:"address" json:"address"`
+	// Filters is shorthand for a single filter chain with no match.
+	Filters []FilterSpec `yaml:"filters" json:"filters,omitempty"`
+	// FilterChains are tried in order; the first whose match fits wins.
+	FilterChains []FilterChain `yaml:"filter_chains" json:"filter_chains,omitempty"`
+	// AccessLog, when set, writes one JSON line per closed connection.
+	AccessLog *AccessLog `yaml:"access_log" json:"access_log,omitempty"`
+}
+
+// Chains returns the listener's filter chains, the shorthand included.
+func (l *Listener) Chains() []FilterChain {
+	if len(l.Filters) > 0 {
+		return []FilterChain{{Filters: l.Filters}}
+	}
+	return l.FilterChains
+}
+
+// FilterChain is a match and the filters run on connections it matches.
+type FilterChain struct {
+	Name    string       `yaml:"name" json:"name,omitempty"`
+	Match   ChainMatch   `yaml:"match" json:"match"`
+	TLS     *TLSContext  `yaml:"tls" json:"tls,omitempty"`
+	Filters []FilterSpec `yaml:"filters" json:"filters"`
+}
+
+// ChainMatch selects a filter chain, as Envoy's filter_chain_match does. Empty
+// fields match anything. SNI and ALPN come from the TLS ClientHello, read
+// without consuming it.
+type ChainMatch struct {
+	ServerNames          []string `yaml:"server_names" json:"server_names,omitempty"`
+	ApplicationProtocols []string `yaml:"application_protocols" json:"application_protocols,omitempty"`
+	SourcePrefixes       []string `yaml:"source_prefixes" json:"source_prefixes,omitempty"`
+	DestinationPort      int      `yaml:"destination_port" json:"destination_port,omitempty"`
+	// TransportProtocol is "tls" or "raw_buffer"; empty matches both.
+	TransportProtocol string `yaml:"transport_protocol" json:"transport_protocol,omitempty"`
+}
+
+// NeedsClientHello reports whether matching needs the TLS ClientHello.
+func (m *ChainMatch) NeedsClientHello() bool {
+	return len(m.ServerNames) > 0 || len(m.ApplicationProtocols) > 0 || m.TransportProtocol != ""
+}
+
+// TLSContext makes a filter chain terminate TLS before its filters run.
+type TLSContext struct {
+	CertificateFile string `yaml:"certificate_file" json:"certificate_file"`
+	PrivateKeyFile  string `yaml:"private_key_file" json:"private_key_file"`
+	// ClientCAFile, when set, asks for and verifies client certificates.
+	ClientCAFile      string   `yaml:"client_ca_file" json:"client_ca_file,omitempty"`
+	RequireClientCert bool     `yaml:"require_client_certificate" json:"require_client_certificate,omitempty"`
+	ALPN              []string `yaml:"alpn" json:"alpn,omitempty"`
+}
+
+// AccessLog writes JSON lines to a file ("/dev/stdout" works).
+type AccessLog struct {
+	Path string `yaml:"path" json:"path"`
+}
+
+// FilterSpec is one filter of a chain: written in YAML as a one-key mapping of
+// the filter's registered name to its typed config.
+type FilterSpec struct {
+	Name   string `json:"name"`
+	Config any    `json:"config"`
+}
+
+// DecodeNode decodes "{name: {config...}}" using the filter registry.
+func (f *FilterSpec) DecodeNode(d *Decoder, path string, n *yaml.Node) {
+	if n.Kind != yaml.MappingNode || len(n.Content) != 2 {
+		d.fail(path, n, "a filter is a mapping with exactly one key, the filter name")
+		return
+	}
+	f.Name = n.Content[0].Value
+	ft, ok := lookupFilterType(f.Name)
+	if !ok {
+		d.fail(Join(path, f.Name), n.Content[0], "unknown filter %q (known: %v)", f.Name, filterTypeNames())
+		return
+	}
+	f.Config = ft.NewConfig()
+	d.Decode(Join(path, f.Name), n.Content[1], f.Config)
+}
+
+// Validate checks the listener's own fields.
+func (l *Listener) Validate(path string, errs *Errors) {
+	if l.Name == "" {
+		errs.Add(Join(path, "name"), "required")
+	}
+	if err := CheckHostPort(l.Address, true); err != nil {
+		errs.Add(Join(path, "address"), "%v", err)
+	}
+	switch {
+	case len(l.Filters) > 0 && len(l.FilterChains) > 0:
+		errs.Add(path, "give either filters or filter_chains, not both")
+	case len(l.Filters) == 0 && len(l.FilterChains) == 0:
+		errs.Add(path, "a listener needs filters or filter_chains")
+	case len(l.Filters) > 0:
+		checkFilterOrder(Join(path, "filters"), l.Filters, errs)
+	}
+	for i := range l.FilterChains {
+		fc := &l.FilterChains[i]
+		p := Index(Join(path, "filter_chains"), i)
+		if len(fc.Filters) == 0 {
+			errs.Add(Join(p, "filters"), "a filter chain needs at least a terminal filter")
+		}
+		checkFilterOrder(Join(p, "filters"), fc.Filters, errs)
+	}
+}
+
+// checkFilterOrder insists that exactly the last filter is a terminal.
+func checkFilterOrder(path string, fs []FilterSpec, errs *Errors) {
+	for i, f := range fs {
+		ft, ok := lookupFilterType(f.Name)
+		if !ok {
+			continue // reported by DecodeNode
+		}
+		last := i == len(fs)-1
+		if last && !ft.Terminal {
+			errs.Add(Join(Index(path, i), f.Name), "the last filter of a chain must be a terminal filter (such as tcp_proxy)")
+		}
+		if !last && ft.Terminal {
+			errs.Add(Join(Index(path, i), f.Name), "a terminal filter must be the last of its chain")
+		}
+	}
+}
+
+// Validate checks the match's values.
+func (m *ChainMatch) Validate(path string, errs *Errors) {
+	for i, p := range m.SourcePrefixes {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err2 := netip.ParseAddr(p); err2 != nil {
+				errs.Add(Index(Join(path, "source_prefixes"), i), "invalid CIDR %q", p)
+			}
+		}
+	}
+	if m.DestinationPort < 0 || m.DestinationPort > 65535 {
+		errs.Add(Join(path, "destination_port"), "must be 0..65535")
+	}
+	switch m.TransportProtocol {
+	case "", "tls", "raw_buffer":
+	default:
+		errs.Add(Join(path, "transport_protocol"), "must be tls or raw_buffer, got %q", m.TransportProtocol)
+	}
+}
+
+// Validate checks that the files are named.
+func (t *TLSContext) Validate(path string, errs *Errors) {
+	if t.CertificateFile == "" {
+		errs.Add(Join(path, "certificate_file"), "required")
+	}
+	if t.PrivateKeyFile == "" {
+		errs.Add(Join(path, "private_key_file"), "required")
+	}
+	if t.RequireClientCert && t.ClientCAFile == "" {
+		errs.Add(Join(path, "client_ca_file"), "required when require_client_certificate is set")
+	}
+}
+
+// SetDefaults fills the top-level defaults.
+func (c *Config) SetDefaults() {
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = Duration(30 * time.Second)
+	}
+}
+
+// Cluster returns the cluster of that name, or nil.
+func (c *Config) Cluster(name string) *Cluster {
+	for i := range c.Clusters {
+		if c.Clusters[i].Name == name {
+			return &c.Clusters[i]
+		}
+	}
+	return nil
+}
+
+// String is for logs.
+func (l *Listener) String() string { return fmt.Sprintf("listener %q on %s", l.Name, l.Address) }
+
+// MarshalJSON renders the filter as it is written: {"<name>": {config}}.
+func (f FilterSpec) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{f.Name: f.Config})
+}

@@ -1,0 +1,7 @@
+// Package all links every filter into the binary; import it for its side
+// effect of registering them.
+package all
+
+import (
+	_ "github.com/sluice-proxy/sluice/filters/tcpproxy" // tcp_proxy
+)

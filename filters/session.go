@@ -1,0 +1,138 @@
+package filters
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Session is what the filters of one connection share: facts about the
+// connection, metadata published by observers for later filters and the
+// access log, and the access record the terminal fills in.
+//
+// Fields set by the server before the chain runs are read-only afterwards.
+// Metadata, Route and Access are safe for concurrent use.
+type Session struct {
+	ID       uint64
+	Listener string
+	Start    time.Time
+	// Downstream is the accepted connection itself, below any TLS or tap.
+	Downstream net.Conn
+	Local      netip.AddrPort
+	Remote     netip.AddrPort
+	// SNI and ALPN come from the ClientHello when the chain match or TLS
+	// termination read it; empty otherwise.
+	SNI  string
+	ALPN []string
+	// TLS is set when the filter chain terminated TLS (or an observer did,
+	// through SetTLS).
+	TLS *tls.ConnectionState
+	Log *slog.Logger
+
+	mu      sync.Mutex
+	meta    map[string]any
+	route   string
+	onClose []func()
+	access  AccessRecord
+}
+
+// AccessRecord is what the access log writes for the connection; terminals
+// fill it in through Session.UpdateAccess.
+type AccessRecord struct {
+	Cluster           string
+	UpstreamHost      string
+	UpstreamLocal     string
+	BytesReceived     uint64 // from downstream
+	BytesSent         uint64 // to downstream
+	TerminationReason string
+	Fields            map[string]any // extra per-filter fields (matched rbac policy, ...)
+}
+
+// UpdateAccess changes the access record under the session's lock.
+func (s *Session) UpdateAccess(f func(a *AccessRecord)) {
+	s.mu.Lock()
+	f(&s.access)
+	s.mu.Unlock()
+}
+
+// AccessSnapshot returns a copy of the access record.
+func (s *Session) AccessSnapshot() AccessRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.access
+	if len(c.Fields) > 0 {
+		c.Fields = make(map[string]any, len(s.access.Fields))
+		for k, v := range s.access.Fields {
+			c.Fields[k] = v
+		}
+	}
+	return c
+}
+
+// SetMetadata publishes v under namespace ns (Envoy's dynamic metadata, e.g.
+// "envoy.filters.network.postgres_proxy"), replacing what was there.
+func (s *Session) SetMetadata(ns string, v any) {
+	s.mu.Lock()
+	if s.meta == nil {
+		s.meta = make(map[string]any)
+	}
+	s.meta[ns] = v
+	s.mu.Unlock()
+}
+
+// Metadata returns what was published under ns.
+func (s *Session) Metadata(ns string) (any, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.meta[ns]
+	return v, ok
+}
+
+// SetRoute lets an observer choose the terminal's upstream cluster (routing by
+// database, user or SNI). Terminals that support it dial only after the
+// observers have run, so the route is known by then.
+func (s *Session) SetRoute(cluster string) {
+	s.mu.Lock()
+	s.route = cluster
+	s.mu.Unlock()
+}
+
+// Route returns the cluster chosen by an observer, or "".
+func (s *Session) Route() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.route
+}
+
+// SetTLS records a TLS session terminated by an observer (postgres or mysql
+// SSL termination), so later filters (rbac principals) see it.
+func (s *Session) SetTLS(st *tls.ConnectionState, sni string) {
+	s.mu.Lock()
+	s.TLS = st
+	if sni != "" {
+		s.SNI = sni
+	}
+	s.mu.Unlock()
+}
+
+// OnClose registers f to run once when the connection ends, after the
+// terminal returns, in reverse order of registration.
+func (s *Session) OnClose(f func()) {
+	s.mu.Lock()
+	s.onClose = append(s.onClose, f)
+	s.mu.Unlock()
+}
+
+// RunOnClose runs the registered close hooks; the server calls it.
+func (s *Session) RunOnClose() {
+	s.mu.Lock()
+	fs := s.onClose
+	s.onClose = nil
+	s.mu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
+}

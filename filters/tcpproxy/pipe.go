@@ -1,0 +1,220 @@
+package tcpproxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-proxy/sluice/cluster"
+	"github.com/sluice-proxy/sluice/filters"
+)
+
+// spliceChunk bounds one kernel splice call so byte stats move during long
+// transfers; it is not a buffer (splice moves data through a kernel pipe).
+const spliceChunk = 1 << 20
+
+// bufSize is the user-space buffer per direction when bytes must pass through
+// Go (an observer taps them, or TLS is terminated). It bounds what sluice
+// holds per direction: a slow reader stops the other side's reads.
+const bufSize = 32 << 10
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+
+// pipe moves bytes between one downstream and one upstream connection.
+type pipe struct {
+	proxy *Proxy
+	s     *filters.Session
+	down  filters.Conn
+	up    *cluster.UpstreamConn
+
+	rx, tx   atomic.Uint64 // bytes from downstream, bytes to downstream
+	reasonMu sync.Mutex
+	reason   string
+}
+
+// setReason records the first termination reason.
+func (pp *pipe) setReason(r string) {
+	pp.reasonMu.Lock()
+	if pp.reason == "" {
+		pp.reason = r
+	}
+	pp.reasonMu.Unlock()
+}
+
+// abort ends both directions at once.
+func (pp *pipe) abort(reason string) {
+	pp.setReason(reason)
+	pp.down.Close()
+	pp.up.Conn.Close()
+}
+
+type dirResult struct {
+	upstream bool // true for the upstream→downstream direction
+	err      error
+}
+
+func (pp *pipe) run(ctx context.Context) {
+	st := pp.proxy.stats
+	cfg := pp.proxy.cfg
+	stopCtx := context.AfterFunc(ctx, func() { pp.abort("drain") })
+	defer stopCtx()
+	if d := cfg.MaxDownstreamConnectionDuration.D(); d > 0 {
+		t := time.AfterFunc(d, func() { st.MaxDuration.Inc(); pp.abort("max_downstream_connection_duration") })
+		defer t.Stop()
+	}
+	if d := cfg.IdleTimeout.D(); d > 0 {
+		w := newIdleWatcher(d, pp.activity, func() { st.IdleTimeout.Inc(); pp.abort("idle_timeout") })
+		defer w.stop()
+	}
+
+	results := make(chan dirResult, 2)
+	go func() { results <- dirResult{false, pp.copy(pp.up, pp.down, false)} }()
+	go func() { results <- dirResult{true, pp.copy(pp.down, pp.up, true)} }()
+	first := <-results
+	if first.err != nil {
+		pp.abort(errReason(first))
+	}
+	second := <-results
+	if second.err != nil {
+		pp.abort(errReason(second))
+	}
+	if first.upstream {
+		pp.setReason("upstream_close")
+	} else {
+		pp.setReason("downstream_close")
+	}
+	pp.up.CloseBy(first.upstream)
+	rx, tx := pp.rx.Load(), pp.tx.Load()
+	pp.s.UpdateAccess(func(a *filters.AccessRecord) {
+		a.BytesReceived, a.BytesSent = rx, tx
+		if a.TerminationReason == "" {
+			a.TerminationReason = pp.reason
+		}
+	})
+}
+
+func errReason(r dirResult) string {
+	if r.upstream {
+		return "upstream_error"
+	}
+	return "downstream_error"
+}
+
+// copy moves src to dst until EOF (then half-closes dst) or an error.
+// fromUpstream says which way the bytes go, for the stats.
+func (pp *pipe) copy(dst, src io.ReadWriter, fromUpstream bool) error {
+	count := func(n int64) {
+		if n <= 0 {
+			return
+		}
+		u := uint64(n)
+		if fromUpstream {
+			pp.tx.Add(u)
+			pp.proxy.stats.TxBytes.Add(u)
+			pp.up.CountBytes(u, 0)
+		} else {
+			pp.rx.Add(u)
+			pp.proxy.stats.RxBytes.Add(u)
+			pp.up.CountBytes(0, u)
+		}
+	}
+	if pc, ok := src.(*filters.PrefixConn); ok && len(pc.Prefix) > 0 {
+		// Bytes read ahead (a peeked ClientHello) go first, then splice.
+		n, err := dst.Write(pc.Prefix)
+		count(int64(n))
+		if err != nil {
+			return err
+		}
+		pc.Prefix = nil
+	}
+	dstTCP, srcTCP := asTCP(dst), asTCP(src)
+	var err error
+	if dstTCP != nil && srcTCP != nil {
+		err = spliceLoop(dstTCP, srcTCP, count)
+	} else {
+		err = bufferLoop(dst, src, count, pp.bufferedGauge(fromUpstream))
+	}
+	if err != nil {
+		return err
+	}
+	if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	return nil
+}
+
+func (pp *pipe) bufferedGauge(fromUpstream bool) func(int64) {
+	g := pp.proxy.stats.RxBuffered
+	if fromUpstream {
+		g = pp.proxy.stats.TxBuffered
+	}
+	return g.Add
+}
+
+func asTCP(rw io.ReadWriter) *net.TCPConn {
+	switch c := rw.(type) {
+	case *net.TCPConn:
+		return c
+	case *cluster.UpstreamConn:
+		return c.TCP()
+	case *filters.PrefixConn:
+		// Only the reading direction touches Prefix, and it flushes it
+		// before asking; the writing direction uses the TCPConn directly.
+		return c.TCPConn
+	}
+	return nil
+}
+
+// spliceLoop lets the kernel move the bytes (TCPConn.ReadFrom splices from a
+// TCPConn or a LimitedReader over one), a chunk at a time for the stats.
+func spliceLoop(dst, src *net.TCPConn, count func(int64)) error {
+	for {
+		lr := &io.LimitedReader{R: src, N: spliceChunk}
+		n, err := dst.ReadFrom(lr)
+		count(n)
+		if err != nil {
+			return err
+		}
+		if lr.N > 0 { // the source reached EOF before the chunk was used up
+			return nil
+		}
+	}
+}
+
+// bufferLoop copies through one fixed buffer: nothing is read from src until
+// the previous read has been written to dst, so memory stays bounded and a
+// slow reader slows the writer down.
+func bufferLoop(dst io.Writer, src io.Reader, count func(int64), buffered func(int64)) error {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	for {
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			buffered(int64(n))
+			w, werr := dst.Write(buf[:n])
+			buffered(-int64(n))
+			count(int64(w))
+			if werr != nil {
+				return werr
+			}
+		}
+		if rerr != nil {
+			if errors.Is(rerr, io.EOF) {
+				return nil
+			}
+			return rerr
+		}
+	}
+}
+
+// activity returns a number that changes whenever bytes move either way: the
+// bytes counted so far plus the kernel's received-byte counters of both
+// sockets, which also see bytes still inside a splice call.
+func (pp *pipe) activity() uint64 {
+	return pp.rx.Load() + pp.tx.Load() + tcpBytesReceived(pp.s.Downstream) + tcpBytesReceived(pp.up.Conn)
+}

@@ -1,0 +1,142 @@
+// Package tcpproxy is the tcp_proxy terminal filter: it connects each
+// downstream connection to a host of a cluster and moves bytes both ways,
+// with half-close, idle and duration limits, and backpressure (a fixed buffer
+// per direction, or the kernel's splice pipe when no observer taps the bytes).
+package tcpproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/sluice-proxy/sluice/cluster"
+	"github.com/sluice-proxy/sluice/filters"
+)
+
+// Name is the filter's config key.
+const Name = "tcp_proxy"
+
+func init() { filters.Register(factory{}) }
+
+type factory struct{}
+
+func (factory) Name() string       { return Name }
+func (factory) Kind() filters.Kind { return filters.Terminal }
+func (factory) NewConfig() any     { return NewConfig() }
+func (factory) Build(cfg any, env *filters.Env) (any, error) {
+	return New(cfg.(*Config), env)
+}
+
+// Proxy is a built tcp_proxy filter; one per filter chain.
+type Proxy struct {
+	cfg      *Config
+	stats    *Stats
+	clusters *cluster.Manager
+	// weighted holds the cumulative weights of WeightedClusters.
+	weighted []weightedCluster
+	total    uint32
+}
+
+type weightedCluster struct {
+	name string
+	cum  uint32
+}
+
+// New builds a tcp_proxy from a validated config.
+func New(cfg *Config, env *filters.Env) (*Proxy, error) {
+	p := &Proxy{cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix), clusters: env.Clusters}
+	if cfg.WeightedClusters != nil {
+		for _, wc := range cfg.WeightedClusters.Clusters {
+			p.total += wc.Weight
+			p.weighted = append(p.weighted, weightedCluster{wc.Name, p.total})
+		}
+	}
+	return p, nil
+}
+
+// clusterName chooses the cluster for one connection: an observer's route
+// first, then the weighted split, then the configured cluster.
+func (p *Proxy) clusterName(s *filters.Session) string {
+	if r := s.Route(); r != "" {
+		return r
+	}
+	if p.total > 0 {
+		n := rand.Uint32N(p.total)
+		for _, wc := range p.weighted {
+			if n < wc.cum {
+				return wc.name
+			}
+		}
+	}
+	return p.cfg.Cluster
+}
+
+// hashKey returns the hash for hash balancers from the hash policy.
+func (p *Proxy) hashKey(s *filters.Session) (uint64, bool) {
+	for _, hp := range p.cfg.HashPolicy {
+		if hp.SourceIP != nil && s.Remote.IsValid() {
+			return xxhash.Sum64String(s.Remote.Addr().String()), true
+		}
+	}
+	return 0, false
+}
+
+// Serve connects c to an upstream host and pipes bytes until both sides are
+// done, a limit fires or ctx is cancelled.
+func (p *Proxy) Serve(ctx context.Context, s *filters.Session, c filters.Conn) {
+	p.stats.CxTotal.Inc()
+	name := p.clusterName(s)
+	cl := p.clusters.Get(name)
+	if cl == nil {
+		p.stats.CxNoRoute.Inc()
+		s.Log.Warn("tcp_proxy: no such cluster", "cluster", name)
+		s.UpdateAccess(func(a *filters.AccessRecord) { a.Cluster, a.TerminationReason = name, "no_route" })
+		return
+	}
+	s.UpdateAccess(func(a *filters.AccessRecord) { a.Cluster = name })
+	up, err := p.connect(ctx, s, cl)
+	if err != nil {
+		reason := "upstream_connect_failed"
+		if errors.Is(err, cluster.ErrNoHealthyHost) {
+			reason = "no_healthy_upstream"
+		}
+		s.Log.Info("tcp_proxy: upstream connect failed", "cluster", name, "err", err)
+		s.UpdateAccess(func(a *filters.AccessRecord) { a.TerminationReason = reason })
+		return
+	}
+	s.UpdateAccess(func(a *filters.AccessRecord) {
+		a.UpstreamHost = up.Host.Address()
+		a.UpstreamLocal = up.LocalAddr().String()
+	})
+	pp := &pipe{proxy: p, s: s, down: c, up: up}
+	pp.run(ctx)
+}
+
+// connect tries up to max_connect_attempts hosts.
+func (p *Proxy) connect(ctx context.Context, s *filters.Session, cl *cluster.Cluster) (*cluster.UpstreamConn, error) {
+	hash, hasHash := p.hashKey(s)
+	var err error
+	for i := 0; i < p.cfg.MaxConnectAttempts; i++ {
+		var up *cluster.UpstreamConn
+		up, err = cl.Connect(ctx, hash, hasHash)
+		if err == nil {
+			return up, nil
+		}
+		if errors.Is(err, cluster.ErrNoHealthyHost) || ctx.Err() != nil {
+			return nil, err
+		}
+	}
+	if p.cfg.MaxConnectAttempts > 1 {
+		cl.Stats().CxConnectAttemptsExcd.Inc()
+	}
+	return nil, fmt.Errorf("after %d attempts: %w", p.cfg.MaxConnectAttempts, err)
+}
+
+var (
+	_ filters.TerminalFilter = (*Proxy)(nil)
+	_ net.Conn               = filters.Conn(nil)
+)

@@ -1,0 +1,202 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/filters"
+)
+
+// chain is one built filter chain: its match, optional TLS termination, the
+// observers in order and the terminal.
+type chain struct {
+	name      string
+	match     chainMatch
+	tls       *tls.Config
+	observers []filters.ObserverFilter
+	terminal  filters.TerminalFilter
+}
+
+// chainSet is the immutable set of chains of one listener config; a reload
+// swaps the whole set, and connections keep the set they were accepted with.
+type chainSet struct {
+	chains    []*chain
+	needHello bool // some chain matches on SNI, ALPN or transport, or terminates TLS
+}
+
+type chainMatch struct {
+	serverNames []string
+	alpn        []string
+	prefixes    []netip.Prefix
+	destPort    uint16
+	transport   string
+}
+
+// connFacts is what chain matching looks at.
+type connFacts struct {
+	sni    string
+	alpn   []string
+	isTLS  bool
+	remote netip.Addr
+	port   uint16
+}
+
+func (m *chainMatch) matches(f *connFacts) bool {
+	if m.destPort != 0 && m.destPort != f.port {
+		return false
+	}
+	if len(m.serverNames) > 0 && !matchServerName(m.serverNames, f.sni) {
+		return false
+	}
+	switch m.transport {
+	case "tls":
+		if !f.isTLS {
+			return false
+		}
+	case "raw_buffer":
+		if f.isTLS {
+			return false
+		}
+	}
+	if len(m.alpn) > 0 && !anyIn(m.alpn, f.alpn) {
+		return false
+	}
+	if len(m.prefixes) > 0 {
+		ok := false
+		for _, p := range m.prefixes {
+			if p.Contains(f.remote.Unmap()) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// matchServerName matches exact names and "*.example.com" wildcards, case
+// insensitively, as Envoy's server_names does.
+func matchServerName(names []string, sni string) bool {
+	if sni == "" {
+		return false
+	}
+	sni = strings.ToLower(sni)
+	for _, n := range names {
+		n = strings.ToLower(n)
+		if n == sni {
+			return true
+		}
+		if strings.HasPrefix(n, "*.") && strings.HasSuffix(sni, n[1:]) && len(sni) > len(n)-1 {
+			return true
+		}
+	}
+	return false
+}
+
+func anyIn(want, have []string) bool {
+	for _, w := range want {
+		for _, h := range have {
+			if w == h {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// pick returns the first chain whose match fits, in config order.
+func (cs *chainSet) pick(f *connFacts) *chain {
+	for _, c := range cs.chains {
+		if c.match.matches(f) {
+			return c
+		}
+	}
+	return nil
+}
+
+// buildChains builds every chain of a listener config. It returns errors with
+// the config path so that a bad reload is refused before anything changes.
+func buildChains(l *config.Listener, lpath string, env *filters.Env) (*chainSet, error) {
+	cs := &chainSet{}
+	for i, fc := range l.Chains() {
+		cpath := fmt.Sprintf("%s.filter_chains[%d]", lpath, i)
+		if len(l.Filters) > 0 {
+			cpath = lpath
+		}
+		c := &chain{name: fc.Name}
+		m := fc.Match
+		c.match = chainMatch{serverNames: m.ServerNames, alpn: m.ApplicationProtocols,
+			destPort: uint16(m.DestinationPort), transport: m.TransportProtocol}
+		for _, p := range m.SourcePrefixes {
+			pfx, err := netip.ParsePrefix(p)
+			if err != nil {
+				a, _ := netip.ParseAddr(p)
+				pfx = netip.PrefixFrom(a, a.BitLen())
+			}
+			c.match.prefixes = append(c.match.prefixes, pfx)
+		}
+		if m.NeedsClientHello() {
+			cs.needHello = true
+		}
+		if fc.TLS != nil {
+			tc, err := tlsConfig(fc.TLS)
+			if err != nil {
+				return nil, fmt.Errorf("%s.tls: %w", cpath, err)
+			}
+			c.tls = tc
+			cs.needHello = true
+		}
+		for j, f := range fc.Filters {
+			fac, ok := filters.Lookup(f.Name)
+			if !ok {
+				return nil, fmt.Errorf("%s.filters[%d]: unknown filter %q", cpath, j, f.Name)
+			}
+			built, err := fac.Build(f.Config, env)
+			if err != nil {
+				return nil, fmt.Errorf("%s.filters[%d].%s: %w", cpath, j, f.Name, err)
+			}
+			switch v := built.(type) {
+			case filters.TerminalFilter:
+				c.terminal = v
+			case filters.ObserverFilter:
+				c.observers = append(c.observers, v)
+			default:
+				return nil, fmt.Errorf("%s.filters[%d].%s: factory built %T, neither observer nor terminal", cpath, j, f.Name, built)
+			}
+		}
+		cs.chains = append(cs.chains, c)
+	}
+	return cs, nil
+}
+
+// tlsConfig loads a chain's certificate and client CA.
+func tlsConfig(t *config.TLSContext) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(t.CertificateFile, t.PrivateKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("loading certificate: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: t.ALPN, MinVersion: tls.VersionTLS12}
+	if t.ClientCAFile != "" {
+		pem, err := os.ReadFile(t.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("client CA file %s has no PEM certificates", t.ClientCAFile)
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.VerifyClientCertIfGiven
+		if t.RequireClientCert {
+			tc.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	}
+	return tc, nil
+}

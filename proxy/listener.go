@@ -1,0 +1,213 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/stats"
+)
+
+// helloTimeout bounds the wait for a TLS ClientHello (Envoy's
+// listener_filters_timeout default is 15s).
+const helloTimeout = 15 * time.Second
+
+// listener is one bound address with its current chains and open connections.
+type listener struct {
+	srv    *Server
+	cfg    config.Listener
+	ln     net.Listener
+	addr   string // bound address
+	chains atomic.Pointer[chainSet]
+	alog   *accessLog
+	st     listenerStats
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	conns   map[*activeConn]struct{}
+	wg      sync.WaitGroup // accept loop and connections
+	closing bool
+}
+
+type activeConn struct {
+	raw    net.Conn
+	cancel context.CancelFunc
+}
+
+type listenerStats struct {
+	cxTotal, cxDestroy, noChainMatch *stats.Counter
+	cxActive                         *stats.Gauge
+	cxLength                         *stats.Histogram
+}
+
+func newListenerStats(root *stats.Scope, addr string) listenerStats {
+	sc := root.Sub("listener").Tagged("envoy_listener_address", strings.ReplaceAll(addr, ":", "_"))
+	return listenerStats{
+		cxTotal: sc.Counter("downstream_cx_total"), cxDestroy: sc.Counter("downstream_cx_destroy"),
+		noChainMatch: sc.Counter("no_filter_chain_match"), cxActive: sc.Gauge("downstream_cx_active"),
+		cxLength: sc.Histogram("downstream_cx_length_ms"),
+	}
+}
+
+// Addr returns the bound address.
+func (l *listener) Addr() string { return l.addr }
+
+func (l *listener) acceptLoop() {
+	defer l.wg.Done()
+	var delay time.Duration
+	for {
+		raw, err := l.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: back off, keep serving.
+			delay = min(max(delay*2, 5*time.Millisecond), time.Second)
+			l.log.Warn("accept failed", "err", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		ctx, cancel := context.WithCancel(context.Background())
+		ac := &activeConn{raw: raw, cancel: cancel}
+		l.mu.Lock()
+		if l.closing {
+			l.mu.Unlock()
+			cancel()
+			raw.Close()
+			continue
+		}
+		l.conns[ac] = struct{}{}
+		l.wg.Add(1)
+		l.mu.Unlock()
+		go l.serve(ctx, ac, l.chains.Load())
+	}
+}
+
+// serve runs one connection through its filter chain.
+func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
+	defer l.wg.Done()
+	start := time.Now()
+	raw := ac.raw
+	l.st.cxTotal.Inc()
+	l.st.cxActive.Inc()
+	l.srv.totalConns.Inc()
+	s := &filters.Session{
+		ID: l.srv.nextID.Add(1), Listener: l.cfg.Name, Start: start, Downstream: raw,
+		Local: addrPort(raw.LocalAddr()), Remote: addrPort(raw.RemoteAddr()),
+	}
+	s.Log = l.log.With("conn", s.ID, "remote", s.Remote.String())
+	defer func() {
+		ac.cancel()
+		raw.Close()
+		s.RunOnClose()
+		l.mu.Lock()
+		delete(l.conns, ac)
+		l.mu.Unlock()
+		l.st.cxActive.Dec()
+		l.srv.totalConns.Dec()
+		l.st.cxDestroy.Inc()
+		l.st.cxLength.Record(float64(time.Since(start).Milliseconds()))
+		if l.alog != nil {
+			l.alog.write(s, time.Since(start))
+		}
+	}()
+	var c filters.Conn = raw.(*net.TCPConn)
+	facts := connFacts{remote: s.Remote.Addr(), port: s.Local.Port()}
+	if cs.needHello {
+		prefix, isTLS, sni, alpn, err := inspectHello(raw, helloTimeout)
+		if err != nil {
+			s.Log.Debug("reading client hello", "err", err)
+			s.UpdateAccess(func(a *filters.AccessRecord) { a.TerminationReason = "client_hello_error" })
+			return
+		}
+		facts.isTLS, facts.sni, facts.alpn = isTLS, sni, alpn
+		s.SNI, s.ALPN = sni, alpn
+		c = &filters.PrefixConn{TCPConn: raw.(*net.TCPConn), Prefix: prefix}
+	}
+	ch := cs.pick(&facts)
+	if ch == nil {
+		l.st.noChainMatch.Inc()
+		s.UpdateAccess(func(a *filters.AccessRecord) { a.TerminationReason = "no_filter_chain_match" })
+		return
+	}
+	if ch.tls != nil {
+		tc := tls.Server(c, ch.tls)
+		hctx, cancel := context.WithTimeout(ctx, helloTimeout)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			s.Log.Info("TLS handshake failed", "err", err)
+			s.UpdateAccess(func(a *filters.AccessRecord) { a.TerminationReason = "tls_handshake_failed" })
+			return
+		}
+		st := tc.ConnectionState()
+		s.TLS = &st
+		c = tc
+	}
+	for _, o := range ch.observers {
+		next, err := o.Observe(s, c)
+		if err != nil {
+			s.Log.Info("filter closed connection", "err", err)
+			s.UpdateAccess(func(a *filters.AccessRecord) {
+				if a.TerminationReason == "" {
+					a.TerminationReason = "filter: " + err.Error()
+				}
+			})
+			c.Close()
+			return
+		}
+		c = next
+	}
+	ch.terminal.Serve(ctx, s, c)
+	c.Close()
+}
+
+// drain stops accepting and lets open connections finish until the
+// deadline, then cancels and closes what is left. It blocks until all are gone.
+func (l *listener) drain(deadline time.Time) {
+	l.mu.Lock()
+	l.closing = true
+	l.mu.Unlock()
+	l.ln.Close()
+	done := make(chan struct{})
+	go func() { l.wg.Wait(); close(done) }()
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-done:
+		return
+	case <-t.C:
+	}
+	l.mu.Lock()
+	for ac := range l.conns {
+		ac.cancel()
+		ac.raw.Close()
+	}
+	l.mu.Unlock()
+	<-done
+}
+
+// activeConns returns the number of open connections.
+func (l *listener) activeConns() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.conns)
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort()
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
+}
