@@ -157,4 +157,3 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() bool, format st
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
