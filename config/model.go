@@ -44,6 +44,18 @@ type Listener struct {
 	FilterChains []FilterChain `yaml:"filter_chains" json:"filter_chains,omitempty"`
 	// AccessLog, when set, writes one JSON line per closed connection.
 	AccessLog *AccessLog `yaml:"access_log" json:"access_log,omitempty"`
+	// ListenerFiltersTimeout bounds the wait for a client's first bytes
+	// when a chain matches on TLS facts (SNI, ALPN, transport). Default 15s.
+	ListenerFiltersTimeout Duration `yaml:"listener_filters_timeout" json:"listener_filters_timeout"`
+	// ContinueOnListenerFiltersTimeout treats a client that sent nothing in
+	// time as plain text (for server-speaks-first protocols such as MySQL)
+	// instead of closing it. Default false, as in Envoy.
+	ContinueOnListenerFiltersTimeout bool `yaml:"continue_on_listener_filters_timeout" json:"continue_on_listener_filters_timeout,omitempty"`
+}
+
+// SetDefaults fills Envoy's listener defaults.
+func (l *Listener) SetDefaults() {
+	l.ListenerFiltersTimeout = Duration(15 * time.Second)
 }
 
 // Chains returns the listener's filter chains, the shorthand included.

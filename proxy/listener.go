@@ -124,7 +124,10 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 	var c filters.Conn = raw.(*net.TCPConn)
 	facts := connFacts{remote: s.Remote.Addr(), port: s.Local.Port()}
 	if cs.needHello {
-		prefix, isTLS, sni, alpn, err := inspectHello(raw, helloTimeout)
+		prefix, isTLS, sni, alpn, err := inspectHello(raw, l.cfg.ListenerFiltersTimeout.D())
+		if isTimeout(err) && len(prefix) == 0 && l.cfg.ContinueOnListenerFiltersTimeout {
+			err = nil // a server-speaks-first client: plain text
+		}
 		if err != nil {
 			s.Log.Debug("reading client hello", "err", err)
 			s.UpdateAccess(func(a *filters.AccessRecord) { a.TerminationReason = "client_hello_error" })
@@ -202,6 +205,11 @@ func (l *listener) activeConns() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.conns)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func addrPort(a net.Addr) netip.AddrPort {

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func poll(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func get(url string) string {
+	resp, err := http.Get(url)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestBinaryReloadAndSignals runs the real binary: the config file changing
+// adds a listener, SIGHUP with a bad file keeps the old config serving, and
+// SIGTERM drains and exits 0.
+func TestBinaryReloadAndSignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "sluice")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	up, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	go func() {
+		for {
+			c, err := up.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("hi"))
+			c.Close()
+		}
+	}()
+	admin, l1, l2 := freeAddr(t), freeAddr(t), freeAddr(t)
+	cfg := func(listeners ...string) string {
+		s := fmt.Sprintf("admin: {address: %s}\ndrain_timeout: 2s\nlisteners:\n", admin)
+		for i, l := range listeners {
+			s += fmt.Sprintf("  - {name: l%d, address: %s, filters: [{tcp_proxy: {stat_prefix: p%d, cluster: c}}]}\n", i, l, i)
+		}
+		return s + fmt.Sprintf("clusters:\n  - {name: c, endpoints: [%q]}\n", up.Addr().String())
+	}
+	file := filepath.Join(dir, "sluice.yaml")
+	os.WriteFile(file, []byte(cfg(l1)), 0o644)
+	cmd := exec.Command(bin, "-c", file, "-watch-interval", "100ms")
+	var logs strings.Builder
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	poll(t, "/ready", func() bool { return get("http://"+admin+"/ready") == "LIVE\n" })
+
+	os.WriteFile(file, []byte(cfg(l1, l2)), 0o644)
+	poll(t, "the new listener", func() bool { return strings.Contains(get("http://"+admin+"/listeners"), l2) })
+
+	os.WriteFile(file, []byte(cfg(l1, l2)+"bogus: 1\n"), 0o644)
+	cmd.Process.Signal(syscall.SIGHUP)
+	poll(t, "config_reload_failed", func() bool {
+		return strings.Contains(get("http://"+admin+"/stats?filter=config_reload_failed"), "server.config_reload_failed: ")
+	})
+	poll(t, "a counted failure", func() bool {
+		return !strings.Contains(get("http://"+admin+"/stats?filter=config_reload_failed"), ": 0")
+	})
+	c, err := net.Dial("tcp", l2)
+	if err != nil {
+		t.Fatalf("after a bad reload the listener is gone: %v", err)
+	}
+	b, _ := io.ReadAll(c)
+	c.Close()
+	if string(b) != "hi" {
+		t.Fatalf("through the proxy: %q", b)
+	}
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
+	if !strings.Contains(logs.String(), "bogus: unknown field") {
+		t.Errorf("the refused reload was not logged with its reason:\n%s", logs.String())
+	}
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package tcpproxy_test
+
+const largePayload = 16 << 20

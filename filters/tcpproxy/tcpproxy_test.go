@@ -1,0 +1,256 @@
+package tcpproxy_test
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluice-proxy/sluice/internal/sluicetest"
+)
+
+func proxyConfig(upstreams string, tcpExtra string, chainPrefix string) string {
+	return fmt.Sprintf(`
+listeners:
+  - name: l
+    address: 127.0.0.1:0
+    filters:
+%s      - tcp_proxy: {stat_prefix: t, cluster: c %s}
+clusters:
+  - name: c
+    connect_timeout: 1s
+    endpoints: [%s]
+`, chainPrefix, tcpExtra, upstreams)
+}
+
+// TestLargePayloadBothWays sends a large random stream through tcp_proxy to
+// an echo server and checks both directions' checksums, over the splice path
+// (no observer) and the user-space path (an observer taps the bytes).
+func TestLargePayloadBothWays(t *testing.T) {
+	for _, tc := range []struct{ name, chain string }{
+		{"splice", ""},
+		{"tapped", "      - test_byte_counter: {}\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := startUpstream(t, echo)
+			s := sluicetest.Start(t, proxyConfig(`"`+up.addr()+`"`, "", tc.chain))
+			c, err := net.Dial("tcp", s.Addr("l"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			size := int64(largePayload)
+			sent := sha256.New()
+			errc := make(chan error, 1)
+			go func() {
+				src := io.TeeReader(io.LimitReader(newRandReader(1), size), sent)
+				_, err := io.Copy(c, src)
+				if err == nil {
+					err = c.(*net.TCPConn).CloseWrite()
+				}
+				errc <- err
+			}()
+			got := sha256.New()
+			n, err := io.Copy(got, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+			if n != size {
+				t.Fatalf("echoed %d bytes, sent %d", n, size)
+			}
+			if !bytes.Equal(sent.Sum(nil), got.Sum(nil)) {
+				t.Fatal("checksum of the echoed stream differs from what was sent")
+			}
+			s.WaitCounter("tcp.t.downstream_cx_rx_bytes_total", uint64(size), 5*time.Second)
+			s.WaitCounter("tcp.t.downstream_cx_tx_bytes_total", uint64(size), 5*time.Second)
+			s.WaitCounter("cluster.c.upstream_cx_tx_bytes_total", uint64(size), 5*time.Second)
+			s.WaitCounter("cluster.c.upstream_cx_rx_bytes_total", uint64(size), 5*time.Second)
+			if tc.chain != "" {
+				n := lastCounts.Load()
+				if n.in.Load() != size || n.out.Load() != size {
+					t.Fatalf("observer saw %d in, %d out; want %d both", n.in.Load(), n.out.Load(), size)
+				}
+			}
+		})
+	}
+}
+
+// randReader is a fast deterministic byte stream.
+type randReader struct{ r *rand.ChaCha8 }
+
+func newRandReader(seed byte) *randReader {
+	var s [32]byte
+	s[0] = seed
+	return &randReader{rand.NewChaCha8(s)}
+}
+
+func (r *randReader) Read(p []byte) (int, error) { return r.r.Read(p) }
+
+// TestHalfClose: the client finishes sending; the upstream still answers
+// after seeing EOF, and the answer reaches the client.
+func TestHalfClose(t *testing.T) {
+	up := startUpstream(t, func(c *net.TCPConn) {
+		b, _ := io.ReadAll(c)
+		fmt.Fprintf(c, "got %d bytes", len(b))
+		c.CloseWrite()
+	})
+	s := sluicetest.Start(t, proxyConfig(`"`+up.addr()+`"`, "", ""))
+	c, err := net.Dial("tcp", s.Addr("l"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte(strings.Repeat("x", 1000)))
+	c.(*net.TCPConn).CloseWrite()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != "got 1000 bytes" {
+		t.Fatalf("reply %q", b)
+	}
+}
+
+func TestIdleTimeout(t *testing.T) {
+	up := startUpstream(t, echo)
+	s := sluicetest.Start(t, proxyConfig(`"`+up.addr()+`"`, ", idle_timeout: 300ms", ""))
+	c, err := net.Dial("tcp", s.Addr("l"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Traffic keeps it open past the timeout...
+	r := bufio.NewReader(c)
+	var start time.Time
+	for i := 0; i < 6; i++ {
+		if i > 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		fmt.Fprintf(c, "ping\n")
+		if l, err := r.ReadString('\n'); err != nil || l != "ping\n" {
+			t.Fatalf("echo %d: %q %v", i, l, err)
+		}
+		start = time.Now()
+	}
+	// ...silence closes it.
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := r.ReadByte(); err != io.EOF {
+		t.Fatalf("want EOF after idle timeout, got %v", err)
+	}
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Fatalf("closed after %v, before the idle timeout", d)
+	}
+	s.WaitCounter("tcp.t.idle_timeout", 1, 2*time.Second)
+}
+
+func TestConnectFailureClosesClient(t *testing.T) {
+	s := sluicetest.Start(t, proxyConfig(`"`+deadAddr(t)+`"`, ", max_connect_attempts: 3", ""))
+	c, err := net.Dial("tcp", s.Addr("l"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("want the client closed, got %v", err)
+	}
+	s.WaitCounter("cluster.c.upstream_cx_connect_fail", 3, 2*time.Second)
+	s.WaitCounter("cluster.c.upstream_cx_connect_attempts_exceeded", 1, 2*time.Second)
+	if v := s.Gauge("cluster.c.upstream_cx_active"); v != 0 {
+		t.Fatalf("upstream_cx_active = %d", v)
+	}
+}
+
+func TestMaxDownstreamConnectionDuration(t *testing.T) {
+	up := startUpstream(t, echo)
+	s := sluicetest.Start(t, proxyConfig(`"`+up.addr()+`"`, ", max_downstream_connection_duration: 200ms", ""))
+	c, err := net.Dial("tcp", s.Addr("l"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("want EOF, got %v", err)
+	}
+	s.WaitCounter("tcp.t.max_downstream_connection_duration", 1, 2*time.Second)
+}
+
+func TestWeightedClusters(t *testing.T) {
+	named := func(name string) func(c *net.TCPConn) {
+		return func(c *net.TCPConn) { c.Write([]byte(name)) }
+	}
+	a, b := startUpstream(t, named("a")), startUpstream(t, named("b"))
+	s := sluicetest.Start(t, fmt.Sprintf(`
+listeners:
+  - name: l
+    address: 127.0.0.1:0
+    filters:
+      - tcp_proxy:
+          stat_prefix: w
+          weighted_clusters:
+            clusters: [{name: a, weight: 1}, {name: b, weight: 3}]
+clusters:
+  - {name: a, endpoints: ["%s"]}
+  - {name: b, endpoints: ["%s"]}
+`, a.addr(), b.addr()))
+	const n = 400
+	got := map[string]int{}
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("tcp", s.Addr("l"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		bs, _ := io.ReadAll(c)
+		c.Close()
+		got[string(bs)]++
+	}
+	// Expect 100:300; the binomial standard deviation is ~8.7.
+	if got["a"] < 60 || got["a"] > 140 || got["a"]+got["b"] != n {
+		t.Fatalf("split %v, want about a=100 b=300", got)
+	}
+	t.Logf("weighted split over %d connections: %v", n, got)
+}
+
+// TestBackpressure: an upstream that never reads must stop the client's
+// writes instead of making sluice buffer without bound.
+func TestBackpressure(t *testing.T) {
+	block := make(chan struct{})
+	up := startUpstream(t, func(c *net.TCPConn) { <-block })
+	defer close(block)
+	for _, chain := range []string{"", "      - test_byte_counter: {}\n"} {
+		s := sluicetest.Start(t, proxyConfig(`"`+up.addr()+`"`, "", chain))
+		c, err := net.Dial("tcp", s.Addr("l"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 1<<20)
+		var written int64
+		c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+		for {
+			n, err := c.Write(buf)
+			written += int64(n)
+			if err != nil {
+				break
+			}
+			if written > 256<<20 {
+				t.Fatalf("wrote %d MiB into a proxy whose upstream never reads", written>>20)
+			}
+		}
+		c.Close()
+		// Kernel socket buffers on both sides account for the bulk; sluice
+		// itself holds at most one 32 KiB buffer per direction.
+		t.Logf("chain %q: %d KiB accepted before the writer blocked", strings.TrimSpace(chain), written>>10)
+	}
+}
