@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Throughput and connection rate of sluice's tcp_proxy against the direct path
+# and haproxy (mode tcp), in one run, interleaved, printing medians and ratios.
+#   bench/tcp.sh [rounds] [seconds-per-run]
+# Needs: go, haproxy (apt-get install haproxy).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-3}
+SECS=${2:-5}
+TMP=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$TMP"' EXIT
+command -v haproxy >/dev/null || { echo "haproxy missing: apt-get install haproxy" >&2; exit 1; }
+
+go build -o "$TMP/sluice" ./cmd/sluice
+go build -o "$TMP/tcpload" ./bench/tcpload
+
+UP=127.0.0.1:19000 SL=127.0.0.1:19001 HA=127.0.0.1:19002
+"$TMP/tcpload" -mode server -addr $UP &
+cat > "$TMP/sluice.yaml" <<YAML
+listeners:
+  - name: bench
+    address: $SL
+    filters: [{tcp_proxy: {stat_prefix: bench, cluster: up}}]
+clusters:
+  - {name: up, endpoints: ["$UP"]}
+YAML
+"$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
+cat > "$TMP/haproxy.cfg" <<CFG
+global
+  maxconn 4000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 1h
+  timeout server 1h
+frontend f
+  bind $HA
+  default_backend b
+backend b
+  server s1 $UP
+CFG
+haproxy -f "$TMP/haproxy.cfg" -q &
+sleep 1
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+declare -A R
+for mode in throughput connrate; do
+  c=8; [ $mode = connrate ] && c=16
+  for ((i = 1; i <= ROUNDS; i++)); do
+    for target in direct sluice haproxy; do
+      case $target in direct) a=$UP ;; sluice) a=$SL ;; haproxy) a=$HA ;; esac
+      v=$("$TMP/tcpload" -mode $mode -addr $a -c $c -d ${SECS}s)
+      R[$mode.$target]+="$v"$'\n'
+    done
+  done
+done
+
+printf '%-12s %14s %14s %14s %12s %12s\n' metric direct sluice haproxy sluice/direct sluice/haproxy
+for mode in throughput connrate; do
+  d=$(printf '%s' "${R[$mode.direct]}" | median)
+  s=$(printf '%s' "${R[$mode.sluice]}" | median)
+  h=$(printf '%s' "${R[$mode.haproxy]}" | median)
+  unit="MB/s"; [ $mode = connrate ] && unit="conn/s"
+  printf '%-12s %14s %14s %14s %12.2f %12.2f\n' "$mode($unit)" "$d" "$s" "$h" \
+    "$(echo "$s / $d" | bc -l)" "$(echo "$s / $h" | bc -l)"
+done
+echo "rounds=$ROUNDS seconds=$SECS cores=$(nproc)"
