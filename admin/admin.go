@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"regexp"
 	"time"
@@ -69,6 +70,10 @@ func (a *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /config_dump", a.configDump)
 	mux.HandleFunc("GET /ready", a.ready)
 	mux.HandleFunc("GET /server_info", a.serverInfo)
+	// Go's profiler, for "where does the time go" (Envoy: /cpuprofiler).
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("POST /healthcheck/fail", func(w http.ResponseWriter, r *http.Request) {
 		a.srv.SetHealthCheckFailed(true)
 		fmt.Fprintln(w, "OK")
@@ -82,6 +87,7 @@ func (a *Server) Handler() http.Handler {
 
 var endpoints = [][2]string{
 	{"/clusters", "upstream cluster status"},
+	{"/debug/pprof/", "Go profiles (profile?seconds=N for CPU)"},
 	{"/config_dump", "dump the running config as JSON"},
 	{"/healthcheck/fail", "POST: make /ready fail (DRAINING)"},
 	{"/healthcheck/ok", "POST: make /ready pass again"},

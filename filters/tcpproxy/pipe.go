@@ -134,7 +134,14 @@ func (pp *pipe) copy(dst, src io.ReadWriter, fromUpstream bool) error {
 	dstTCP, srcTCP := asTCP(dst), asTCP(src)
 	var err error
 	if dstTCP != nil && srcTCP != nil {
-		err = spliceLoop(dstTCP, srcTCP, count)
+		// Like haproxy's splice-auto: small exchanges go through a
+		// buffer (one read and one write syscall each); once a read fills
+		// the buffer the stream is bulk and the kernel splices the rest.
+		var bulk bool
+		bulk, err = bufferUntilBulk(dst, src, count, pp.bufferedGauge(fromUpstream))
+		if bulk && err == nil {
+			err = spliceLoop(dstTCP, srcTCP, count)
+		}
 	} else {
 		err = bufferLoop(dst, src, count, pp.bufferedGauge(fromUpstream))
 	}
@@ -208,6 +215,35 @@ func bufferLoop(dst io.Writer, src io.Reader, count func(int64), buffered func(i
 				return nil
 			}
 			return rerr
+		}
+	}
+}
+
+// bufferUntilBulk copies like bufferLoop until a read fills the whole buffer,
+// which it writes and then reports bulk=true; it returns bulk=false at EOF.
+func bufferUntilBulk(dst io.Writer, src io.Reader, count func(int64), buffered func(int64)) (bulk bool, err error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	for {
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			buffered(int64(n))
+			w, werr := dst.Write(buf[:n])
+			buffered(-int64(n))
+			count(int64(w))
+			if werr != nil {
+				return false, werr
+			}
+		}
+		if rerr != nil {
+			if errors.Is(rerr, io.EOF) {
+				return false, nil
+			}
+			return false, rerr
+		}
+		if n == len(buf) {
+			return true, nil
 		}
 	}
 }
