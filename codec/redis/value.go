@@ -15,8 +15,9 @@ type Value struct {
 	// before it, so a proxy can copy it through (for example into a merged
 	// MGET array).
 	Raw []byte
-	// Str is the text of simple strings, errors, doubles and big numbers,
-	// and the payload of bulk strings, blob errors and verbatim strings.
+	// Str is the text of line types (simple strings, errors, integers,
+	// doubles, booleans, big numbers) and the payload of bulk strings, blob
+	// errors and verbatim strings.
 	Str []byte
 	// Int is the value of an integer, or 1/0 for a boolean.
 	Int int64
