@@ -52,11 +52,6 @@ func (pp *pipe) abort(reason string) {
 	pp.up.Conn.Close()
 }
 
-type dirResult struct {
-	upstream bool // true for the upstream→downstream direction
-	err      error
-}
-
 func (pp *pipe) run(ctx context.Context) {
 	st := pp.proxy.stats
 	cfg := pp.proxy.cfg
@@ -71,23 +66,30 @@ func (pp *pipe) run(ctx context.Context) {
 		defer w.stop()
 	}
 
-	results := make(chan dirResult, 2)
-	go func() { results <- dirResult{false, pp.copy(pp.up, pp.down, false)} }()
-	go func() { results <- dirResult{true, pp.copy(pp.down, pp.up, true)} }()
-	first := <-results
-	if first.err != nil {
-		pp.abort(errReason(first))
+	// One direction runs on this goroutine, the other on a new one. An
+	// error in either aborts both; otherwise each ends at its EOF.
+	var firstDone atomic.Int32 // 1: upstream→downstream ended first, 2: the other
+	finish := func(fromUpstream bool, err error) {
+		if err != nil {
+			pp.abort(errReason(fromUpstream))
+		}
+		v := int32(2)
+		if fromUpstream {
+			v = 1
+		}
+		firstDone.CompareAndSwap(0, v)
 	}
-	second := <-results
-	if second.err != nil {
-		pp.abort(errReason(second))
-	}
-	if first.upstream {
+	done := make(chan struct{})
+	go func() { finish(false, pp.copy(pp.up, pp.down, false)); close(done) }()
+	finish(true, pp.copy(pp.down, pp.up, true))
+	<-done
+	upstreamFirst := firstDone.Load() == 1
+	if upstreamFirst {
 		pp.setReason("upstream_close")
 	} else {
 		pp.setReason("downstream_close")
 	}
-	pp.up.CloseBy(first.upstream)
+	pp.up.CloseBy(upstreamFirst)
 	rx, tx := pp.rx.Load(), pp.tx.Load()
 	pp.s.UpdateAccess(func(a *filters.AccessRecord) {
 		a.BytesReceived, a.BytesSent = rx, tx
@@ -97,8 +99,8 @@ func (pp *pipe) run(ctx context.Context) {
 	})
 }
 
-func errReason(r dirResult) string {
-	if r.upstream {
+func errReason(fromUpstream bool) string {
+	if fromUpstream {
 		return "upstream_error"
 	}
 	return "downstream_error"

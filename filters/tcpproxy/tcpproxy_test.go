@@ -254,3 +254,28 @@ func TestBackpressure(t *testing.T) {
 		t.Logf("chain %q: %d KiB accepted before the writer blocked", strings.TrimSpace(chain), written>>10)
 	}
 }
+
+// TestClientResetClosesUpstream: a client that resets its connection while
+// the upstream is silent must not leave the upstream connection open.
+func TestClientResetClosesUpstream(t *testing.T) {
+	closed := make(chan struct{})
+	up := startUpstream(t, func(c *net.TCPConn) {
+		io.Copy(io.Discard, c) // returns when sluice closes or resets it
+		close(closed)
+	})
+	s := sluicetest.Start(t, proxyConfig(`"`+up.addr()+`"`, "", ""))
+	c, err := net.Dial("tcp", s.Addr("l"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("x"))
+	s.WaitGauge("cluster.c.upstream_cx_active", 1, 5*time.Second)
+	c.(*net.TCPConn).SetLinger(0) // close with RST
+	c.Close()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("upstream connection still open 5s after the client reset")
+	}
+	s.WaitGauge("cluster.c.upstream_cx_active", 0, 5*time.Second)
+}
