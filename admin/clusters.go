@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/sluice-proxy/sluice/cluster"
 )
@@ -27,6 +28,21 @@ func (a *Server) clusters(w http.ResponseWriter, r *http.Request) {
 func writeClusterText(w io.Writer, c *cluster.Cluster) {
 	n := c.Name()
 	fmt.Fprintf(w, "%s::observability_name::%s\n", n, n)
+	// Envoy prints -1 for success-rate figures it has not computed; sluice
+	// has no success-rate ejection, so they are always -1.
+	fmt.Fprintf(w, "%s::outlier::success_rate_average::-1\n", n)
+	fmt.Fprintf(w, "%s::outlier::success_rate_ejection_threshold::-1\n", n)
+	fmt.Fprintf(w, "%s::outlier::local_origin_success_rate_average::-1\n", n)
+	fmt.Fprintf(w, "%s::outlier::local_origin_success_rate_ejection_threshold::-1\n", n)
+	for _, p := range []cluster.Priority{cluster.PriorityDefault, cluster.PriorityHigh} {
+		b := c.Breakers(p)
+		pn := fmt.Sprintf("%s::%s_priority::", n, strings.ToLower(p.String()))
+		fmt.Fprintf(w, "%smax_connections::%d\n", pn, b.Connections.Max())
+		fmt.Fprintf(w, "%smax_pending_requests::%d\n", pn, b.PendingRequests.Max())
+		fmt.Fprintf(w, "%smax_requests::%d\n", pn, b.Requests.Max())
+		fmt.Fprintf(w, "%smax_retries::%d\n", pn, b.Retries.Max())
+	}
+	fmt.Fprintf(w, "%s::added_via_api::false\n", n)
 	for _, h := range c.Hosts() {
 		p := n + "::" + h.Address() + "::"
 		fmt.Fprintf(w, "%scx_active::%d\n", p, h.CxActive.Load())
@@ -39,6 +55,8 @@ func writeClusterText(w io.Writer, c *cluster.Cluster) {
 		fmt.Fprintf(w, "%shostname::\n", p)
 		fmt.Fprintf(w, "%shealth_flags::%s\n", p, h.Flags())
 		fmt.Fprintf(w, "%sweight::%d\n", p, h.Weight())
+		fmt.Fprintf(w, "%ssuccess_rate::-1\n", p)
+		fmt.Fprintf(w, "%slocal_origin_success_rate::-1\n", p)
 	}
 }
 
@@ -54,6 +72,14 @@ type hostJSON struct {
 	Weight       uint32     `json:"weight"`
 }
 
+type thresholdsJSON struct {
+	Priority           string `json:"priority"`
+	MaxConnections     int64  `json:"max_connections"`
+	MaxPendingRequests int64  `json:"max_pending_requests"`
+	MaxRequests        int64  `json:"max_requests"`
+	MaxRetries         int64  `json:"max_retries"`
+}
+
 type statJSON struct {
 	Name  string `json:"name"`
 	Value int64  `json:"value"`
@@ -62,7 +88,11 @@ type statJSON struct {
 
 func clustersJSON(cs []*cluster.Cluster) any {
 	type clusterJSON struct {
-		Name         string     `json:"name"`
+		Name            string `json:"name"`
+		AddedViaAPI     bool   `json:"added_via_api"`
+		CircuitBreakers struct {
+			Thresholds []thresholdsJSON `json:"thresholds"`
+		} `json:"circuit_breakers"`
 		HostStatuses []hostJSON `json:"host_statuses"`
 	}
 	out := struct {
@@ -70,6 +100,13 @@ func clustersJSON(cs []*cluster.Cluster) any {
 	}{ClusterStatuses: []clusterJSON{}}
 	for _, c := range cs {
 		cj := clusterJSON{Name: c.Name(), HostStatuses: []hostJSON{}}
+		for _, p := range []cluster.Priority{cluster.PriorityDefault, cluster.PriorityHigh} {
+			b := c.Breakers(p)
+			cj.CircuitBreakers.Thresholds = append(cj.CircuitBreakers.Thresholds, thresholdsJSON{
+				Priority: p.String(), MaxConnections: b.Connections.Max(), MaxPendingRequests: b.PendingRequests.Max(),
+				MaxRequests: b.Requests.Max(), MaxRetries: b.Retries.Max(),
+			})
+		}
 		for _, h := range c.Hosts() {
 			var hj hostJSON
 			host, port, _ := net.SplitHostPort(h.Address())

@@ -1,18 +1,22 @@
 // Package cluster owns everything upstream of a terminal filter: the cluster
 // manager, discovery (static, strict_dns, logical_dns), hosts and their health
-// flags, load-balancing snapshots and upstream connects with Envoy's stats.
+// flags, load-balancing snapshots, active health checks, outlier detection,
+// circuit breakers and upstream connects with Envoy's stats.
+//
+// Control-plane work (discovery, health checks, outlier sweeps, reloads)
+// builds a new immutable snapshot of the pickable hosts and publishes it with
+// one atomic store; the data path (Pick, Connect) only loads it.
 package cluster
 
 import (
 	"context"
 	"errors"
-	"fmt"
+
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/sluice-proxy/sluice/config"
 )
@@ -30,7 +34,8 @@ type Picker interface {
 type snapshot struct {
 	all     []*Host
 	healthy []*Host
-	// pickFrom is healthy, or all when the cluster is in panic mode.
+	// pickFrom is healthy, or every host not being removed when the
+	// cluster is in panic mode.
 	pickFrom []*Host
 	picker   Picker
 	panic    bool
@@ -46,14 +51,20 @@ type Cluster struct {
 	cfg  atomic.Pointer[config.Cluster]
 	snap atomic.Pointer[snapshot]
 
-	mu       sync.Mutex // guards hosts and stop; held by control-plane work only
+	mu       sync.Mutex // guards the fields below; control-plane work only
 	hosts    []*Host
 	stop     context.CancelFunc
-	done     chan struct{}
-	dialer   func(ctx context.Context, network, addr string) (net.Conn, error)
-	resolver *net.Resolver
+	bg       sync.WaitGroup // discovery and outlier sweep goroutines
+	hc       *healthChecker
 	resolved map[string][]config.Endpoint // strict_dns: endpoint → its addresses
-	version  atomic.Uint64
+
+	dialer   dialFunc
+	resolver Resolver
+	breakers [2]*Breakers
+	subs     subscribers
+
+	outlier   atomic.Pointer[detector]
+	outlierMu sync.Mutex // guards every host's ejection state
 }
 
 // Name returns the cluster's name.
@@ -65,12 +76,15 @@ func (c *Cluster) Stats() *Stats { return c.stats }
 // Config returns the cluster's current config.
 func (c *Cluster) Config() *config.Cluster { return c.cfg.Load() }
 
-// Hosts returns the current hosts (a snapshot; do not modify).
+// Hosts returns the current hosts, draining ones included (a snapshot; do
+// not modify).
 func (c *Cluster) Hosts() []*Host { return c.snap.Load().all }
 
 // setHosts replaces the host set, reusing Host values for addresses that stay,
-// and publishes a new snapshot.
+// and publishes a new snapshot. Hosts that leave while connections to them
+// are open stay, flagged PendingDynamicRemoval, until the last one closes.
 func (c *Cluster) setHosts(eps []config.Endpoint) {
+	checked := len(c.cfg.Load().HealthChecks) > 0
 	c.mu.Lock()
 	old := make(map[string]*Host, len(c.hosts))
 	for _, h := range c.hosts {
@@ -78,6 +92,7 @@ func (c *Cluster) setHosts(eps []config.Endpoint) {
 	}
 	hosts := make([]*Host, 0, len(eps))
 	seen := make(map[string]bool, len(eps))
+	var events []HostEvent
 	for _, e := range eps {
 		if seen[e.Address] {
 			continue
@@ -86,43 +101,113 @@ func (c *Cluster) setHosts(eps []config.Endpoint) {
 		h := old[e.Address]
 		if h == nil {
 			h = newHost(c, e.Address, e.Weight)
+			if checked {
+				h.flags.Store(uint32(FailedActiveHC)) // until its first check
+			}
 		} else {
 			h.weight.Store(e.Weight)
+			if h.setFlagQuiet(PendingDynamicRemoval, false) {
+				events = append(events, HostEvent{h, HostHealthy})
+			}
 		}
 		hosts = append(hosts, h)
+	}
+	for _, h := range c.hosts {
+		switch {
+		case seen[h.addr]:
+		case h.CxActive.Load() > 0:
+			if h.setFlagQuiet(PendingDynamicRemoval, true) {
+				events = append(events, HostEvent{h, HostUnhealthy})
+			}
+			hosts = append(hosts, h)
+		default:
+			events = append(events, HostEvent{h, HostRemoved})
+		}
 	}
 	changed := len(hosts) != len(c.hosts)
 	for i := 0; !changed && i < len(hosts); i++ {
 		changed = hosts[i] != c.hosts[i]
 	}
 	c.hosts = hosts
+	hc := c.hc
 	c.mu.Unlock()
 	if changed {
 		c.stats.MembershipChange.Inc()
 	}
 	c.rebuild()
+	if hc != nil {
+		hc.sync(hosts)
+	}
+	for _, ev := range events {
+		c.notify(ev)
+	}
+}
+
+// pruneDrained drops draining hosts with no connections left.
+func (c *Cluster) pruneDrained() {
+	c.mu.Lock()
+	var gone []*Host
+	keep := c.hosts[:0:0]
+	for _, h := range c.hosts {
+		if h.Flags()&PendingDynamicRemoval != 0 && h.CxActive.Load() <= 0 {
+			gone = append(gone, h)
+			continue
+		}
+		keep = append(keep, h)
+	}
+	c.hosts = keep
+	c.mu.Unlock()
+	if len(gone) == 0 {
+		return
+	}
+	c.stats.MembershipChange.Inc()
+	c.rebuild()
+	for _, h := range gone {
+		c.notify(HostEvent{h, HostRemoved})
+	}
+}
+
+// setFlagQuiet changes a flag without rebuilding or notifying; it reports
+// whether the host's overall health changed.
+func (h *Host) setFlagQuiet(f HealthFlag, on bool) bool {
+	for {
+		old := h.flags.Load()
+		nw := old &^ uint32(f)
+		if on {
+			nw = old | uint32(f)
+		}
+		if nw == old || h.flags.CompareAndSwap(old, nw) {
+			return (old == 0) != (nw == 0)
+		}
+	}
 }
 
 // rebuild publishes a new snapshot from the current hosts and their health.
 func (c *Cluster) rebuild() {
+	cfg := c.cfg.Load()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := &snapshot{all: c.hosts}
 	var maxW uint32
+	var live []*Host // hosts not being removed
 	for _, h := range c.hosts {
+		if h.Flags()&PendingDynamicRemoval != 0 {
+			continue
+		}
+		live = append(live, h)
 		if h.Healthy() {
 			s.healthy = append(s.healthy, h)
 		}
 		maxW = max(maxW, h.Weight())
 	}
 	s.pickFrom = s.healthy
-	// Envoy's healthy_panic_threshold (50%): below it, balance over all hosts.
-	if len(c.hosts) > 0 && len(s.healthy)*100 < len(c.hosts)*50 {
-		s.pickFrom, s.panic = c.hosts, true
+	// Envoy's healthy_panic_threshold: below it, balance over all hosts.
+	thr := cfg.HealthyPanicThreshold
+	if len(live) > 0 && thr > 0 && float64(len(s.healthy))*100 < thr*float64(len(live)) {
+		s.pickFrom, s.panic = live, true
 	}
-	s.picker = newPicker(c.cfg.Load(), s.pickFrom)
+	s.picker = newPicker(cfg, s.pickFrom)
 	c.snap.Store(s)
-	c.version.Add(1)
 	c.stats.MembershipTotal.Set(int64(len(s.all)))
 	c.stats.MembershipHealthy.Set(int64(len(s.healthy)))
 	c.stats.MembershipDegraded.Set(0)
@@ -146,109 +231,15 @@ func (c *Cluster) Pick(hash uint64, hasHash bool) *Host {
 	return s.pickFrom[i]
 }
 
-// Connect picks a host and dials it within the cluster's connect_timeout,
-// counting Envoy's upstream_cx_* stats. The returned Conn must be closed with
-// its Close method, which keeps the active gauges right.
-func (c *Cluster) Connect(ctx context.Context, hash uint64, hasHash bool) (*UpstreamConn, error) {
-	h := c.Pick(hash, hasHash)
-	if h == nil {
-		c.stats.CxNoneHealthy.Inc()
-		return nil, fmt.Errorf("cluster %s: %w", c.name, ErrNoHealthyHost)
-	}
-	return c.Dial(ctx, h)
-}
-
-// Dial connects to a chosen host of this cluster.
-func (c *Cluster) Dial(ctx context.Context, h *Host) (*UpstreamConn, error) {
-	cfg := c.cfg.Load()
-	c.stats.CxTotal.Inc()
-	h.CxTotal.Add(1)
-	start := time.Now()
-	dctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout.D())
-	conn, err := c.dialer(dctx, "tcp", h.addr)
-	cancel()
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-			c.stats.CxConnectTimeout.Inc()
-		}
-		c.stats.CxConnectFail.Inc()
-		h.CxConnectFail.Add(1)
-		return nil, fmt.Errorf("cluster %s: connect to %s: %w", c.name, h.addr, err)
-	}
-	c.stats.CxConnectMs.Record(float64(time.Since(start).Microseconds()) / 1000)
-	c.stats.CxActive.Inc()
-	h.CxActive.Add(1)
-	return &UpstreamConn{Conn: conn, Host: h, start: time.Now()}, nil
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// UpstreamConn is a connection to a host of a cluster.
-type UpstreamConn struct {
-	net.Conn
-	Host   *Host
-	start  time.Time
-	closed atomic.Bool
-}
-
-// TCP returns the underlying *net.TCPConn, or nil.
-func (u *UpstreamConn) TCP() *net.TCPConn {
-	t, _ := u.Conn.(*net.TCPConn)
-	return t
-}
-
-// CloseWrite half-closes the connection when it supports it.
-func (u *UpstreamConn) CloseWrite() error {
-	if cw, ok := u.Conn.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
-}
-
-// CountBytes adds to the cluster's byte counters.
-func (u *UpstreamConn) CountBytes(rx, tx uint64) {
-	st := u.Host.cluster.stats
-	if rx > 0 {
-		st.CxRxBytes.Add(rx)
-	}
-	if tx > 0 {
-		st.CxTxBytes.Add(tx)
-	}
-}
-
-// Close closes the connection once; remote says whether the upstream closed
-// first (upstream_cx_destroy_remote) or we did (upstream_cx_destroy_local).
-func (u *UpstreamConn) CloseBy(remote bool) error {
-	if !u.closed.CompareAndSwap(false, true) {
-		return nil
-	}
-	st := u.Host.cluster.stats
-	st.CxActive.Dec()
-	u.Host.CxActive.Add(-1)
-	st.CxDestroy.Inc()
-	if remote {
-		st.CxDestroyRemote.Inc()
-	} else {
-		st.CxDestroyLocal.Inc()
-	}
-	st.CxLengthMs.Record(float64(time.Since(u.start).Milliseconds()))
-	return u.Conn.Close()
-}
-
-// Close closes the connection as a local close.
-func (u *UpstreamConn) Close() error { return u.CloseBy(false) }
-
 // rrPicker rotates over hosts with weights honoured by smooth weighted
 // round robin over a precomputed schedule; an atomic counter indexes it.
+// It stands in until cluster/lb lands.
 type rrPicker struct {
 	sched []int32
 	next  atomic.Uint64
 }
 
-func newPicker(cfg *config.Cluster, hosts []*Host) Picker {
+func newPicker(_ *config.Cluster, hosts []*Host) Picker {
 	if len(hosts) == 0 {
 		return &rrPicker{}
 	}
@@ -283,4 +274,9 @@ func (p *rrPicker) Pick(uint64, bool) int {
 		return -1
 	}
 	return int(p.sched[(p.next.Add(1)-1)%uint64(len(p.sched))])
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -14,7 +14,8 @@ const (
 	FailedActiveHC HealthFlag = 1 << iota
 	// FailedOutlierCheck is set while outlier detection has the host ejected.
 	FailedOutlierCheck
-	// PendingDynamicRemoval is set on hosts that left DNS and are draining.
+	// PendingDynamicRemoval is set on hosts that left discovery and are
+	// draining their connections; they are dropped when the last one closes.
 	PendingDynamicRemoval
 )
 
@@ -26,15 +27,21 @@ type Host struct {
 	weight  atomic.Uint32
 	flags   atomic.Uint32
 	cluster *Cluster
+	// dialAddr is what logical_dns resolved addr to; nil means dial addr.
+	dialAddr atomic.Pointer[string]
+	od       hostOutlier
+	// hcDone is set once an active health check has judged the host.
+	hcDone atomic.Bool
 
 	// Per-host stats, shown by /clusters.
 	CxActive      atomic.Int64
 	CxTotal       atomic.Uint64
 	CxConnectFail atomic.Uint64
-	RqActive      atomic.Int64
-	RqTotal       atomic.Uint64
-	RqError       atomic.Uint64
-	RqSuccess     atomic.Uint64
+	// RqActive is also the active-request count least_request balances on.
+	RqActive  atomic.Int64
+	RqTotal   atomic.Uint64
+	RqError   atomic.Uint64
+	RqSuccess atomic.Uint64
 }
 
 func newHost(c *Cluster, addr string, weight uint32) *Host {
@@ -43,8 +50,17 @@ func newHost(c *Cluster, addr string, weight uint32) *Host {
 	return h
 }
 
-// Address returns "host:port".
+// Address returns "host:port" as configured (a name for logical_dns).
 func (h *Host) Address() string { return h.addr }
+
+// DialAddress returns the address connects go to: the resolved address of a
+// logical_dns host, or Address.
+func (h *Host) DialAddress() string {
+	if p := h.dialAddr.Load(); p != nil {
+		return *p
+	}
+	return h.addr
+}
 
 // Weight returns the load-balancing weight.
 func (h *Host) Weight() uint32 { return h.weight.Load() }
@@ -59,7 +75,8 @@ func (h *Host) Flags() HealthFlag { return HealthFlag(h.flags.Load()) }
 func (h *Host) Cluster() *Cluster { return h.cluster }
 
 // SetFlag sets or clears f and, when health changed, makes the cluster
-// publish a new picker. It reports whether anything changed.
+// publish a new picker and tell its subscribers. It reports whether anything
+// changed.
 func (h *Host) SetFlag(f HealthFlag, on bool) bool {
 	for {
 		old := h.flags.Load()
@@ -73,13 +90,47 @@ func (h *Host) SetFlag(f HealthFlag, on bool) bool {
 		if h.flags.CompareAndSwap(old, nw) {
 			if (old == 0) != (nw == 0) && h.cluster != nil {
 				h.cluster.rebuild()
+				kind := HostHealthy
+				if nw != 0 {
+					kind = HostUnhealthy
+				}
+				h.cluster.notify(HostEvent{Host: h, Kind: kind})
 			}
 			return true
 		}
 	}
 }
 
-// HealthString renders the flags as Envoy's /clusters does: "healthy" or
+// BeginRequest counts one request sent to h (rq_total, rq_active); request
+// terminals call it, and EndRequest when the answer is in.
+func (h *Host) BeginRequest() {
+	h.RqTotal.Add(1)
+	h.RqActive.Add(1)
+	if h.cluster != nil {
+		h.cluster.stats.RqTotal.Inc()
+		h.cluster.stats.RqActive.Inc()
+	}
+}
+
+// EndRequest ends a request begun with BeginRequest. ok=false means the
+// upstream answered with an error (5xx-like), which counts rq_error and is
+// reported to outlier detection; local failures (reset, timeout) should be
+// reported with Report as well.
+func (h *Host) EndRequest(ok bool) {
+	h.RqActive.Add(-1)
+	if h.cluster != nil {
+		h.cluster.stats.RqActive.Dec()
+	}
+	if ok {
+		h.RqSuccess.Add(1)
+		h.Report(ExtOriginRequestSuccess)
+	} else {
+		h.RqError.Add(1)
+		h.Report(ExtOriginRequestFailed)
+	}
+}
+
+// String renders the flags as Envoy's /clusters does: "healthy" or
 // "/failed_active_hc/failed_outlier_check".
 func (f HealthFlag) String() string {
 	if f == 0 {

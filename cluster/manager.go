@@ -27,10 +27,16 @@ type Manager struct {
 	active                   *stats.Gauge
 
 	// Dialer, when set before the first Apply, replaces the net.Dialer used
-	// for upstream connects (tests).
+	// for upstream connects and health checks (tests).
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
-	// Resolver resolves strict_dns names; net.DefaultResolver when nil.
-	Resolver *net.Resolver
+	// Resolver resolves strict_dns and logical_dns names; net.DefaultResolver
+	// when nil. Set it before the first Apply.
+	Resolver Resolver
+}
+
+// Resolver looks a name up; *net.Resolver is one.
+type Resolver interface {
+	LookupHost(ctx context.Context, host string) ([]string, error)
 }
 
 // NewManager returns an empty manager whose stats go under root.
@@ -64,10 +70,13 @@ func (m *Manager) All() []*Cluster {
 
 // Apply makes the running clusters match cfgs (already validated): new ones
 // start, changed ones get their new settings and endpoints in place, removed
-// ones stop discovery (connections already open through them carry on).
+// ones stop their background work (connections already open carry on).
+// Like Envoy's cluster warming, Apply waits (at most the longest check
+// timeout) for the first health checks of new clusters, so that traffic
+// does not start on hosts that are down.
 func (m *Manager) Apply(cfgs []config.Cluster) {
+	var warming []warm
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	want := make(map[string]bool, len(cfgs))
 	for i := range cfgs {
 		cfg := cfgs[i]
@@ -77,80 +86,144 @@ func (m *Manager) Apply(cfgs []config.Cluster) {
 			c = m.newCluster(&cfg)
 			m.clusters[cfg.Name] = c
 			m.added.Inc()
-			c.start()
+			warming = append(warming, warm{c.start(), probeTimeout(cfg.HealthChecks)})
 			continue
 		}
 		if reflect.DeepEqual(*c.cfg.Load(), cfg) {
 			continue
 		}
 		m.modified.Inc()
-		c.stopDiscovery()
+		c.stopBackground()
 		c.cfg.Store(&cfg)
 		c.start()
 	}
 	for name, c := range m.clusters {
 		if !want[name] {
-			c.stopDiscovery()
+			c.stopBackground()
 			delete(m.clusters, name)
 			m.removed.Inc()
 		}
 	}
 	m.active.Set(int64(len(m.clusters)))
+	m.mu.Unlock()
+	for _, w := range warming {
+		w.wait()
+	}
 }
 
-// Close stops every cluster's background work.
+// warm is a new cluster's first health-check round.
+type warm struct {
+	ready   []<-chan struct{}
+	timeout time.Duration
+}
+
+func (w warm) wait() {
+	t := time.NewTimer(w.timeout)
+	defer t.Stop()
+	for _, r := range w.ready {
+		select {
+		case <-r:
+		case <-t.C:
+			return
+		}
+	}
+}
+
+// Close stops every cluster's background work and waits for it.
 func (m *Manager) Close() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, c := range m.clusters {
-		c.stopDiscovery()
+		c.stopBackground()
 	}
 }
 
 func (m *Manager) newCluster(cfg *config.Cluster) *Cluster {
-	c := &Cluster{name: cfg.Name, stats: newStats(m.root, cfg.Name), log: m.log.With("cluster", cfg.Name)}
+	st := newStats(m.root, cfg.Name)
+	c := &Cluster{name: cfg.Name, stats: st, log: m.log.With("cluster", cfg.Name)}
 	c.cfg.Store(cfg)
 	c.dialer = m.Dialer
 	if c.dialer == nil {
 		d := &net.Dialer{KeepAlive: 30 * time.Second}
 		c.dialer = d.DialContext
 	}
-	res := m.Resolver
-	if res == nil {
-		res = net.DefaultResolver
+	c.resolver = m.Resolver
+	if c.resolver == nil {
+		c.resolver = net.DefaultResolver
 	}
-	c.resolver = res
+	for i, p := range []Priority{PriorityDefault, PriorityHigh} {
+		c.breakers[i] = newBreakers(st.Scope, breakerScopeName(p))
+	}
 	c.snap.Store(&snapshot{picker: &rrPicker{}})
 	return c
 }
 
-// start begins discovery for the current config: static and logical_dns hosts
-// are set at once; strict_dns resolves once synchronously (bounded by the
-// connect timeout) and then on every dns_refresh_rate.
-func (c *Cluster) start() {
+// start begins the background work of the current config: health checks,
+// outlier sweeps and discovery. Static and logical_dns hosts are set at once;
+// strict_dns resolves once synchronously (bounded by the connect timeout)
+// and then every dns_refresh_rate. It returns the first-check channels of
+// the health checks.
+func (c *Cluster) start() []<-chan struct{} {
 	cfg := c.cfg.Load()
 	ctx, cancel := context.WithCancel(context.Background())
+	c.applyBreakers(cfg)
+	var hc *healthChecker
+	if len(cfg.HealthChecks) > 0 {
+		hc = newHealthChecker(c, cfg.HealthChecks)
+	}
 	c.mu.Lock()
-	c.stop, c.done = cancel, make(chan struct{})
-	done := c.done
+	c.stop, c.hc = cancel, hc
+	hosts := c.hosts
 	c.mu.Unlock()
+	if hc == nil {
+		c.stats.hc.healthy.Set(0)
+		for _, h := range hosts {
+			h.SetFlag(FailedActiveHC, false)
+		}
+	}
+	if od := cfg.OutlierDetection; od != nil {
+		d := &detector{c: c, cfg: od, now: time.Now}
+		c.outlier.Store(d)
+		c.bg.Add(1)
+		go d.run(ctx, &c.bg)
+	} else if c.outlier.Swap(nil) != nil {
+		c.clearOutlier()
+	}
 	switch cfg.Type {
 	case "strict_dns":
 		c.resolveOnce(ctx, cfg)
-		go c.refreshLoop(ctx, cfg, done)
+		c.bg.Add(1)
+		go c.refreshLoop(ctx, cfg, c.resolveOnce)
+	case "logical_dns":
+		c.setHosts(cfg.Endpoints)
+		c.resolveLogical(ctx, cfg)
+		c.bg.Add(1)
+		go c.refreshLoop(ctx, cfg, c.resolveLogical)
 	default:
 		c.setHosts(cfg.Endpoints)
-		close(done)
 	}
+	if hc == nil {
+		return nil
+	}
+	hc.sync(c.Hosts()) // sessions for hosts set before hc existed
+	return hc.readyAll()
 }
 
-// stopDiscovery stops the background work started by start and waits for it.
-func (c *Cluster) stopDiscovery() {
+// stopBackground stops the work started by start and waits for it.
+func (c *Cluster) stopBackground() {
 	c.mu.Lock()
-	stop, done := c.stop, c.done
+	stop := c.stop
+	c.stop = nil
 	c.mu.Unlock()
 	if stop != nil {
 		stop()
-		<-done
+		c.bg.Wait()
+	}
+	c.mu.Lock()
+	hc := c.hc
+	c.hc = nil
+	c.mu.Unlock()
+	if hc != nil {
+		hc.stop()
 	}
 }

@@ -32,6 +32,9 @@ type Stats struct {
 	RqPendingOverflow     *stats.Counter
 	LBHealthyPanic        *stats.Counter
 	Scope                 *stats.Scope
+	// hc are the health_check.* stats, outlier the outlier_detection.* ones.
+	hc      *hcStats
+	outlier *outlierStats
 }
 
 func newStats(root *stats.Scope, name string) *Stats {
@@ -65,5 +68,7 @@ func newStats(root *stats.Scope, name string) *Stats {
 		RqActive:              sc.Gauge("upstream_rq_active"),
 		RqPendingOverflow:     sc.Counter("upstream_rq_pending_overflow"),
 		LBHealthyPanic:        sc.Counter("lb_healthy_panic"),
+		hc:                    newHCStats(sc),
+		outlier:               newOutlierStats(sc),
 	}
 }

@@ -22,6 +22,18 @@ type Cluster struct {
 	DNSRefreshRate Duration `yaml:"dns_refresh_rate" json:"dns_refresh_rate"`
 	// Endpoints are "host:port" strings or {address, weight} mappings.
 	Endpoints []Endpoint `yaml:"endpoints" json:"endpoints"`
+	// HealthyPanicThreshold is Envoy's common_lb_config.healthy_panic_threshold
+	// in percent: when fewer hosts than this are healthy, the balancer uses
+	// every host. Default 50; 0 disables panic mode.
+	HealthyPanicThreshold float64 `yaml:"healthy_panic_threshold" json:"healthy_panic_threshold"`
+	// HealthChecks are active checks run against every host; all must pass.
+	// None (default) means hosts are healthy unless outlier detection ejects them.
+	HealthChecks []HealthCheck `yaml:"health_checks" json:"health_checks,omitempty"`
+	// OutlierDetection ejects hosts that fail in traffic; nil disables it.
+	OutlierDetection *OutlierDetection `yaml:"outlier_detection" json:"outlier_detection,omitempty"`
+	// CircuitBreakers limit connections and requests; nil means Envoy's
+	// defaults (1024 connections, pending and requests, 3 retries).
+	CircuitBreakers *CircuitBreakers `yaml:"circuit_breakers" json:"circuit_breakers,omitempty"`
 }
 
 // Endpoint is one upstream address with its load-balancing weight.
@@ -62,6 +74,7 @@ func (c *Cluster) SetDefaults() {
 	c.LBPolicy = "round_robin"
 	c.ConnectTimeout = Duration(5 * time.Second)
 	c.DNSRefreshRate = Duration(5 * time.Second)
+	c.HealthyPanicThreshold = 50
 }
 
 // Validate checks the cluster's own fields.
@@ -79,6 +92,12 @@ func (c *Cluster) Validate(path string, errs *Errors) {
 	}
 	if c.ConnectTimeout <= 0 {
 		errs.Add(Join(path, "connect_timeout"), "must be positive")
+	}
+	if c.Type != "static" && c.DNSRefreshRate <= 0 {
+		errs.Add(Join(path, "dns_refresh_rate"), "must be positive")
+	}
+	if c.HealthyPanicThreshold < 0 || c.HealthyPanicThreshold > 100 {
+		errs.Add(Join(path, "healthy_panic_threshold"), "must be 0..100 (percent), got %v", c.HealthyPanicThreshold)
 	}
 	if len(c.Endpoints) == 0 {
 		errs.Add(Join(path, "endpoints"), "a cluster needs at least one endpoint")

@@ -101,8 +101,11 @@ func (p *Proxy) Serve(ctx context.Context, s *filters.Session, c filters.Conn) {
 	up, err := p.connect(ctx, s, cl)
 	if err != nil {
 		reason := "upstream_connect_failed"
-		if errors.Is(err, cluster.ErrNoHealthyHost) {
+		switch {
+		case errors.Is(err, cluster.ErrNoHealthyHost):
 			reason = "no_healthy_upstream"
+		case errors.Is(err, cluster.ErrOverflow):
+			reason = "upstream_overflow"
 		}
 		s.Log.Info("tcp_proxy: upstream connect failed", "cluster", name, "err", err)
 		s.UpdateAccess(func(a *filters.AccessRecord) { a.TerminationReason = reason })
@@ -126,7 +129,7 @@ func (p *Proxy) connect(ctx context.Context, s *filters.Session, cl *cluster.Clu
 		if err == nil {
 			return up, nil
 		}
-		if errors.Is(err, cluster.ErrNoHealthyHost) || ctx.Err() != nil {
+		if errors.Is(err, cluster.ErrNoHealthyHost) || errors.Is(err, cluster.ErrOverflow) || ctx.Err() != nil {
 			return nil, err
 		}
 	}
