@@ -54,7 +54,7 @@ func FuzzReader(f *testing.F) {
 		if !equalArgs(whole.args, bytewise.args) || !sameErr(whole.err, bytewise.err) {
 			t.Fatalf("whole read %q %v, byte-wise %q %v", whole.args, whole.err, bytewise.args, bytewise.err)
 		}
-		if len(r.buf) > max(defaultBufSize, 2*len(data)) {
+		if len(r.buf) > max(defaultBufSize, 5*len(data)) {
 			t.Fatalf("buffer %d bytes for %d bytes of input", len(r.buf), len(data))
 		}
 		var pe *ProtocolError

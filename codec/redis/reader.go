@@ -34,10 +34,11 @@ const (
 // keep all their Raw slices until it calls Fill.
 //
 // Memory: the buffer starts at 16 KiB and grows only while one command does
-// not fit; it grows by doubling but never past a declared bulk's end, so a
-// 100 MiB SET ends in a buffer of 100 MiB plus its header, and a client that
-// declares a large bulk and sends nothing costs nothing. After a large
-// command the buffer shrinks back. A Reader is not safe for concurrent use.
+// not fit, and only as bytes arrive: to at most five times what the client
+// has sent, never past a declared bulk's end. So a 100 MiB SET ends in a
+// buffer of exactly 100 MiB plus its header, and a client that declares a
+// 512 MiB bulk and sends nothing costs nothing. After a large command the
+// buffer shrinks back to 16 KiB. A Reader is not safe for concurrent use.
 type Reader struct {
 	src  io.Reader
 	lim  Limits
@@ -155,13 +156,18 @@ func (r *Reader) Fill() error {
 	return err
 }
 
-// grow enlarges a full buffer holding one partial command (r == 0): double,
-// but stop at the end of a declared bulk so that a large value ends in a
-// buffer of its own size.
+// grow enlarges a full buffer holding one partial command (r == 0). Inside
+// a declared bulk it grows fourfold (fivefold to reach the bulk's end in
+// one step), never past the bulk's end, so a large value ends in a buffer of
+// its own size after few copies, while a client must send a buffer's worth
+// before it gets the next one; elsewhere it doubles.
 func (r *Reader) grow() {
 	n := 2 * len(r.buf)
-	if r.need > len(r.buf) && r.need < n {
-		n = r.need
+	if r.need > len(r.buf) {
+		n = 4 * len(r.buf)
+		if r.need <= n+n/4 { // finish in one step rather than one more copy
+			n = r.need
+		}
 	}
 	nb := make([]byte, n)
 	copy(nb, r.buf[:r.w])
@@ -185,11 +191,15 @@ func (r *Reader) next() (Command, bool, error) {
 				}
 				return cmd, true, nil
 			}
-			nl, err := r.line(b, 1, ErrTooBigMbulkCount)
-			if nl < 0 || err != nil {
-				return Command{}, false, err
+			ll, nl, ok := r.fastLen(b, 1)
+			if !ok {
+				var err error
+				nl, err = r.line(b, 1, ErrTooBigMbulkCount)
+				if nl < 0 || err != nil {
+					return Command{}, false, err
+				}
+				ll, ok = parseInt(b[1:nl])
 			}
-			ll, ok := parseInt(b[1:nl])
 			if !ok || ll > r.lim.MaxMultibulkLen {
 				return Command{}, false, ErrInvalidMultibulkLength
 			}
@@ -209,11 +219,15 @@ func (r *Reader) next() (Command, bool, error) {
 				if b[r.pos] != '$' {
 					return Command{}, false, expectedDollar(b[r.pos])
 				}
-				nl, err := r.line(b, r.pos+1, ErrTooBigBulkCount)
-				if nl < 0 || err != nil {
-					return Command{}, false, err
+				ll, nl, ok := r.fastLen(b, r.pos+1)
+				if !ok {
+					var err error
+					nl, err = r.line(b, r.pos+1, ErrTooBigBulkCount)
+					if nl < 0 || err != nil {
+						return Command{}, false, err
+					}
+					ll, ok = parseInt(b[r.pos+1 : nl])
 				}
-				ll, ok := parseInt(b[r.pos+1 : nl])
 				if !ok || ll < 0 || ll > r.lim.MaxBulkLen {
 					return Command{}, false, ErrInvalidBulkLength
 				}
@@ -242,6 +256,26 @@ func (r *Reader) next() (Command, bool, error) {
 		return cmd, true, nil
 	}
 	return Command{}, false, nil
+}
+
+// fastLen is the fast path for a header line: a canonical non-negative
+// length of at most 18 digits followed by '\r' and one more byte. ok is false
+// for anything else, which the general path (line, parseInt) then handles
+// with redis-server's exact semantics.
+func (r *Reader) fastLen(b []byte, from int) (v int64, cr int, ok bool) {
+	i := from
+	for end := min(len(b), from+18); i < end; i++ {
+		c := b[i]
+		if c < '0' || c > '9' {
+			break
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if i == from || i+1 >= len(b) || b[i] != '\r' || (b[from] == '0' && i > from+1) ||
+		i-from > r.lim.MaxInlineLen {
+		return 0, 0, false
+	}
+	return v, i, true
 }
 
 // line finds the '\r' ending a header line that starts at from, as
