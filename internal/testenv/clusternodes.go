@@ -19,7 +19,7 @@ type clusterEntry struct {
 	addr   string // host:port, without @cport
 	master string // master's ID for a replica, "" for a master
 	flags  []string
-	ranges []string // slot ranges as printed, e.g. "0-5460"
+	ranges []string              // slot ranges as printed, e.g. "0-5460"
 	slots  [numSlots / 64]uint64 // bit i set: serves slot i
 }
 

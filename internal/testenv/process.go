@@ -30,8 +30,8 @@ type procSpec struct {
 	dir     string
 	env     []string // appended to os.Environ()
 	logPath string
-	stopSig syscall.Signal         // graceful stop; SIGTERM when zero
-	cred    *syscall.Credential    // run as this user (postgres as root)
+	stopSig syscall.Signal      // graceful stop; SIGTERM when zero
+	cred    *syscall.Credential // run as this user (postgres as root)
 }
 
 // startProc starts spec and returns once the process runs (not once it
