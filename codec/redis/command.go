@@ -133,19 +133,41 @@ func (ci *CommandInfo) AppendKeyIndexes(dst []int, args [][]byte) ([]int, error)
 const maxNameLen = 24
 
 // Lookup returns the table entry for a command name in any case, or nil.
-// It does not allocate.
+// It does not allocate: the name is upper-cased on the stack while it is
+// hashed, then looked up in an open-addressing table.
 func Lookup(name []byte) *CommandInfo {
 	if len(name) == 0 || len(name) > maxNameLen {
 		return nil
 	}
 	var up [maxNameLen]byte
+	h := uint32(2166136261)
 	for i, c := range name {
 		if c >= 'a' && c <= 'z' {
 			c -= 'a' - 'A'
 		}
 		up[i] = c
+		h = (h ^ uint32(c)) * 16777619
 	}
-	return commandIndex[string(up[:len(name)])]
+	return probe(&commandIndex, up[:len(name)], h)
+}
+
+// probe finds the upper-case name key with FNV-1a hash h in idx.
+func probe(idx *[indexSize]*CommandInfo, key []byte, h uint32) *CommandInfo {
+	for i := h & (indexSize - 1); ; i = (i + 1) & (indexSize - 1) {
+		ci := idx[i]
+		if ci == nil || ci.Name == string(key) {
+			return ci
+		}
+	}
+}
+
+// fnv1a is the 32-bit FNV-1a hash of s.
+func fnv1a(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * 16777619
+	}
+	return h
 }
 
 // Info returns the table entry of the command's name, or nil if unknown.

@@ -138,15 +138,28 @@ var commandTable = []CommandInfo{
 	none("SWAPDB", 3, w|adm), none("FAILOVER", -1, adm), none("ROLE", 1, adm),
 }
 
-// commandIndex maps upper-case names to table entries.
-var commandIndex = func() map[string]*CommandInfo {
-	m := make(map[string]*CommandInfo, len(commandTable))
+// indexSize is the size of commandIndex, a power of two at least twice the
+// table's length so that probes stay short.
+const indexSize = 1024
+
+// commandIndex is an open-addressing hash table (FNV-1a, linear probing) of
+// the upper-case names; Lookup reads it.
+var commandIndex = func() (idx [indexSize]*CommandInfo) {
+	if 2*len(commandTable) > indexSize {
+		panic("redis: command index too small")
+	}
 	for i := range commandTable {
 		ci := &commandTable[i]
-		if _, dup := m[ci.Name]; dup || ci.Name == "" || len(ci.Name) > maxNameLen {
-			panic("redis: bad command table entry " + ci.Name)
+		h := fnv1a(ci.Name)
+		if ci.Name == "" || len(ci.Name) > maxNameLen || probe(&idx, []byte(ci.Name), h) != nil {
+			panic("redis: bad or duplicate command table entry " + ci.Name)
 		}
-		m[ci.Name] = ci
+		for k := h & (indexSize - 1); ; k = (k + 1) & (indexSize - 1) {
+			if idx[k] == nil {
+				idx[k] = ci
+				break
+			}
+		}
 	}
-	return m
+	return idx
 }()

@@ -58,7 +58,7 @@ func (s *ReplyScanner) Scan(b []byte) (n int, done bool, err error) {
 			}
 		}
 		if s.inLine {
-			j := bytes.IndexByte(b[i:], '\r')
+			j := indexCR(b[i:])
 			if j < 0 {
 				return len(b), false, nil
 			}
@@ -136,6 +136,23 @@ func (s *ReplyScanner) Scan(b []byte) (n int, done bool, err error) {
 // the line's length including CRLF, 0 if the line is not complete yet. The
 // length is -1 or in [0, 2^40].
 func header(b []byte) (l int64, hl int, err error) {
+	// Fast paths: "-1" (null), and a canonical non-negative length of at
+	// most 12 digits.
+	if len(b) >= 5 && b[1] == '-' && b[2] == '1' && b[3] == '\r' && b[4] == '\n' {
+		return -1, 5, nil
+	}
+	i := 1
+	for end := min(len(b), 13); i < end && b[i] >= '0' && b[i] <= '9'; i++ {
+		l = l*10 + int64(b[i]-'0')
+	}
+	if i > 1 && i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n' && (b[1] != '0' || i == 2) && l <= 1<<40 {
+		return l, i + 2, nil
+	}
+	return headerSlow(b)
+}
+
+// headerSlow is header without the fast paths.
+func headerSlow(b []byte) (l int64, hl int, err error) {
 	lim := min(len(b), maxHeaderLen)
 	j := bytes.IndexByte(b[1:lim], '\r')
 	if j < 0 {
@@ -168,4 +185,21 @@ func FrameReply(b []byte) (int, error) {
 		return 0, err
 	}
 	return n, nil
+}
+
+// indexCR is bytes.IndexByte(b, '\r') with an inline loop for the short
+// lines most replies are made of.
+func indexCR(b []byte) int {
+	for i := 0; i < len(b) && i < 16; i++ {
+		if b[i] == '\r' {
+			return i
+		}
+	}
+	if len(b) <= 16 {
+		return -1
+	}
+	if j := bytes.IndexByte(b[16:], '\r'); j >= 0 {
+		return j + 16
+	}
+	return -1
 }

@@ -49,6 +49,17 @@ func parseStream(src io.Reader, lim Limits) (parsed, *Reader) {
 func FuzzReader(f *testing.F) {
 	lim := Limits{MaxBulkLen: 1 << 16, MaxMultibulkLen: 1 << 10, MaxInlineLen: 256}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The header fast path must agree with the general path.
+		hr := NewReader(nil, lim)
+		if v, cr, ok := hr.fastLen(data, 1); ok {
+			nl, err := hr.line(data, 1, ErrTooBigBulkCount)
+			if err != nil || nl != cr {
+				t.Fatalf("fastLen cr %d, line %d %v", cr, nl, err)
+			}
+			if ll, ok := parseInt(data[1:nl]); !ok || ll != v {
+				t.Fatalf("fastLen %d, parseInt %d %v", v, ll, ok)
+			}
+		}
 		whole, r := parseStream(bytes.NewReader(data), lim)
 		bytewise, _ := parseStream(iotest.OneByteReader(bytes.NewReader(data)), lim)
 		if !equalArgs(whole.args, bytewise.args) || !sameErr(whole.err, bytewise.err) {
@@ -68,6 +79,13 @@ func FuzzReader(f *testing.F) {
 // DecodeReply agree, and that none panics.
 func FuzzReply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 0 {
+			l1, n1, e1 := header(data)
+			l2, n2, e2 := headerSlow(data)
+			if l1 != l2 || n1 != n2 || e1 != e2 {
+				t.Fatalf("header fast path %d %d %v, slow %d %d %v", l1, n1, e1, l2, n2, e2)
+			}
+		}
 		fn, ferr := FrameReply(data)
 		sn, serr := scanBytewise(data)
 		if fn != sn || (ferr == nil) != (serr == nil) {
