@@ -90,12 +90,22 @@ func (r *Reader) Buffered() int { return r.w - r.r }
 // stream ends inside a command, a *ProtocolError for malformed input (after
 // which every call returns the same error), or src's error.
 func (r *Reader) ReadCommand() (Command, error) {
-	for {
+	for empty := 0; ; {
 		cmd, ok, err := r.Next()
 		if ok || err != nil {
 			return cmd, err
 		}
-		if err := r.Fill(); err != nil {
+		if empty == 100 { // a source that keeps returning 0, nil
+			return Command{}, io.ErrNoProgress
+		}
+		before := r.Buffered()
+		err = r.Fill()
+		if r.Buffered() == before {
+			empty++
+		} else {
+			empty = 0
+		}
+		if err != nil {
 			if err == io.EOF && r.r < r.w {
 				return Command{}, io.ErrUnexpectedEOF
 			}
@@ -115,63 +125,6 @@ func (r *Reader) Next() (cmd Command, ok bool, err error) {
 		r.err = err
 	}
 	return cmd, ok, err
-}
-
-// Fill reads once from src into the buffer, compacting or growing it if
-// needed. It invalidates the bytes of every command returned before.
-func (r *Reader) Fill() error {
-	if r.err != nil {
-		return r.err
-	}
-	if r.rerr != nil {
-		return r.rerr
-	}
-	r.scratch = r.scratch[:0]
-	switch {
-	case r.r == r.w:
-		r.r, r.w = 0, 0
-		if len(r.buf) > maxIdleBuf {
-			r.buf = make([]byte, defaultBufSize)
-		}
-	case len(r.buf) > maxIdleBuf && r.w-r.r <= defaultBufSize/2 && r.need <= defaultBufSize:
-		nb := make([]byte, defaultBufSize)
-		r.w = copy(nb, r.buf[r.r:r.w])
-		r.r, r.buf = 0, nb
-	}
-	if len(r.buf)-r.w < minReadSpace && r.r > 0 {
-		r.w = copy(r.buf, r.buf[r.r:r.w])
-		r.r = 0
-	}
-	if r.w == len(r.buf) {
-		r.grow()
-	}
-	n, err := r.src.Read(r.buf[r.w:])
-	r.w += n
-	if err != nil {
-		r.rerr = err
-		if n > 0 {
-			return nil
-		}
-	}
-	return err
-}
-
-// grow enlarges a full buffer holding one partial command (r == 0). Inside
-// a declared bulk it grows fourfold (fivefold to reach the bulk's end in
-// one step), never past the bulk's end, so a large value ends in a buffer of
-// its own size after few copies, while a client must send a buffer's worth
-// before it gets the next one; elsewhere it doubles.
-func (r *Reader) grow() {
-	n := 2 * len(r.buf)
-	if r.need > len(r.buf) {
-		n = 4 * len(r.buf)
-		if r.need <= n+n/4 { // finish in one step rather than one more copy
-			n = r.need
-		}
-	}
-	nb := make([]byte, n)
-	copy(nb, r.buf[:r.w])
-	r.buf = nb
 }
 
 // next parses buf[r:w]; see Next.

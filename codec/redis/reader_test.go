@@ -278,3 +278,14 @@ func pipeline(n int) []byte {
 	}
 	return b
 }
+
+// zeroReader returns 0, nil forever.
+type zeroReader struct{}
+
+func (zeroReader) Read([]byte) (int, error) { return 0, nil }
+
+func TestReaderNoProgress(t *testing.T) {
+	if _, err := NewReader(zeroReader{}, Limits{}).ReadCommand(); err != io.ErrNoProgress {
+		t.Fatalf("err = %v, want io.ErrNoProgress", err)
+	}
+}
