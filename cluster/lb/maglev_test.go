@@ -47,7 +47,7 @@ func TestMaglevEnvoyVectors(t *testing.T) {
 	}
 }
 
-// Envoy's BasicStability: shuffling the endpoints keeps every assignment.
+// Weights 1:2:3 split a uniform hash space in those proportions.
 func TestMaglevWeightedShare(t *testing.T) {
 	pk := mustBuild(t, mustPolicy(t, MaglevName, nil), weighted(1, 2, 3))
 	checkShares(t, func(i int) int { return pk.Pick(splitmix(uint64(i)), true) }, 600_000, []float64{1, 2, 3}, 0.01)

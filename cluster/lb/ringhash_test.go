@@ -71,7 +71,7 @@ func TestRingHashEnvoyVectors(t *testing.T) {
 		{
 			name: "UnevenHosts/after", eps: hosts(81, 82), min: 3,
 			wantStats: RingStats{4, 2, 2},
-			picks: []pick{{0, 0}, {8241336090459785962, 1}, {12882406409176325258, 1}},
+			picks:     []pick{{0, 0}, {8241336090459785962, 1}, {12882406409176325258, 1}},
 		},
 		{
 			name: "HostWeightedTinyRing", eps: withWeights(hosts(90, 91, 92), 1, 2, 3), min: 6, max: 6,
