@@ -203,3 +203,30 @@ func indexCR(b []byte) int {
 	}
 	return -1
 }
+
+// AggregateHeader parses the header of an array, set, push or map at the
+// start of b and returns how many values follow it (twice the pair count for
+// a map; -1 for the null array) and the header's length (0 if incomplete).
+// With FrameReply on each following value it lets a proxy walk or merge an
+// aggregate (MGET) without decoding it or allocating.
+func AggregateHeader(b []byte) (n int64, hl int, err error) {
+	if len(b) == 0 {
+		return 0, 0, nil
+	}
+	switch b[0] {
+	case '*', '~', '>', '%':
+	default:
+		return 0, 0, ErrBadReply
+	}
+	n, hl, err = header(b)
+	if err != nil || hl == 0 {
+		return 0, 0, err
+	}
+	if n < 0 && b[0] != '*' {
+		return 0, 0, ErrBadReply
+	}
+	if b[0] == '%' {
+		n *= 2
+	}
+	return n, hl, nil
+}

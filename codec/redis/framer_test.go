@@ -158,3 +158,57 @@ func TestFrameReplyNoAllocs(t *testing.T) {
 		t.Fatalf("FrameReply allocates %v", allocs)
 	}
 }
+
+func TestAggregateHeader(t *testing.T) {
+	tests := []struct {
+		name    string
+		input   string
+		want    int64
+		wantLen int
+		wantErr error
+	}{
+		{name: "array", input: "*3\r\n", want: 3, wantLen: 4},
+		{name: "null array", input: "*-1\r\n", want: -1, wantLen: 5},
+		{name: "map counts values", input: "%2\r\n", want: 4, wantLen: 4},
+		{name: "set", input: "~10\r\n", want: 10, wantLen: 5},
+		{name: "incomplete", input: "*3\r", want: 0, wantLen: 0},
+		{name: "empty", input: "", want: 0, wantLen: 0},
+		{name: "not aggregate", input: "$3\r\n", wantErr: ErrBadReply},
+		{name: "null set", input: "~-1\r\n", wantErr: ErrBadReply},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, hl, err := AggregateHeader([]byte(tt.input))
+			if !errors.Is(err, tt.wantErr) || n != tt.want || hl != tt.wantLen {
+				t.Fatalf("got %d %d %v, want %d %d %v", n, hl, err, tt.want, tt.wantLen, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestMergeWithoutDecoding merges two MGET replies element by element.
+func TestMergeWithoutDecoding(t *testing.T) {
+	parts := []string{"*2\r\n$1\r\nx\r\n$-1\r\n", "*1\r\n$2\r\nyz\r\n"}
+	var body []byte
+	total := 0
+	for _, p := range parts {
+		b := []byte(p)
+		n, off, err := AggregateHeader(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range n {
+			m, err := FrameReply(b[off:])
+			if err != nil || m == 0 {
+				t.Fatal(m, err)
+			}
+			body = append(body, b[off:off+m]...)
+			off += m
+		}
+		total += int(n)
+	}
+	got := append(AppendArrayHeader(nil, total), body...)
+	if want := "*3\r\n$1\r\nx\r\n$-1\r\n$2\r\nyz\r\n"; string(got) != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
