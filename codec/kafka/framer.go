@@ -113,21 +113,21 @@ func (f *framer) begin(size int32) {
 // common case, no copy), and otherwise gathers it in prefix across writes,
 // up to MaxHeaderSize.
 func (f *framer) header(p *[]byte, h frameHooks) {
-	n := min(len(*p), int(f.left))
+	// Never look past MaxHeaderSize, so that the outcome does not depend
+	// on how the stream was chunked.
+	n := min(len(*p), int(f.left), f.lim.MaxHeaderSize-len(f.prefix))
 	gathered := len(f.prefix) > 0
 	src := (*p)[:n]
 	if gathered {
-		take := min(n, f.lim.MaxHeaderSize-len(f.prefix))
-		f.prefix = append(f.prefix, (*p)[:take]...)
-		f.consume(p, take)
+		f.prefix = append(f.prefix, src...)
+		f.consume(p, n)
 		src = f.prefix
 	}
 	err := h.parse(src)
 	if errors.Is(err, errNeedMore) {
 		if !gathered {
-			take := min(n, f.lim.MaxHeaderSize)
-			f.prefix = append(f.prefix[:0], (*p)[:take]...)
-			f.consume(p, take)
+			f.prefix = append(f.prefix[:0], src...)
+			f.consume(p, n)
 		}
 		switch {
 		case f.left == 0:
