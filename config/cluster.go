@@ -12,8 +12,13 @@ import (
 type Cluster struct {
 	// Name is referenced by terminal filters; required and unique.
 	Name string `yaml:"name" json:"name"`
-	// Type is the discovery type: static (default), strict_dns or logical_dns.
+	// Type is the discovery type: static (default), strict_dns, logical_dns
+	// or redis_cluster (endpoints are seed nodes; redis_proxy discovers the
+	// slot map with CLUSTER SLOTS).
 	Type string `yaml:"type" json:"type"`
+	// ClusterRefreshRate is how often a redis_cluster's slot map is read
+	// again (Envoy's RedisClusterConfig.cluster_refresh_rate). Default 5s.
+	ClusterRefreshRate Duration `yaml:"cluster_refresh_rate" json:"cluster_refresh_rate,omitempty"`
 	// LBPolicy picks a host per connection or request. Default round_robin.
 	LBPolicy string `yaml:"lb_policy" json:"lb_policy"`
 	// ConnectTimeout bounds each upstream connect. Default 5s (Envoy's).
@@ -74,6 +79,7 @@ func (c *Cluster) SetDefaults() {
 	c.LBPolicy = "round_robin"
 	c.ConnectTimeout = Duration(5 * time.Second)
 	c.DNSRefreshRate = Duration(5 * time.Second)
+	c.ClusterRefreshRate = Duration(5 * time.Second)
 	c.HealthyPanicThreshold = 50
 }
 
@@ -83,9 +89,9 @@ func (c *Cluster) Validate(path string, errs *Errors) {
 		errs.Add(Join(path, "name"), "required")
 	}
 	switch c.Type {
-	case "static", "strict_dns", "logical_dns":
+	case "static", "strict_dns", "logical_dns", "redis_cluster":
 	default:
-		errs.Add(Join(path, "type"), "unknown cluster type %q (known: static, strict_dns, logical_dns)", c.Type)
+		errs.Add(Join(path, "type"), "unknown cluster type %q (known: static, strict_dns, logical_dns, redis_cluster)", c.Type)
 	}
 	if !KnownLBPolicies[c.LBPolicy] {
 		errs.Add(Join(path, "lb_policy"), "unknown lb_policy %q (known: %s)", c.LBPolicy, sortedKeys(KnownLBPolicies))
@@ -95,6 +101,9 @@ func (c *Cluster) Validate(path string, errs *Errors) {
 	}
 	if c.Type != "static" && c.DNSRefreshRate <= 0 {
 		errs.Add(Join(path, "dns_refresh_rate"), "must be positive")
+	}
+	if c.Type == "redis_cluster" && c.ClusterRefreshRate <= 0 {
+		errs.Add(Join(path, "cluster_refresh_rate"), "must be positive")
 	}
 	if c.HealthyPanicThreshold < 0 || c.HealthyPanicThreshold > 100 {
 		errs.Add(Join(path, "healthy_panic_threshold"), "must be 0..100 (percent), got %v", c.HealthyPanicThreshold)
