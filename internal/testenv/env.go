@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -88,6 +89,21 @@ func poll(timeout time.Duration, cond func() bool) bool {
 		time.Sleep(backoff) // a poll interval, not a wait for an event
 		if backoff < 100*time.Millisecond {
 			backoff *= 2
+		}
+	}
+}
+
+// withFreePort calls start with a fresh port, and again with another one (up
+// to three tries) when the server's log says the port was taken meanwhile.
+func withFreePort(logPath string, start func(port int) error) error {
+	for attempt := 0; ; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		err = start(port)
+		if err == nil || attempt == 2 || !strings.Contains(logTail(logPath, 30), "Address already in use") {
+			return err
 		}
 	}
 }

@@ -92,15 +92,11 @@ func startRedis(t testing.TB, cfg redisConfig) (*RedisServer, error) {
 	}
 	s := &RedisServer{t: t, cfg: cfg, bin: bin, cli: cli, dir: dir, host: "127.0.0.1"}
 	t.Cleanup(s.cleanup)
-	for attempt := 0; ; attempt++ {
-		if s.port, err = freePort(); err != nil {
-			return nil, err
-		}
-		err = s.start()
-		if err == nil || attempt == 2 || !strings.Contains(logTail(s.logPath(), 20), "Address already in use") {
-			return s, err
-		}
-	}
+	err = withFreePort(s.logPath(), func(port int) error {
+		s.port = port
+		return s.start()
+	})
+	return s, err
 }
 
 // start runs redis-server on s.port and waits for PING.
