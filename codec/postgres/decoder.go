@@ -9,12 +9,12 @@ import (
 type state uint8
 
 const (
-	stStartupLen state = iota // frontend: reading a startup packet's length
-	stStartupBody             // frontend: buffering the rest of a startup packet
-	stHeader                  // reading a type byte and length
-	stBody                    // reading a typed message's body
-	stEncrypted               // TLS or GSS from here on: bytes are not inspected
-	stDone                    // after CancelRequest: nothing more may come
+	stStartupLen  state = iota // frontend: reading a startup packet's length
+	stStartupBody              // frontend: buffering the rest of a startup packet
+	stHeader                   // reading a type byte and length
+	stBody                     // reading a typed message's body
+	stEncrypted                // TLS or GSS from here on: bytes are not inspected
+	stDone                     // after CancelRequest: nothing more may come
 )
 
 // bodyMode is how a typed message's body is consumed.
@@ -46,7 +46,7 @@ type Decoder struct {
 	cfg   Config
 	bound int // cfg.Bound()
 	dir   Direction
-	sess *session
+	sess  *session
 
 	st     state
 	hdr    [5]byte
