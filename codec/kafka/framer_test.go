@@ -183,7 +183,7 @@ func TestResponseFramer(t *testing.T) {
 			h := &recordingResponses{}
 			fr := NewResponseFramer(Limits{}, h)
 			for _, e := range []struct {
-				id      int32
+				id       int32
 				key, ver int16
 			}{{1, KeyMetadata, 12}, {2, KeyApiVersions, 3}, {4, KeyMetadata, 12}} {
 				if err := fr.Expect(e.id, e.key, e.ver, 0); err != nil {

@@ -55,6 +55,8 @@ func (m mirror) fill(resp, req reflect.Value) {
 		switch {
 		case f.Name == "ErrorCode" && fv.Kind() == reflect.Int16:
 			fv.SetInt(int64(m.code))
+		case (f.Name == "NodeID" || f.Name == "Port") && fv.Kind() == reflect.Int32:
+			fv.SetInt(-1) // Kafka's "no node" in error responses (FindCoordinator)
 		case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.Struct:
 			m.fillSlice(f.Name, fv, req)
 		}
