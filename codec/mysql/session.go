@@ -136,11 +136,15 @@ func (s *Session) handle(dir Direction, m *Message) {
 		}
 		s.seq = 0
 	}
-	if m.Seq != s.seq {
-		if s.st == stIdle && dir == ServerToClient && isErrPacket(m) {
-			s.unsolicitedErr(m) // a server going away says why, out of sequence
+	if s.st == stIdle && dir == ServerToClient {
+		if isErrPacket(m) {
+			s.unsolicitedErr(m) // a server going away says why
 			return
 		}
+		s.fail(&ProtocolError{Dir: dir, Seq: m.Seq, Reason: "server packet with no command pending"})
+		return
+	}
+	if m.Seq != s.seq {
 		s.fail(&ProtocolError{Dir: dir, Seq: m.Seq, Reason: "unexpected sequence id"})
 		return
 	}
@@ -149,14 +153,6 @@ func (s *Session) handle(dir Direction, m *Message) {
 	case stGreeting, stLogin, stAuth:
 		s.handleConnect(dir, m)
 	case stIdle:
-		if dir == ServerToClient {
-			if isErrPacket(m) {
-				s.unsolicitedErr(m)
-				return
-			}
-			s.fail(&ProtocolError{Dir: dir, Seq: m.Seq, Reason: "server packet with no command pending"})
-			return
-		}
 		s.handleCommand(m)
 	case stInfile:
 		if dir == ServerToClient {
