@@ -174,4 +174,3 @@ func (s *MariaDBServer) mustOwn(what string) {
 		s.t.Fatalf("testenv: MariaDBServer.%s on a shared server would break other tests; use testenv.MariaDB(t)", what)
 	}
 }
-
