@@ -19,8 +19,10 @@
 //   - Coverage: kmsg is generated from Kafka's own JSON message definitions
 //     and knows every API key up to 94 (including DescribeCluster, key 60,
 //     which sluice must rewrite) at current maximum versions (Metadata v13,
-//     FindCoordinator v6). kafka-go/protocol stops at key 51 and at older
-//     versions of many APIs.
+//     FindCoordinator v6). kafka-go/protocol (v0.4.51) stops at key 51 and
+//     at older versions: its Metadata ends at v8, the last version before
+//     flexible encoding, so it cannot decode a Metadata response of a
+//     current client at all.
 //   - Flexible versions: every kmsg message reports IsFlexible per version and
 //     keeps unknown tagged fields (UnknownTags) through a decode/encode round
 //     trip, so a rewritten response loses nothing the broker sent.

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -21,7 +22,7 @@ func RewriteMetadata(version int16, body []byte, fn AddrFunc) ([]byte, error) {
 	}
 	for i := range resp.Brokers {
 		b := &resp.Brokers[i]
-		b.Host, b.Port = fn(b.NodeID, b.Host, b.Port)
+		b.Host, b.Port = fn(b.NodeID, strings.Clone(b.Host), b.Port)
 	}
 	return resp.AppendTo(make([]byte, 0, len(body)+64)), nil
 }
@@ -35,11 +36,11 @@ func RewriteFindCoordinator(version int16, body []byte, fn AddrFunc) ([]byte, er
 		return nil, err
 	}
 	if version <= 3 {
-		resp.Host, resp.Port = fn(resp.NodeID, resp.Host, resp.Port)
+		resp.Host, resp.Port = fn(resp.NodeID, strings.Clone(resp.Host), resp.Port)
 	}
 	for i := range resp.Coordinators {
 		c := &resp.Coordinators[i]
-		c.Host, c.Port = fn(c.NodeID, c.Host, c.Port)
+		c.Host, c.Port = fn(c.NodeID, strings.Clone(c.Host), c.Port)
 	}
 	return resp.AppendTo(make([]byte, 0, len(body)+64)), nil
 }
@@ -53,7 +54,7 @@ func RewriteDescribeCluster(version int16, body []byte, fn AddrFunc) ([]byte, er
 	}
 	for i := range resp.Brokers {
 		b := &resp.Brokers[i]
-		b.Host, b.Port = fn(b.NodeID, b.Host, b.Port)
+		b.Host, b.Port = fn(b.NodeID, strings.Clone(b.Host), b.Port)
 	}
 	return resp.AppendTo(make([]byte, 0, len(body)+64)), nil
 }
@@ -98,7 +99,9 @@ func readResponse(resp kmsg.Response, version int16, body []byte) error {
 		return fmt.Errorf("kafka: %s v%d: %w (max v%d)", name, version, ErrUnsupportedVersion, resp.MaxVersion())
 	}
 	resp.SetVersion(version)
-	if err := resp.ReadFrom(body); err != nil {
+	// Unsafe: decoded strings alias body, which outlives resp (re-encoded
+	// before returning); hosts are cloned before fn sees them.
+	if err := resp.(kmsg.UnsafeReadFrom).UnsafeReadFrom(body); err != nil {
 		return fmt.Errorf("kafka: decoding %s response v%d: %w", name, version, err)
 	}
 	return nil
