@@ -13,7 +13,6 @@ import (
 // pgproto3 Frontend and Backend do the same).
 type bodies struct {
 	parse        pgproto3.Parse
-	bind         pgproto3.Bind
 	describe     pgproto3.Describe
 	execute      pgproto3.Execute
 	sync         pgproto3.Sync
@@ -137,8 +136,6 @@ func (d *Decoder) bodyFor(k Kind) pgproto3.Message {
 	switch k {
 	case KindParse:
 		return &b.parse
-	case KindBind:
-		return &b.bind
 	case KindDescribe:
 		return &b.describe
 	case KindExecute:

@@ -28,7 +28,8 @@ type Config struct {
 	MaxSQL int
 	// MaxBody is the largest body (length minus 4) buffered and decoded with
 	// pgproto3 into Message.Body; larger ones are skipped with Truncated set.
-	// DataRow and CopyData bodies are never decoded. Zero means DefaultMaxBody.
+	// DataRow, CopyData and Bind bodies (row data and parameters) are never
+	// decoded. Zero means DefaultMaxBody.
 	MaxBody int
 	// AllowUnknown makes an unknown type byte a message of KindUnknown,
 	// skipped by its length, instead of a fatal ErrUnknownType. Envoy's

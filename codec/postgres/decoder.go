@@ -203,7 +203,7 @@ func (d *Decoder) pickMode() {
 		if body > int64(d.cfg.MaxSQL)+1 {
 			d.mode, d.keep = modePrefix, d.cfg.MaxSQL
 		}
-	case d.kind == KindDataRow || d.kind == KindCopyData || d.kind == KindUnknown:
+	case d.kind == KindDataRow || d.kind == KindCopyData || d.kind == KindBind || d.kind == KindUnknown:
 		d.mode = modeSkip
 	case body <= int64(d.cfg.MaxBody):
 		d.mode = modeWhole

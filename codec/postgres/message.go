@@ -39,7 +39,7 @@ type Message struct {
 	// Body is the pgproto3 message decoded from a small, fully buffered body
 	// (such as *pgproto3.ErrorResponse, *pgproto3.ReadyForQuery,
 	// *pgproto3.StartupMessage, *NegotiateProtocolVersion). It is nil for
-	// Query (see SQL), DataRow, CopyData, bodies over Config.MaxBody, kinds
+	// Query (see SQL), DataRow, CopyData, Bind, bodies over Config.MaxBody, kinds
 	// pgproto3 v2 has no type for, and bodies that failed to decode.
 	Body pgproto3.Message
 	// SQL is the SQL text of a Query or Parse, without its NUL, cut to
