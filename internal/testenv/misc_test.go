@@ -97,7 +97,7 @@ type fatalRecorder struct {
 	msg string
 }
 
-func (r *fatalRecorder) Helper()                       {}
+func (r *fatalRecorder) Helper()                        {}
 func (r *fatalRecorder) Fatalf(format string, a ...any) { r.msg = sprintf(format, a...) }
 
 func TestEventually(t *testing.T) {

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -76,10 +79,43 @@ func (p *proc) exited() bool {
 	}
 }
 
-// kill sends SIGKILL to the whole process group and waits for the leader.
+// kill sends SIGKILL to the whole process group and waits until the leader
+// and its workers are gone.
 func (p *proc) kill() {
 	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	<-p.done
+	p.waitGroupGone()
+}
+
+// waitGroupGone waits until no live process is left in the group: a
+// postgres backend still attached to shared memory would make a restarted
+// postmaster refuse to start. Zombies count as gone (in a container, pid 1
+// may never reap the orphans).
+func (p *proc) waitGroupGone() {
+	pgid := p.cmd.Process.Pid
+	poll(10*time.Second, func() bool { return !groupAlive(pgid) })
+}
+
+// groupAlive reports whether a non-zombie process with process group pgid
+// exists, from /proc/<pid>/stat.
+func groupAlive(pgid int) bool {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold spaces and parens.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		fields := strings.Fields(string(b[i+1:]))
+		if len(fields) >= 3 && fields[0] != "Z" && fields[2] == strconv.Itoa(pgid) {
+			return true
+		}
+	}
+	return false
 }
 
 // stop asks the process to shut down, and kills its group if it has not
@@ -91,8 +127,9 @@ func (p *proc) stop(grace time.Duration) error {
 	_ = p.cmd.Process.Signal(p.stopSig)
 	select {
 	case <-p.done:
-		// Reap workers a clean shutdown may leave behind.
+		// End workers a clean shutdown may leave behind.
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		p.waitGroupGone()
 		return nil
 	case <-time.After(grace):
 		p.kill()
