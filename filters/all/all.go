@@ -3,5 +3,6 @@
 package all
 
 import (
+	_ "github.com/sluice-proxy/sluice/filters/redis"    // redis_proxy
 	_ "github.com/sluice-proxy/sluice/filters/tcpproxy" // tcp_proxy
 )

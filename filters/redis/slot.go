@@ -1,0 +1,92 @@
+package redis
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-proxy/sluice/cluster"
+)
+
+// slot is one pending reply. A client's writer sends slots' replies in the
+// order the client sent the commands; upstream readers, local handlers and
+// merges complete them in any order.
+//
+// Ownership: until done is set, the completer (an upstream connection's
+// FIFO, or a merge parent) owns reply; afterwards the client writer does,
+// and only the writer recycles a slot, after copying its reply out.
+type slot struct {
+	owner  *client // notified on completion; nil for discarded replies
+	parent *split  // set for a fragment of a split command
+	index  int     // fragment number within parent
+	reply  []byte
+	done   atomic.Bool
+
+	// Request facts used on completion.
+	host  *cluster.Host // for rq_* and outlier reporting; nil for cluster nodes
+	cs    *CommandStats // nil unless enable_command_stats
+	start time.Time     // set when cs != nil
+	// raw is the request, kept only when redirection may resend it.
+	raw       []byte
+	rt        *route
+	redirects uint8
+}
+
+var slotPool = sync.Pool{New: func() any { return new(slot) }}
+
+// newSlot returns a cleared slot owned by c.
+func newSlot(c *client) *slot {
+	s := slotPool.Get().(*slot)
+	s.owner = c
+	return s
+}
+
+// release returns a slot whose reply has been consumed.
+func (s *slot) release() {
+	if cap(s.reply) > 64<<10 {
+		s.reply = nil
+	}
+	if cap(s.raw) > 64<<10 {
+		s.raw = nil
+	}
+	*s = slot{reply: s.reply[:0], raw: s.raw[:0]}
+	slotPool.Put(s)
+}
+
+// complete records the reply (copied) and hands the slot to its consumer.
+// ok=false means the reply was made locally because the upstream failed.
+func (s *slot) complete(reply []byte, upstreamOK bool) {
+	if s.host != nil {
+		s.host.EndRequest(upstreamOK)
+	}
+	if s.cs != nil {
+		s.cs.Latency.Record(float64(time.Since(s.start).Microseconds()) / 1000)
+		if len(reply) > 0 && reply[0] == '-' {
+			s.cs.Error.Inc()
+		} else {
+			s.cs.Success.Inc()
+		}
+	}
+	if p := s.parent; p != nil {
+		s.reply = append(s.reply[:0], reply...)
+		p.fragmentDone()
+		return
+	}
+	c := s.owner
+	if c == nil { // mirrored or internal: nobody reads it
+		s.release()
+		return
+	}
+	s.reply = append(s.reply[:0], reply...)
+	s.done.Store(true)
+	c.notify()
+}
+
+// completeLocal finishes a slot with a reply made by the proxy.
+func (s *slot) completeLocal(reply []byte) {
+	s.reply = append(s.reply[:0], reply...)
+	s.done.Store(true)
+	if c := s.owner; c != nil {
+		c.notify()
+	}
+}

@@ -1,0 +1,80 @@
+package redis
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sluice-proxy/sluice/codec/redis"
+	"github.com/sluice-proxy/sluice/stats"
+)
+
+// Stats are redis_proxy's stats with Envoy's names under redis.<stat_prefix>.
+type Stats struct {
+	CxTotal            *stats.Counter
+	CxActive           *stats.Gauge
+	CxProtocolError    *stats.Counter
+	RqTotal            *stats.Counter
+	RqActive           *stats.Gauge
+	InvalidRequest     *stats.Counter
+	UnsupportedCommand *stats.Counter
+	// UpstreamRqTimeout counts requests failed by op_timeout.
+	UpstreamRqTimeout *stats.Counter
+
+	scope *stats.Scope
+	// cmds holds command.<cmd>.* handles indexed by the command table
+	// entry, made on a command's first use (as Envoy does) so that unused
+	// commands do not crowd the stats output.
+	cmds   []atomic.Pointer[CommandStats]
+	cmdsMu sync.Mutex
+}
+
+// CommandStats are the per-command stats of enable_command_stats.
+type CommandStats struct {
+	Total   *stats.Counter
+	Success *stats.Counter
+	Error   *stats.Counter
+	// Latency is in milliseconds, Envoy's default unit.
+	Latency *stats.Histogram
+}
+
+func newStats(root *stats.Scope, prefix string) *Stats {
+	sc := root.Sub("redis").Tagged("envoy_redis_prefix", prefix)
+	return &Stats{
+		CxTotal:            sc.Counter("downstream_cx_total"),
+		CxActive:           sc.Gauge("downstream_cx_active"),
+		CxProtocolError:    sc.Counter("downstream_cx_protocol_error"),
+		RqTotal:            sc.Counter("downstream_rq_total"),
+		RqActive:           sc.Gauge("downstream_rq_active"),
+		InvalidRequest:     sc.Sub("splitter").Counter("invalid_request"),
+		UnsupportedCommand: sc.Sub("splitter").Counter("unsupported_command"),
+		UpstreamRqTimeout:  sc.Counter("upstream_rq_timeout"),
+		scope:              sc,
+		cmds:               make([]atomic.Pointer[CommandStats], redis.CommandCount()),
+	}
+}
+
+// Command returns the stats of a known command, creating them on first use.
+func (s *Stats) Command(ci *redis.CommandInfo) *CommandStats {
+	i := ci.Index()
+	if i < 0 {
+		return nil
+	}
+	if cs := s.cmds[i].Load(); cs != nil {
+		return cs
+	}
+	s.cmdsMu.Lock()
+	defer s.cmdsMu.Unlock()
+	if cs := s.cmds[i].Load(); cs != nil {
+		return cs
+	}
+	sc := s.scope.Sub("command").Sub(strings.ToLower(ci.Name))
+	cs := &CommandStats{
+		Total:   sc.Counter("total"),
+		Success: sc.Counter("success"),
+		Error:   sc.Counter("error"),
+		Latency: sc.Histogram("latency"),
+	}
+	s.cmds[i].Store(cs)
+	return cs
+}

@@ -1,0 +1,361 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-proxy/sluice/cluster"
+	"github.com/sluice-proxy/sluice/codec/redis"
+)
+
+// Replies the proxy makes for upstream trouble, Envoy's texts.
+var (
+	replyNoUpstream      = []byte("-ERR no upstream host\r\n")
+	replyUpstreamFailure = []byte("-ERR upstream failure\r\n")
+)
+
+// errConnDead is the error of a closed upstream connection.
+var errConnDead = errors.New("redis: upstream connection closed")
+
+// dialFailBackoff is how long a host whose connect failed fails requests at
+// once instead of dialing again, so a pipeline to a dead host costs one
+// connect attempt, not one per command.
+const dialFailBackoff = 500 * time.Millisecond
+
+// idleClose closes a multiplexed connection with nothing in flight for this
+// long, so pools of retired configs and vanished nodes do not linger.
+const idleClose = 2 * time.Minute
+
+// hostPool is the shared set of multiplexed connections to one upstream
+// address. Clients use conns[clientID % len(conns)], so one client's
+// commands to a host stay on one connection, in order.
+type hostPool struct {
+	addr    string
+	host    *cluster.Host // nil for Redis Cluster nodes found by discovery
+	dial    func(ctx context.Context) (net.Conn, error)
+	auth    *Credentials
+	proxy   *Proxy
+	timeout time.Duration // connect and AUTH timeout
+	// readonly sends READONLY after AUTH (Redis Cluster replicas).
+	readonly bool
+
+	conns    []atomic.Pointer[upConn]
+	mu       sync.Mutex // serializes dials
+	failedAt atomic.Int64
+}
+
+// get returns a live connection for client id, dialing if needed.
+func (hp *hostPool) get(id uint64) (*upConn, error) {
+	slotp := &hp.conns[id%uint64(len(hp.conns))]
+	if c := slotp.Load(); c != nil && !c.isDead() {
+		return c, nil
+	}
+	hp.mu.Lock()
+	defer hp.mu.Unlock()
+	if c := slotp.Load(); c != nil && !c.isDead() {
+		return c, nil
+	}
+	if t := hp.failedAt.Load(); t != 0 && time.Since(time.Unix(0, t)) < dialFailBackoff {
+		return nil, fmt.Errorf("redis: %s: recent connect failure", hp.addr)
+	}
+	nc, err := hp.open()
+	if err != nil {
+		hp.failedAt.Store(time.Now().UnixNano())
+		return nil, err
+	}
+	hp.failedAt.Store(0)
+	c := newUpConn(hp, nc)
+	slotp.Store(c)
+	return c, nil
+}
+
+var readonlyCmd = []byte("*1\r\n$8\r\nREADONLY\r\n")
+
+// open dials the address and prepares the connection: AUTH, READONLY.
+func (hp *hostPool) open() (net.Conn, error) {
+	nc, err := hp.dial(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	err = authenticate(nc, hp.auth, hp.timeout)
+	if err == nil && hp.readonly {
+		err = handshake(nc, readonlyCmd, hp.timeout)
+	}
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return nc, nil
+}
+
+// upConn is one multiplexed upstream connection: requests from many clients
+// are appended to wbuf in one critical section with their slots, so the
+// FIFO order of slots is the order of the bytes on the wire; the writer
+// sends everything queued in one write, the reader completes slots in order.
+type upConn struct {
+	pool *hostPool
+	nc   net.Conn
+
+	mu   sync.Mutex
+	wbuf []byte
+	fifo slotRing
+	dead bool
+
+	wake         chan struct{}
+	closed       chan struct{}
+	lastProgress atomic.Int64 // unix nanos of the last reply, or of a send to an idle conn
+	deadFlag     atomic.Bool
+}
+
+func newUpConn(hp *hostPool, nc net.Conn) *upConn {
+	c := &upConn{pool: hp, nc: nc, wake: make(chan struct{}, 1), closed: make(chan struct{})}
+	c.lastProgress.Store(time.Now().UnixNano())
+	go c.writeLoop()
+	go c.readLoop()
+	return c
+}
+
+func (c *upConn) isDead() bool { return c.deadFlag.Load() }
+
+// send queues raw with the slots that take its replies, one per command in
+// raw, in order. It fails only on a dead connection; the caller then
+// completes the slots itself.
+func (c *upConn) send(raw []byte, slots ...*slot) error {
+	c.mu.Lock()
+	if c.dead {
+		c.mu.Unlock()
+		return errConnDead
+	}
+	if c.fifo.len() == 0 {
+		c.lastProgress.Store(time.Now().UnixNano())
+	}
+	c.wbuf = append(c.wbuf, raw...)
+	for _, s := range slots {
+		if s.host != nil {
+			s.host.BeginRequest()
+		}
+		c.fifo.push(s)
+	}
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// fail closes the connection and fails every request in flight.
+func (c *upConn) fail(err error) {
+	c.mu.Lock()
+	if c.dead {
+		c.mu.Unlock()
+		return
+	}
+	c.dead = true
+	c.deadFlag.Store(true)
+	pending := c.fifo.drain()
+	c.wbuf = nil
+	c.mu.Unlock()
+	close(c.closed)
+	c.nc.Close()
+	for _, s := range pending {
+		s.complete(replyUpstreamFailure, false)
+	}
+	if !errors.Is(err, errIdle) {
+		c.pool.proxy.log.Debug("redis_proxy: upstream connection closed", "addr", c.pool.addr, "err", err)
+	}
+}
+
+var (
+	errIdle      = errors.New("redis: idle upstream connection closed")
+	errOpTimeout = errors.New("redis: op_timeout")
+)
+
+// writeLoop sends queued requests, one write per batch, and enforces
+// op_timeout and the idle close.
+func (c *upConn) writeLoop() {
+	p := c.pool.proxy
+	opTimeout := p.cfg.Settings.OpTimeout.D()
+	tick := time.NewTicker(max(opTimeout/4, time.Millisecond))
+	defer tick.Stop()
+	var out []byte
+	maxHold := p.cfg.Settings.MaxBufferSizeBeforeFlush
+	holdFor := p.cfg.Settings.BufferFlushTimeout.D()
+	for {
+		select {
+		case <-c.closed:
+			return
+		case <-tick.C:
+			c.mu.Lock()
+			n := c.fifo.len()
+			c.mu.Unlock()
+			idle := time.Since(time.Unix(0, c.lastProgress.Load()))
+			switch {
+			case n > 0 && idle > opTimeout:
+				p.stats.UpstreamRqTimeout.Add(uint64(n))
+				c.fail(errOpTimeout)
+				return
+			case n == 0 && idle > idleClose:
+				c.fail(errIdle)
+				return
+			}
+			continue
+		case <-c.wake:
+		}
+		if maxHold > 0 {
+			c.hold(maxHold, holdFor)
+		}
+		c.mu.Lock()
+		out, c.wbuf = c.wbuf, out[:0]
+		c.mu.Unlock()
+		if len(out) == 0 {
+			continue
+		}
+		if _, err := c.nc.Write(out); err != nil {
+			c.fail(fmt.Errorf("redis: writing to %s: %w", c.pool.addr, err))
+			return
+		}
+		if cap(out) > 1<<20 {
+			out = nil
+		}
+	}
+}
+
+// hold waits until max bytes are queued or d passes (Envoy's
+// max_buffer_size_before_flush and buffer_flush_timeout).
+func (c *upConn) hold(max int, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for {
+		c.mu.Lock()
+		n := len(c.wbuf)
+		c.mu.Unlock()
+		left := time.Until(deadline)
+		if n >= max || left <= 0 {
+			return
+		}
+		t := time.NewTimer(left)
+		select {
+		case <-c.wake:
+			t.Stop()
+		case <-t.C:
+			return
+		case <-c.closed:
+			t.Stop()
+			return
+		}
+	}
+}
+
+// readLoop frames replies and completes slots in FIFO order, copying each
+// reply once, into its slot.
+func (c *upConn) readLoop() {
+	buf := make([]byte, 16<<10)
+	var r, w, scanned int
+	var sc redis.ReplyScanner
+	for {
+		for r+scanned < w {
+			n, done, err := sc.Scan(buf[r+scanned : w])
+			if err != nil {
+				c.fail(fmt.Errorf("redis: reply from %s: %w", c.pool.addr, err))
+				return
+			}
+			scanned += n
+			if !done {
+				break
+			}
+			c.lastProgress.Store(time.Now().UnixNano())
+			c.deliver(buf[r : r+scanned])
+			r += scanned
+			scanned = 0
+		}
+		if r == w {
+			r, w = 0, 0
+			if len(buf) > 64<<10 {
+				buf = make([]byte, 16<<10)
+			}
+		} else if w == len(buf) {
+			if r > 0 {
+				w = copy(buf, buf[r:w])
+				r = 0
+			} else {
+				nb := make([]byte, 2*len(buf))
+				copy(nb, buf[:w])
+				buf = nb
+			}
+		}
+		n, err := c.nc.Read(buf[w:])
+		w += n
+		if err != nil && n == 0 {
+			c.fail(fmt.Errorf("redis: reading from %s: %w", c.pool.addr, err))
+			return
+		}
+	}
+}
+
+// deliver hands one reply to the oldest slot in flight.
+func (c *upConn) deliver(reply []byte) {
+	c.mu.Lock()
+	s := c.fifo.pop()
+	c.mu.Unlock()
+	if s == nil {
+		c.fail(fmt.Errorf("redis: unsolicited reply from %s", c.pool.addr))
+		return
+	}
+	if s.raw != nil && len(reply) > 0 && reply[0] == '-' {
+		if rd, ok := redis.ParseRedirect(reply); ok && c.pool.proxy.redirect(s, c.pool, rd) {
+			return
+		}
+	}
+	s.complete(reply, true)
+}
+
+// slotRing is a FIFO of slots; not safe for concurrent use.
+type slotRing struct {
+	buf        []*slot
+	head, size int
+}
+
+func (q *slotRing) len() int { return q.size }
+
+func (q *slotRing) push(s *slot) {
+	if q.size == len(q.buf) {
+		nb := make([]*slot, max(16, 2*len(q.buf)))
+		for i := 0; i < q.size; i++ {
+			nb[i] = q.buf[(q.head+i)%len(q.buf)]
+		}
+		q.buf, q.head = nb, 0
+	}
+	q.buf[(q.head+q.size)%len(q.buf)] = s
+	q.size++
+}
+
+func (q *slotRing) peek() *slot {
+	if q.size == 0 {
+		return nil
+	}
+	return q.buf[q.head]
+}
+
+func (q *slotRing) pop() *slot {
+	if q.size == 0 {
+		return nil
+	}
+	s := q.buf[q.head]
+	q.buf[q.head] = nil
+	q.head = (q.head + 1) % len(q.buf)
+	q.size--
+	return s
+}
+
+func (q *slotRing) drain() []*slot {
+	out := make([]*slot, 0, q.size)
+	for q.size > 0 {
+		out = append(out, q.pop())
+	}
+	return out
+}
