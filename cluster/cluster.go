@@ -13,11 +13,11 @@ import (
 	"errors"
 
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
 
+	"github.com/sluice-proxy/sluice/cluster/lb"
 	"github.com/sluice-proxy/sluice/config"
 )
 
@@ -206,7 +206,7 @@ func (c *Cluster) rebuild() {
 	if len(live) > 0 && thr > 0 && float64(len(s.healthy))*100 < thr*float64(len(live)) {
 		s.pickFrom, s.panic = live, true
 	}
-	s.picker = newPicker(cfg, s.pickFrom)
+	s.picker = c.newPicker(cfg, s.pickFrom)
 	c.snap.Store(s)
 	c.stats.MembershipTotal.Set(int64(len(s.all)))
 	c.stats.MembershipHealthy.Set(int64(len(s.healthy)))
@@ -231,50 +231,37 @@ func (c *Cluster) Pick(hash uint64, hasHash bool) *Host {
 	return s.pickFrom[i]
 }
 
-// rrPicker rotates over hosts with weights honoured by smooth weighted
-// round robin over a precomputed schedule; an atomic counter indexes it.
-// It stands in until cluster/lb lands.
-type rrPicker struct {
-	sched []int32
-	next  atomic.Uint64
-}
-
-func newPicker(_ *config.Cluster, hosts []*Host) Picker {
-	if len(hosts) == 0 {
-		return &rrPicker{}
-	}
-	ws := make([]int, len(hosts))
-	total := 0
-	for i, h := range hosts {
-		ws[i] = int(max(h.Weight(), 1))
-		total += ws[i]
-	}
-	// Smooth WRR (as nginx): each round every host gains its weight, the
-	// largest current wins and pays the total. Weights are <= 128, so the
-	// schedule is at most 128*len(hosts) long.
-	cur := make([]int, len(hosts))
-	p := &rrPicker{sched: make([]int32, total)}
-	for k := range p.sched {
-		best := 0
-		for i := range cur {
-			cur[i] += ws[i]
-			if cur[i] > cur[best] {
-				best = i
-			}
+// newPicker builds the cluster's lb_policy over hosts, with Host.RqActive as
+// least_request's active count. Config validation has built the same policy
+// already, so an error here is a bug: it is logged and the cluster picks no
+// host (ErrNoHealthyHost) rather than silently balancing another way.
+func (c *Cluster) newPicker(cfg *config.Cluster, hosts []*Host) Picker {
+	pol, err := lb.New(cfg.LBPolicy, cfg.LBConfig())
+	var p lb.Picker
+	if err == nil {
+		eps := make([]lb.Endpoint, len(hosts))
+		useName := false
+		if rc, ok := cfg.LBConfig().(*lb.RingHashConfig); ok {
+			useName = rc.UseHostnameForHashing
+		} else if mc, ok := cfg.LBConfig().(*lb.MaglevConfig); ok {
+			useName = mc.UseHostnameForHashing
 		}
-		cur[best] -= total
-		p.sched[k] = int32(best)
+		for i, h := range hosts {
+			eps[i] = lb.Endpoint{Key: lb.HashKey(h.DialAddress(), h.hostname(), "", useName), Weight: h.Weight(), Active: &h.RqActive}
+		}
+		p, err = pol.Build(eps)
 	}
-	p.next.Store(rand.Uint64N(uint64(total)))
+	if err != nil {
+		c.log.Error("building load balancer", "lb_policy", cfg.LBPolicy, "err", err)
+		return noPicker{}
+	}
 	return p
 }
 
-func (p *rrPicker) Pick(uint64, bool) int {
-	if len(p.sched) == 0 {
-		return -1
-	}
-	return int(p.sched[(p.next.Add(1)-1)%uint64(len(p.sched))])
-}
+// noPicker picks nothing.
+type noPicker struct{}
+
+func (noPicker) Pick(uint64, bool) int { return -1 }
 
 func isTimeout(err error) bool {
 	var ne net.Error

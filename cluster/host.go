@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"net"
 	"strings"
 	"sync/atomic"
 )
@@ -60,6 +61,15 @@ func (h *Host) DialAddress() string {
 		return *p
 	}
 	return h.addr
+}
+
+// hostname is the DNS name of a logical_dns host, else "".
+func (h *Host) hostname() string {
+	if h.dialAddr.Load() == nil {
+		return ""
+	}
+	name, _, _ := net.SplitHostPort(h.addr)
+	return name
 }
 
 // Weight returns the load-balancing weight.

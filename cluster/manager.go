@@ -154,7 +154,7 @@ func (m *Manager) newCluster(cfg *config.Cluster) *Cluster {
 	for i, p := range []Priority{PriorityDefault, PriorityHigh} {
 		c.breakers[i] = newBreakers(st.Scope, breakerScopeName(p))
 	}
-	c.snap.Store(&snapshot{picker: &rrPicker{}})
+	c.snap.Store(&snapshot{picker: noPicker{}})
 	return c
 }
 
