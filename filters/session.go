@@ -32,11 +32,12 @@ type Session struct {
 	TLS *tls.ConnectionState
 	Log *slog.Logger
 
-	mu      sync.Mutex
-	meta    map[string]any
-	route   string
-	onClose []func()
-	access  AccessRecord
+	mu       sync.Mutex
+	meta     map[string]any
+	route    string
+	onClose  []func()
+	sqlGates []SQLGate
+	access   AccessRecord
 }
 
 // AccessRecord is what the access log writes for the connection; terminals
