@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# redis-benchmark GET/SET against redis-server direct, sluice's redis_proxy
+# and twemproxy (nutcracker), all with the same single upstream, in one run,
+# interleaved, printing medians (requests/s) and ratios.
+#   bench/redis.sh [rounds] [requests]
+# Needs: go, redis-server, redis-benchmark, nutcracker (apt-get install
+# redis-server redis-tools nutcracker).
+# SLUICE_PPROF=1 also writes a 10s CPU profile of sluice under -P 16 load to
+# bench/redis.pprof (admin's /debug/pprof/profile).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-5}
+N=${2:-200000}
+TMP=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$TMP"' EXIT
+for b in redis-server redis-benchmark nutcracker; do
+  command -v $b >/dev/null || { echo "$b missing: apt-get install redis-server redis-tools nutcracker" >&2; exit 1; }
+done
+
+go build -o "$TMP/sluice" ./cmd/sluice
+
+UP=19100 SL=19101 TW=19102 ADM=19103
+redis-server --port $UP --save '' --appendonly no --daemonize no --logfile "$TMP/redis.log" &
+cat > "$TMP/sluice.yaml" <<YAML
+admin: {address: 127.0.0.1:$ADM}
+listeners:
+  - name: bench
+    address: 127.0.0.1:$SL
+    filters:
+      - redis_proxy:
+          stat_prefix: bench
+          settings: {op_timeout: 5s}
+          prefix_routes: {catch_all_route: {cluster: up}}
+clusters:
+  - {name: up, endpoints: ["127.0.0.1:$UP"]}
+YAML
+"$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
+cat > "$TMP/nutcracker.yml" <<YML
+bench:
+  listen: 127.0.0.1:$TW
+  hash: fnv1a_64
+  distribution: ketama
+  redis: true
+  auto_eject_hosts: false
+  timeout: 5000
+  servers:
+    - 127.0.0.1:$UP:1
+YML
+nutcracker -c "$TMP/nutcracker.yml" -o "$TMP/nutcracker.log" &
+for p in $UP $SL $TW; do
+  for _ in $(seq 50); do redis-cli -p $p ping >/dev/null 2>&1 && break; sleep 0.1; done
+done
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# rps runs redis-benchmark and prints the mean requests/s of GET and SET.
+rps() {
+  redis-benchmark -h 127.0.0.1 -p "$1" -t get,set -n "$N" -c 50 -P "$2" -q --csv 2>/dev/null |
+    awk -F'"' '/"(GET|SET)"/ {s += $4; n++} END {printf "%.0f\n", s / n}'
+}
+if [ "${SLUICE_PPROF:-}" = 1 ]; then
+  (curl -s -o bench/redis.pprof "http://127.0.0.1:$ADM/debug/pprof/profile?seconds=10" &)
+  redis-benchmark -p $SL -t get,set -n $((N * 10)) -c 50 -P 16 -q >/dev/null 2>&1 || true
+  sleep 1
+fi
+declare -A R
+for P in 1 16; do
+  for ((i = 1; i <= ROUNDS; i++)); do
+    for target in direct sluice twemproxy; do
+      case $target in direct) p=$UP ;; sluice) p=$SL ;; twemproxy) p=$TW ;; esac
+      R[$P.$target]+="$(rps $p $P)"$'\n'
+    done
+  done
+done
+
+printf '%-6s %12s %12s %12s %14s %14s %17s\n' pipe direct sluice twemproxy sluice/direct twem/direct sluice/twemproxy
+for P in 1 16; do
+  d=$(printf '%s' "${R[$P.direct]}" | median)
+  s=$(printf '%s' "${R[$P.sluice]}" | median)
+  t=$(printf '%s' "${R[$P.twemproxy]}" | median)
+  printf '%-6s %12s %12s %12s %14.2f %14.2f %17.2f\n' "-P $P" "$d" "$s" "$t" \
+    "$(echo "$s / $d" | bc -l)" "$(echo "$t / $d" | bc -l)" "$(echo "$s / $t" | bc -l)"
+done
+echo "redis-benchmark -t get,set -n $N -c 50; rounds=$ROUNDS cores=$(nproc); requests/s (mean of GET and SET), medians"
