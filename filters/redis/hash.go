@@ -1,6 +1,10 @@
 package redis
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/sluice-proxy/sluice/codec/redis"
+)
 
 // stdHashSeed is libstdc++'s std::hash seed, the default seed of Envoy's
 // MurmurHash::murmurHash2, which redis_proxy hashes keys with
@@ -34,4 +38,14 @@ func keyHash(key []byte) uint64 {
 	h *= mul
 	h ^= h >> 47
 	return h
+}
+
+// HashKey returns the hash redis_proxy gives a ring_hash or maglev balancer
+// for key: Envoy's MurmurHash2 of the key, or of its {tag} with
+// enable_hashtagging.
+func HashKey(key []byte, hashtagging bool) uint64 {
+	if hashtagging {
+		key = redis.HashTag(key)
+	}
+	return keyHash(key)
 }
