@@ -28,6 +28,7 @@ type split struct {
 // group collects the keys of one shard while a command is split.
 type group struct {
 	t    target
+	slot int   // Redis Cluster slot (a cluster node wants one slot per command); -1 otherwise
 	keys []int // argument indexes of the keys
 }
 
@@ -54,25 +55,29 @@ func (c *client) split(cmd redis.Command, ci *redis.CommandInfo, cs *CommandStat
 		key := cmd.Args[i]
 		rt := c.p.router.match(key)
 		var t target
+		slot := -1
 		if rt != nil {
 			if rt.removePrefix {
 				key = key[len(rt.prefix):]
 			}
 			t.rt = rt
 			t.hp, t.host = c.p.pick(rt, key, read)
+			if st := rt.state(); st.topo != nil {
+				slot = redis.HashSlot(key)
+			}
 		}
 		if t.hp == nil {
 			noHost = true
 		}
 		gi := -1
 		for j := range groups {
-			if groups[j].t.hp == t.hp && groups[j].t.rt == t.rt {
+			if groups[j].t.hp == t.hp && groups[j].t.rt == t.rt && groups[j].slot == slot {
 				gi = j
 				break
 			}
 		}
 		if gi < 0 {
-			groups = append(groups, group{t: t})
+			groups = append(groups, group{t: t, slot: slot})
 			gi = len(groups) - 1
 		}
 		groups[gi].keys = append(groups[gi].keys, i)
