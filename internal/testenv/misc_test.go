@@ -136,3 +136,34 @@ func TestEventually(t *testing.T) {
 
 func itoa(n int) string                      { return fmt.Sprint(n) }
 func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
+
+// BenchmarkEchoRoundTrip is the baseline an L4 proxy benchmark compares with:
+// one 1 KiB request and its echo on one loopback connection.
+func BenchmarkEchoRoundTrip(b *testing.B) {
+	s := testenv.Echo(b)
+	c, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	msg, got := bytes.Repeat([]byte("x"), 1024), make([]byte, 1024)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		if _, err := c.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, got); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRedisStart measures what a test pays for a private redis-server:
+// start, first PING answered, SIGKILL. Run with -benchtime=20x: each
+// iteration leaves a temp dir until the benchmark ends.
+func BenchmarkRedisStart(b *testing.B) {
+	for b.Loop() {
+		testenv.Redis(b).Kill()
+	}
+}
