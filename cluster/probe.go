@@ -144,7 +144,17 @@ func (p *redisProbe) probe(ctx context.Context, h *Host) error {
 	if _, err := io.WriteString(conn, req); err != nil {
 		return &networkError{fmt.Errorf("redis: send: %w", err)}
 	}
-	line, err := bufio.NewReaderSize(io.LimitReader(conn, 4096), 4096).ReadString('\n')
+	return checkRedisReply(conn, want)
+}
+
+// maxRedisLine bounds the reply line a Redis probe reads.
+const maxRedisLine = 4096
+
+// checkRedisReply reads one reply line (at most maxRedisLine bytes) and
+// compares it with want ("+PONG", ":0"). A read error is a network failure;
+// any other line is a wrong answer.
+func checkRedisReply(r io.Reader, want string) error {
+	line, err := bufio.NewReaderSize(io.LimitReader(r, maxRedisLine), maxRedisLine).ReadString('\n')
 	if err != nil {
 		return &networkError{fmt.Errorf("redis: reading reply: %w", err)}
 	}
