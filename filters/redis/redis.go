@@ -61,6 +61,9 @@ type Proxy struct {
 
 	poolMu sync.Mutex
 	pools  atomic.Pointer[map[*cluster.Host]*hostPool]
+
+	topoMu sync.Mutex
+	topos  []*topology
 }
 
 // New builds a redis_proxy from a validated config. Clusters are looked
@@ -206,3 +209,22 @@ func dialAddr(addr string, timeout time.Duration) func(ctx context.Context) (net
 }
 
 var _ filters.TerminalFilter = (*Proxy)(nil)
+
+// Close closes the filter's upstream connections (requests in flight fail).
+// The server does not call it yet (filters have no close hook); unused
+// connections of a retired filter close themselves after two idle minutes.
+func (p *Proxy) Close() {
+	for _, hp := range *p.pools.Load() {
+		hp.closeAll()
+	}
+	p.topoMu.Lock()
+	topos := p.topos
+	p.topoMu.Unlock()
+	for _, t := range topos {
+		t.mu.Lock()
+		for _, hp := range t.pools {
+			hp.closeAll()
+		}
+		t.mu.Unlock()
+	}
+}

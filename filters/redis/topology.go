@@ -50,6 +50,9 @@ type shard struct {
 
 func getTopology(cl *cluster.Cluster, auth *Credentials, p *Proxy) *topology {
 	t := &topology{cl: cl, auth: auth, p: p, ready: make(chan struct{}), pools: map[string]*hostPool{}}
+	p.topoMu.Lock()
+	p.topos = append(p.topos, t)
+	p.topoMu.Unlock()
 	t.kick()
 	return t
 }

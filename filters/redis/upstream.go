@@ -74,6 +74,15 @@ func (hp *hostPool) get(id uint64) (*upConn, error) {
 	return c, nil
 }
 
+// closeAll closes the pool's connections.
+func (hp *hostPool) closeAll() {
+	for i := range hp.conns {
+		if c := hp.conns[i].Load(); c != nil {
+			c.fail(errIdle)
+		}
+	}
+}
+
 var readonlyCmd = []byte("*1\r\n$8\r\nREADONLY\r\n")
 
 // open dials the address and prepares the connection: AUTH, READONLY.
