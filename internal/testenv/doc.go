@@ -8,6 +8,21 @@
 // started once per test binary and stopped by Main, which a package's TestMain
 // must call.
 //
+// Typical use:
+//
+//	func TestMain(m *testing.M) { testenv.Main(m) }
+//
+//	func TestProxy(t *testing.T) {
+//		up := testenv.Redis(t)                 // private: may Kill/Restart
+//		pg := testenv.SharedPostgres(t)        // once per binary: CreateDB
+//		dsn := pg.CreateDB("proxy_test")
+//		up.Kill()
+//		testenv.Eventually(t, 5*time.Second, func() bool { ... }, "failover")
+//	}
+//
+// Handle methods report to the test that obtained the handle; obtain the
+// handle in the (sub)test that breaks the server.
+//
 // A missing server binary fails the test and names the Debian package to
 // install: CI installs them (.ci/run), so a silent skip would hide a gap.
 //

@@ -156,6 +156,7 @@ func (s *MariaDBServer) Stop() {
 // and data directory; data persists.
 func (s *MariaDBServer) Restart() {
 	s.t.Helper()
+	s.mustOwn("Restart")
 	s.Stop()
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()

@@ -245,6 +245,7 @@ func (s *PostgresServer) Stop() {
 // and data directory; data persists.
 func (s *PostgresServer) Restart() {
 	s.t.Helper()
+	s.mustOwn("Restart")
 	s.Stop()
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()

@@ -212,6 +212,9 @@ func (s *RedisServer) Stop() {
 // and dir; without persistence the data set starts empty.
 func (s *RedisServer) Restart() {
 	s.t.Helper()
+	if s.external != "" {
+		skipExternal(s.t, "RedisServer.Restart", s.external)
+	}
 	s.Stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -237,6 +237,7 @@ func (s *ZooKeeperServer) Stop() {
 // and dataDir; znodes persist (ephemeral ones until their session expires).
 func (s *ZooKeeperServer) Restart() {
 	s.t.Helper()
+	s.mustOwn("Restart")
 	s.Stop()
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
