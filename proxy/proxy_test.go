@@ -111,6 +111,13 @@ func TestReloadChangesClusterEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	r := bufio.NewReader(c)
+	// A round trip first, so the connection has its upstream before the reload.
+	fmt.Fprintln(c, "first")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if l, err := r.ReadString('\n'); err != nil || l != "first\n" {
+		t.Fatalf("before reload: %q %v", l, err)
+	}
 	if err := s.Reload(cfg(two)); err != nil {
 		t.Fatal(err)
 	}
@@ -118,8 +125,7 @@ func TestReloadChangesClusterEndpoints(t *testing.T) {
 		t.Fatalf("new connection reached %q, want the new endpoint", got)
 	}
 	fmt.Fprintln(c, "old")
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if l, err := bufio.NewReader(c).ReadString('\n'); err != nil || l != "old\n" {
+	if l, err := r.ReadString('\n'); err != nil || l != "old\n" {
 		t.Fatalf("old connection: %q %v", l, err)
 	}
 	if got := s.Counter("cluster_manager.cluster_modified"); got != 1 {
