@@ -1,31 +1,44 @@
 #!/usr/bin/env bash
-# Installs the Debian packages sluice's tests and benchmarks use, if any is
-# missing. Safe to run again; does nothing when everything is present.
+# Installs the Debian packages sluice's tests and benchmarks use: the servers
+# the integration harness (internal/testenv) starts itself, their clients,
+# the benchmark peers and the build tools. Only packages dpkg reports missing
+# are installed, so a second run costs nothing. `make test` and .ci/run call it.
 set -euo pipefail
-need=()
-have() { command -v "$1" >/dev/null 2>&1 || [ -x "$2" ]; }
-have redis-server /usr/bin/redis-server || need+=(redis-server)
-have redis-cli /usr/bin/redis-cli || need+=(redis-tools)
-have initdb /usr/lib/postgresql/15/bin/initdb || need+=(postgresql)
-have psql /usr/bin/psql || need+=(postgresql-client)
-have mariadbd /usr/sbin/mariadbd || need+=(mariadb-server)
-have mariadb /usr/bin/mariadb || need+=(mariadb-client)
-[ -d /usr/share/zookeeper ] || need+=(zookeeper)
-have java /usr/bin/java || need+=(default-jre-headless)
-have haproxy /usr/sbin/haproxy || need+=(haproxy)
-have nutcracker /usr/sbin/nutcracker || need+=(nutcracker)
-have pgbouncer /usr/sbin/pgbouncer || need+=(pgbouncer)
-have sysbench /usr/bin/sysbench || need+=(sysbench)
-have docker-compose /usr/bin/docker-compose || need+=(docker-compose)
-have bc /usr/bin/bc || need+=(bc)
-[ ${#need[@]} -eq 0 ] && exit 0
-echo "installing: ${need[*]}"
+
+packages=(
+  redis-server redis-tools
+  postgresql postgresql-client
+  mariadb-server mariadb-client
+  zookeeper default-jre-headless libslf4j-java
+  haproxy nutcracker pgbouncer sysbench wrk docker-compose
+  make git gcc libc6-dev ca-certificates bc
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
 SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO=sudo
-# Keep apt from starting the services: the test harness starts its own.
-if [ ! -e /usr/sbin/policy-rc.d ]; then
-  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
-  $SUDO chmod +x /usr/sbin/policy-rc.d
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "deps: missing ${missing[*]}; run as root to install them" >&2; exit 1; }
+  SUDO=sudo
 fi
-$SUDO apt-get update -q
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
+echo "deps: installing ${missing[*]}"
+# Keep package scripts from starting the services: the harness starts its
+# own on free ports. Only remove the policy if we put it there.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod +x "$policy"
+  trap '$SUDO rm -f "$policy"' EXIT
+fi
+log=$(mktemp /tmp/sluice-apt.XXXXXX.log)
+if ! { $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q \
+    --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  tail -n 40 "$log" >&2
+  echo "deps: apt-get failed installing: ${missing[*]} (full log: $log)" >&2
+  exit 1
+fi
+rm -f "$log"
