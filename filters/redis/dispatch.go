@@ -106,7 +106,13 @@ func (c *client) dispatch(cmd redis.Command) bool {
 // unsupported answers a command the proxy cannot serve safely.
 func (c *client) unsupported(name []byte) {
 	c.p.stats.UnsupportedCommand.Inc()
-	c.reply([]byte("-ERR unsupported command '" + string(lower(name)) + "'\r\n"))
+	c.reply(unsupportedReply(name))
+}
+
+// unsupportedReply is Envoy's reply to a command it does not proxy; the
+// name is the client's, so AppendError keeps CR and LF out of the line.
+func unsupportedReply(name []byte) []byte {
+	return redis.AppendError(nil, "ERR unsupported command '"+string(lower(name))+"'")
 }
 
 // target is where a command goes after routing.

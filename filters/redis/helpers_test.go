@@ -122,21 +122,29 @@ func newTestProxy(tb testing.TB, addr string, mutate func(*Config)) (*Proxy, *st
 	return p, store
 }
 
-// pipeConn adapts one end of net.Pipe to filters.Conn.
-type pipeConn struct{ net.Conn }
-
-func (pipeConn) CloseWrite() error { return nil }
-
-// serveClient runs p.Serve on a net.Pipe and returns the client's end.
-func serveClient(tb testing.TB, p *Proxy) (net.Conn, <-chan struct{}) {
-	cli, srv := net.Pipe()
+// serveClient runs p.Serve on a loopback TCP connection and returns the
+// client's end (a *net.TCPConn, so tests can half-close it).
+func serveClient(tb testing.TB, p *Proxy) (*net.TCPConn, <-chan struct{}) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	cli, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := ln.Accept()
+	if err != nil {
+		tb.Fatal(err)
+	}
 	done := make(chan struct{})
 	s := &filters.Session{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	go func() {
 		defer close(done)
-		p.Serve(context.Background(), s, pipeConn{srv})
+		p.Serve(context.Background(), s, srv.(*net.TCPConn))
 		srv.Close()
 	}()
 	tb.Cleanup(func() { cli.Close(); <-done })
-	return cli, done
+	return cli.(*net.TCPConn), done
 }

@@ -122,7 +122,7 @@ func (c *client) hello(args [][]byte) []byte {
 				}
 				i++
 			default:
-				return []byte("-ERR Syntax error in HELLO option '" + string(args[i]) + "'\r\n")
+				return redis.AppendError(nil, "ERR Syntax error in HELLO option '"+string(args[i])+"'")
 			}
 		}
 	}

@@ -156,8 +156,8 @@ func (c *client) subscribe(cmd redis.Command, ci *redis.CommandInfo) bool {
 		}
 		if ci == nil || (ci.Flags&redis.FlagPubSub == 0 && ci.Name != "PING") ||
 			ci.Name == "PUBLISH" || ci.Name == "SPUBLISH" || ci.Name == "PUBSUB" {
-			c.reply([]byte("-ERR Can't execute '" + string(lower(cmd.Args[0])) +
-				"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT are allowed in this context\r\n"))
+			c.reply(redis.AppendError(nil, "ERR Can't execute '"+string(lower(cmd.Args[0]))+
+				"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT are allowed in this context"))
 			continue
 		}
 		if _, err := nc.Write(c.wire(cmd, nil, nil)); err != nil {

@@ -38,7 +38,7 @@ func (c *client) txCommand(cmd redis.Command, ci *redis.CommandInfo) bool {
 	}
 	if ci == nil {
 		c.p.stats.UnsupportedCommand.Inc()
-		return fail([]byte("-ERR unsupported command '" + string(lower(cmd.Args[0])) + "'\r\n"))
+		return fail(unsupportedReply(cmd.Args[0]))
 	}
 	if !ci.ArityOK(len(cmd.Args)) {
 		c.p.stats.InvalidRequest.Inc()
@@ -73,7 +73,7 @@ func (c *client) txCommand(cmd redis.Command, ci *redis.CommandInfo) bool {
 	if ci.Flags&(redis.FlagAdmin|redis.FlagPubSub|redis.FlagTransaction) != 0 ||
 		(len(keys) == 0 && !keyless) || (ci.Flags.Has(redis.FlagConnection) && !keyless) {
 		c.p.stats.UnsupportedCommand.Inc()
-		return fail([]byte("-ERR unsupported command '" + string(lower(cmd.Args[0])) + "'\r\n"))
+		return fail(unsupportedReply(cmd.Args[0]))
 	}
 	var rt *route
 	if len(keys) > 0 {
