@@ -178,10 +178,7 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 // drain stops accepting and lets open connections finish until the
 // deadline, then cancels and closes what is left. It blocks until all are gone.
 func (l *listener) drain(deadline time.Time) {
-	l.mu.Lock()
-	l.closing = true
-	l.mu.Unlock()
-	l.ln.Close()
+	l.stopAccepting()
 	done := make(chan struct{})
 	go func() { l.wg.Wait(); close(done) }()
 	t := time.NewTimer(time.Until(deadline))
@@ -198,6 +195,16 @@ func (l *listener) drain(deadline time.Time) {
 	}
 	l.mu.Unlock()
 	<-done
+}
+
+// stopAccepting closes the listening socket; connections already accepted
+// carry on. Apply calls it before returning, so a removed listener refuses
+// new connections as soon as the reload is done.
+func (l *listener) stopAccepting() {
+	l.mu.Lock()
+	l.closing = true
+	l.mu.Unlock()
+	l.ln.Close()
 }
 
 // activeConns returns the number of open connections.

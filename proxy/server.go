@@ -155,6 +155,7 @@ func (s *Server) Apply(cfg *config.Config) error {
 		}
 		s.lmRemoved.Inc()
 		s.log.Info("listener draining", "listener", name, "address", old.addr, "open_connections", old.activeConns())
+		old.stopAccepting()
 		s.draining.Add(1)
 		go func(l *listener) { defer s.draining.Done(); l.drain(deadline) }(old)
 	}
