@@ -1,0 +1,77 @@
+package mysql
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+
+	"github.com/sluice-proxy/sluice/config"
+)
+
+// DefaultMaxSQLBytes is how much of a statement's text is kept for parsing
+// when max_sql_bytes is not set.
+const DefaultMaxSQLBytes = 4096
+
+// Config is mysql_proxy's typed config, after Envoy's MySQLProxy message.
+type Config struct {
+	// StatPrefix names the stats: mysql.<stat_prefix>.*. Required.
+	StatPrefix string `yaml:"stat_prefix" json:"stat_prefix"`
+	// ParseSQL parses every COM_QUERY and COM_STMT_PREPARE with a MySQL
+	// grammar to count queries_parsed / queries_parse_error and publish
+	// per-statement metadata. Default true. When false, statements are only
+	// classified by their first keyword (statements_* counters), unless a
+	// SQL gate (rbac) is in the chain, which always needs the parse.
+	ParseSQL *bool `yaml:"parse_sql" json:"parse_sql,omitempty"`
+	// MaxSQLBytes is the longest statement text kept for parsing and gates;
+	// longer statements count as queries_parse_error and, under a SQL gate,
+	// end the connection (they cannot be checked). Default 4096.
+	MaxSQLBytes int `yaml:"max_sql_bytes" json:"max_sql_bytes"`
+	// TerminateSSL, when set, answers the client's SSLRequest by completing
+	// TLS with this certificate and keeps decoding the plaintext; the
+	// server is spoken to in plain text. Unset (default), a client's TLS is
+	// passed through and decoding stops at the SSLRequest, as in Envoy.
+	TerminateSSL *config.TLSContext `yaml:"terminate_ssl" json:"terminate_ssl,omitempty"`
+}
+
+// NewConfig returns a config with the defaults.
+func NewConfig() *Config {
+	return &Config{MaxSQLBytes: DefaultMaxSQLBytes}
+}
+
+// parseSQL reports the effective parse_sql setting.
+func (c *Config) parseSQL() bool { return c.ParseSQL == nil || *c.ParseSQL }
+
+// Validate checks the config.
+func (c *Config) Validate(path string, errs *config.Errors) {
+	if c.StatPrefix == "" {
+		errs.Add(config.Join(path, "stat_prefix"), "required")
+	}
+	if c.MaxSQLBytes < 1 || c.MaxSQLBytes > 1<<20 {
+		errs.Add(config.Join(path, "max_sql_bytes"), "must be between 1 and 1048576, got %d", c.MaxSQLBytes)
+	}
+}
+
+// serverTLS loads the terminate_ssl certificate and optional client CA.
+func serverTLS(t *config.TLSContext) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(t.CertificateFile, t.PrivateKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("mysql_proxy: terminate_ssl: loading certificate: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: t.ALPN, MinVersion: tls.VersionTLS12}
+	if t.ClientCAFile != "" {
+		pem, err := os.ReadFile(t.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("mysql_proxy: terminate_ssl: reading client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("mysql_proxy: terminate_ssl: %s has no PEM certificates", t.ClientCAFile)
+		}
+		tc.ClientCAs, tc.ClientAuth = pool, tls.VerifyClientCertIfGiven
+		if t.RequireClientCert {
+			tc.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	}
+	return tc, nil
+}

@@ -1,0 +1,229 @@
+package mysql
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	codec "github.com/sluice-proxy/sluice/codec/mysql"
+	"github.com/sluice-proxy/sluice/filters"
+)
+
+// readBufSize is the size of one downstream read.
+const readBufSize = 32 << 10
+
+// errDenyClose ends a connection whose statement a gate refused with Close,
+// or that could not be held for a gate.
+var errDenyClose = errors.New("mysql_proxy: statement refused, closing the connection")
+
+// conn is the downstream connection as the terminal sees it. Read returns
+// the client's bytes for the server after decoding them, holding each client
+// message until it is complete when a gate or TLS termination may need to
+// drop or rewrite it; Write decodes the server's bytes and writes them to the
+// client.
+//
+// Read and Write run on different goroutines: mu serializes the codec
+// session and the state its callback touches, wmu the writes to the client
+// (the terminal's and the filter's own ERR packets).
+type conn struct {
+	filters.Conn // the accepted connection, below any TLS the filter terminates
+	f            *Filter
+	s            *filters.Session
+
+	mu  sync.Mutex
+	dec *codec.Session
+	ev  evState
+
+	wmu  sync.Mutex
+	down filters.Conn // where the client is written: Conn or the TLS over it
+
+	// Read side, owned by the reading goroutine.
+	rd      filters.Conn // where the client is read: Conn or the TLS over it
+	rbuf    []byte
+	ready   []byte // bytes for the server not yet returned by Read
+	out     []byte // buffer behind ready on the holding path
+	held    []byte // the client message being held
+	stream  bool   // the current message was too long to hold: forwarded as it came
+	ct      tracker
+	rerr    error
+	started bool
+	gated   bool // a SQL gate is registered
+	fixCaps bool // the next client message is the HandshakeResponse after TLS
+
+	// Server side during the connection phase, owned by the writing goroutine.
+	sphase serverPhase
+}
+
+func newConn(f *Filter, s *filters.Session, c filters.Conn) *conn {
+	cn := &conn{Conn: c, f: f, s: s, down: c, rd: c}
+	cfg := codec.Config{SQLPrefix: f.cfg.MaxSQLBytes}
+	cn.dec = codec.NewSession(cfg, cn.onEvent)
+	cn.sphase.active = f.tls != nil
+	return cn
+}
+
+// Read returns client bytes for the server.
+func (c *conn) Read(p []byte) (int, error) {
+	if !c.started {
+		c.started = true
+		c.gated = c.s.HasSQLGates()
+		c.rbuf = make([]byte, readBufSize)
+	}
+	for len(c.ready) == 0 {
+		if c.rerr != nil {
+			return 0, c.rerr
+		}
+		n, err := c.rd.Read(c.rbuf)
+		if n > 0 {
+			if perr := c.process(c.rbuf[:n]); perr != nil {
+				c.rerr = perr
+				return 0, perr
+			}
+		}
+		if err != nil {
+			c.rerr = err
+		}
+	}
+	n := copy(p, c.ready)
+	c.ready = c.ready[n:]
+	return n, nil
+}
+
+// holding reports whether client messages must be held until complete.
+func (c *conn) holding() bool {
+	if c.ev.stopped.Load() {
+		return false
+	}
+	return c.gated || c.ev.shift.Load() || (c.f.tls != nil && !c.ev.loggedIn.Load())
+}
+
+// process decodes a chunk read from the client and queues what the server
+// should get.
+func (c *conn) process(chunk []byte) error {
+	if !c.holding() && len(c.held) == 0 && c.ct.idle() {
+		c.feed(codec.ClientToServer, chunk)
+		c.ready = chunk
+		return nil
+	}
+	c.out = c.out[:0]
+	limit := max(c.f.cfg.MaxSQLBytes+64, 4096)
+	for len(chunk) > 0 {
+		if c.ev.stopped.Load() && !c.stream { // not decoding any more: pass the rest
+			c.feed(codec.ClientToServer, chunk)
+			c.out = append(append(c.out, c.held...), chunk...)
+			c.held = c.held[:0]
+			break
+		}
+		n, done := c.ct.next(chunk)
+		seg := chunk[:n]
+		chunk = chunk[n:]
+		c.feed(codec.ClientToServer, seg)
+		if c.stream {
+			if done {
+				c.stream = false
+				if c.ev.takeVerdict().refused() {
+					return errDenyClose
+				}
+			}
+			c.out = append(c.out, seg...)
+			continue
+		}
+		c.held = append(c.held, seg...)
+		if !done {
+			if c.ct.known && !c.ct.fits(limit) {
+				c.stream = true
+				c.out = append(c.out, c.held...)
+				c.held = c.held[:0]
+			}
+			continue
+		}
+		rest, err := c.complete(chunk)
+		if err != nil {
+			return err
+		}
+		chunk = rest
+	}
+	c.ready = c.out
+	return nil
+}
+
+// complete acts on the held message that just ended: forward it (rewritten
+// when TLS was terminated), drop it and answer for the server, or start TLS.
+// It returns the bytes of the chunk still to process.
+func (c *conn) complete(rest []byte) ([]byte, error) {
+	msg := c.held
+	c.held = c.held[:0]
+	v := c.ev.takeVerdict()
+	switch {
+	case v.sslRequest && c.f.tls != nil:
+		if err := c.startTLS(rest); err != nil {
+			return nil, err
+		}
+		return nil, nil // rest was TLS, consumed by the handshake
+	case v.Close:
+		return nil, fmt.Errorf("%w (policy %q)", errDenyClose, v.Policy)
+	case v.Deny:
+		return rest, c.answerDenied(msg[3], v.Policy)
+	}
+	if c.ev.shift.Load() {
+		c.rewriteClient(msg)
+	}
+	c.out = append(c.out, msg...)
+	return rest, nil
+}
+
+// answerDenied answers a dropped command with an ERR packet naming the
+// policy; the codec session sees it as the server's answer.
+func (c *conn) answerDenied(lastSeq byte, policy string) error {
+	msg := "access denied by sluice rbac policy '" + policy + "'"
+	pkt := codec.AppendErr(nil, lastSeq+1, 1142, "42000", msg)
+	c.feed(codec.ServerToClient, pkt)
+	c.wmu.Lock()
+	_, err := c.down.Write(pkt)
+	c.wmu.Unlock()
+	if err != nil {
+		return fmt.Errorf("mysql_proxy: writing ERR for a denied statement: %w", err)
+	}
+	return nil
+}
+
+// feed runs the codec session over p.
+func (c *conn) feed(dir codec.Direction, p []byte) {
+	c.mu.Lock()
+	c.dec.Feed(dir, p)
+	c.mu.Unlock()
+}
+
+// Write decodes server bytes and writes them to the client.
+func (c *conn) Write(p []byte) (int, error) {
+	if c.sphase.active {
+		return c.writeConnPhase(p)
+	}
+	c.feed(codec.ServerToClient, p)
+	c.wmu.Lock()
+	n, err := c.down.Write(p)
+	c.wmu.Unlock()
+	return n, err
+}
+
+// CloseWrite half-closes the client side (TLS close_notify when terminated).
+func (c *conn) CloseWrite() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.down.CloseWrite()
+}
+
+// Close closes the client connection (and its TLS).
+func (c *conn) Close() error {
+	c.wmu.Lock()
+	d := c.down
+	c.wmu.Unlock()
+	if d != c.Conn {
+		d.Close()
+	}
+	return c.Conn.Close()
+}
+
+// since returns milliseconds since t.
+func since(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }

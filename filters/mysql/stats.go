@@ -1,0 +1,62 @@
+package mysql
+
+import "github.com/sluice-proxy/sluice/stats"
+
+// Stats are mysql_proxy's stats: Envoy's names under mysql.<stat_prefix>.,
+// plus per statement type counters and a query latency histogram.
+type Stats struct {
+	Sessions          *stats.Counter
+	LoginAttempts     *stats.Counter
+	LoginFailures     *stats.Counter
+	DecoderErrors     *stats.Counter
+	ProtocolErrors    *stats.Counter
+	UpgradedToSSL     *stats.Counter
+	AuthSwitchRequest *stats.Counter
+	QueriesParsed     *stats.Counter
+	QueriesParseError *stats.Counter
+	// Statements count COM_QUERY / COM_STMT_PREPARE statements by kind:
+	// statements_select|insert|update|delete|other.
+	StmtSelect, StmtInsert, StmtUpdate, StmtDelete, StmtOther *stats.Counter
+	// StatementsDenied counts statements a SQL gate refused.
+	StatementsDenied *stats.Counter
+	// QueryTime is the time in milliseconds from a command's last byte
+	// forwarded to the end of its response.
+	QueryTime *stats.Histogram
+}
+
+func newStats(root *stats.Scope, prefix string) *Stats {
+	sc := root.Sub("mysql").Tagged("envoy_mysql_prefix", prefix)
+	return &Stats{
+		Sessions:          sc.Counter("sessions"),
+		LoginAttempts:     sc.Counter("login_attempts"),
+		LoginFailures:     sc.Counter("login_failures"),
+		DecoderErrors:     sc.Counter("decoder_errors"),
+		ProtocolErrors:    sc.Counter("protocol_errors"),
+		UpgradedToSSL:     sc.Counter("upgraded_to_ssl"),
+		AuthSwitchRequest: sc.Counter("auth_switch_request"),
+		QueriesParsed:     sc.Counter("queries_parsed"),
+		QueriesParseError: sc.Counter("queries_parse_error"),
+		StmtSelect:        sc.Counter("statements_select"),
+		StmtInsert:        sc.Counter("statements_insert"),
+		StmtUpdate:        sc.Counter("statements_update"),
+		StmtDelete:        sc.Counter("statements_delete"),
+		StmtOther:         sc.Counter("statements_other"),
+		StatementsDenied:  sc.Counter("statements_denied"),
+		QueryTime:         sc.Histogram("query_time_ms"),
+	}
+}
+
+// kind returns the counter of a statement kind.
+func (st *Stats) kind(k string) *stats.Counter {
+	switch k {
+	case "select":
+		return st.StmtSelect
+	case "insert":
+		return st.StmtInsert
+	case "update":
+		return st.StmtUpdate
+	case "delete":
+		return st.StmtDelete
+	}
+	return st.StmtOther
+}
