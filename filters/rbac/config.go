@@ -1,0 +1,280 @@
+package rbac
+
+import (
+	"net/netip"
+	"regexp"
+	"strings"
+
+	"github.com/sluice-proxy/sluice/config"
+)
+
+// Config is the rbac filter's typed config, after Envoy's network RBAC
+// message, with a sluice extension: SQL permissions and on_sql_deny.
+type Config struct {
+	// StatPrefix names the stats: <stat_prefix>.rbac.*. Required.
+	StatPrefix string `yaml:"stat_prefix" json:"stat_prefix"`
+	// Rules are enforced. Nil allows everything (as in Envoy).
+	Rules *Rules `yaml:"rules" json:"rules,omitempty"`
+	// ShadowRules are evaluated and counted (shadow_allowed, shadow_denied)
+	// but never enforced.
+	ShadowRules *Rules `yaml:"shadow_rules" json:"shadow_rules,omitempty"`
+	// ShadowRulesStatPrefix is put between "rbac." and the shadow stat
+	// names, as in Envoy. Default empty.
+	ShadowRulesStatPrefix string `yaml:"shadow_rules_stat_prefix" json:"shadow_rules_stat_prefix,omitempty"`
+	// OnSQLDeny says what a denied statement does: "error" (default)
+	// answers it with the protocol's own error naming the policy and keeps
+	// the session; "close" ends the connection, as Envoy does.
+	OnSQLDeny string `yaml:"on_sql_deny" json:"on_sql_deny"`
+}
+
+// Rules is Envoy's RBAC message: an action and named policies.
+type Rules struct {
+	// Action is ALLOW (default: only what a policy matches is allowed),
+	// DENY (what a policy matches is denied) or LOG (everything is allowed;
+	// a match is recorded in the access log).
+	Action   string             `yaml:"action" json:"action"`
+	Policies map[string]*Policy `yaml:"policies" json:"policies"`
+}
+
+// Policy matches when any permission and any principal match.
+type Policy struct {
+	Permissions []*Permission `yaml:"permissions" json:"permissions"`
+	Principals  []*Principal  `yaml:"principals" json:"principals"`
+}
+
+// Permission is one of Envoy's permission rules (exactly one field set), or
+// sql, sluice's statement permission.
+type Permission struct {
+	Any                 bool           `yaml:"any" json:"any,omitempty"`
+	DestinationPort     uint32         `yaml:"destination_port" json:"destination_port,omitempty"`
+	DestinationIP       *CIDR          `yaml:"destination_ip" json:"destination_ip,omitempty"`
+	RequestedServerName *StringMatcher `yaml:"requested_server_name" json:"requested_server_name,omitempty"`
+	SQL                 *SQLPermission `yaml:"sql" json:"sql,omitempty"`
+	AndRules            *PermissionSet `yaml:"and_rules" json:"and_rules,omitempty"`
+	OrRules             *PermissionSet `yaml:"or_rules" json:"or_rules,omitempty"`
+	NotRule             *Permission    `yaml:"not_rule" json:"not_rule,omitempty"`
+}
+
+// PermissionSet is a list of permissions for and_rules / or_rules.
+type PermissionSet struct {
+	Rules []*Permission `yaml:"rules" json:"rules"`
+}
+
+// SQLPermission matches a statement that performs one of Operations
+// ("select", "insert", "update", "delete", "create", "drop", "alter",
+// "truncate"; empty: any) on Table ("db.table" or "table", compared as
+// sqlmeta.TableMatches does; "" or "*": any table).
+type SQLPermission struct {
+	Table      string   `yaml:"table" json:"table,omitempty"`
+	Operations []string `yaml:"operations" json:"operations,omitempty"`
+}
+
+// Principal is one of Envoy's principal rules (exactly one field set).
+type Principal struct {
+	Any            bool           `yaml:"any" json:"any,omitempty"`
+	SourceIP       *CIDR          `yaml:"source_ip" json:"source_ip,omitempty"`
+	DirectRemoteIP *CIDR          `yaml:"direct_remote_ip" json:"direct_remote_ip,omitempty"`
+	RemoteIP       *CIDR          `yaml:"remote_ip" json:"remote_ip,omitempty"`
+	Authenticated  *Authenticated `yaml:"authenticated" json:"authenticated,omitempty"`
+	AndIDs         *PrincipalSet  `yaml:"and_ids" json:"and_ids,omitempty"`
+	OrIDs          *PrincipalSet  `yaml:"or_ids" json:"or_ids,omitempty"`
+	NotID          *Principal     `yaml:"not_id" json:"not_id,omitempty"`
+}
+
+// PrincipalSet is a list of principals for and_ids / or_ids.
+type PrincipalSet struct {
+	IDs []*Principal `yaml:"ids" json:"ids"`
+}
+
+// Authenticated matches a TLS client certificate: principal_name against
+// its URI SANs, then DNS SANs, then the subject; without principal_name any
+// verified client certificate matches.
+type Authenticated struct {
+	PrincipalName *StringMatcher `yaml:"principal_name" json:"principal_name,omitempty"`
+}
+
+// CIDR is Envoy's CidrRange. PrefixLen defaults to the full address.
+type CIDR struct {
+	AddressPrefix string  `yaml:"address_prefix" json:"address_prefix"`
+	PrefixLen     *uint32 `yaml:"prefix_len" json:"prefix_len,omitempty"`
+}
+
+// StringMatcher is Envoy's StringMatcher: one of exact, prefix, suffix,
+// contains, safe_regex.
+type StringMatcher struct {
+	Exact      *string    `yaml:"exact" json:"exact,omitempty"`
+	Prefix     string     `yaml:"prefix" json:"prefix,omitempty"`
+	Suffix     string     `yaml:"suffix" json:"suffix,omitempty"`
+	Contains   string     `yaml:"contains" json:"contains,omitempty"`
+	SafeRegex  *SafeRegex `yaml:"safe_regex" json:"safe_regex,omitempty"`
+	IgnoreCase bool       `yaml:"ignore_case" json:"ignore_case,omitempty"`
+}
+
+// SafeRegex is a RE2 regular expression matched against the whole value.
+type SafeRegex struct {
+	Regex string `yaml:"regex" json:"regex"`
+}
+
+// NewConfig returns a config with the defaults.
+func NewConfig() *Config { return &Config{OnSQLDeny: "error"} }
+
+// Validate checks the config.
+func (c *Config) Validate(path string, errs *config.Errors) {
+	if c.StatPrefix == "" {
+		errs.Add(config.Join(path, "stat_prefix"), "required")
+	}
+	if c.OnSQLDeny != "error" && c.OnSQLDeny != "close" {
+		errs.Add(config.Join(path, "on_sql_deny"), "must be error or close, got %q", c.OnSQLDeny)
+	}
+	c.Rules.validate(config.Join(path, "rules"), errs)
+	c.ShadowRules.validate(config.Join(path, "shadow_rules"), errs)
+}
+
+func (r *Rules) validate(path string, errs *config.Errors) {
+	if r == nil {
+		return
+	}
+	switch r.Action {
+	case "", "ALLOW", "DENY", "LOG":
+	default:
+		errs.Add(config.Join(path, "action"), "must be ALLOW, DENY or LOG, got %q", r.Action)
+	}
+	for name, p := range r.Policies {
+		pp := config.Join(config.Join(path, "policies"), name)
+		if p == nil || len(p.Permissions) == 0 {
+			errs.Add(config.Join(pp, "permissions"), "needs at least one permission")
+		}
+		if p == nil || len(p.Principals) == 0 {
+			errs.Add(config.Join(pp, "principals"), "needs at least one principal")
+		}
+		if p == nil {
+			continue
+		}
+		for i, perm := range p.Permissions {
+			perm.validate(config.Index(config.Join(pp, "permissions"), i), errs)
+		}
+		for i, pr := range p.Principals {
+			pr.validate(config.Index(config.Join(pp, "principals"), i), errs)
+		}
+	}
+}
+
+func (p *Permission) validate(path string, errs *config.Errors) {
+	if p == nil {
+		errs.Add(path, "empty permission")
+		return
+	}
+	n := count(p.Any, p.DestinationPort != 0, p.DestinationIP != nil, p.RequestedServerName != nil, p.SQL != nil,
+		p.AndRules != nil, p.OrRules != nil, p.NotRule != nil)
+	if n != 1 {
+		errs.Add(path, "set exactly one of any, destination_port, destination_ip, requested_server_name, sql, and_rules, or_rules, not_rule (%d set)", n)
+	}
+	p.DestinationIP.validate(config.Join(path, "destination_ip"), errs)
+	p.RequestedServerName.validate(config.Join(path, "requested_server_name"), errs)
+	if p.SQL != nil {
+		for i, op := range p.SQL.Operations {
+			if op == "" || strings.ToLower(op) != op {
+				errs.Add(config.Index(config.Join(path, "sql.operations"), i), "operations are lower-case names (select, delete, ...), got %q", op)
+			}
+		}
+	}
+	for _, set := range []struct {
+		name string
+		s    *PermissionSet
+	}{{"and_rules", p.AndRules}, {"or_rules", p.OrRules}} {
+		if set.s == nil {
+			continue
+		}
+		if len(set.s.Rules) == 0 {
+			errs.Add(config.Join(path, set.name+".rules"), "needs at least one rule")
+		}
+		for i, r := range set.s.Rules {
+			r.validate(config.Index(config.Join(path, set.name+".rules"), i), errs)
+		}
+	}
+	if p.NotRule != nil {
+		p.NotRule.validate(config.Join(path, "not_rule"), errs)
+	}
+}
+
+func (p *Principal) validate(path string, errs *config.Errors) {
+	if p == nil {
+		errs.Add(path, "empty principal")
+		return
+	}
+	n := count(p.Any, p.SourceIP != nil, p.DirectRemoteIP != nil, p.RemoteIP != nil, p.Authenticated != nil,
+		p.AndIDs != nil, p.OrIDs != nil, p.NotID != nil)
+	if n != 1 {
+		errs.Add(path, "set exactly one of any, source_ip, direct_remote_ip, remote_ip, authenticated, and_ids, or_ids, not_id (%d set)", n)
+	}
+	p.SourceIP.validate(config.Join(path, "source_ip"), errs)
+	p.DirectRemoteIP.validate(config.Join(path, "direct_remote_ip"), errs)
+	p.RemoteIP.validate(config.Join(path, "remote_ip"), errs)
+	if p.Authenticated != nil {
+		p.Authenticated.PrincipalName.validate(config.Join(path, "authenticated.principal_name"), errs)
+	}
+	for _, set := range []struct {
+		name string
+		s    *PrincipalSet
+	}{{"and_ids", p.AndIDs}, {"or_ids", p.OrIDs}} {
+		if set.s == nil {
+			continue
+		}
+		if len(set.s.IDs) == 0 {
+			errs.Add(config.Join(path, set.name+".ids"), "needs at least one id")
+		}
+		for i, id := range set.s.IDs {
+			id.validate(config.Index(config.Join(path, set.name+".ids"), i), errs)
+		}
+	}
+	if p.NotID != nil {
+		p.NotID.validate(config.Join(path, "not_id"), errs)
+	}
+}
+
+func (c *CIDR) validate(path string, errs *config.Errors) {
+	if c == nil {
+		return
+	}
+	if _, err := c.prefix(); err != nil {
+		errs.Add(path, "%v", err)
+	}
+}
+
+// prefix parses the range.
+func (c *CIDR) prefix() (netip.Prefix, error) {
+	a, err := netip.ParseAddr(c.AddressPrefix)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	bits := a.BitLen()
+	if c.PrefixLen != nil {
+		bits = int(*c.PrefixLen)
+	}
+	return a.Unmap().Prefix(min(bits, a.Unmap().BitLen()))
+}
+
+func (m *StringMatcher) validate(path string, errs *config.Errors) {
+	if m == nil {
+		return
+	}
+	n := count(m.Exact != nil, m.Prefix != "", m.Suffix != "", m.Contains != "", m.SafeRegex != nil)
+	if n != 1 {
+		errs.Add(path, "set exactly one of exact, prefix, suffix, contains, safe_regex (%d set)", n)
+	}
+	if m.SafeRegex != nil {
+		if _, err := regexp.Compile(m.SafeRegex.Regex); err != nil {
+			errs.Add(config.Join(path, "safe_regex.regex"), "%v", err)
+		}
+	}
+}
+
+func count(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
+}
