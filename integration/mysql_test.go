@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"database/sql"
@@ -265,4 +266,65 @@ func writeCert(t *testing.T, names ...string) (certFile, keyFile string) {
 		t.Fatal(err)
 	}
 	return certFile, keyFile
+}
+
+// TestMySQLTerminateSSL: sluice answers the client's SSLRequest with its own
+// certificate, keeps decoding inside TLS, publishes the SNI for rbac and
+// talks plain text to a server that has no TLS at all; the go-sql-driver
+// (with a ServerName) and the mariadb CLI (--ssl) both work.
+func TestMySQLTerminateSSL(t *testing.T) {
+	srv := testenv.MariaDB(t)
+	certFile, keyFile := writeCert(t, "db.example")
+	s := sluicetest.Start(t, mysqlYAML(srv.Addr(),
+		", terminate_ssl: {certificate_file: "+certFile+", private_key_file: "+keyFile+"}",
+		`      - rbac:
+          stat_prefix: guard
+          rules:
+            action: DENY
+            policies:
+              no-drops-via-db-example:
+                permissions:
+                  - and_rules:
+                      rules:
+                        - requested_server_name: {exact: db.example}
+                        - sql: {operations: [drop]}
+                principals: [{any: true}]
+`))
+	if err := mysql.RegisterTLSConfig("sluice-db-example", &tls.Config{ServerName: "db.example", InsecureSkipVerify: true}); err != nil {
+		t.Fatal(err)
+	}
+	db := mysqlDB(t, s.Addr("mysql"), testenv.MariaDBUser, testenv.MariaDBPassword, "",
+		func(c *mysql.Config) { c.TLSConfig = "sluice-db-example" })
+	var cipher string
+	if err := db.QueryRow("SHOW SESSION STATUS LIKE 'Ssl_cipher'").Scan(new(string), &cipher); err != nil {
+		t.Fatal(err)
+	}
+	if cipher != "" {
+		t.Fatalf("server-side Ssl_cipher = %q; sluice should talk plain text upstream", cipher)
+	}
+	if _, err := db.Exec("CREATE DATABASE tls_db"); err != nil {
+		t.Fatal(err)
+	}
+	var me *mysql.MySQLError
+	if _, err := db.Exec("DROP DATABASE tls_db"); !errors.As(err, &me) || me.Number != 1142 ||
+		!strings.Contains(me.Message, "no-drops-via-db-example") {
+		t.Fatalf("DROP over TLS with SNI db.example: %v; want ERR 1142", err)
+	}
+	db.Close()
+	out, err := mariadbCLI(t, s.Addr("mysql"), "--ssl", "-e", "SELECT 40 + 2; SHOW DATABASES LIKE 'tls_db'")
+	if err != nil || !strings.Contains(out, "42") || !strings.Contains(out, "tls_db") {
+		t.Fatalf("mariadb --ssl: %v\n%s", err, out)
+	}
+	sluicetest.Eventually(t, 5*time.Second, func() bool { return s.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
+		"connections not done")
+	wantCounters(t, s, map[string]uint64{
+		"mysql.db.sessions":          2,
+		"mysql.db.upgraded_to_ssl":   2,
+		"mysql.db.login_attempts":    2,
+		"mysql.db.login_failures":    0,
+		"mysql.db.protocol_errors":   0,
+		"mysql.db.decoder_errors":    0,
+		"mysql.db.statements_denied": 1,
+		"guard.rbac.denied":          1,
+	})
 }

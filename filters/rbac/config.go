@@ -63,7 +63,9 @@ type PermissionSet struct {
 // SQLPermission matches a statement that performs one of Operations
 // ("select", "insert", "update", "delete", "create", "drop", "alter",
 // "truncate"; empty: any) on Table ("db.table" or "table", compared as
-// sqlmeta.TableMatches does; "" or "*": any table).
+// sqlmeta.TableMatches does). Without a table ("" or "*") the statement's
+// kind also counts, so {operations: [drop]} matches DROP DATABASE, and
+// sql: {} matches every statement.
 type SQLPermission struct {
 	Table      string   `yaml:"table" json:"table,omitempty"`
 	Operations []string `yaml:"operations" json:"operations,omitempty"`

@@ -166,8 +166,15 @@ func compileSQL(p *SQLPermission) matcher {
 		if f.stmt == nil {
 			return unknown
 		}
-		if table == "" && len(ops) == 0 {
-			return yes // sql: {} is any statement, with or without tables
+		if table == "" {
+			if len(ops) == 0 {
+				return yes // sql: {} is any statement, with or without tables
+			}
+			for _, want := range ops { // DROP DATABASE, SET...: no tables, a kind
+				if string(want) == f.stmt.Kind {
+					return yes
+				}
+			}
 		}
 		for t, tops := range f.stmt.Tables {
 			if table != "" && !sqlmeta.TableMatches(table, t) {
