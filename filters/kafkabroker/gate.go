@@ -1,6 +1,9 @@
 package kafkabroker
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math"
+)
 
 // gateHead is what the gate must see of a frame to decide on it: the 4-byte
 // size and the 2-byte API key.
@@ -42,7 +45,7 @@ func (g *gate) filter(b []byte) int {
 		if size >= 2 {
 			g.drop = g.refused(int16(binary.BigEndian.Uint16(b[i+4:])))
 		} else if size < 0 {
-			g.rem = int64(len(b) - i) // the framer fails the stream; pass what is left
+			g.rem = math.MaxInt64 // the framer fails the stream; pass the rest
 		}
 	}
 	return w
