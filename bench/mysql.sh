@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# sysbench oltp_read_only (4 tables x 10k rows, 16 threads) against a private
+# mariadbd direct, through sluice (mysql_proxy with SQL parsing on +
+# tcp_proxy) and through haproxy in tcp mode, one run each, printing
+# transactions/s, queries/s, p95 latency and ratios to direct.
+#   bench/mysql.sh [seconds]
+# PS_MODE=disable makes sysbench send every query as COM_QUERY text, so that
+# sluice parses every statement (default auto: server-side prepared
+# statements, parsed once per prepare).
+# Needs: go, mariadb-server, mariadb-client, sysbench, haproxy.
+# SLUICE_PPROF=1 also writes a CPU profile of sluice during its run to
+# bench/mysql.pprof (admin's /debug/pprof/profile).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-15}
+TMP=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$TMP"' EXIT
+for b in mariadbd mariadb-install-db mariadb sysbench haproxy; do
+  command -v $b >/dev/null || { echo "$b missing: apt-get install mariadb-server mariadb-client sysbench haproxy" >&2; exit 1; }
+done
+
+go build -o "$TMP/sluice" ./cmd/sluice
+
+UP=19200 SL=19201 HA=19202 ADM=19203
+USERARG=()
+[ "$(id -u)" = 0 ] && USERARG=(--user=root)
+mariadb-install-db --no-defaults --datadir="$TMP/data" --auth-root-authentication-method=normal \
+  --skip-test-db "${USERARG[@]}" >"$TMP/install.log" 2>&1
+mariadbd --no-defaults --datadir="$TMP/data" --port=$UP --bind-address=127.0.0.1 \
+  --socket="$TMP/mysqld.sock" --skip-name-resolve --max-connections=200 \
+  --innodb-buffer-pool-size=256M "${USERARG[@]}" >"$TMP/mariadbd.log" 2>&1 &
+for _ in $(seq 100); do mariadb --no-defaults -S "$TMP/mysqld.sock" -u root -e 'select 1' >/dev/null 2>&1 && break; sleep 0.2; done
+mariadb --no-defaults -S "$TMP/mysqld.sock" -u root -e \
+  "CREATE DATABASE sbtest; CREATE USER 'sb'@'%' IDENTIFIED BY 'sb'; GRANT ALL ON *.* TO 'sb'@'%';"
+
+cat > "$TMP/sluice.yaml" <<YAML
+admin: {address: 127.0.0.1:$ADM}
+listeners:
+  - name: bench
+    address: 127.0.0.1:$SL
+    filters:
+      - mysql_proxy: {stat_prefix: bench, parse_sql: true}
+      - tcp_proxy: {stat_prefix: bench, cluster: up}
+clusters:
+  - {name: up, endpoints: ["127.0.0.1:$UP"]}
+YAML
+"$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
+cat > "$TMP/haproxy.cfg" <<CFG
+global
+  maxconn 1000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 1m
+  timeout server 1m
+listen mysql
+  bind 127.0.0.1:$HA
+  server up 127.0.0.1:$UP
+CFG
+haproxy -f "$TMP/haproxy.cfg" -db >"$TMP/haproxy.log" 2>&1 &
+sleep 0.5
+
+SB=(sysbench oltp_read_only --db-driver=mysql --mysql-host=127.0.0.1 --mysql-user=sb --mysql-password=sb
+  --mysql-db=sbtest --tables=4 --table-size=10000 --threads=16 --report-interval=0 --rand-type=uniform --db-ps-mode=${PS_MODE:-auto})
+"${SB[@]}" --mysql-port=$UP --threads=4 prepare >"$TMP/prepare.log"
+"${SB[@]}" --mysql-port=$UP --time=3 run >/dev/null # warm the buffer pool
+
+# run <port> prints "tps qps p95ms".
+run() {
+  "${SB[@]}" --mysql-port="$1" --time="$SECS" run |
+    awk '/transactions:/ {gsub(/[(]/, "", $3); t=$3} /queries:/ && !q {gsub(/[(]/, "", $3); q=$3}
+         /95th percentile:/ {p=$3} END {print t, q, p}'
+}
+declare -A R
+R[direct]=$(run $UP)
+if [ "${SLUICE_PPROF:-}" = 1 ]; then
+  (curl -s -o bench/mysql.pprof "http://127.0.0.1:$ADM/debug/pprof/profile?seconds=$((SECS - 2))" &)
+fi
+R[sluice]=$(run $SL)
+R[haproxy]=$(run $HA)
+sleep 1
+
+printf '%-8s %10s %10s %8s %14s\n' target tps qps p95_ms tps/direct
+d=$(echo "${R[direct]}" | awk '{print $1}')
+for target in direct sluice haproxy; do
+  read -r t q p <<<"${R[$target]}"
+  printf '%-8s %10s %10s %8s %14.3f\n' "$target" "$t" "$q" "$p" "$(echo "$t / $d" | bc -l)"
+done
+parsed=$(curl -s "http://127.0.0.1:$ADM/stats" | awk -F': ' '$1 == "mysql.bench.queries_parsed" {print $2}')
+echo "sysbench oltp_read_only --tables=4 --table-size=10000 --threads=16 --time=$SECS; cores=$(nproc); ps_mode=${PS_MODE:-auto}; one run each; sluice queries_parsed=$parsed"
