@@ -1,6 +1,7 @@
 package filters
 
 import (
+	"context"
 	"crypto/tls"
 	"log/slog"
 	"net"
@@ -37,6 +38,7 @@ type Session struct {
 	route    string
 	onClose  []func()
 	sqlGates []SQLGate
+	upWrap   UpstreamWrapper
 	access   AccessRecord
 }
 
@@ -117,6 +119,34 @@ func (s *Session) SetTLS(st *tls.ConnectionState, sni string) {
 		s.SNI = sni
 	}
 	s.mu.Unlock()
+}
+
+// UpstreamWrapper prepares a terminal's freshly dialed upstream connection
+// before any downstream byte is written to it, and returns the connection to
+// use from then on (postgres_proxy's upstream_ssl: an SSLRequest, then TLS).
+// An error makes the terminal close the upstream and give up as on a failed
+// connect.
+type UpstreamWrapper func(ctx context.Context, up net.Conn) (net.Conn, error)
+
+// SetUpstreamWrapper lets an observer wrap the upstream connection that the
+// terminal dials for this session; the last one set wins. Terminals that
+// dial one upstream per downstream connection (tcp_proxy) call WrapUpstream
+// right after connecting.
+func (s *Session) SetUpstreamWrapper(w UpstreamWrapper) {
+	s.mu.Lock()
+	s.upWrap = w
+	s.mu.Unlock()
+}
+
+// WrapUpstream runs the wrapper set by an observer over up, or returns up.
+func (s *Session) WrapUpstream(ctx context.Context, up net.Conn) (net.Conn, error) {
+	s.mu.Lock()
+	w := s.upWrap
+	s.mu.Unlock()
+	if w == nil {
+		return up, nil
+	}
+	return w(ctx, up)
 }
 
 // OnClose registers f to run once when the connection ends, after the

@@ -111,6 +111,16 @@ func (p *Proxy) Serve(ctx context.Context, s *filters.Session, c filters.Conn) {
 		s.UpdateAccess(func(a *filters.AccessRecord) { a.TerminationReason = reason })
 		return
 	}
+	// An observer may speak to the upstream first (postgres_proxy's
+	// upstream_ssl); the wrapped conn then carries the bytes.
+	wrapped, err := s.WrapUpstream(ctx, up.Conn)
+	if err != nil {
+		up.Close()
+		s.Log.Info("tcp_proxy: preparing the upstream connection failed", "cluster", name, "err", err)
+		s.UpdateAccess(func(a *filters.AccessRecord) { a.TerminationReason = "upstream_connect_failed" })
+		return
+	}
+	up.Conn = wrapped
 	s.UpdateAccess(func(a *filters.AccessRecord) {
 		a.UpstreamHost = up.Host.Address()
 		a.UpstreamLocal = up.LocalAddr().String()

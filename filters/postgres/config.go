@@ -1,0 +1,204 @@
+package postgres
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/sluice-proxy/sluice/config"
+)
+
+// DefaultMaxSQLPrefix is how much of a Query's or Parse's SQL text is kept
+// for parsing and gates when max_sql_prefix is not set.
+const DefaultMaxSQLPrefix = 64 << 10
+
+// Upstream SSL modes (Envoy's PostgresProxy.SSLMode, minus prefer).
+const (
+	UpstreamSSLDisable = "disable"
+	UpstreamSSLRequire = "require"
+)
+
+// Config is postgres_proxy's typed config, after Envoy's PostgresProxy
+// message plus a PgBouncer-style route table.
+type Config struct {
+	// StatPrefix names the stats: postgres.<stat_prefix>.*. Required.
+	StatPrefix string `yaml:"stat_prefix" json:"stat_prefix"`
+	// EnableSQLParsing parses every Query and Parse with libpg_query to
+	// count statements_parsed / statements_parse_error and publish the
+	// tables and operations as metadata. Default true (Envoy's). A SQL gate
+	// (rbac) in the chain makes the filter parse whatever this says.
+	EnableSQLParsing *bool `yaml:"enable_sql_parsing" json:"enable_sql_parsing,omitempty"`
+	// TerminateSSL answers the client's SSLRequest with 'S' and completes
+	// TLS with TLS's certificate; the bytes are then decoded in clear.
+	// Default false: a client's TLS is passed through to the server
+	// untouched (counted in sessions_encrypted, not decoded).
+	TerminateSSL bool `yaml:"terminate_ssl" json:"terminate_ssl,omitempty"`
+	// TLS is the certificate for terminate_ssl; required with it.
+	TLS *config.TLSContext `yaml:"tls" json:"tls,omitempty"`
+	// UpstreamSSL is "disable" (default) or "require": with require, sluice
+	// sends an SSLRequest to the server before the client's startup message
+	// and speaks TLS to it; a server that refuses ends the session.
+	UpstreamSSL string `yaml:"upstream_ssl" json:"upstream_ssl"`
+	// UpstreamTLS optionally verifies the server's certificate under
+	// upstream_ssl: require. Without it the certificate is not verified,
+	// as libpq's sslmode=require does not.
+	UpstreamTLS *UpstreamTLS `yaml:"upstream_tls" json:"upstream_tls,omitempty"`
+	// MaxSQLPrefix is the longest SQL text kept from a Query or Parse.
+	// Longer statements count as statements_parse_error and, under a SQL
+	// gate, end the connection (they cannot be checked). Default 65536.
+	MaxSQLPrefix int `yaml:"max_sql_prefix" json:"max_sql_prefix"`
+	// StartupTimeout bounds the startup phase that the filter reads before
+	// the terminal dials (encryption requests, TLS handshake, the startup
+	// message). Default 10s.
+	StartupTimeout config.Duration `yaml:"startup_timeout" json:"startup_timeout"`
+	// Routes pick the upstream cluster from the startup message's database
+	// and user (and the TLS SNI under terminate_ssl); the first match wins.
+	// No match, or no routes, leaves the terminal's own cluster.
+	Routes []Route `yaml:"routes" json:"routes,omitempty"`
+}
+
+// Route sends sessions whose startup message matches to Cluster. Empty
+// matchers match everything.
+type Route struct {
+	Database StringMatch `yaml:"database" json:"database,omitempty"`
+	User     StringMatch `yaml:"user" json:"user,omitempty"`
+	// ServerNames match the TLS SNI exactly (terminate_ssl only); any of them.
+	ServerNames []string `yaml:"server_names" json:"server_names,omitempty"`
+	Cluster     string   `yaml:"cluster" json:"cluster"`
+}
+
+// StringMatch is an exact or prefix match; at most one is set, neither
+// matches everything.
+type StringMatch struct {
+	Exact  string `yaml:"exact" json:"exact,omitempty"`
+	Prefix string `yaml:"prefix" json:"prefix,omitempty"`
+}
+
+// UpstreamTLS verifies the server's certificate.
+type UpstreamTLS struct {
+	// CAFile is a PEM bundle the server's chain must verify against.
+	CAFile string `yaml:"ca_file" json:"ca_file"`
+	// ServerName, when set, must be in the certificate (verify-full).
+	ServerName string `yaml:"server_name" json:"server_name,omitempty"`
+}
+
+// NewConfig returns a config with Envoy's defaults.
+func NewConfig() *Config {
+	return &Config{
+		UpstreamSSL:    UpstreamSSLDisable,
+		MaxSQLPrefix:   DefaultMaxSQLPrefix,
+		StartupTimeout: config.Duration(10 * time.Second),
+	}
+}
+
+// parseSQL reports the effective enable_sql_parsing.
+func (c *Config) parseSQL() bool { return c.EnableSQLParsing == nil || *c.EnableSQLParsing }
+
+// Validate checks the config.
+func (c *Config) Validate(path string, errs *config.Errors) {
+	if c.StatPrefix == "" {
+		errs.Add(config.Join(path, "stat_prefix"), "required")
+	}
+	if c.UpstreamSSL != UpstreamSSLDisable && c.UpstreamSSL != UpstreamSSLRequire {
+		errs.Add(config.Join(path, "upstream_ssl"), "must be disable or require, got %q", c.UpstreamSSL)
+	}
+	if c.TerminateSSL && (c.TLS == nil || c.TLS.CertificateFile == "" || c.TLS.PrivateKeyFile == "") {
+		errs.Add(config.Join(path, "tls"), "terminate_ssl needs tls.certificate_file and tls.private_key_file")
+	}
+	if !c.TerminateSSL && c.TLS != nil {
+		errs.Add(config.Join(path, "tls"), "only used with terminate_ssl: true")
+	}
+	if c.UpstreamTLS != nil && c.UpstreamSSL != UpstreamSSLRequire {
+		errs.Add(config.Join(path, "upstream_tls"), "only used with upstream_ssl: require")
+	}
+	if c.MaxSQLPrefix < 1 || c.MaxSQLPrefix > 1<<24 {
+		errs.Add(config.Join(path, "max_sql_prefix"), "must be between 1 and 16777216, got %d", c.MaxSQLPrefix)
+	}
+	if c.StartupTimeout <= 0 {
+		errs.Add(config.Join(path, "startup_timeout"), "must be positive")
+	}
+	for i, r := range c.Routes {
+		p := config.Index(config.Join(path, "routes"), i)
+		if r.Cluster == "" {
+			errs.Add(config.Join(p, "cluster"), "required")
+		}
+		if r.Database.Exact != "" && r.Database.Prefix != "" {
+			errs.Add(config.Join(p, "database"), "give exact or prefix, not both")
+		}
+		if r.User.Exact != "" && r.User.Prefix != "" {
+			errs.Add(config.Join(p, "user"), "give exact or prefix, not both")
+		}
+		if len(r.ServerNames) > 0 && !c.TerminateSSL {
+			errs.Add(config.Join(p, "server_names"), "SNI is only known with terminate_ssl: true")
+		}
+	}
+}
+
+// ClusterRefs names the route clusters, for the loader's check.
+func (c *Config) ClusterRefs(path string) []config.ClusterRef {
+	var out []config.ClusterRef
+	for i, r := range c.Routes {
+		out = append(out, config.ClusterRef{Path: config.Join(config.Index(config.Join(path, "routes"), i), "cluster"), Name: r.Cluster})
+	}
+	return out
+}
+
+// serverTLS loads the terminate_ssl certificate (and optional client CA).
+func serverTLS(t *config.TLSContext) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(t.CertificateFile, t.PrivateKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("postgres_proxy: tls: loading certificate: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: t.ALPN, MinVersion: tls.VersionTLS12}
+	if t.ClientCAFile != "" {
+		pool, err := loadPool(t.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("postgres_proxy: tls: %w", err)
+		}
+		tc.ClientCAs, tc.ClientAuth = pool, tls.VerifyClientCertIfGiven
+		if t.RequireClientCert {
+			tc.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	}
+	return tc, nil
+}
+
+// clientTLS builds the config for upstream_ssl: require.
+func clientTLS(u *UpstreamTLS) (*tls.Config, error) {
+	if u == nil || u.CAFile == "" {
+		// sslmode=require semantics: encrypted, not authenticated.
+		return &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, nil //nolint:gosec // documented: libpq's require
+	}
+	pool, err := loadPool(u.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("postgres_proxy: upstream_tls: %w", err)
+	}
+	tc := &tls.Config{RootCAs: pool, ServerName: u.ServerName, MinVersion: tls.VersionTLS12}
+	if u.ServerName == "" {
+		// verify-ca: the chain, not the name.
+		tc.InsecureSkipVerify = true
+		tc.VerifyConnection = func(cs tls.ConnectionState) error {
+			opts := x509.VerifyOptions{Roots: pool, Intermediates: x509.NewCertPool()}
+			for _, c := range cs.PeerCertificates[1:] {
+				opts.Intermediates.AddCert(c)
+			}
+			_, err := cs.PeerCertificates[0].Verify(opts)
+			return err
+		}
+	}
+	return tc, nil
+}
+
+func loadPool(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("reading CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s has no PEM certificates", file)
+	}
+	return pool, nil
+}

@@ -1,0 +1,201 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	pg "github.com/sluice-proxy/sluice/codec/postgres"
+	"github.com/sluice-proxy/sluice/filters"
+)
+
+// readBufSize is the size of one client read on the gated path.
+const readBufSize = 32 << 10
+
+// errDenyClose ends a connection whose statement a gate refused with Close,
+// or that could not be held for a gate.
+var errDenyClose = errors.New("postgres_proxy: statement refused, closing the connection")
+
+// conn is the client connection as the terminal sees it. Read returns the
+// client's bytes for the server after decoding them; Write decodes the
+// server's bytes and writes them to the client.
+//
+// Without SQL gates both directions pass each chunk through as it comes, so
+// memory is the codec's bound. With gates, Query and Parse messages are held
+// until complete (at most max_sql_prefix plus 64 KiB), a denied one is
+// replaced by a Sync, and the gate's ErrorResponse is written to the client
+// just before the ReadyForQuery that answers that Sync, which is where the
+// server would have put its own error.
+type conn struct {
+	filters.Conn // the accepted connection, below any TLS the filter terminates
+	f            *Filter
+	s            *filters.Session
+	rw           filters.Conn // where the client is read and written: Conn or TLS over it
+	pair         *pg.Pair
+	onFront      func(*pg.Message) error
+	onBack       func(*pg.Message) error
+	db, route    string
+	passthrough  bool // the client's SSLRequest went to the server
+
+	// Reading goroutine.
+	prefix  []byte // the startup packet, returned by the first Reads
+	started bool
+	gated   bool
+	rbuf    []byte
+	ready   []byte
+	out     []byte
+	held    []byte
+	stream  bool // the current client message is forwarded as it comes
+	discard bool // dropping client messages until Sync after a denied Parse
+	denyMsg []byte
+	verdict filters.SQLVerdict
+	syncs   uint64 // Query, Sync and FunctionCall messages forwarded (gated)
+	ft      tracker
+	rerr    error
+
+	// Writing goroutine.
+	bt         tracker
+	bheld      []byte
+	sawStartup bool   // the startup ReadyForQuery went by
+	rfqs       uint64 // ReadyForQuery messages after the startup one
+
+	gatedW atomic.Bool
+	inTx   atomic.Bool
+
+	injMu sync.Mutex
+	inj   []injection
+
+	keyMu sync.Mutex
+	keys  []cancelKey
+}
+
+// injection is an ErrorResponse to write before the ReadyForQuery that
+// answers the sync'th forwarded sync point.
+type injection struct {
+	sync uint64
+	msg  []byte
+}
+
+// maxInjections bounds denied statements awaiting their ReadyForQuery.
+const maxInjections = 1024
+
+func newConn(f *Filter, s *filters.Session, c, rw filters.Conn, prefix []byte) *conn {
+	cn := &conn{Conn: c, f: f, s: s, rw: rw, pair: pg.NewPair(f.codec), prefix: prefix}
+	cn.onFront, cn.onBack = cn.front, cn.back
+	s.OnClose(cn.closed)
+	return cn
+}
+
+// closed forgets the session's cancel keys.
+func (c *conn) closed() {
+	c.keyMu.Lock()
+	defer c.keyMu.Unlock()
+	for _, k := range c.keys {
+		c.f.cancels.remove(k.pid, k.secret)
+	}
+	c.keys = nil
+}
+
+// Read returns client bytes for the server.
+func (c *conn) Read(p []byte) (int, error) {
+	if !c.started {
+		if err := c.start(); err != nil {
+			return 0, err
+		}
+	}
+	if len(c.prefix) > 0 {
+		n := copy(p, c.prefix)
+		if err := c.feedFront(c.prefix[:n]); err != nil {
+			return 0, err
+		}
+		c.prefix = c.prefix[n:]
+		return n, nil
+	}
+	if c.gated {
+		return c.readGated(p)
+	}
+	n, err := c.rw.Read(p)
+	if n > 0 {
+		if ferr := c.feedFront(p[:n]); ferr != nil {
+			return 0, ferr
+		}
+	}
+	return n, err
+}
+
+// start decides, once every observer has run, whether statements are gated.
+func (c *conn) start() error {
+	c.started = true
+	if !c.s.HasSQLGates() {
+		return nil
+	}
+	if c.passthrough {
+		c.rerr = fmt.Errorf("%w: a SQL gate needs the statements but the client's TLS is passed through "+
+			"(enable terminate_ssl, or put the gate before postgres_proxy so that SSL is refused)", errDenyClose)
+		return c.rerr
+	}
+	c.gated = true
+	c.gatedW.Store(true)
+	c.rbuf = make([]byte, readBufSize)
+	return nil
+}
+
+// feedFront decodes client bytes; a framing error ends the connection.
+func (c *conn) feedFront(p []byte) error {
+	if err := c.pair.Frontend.Feed(p, c.onFront); err != nil {
+		return c.decodeErr(err)
+	}
+	return nil
+}
+
+// feedBack decodes server bytes; a framing error ends the connection.
+func (c *conn) feedBack(p []byte) error {
+	if err := c.pair.Backend.Feed(p, c.onBack); err != nil {
+		return c.decodeErr(err)
+	}
+	return nil
+}
+
+// decodeErr counts and logs a framing error (once per connection: the
+// decoders' errors are sticky but the connection ends on the first).
+func (c *conn) decodeErr(err error) error {
+	var fe *pg.FrameError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	if errors.Is(fe, pg.ErrUnknownType) {
+		if fe.Dir == pg.Frontend {
+			c.f.stats.countFrontend(true)
+		} else {
+			c.f.stats.countBackend(true)
+		}
+	}
+	c.f.stats.ProtocolErrors.Inc()
+	c.s.Log.Warn("postgres_proxy: closing the connection on malformed input", "err", fe)
+	return fmt.Errorf("%w: %w", errProtocol, fe)
+}
+
+// Write decodes server bytes and writes them to the client.
+func (c *conn) Write(p []byte) (int, error) {
+	if err := c.feedBack(p); err != nil {
+		return 0, err
+	}
+	if c.gatedW.Load() {
+		return c.writeGated(p)
+	}
+	return c.rw.Write(p)
+}
+
+// CloseWrite half-closes the client side (TLS close_notify when terminated).
+func (c *conn) CloseWrite() error { return c.rw.CloseWrite() }
+
+// Close closes the client connection (and its TLS).
+func (c *conn) Close() error {
+	if c.rw != c.Conn {
+		c.rw.Close()
+	}
+	return c.Conn.Close()
+}
+
+var _ filters.Conn = (*conn)(nil)

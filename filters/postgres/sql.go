@@ -1,0 +1,145 @@
+package postgres
+
+import (
+	"sync"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/sqlmeta"
+	sqlpg "github.com/sluice-proxy/sluice/sqlmeta/pg"
+)
+
+// parseCacheSize bounds the parse results kept per filter.
+const parseCacheSize = 4096
+
+// query handles the SQL text of a Query or Parse: parse (when enabled or
+// gated), count, publish metadata, ask the gates. truncated says the text
+// was cut at max_sql_prefix.
+func (c *conn) query(sql []byte, truncated bool) filters.SQLVerdict {
+	f := c.f
+	if !f.cfg.parseSQL() && !c.gated {
+		return filters.SQLVerdict{}
+	}
+	if truncated {
+		f.stats.StatementsParseError.Inc()
+		if c.gated { // cannot be checked: refuse rather than guess
+			return filters.SQLVerdict{Close: true, Policy: "sluice.statement_too_long"}
+		}
+		return filters.SQLVerdict{}
+	}
+	stmts, err := f.cache.parse(sql)
+	if err != nil {
+		f.stats.StatementsParseError.Inc()
+		c.s.Log.Debug("postgres_proxy: cannot parse SQL", "err", err)
+		if c.gated {
+			return filters.SQLVerdict{Deny: true, Policy: "sluice.unparsed_statement"}
+		}
+		return filters.SQLVerdict{}
+	}
+	f.stats.StatementsParsed.Inc()
+	meta := make(map[string][]string)
+	for i := range stmts {
+		for t, ops := range stmts[i].Tables {
+			for _, op := range ops {
+				meta[t] = appendOnce(meta[t], string(op))
+			}
+		}
+	}
+	c.s.SetMetadata(MetadataNamespace, meta)
+	if c.gated {
+		return c.s.CheckSQL(stmts)
+	}
+	return filters.SQLVerdict{}
+}
+
+func appendOnce(ops []string, op string) []string {
+	for _, o := range ops {
+		if o == op {
+			return ops
+		}
+	}
+	return append(ops, op)
+}
+
+// parseCache remembers parse results by the statement's shape: the SQL with
+// numeric literals blanked (see shapeKey), so that "... WHERE aid = 17" and
+// "... WHERE aid = 42" share one libpg_query parse (~100 us each). The
+// cached statements are shared: consumers must not modify them.
+type parseCache struct {
+	shards [16]cacheShard
+	per    int
+}
+
+type cacheShard struct {
+	mu sync.Mutex
+	m  map[string]cacheEntry
+}
+
+type cacheEntry struct {
+	stmts []sqlmeta.Statement
+	err   error
+}
+
+func newParseCache(size int) *parseCache {
+	pc := &parseCache{per: max(size/16, 1)}
+	for i := range pc.shards {
+		pc.shards[i].m = make(map[string]cacheEntry)
+	}
+	return pc
+}
+
+// parse returns the statements of sql, from the cache when its shape was
+// parsed before.
+func (pc *parseCache) parse(sql []byte) ([]sqlmeta.Statement, error) {
+	var buf [256]byte
+	key, ok := shapeKey(buf[:0], sql)
+	if !ok {
+		return sqlpg.Parse(string(sql))
+	}
+	sh := &pc.shards[xxhash.Sum64(key)%uint64(len(pc.shards))]
+	sh.mu.Lock()
+	e, hit := sh.m[string(key)] // no allocation for the lookup
+	sh.mu.Unlock()
+	if hit {
+		return e.stmts, e.err
+	}
+	stmts, err := sqlpg.Parse(string(sql))
+	sh.mu.Lock()
+	if len(sh.m) >= pc.per {
+		clear(sh.m) // crude but bounded; hot shapes come back at once
+	}
+	sh.m[string(key)] = cacheEntry{stmts, err}
+	sh.mu.Unlock()
+	return stmts, err
+}
+
+// shapeKey appends to dst the SQL with every numeric literal replaced by a
+// single '0'. A number never names a table, so statements with the same key
+// touch the same tables with the same operations. Only SQL without double
+// quotes qualifies (a quoted identifier such as "t 1" may hold digits that
+// do matter); ok is false then, and for texts over 4 KiB, which are parsed
+// uncached.
+func shapeKey(dst, sql []byte) (key []byte, ok bool) {
+	if len(sql) > 4096 {
+		return nil, false
+	}
+	prevIdent := false
+	for i := 0; i < len(sql); i++ {
+		b := sql[i]
+		if b == '"' {
+			return nil, false
+		}
+		if b >= '0' && b <= '9' && !prevIdent {
+			for i+1 < len(sql) && sql[i+1] >= '0' && sql[i+1] <= '9' {
+				i++
+			}
+			dst = append(dst, '0')
+			prevIdent = true // the rest of a literal such as 1e5 stays as is
+			continue
+		}
+		dst = append(dst, b)
+		prevIdent = b == '_' || b == '$' || b >= 0x80 || (b|0x20 >= 'a' && b|0x20 <= 'z') || (b >= '0' && b <= '9')
+	}
+	return dst, true
+}

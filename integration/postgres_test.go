@@ -1,0 +1,245 @@
+package integration
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sluice-proxy/sluice/internal/sluicetest"
+	"github.com/sluice-proxy/sluice/internal/testenv"
+)
+
+// pgYAML is one listener "pg" with postgres_proxy (extra config in extra)
+// and tcp_proxy to cluster pg_a; more clusters come from clusters.
+func pgYAML(extra, clusters string) string {
+	return fmt.Sprintf(`
+listeners:
+  - name: pg
+    address: 127.0.0.1:0
+    filters:
+      - postgres_proxy: {stat_prefix: pg%s}
+      - tcp_proxy: {stat_prefix: pg, cluster: pg_a}
+clusters:
+%s`, extra, clusters)
+}
+
+func pgCluster(name, addr string) string {
+	return fmt.Sprintf("  - name: %s\n    connect_timeout: 2s\n    endpoints: [%q]\n", name, addr)
+}
+
+// pgConnect opens a pgx connection through sluice.
+func pgConnect(t *testing.T, addr, user, db, sslmode string) *pgx.Conn {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(addr)
+	dsn := fmt.Sprintf("host=%s port=%s user=%s password=%s dbname=%s sslmode=%s connect_timeout=5",
+		host, port, user, testenv.PostgresPassword, db, sslmode)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect %s: %v", dsn, err)
+	}
+	return c
+}
+
+// pgWant compares postgres.pg.* counters.
+func pgWant(t *testing.T, s *sluicetest.Sluice, want map[string]uint64) {
+	t.Helper()
+	for name, v := range want {
+		full := "postgres.pg." + name
+		s.WaitCounter(full, v, 5*time.Second)
+		if got := s.Counter(full); got != v {
+			t.Errorf("%s = %d, want %d", full, got, v)
+		}
+	}
+}
+
+// pgMessagesConsistent checks Envoy's arithmetic of the messages counters.
+func pgMessagesConsistent(t *testing.T, s *sluicetest.Sluice) {
+	t.Helper()
+	m, f, b, u := s.Counter("postgres.pg.messages"), s.Counter("postgres.pg.messages_frontend"),
+		s.Counter("postgres.pg.messages_backend"), s.Counter("postgres.pg.messages_unknown")
+	if m != f+b+u || f == 0 || b == 0 {
+		t.Errorf("messages %d, frontend %d, backend %d, unknown %d: want messages = the sum, both > 0", m, f, b, u)
+	}
+}
+
+func TestPostgresProxyWorkload(t *testing.T) {
+	pgA := testenv.Postgres(t)
+	s := sluicetest.Start(t, pgYAML("", pgCluster("pg_a", pgA.Addr())))
+	ctx := context.Background()
+	if out, err := pgA.Psql("-c", "CREATE DATABASE wl OWNER "+testenv.PostgresUser); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	// The SCRAM user, so that authentication goes through the decoder too.
+	c := pgConnect(t, s.Addr("pg"), testenv.PostgresUser, "wl", "disable")
+	simple := pgx.QueryExecModeSimpleProtocol
+	steps := []struct {
+		sql     string
+		args    []any
+		wantErr bool
+	}{
+		{sql: "CREATE TABLE wl (id int PRIMARY KEY, v text)", args: []any{simple}},
+		{sql: "INSERT INTO wl VALUES (1, 'a')", args: []any{simple}},
+		{sql: "INSERT INTO wl VALUES ($1, $2)", args: []any{2, "b"}}, // extended protocol
+		{sql: "BEGIN", args: []any{simple}},
+		{sql: "UPDATE wl SET v = 'c' WHERE id = 1", args: []any{simple}},
+		{sql: "DELETE FROM wl WHERE id = $1", args: []any{2}},
+		{sql: "COMMIT", args: []any{simple}},
+		{sql: "BEGIN", args: []any{simple}},
+		{sql: "INSERT INTO wl VALUES (3, 'd')", args: []any{simple}},
+		{sql: "ROLLBACK", args: []any{simple}},
+		{sql: "INSERT INTO wl VALUES (1, 'dup')", args: []any{simple}, wantErr: true},
+		{sql: "DO $$BEGIN RAISE NOTICE 'hello'; END$$", args: []any{simple}},
+		{sql: "SELECT * FROM no_such_table", args: []any{simple}, wantErr: true},
+	}
+	for _, st := range steps {
+		_, err := c.Exec(ctx, st.sql, st.args...)
+		if (err != nil) != st.wantErr {
+			t.Fatalf("%s: err %v, wantErr %v", st.sql, err, st.wantErr)
+		}
+	}
+	if _, err := c.Prepare(ctx, "sel", "SELECT v FROM wl WHERE id = $1"); err != nil {
+		t.Fatal(err)
+	}
+	var v string
+	if err := c.QueryRow(ctx, "sel", 1).Scan(&v); err != nil || v != "c" {
+		t.Fatalf("prepared select: %q, %v", v, err)
+	}
+	c.Close(ctx)
+
+	pgWant(t, s, map[string]uint64{
+		"sessions": 1, "sessions_unencrypted": 1, "sessions_encrypted": 0,
+		// CREATE, 3 INSERT, UPDATE, DELETE, SELECT, 2 BEGIN, COMMIT, ROLLBACK, DO
+		"statements": 12, "statements_insert": 3, "statements_update": 1, "statements_delete": 1,
+		"statements_select": 1, "statements_other": 6,
+		// implicit: CREATE, INSERT, INSERT, DO, SELECT; explicit: 2 BEGIN
+		"transactions": 7, "transactions_commit": 6, "transactions_rollback": 1,
+		"errors": 2, "errors_error": 2, "errors_fatal": 0,
+		"notices": 1, "notices_notice": 1,
+		// every Query and Parse parses (pgx's Parse of the prepared
+		// statement and of the two extended statements included)
+		"statements_parse_error": 0, "protocol_errors": 0,
+	})
+	if s.Counter("postgres.pg.statements_parsed") < 14 {
+		t.Errorf("statements_parsed = %d, want at least 14", s.Counter("postgres.pg.statements_parsed"))
+	}
+	pgMessagesConsistent(t, s)
+	if got := s.Counter("tcp.pg.downstream_cx_total"); got != 1 {
+		t.Errorf("tcp.pg.downstream_cx_total = %d, want 1", got)
+	}
+}
+
+// TestPostgresEnvoySandbox runs Envoy's postgres sandbox steps with psql.
+func TestPostgresEnvoySandbox(t *testing.T) {
+	pgA := testenv.Postgres(t)
+	s := sluicetest.Start(t, pgYAML("", pgCluster("pg_a", pgA.Addr())))
+	host, port, _ := net.SplitHostPort(s.Addr("pg"))
+	psql := func(db string, sql string) (string, error) {
+		cmd := exec.Command("psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", port, "-U", "postgres", "-d", db, "-c", sql)
+		cmd.Env = append(os.Environ(), "PGSSLMODE=disable", "PGCONNECT_TIMEOUT=5")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	for _, step := range []struct{ db, sql string }{
+		{"postgres", "CREATE DATABASE testdb"},
+		{"testdb", "CREATE TABLE tbl (f SERIAL PRIMARY KEY)"},
+		{"testdb", "INSERT INTO tbl VALUES (DEFAULT)"},
+		{"testdb", "SELECT * FROM tbl"},
+		{"testdb", "UPDATE tbl SET f = 2 WHERE f = 1"},
+	} {
+		if out, err := psql(step.db, step.sql); err != nil {
+			t.Fatalf("%s: %v\n%s", step.sql, err, out)
+		}
+	}
+	// The sequence hands out 2, which the UPDATE already took.
+	out, err := psql("testdb", "INSERT INTO tbl VALUES (DEFAULT)")
+	if err == nil || !strings.Contains(out, "duplicate key") {
+		t.Fatalf("want a duplicate key error, got %v: %s", err, out)
+	}
+	if out, err := psql("testdb", "DELETE FROM tbl"); err != nil {
+		t.Fatalf("DELETE: %v\n%s", err, out)
+	}
+	pgWant(t, s, map[string]uint64{
+		"sessions": 7, "sessions_unencrypted": 7,
+		"statements": 6, "statements_insert": 1, "statements_select": 1, "statements_update": 1,
+		"statements_delete": 1, "statements_other": 2, "errors": 1, "errors_error": 1,
+		"transactions": 6, "transactions_commit": 6,
+	})
+	if got := s.Counter("tcp.pg.downstream_cx_total"); got != 7 {
+		t.Errorf("tcp.pg.downstream_cx_total = %d, want 7", got)
+	}
+	if code, body := s.AdminGet("/stats"); code != 200 || !strings.Contains(body, "postgres.pg.statements_insert: 1") {
+		t.Errorf("admin /stats (%d) lacks postgres.pg.statements_insert: 1:\n%s", code, body)
+	}
+}
+
+// TestPostgresCopyLarge moves a large table both ways with COPY.
+func TestPostgresCopyLarge(t *testing.T) {
+	pgA := testenv.Postgres(t)
+	s := sluicetest.Start(t, pgYAML("", pgCluster("pg_a", pgA.Addr())))
+	ctx := context.Background()
+	c := pgConnect(t, s.Addr("pg"), "postgres", "postgres", "disable")
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, "CREATE TABLE big (id int, pad text)"); err != nil {
+		t.Fatal(err)
+	}
+	const rows = 200_000
+	pad := strings.Repeat("x", 200)
+	n, err := c.CopyFrom(ctx, pgx.Identifier{"big"}, []string{"id", "pad"},
+		pgx.CopyFromSlice(rows, func(i int) ([]any, error) { return []any{i, pad}, nil }))
+	if err != nil || n != rows {
+		t.Fatalf("COPY FROM: %d rows, %v", n, err)
+	}
+	tag, err := c.PgConn().CopyTo(ctx, io.Discard, "COPY big TO STDOUT")
+	if err != nil || tag.RowsAffected() != rows {
+		t.Fatalf("COPY TO: %v, %v", tag, err)
+	}
+	// CREATE, COPY, COPY: statements_other, each an implicit transaction.
+	pgWant(t, s, map[string]uint64{"statements_other": 3, "transactions_commit": 3, "protocol_errors": 0})
+	if rx := s.Counter("tcp.pg.downstream_cx_rx_bytes_total"); rx < rows*200 {
+		t.Errorf("rx bytes %d, want at least %d", rx, rows*200)
+	}
+}
+
+// pgCert writes a self-signed certificate for names into the test's dir.
+func pgCert(t *testing.T, names ...string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	return certFile, keyFile
+}
