@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -242,4 +243,84 @@ func pgCert(t *testing.T, names ...string) (certFile, keyFile string) {
 	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
 	return certFile, keyFile
+}
+
+// TestPostgresSSLAndRouting covers terminate_ssl (psql and pgx with
+// sslmode=require), routing two databases to two servers, upstream_ssl and
+// an encrypted session passed through.
+func TestPostgresSSLAndRouting(t *testing.T) {
+	pgA := testenv.Postgres(t)
+	pgB := testenv.Postgres(t, testenv.PostgresSSL())
+	for _, db := range []struct {
+		s    *testenv.PostgresServer
+		name string
+	}{{pgA, "dba"}, {pgB, "dbb"}} {
+		if out, err := db.s.Psql("-c", "CREATE DATABASE "+db.name+" OWNER "+testenv.PostgresUser); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+	}
+	clusters := pgCluster("pg_a", pgA.Addr()) + pgCluster("pg_b", pgB.Addr())
+	serverPort := func(t *testing.T, c *pgx.Conn) int {
+		var port int
+		if err := c.QueryRow(context.Background(), "SELECT inet_server_port()").Scan(&port); err != nil {
+			t.Fatal(err)
+		}
+		return port
+	}
+
+	t.Run("terminate_ssl and routes", func(t *testing.T) {
+		cert, key := pgCert(t, "pg.sluice.test")
+		s := sluicetest.Start(t, pgYAML(fmt.Sprintf(`, terminate_ssl: true, tls: {certificate_file: %s, private_key_file: %s},
+        routes: [{database: {exact: dbb}, cluster: pg_b}, {user: {prefix: nobody}, cluster: pg_b}]`, cert, key), clusters))
+		host, port, _ := net.SplitHostPort(s.Addr("pg"))
+		for _, tc := range []struct{ db, want string }{{"dba", fmt.Sprint(pgA.Port())}, {"dbb", fmt.Sprint(pgB.Port())}} {
+			conn := fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=require connect_timeout=5", host, port, testenv.PostgresUser, tc.db)
+			cmd := exec.Command("psql", "-X", "-At", conn, "-c", "SELECT inet_server_port(), ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+			cmd.Env = append(os.Environ(), "PGPASSWORD="+testenv.PostgresPassword)
+			out, err := cmd.CombinedOutput()
+			// The server leg is clear text (no upstream_ssl): ssl is f.
+			if err != nil || strings.TrimSpace(string(out)) != tc.want+"|f" {
+				t.Fatalf("psql sslmode=require to %s: %v: %q, want %s|f", tc.db, err, out, tc.want)
+			}
+		}
+		c := pgConnect(t, s.Addr("pg"), testenv.PostgresUser, "dbb", "require")
+		if got := serverPort(t, c); got != pgB.Port() {
+			t.Errorf("pgx to dbb reached port %d, want %d", got, pgB.Port())
+		}
+		if !c.PgConn().Conn().(interface{ ConnectionState() tls.ConnectionState }).ConnectionState().HandshakeComplete {
+			t.Error("pgx connection is not TLS")
+		}
+		c.Close(context.Background())
+		pgWant(t, s, map[string]uint64{"sessions_terminated_ssl": 3, "sessions_unencrypted": 3, "sessions": 3,
+			"sessions_encrypted": 0, "errors": 0})
+		if got := s.Counter("cluster.pg_b.upstream_cx_total"); got != 2 {
+			t.Errorf("cluster.pg_b.upstream_cx_total = %d, want 2", got)
+		}
+	})
+
+	t.Run("upstream_ssl require", func(t *testing.T) {
+		s := sluicetest.Start(t, pgYAML(`, upstream_ssl: require, routes: [{database: {exact: dbb}, cluster: pg_b}]`, clusters))
+		c := pgConnect(t, s.Addr("pg"), testenv.PostgresUser, "dbb", "disable")
+		var ssl bool
+		if err := c.QueryRow(context.Background(), "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl); err != nil || !ssl {
+			t.Fatalf("server sees ssl=%v, %v; want true", ssl, err)
+		}
+		c.Close(context.Background())
+		// pg_a has no SSL: the session must fail rather than go in clear.
+		host, port, _ := net.SplitHostPort(s.Addr("pg"))
+		_, err := pgx.Connect(context.Background(), fmt.Sprintf("host=%s port=%s user=postgres dbname=dba sslmode=disable connect_timeout=5", host, port))
+		if err == nil {
+			t.Fatal("connect through upstream_ssl: require to a server without SSL succeeded")
+		}
+		pgWant(t, s, map[string]uint64{"sessions_upstream_ssl_success": 1, "sessions_upstream_ssl_failed": 1, "sessions": 1})
+	})
+
+	t.Run("encrypted passthrough", func(t *testing.T) {
+		s := sluicetest.Start(t, pgYAML("", pgCluster("pg_a", pgB.Addr())))
+		c := pgConnect(t, s.Addr("pg"), testenv.PostgresUser, "dbb", "require")
+		serverPort(t, c)
+		c.Close(context.Background())
+		pgWant(t, s, map[string]uint64{"sessions_encrypted": 1, "sessions": 1, "sessions_unencrypted": 0,
+			"statements": 0, "protocol_errors": 0})
+	})
 }
