@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -127,51 +128,27 @@ func (c *mariaCore) ping() error {
 }
 
 // Kill sends SIGKILL to mariadbd; Restart then runs InnoDB recovery.
-func (s *MariaDBServer) Kill() {
-	s.t.Helper()
-	s.mustOwn("Kill")
-	s.c.mu.Lock()
-	defer s.c.mu.Unlock()
-	if s.c.p != nil {
-		s.c.p.kill()
-		s.c.p = nil
-	}
-}
+func (s *MariaDBServer) Kill() { s.t.Helper(); s.life().kill() }
 
 // Stop shuts mariadbd down (SIGTERM).
-func (s *MariaDBServer) Stop() {
-	s.t.Helper()
-	s.mustOwn("Stop")
-	s.c.mu.Lock()
-	defer s.c.mu.Unlock()
-	if s.c.p != nil {
-		if err := s.c.p.stop(30 * time.Second); err != nil {
-			s.t.Error(err)
-		}
-		s.c.p = nil
-	}
-}
+func (s *MariaDBServer) Stop() { s.t.Helper(); s.life().stop() }
 
 // Restart stops the server if it runs and starts it again on the same port
 // and data directory; data persists.
-func (s *MariaDBServer) Restart() {
-	s.t.Helper()
-	s.mustOwn("Restart")
-	s.Stop()
-	s.c.mu.Lock()
-	defer s.c.mu.Unlock()
-	if err := s.c.start(); err != nil {
-		s.t.Fatal(err)
-	}
+func (s *MariaDBServer) Restart() { s.t.Helper(); s.life().restart() }
+
+func (s *MariaDBServer) life() lifecycle {
+	return lifecycle{t: s.t, shared: s.shared, kind: "MariaDBServer", ctor: "testenv.MariaDB(t)", env: EnvMySQLDSN, c: s.c}
 }
 
-// mustOwn skips the test when the server is not this test's to break.
-func (s *MariaDBServer) mustOwn(what string) {
-	s.t.Helper()
-	if s.c.external != nil {
-		skipExternal(s.t, "MariaDBServer."+what, EnvMySQLDSN)
+func (c *mariaCore) state() (*sync.Mutex, **proc, bool) { return &c.mu, &c.p, c.external != nil }
+
+// stop shuts mariadbd down; the caller holds c.mu.
+func (c *mariaCore) stop() error {
+	if c.p == nil {
+		return nil
 	}
-	if s.shared {
-		s.t.Fatalf("testenv: MariaDBServer.%s on a shared server would break other tests; use testenv.MariaDB(t)", what)
-	}
+	err := c.p.stop(30 * time.Second)
+	c.p = nil
+	return err
 }

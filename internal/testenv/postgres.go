@@ -219,48 +219,17 @@ func (s *PostgresServer) exec(sql string) error {
 
 // Kill sends SIGKILL to the postmaster and its backends; Restart then runs
 // crash recovery.
-func (s *PostgresServer) Kill() {
-	s.t.Helper()
-	s.mustOwn("Kill")
-	s.c.mu.Lock()
-	defer s.c.mu.Unlock()
-	if s.c.p != nil {
-		s.c.p.kill()
-		s.c.p = nil
-	}
-}
+func (s *PostgresServer) Kill() { s.t.Helper(); s.life().kill() }
 
 // Stop shuts the server down (fast shutdown: SIGINT).
-func (s *PostgresServer) Stop() {
-	s.t.Helper()
-	s.mustOwn("Stop")
-	s.c.mu.Lock()
-	defer s.c.mu.Unlock()
-	if err := s.c.stop(); err != nil {
-		s.t.Error(err)
-	}
-}
+func (s *PostgresServer) Stop() { s.t.Helper(); s.life().stop() }
 
 // Restart stops the server if it runs and starts it again on the same port
 // and data directory; data persists.
-func (s *PostgresServer) Restart() {
-	s.t.Helper()
-	s.mustOwn("Restart")
-	s.Stop()
-	s.c.mu.Lock()
-	defer s.c.mu.Unlock()
-	if err := s.c.start(); err != nil {
-		s.t.Fatal(err)
-	}
+func (s *PostgresServer) Restart() { s.t.Helper(); s.life().restart() }
+
+func (s *PostgresServer) life() lifecycle {
+	return lifecycle{t: s.t, shared: s.shared, kind: "PostgresServer", ctor: "testenv.Postgres(t)", env: EnvPostgresDSN, c: s.c}
 }
 
-// mustOwn skips the test when the server is not this test's to break.
-func (s *PostgresServer) mustOwn(what string) {
-	s.t.Helper()
-	if s.c.external != nil {
-		skipExternal(s.t, "PostgresServer."+what, EnvPostgresDSN)
-	}
-	if s.shared {
-		s.t.Fatalf("testenv: PostgresServer.%s on a shared server would break other tests; use testenv.Postgres(t)", what)
-	}
-}
+func (c *pgCore) state() (*sync.Mutex, **proc, bool) { return &c.mu, &c.p, c.external != nil }

@@ -208,50 +208,27 @@ func (s *ZooKeeperServer) Port() int { return s.c.port }
 func (s *ZooKeeperServer) FourLetter(cmd string) (string, error) { return s.c.fourLetter(cmd) }
 
 // Kill sends SIGKILL; sessions end without a close. Restart keeps dataDir.
-func (s *ZooKeeperServer) Kill() {
-	s.t.Helper()
-	s.mustOwn("Kill")
-	s.c.mu.Lock()
-	defer s.c.mu.Unlock()
-	if s.c.p != nil {
-		s.c.p.kill()
-		s.c.p = nil
-	}
-}
+func (s *ZooKeeperServer) Kill() { s.t.Helper(); s.life().kill() }
 
 // Stop shuts the server down (SIGTERM).
-func (s *ZooKeeperServer) Stop() {
-	s.t.Helper()
-	s.mustOwn("Stop")
-	s.c.mu.Lock()
-	defer s.c.mu.Unlock()
-	if s.c.p != nil {
-		if err := s.c.p.stop(15 * time.Second); err != nil {
-			s.t.Error(err)
-		}
-		s.c.p = nil
-	}
-}
+func (s *ZooKeeperServer) Stop() { s.t.Helper(); s.life().stop() }
 
 // Restart stops the server if it runs and starts it again on the same port
 // and dataDir; znodes persist (ephemeral ones until their session expires).
-func (s *ZooKeeperServer) Restart() {
-	s.t.Helper()
-	s.mustOwn("Restart")
-	s.Stop()
-	s.c.mu.Lock()
-	defer s.c.mu.Unlock()
-	if err := s.c.start(); err != nil {
-		s.t.Fatal(err)
-	}
+func (s *ZooKeeperServer) Restart() { s.t.Helper(); s.life().restart() }
+
+func (s *ZooKeeperServer) life() lifecycle {
+	return lifecycle{t: s.t, shared: s.shared, kind: "ZooKeeperServer", ctor: "testenv.ZooKeeper(t)", env: EnvZooKeeperAddr, c: s.c}
 }
 
-func (s *ZooKeeperServer) mustOwn(what string) {
-	s.t.Helper()
-	if s.c.external {
-		skipExternal(s.t, "ZooKeeperServer."+what, EnvZooKeeperAddr)
+func (c *zkCore) state() (*sync.Mutex, **proc, bool) { return &c.mu, &c.p, c.external }
+
+// stop shuts ZooKeeper down; the caller holds c.mu.
+func (c *zkCore) stop() error {
+	if c.p == nil {
+		return nil
 	}
-	if s.shared {
-		s.t.Fatalf("testenv: ZooKeeperServer.%s on a shared server would break other tests; use testenv.ZooKeeper(t)", what)
-	}
+	err := c.p.stop(15 * time.Second)
+	c.p = nil
+	return err
 }
