@@ -1,0 +1,269 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	kcodec "github.com/sluice-proxy/sluice/codec/kafka"
+	"github.com/sluice-proxy/sluice/filters/kafkabroker"
+	"github.com/sluice-proxy/sluice/internal/sluicetest"
+)
+
+// envKafkaAddr names an external Kafka broker (docker-compose's kafka
+// service: 127.0.0.1:19092); unset, the tests start kfake clusters.
+const envKafkaAddr = "SLUICE_TEST_KAFKA_ADDR"
+
+// kafkaBrokers returns the bootstrap addresses of a Kafka cluster of n
+// brokers: the external one when configured, else a kfake cluster.
+func kafkaBrokers(t *testing.T, n int) []string {
+	t.Helper()
+	if a := os.Getenv(envKafkaAddr); a != "" {
+		return []string{a}
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c.ListenAddrs()
+}
+
+// kafkaRecorder records what a client dialed and, through kgo hooks, the
+// requests it wrote and responses it read per API.
+type kafkaRecorder struct {
+	mu     sync.Mutex
+	dialed map[string]bool
+	wrote  map[string]uint64
+	read   map[string]uint64
+}
+
+func newKafkaRecorder() *kafkaRecorder {
+	return &kafkaRecorder{dialed: map[string]bool{}, wrote: map[string]uint64{}, read: map[string]uint64{}}
+}
+
+func (r *kafkaRecorder) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	r.mu.Lock()
+	r.dialed[addr] = true
+	r.mu.Unlock()
+	return (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, network, addr)
+}
+
+func (r *kafkaRecorder) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if err == nil {
+		r.mu.Lock()
+		r.wrote[kcodec.ApiName(key)]++
+		r.mu.Unlock()
+	}
+}
+
+func (r *kafkaRecorder) OnBrokerRead(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if err == nil {
+		r.mu.Lock()
+		r.read[kcodec.ApiName(key)]++
+		r.mu.Unlock()
+	}
+}
+
+func (r *kafkaRecorder) snapshot() (dialed []string, wrote, read map[string]uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	wrote, read = map[string]uint64{}, map[string]uint64{}
+	for a := range r.dialed {
+		dialed = append(dialed, a)
+	}
+	sort.Strings(dialed)
+	for k, v := range r.wrote {
+		wrote[k] = v
+	}
+	for k, v := range r.read {
+		read[k] = v
+	}
+	return dialed, wrote, read
+}
+
+// kafkaBrokerConfig has two bootstrap listeners with kafka_broker in
+// automatic rewrite mode: "kgo" for franz-go clients, "kafkago" for
+// segmentio/kafka-go clients, each with its own stats.
+func kafkaBrokerConfig(bootstrap string) string {
+	l := func(name string) string {
+		return fmt.Sprintf(`
+  - name: %[1]s
+    address: 127.0.0.1:0
+    filters:
+      - kafka_broker:
+          stat_prefix: it_%[1]s
+          broker_address_rewrite: {auto: {bind_host: 127.0.0.1}}
+      - tcp_proxy: {stat_prefix: it_%[1]s, cluster: kafka}`, name)
+	}
+	return "listeners:" + l("kgo") + l("kafkago") + fmt.Sprintf(`
+clusters:
+  - name: kafka
+    type: static
+    connect_timeout: 1s
+    endpoints: ["%s"]
+`, bootstrap)
+}
+
+// TestKafkaBrokerClients runs franz-go and kafka-go clients through
+// kafka_broker in front of a three-broker cluster: topic creation, produce,
+// consume from the beginning, a consumer group of two members. Every client
+// may dial only sluice, and the filter's request counts equal the client's.
+func TestKafkaBrokerClients(t *testing.T) {
+	brokers := kafkaBrokers(t, 3)
+	t.Cleanup(func() {
+		kafkabroker.CloseAutoListeners("it_kgo")
+		kafkabroker.CloseAutoListeners("it_kafkago")
+	})
+	s := sluicetest.Start(t, kafkaBrokerConfig(brokers[0]))
+	topic := fmt.Sprintf("it-orders-%d", time.Now().UnixNano())
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	rec := newKafkaRecorder()
+	opts := []kgo.Opt{kgo.SeedBrokers(s.Addr("kgo")), kgo.Dialer(rec.dial), kgo.WithHooks(rec)}
+	admin, err := kgo.NewClient(append(opts, kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, 4, 1
+	req.Topics, req.TimeoutMillis = append(req.Topics, rt), 10000
+	resp, err := req.RequestWith(ctx, admin)
+	if err != nil || resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("create topic: %v %+v", err, resp)
+	}
+
+	// Produce 100 records with each client library.
+	const n = 100
+	for i := 0; i < n; i++ {
+		if err := admin.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(fmt.Sprintf("kgo-%d", i))}).FirstErr(); err != nil {
+			t.Fatalf("kgo produce: %v", err)
+		}
+	}
+	kafkaGoRec := newKafkaRecorder()
+	tr := &kafkago.Transport{Dial: kafkaGoRec.dial}
+	defer tr.CloseIdleConnections() // else they idle for 30s and hold the listeners' drain
+	w := &kafkago.Writer{Addr: kafkago.TCP(s.Addr("kafkago")), Topic: topic, Balancer: &kafkago.RoundRobin{},
+		BatchSize: 10, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafkago.RequireAll,
+		Transport: tr}
+	var msgs []kafkago.Message
+	for i := 0; i < n; i++ {
+		msgs = append(msgs, kafkago.Message{Value: []byte(fmt.Sprintf("kafka-go-%d", i))})
+	}
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatalf("kafka-go produce: %v", err)
+	}
+	w.Close()
+
+	// kafka-go reads partition 0 from the beginning.
+	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{s.Addr("kafkago")}, Topic: topic, Partition: 0,
+		MaxWait: 100 * time.Millisecond, Dialer: &kafkago.Dialer{DialFunc: kafkaGoRec.dial, Timeout: 5 * time.Second}})
+	m, err := r.ReadMessage(ctx)
+	if err != nil || m.Offset != 0 {
+		t.Fatalf("kafka-go read: offset %d, %v", m.Offset, err)
+	}
+	r.Close()
+
+	// A consumer group of two franz-go members reads everything.
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	perMember := make([]int, 2)
+	assigned := make([]int, 2)
+	var wg sync.WaitGroup
+	gctx, gcancel := context.WithCancel(ctx)
+	defer gcancel()
+	for i := 0; i < 2; i++ {
+		member, err := kgo.NewClient(append(opts, kgo.ConsumerGroup("it-group"), kgo.ConsumeTopics(topic),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond), kgo.HeartbeatInterval(50*time.Millisecond),
+			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+				mu.Lock()
+				assigned[i] += len(m[topic])
+				mu.Unlock()
+			}))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer member.Close()
+			for gctx.Err() == nil {
+				fs := member.PollFetches(gctx)
+				fs.EachRecord(func(r *kgo.Record) {
+					mu.Lock()
+					seen[string(r.Value)] = true
+					perMember[i]++
+					mu.Unlock()
+				})
+				member.CommitUncommittedOffsets(gctx)
+			}
+		}()
+	}
+	sluicetest.Eventually(t, 30*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		_, wrote, _ := rec.snapshot()
+		return len(seen) == 2*n && assigned[0] > 0 && assigned[1] > 0 && wrote["heartbeat"] > 0
+	}, "group consumed %v records, per member %v, partitions assigned %v",
+		func() any { mu.Lock(); defer mu.Unlock(); return len(seen) }, func() any { return perMember }, func() any { return assigned })
+	gcancel()
+	wg.Wait()
+	admin.Close()
+
+	// Only sluice was dialed: the two bootstrap listeners and per-broker listeners.
+	external := map[string]bool{}
+	for _, b := range brokers {
+		external[b] = true
+	}
+	for _, rc := range []*kafkaRecorder{rec, kafkaGoRec} {
+		dialed, _, _ := rc.snapshot()
+		for _, a := range dialed {
+			if external[a] {
+				t.Errorf("a client dialed broker %s directly", a)
+			}
+		}
+	}
+	// franz-go's requests are counted exactly; responses between what it read and sent.
+	_, wrote, read := rec.snapshot()
+	for _, api := range []string{"api_versions", "metadata", "create_topics", "produce", "fetch", "list_offsets",
+		"find_coordinator", "join_group", "sync_group", "heartbeat", "offset_commit", "offset_fetch"} {
+		if wrote[api] == 0 {
+			t.Errorf("franz-go sent no %s request", api)
+		}
+	}
+	for api, want := range wrote {
+		name := "kafka.it_kgo.request." + api + "_request"
+		sluicetest.Eventually(t, 5*time.Second, func() bool { return s.Counter(name) == want },
+			"%s = %d, client wrote %d", name, func() any { return s.Counter(name) }, want)
+		resp := "kafka.it_kgo.response." + api + "_response"
+		sluicetest.Eventually(t, 5*time.Second, func() bool { return s.Counter(resp) >= read[api] && s.Counter(resp) <= want },
+			"%s = %d, client read %d, wrote %d", resp, func() any { return s.Counter(resp) }, read[api], want)
+	}
+	// kafka-go has no hooks: its APIs are counted, responses never above requests.
+	for _, api := range []string{"api_versions", "metadata", "produce", "fetch", "list_offsets"} {
+		q, p := s.Counter("kafka.it_kafkago.request."+api+"_request"), s.Counter("kafka.it_kafkago.response."+api+"_response")
+		if q == 0 || p == 0 || p > q {
+			t.Errorf("kafka-go %s: %d requests, %d responses", api, q, p)
+		}
+	}
+	for _, c := range []string{"request.unknown", "request.failure", "response.unknown", "response.failure"} {
+		for _, p := range []string{"it_kgo", "it_kafkago"} {
+			if v := s.Counter("kafka." + p + "." + c); v != 0 {
+				t.Errorf("kafka.%s.%s = %d", p, c, v)
+			}
+		}
+	}
+}
