@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Kafka produce throughput (1 KiB records, franz-go, acks=all, 1 ms linger)
+# against one in-process kfake broker that discards records, direct and
+# through sluice (kafka_broker with address rewrite + tcp_proxy), one run
+# each, printing messages/s, MB/s and the sluice/direct ratio.
+#   bench/kafka.sh [seconds]
+# Needs: go.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-10}
+TMP=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$TMP"' EXIT
+
+go build -o "$TMP/sluice" ./cmd/sluice
+go build -o "$TMP/kafkaload" ./bench/kafkaload
+
+UP=19300 SL=19301 ADM=19302
+"$TMP/kafkaload" serve -port $UP >"$TMP/kfake.log" 2>&1 &
+cat > "$TMP/sluice.yaml" <<YAML
+admin: {address: 127.0.0.1:$ADM}
+listeners:
+  - name: kafka
+    address: 127.0.0.1:$SL
+    filters:
+      - kafka_broker:
+          stat_prefix: bench
+          id_based_broker_address_rewrite_spec: {rules: [{id: 0, host: 127.0.0.1, port: $SL}]}
+      - tcp_proxy: {stat_prefix: kafka, cluster: kafka}
+clusters:
+  - name: kafka
+    type: static
+    connect_timeout: 1s
+    endpoints: ["127.0.0.1:$UP"]
+YAML
+"$TMP/sluice" -c "$TMP/sluice.yaml" >"$TMP/sluice.log" 2>&1 &
+for p in $UP $SL $ADM; do
+  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && break; sleep 0.1; done
+done
+
+direct=$("$TMP/kafkaload" produce -brokers 127.0.0.1:$UP -secs "$SECS")
+sluice=$("$TMP/kafkaload" produce -brokers 127.0.0.1:$SL -secs "$SECS")
+echo "direct: $direct"
+echo "sluice: $sluice"
+d=$(awk '{print $2}' <<<"$direct")
+s=$(awk '{print $2}' <<<"$sluice")
+printf 'sluice/direct msgs/s ratio: %.2f\n' "$(echo "$s / $d" | bc -l)"
+produced=$(curl -s "http://127.0.0.1:$ADM/stats" | grep -E 'kafka\.bench\.(request|response)\.produce_(request|response):' || true)
+echo "$produced"
+echo "records 1 KiB, acks=all, linger 1ms, $SECS s per run, cores=$(nproc)"
