@@ -33,6 +33,7 @@ type client struct {
 	unpinning atomic.Bool           // the reader is closing its pub/sub connection
 	tx        *txState              // non-nil between MULTI and EXEC/DISCARD
 	pinned    map[string]*dedicated // dedicated connections for blocking commands
+	dirty     []*upConn             // upstream connections with requests queued by this reader
 	keyIdx    []int                 // scratch for key indexes
 	scratch   []byte                // scratch for rewritten commands
 }
@@ -66,6 +67,7 @@ func (c *client) run() {
 		c.writeLoop()
 	}()
 	c.readLoop()
+	c.flushUp()
 	c.mu.Lock()
 	c.closing = true
 	c.mu.Unlock()
@@ -81,6 +83,11 @@ func (c *client) run() {
 // the writer has failed.
 func (c *client) enqueue() *slot {
 	c.mu.Lock()
+	if c.queue.len() >= c.max && len(c.dirty) > 0 {
+		c.mu.Unlock()
+		c.flushUp() // the replies waited for must be asked for first
+		c.mu.Lock()
+	}
 	for c.queue.len() >= c.max && !c.broken {
 		c.cond.Wait()
 	}
@@ -97,6 +104,7 @@ func (c *client) enqueue() *slot {
 
 // drain waits until every queued reply has been written.
 func (c *client) drain() bool {
+	c.flushUp()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for c.queue.len() > 0 && !c.broken {
@@ -118,6 +126,7 @@ func (c *client) readLoop() {
 	for {
 		cmd, ok, err := c.rd.Next()
 		if err == nil && !ok {
+			c.flushUp()
 			err = c.rd.Fill()
 			if err == nil {
 				continue

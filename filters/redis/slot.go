@@ -84,9 +84,10 @@ func (s *slot) complete(reply []byte, upstreamOK bool) {
 
 // completeLocal finishes a slot with a reply made by the proxy.
 func (s *slot) completeLocal(reply []byte) {
+	c := s.owner // read before done: the writer may recycle s right after
 	s.reply = append(s.reply[:0], reply...)
 	s.done.Store(true)
-	if c := s.owner; c != nil {
+	if c != nil {
 		c.notify()
 	}
 }

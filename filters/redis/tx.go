@@ -168,7 +168,7 @@ func (c *client) exec(tx *txState) {
 	}
 	s.host = t.host
 	slots = append(slots, s)
-	if err := uc.send(batch, slots...); err != nil {
+	if err := c.queueUp(uc, batch, slots...); err != nil {
 		for _, d := range slots[:len(slots)-1] {
 			d.release()
 		}

@@ -110,10 +110,12 @@ type upConn struct {
 	pool *hostPool
 	nc   net.Conn
 
-	mu   sync.Mutex
-	wbuf []byte
-	fifo slotRing
-	dead bool
+	mu      sync.Mutex
+	wbuf    []byte
+	spare   []byte // the other write buffer, swapped with wbuf per write
+	writing bool   // a goroutine is writing; others only append
+	fifo    slotRing
+	dead    bool
 
 	wake         chan struct{}
 	closed       chan struct{}
@@ -132,9 +134,19 @@ func newUpConn(hp *hostPool, nc net.Conn) *upConn {
 func (c *upConn) isDead() bool { return c.deadFlag.Load() }
 
 // send queues raw with the slots that take its replies, one per command in
-// raw, in order. It fails only on a dead connection; the caller then
-// completes the slots itself.
+// raw, in order, and wakes the writer goroutine. It fails only on a dead
+// connection; the caller then completes the slots itself.
 func (c *upConn) send(raw []byte, slots ...*slot) error {
+	if err := c.queue(raw, slots...); err != nil {
+		return err
+	}
+	c.signal()
+	return nil
+}
+
+// queue is send without waking the writer: client readers wake it once
+// per read from the client, not once per command.
+func (c *upConn) queue(raw []byte, slots ...*slot) error {
 	c.mu.Lock()
 	if c.dead {
 		c.mu.Unlock()
@@ -151,11 +163,55 @@ func (c *upConn) send(raw []byte, slots ...*slot) error {
 		c.fifo.push(s)
 	}
 	c.mu.Unlock()
+	return nil
+}
+
+func (c *upConn) signal() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
-	return nil
+}
+
+// flush writes what is queued, in the calling goroutine, unless another
+// goroutine is writing (it will take these bytes too). After maxRounds
+// writes it hands what remains to the writer goroutine.
+func (c *upConn) flush(maxRounds int) {
+	c.mu.Lock()
+	if c.writing || len(c.wbuf) == 0 || c.dead {
+		c.mu.Unlock()
+		return
+	}
+	c.writing = true
+	for round := 1; ; round++ {
+		out := c.wbuf
+		c.wbuf = c.spare[:0]
+		c.mu.Unlock()
+		_, err := c.nc.Write(out)
+		c.mu.Lock()
+		if cap(out) <= 1<<20 {
+			c.spare = out[:0]
+		} else {
+			c.spare = nil
+		}
+		if err != nil {
+			c.writing = false
+			c.mu.Unlock()
+			c.fail(fmt.Errorf("redis: writing to %s: %w", c.pool.addr, err))
+			return
+		}
+		if len(c.wbuf) == 0 || c.dead {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		if round >= maxRounds {
+			c.writing = false
+			c.mu.Unlock()
+			c.signal()
+			return
+		}
+	}
 }
 
 // fail closes the connection and fails every request in flight.
@@ -192,7 +248,6 @@ func (c *upConn) writeLoop() {
 	opTimeout := p.cfg.Settings.OpTimeout.D()
 	tick := time.NewTicker(max(opTimeout/4, time.Millisecond))
 	defer tick.Stop()
-	var out []byte
 	maxHold := p.cfg.Settings.MaxBufferSizeBeforeFlush
 	holdFor := p.cfg.Settings.BufferFlushTimeout.D()
 	for {
@@ -219,19 +274,7 @@ func (c *upConn) writeLoop() {
 		if maxHold > 0 {
 			c.hold(maxHold, holdFor)
 		}
-		c.mu.Lock()
-		out, c.wbuf = c.wbuf, out[:0]
-		c.mu.Unlock()
-		if len(out) == 0 {
-			continue
-		}
-		if _, err := c.nc.Write(out); err != nil {
-			c.fail(fmt.Errorf("redis: writing to %s: %w", c.pool.addr, err))
-			return
-		}
-		if cap(out) > 1<<20 {
-			out = nil
-		}
+		c.flush(1 << 30)
 	}
 }
 
