@@ -94,18 +94,18 @@ func TestShapeKey(t *testing.T) {
 
 func TestParseCacheSharesShapes(t *testing.T) {
 	pc := newParseCache(32)
-	a, err := pc.parse([]byte("UPDATE acc SET b = b + 5 WHERE id = 1"))
+	a, _, err := pc.parse([]byte("UPDATE acc SET b = b + 5 WHERE id = 1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := pc.parse([]byte("UPDATE acc SET b = b + 7 WHERE id = 99"))
+	b, _, err := pc.parse([]byte("UPDATE acc SET b = b + 7 WHERE id = 99"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if &a[0] != &b[0] || a[0].String() != "acc: update" {
 		t.Errorf("second parse not from the cache or wrong: %v / %v", a, b)
 	}
-	if _, err := pc.parse([]byte("SELEC 1")); err == nil {
+	if _, _, err := pc.parse([]byte("SELEC 1")); err == nil {
 		t.Error("want a parse error")
 	}
 }

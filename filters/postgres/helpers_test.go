@@ -131,3 +131,5 @@ func counters(st *stats.Store, want map[string]uint64) map[string]uint64 {
 	}
 	return got
 }
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

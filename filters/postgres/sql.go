@@ -28,7 +28,7 @@ func (c *conn) query(sql []byte, truncated bool) filters.SQLVerdict {
 		}
 		return filters.SQLVerdict{}
 	}
-	stmts, err := f.cache.parse(sql)
+	stmts, meta, err := f.cache.parse(sql)
 	if err != nil {
 		f.stats.StatementsParseError.Inc()
 		c.s.Log.Debug("postgres_proxy: cannot parse SQL", "err", err)
@@ -38,14 +38,6 @@ func (c *conn) query(sql []byte, truncated bool) filters.SQLVerdict {
 		return filters.SQLVerdict{}
 	}
 	f.stats.StatementsParsed.Inc()
-	meta := make(map[string][]string)
-	for i := range stmts {
-		for t, ops := range stmts[i].Tables {
-			for _, op := range ops {
-				meta[t] = appendOnce(meta[t], string(op))
-			}
-		}
-	}
 	c.s.SetMetadata(MetadataNamespace, meta)
 	if c.gated {
 		return c.s.CheckSQL(stmts)
@@ -78,7 +70,22 @@ type cacheShard struct {
 
 type cacheEntry struct {
 	stmts []sqlmeta.Statement
+	meta  map[string][]string
 	err   error
+}
+
+// metadata merges the statements' tables into Envoy's shape: table name to
+// operations.
+func metadata(stmts []sqlmeta.Statement) map[string][]string {
+	meta := make(map[string][]string)
+	for i := range stmts {
+		for t, ops := range stmts[i].Tables {
+			for _, op := range ops {
+				meta[t] = appendOnce(meta[t], string(op))
+			}
+		}
+	}
+	return meta
 }
 
 func newParseCache(size int) *parseCache {
@@ -89,29 +96,36 @@ func newParseCache(size int) *parseCache {
 	return pc
 }
 
-// parse returns the statements of sql, from the cache when its shape was
-// parsed before.
-func (pc *parseCache) parse(sql []byte) ([]sqlmeta.Statement, error) {
+// parse returns the statements of sql and their metadata, from the cache
+// when its shape was parsed before. Both are shared: read only.
+func (pc *parseCache) parse(sql []byte) ([]sqlmeta.Statement, map[string][]string, error) {
 	var buf [256]byte
 	key, ok := shapeKey(buf[:0], sql)
 	if !ok {
-		return sqlpg.Parse(string(sql))
+		stmts, err := sqlpg.Parse(string(sql))
+		if err != nil {
+			return nil, nil, err
+		}
+		return stmts, metadata(stmts), nil
 	}
 	sh := &pc.shards[xxhash.Sum64(key)%uint64(len(pc.shards))]
 	sh.mu.Lock()
 	e, hit := sh.m[string(key)] // no allocation for the lookup
 	sh.mu.Unlock()
 	if hit {
-		return e.stmts, e.err
+		return e.stmts, e.meta, e.err
 	}
-	stmts, err := sqlpg.Parse(string(sql))
+	e.stmts, e.err = sqlpg.Parse(string(sql))
+	if e.err == nil {
+		e.meta = metadata(e.stmts)
+	}
 	sh.mu.Lock()
 	if len(sh.m) >= pc.per {
 		clear(sh.m) // crude but bounded; hot shapes come back at once
 	}
-	sh.m[string(key)] = cacheEntry{stmts, err}
+	sh.m[string(key)] = e
 	sh.mu.Unlock()
-	return stmts, err
+	return e.stmts, e.meta, e.err
 }
 
 // shapeKey appends to dst the SQL with every numeric literal replaced by a
