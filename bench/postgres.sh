@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# pgbench (scale 10; -S select-only and the default TPC-B-like script;
+# -c 16 -j 2 -T <secs>) against a private postgres direct, through sluice
+# (postgres_proxy with SQL parsing on + tcp_proxy), PgBouncer (session mode)
+# and haproxy (tcp mode), interleaved, printing the median tps of ROUNDS runs
+# per target and the ratios to direct and to PgBouncer.
+#   bench/postgres.sh [seconds] [rounds]
+# Needs: go, postgresql, pgbench (postgresql-contrib on old releases),
+# pgbouncer, haproxy (apt-get install postgresql pgbouncer haproxy).
+# SLUICE_PPROF=1 also writes a CPU profile of sluice under -S load to
+# bench/postgres.pprof (admin's /debug/pprof/profile) and prints its top.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-15}
+ROUNDS=${2:-1}
+TMP=$(mktemp -d)
+chmod 755 "$TMP"
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$TMP"' EXIT
+for b in pgbench pgbouncer haproxy psql; do
+  command -v $b >/dev/null || { echo "$b missing: apt-get install postgresql pgbouncer haproxy" >&2; exit 1; }
+done
+BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+# postgres and pgbouncer refuse to run as root.
+AS=()
+[ "$(id -u)" = 0 ] && AS=(runuser -u postgres --)
+
+go build -o "$TMP/sluice" ./cmd/sluice
+
+UP=19300 SL=19301 PB=19302 HA=19303 ADM=19304
+mkdir "$TMP/pg"
+[ ${#AS[@]} -gt 0 ] && chown postgres "$TMP/pg"
+"${AS[@]}" "$BIN/initdb" -D "$TMP/pg/data" -U postgres --auth=trust >"$TMP/initdb.log" 2>&1
+"${AS[@]}" "$BIN/postgres" -D "$TMP/pg/data" -p $UP -k "$TMP/pg" -c listen_addresses=127.0.0.1 \
+  -c max_connections=200 -c shared_buffers=256MB >"$TMP/pg/postgres.log" 2>&1 &
+for _ in $(seq 100); do psql -h 127.0.0.1 -p $UP -U postgres -Atc 'select 1' postgres >/dev/null 2>&1 && break; sleep 0.2; done
+pgbench -i -q -s 10 -h 127.0.0.1 -p $UP -U postgres postgres >"$TMP/init.log" 2>&1
+
+cat > "$TMP/sluice.yaml" <<YAML
+admin: {address: 127.0.0.1:$ADM}
+listeners:
+  - name: bench
+    address: 127.0.0.1:$SL
+    filters:
+      - postgres_proxy: {stat_prefix: bench}
+      - tcp_proxy: {stat_prefix: bench, cluster: pg}
+clusters:
+  - {name: pg, endpoints: ["127.0.0.1:$UP"]}
+YAML
+"$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
+
+echo '"postgres" ""' > "$TMP/userlist.txt"
+cat > "$TMP/pgbouncer.ini" <<INI
+[databases]
+postgres = host=127.0.0.1 port=$UP
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $PB
+unix_socket_dir =
+auth_type = trust
+auth_file = $TMP/userlist.txt
+pool_mode = session
+max_client_conn = 200
+default_pool_size = 32
+logfile = $TMP/pg/pgbouncer.log
+pidfile = $TMP/pg/pgbouncer.pid
+INI
+chmod 644 "$TMP"/*.ini "$TMP"/*.txt
+"${AS[@]}" pgbouncer "$TMP/pgbouncer.ini" >"$TMP/pgbouncer.out" 2>&1 &
+
+cat > "$TMP/haproxy.cfg" <<CFG
+global
+  maxconn 1000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 1m
+  timeout server 1m
+listen pg
+  bind 127.0.0.1:$HA
+  server pg 127.0.0.1:$UP
+CFG
+haproxy -f "$TMP/haproxy.cfg" >"$TMP/haproxy.log" 2>&1 &
+sleep 1; cat "$TMP/pgbouncer.out" "$TMP/pg/pgbouncer.log" 2>/dev/null | tail -5 >&2
+for p in $SL $PB $HA; do
+  for _ in $(seq 100); do psql -h 127.0.0.1 -p $p -U postgres -Atc 'select 1' postgres >/dev/null 2>&1 && break; sleep 0.2; done
+done
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# tps runs pgbench against port $1 with extra args $2 and prints the tps.
+tps() {
+  pgbench -h 127.0.0.1 -p "$1" -U postgres -c 16 -j 2 -T "$SECS" $2 postgres 2>/dev/null |
+    awk '/^tps = / {printf "%.0f\n", $3}' || true
+}
+if [ "${SLUICE_PPROF:-}" = 1 ]; then
+  (curl -s -o bench/postgres.pprof "http://127.0.0.1:$ADM/debug/pprof/profile?seconds=$((SECS - 2))" &)
+  tps $SL -S >/dev/null
+  sleep 2
+  go tool pprof -top -nodecount=25 bench/postgres.pprof 2>/dev/null | head -32
+fi
+declare -A R
+for mode in -S default; do
+  args=$mode
+  [ "$mode" = default ] && args=""
+  for ((i = 1; i <= ROUNDS; i++)); do
+    for target in direct sluice pgbouncer haproxy; do
+      case $target in direct) p=$UP ;; sluice) p=$SL ;; pgbouncer) p=$PB ;; haproxy) p=$HA ;; esac
+      R[$mode.$target]+="$(tps $p "$args")"$'\n'
+    done
+  done
+done
+
+printf '%-8s %9s %9s %10s %9s %14s %17s %15s\n' mode direct sluice pgbouncer haproxy sluice/direct sluice/pgbouncer haproxy/direct
+for mode in -S default; do
+  d=$(printf '%s' "${R[$mode.direct]}" | median)
+  s=$(printf '%s' "${R[$mode.sluice]}" | median)
+  b=$(printf '%s' "${R[$mode.pgbouncer]}" | median)
+  h=$(printf '%s' "${R[$mode.haproxy]}" | median)
+  printf '%-8s %9s %9s %10s %9s %14.2f %17.2f %15.2f\n' "$mode" "$d" "$s" "$b" "$h" \
+    "$(echo "$s / $d" | bc -l)" "$(echo "$s / $b" | bc -l)" "$(echo "$h / $d" | bc -l)"
+done
+curl -s "http://127.0.0.1:$ADM/stats" | grep -E '^postgres\.bench\.(statements|statements_parsed|statements_parse_error|transactions|errors|protocol_errors):' || true
