@@ -4,6 +4,7 @@ package all
 
 import (
 	_ "github.com/sluice-proxy/sluice/filters/kafkabroker" // kafka_broker
+	_ "github.com/sluice-proxy/sluice/filters/kafkamesh"   // kafka_mesh
 	_ "github.com/sluice-proxy/sluice/filters/mysql"       // mysql_proxy
 	_ "github.com/sluice-proxy/sluice/filters/postgres"    // postgres_proxy
 	_ "github.com/sluice-proxy/sluice/filters/rbac"        // rbac
