@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	kcodec "github.com/sluice-proxy/sluice/codec/kafka"
 	"github.com/sluice-proxy/sluice/filters/kafkabroker"
+	"github.com/sluice-proxy/sluice/filters/kafkamesh"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
 )
 
@@ -264,6 +266,143 @@ func TestKafkaBrokerClients(t *testing.T) {
 			if v := s.Counter("kafka." + p + "." + c); v != 0 {
 				t.Errorf("kafka.%s.%s = %d", p, c, v)
 			}
+		}
+	}
+}
+
+// TestKafkaMeshClients runs franz-go and kafka-go clients through kafka_mesh
+// in front of two clusters (a kfake one for "pay-" topics and, for "log-"
+// topics, SLUICE_TEST_KAFKA_ADDR's Kafka or a second kfake): produce to both
+// in one request, consume from the beginning, a two-member consumer group.
+func TestKafkaMeshClients(t *testing.T) {
+	pay := kafkaBrokers(t, 2)
+	if os.Getenv(envKafkaAddr) != "" {
+		c, err := kfake.NewCluster(kfake.NumBrokers(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		pay = c.ListenAddrs()
+	}
+	logs := kafkaBrokers(t, 1)
+	t.Cleanup(kafkamesh.CloseClients)
+	port := freePort(t)
+	s := sluicetest.Start(t, fmt.Sprintf(`
+listeners:
+  - name: mesh
+    address: 127.0.0.1:%[1]s
+    filters:
+      - kafka_mesh:
+          advertised_host: 127.0.0.1
+          advertised_port: %[1]s
+          upstream_clusters:
+            - {cluster_name: pay, bootstrap_servers: "%[2]s", partition_count: 2}
+            - {cluster_name: logs, bootstrap_servers: "%[3]s", partition_count: 2}
+          forwarding_rules:
+            - {target_cluster: pay, topic_prefix: pay-}
+            - {target_cluster: logs, topic_prefix: log-}
+`, port, strings.Join(pay, ","), strings.Join(logs, ",")))
+	addr := s.Addr("mesh")
+	suffix := fmt.Sprint(time.Now().UnixNano())
+	payTopic, logTopic := "pay-"+suffix, "log-"+suffix
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	rec := newKafkaRecorder()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.Dialer(rec.dial), kgo.AllowAutoTopicCreation(),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	const n = 50
+	var recs []*kgo.Record
+	for i := 0; i < n; i++ {
+		recs = append(recs, &kgo.Record{Topic: payTopic, Value: []byte(fmt.Sprint("p", i))},
+			&kgo.Record{Topic: logTopic, Value: []byte(fmt.Sprint("l", i))})
+	}
+	var perr error
+	for try := 0; try < 50; try++ { // a real Kafka may need a moment for new topics' leaders
+		if perr = cl.ProduceSync(ctx, recs...).FirstErr(); perr == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if perr != nil {
+		t.Fatalf("produce: %v", perr)
+	}
+
+	// kafka-go produces too, and reads the log topic's partition 0 from the start.
+	kgRec := newKafkaRecorder()
+	tr := &kafkago.Transport{Dial: kgRec.dial}
+	defer tr.CloseIdleConnections()
+	w := &kafkago.Writer{Addr: kafkago.TCP(addr), Topic: payTopic, Transport: tr, BatchTimeout: 5 * time.Millisecond,
+		RequiredAcks: kafkago.RequireAll, Balancer: &kafkago.RoundRobin{}}
+	if err := w.WriteMessages(ctx, kafkago.Message{Value: []byte("kafka-go-1")}, kafkago.Message{Value: []byte("kafka-go-2")}); err != nil {
+		t.Fatalf("kafka-go produce: %v", err)
+	}
+	w.Close()
+	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{addr}, Topic: logTopic, Partition: 0,
+		MaxWait: 100 * time.Millisecond, Dialer: &kafkago.Dialer{DialFunc: kgRec.dial, Timeout: 5 * time.Second}})
+	if m, err := r.ReadMessage(ctx); err != nil || m.Offset != 0 {
+		t.Fatalf("kafka-go read: offset %d, %v", m.Offset, err)
+	}
+	r.Close()
+
+	// Two group members share both topics' partitions: the group is placed
+	// by its topics, which must live in one cluster, so it reads one topic.
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	assigned := make([]int, 2)
+	gctx, gcancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		m, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.Dialer(rec.dial), kgo.ConsumerGroup("pay-workers-"+suffix),
+			kgo.ConsumeTopics(payTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+			kgo.HeartbeatInterval(50*time.Millisecond), kgo.FetchMaxWait(200*time.Millisecond),
+			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, p map[string][]int32) {
+				mu.Lock()
+				assigned[i] += len(p[payTopic])
+				mu.Unlock()
+			}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer m.Close()
+			for gctx.Err() == nil {
+				m.PollFetches(gctx).EachRecord(func(r *kgo.Record) {
+					mu.Lock()
+					seen[string(r.Value)] = true
+					mu.Unlock()
+				})
+				m.CommitUncommittedOffsets(gctx)
+			}
+		}()
+	}
+	sluicetest.Eventually(t, 30*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen) == n+2 && assigned[0] > 0 && assigned[1] > 0
+	}, "group saw %d records, assigned %v", func() any { mu.Lock(); defer mu.Unlock(); return len(seen) }, func() any { return assigned })
+	gcancel()
+	wg.Wait()
+
+	for _, rc := range []*kafkaRecorder{rec, kgRec} {
+		dialed, _, _ := rc.snapshot()
+		for _, a := range dialed {
+			if a != addr {
+				t.Errorf("a client dialed %s, not the mesh", a)
+			}
+		}
+	}
+	_, wrote, _ := rec.snapshot()
+	for _, api := range []string{"api_versions", "metadata", "produce", "fetch", "list_offsets", "find_coordinator",
+		"join_group", "sync_group", "heartbeat", "offset_fetch", "offset_commit"} {
+		if got := s.Counter("kafka_mesh.mesh.request." + api + "_request"); got == 0 || got < wrote[api] {
+			t.Errorf("request.%s_request = %d, franz-go alone wrote %d", api, got, wrote[api])
 		}
 	}
 }
