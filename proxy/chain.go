@@ -4,9 +4,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/filters"
@@ -25,8 +28,43 @@ type chain struct {
 // chainSet is the immutable set of chains of one listener config; a reload
 // swaps the whole set, and connections keep the set they were accepted with.
 type chainSet struct {
+	// listener is the listener config the set was built from; connections
+	// read it (never the listener's own field, which a reload replaces).
+	listener  config.Listener
+	alog      *accessLog
 	chains    []*chain
 	needHello bool // some chain matches on SNI, ALPN or transport, or terminates TLS
+
+	// Built filters that hold resources (redis_proxy's upstream pools)
+	// implement io.Closer; they are closed once the set is retired by a
+	// reload or shutdown and its last connection has ended.
+	closers   []io.Closer
+	refs      atomic.Int64
+	retired   atomic.Bool
+	closeOnce sync.Once
+}
+
+// release drops one connection's reference.
+func (cs *chainSet) release() {
+	if cs.refs.Add(-1) == 0 && cs.retired.Load() {
+		cs.close()
+	}
+}
+
+// retire marks the set replaced; its filters close when no connection uses it.
+func (cs *chainSet) retire() {
+	cs.retired.Store(true)
+	if cs.refs.Load() == 0 {
+		cs.close()
+	}
+}
+
+func (cs *chainSet) close() {
+	cs.closeOnce.Do(func() {
+		for _, c := range cs.closers {
+			c.Close()
+		}
+	})
 }
 
 type chainMatch struct {
@@ -124,7 +162,7 @@ func (cs *chainSet) pick(f *connFacts) *chain {
 // buildChains builds every chain of a listener config. It returns errors with
 // the config path so that a bad reload is refused before anything changes.
 func buildChains(l *config.Listener, lpath string, env *filters.Env) (*chainSet, error) {
-	cs := &chainSet{}
+	cs := &chainSet{listener: *l}
 	for i, fc := range l.Chains() {
 		cpath := fmt.Sprintf("%s.filter_chains[%d]", lpath, i)
 		if len(l.Filters) > 0 {
@@ -161,6 +199,9 @@ func buildChains(l *config.Listener, lpath string, env *filters.Env) (*chainSet,
 			built, err := fac.Build(f.Config, env)
 			if err != nil {
 				return nil, fmt.Errorf("%s.filters[%d].%s: %w", cpath, j, f.Name, err)
+			}
+			if cl, ok := built.(io.Closer); ok {
+				cs.closers = append(cs.closers, cl)
 			}
 			switch v := built.(type) {
 			case filters.TerminalFilter:

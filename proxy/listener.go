@@ -24,11 +24,10 @@ const helloTimeout = 15 * time.Second
 // listener is one bound address with its current chains and open connections.
 type listener struct {
 	srv    *Server
-	cfg    config.Listener
+	cfg    config.Listener // guarded by Server.mu; connections read their chainSet's copy
 	ln     net.Listener
 	addr   string // bound address
 	chains atomic.Pointer[chainSet]
-	alog   *accessLog
 	st     listenerStats
 	log    *slog.Logger
 
@@ -89,20 +88,42 @@ func (l *listener) acceptLoop() {
 		l.conns[ac] = struct{}{}
 		l.wg.Add(1)
 		l.mu.Unlock()
-		go l.serve(ctx, ac, l.chains.Load())
+		go l.serve(ctx, ac, l.acquireChains())
+	}
+}
+
+// acquireChains returns the current chain set with a reference taken for one
+// connection. The re-check makes a reference taken while a reload swaps the
+// set either count (the swap came after) or be given back (it came before).
+func (l *listener) acquireChains() *chainSet {
+	for {
+		cs := l.chains.Load()
+		cs.refs.Add(1)
+		if l.chains.Load() == cs {
+			return cs
+		}
+		cs.release()
+	}
+}
+
+// setChains installs a new chain set and retires the old one.
+func (l *listener) setChains(cs *chainSet) {
+	if old := l.chains.Swap(cs); old != nil {
+		old.retire()
 	}
 }
 
 // serve runs one connection through its filter chain.
 func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 	defer l.wg.Done()
+	defer cs.release()
 	start := time.Now()
 	raw := ac.raw
 	l.st.cxTotal.Inc()
 	l.st.cxActive.Inc()
 	l.srv.totalConns.Inc()
 	s := &filters.Session{
-		ID: l.srv.nextID.Add(1), Listener: l.cfg.Name, Start: start, Downstream: raw,
+		ID: l.srv.nextID.Add(1), Listener: cs.listener.Name, Start: start, Downstream: raw,
 		Local: addrPort(raw.LocalAddr()), Remote: addrPort(raw.RemoteAddr()),
 	}
 	s.Log = l.log.With("conn", s.ID, "remote", s.Remote.String())
@@ -117,15 +138,15 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 		l.srv.totalConns.Dec()
 		l.st.cxDestroy.Inc()
 		l.st.cxLength.Record(float64(time.Since(start).Milliseconds()))
-		if l.alog != nil {
-			l.alog.write(s, time.Since(start))
+		if cs.alog != nil {
+			cs.alog.write(s, time.Since(start))
 		}
 	}()
 	var c filters.Conn = raw.(*net.TCPConn)
 	facts := connFacts{remote: s.Remote.Addr(), port: s.Local.Port()}
 	if cs.needHello {
-		prefix, isTLS, sni, alpn, err := inspectHello(raw, l.cfg.ListenerFiltersTimeout.D())
-		if isTimeout(err) && len(prefix) == 0 && l.cfg.ContinueOnListenerFiltersTimeout {
+		prefix, isTLS, sni, alpn, err := inspectHello(raw, cs.listener.ListenerFiltersTimeout.D())
+		if isTimeout(err) && len(prefix) == 0 && cs.listener.ContinueOnListenerFiltersTimeout {
 			err = nil // a server-speaks-first client: plain text
 		}
 		if err != nil {
@@ -179,6 +200,7 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 // deadline, then cancels and closes what is left. It blocks until all are gone.
 func (l *listener) drain(deadline time.Time) {
 	l.stopAccepting()
+	defer l.chains.Load().retire()
 	done := make(chan struct{})
 	go func() { l.wg.Wait(); close(done) }()
 	t := time.NewTimer(time.Until(deadline))

@@ -7,9 +7,11 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
 )
 
@@ -242,4 +244,63 @@ clusters:
 	if got := readAll(t, s.Addr("l")); got != "loopback" {
 		t.Fatalf("reached %q", got)
 	}
+}
+
+// closingFilter is a test observer that holds a resource: the server must
+// close it once a reload retired its chain and its last connection ended.
+type closingFilter struct{ closed *atomic.Int32 }
+
+func (f closingFilter) Observe(_ *filters.Session, c filters.Conn) (filters.Conn, error) {
+	return c, nil
+}
+func (f closingFilter) Close() error { f.closed.Add(1); return nil }
+
+var closedCount atomic.Int32
+
+type closingFactory struct{}
+
+func (closingFactory) Name() string       { return "test_closing" }
+func (closingFactory) Kind() filters.Kind { return filters.Observer }
+func (closingFactory) NewConfig() any     { return &struct{}{} }
+func (closingFactory) Build(any, *filters.Env) (any, error) {
+	return closingFilter{&closedCount}, nil
+}
+
+func init() { filters.Register(closingFactory{}) }
+
+// TestRetiredFiltersClose: a reload retires the old chain's filters, which
+// are closed only after the connection still using them ends.
+func TestRetiredFiltersClose(t *testing.T) {
+	closedCount.Store(0)
+	up := serve(t, echo)
+	cfg := func(prefix string) string {
+		return fmt.Sprintf(`
+listeners:
+  - name: l
+    address: 127.0.0.1:0
+    filters: [{test_closing: {}}, {tcp_proxy: {stat_prefix: %s, cluster: c}}]
+clusters:
+  - {name: c, endpoints: ["%s"]}
+`, prefix, up)
+	}
+	s := sluicetest.Start(t, cfg("a"))
+	c, err := net.Dial("tcp", s.Addr("l"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(c, "x")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	r := bufio.NewReader(c)
+	if _, err := r.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reload(cfg("b")); err != nil {
+		t.Fatal(err)
+	}
+	if n := closedCount.Load(); n != 0 {
+		t.Fatalf("closed %d filters while a connection still uses them", n)
+	}
+	c.Close()
+	sluicetest.Eventually(t, 5*time.Second, func() bool { return closedCount.Load() == 1 },
+		"the retired filter was not closed after its last connection")
 }

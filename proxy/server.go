@@ -81,7 +81,6 @@ func (s *Server) Apply(cfg *config.Config) error {
 	type plan struct {
 		cfg    config.Listener
 		chains *chainSet
-		alog   *accessLog
 		old    *listener
 		ln     net.Listener // bound for new listeners
 	}
@@ -90,6 +89,9 @@ func (s *Server) Apply(cfg *config.Config) error {
 	fail := func(err error) error {
 		for _, ln := range bound {
 			ln.Close()
+		}
+		for _, p := range plans {
+			p.chains.retire()
 		}
 		return err
 	}
@@ -104,7 +106,7 @@ func (s *Server) Apply(cfg *config.Config) error {
 		}
 		p := &plan{cfg: lc, chains: cs, old: s.listeners[lc.Name]}
 		if lc.AccessLog != nil {
-			if p.alog, err = openAccessLog(lc.AccessLog.Path); err != nil {
+			if cs.alog, err = openAccessLog(lc.AccessLog.Path); err != nil {
 				return fail(fmt.Errorf("listeners[%d].access_log.path: %w", i, err))
 			}
 		}
@@ -132,16 +134,15 @@ func (s *Server) Apply(cfg *config.Config) error {
 				s.lmModified.Inc()
 			}
 			p.old.cfg = p.cfg
-			p.old.alog = p.alog
-			p.old.chains.Store(p.chains)
+			p.old.setChains(p.chains)
 			next[p.cfg.Name] = p.old
 			continue
 		}
-		l := &listener{srv: s, cfg: p.cfg, ln: p.ln, addr: p.ln.Addr().String(), alog: p.alog,
+		l := &listener{srv: s, cfg: p.cfg, ln: p.ln, addr: p.ln.Addr().String(),
 			conns: map[*activeConn]struct{}{}}
 		l.log = s.log.With("listener", p.cfg.Name)
 		l.st = newListenerStats(s.Store.Root(), l.addr)
-		l.chains.Store(p.chains)
+		l.setChains(p.chains)
 		l.wg.Add(1)
 		go l.acceptLoop()
 		next[p.cfg.Name] = l

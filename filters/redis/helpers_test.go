@@ -118,7 +118,7 @@ func newTestProxy(tb testing.TB, addr string, mutate func(*Config)) (*Proxy, *st
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(p.Close)
+	tb.Cleanup(func() { p.Close() })
 	return p, store
 }
 

@@ -23,6 +23,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -211,9 +212,10 @@ func dialAddr(addr string, timeout time.Duration) func(ctx context.Context) (net
 var _ filters.TerminalFilter = (*Proxy)(nil)
 
 // Close closes the filter's upstream connections (requests in flight fail).
-// The server does not call it yet (filters have no close hook); unused
-// connections of a retired filter close themselves after two idle minutes.
-func (p *Proxy) Close() {
+// The server calls it when a reload or shutdown retired the filter's chain
+// and the chain's last connection has ended; idle connections of a filter
+// also close themselves after two idle minutes.
+func (p *Proxy) Close() error {
 	for _, hp := range *p.pools.Load() {
 		hp.closeAll()
 	}
@@ -227,4 +229,7 @@ func (p *Proxy) Close() {
 		}
 		t.mu.Unlock()
 	}
+	return nil
 }
+
+var _ io.Closer = (*Proxy)(nil)
