@@ -385,7 +385,8 @@ listeners:
 	sluicetest.Eventually(t, 30*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return len(seen) == n+2 && assigned[0] > 0 && assigned[1] > 0
+		return len(seen) == n+2 && assigned[0] > 0 && assigned[1] > 0 &&
+			s.Counter("kafka_mesh.mesh.request.heartbeat_request") > 0
 	}, "group saw %d records, assigned %v", func() any { mu.Lock(); defer mu.Unlock(); return len(seen) }, func() any { return assigned })
 	gcancel()
 	wg.Wait()
