@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # pgbench (scale 10; -S select-only and the default TPC-B-like script;
 # -c 16 -j 2 -T <secs>) against a private postgres direct, through sluice
-# (postgres_proxy with SQL parsing on + tcp_proxy), PgBouncer (session mode)
-# and haproxy (tcp mode), interleaved, printing the median tps of ROUNDS runs
+# (postgres_proxy with SQL parsing on + tcp_proxy; and tcp_proxy alone,
+# "tcponly", to separate the filter's cost from the proxy hop), PgBouncer
+# (session mode) and haproxy (tcp mode), interleaved, printing the median tps of ROUNDS runs
 # per target and the ratios to direct and to PgBouncer.
 #   bench/postgres.sh [seconds] [rounds]
 # Needs: go, postgresql, pgbench (postgresql-contrib on old releases),
@@ -26,7 +27,7 @@ AS=()
 
 go build -o "$TMP/sluice" ./cmd/sluice
 
-UP=19300 SL=19301 PB=19302 HA=19303 ADM=19304
+UP=19300 SL=19301 PB=19302 HA=19303 ADM=19304 ST=19305
 mkdir "$TMP/pg"
 [ ${#AS[@]} -gt 0 ] && chown postgres "$TMP/pg"
 "${AS[@]}" "$BIN/initdb" -D "$TMP/pg/data" -U postgres --auth=trust >"$TMP/initdb.log" 2>&1
@@ -43,6 +44,10 @@ listeners:
     filters:
       - postgres_proxy: {stat_prefix: bench}
       - tcp_proxy: {stat_prefix: bench, cluster: pg}
+  - name: tcponly
+    address: 127.0.0.1:$ST
+    filters:
+      - tcp_proxy: {stat_prefix: tcponly, cluster: pg}
 clusters:
   - {name: pg, endpoints: ["127.0.0.1:$UP"]}
 YAML
@@ -81,7 +86,7 @@ listen pg
 CFG
 haproxy -f "$TMP/haproxy.cfg" >"$TMP/haproxy.log" 2>&1 &
 sleep 1; cat "$TMP/pgbouncer.out" "$TMP/pg/pgbouncer.log" 2>/dev/null | tail -5 >&2
-for p in $SL $PB $HA; do
+for p in $SL $ST $PB $HA; do
   for _ in $(seq 100); do psql -h 127.0.0.1 -p $p -U postgres -Atc 'select 1' postgres >/dev/null 2>&1 && break; sleep 0.2; done
 done
 
@@ -102,20 +107,22 @@ for mode in -S default; do
   args=$mode
   [ "$mode" = default ] && args=""
   for ((i = 1; i <= ROUNDS; i++)); do
-    for target in direct sluice pgbouncer haproxy; do
-      case $target in direct) p=$UP ;; sluice) p=$SL ;; pgbouncer) p=$PB ;; haproxy) p=$HA ;; esac
+    for target in direct sluice tcponly pgbouncer haproxy; do
+      case $target in direct) p=$UP ;; sluice) p=$SL ;; tcponly) p=$ST ;; pgbouncer) p=$PB ;; haproxy) p=$HA ;; esac
       R[$mode.$target]+="$(tps $p "$args")"$'\n'
     done
   done
 done
 
-printf '%-8s %9s %9s %10s %9s %14s %17s %15s\n' mode direct sluice pgbouncer haproxy sluice/direct sluice/pgbouncer haproxy/direct
+printf '%-8s %9s %9s %9s %10s %9s %14s %17s %16s %15s\n' mode direct sluice tcponly pgbouncer haproxy \
+  sluice/direct sluice/pgbouncer tcponly/direct haproxy/direct
 for mode in -S default; do
   d=$(printf '%s' "${R[$mode.direct]}" | median)
   s=$(printf '%s' "${R[$mode.sluice]}" | median)
   b=$(printf '%s' "${R[$mode.pgbouncer]}" | median)
   h=$(printf '%s' "${R[$mode.haproxy]}" | median)
-  printf '%-8s %9s %9s %10s %9s %14.2f %17.2f %15.2f\n' "$mode" "$d" "$s" "$b" "$h" \
-    "$(echo "$s / $d" | bc -l)" "$(echo "$s / $b" | bc -l)" "$(echo "$h / $d" | bc -l)"
+  o=$(printf '%s' "${R[$mode.tcponly]}" | median)
+  printf '%-8s %9s %9s %9s %10s %9s %14.2f %17.2f %16.2f %15.2f\n' "$mode" "$d" "$s" "$o" "$b" "$h" \
+    "$(echo "$s / $d" | bc -l)" "$(echo "$s / $b" | bc -l)" "$(echo "$o / $d" | bc -l)" "$(echo "$h / $d" | bc -l)"
 done
 curl -s "http://127.0.0.1:$ADM/stats" | grep -E '^postgres\.bench\.(statements|statements_parsed|statements_parse_error|transactions|errors|protocol_errors):' || true
