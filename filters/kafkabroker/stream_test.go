@@ -123,6 +123,9 @@ func run(t testing.TB, f *Filter, s session, readSize int, cuts []int) (toBroker
 		if _, werr := k.Write(rest[:n]); werr != nil {
 			return toBroker, fc.out.Bytes(), werr
 		}
+		if len(k.out.held) > maxHeld {
+			t.Fatalf("held %d broker bytes, bound %d", len(k.out.held), maxHeld)
+		}
 		rest = rest[n:]
 	}
 	return toBroker, fc.out.Bytes(), nil
@@ -233,6 +236,36 @@ func TestRefusedInOrder(t *testing.T) {
 		}
 		if !bytes.Equal(toClient, want) {
 			t.Errorf("cuts %v: client stream differs (%d bytes, want %d)", cuts, len(toClient), len(want))
+		}
+	}
+}
+
+// TestLargeResponseStreams passes a 4 MiB Fetch response through in 4 KiB
+// writes: nothing of it is held back (run checks the bound after each write)
+// and it arrives unchanged, rewrite on or off.
+func TestLargeResponseStreams(t *testing.T) {
+	q := kmsg.NewPtrFetchRequest()
+	q.SetVersion(11)
+	r := kmsg.NewPtrFetchResponse()
+	r.SetVersion(11)
+	rt := kmsg.NewFetchResponseTopic()
+	rt.Topic = "big"
+	rp := kmsg.NewFetchResponseTopicPartition()
+	rp.RecordBatches = bytes.Repeat([]byte{7}, 4<<20)
+	rt.Partitions = append(rt.Partitions, rp)
+	r.Topics = append(r.Topics, rt)
+	s := session{reqs: reqFrame(q, 1), resps: respFrame(r, 1)}
+	for _, rewrite := range []bool{false, true} {
+		f := testFilter(t, &Config{StatPrefix: "t"})
+		if rewrite {
+			f.rewrite = rewriteAll
+		}
+		_, toClient, err := run(t, f, s, 4096, []int{4096})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(toClient, s.resps) {
+			t.Fatalf("rewrite=%v: fetch response changed (%d bytes, want %d)", rewrite, len(toClient), len(s.resps))
 		}
 	}
 }

@@ -150,7 +150,7 @@ func (mc *meshConn) handle(body []byte) ([]byte, error) {
 		return nil, fmt.Errorf("decoding %s v%d: %w", kcodec.ApiName(h.APIKey), h.APIVersion, err)
 	}
 	resp, code := mc.dispatch(req)
-	defer func() { mc.m.stats.Duration[h.APIKey].Record(float64(time.Since(start).Microseconds()) / 1000) }()
+	mc.m.stats.Duration[h.APIKey].Record(float64(time.Since(start).Microseconds()) / 1000)
 	if code != 0 {
 		return mc.errorResponse(&h, body[hl:], code)
 	}
