@@ -2,13 +2,15 @@
 // runs an in-process kfake broker that discards produced records (so broker
 // storage is out of the measurement); "kafkaload produce -brokers A -secs S"
 // produces records of -size bytes with franz-go for S seconds and prints one
-// line: acknowledged messages/s and MB/s.
+// line: acknowledged messages/s and MB/s. -via sends every connection to one
+// address, so that a plain TCP proxy can be measured without a rewrite.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"sync/atomic"
@@ -61,10 +63,18 @@ func produce(args []string) error {
 	brokers := fs.String("brokers", "127.0.0.1:19300", "bootstrap address")
 	secs := fs.Float64("secs", 10, "seconds to produce")
 	size := fs.Int("size", 1024, "record value size")
+	via := fs.String("via", "", "dial this address whatever the broker advertises (a plain TCP proxy)")
 	fs.Parse(args)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(*brokers), kgo.DefaultProduceTopic("bench"),
+	opts := []kgo.Opt{kgo.SeedBrokers(*brokers), kgo.DefaultProduceTopic("bench"),
 		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()), kgo.ProducerLinger(time.Millisecond),
-		kgo.MaxBufferedRecords(20000))
+		kgo.MaxBufferedRecords(20000)}
+	if *via != "" {
+		d := &net.Dialer{Timeout: 5 * time.Second}
+		opts = append(opts, kgo.Dialer(func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, *via)
+		}))
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return err
 	}
