@@ -35,8 +35,8 @@ type conn struct {
 	pair         *pg.Pair
 	onFront      func(*pg.Message) error
 	onBack       func(*pg.Message) error
-	db, route    string
-	passthrough  bool // the client's SSLRequest went to the server
+	route        string // the cluster an observer route chose, for cancel keys
+	passthrough  bool   // the client's SSLRequest went to the server
 
 	// Reading goroutine.
 	prefix  []byte // the startup packet, returned by the first Reads

@@ -161,7 +161,6 @@ func (f *Filter) Observe(s *filters.Session, c filters.Conn) (filters.Conn, erro
 		if db == "" {
 			db = user
 		}
-		cn.db = db
 		s.UpdateAccess(func(a *filters.AccessRecord) {
 			if a.Fields == nil {
 				a.Fields = make(map[string]any)
