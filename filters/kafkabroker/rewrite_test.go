@@ -1,11 +1,15 @@
 package kafkabroker_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	kcodec "github.com/sluice-proxy/sluice/codec/kafka"
 
 	"github.com/sluice-proxy/sluice/filters/kafkabroker"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
@@ -119,4 +123,48 @@ func TestAutoRewriteThreeBrokers(t *testing.T) {
 		t.Errorf("dialed %v, want the bootstrap and three per-broker listeners", dialed)
 	}
 	assertStats(t, s, "auto", log)
+}
+
+// TestAutoListenersSurviveReload reloads the config with a refusal added:
+// the per-broker listeners keep their addresses (clients hold them) and are
+// served by the rebuilt filter.
+func TestAutoListenersSurviveReload(t *testing.T) {
+	kc := newCluster(t, 2)
+	t.Cleanup(func() { kafkabroker.CloseAutoListeners("reload") })
+	port := testenv.FreePort(t)
+	auto := ", broker_address_rewrite: {auto: {bind_host: 127.0.0.1}}"
+	s := sluicetest.Start(t, brokerConfig("reload", kc.ListenAddrs()[0], auto, port))
+	before := runThreeBrokers(t, s.Addr("kafka"), "before").dialedAddrs()
+	if err := s.Reload(brokerConfig("reload", kc.ListenAddrs()[0], auto+", api_keys_denied: [19]", port)); err != nil {
+		t.Fatal(err)
+	}
+	log := newClientLog()
+	cl, err := kgo.NewClient(append(log.opts(), kgo.SeedBrokers(s.Addr("kafka")))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "after", 1, 1
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(context.Background(), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := resp.Topics[0].ErrorCode; c != kcodec.ErrCodeTopicAuthorizationFailed {
+		t.Fatalf("create_topics after reload: code %d, want %d", c, kcodec.ErrCodeTopicAuthorizationFailed)
+	}
+	if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "before", Value: []byte("x")}).FirstErr(); err != nil {
+		t.Fatalf("produce after reload: %v", err)
+	}
+	old := map[string]bool{}
+	for _, a := range before {
+		old[a] = true
+	}
+	for _, a := range log.dialedAddrs() {
+		if !old[a] {
+			t.Errorf("after reload the client dialed %s, not one of %v", a, before)
+		}
+	}
 }
