@@ -39,6 +39,10 @@ type conn struct {
 	fatal error
 	rerr  error // set by request callbacks, returned by Read
 
+	clientID string // of the first request
+	seenID   bool
+	apis     apiSet // API keys used, for the published metadata
+
 	out outStream // Write's state, used only under mu by the writer
 }
 
@@ -50,6 +54,7 @@ func newConn(f *Filter, s *filters.Session, c filters.Conn) *conn {
 		k.gate = &gate{refused: f.isRefused}
 	}
 	k.out.c = k
+	s.OnClose(k.publish)
 	return k
 }
 
@@ -104,6 +109,10 @@ type reqHandler conn
 func (h *reqHandler) RequestHeader(f *kcodec.RequestFrame) bool {
 	k := (*conn)(h)
 	k.f.stats.request(f.Header.APIKey)
+	k.apis.add(f.Header.APIKey)
+	if !k.seenID {
+		k.seenID, k.clientID = true, string(f.Header.ClientID)
+	}
 	if k.f.isRefused(f.Header.APIKey) {
 		k.f.stats.Denied.Inc()
 		return true // the body names what the error response must mirror

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -267,5 +268,27 @@ func TestLargeResponseStreams(t *testing.T) {
 		if !bytes.Equal(toClient, s.resps) {
 			t.Fatalf("rewrite=%v: fetch response changed (%d bytes, want %d)", rewrite, len(toClient), len(s.resps))
 		}
+	}
+}
+
+func TestPublishedMetadata(t *testing.T) {
+	s := testSession()
+	f := testFilter(t, &Config{StatPrefix: "t"})
+	sess := &filters.Session{Log: slog.New(slog.DiscardHandler)}
+	k := newConn(f, sess, &fakeConn{in: bytes.NewReader(s.reqs)})
+	buf := make([]byte, 1024)
+	for {
+		if _, err := k.Read(buf); err != nil {
+			break
+		}
+	}
+	sess.RunOnClose()
+	v, ok := sess.Metadata(MetadataNamespace)
+	md, _ := v.(Metadata)
+	if !ok || md.ClientID != "t" || strings.Join(md.APIs, ",") != "metadata,api_versions" {
+		t.Fatalf("metadata %+v", v)
+	}
+	if got := sess.AccessSnapshot().Fields["kafka_client_id"]; got != "t" {
+		t.Fatalf("access log field kafka_client_id = %v", got)
 	}
 }
