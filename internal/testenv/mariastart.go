@@ -39,8 +39,13 @@ func startMariaDB(o owner, cfg mariaConfig) (*mariaCore, error) {
 			c.p.kill()
 		}
 	})
+	// A private tmpdir: concurrent bootstraps sharing /tmp have been seen to
+	// lose each other's temporary tables ("Unknown table mysql.tmp_user_...").
+	if err := os.MkdirAll(c.tmpdir(), 0o755); err != nil {
+		return nil, err
+	}
 	args := []string{"--no-defaults", "--datadir=" + c.datadir(), "--auth-root-authentication-method=normal",
-		"--skip-test-db", "--skip-name-resolve"}
+		"--skip-test-db", "--skip-name-resolve", "--tmpdir=" + c.tmpdir()}
 	args = append(args, c.userArg()...)
 	if out, err := exec.Command(install, args...).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("testenv: mariadb-install-db: %w\n%s", err, out)
@@ -84,6 +89,7 @@ func (c *mariaCore) userArg() []string {
 func (c *mariaCore) path(name string) string { return filepath.Join(c.dir, name) }
 func (c *mariaCore) datadir() string         { return c.path("data") }
 func (c *mariaCore) socket() string          { return c.path("mysqld.sock") }
+func (c *mariaCore) tmpdir() string          { return c.path("tmp") }
 func (c *mariaCore) logPath() string         { return c.path("mariadb.log") }
 
 // start runs mariadbd on c.port and waits for a root ping.
@@ -93,7 +99,7 @@ func (c *mariaCore) start() error {
 		"--pid-file=" + c.path("mysqld.pid"), "--port=" + strconv.Itoa(c.port),
 		"--bind-address=127.0.0.1", "--skip-name-resolve", "--skip-log-bin",
 		"--innodb-buffer-pool-size=32M", "--innodb-flush-log-at-trx-commit=2",
-		"--log-error=" + c.logPath(),
+		"--log-error=" + c.logPath(), "--tmpdir=" + c.tmpdir(),
 	}
 	args = append(args, c.userArg()...)
 	if c.cert != nil {
