@@ -24,15 +24,8 @@ import (
 // Name is the filter's config key.
 const Name = "kafka_broker"
 
-func init() { filters.Register(factory{}) }
-
-type factory struct{}
-
-func (factory) Name() string       { return Name }
-func (factory) Kind() filters.Kind { return filters.Observer }
-func (factory) NewConfig() any     { return NewConfig() }
-func (factory) Build(cfg any, env *filters.Env) (any, error) {
-	return New(cfg.(*Config), env)
+func init() {
+	filters.Register(filters.Typed(Name, filters.Observer, NewConfig, New))
 }
 
 // Filter is a built kafka_broker; one per filter chain, shared by its
@@ -123,5 +116,4 @@ func sinceMs(stamp int64) float64 {
 
 var (
 	_ filters.ObserverFilter = (*Filter)(nil)
-	_ filters.Factory        = factory{}
 )

@@ -27,15 +27,8 @@ import (
 // Name is the filter's config key.
 const Name = "kafka_mesh"
 
-func init() { filters.Register(factory{}) }
-
-type factory struct{}
-
-func (factory) Name() string       { return Name }
-func (factory) Kind() filters.Kind { return filters.Terminal }
-func (factory) NewConfig() any     { return NewConfig() }
-func (factory) Build(cfg any, env *filters.Env) (any, error) {
-	return New(cfg.(*Config), env)
+func init() {
+	filters.Register(filters.Typed(Name, filters.Terminal, NewConfig, New))
 }
 
 // Mesh is a built kafka_mesh; one per filter chain, shared by its
@@ -140,5 +133,4 @@ func (m *Mesh) Close() {
 
 var (
 	_ filters.TerminalFilter = (*Mesh)(nil)
-	_ filters.Factory        = factory{}
 )

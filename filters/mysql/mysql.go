@@ -31,15 +31,8 @@ const Name = "mysql_proxy"
 // MetadataNamespace is where per-statement metadata is published, as in Envoy.
 const MetadataNamespace = "envoy.filters.network.mysql_proxy"
 
-func init() { filters.Register(factory{}) }
-
-type factory struct{}
-
-func (factory) Name() string       { return Name }
-func (factory) Kind() filters.Kind { return filters.Observer }
-func (factory) NewConfig() any     { return NewConfig() }
-func (factory) Build(cfg any, env *filters.Env) (any, error) {
-	return New(cfg.(*Config), env)
+func init() {
+	filters.Register(filters.Typed(Name, filters.Observer, NewConfig, New))
 }
 
 // Filter is a built mysql_proxy; one per filter chain, shared by its

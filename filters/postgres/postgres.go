@@ -33,15 +33,8 @@ const Name = "postgres_proxy"
 // a map[string][]string from table name to operations.
 const MetadataNamespace = "envoy.filters.network.postgres_proxy"
 
-func init() { filters.Register(factory{}) }
-
-type factory struct{}
-
-func (factory) Name() string       { return Name }
-func (factory) Kind() filters.Kind { return filters.Observer }
-func (factory) NewConfig() any     { return NewConfig() }
-func (factory) Build(cfg any, env *filters.Env) (any, error) {
-	return New(cfg.(*Config), env)
+func init() {
+	filters.Register(filters.Typed(Name, filters.Observer, NewConfig, New))
 }
 
 // Filter is a built postgres_proxy; one per filter chain, shared by its

@@ -26,15 +26,8 @@ import (
 // Name is the filter's config key.
 const Name = "rbac"
 
-func init() { filters.Register(factory{}) }
-
-type factory struct{}
-
-func (factory) Name() string       { return Name }
-func (factory) Kind() filters.Kind { return filters.Observer }
-func (factory) NewConfig() any     { return NewConfig() }
-func (factory) Build(cfg any, env *filters.Env) (any, error) {
-	return New(cfg.(*Config), env), nil
+func init() {
+	filters.Register(filters.Typed(Name, filters.Observer, NewConfig, func(c *Config, env *filters.Env) (*Filter, error) { return New(c, env), nil }))
 }
 
 // Filter is a built rbac filter, shared by the connections of its chain.

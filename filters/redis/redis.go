@@ -38,15 +38,8 @@ import (
 // Name is the filter's config key.
 const Name = "redis_proxy"
 
-func init() { filters.Register(factory{}) }
-
-type factory struct{}
-
-func (factory) Name() string       { return Name }
-func (factory) Kind() filters.Kind { return filters.Terminal }
-func (factory) NewConfig() any     { return NewConfig() }
-func (factory) Build(cfg any, env *filters.Env) (any, error) {
-	return New(cfg.(*Config), env)
+func init() {
+	filters.Register(filters.Typed(Name, filters.Terminal, NewConfig, New))
 }
 
 // Proxy is a built redis_proxy filter; one per filter chain. It is safe

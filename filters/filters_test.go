@@ -1,0 +1,52 @@
+package filters
+
+import (
+	"strings"
+	"testing"
+)
+
+type cfgA struct{ N int }
+
+func TestRegisterRefusesBadFactories(t *testing.T) {
+	newA := func() *cfgA { return &cfgA{N: 1} }
+	build := func(c *cfgA, _ *Env) (int, error) { return c.N, nil }
+	Register(Typed("test_registry_ok", Observer, newA, build))
+	for _, tc := range []struct {
+		name string
+		f    Factory
+	}{
+		{"nil", nil},
+		{"empty name", Typed("", Observer, newA, build)},
+		{"duplicate", Typed("test_registry_ok", Observer, newA, build)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("Register did not panic")
+				}
+			}()
+			Register(tc.f)
+		})
+	}
+	if _, ok := Lookup("test_registry_ok"); !ok {
+		t.Fatal("registered factory not found")
+	}
+	found := false
+	for _, n := range Names() {
+		found = found || n == "test_registry_ok"
+	}
+	if !found {
+		t.Fatal("Names lacks the registered factory")
+	}
+}
+
+func TestTypedBuild(t *testing.T) {
+	f := Typed("x", Terminal, func() *cfgA { return &cfgA{N: 7} }, func(c *cfgA, _ *Env) (int, error) { return c.N * 2, nil })
+	got, err := f.Build(f.NewConfig(), nil)
+	if err != nil || got.(int) != 14 {
+		t.Fatalf("Build = %v, %v", got, err)
+	}
+	if _, err := f.Build(&struct{}{}, nil); err == nil || !strings.Contains(err.Error(), "want *filters.cfgA") {
+		t.Fatalf("wrong config type: %v", err)
+	}
+}
