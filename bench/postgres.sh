@@ -90,7 +90,7 @@ for p in $SL $ST $PB $HA; do
   for _ in $(seq 100); do psql -h 127.0.0.1 -p $p -U postgres -Atc 'select 1' postgres >/dev/null 2>&1 && break; sleep 0.2; done
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+source bench/lib.sh # the script runs from the repository root
 # tps runs pgbench against port $1 with extra args $2 and prints the tps.
 tps() {
   pgbench -h 127.0.0.1 -p "$1" -U postgres -c 16 -j 2 -T "$SECS" $2 postgres 2>/dev/null |

@@ -51,7 +51,7 @@ for p in $UP $SL $TW; do
   for _ in $(seq 50); do redis-cli -p $p ping >/dev/null 2>&1 && break; sleep 0.1; done
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+source bench/lib.sh # the script runs from the repository root
 # rps runs redis-benchmark and prints the mean requests/s of GET and SET.
 rps() {
   redis-benchmark -h 127.0.0.1 -p "$1" -t get,set -n "$N" -c 50 -P "$2" -q --csv 2>/dev/null |

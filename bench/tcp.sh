@@ -42,7 +42,7 @@ CFG
 haproxy -f "$TMP/haproxy.cfg" -q &
 sleep 1
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+source bench/lib.sh # the script runs from the repository root
 declare -A R
 for mode in throughput connrate; do
   c=8; [ $mode = connrate ] && c=16
