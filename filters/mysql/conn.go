@@ -10,9 +10,6 @@ import (
 	"github.com/sluice-proxy/sluice/filters"
 )
 
-// readBufSize is the size of one downstream read.
-const readBufSize = 32 << 10
-
 // errDenyClose ends a connection whose statement a gate refused with Close,
 // or that could not be held for a gate.
 var errDenyClose = errors.New("mysql_proxy: statement refused, closing the connection")
@@ -39,14 +36,12 @@ type conn struct {
 	down filters.Conn // where the client is written: Conn or the TLS over it
 
 	// Read side, owned by the reading goroutine.
-	rd      filters.Conn // where the client is read: Conn or the TLS over it
-	rbuf    []byte
-	ready   []byte // bytes for the server not yet returned by Read
-	out     []byte // buffer behind ready on the holding path
-	held    []byte // the client message being held
-	stream  bool   // the current message was too long to hold: forwarded as it came
+	rd      filters.Conn       // where the client is read: Conn or the TLS over it
+	hold    filters.HoldReader // client bytes released for the server
+	out     []byte             // buffer behind what process releases on the holding path
+	held    []byte             // the client message being held
+	stream  bool               // the current message was too long to hold: forwarded as it came
 	ct      tracker
-	rerr    error
 	started bool
 	gated   bool // a SQL gate is registered
 	fixCaps bool // the next client message is the HandshakeResponse after TLS
@@ -68,27 +63,15 @@ func (c *conn) Read(p []byte) (int, error) {
 	if !c.started {
 		c.started = true
 		c.gated = c.s.HasSQLGates()
-		c.rbuf = make([]byte, readBufSize)
 	}
-	for len(c.ready) == 0 {
-		if c.rerr != nil {
-			return 0, c.rerr
-		}
-		n, err := c.rd.Read(c.rbuf)
-		if n > 0 {
-			if perr := c.process(c.rbuf[:n]); perr != nil {
-				c.rerr = perr
-				return 0, perr
-			}
-		}
-		if err != nil {
-			c.rerr = err
-		}
-	}
-	n := copy(p, c.ready)
-	c.ready = c.ready[n:]
-	return n, nil
+	return c.hold.Read(clientReader{c}, p, c.process)
 }
+
+// clientReader reads the client through c.rd as it is at each read:
+// process may switch it to TLS in the middle of a HoldReader.Read.
+type clientReader struct{ c *conn }
+
+func (r clientReader) Read(b []byte) (int, error) { return r.c.rd.Read(b) }
 
 // holding reports whether client messages must be held until complete.
 func (c *conn) holding() bool {
@@ -98,13 +81,12 @@ func (c *conn) holding() bool {
 	return c.gated || c.ev.shift.Load() || (c.f.tls != nil && !c.ev.loggedIn.Load())
 }
 
-// process decodes a chunk read from the client and queues what the server
-// should get.
-func (c *conn) process(chunk []byte) error {
+// process decodes a chunk read from the client and returns what the server
+// should get now.
+func (c *conn) process(chunk []byte) ([]byte, error) {
 	if !c.holding() && len(c.held) == 0 && c.ct.idle() {
 		c.feed(codec.ClientToServer, chunk)
-		c.ready = chunk
-		return nil
+		return chunk, nil
 	}
 	c.out = c.out[:0]
 	limit := max(c.f.cfg.MaxSQLBytes+64, 4096)
@@ -123,7 +105,7 @@ func (c *conn) process(chunk []byte) error {
 			if done {
 				c.stream = false
 				if c.ev.takeVerdict().refused() {
-					return errDenyClose
+					return nil, errDenyClose
 				}
 			}
 			c.out = append(c.out, seg...)
@@ -140,12 +122,11 @@ func (c *conn) process(chunk []byte) error {
 		}
 		rest, err := c.complete(chunk)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		chunk = rest
 	}
-	c.ready = c.out
-	return nil
+	return c.out, nil
 }
 
 // complete acts on the held message that just ended: forward it (rewritten

@@ -10,9 +10,6 @@ import (
 	"github.com/sluice-proxy/sluice/filters"
 )
 
-// readBufSize is the size of one client read on the gated path.
-const readBufSize = 32 << 10
-
 // errDenyClose ends a connection whose statement a gate refused with Close,
 // or that could not be held for a gate.
 var errDenyClose = errors.New("postgres_proxy: statement refused, closing the connection")
@@ -42,8 +39,7 @@ type conn struct {
 	prefix  []byte // the startup packet, returned by the first Reads
 	started bool
 	gated   bool
-	rbuf    []byte
-	ready   []byte
+	hold    filters.HoldReader // client bytes released for the server
 	out     []byte
 	held    []byte
 	stream  bool // the current client message is forwarded as it comes
@@ -52,7 +48,6 @@ type conn struct {
 	verdict filters.SQLVerdict
 	syncs   uint64 // Query, Sync and FunctionCall messages forwarded (gated)
 	ft      tracker
-	rerr    error
 
 	// Writing goroutine.
 	bt         tracker
@@ -131,13 +126,13 @@ func (c *conn) start() error {
 		return nil
 	}
 	if c.passthrough {
-		c.rerr = fmt.Errorf("%w: a SQL gate needs the statements but the client's TLS is passed through "+
+		err := fmt.Errorf("%w: a SQL gate needs the statements but the client's TLS is passed through "+
 			"(enable terminate_ssl, or put the gate before postgres_proxy so that SSL is refused)", errDenyClose)
-		return c.rerr
+		c.hold.Fail(err)
+		return err
 	}
 	c.gated = true
 	c.gatedW.Store(true)
-	c.rbuf = make([]byte, readBufSize)
 	return nil
 }
 

@@ -60,29 +60,12 @@ func (t *tracker) partial() int64 {
 
 // readGated returns client bytes once each Query and Parse was decided.
 func (c *conn) readGated(p []byte) (int, error) {
-	for len(c.ready) == 0 {
-		if c.rerr != nil {
-			return 0, c.rerr
-		}
-		n, err := c.rw.Read(c.rbuf)
-		if n > 0 {
-			if perr := c.processGated(c.rbuf[:n]); perr != nil {
-				c.rerr = perr
-				return 0, perr
-			}
-		}
-		if err != nil {
-			c.rerr = err
-		}
-	}
-	n := copy(p, c.ready)
-	c.ready = c.ready[n:]
-	return n, nil
+	return c.hold.Read(c.rw, p, c.processGated)
 }
 
-// processGated decodes a chunk from the client and queues for the server
+// processGated decodes a chunk from the client and returns for the server
 // what the gates let through.
-func (c *conn) processGated(chunk []byte) error {
+func (c *conn) processGated(chunk []byte) ([]byte, error) {
 	c.out = c.out[:0]
 	limit := int64(c.f.cfg.MaxSQLPrefix + holdExtra)
 	for len(chunk) > 0 {
@@ -91,7 +74,7 @@ func (c *conn) processGated(chunk []byte) error {
 		chunk = chunk[n:]
 		if c.stream {
 			if err := c.feedFront(seg); err != nil {
-				return err
+				return nil, err
 			}
 			if !c.discard {
 				c.out = append(c.out, seg...)
@@ -102,7 +85,7 @@ func (c *conn) processGated(chunk []byte) error {
 				// Not a statement to hold (or too long to): pass it on.
 				c.stream = true
 				if err := c.feedFront(c.held); err != nil {
-					return err
+					return nil, err
 				}
 				if !c.discard {
 					c.out = append(c.out, c.held...)
@@ -112,12 +95,11 @@ func (c *conn) processGated(chunk []byte) error {
 		}
 		if done {
 			if err := c.finish(); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	c.ready = c.out
-	return nil
+	return c.out, nil
 }
 
 // finish acts on the client message that just ended.
