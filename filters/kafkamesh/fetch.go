@@ -133,14 +133,7 @@ func (mc *meshConn) listOffsets(req *kmsg.ListOffsetsRequest) kmsg.Response {
 		u := mc.m.route(t.Topic)
 		if u == nil {
 			mc.m.stats.Unrouted.Inc()
-			rt := kmsg.NewListOffsetsResponseTopic()
-			rt.Topic = t.Topic
-			for _, p := range t.Partitions {
-				rp := kmsg.NewListOffsetsResponseTopicPartition()
-				rp.Partition, rp.ErrorCode = p.Partition, errUnknownTopic
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			resp.Topics = append(resp.Topics, rt)
+			resp.Topics = append(resp.Topics, listOffsetsError(t, errUnknownTopic))
 			continue
 		}
 		sub := byUp[u]
@@ -156,14 +149,7 @@ func (mc *meshConn) listOffsets(req *kmsg.ListOffsetsRequest) kmsg.Response {
 		r, err := mc.forward(u, byUp[u])
 		if err != nil {
 			for _, t := range byUp[u].Topics {
-				rt := kmsg.NewListOffsetsResponseTopic()
-				rt.Topic = t.Topic
-				for _, p := range t.Partitions {
-					rp := kmsg.NewListOffsetsResponseTopicPartition()
-					rp.Partition, rp.ErrorCode = p.Partition, errNetwork
-					rt.Partitions = append(rt.Partitions, rp)
-				}
-				resp.Topics = append(resp.Topics, rt)
+				resp.Topics = append(resp.Topics, listOffsetsError(t, errNetwork))
 			}
 			continue
 		}
@@ -172,6 +158,18 @@ func (mc *meshConn) listOffsets(req *kmsg.ListOffsetsRequest) kmsg.Response {
 		resp.Topics = append(resp.Topics, lr.Topics...)
 	}
 	return resp
+}
+
+// listOffsetsError answers every partition of t with code.
+func listOffsetsError(t kmsg.ListOffsetsRequestTopic, code int16) kmsg.ListOffsetsResponseTopic {
+	rt := kmsg.NewListOffsetsResponseTopic()
+	rt.Topic = t.Topic
+	for _, p := range t.Partitions {
+		rp := kmsg.NewListOffsetsResponseTopicPartition()
+		rp.Partition, rp.ErrorCode = p.Partition, code
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	return rt
 }
 
 // createTopics splits the request per cluster.

@@ -29,6 +29,19 @@ clusters:
 `, chainPrefix, tcpExtra, upstreams)
 }
 
+// dialProxy starts sluice with proxyConfig(upstreams, tcpExtra, chain) and
+// connects a client to it; the client is closed at test end.
+func dialProxy(t *testing.T, upstreams, tcpExtra, chain string) (*sluicetest.Sluice, net.Conn) {
+	t.Helper()
+	s := sluicetest.Start(t, proxyConfig(upstreams, tcpExtra, chain))
+	c, err := net.Dial("tcp", s.Addr("l"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return s, c
+}
+
 // TestLargePayloadBothWays sends a large random stream through tcp_proxy to
 // an echo server and checks both directions' checksums, over the splice path
 // (no observer) and the user-space path (an observer taps the bytes).
@@ -39,12 +52,7 @@ func TestLargePayloadBothWays(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			up := startUpstream(t, echo)
-			s := sluicetest.Start(t, proxyConfig(`"`+up.addr()+`"`, "", tc.chain))
-			c, err := net.Dial("tcp", s.Addr("l"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			s, c := dialProxy(t, `"`+up.addr()+`"`, "", tc.chain)
 			size := int64(largePayload)
 			sent := sha256.New()
 			errc := make(chan error, 1)
@@ -103,12 +111,7 @@ func TestHalfClose(t *testing.T) {
 		fmt.Fprintf(c, "got %d bytes", len(b))
 		c.CloseWrite()
 	})
-	s := sluicetest.Start(t, proxyConfig(`"`+up.addr()+`"`, "", ""))
-	c, err := net.Dial("tcp", s.Addr("l"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, c := dialProxy(t, `"`+up.addr()+`"`, "", "")
 	c.Write([]byte(strings.Repeat("x", 1000)))
 	c.(*net.TCPConn).CloseWrite()
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -123,12 +126,7 @@ func TestHalfClose(t *testing.T) {
 
 func TestIdleTimeout(t *testing.T) {
 	up := startUpstream(t, echo)
-	s := sluicetest.Start(t, proxyConfig(`"`+up.addr()+`"`, ", idle_timeout: 300ms", ""))
-	c, err := net.Dial("tcp", s.Addr("l"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	s, c := dialProxy(t, `"`+up.addr()+`"`, ", idle_timeout: 300ms", "")
 	// Traffic keeps it open past the timeout...
 	r := bufio.NewReader(c)
 	var start time.Time
@@ -154,12 +152,7 @@ func TestIdleTimeout(t *testing.T) {
 }
 
 func TestConnectFailureClosesClient(t *testing.T) {
-	s := sluicetest.Start(t, proxyConfig(`"`+deadAddr(t)+`"`, ", max_connect_attempts: 3", ""))
-	c, err := net.Dial("tcp", s.Addr("l"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	s, c := dialProxy(t, `"`+deadAddr(t)+`"`, ", max_connect_attempts: 3", "")
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("want the client closed, got %v", err)
@@ -173,12 +166,7 @@ func TestConnectFailureClosesClient(t *testing.T) {
 
 func TestMaxDownstreamConnectionDuration(t *testing.T) {
 	up := startUpstream(t, echo)
-	s := sluicetest.Start(t, proxyConfig(`"`+up.addr()+`"`, ", max_downstream_connection_duration: 200ms", ""))
-	c, err := net.Dial("tcp", s.Addr("l"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	s, c := dialProxy(t, `"`+up.addr()+`"`, ", max_downstream_connection_duration: 200ms", "")
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("want EOF, got %v", err)
