@@ -20,10 +20,11 @@ var errDenyClose = errors.New("postgres_proxy: statement refused, closing the co
 //
 // Without SQL gates both directions pass each chunk through as it comes, so
 // memory is the codec's bound. With gates, Query and Parse messages are held
-// until complete (at most max_sql_prefix plus 64 KiB), a denied one is
-// replaced by a Sync, and the gate's ErrorResponse is written to the client
-// just before the ReadyForQuery that answers that Sync, which is where the
-// server would have put its own error.
+// until complete (at most max_sql_prefix plus 64 KiB) and a denied one is
+// replaced by a statement the server rejects with the gate's error (see
+// deny.go); the server's answers to the replacement Parse and Bind are
+// dropped on the way back, so the client sees the error where the server
+// would have put it.
 type conn struct {
 	filters.Conn // the accepted connection, below any TLS the filter terminates
 	f            *Filter
@@ -43,10 +44,10 @@ type conn struct {
 	out     []byte
 	held    []byte
 	stream  bool // the current client message is forwarded as it comes
-	discard bool // dropping client messages until Sync after a denied Parse
-	denyMsg []byte
 	verdict filters.SQLVerdict
 	syncs   uint64 // Query, Sync and FunctionCall messages forwarded (gated)
+	parses  int    // Parse messages forwarded since the last sync point
+	binds   int    // Bind messages forwarded since the last sync point
 	ft      tracker
 
 	// Writing goroutine.
@@ -54,26 +55,31 @@ type conn struct {
 	bheld      []byte
 	sawStartup bool   // the startup ReadyForQuery went by
 	rfqs       uint64 // ReadyForQuery messages after the startup one
+	parsed     int    // ParseComplete messages since the last ReadyForQuery
+	bound      int    // BindComplete messages since the last ReadyForQuery
 
 	gatedW atomic.Bool
 	inTx   atomic.Bool
 
-	injMu sync.Mutex
-	inj   []injection
+	stripMu sync.Mutex
+	strips  []strip
 
 	keyMu sync.Mutex
 	keys  []cancelKey
 }
 
-// injection is an ErrorResponse to write before the ReadyForQuery that
-// answers the sync'th forwarded sync point.
-type injection struct {
-	sync uint64
-	msg  []byte
+// strip names the server's answers to a denial's replacement Parse and
+// Bind, which the client never sent: the parse'th ParseComplete and the
+// bind'th BindComplete before the ReadyForQuery that answers sync point
+// number sync. A batch that failed earlier gets neither; the entry then
+// expires at that ReadyForQuery.
+type strip struct {
+	sync        uint64
+	parse, bind int
 }
 
-// maxInjections bounds denied statements awaiting their ReadyForQuery.
-const maxInjections = 1024
+// maxStrips bounds denied Parses awaiting their ReadyForQuery.
+const maxStrips = 1024
 
 func newConn(f *Filter, s *filters.Session, c, rw filters.Conn, prefix []byte) *conn {
 	cn := &conn{Conn: c, f: f, s: s, rw: rw, pair: pg.NewPair(f.codec), prefix: prefix}

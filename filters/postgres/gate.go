@@ -4,16 +4,11 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	pg "github.com/sluice-proxy/sluice/codec/postgres"
 	"github.com/sluice-proxy/sluice/filters"
 )
 
 // holdExtra is what a held Parse may carry beyond its SQL (name, types).
 const holdExtra = 64 << 10
-
-// syncMsg replaces a denied statement: the server answers it with the
-// ReadyForQuery before which the gate's error is written.
-var syncMsg = []byte{'S', 0, 0, 0, 4}
 
 // tracker follows the boundaries of typed messages (type byte, 4-byte
 // length) in one direction on the gated path.
@@ -76,20 +71,16 @@ func (c *conn) processGated(chunk []byte) ([]byte, error) {
 			if err := c.feedFront(seg); err != nil {
 				return nil, err
 			}
-			if !c.discard {
-				c.out = append(c.out, seg...)
-			}
+			c.out = append(c.out, seg...)
 		} else {
 			c.held = append(c.held, seg...)
-			if c.ft.inMsg && !done && ((c.ft.typ != 'Q' && c.ft.typ != 'P') || c.ft.size > limit || c.discard) {
+			if c.ft.inMsg && !done && ((c.ft.typ != 'Q' && c.ft.typ != 'P') || c.ft.size > limit) {
 				// Not a statement to hold (or too long to): pass it on.
 				c.stream = true
 				if err := c.feedFront(c.held); err != nil {
 					return nil, err
 				}
-				if !c.discard {
-					c.out = append(c.out, c.held...)
-				}
+				c.out = append(c.out, c.held...)
 				c.held = c.held[:0]
 			}
 		}
@@ -116,14 +107,6 @@ func (c *conn) finish() error {
 	c.held = c.held[:0]
 	v := c.verdict
 	c.verdict = filters.SQLVerdict{}
-	if c.discard {
-		if typ == 'S' { // the end of the failed batch: the server answers it
-			c.discard = false
-			c.out = append(c.out, syncMsg...)
-			return c.queueDenial(c.denyMsg)
-		}
-		return nil
-	}
 	if v.Close || (streamed && v.Deny) {
 		c.f.stats.StatementsDenied.Inc()
 		c.s.Log.Info("postgres_proxy: statement refused, closing", "policy", v.Policy)
@@ -132,34 +115,41 @@ func (c *conn) finish() error {
 	if v.Deny {
 		c.f.stats.StatementsDenied.Inc()
 		c.recordPolicy(v.Policy)
-		emsg := pg.AppendError(nil, "ERROR", "42501", fmt.Sprintf("permission denied by sluice policy %q", v.Policy))
 		if typ == 'Q' {
-			c.out = append(c.out, syncMsg...)
-			return c.queueDenial(emsg)
+			c.out = appendDenyQuery(c.out, v.Policy)
+		} else {
+			c.out = appendDenyExtended(c.out, v.Policy)
+			c.parses++
+			c.binds++
+			if err := c.addStrip(); err != nil {
+				return err
+			}
 		}
-		// A denied Parse fails its batch: drop until Sync, as the server does.
-		c.discard, c.denyMsg = true, emsg
-		return nil
-	}
-	if !streamed {
+	} else if !streamed {
 		c.out = append(c.out, msg...)
 	}
-	if typ == 'Q' || typ == 'S' || typ == 'F' {
+	switch typ {
+	case 'P':
+		if !v.Deny {
+			c.parses++
+		}
+	case 'B':
+		c.binds++
+	case 'Q', 'S', 'F':
 		c.syncs++
+		c.parses, c.binds = 0, 0
 	}
 	return nil
 }
 
-// queueDenial counts the Sync just forwarded and remembers to write emsg
-// before the ReadyForQuery that answers it.
-func (c *conn) queueDenial(emsg []byte) error {
-	c.syncs++
-	c.injMu.Lock()
-	defer c.injMu.Unlock()
-	if len(c.inj) >= maxInjections {
-		return fmt.Errorf("%w: %d denied statements awaiting the server", errDenyClose, len(c.inj))
+// addStrip remembers to drop the answers to the denial batch just queued.
+func (c *conn) addStrip() error {
+	c.stripMu.Lock()
+	defer c.stripMu.Unlock()
+	if len(c.strips) >= maxStrips {
+		return fmt.Errorf("%w: %d denied statements awaiting the server", errDenyClose, len(c.strips))
 	}
-	c.inj = append(c.inj, injection{sync: c.syncs, msg: emsg})
+	c.strips = append(c.strips, strip{sync: c.syncs + 1, parse: c.parses, bind: c.binds})
 	return nil
 }
 
@@ -173,10 +163,10 @@ func (c *conn) recordPolicy(policy string) {
 	})
 }
 
-// writeGated writes server bytes to the client, putting each denied
-// statement's ErrorResponse before the ReadyForQuery that answers its Sync.
-// While denials wait, a trailing partial message shorter than a
-// ReadyForQuery is kept back (at most 5 bytes) until it is complete.
+// writeGated writes server bytes to the client, leaving out the
+// ParseComplete and BindComplete that answer a denial's replacement. While
+// such answers are due, a trailing partial message shorter than they are
+// (at most 4 bytes) is kept back until it is complete.
 func (c *conn) writeGated(p []byte) (int, error) {
 	data := p
 	if len(c.bheld) > 0 {
@@ -187,33 +177,23 @@ func (c *conn) writeGated(p []byte) (int, error) {
 	for i := 0; i < len(p); {
 		n, done := c.bt.next(p[i:])
 		i += n
-		if !done || c.bt.typ != 'Z' {
+		if !done {
 			continue
 		}
-		if !c.sawStartup {
-			c.sawStartup = true
+		if !c.dropAnswer(c.bt.typ) {
 			continue
 		}
-		c.rfqs++
-		if emsg := c.takeInjection(c.rfqs); emsg != nil {
-			start := off + i - int(c.bt.size)
-			if start < w {
-				start = w // cannot happen: a held tail is never written early
-			}
-			if _, err := c.rw.Write(data[w:start]); err != nil {
-				return 0, err
-			}
-			if _, err := c.rw.Write(emsg); err != nil {
-				return 0, err
-			}
-			w = start
+		start := off + i - int(c.bt.size)
+		if _, err := c.rw.Write(data[w:start]); err != nil {
+			return 0, err
 		}
+		w = off + i
 	}
 	end := len(data)
-	c.injMu.Lock()
-	waiting := len(c.inj) > 0
-	c.injMu.Unlock()
-	if tail := c.bt.partial(); waiting && tail > 0 && tail < 6 {
+	c.stripMu.Lock()
+	waiting := len(c.strips) > 0
+	c.stripMu.Unlock()
+	if tail := c.bt.partial(); waiting && tail > 0 && tail < 5 {
 		end -= int(tail)
 	}
 	if _, err := c.rw.Write(data[w:end]); err != nil {
@@ -223,15 +203,39 @@ func (c *conn) writeGated(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// takeInjection returns the ErrorResponse due before ReadyForQuery number
-// rfq, or nil.
-func (c *conn) takeInjection(rfq uint64) []byte {
-	c.injMu.Lock()
-	defer c.injMu.Unlock()
-	if len(c.inj) == 0 || c.inj[0].sync != rfq {
-		return nil
+// dropAnswer follows the server's batches and reports whether the message
+// of type typ that just ended answers a denial's replacement.
+func (c *conn) dropAnswer(typ byte) bool {
+	switch typ {
+	case 'Z':
+		if !c.sawStartup {
+			c.sawStartup = true
+			return false
+		}
+		c.rfqs++
+		c.parsed, c.bound = 0, 0
+		c.stripMu.Lock()
+		for len(c.strips) > 0 && c.strips[0].sync <= c.rfqs {
+			c.strips = c.strips[1:]
+		}
+		c.stripMu.Unlock()
+		return false
+	case '1':
+		c.parsed++
+	case '2':
+		c.bound++
+	default:
+		return false
 	}
-	msg := c.inj[0].msg
-	c.inj = c.inj[1:]
-	return msg
+	c.stripMu.Lock()
+	defer c.stripMu.Unlock()
+	for _, st := range c.strips {
+		if st.sync != c.rfqs+1 {
+			break
+		}
+		if (typ == '1' && st.parse == c.parsed) || (typ == '2' && st.bind == c.bound) {
+			return true
+		}
+	}
+	return false
 }

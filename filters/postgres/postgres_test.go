@@ -152,57 +152,123 @@ func (g denyGate) CheckSQL(_ *filters.Session, stmts []sqlmeta.Statement) filter
 
 func TestGate(t *testing.T) {
 	idle := &pgproto3.ReadyForQuery{TxStatus: 'I'}
-	denied := pg.AppendError(nil, "ERROR", "42501", `permission denied by sluice policy "no-secrets"`)
+	failedTx := &pgproto3.ReadyForQuery{TxStatus: 'E'}
+	auth := enc(t, &pgproto3.AuthenticationOk{}, idle)
+	// what the server answers to the replacement: its own 42501
+	denied := raw(pg.AppendError(nil, "ERROR", "42501", `permission denied by sluice policy "no-secrets"`))
+	other := raw(pg.AppendError(nil, "ERROR", "22012", "division by zero"))
+	parsed, bound := &pgproto3.ParseComplete{}, &pgproto3.BindComplete{}
+	cc := &pgproto3.CommandComplete{CommandTag: []byte("SELECT 1")}
 	okQ := &pgproto3.Query{String: "SELECT 1"}
+	badQ := &pgproto3.Query{String: "SELECT * FROM secret"}
+	badP := &pgproto3.Parse{Name: "s1", Query: "SELECT * FROM secret"}
+	okP := &pgproto3.Parse{Query: "SELECT 1"}
+	denyQ := raw(appendDenyQuery(nil, "no-secrets"))
+	denyX := raw(appendDenyExtended(nil, "no-secrets"))
+	st := startup("db", "u")
 	tests := []struct {
-		name                 string
-		close                bool
-		client               []msg
-		server               []msg // what the server answers to what it got
-		wantServer           []byte
-		wantClient           []byte
-		wantErr              error
-		wantDenied, wantSync int
+		name       string
+		close      bool
+		client     []msg
+		server     []msg // what the server answers to what it got
+		wantServer []msg
+		wantClient []msg
+		wantErr    error
+		wantDenied int
 	}{{
-		name:       "simple query denied, next one runs",
-		client:     []msg{startup("db", "u"), &pgproto3.Query{String: "SELECT * FROM secret"}, okQ},
-		server:     []msg{&pgproto3.AuthenticationOk{}, idle, idle, &pgproto3.CommandComplete{CommandTag: []byte("SELECT 1")}, idle},
-		wantServer: append(append(enc(t, startup("db", "u")), syncMsg...), enc(t, okQ)...),
-		wantClient: concat(enc(t, &pgproto3.AuthenticationOk{}, idle), denied, enc(t, idle, &pgproto3.CommandComplete{CommandTag: []byte("SELECT 1")}, idle)),
+		name:       "simple query replaced, the server answers it",
+		client:     []msg{st, badQ, okQ},
+		server:     []msg{denied, idle, cc, idle},
+		wantServer: []msg{st, denyQ, okQ},
+		wantClient: []msg{denied, idle, cc, idle},
 		wantDenied: 1,
 	}, {
-		name: "extended batch denied until Sync",
-		client: []msg{startup("db", "u"), &pgproto3.Parse{Query: "SELECT * FROM secret"}, &pgproto3.Bind{}, &pgproto3.Describe{ObjectType: 'P'},
-			&pgproto3.Execute{}, &pgproto3.Sync{}, okQ},
-		server:     []msg{&pgproto3.AuthenticationOk{}, idle, idle, &pgproto3.CommandComplete{CommandTag: []byte("SELECT 1")}, idle},
-		wantServer: append(append(enc(t, startup("db", "u")), syncMsg...), enc(t, okQ)...),
-		wantClient: concat(enc(t, &pgproto3.AuthenticationOk{}, idle), denied, enc(t, idle, &pgproto3.CommandComplete{CommandTag: []byte("SELECT 1")}, idle)),
+		name:       "in a transaction the server fails it",
+		client:     []msg{st, &pgproto3.Query{String: "BEGIN"}, badQ, &pgproto3.Query{String: "COMMIT"}},
+		server:     []msg{&pgproto3.CommandComplete{CommandTag: []byte("BEGIN")}, &pgproto3.ReadyForQuery{TxStatus: 'T'}, denied, failedTx, &pgproto3.CommandComplete{CommandTag: []byte("ROLLBACK")}, idle},
+		wantServer: []msg{st, &pgproto3.Query{String: "BEGIN"}, denyQ, &pgproto3.Query{String: "COMMIT"}},
+		wantClient: []msg{&pgproto3.CommandComplete{CommandTag: []byte("BEGIN")}, &pgproto3.ReadyForQuery{TxStatus: 'T'}, denied, failedTx, &pgproto3.CommandComplete{CommandTag: []byte("ROLLBACK")}, idle},
 		wantDenied: 1,
+	}, {
+		name:       "denied Parse first in its batch: the answers to the replacement are dropped",
+		client:     []msg{st, badP, &pgproto3.Bind{}, &pgproto3.Describe{ObjectType: 'P'}, &pgproto3.Execute{}, &pgproto3.Sync{}, okQ},
+		server:     []msg{parsed, bound, denied, idle, cc, idle},
+		wantServer: []msg{st, denyX, &pgproto3.Bind{}, &pgproto3.Describe{ObjectType: 'P'}, &pgproto3.Execute{}, &pgproto3.Sync{}, okQ},
+		wantClient: []msg{denied, idle, cc, idle},
+		wantDenied: 1,
+	}, {
+		name: "denied Parse in a pipeline after allowed ones",
+		client: []msg{st, okP, &pgproto3.Bind{}, &pgproto3.Execute{}, badP, &pgproto3.Describe{ObjectType: 'S', Name: "s1"},
+			&pgproto3.Sync{}, okP, &pgproto3.Sync{}},
+		server: []msg{parsed, bound, cc, parsed, bound, denied, idle, parsed, idle},
+		wantServer: []msg{st, okP, &pgproto3.Bind{}, &pgproto3.Execute{}, denyX, &pgproto3.Describe{ObjectType: 'S', Name: "s1"},
+			&pgproto3.Sync{}, okP, &pgproto3.Sync{}},
+		wantClient: []msg{parsed, bound, cc, denied, idle, parsed, idle},
+		wantDenied: 1,
+	}, {
+		name:       "batch failed before the denial: the server skips the replacement",
+		client:     []msg{st, okP, &pgproto3.Bind{}, &pgproto3.Execute{}, badP, &pgproto3.Sync{}, okP, &pgproto3.Bind{}, &pgproto3.Sync{}},
+		server:     []msg{parsed, bound, other, idle, parsed, bound, idle},
+		wantServer: []msg{st, okP, &pgproto3.Bind{}, &pgproto3.Execute{}, denyX, &pgproto3.Sync{}, okP, &pgproto3.Bind{}, &pgproto3.Sync{}},
+		wantClient: []msg{parsed, bound, other, idle, parsed, bound, idle},
+		wantDenied: 1,
+	}, {
+		name:       "two denials in one batch, the second skipped by the server",
+		client:     []msg{st, badP, badP, &pgproto3.Sync{}},
+		server:     []msg{parsed, bound, denied, idle},
+		wantServer: []msg{st, denyX, denyX, &pgproto3.Sync{}},
+		wantClient: []msg{denied, idle},
+		wantDenied: 2,
 	}, {
 		name:       "close verdict ends the connection",
 		close:      true,
-		client:     []msg{startup("db", "u"), &pgproto3.Query{String: "SELECT * FROM secret"}},
-		wantServer: enc(t, startup("db", "u")),
+		client:     []msg{st, badQ},
+		wantServer: []msg{st},
 		wantErr:    errDenyClose,
 		wantDenied: 1,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, st := newTestFilter(t, nil)
+			f, stats := newTestFilter(t, nil)
 			s := newSession()
 			s.AddSQLGate(denyGate{close: tt.close})
-			toServer, toClient, err := session(t, f, s, enc(t, tt.client...), enc(t, tt.server...), nil)
+			server := auth
+			if len(tt.server) > 0 {
+				server = concat(auth, enc(t, tt.server...))
+			}
+			toServer, toClient, err := session(t, f, s, enc(t, tt.client...), server, nil)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
-			if !bytes.Equal(toServer, tt.wantServer) {
-				t.Errorf("server got\n%q\nwant\n%q", toServer, tt.wantServer)
+			if want := enc(t, tt.wantServer...); !bytes.Equal(toServer, want) {
+				t.Errorf("server got\n%q\nwant\n%q", toServer, want)
 			}
-			if tt.wantErr == nil && !bytes.Equal(toClient, tt.wantClient) {
-				t.Errorf("client got\n%q\nwant\n%q", toClient, tt.wantClient)
+			if tt.wantErr == nil {
+				if want := concat(auth, enc(t, tt.wantClient...)); !bytes.Equal(toClient, want) {
+					t.Errorf("client got\n%q\nwant\n%q", toClient, want)
+				}
 			}
-			if got, _ := st.CounterValue("postgres.t.statements_denied"); got != uint64(tt.wantDenied) {
+			if got, _ := stats.CounterValue("postgres.t.statements_denied"); got != uint64(tt.wantDenied) {
 				t.Errorf("statements_denied = %d, want %d", got, tt.wantDenied)
+			}
+		})
+	}
+}
+
+func TestDenySQL(t *testing.T) {
+	const pre, post = "DO $sluice$ BEGIN RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = E'", "'; END $sluice$"
+	tests := []struct {
+		name, input, want string
+	}{
+		{name: "plain", input: "no deletes", want: "no deletes"},
+		{name: "quote backslash dollar", input: `a'b\c$sluice$`, want: `a\x27b\x5cc\x24sluice\x24`},
+		{name: "non-ASCII and control", input: "café\n☃𝄞", want: `caf\u00E9\u000A\u2603\U0001D11E`},
+		{name: "NUL and invalid UTF-8", input: "a\x00b\xff", want: `a\uFFFDb\uFFFD`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(appendDenySQL(nil, tt.input)); got != pre+tt.want+post {
+				t.Errorf("got  %s\nwant %s", got, pre+tt.want+post)
 			}
 		})
 	}
