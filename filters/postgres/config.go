@@ -14,10 +14,13 @@ import (
 // for parsing and gates when max_sql_prefix is not set.
 const DefaultMaxSQLPrefix = 64 << 10
 
-// Upstream SSL modes (Envoy's PostgresProxy.SSLMode, minus prefer).
+// Upstream SSL modes: Envoy's PostgresProxy.SSLMode, plus libpq's prefer.
 const (
 	UpstreamSSLDisable = "disable"
 	UpstreamSSLRequire = "require"
+	// UpstreamSSLPrefer asks the server for TLS and goes on in clear text
+	// when it answers 'N'.
+	UpstreamSSLPrefer = "prefer"
 )
 
 // Config is postgres_proxy's typed config, after Envoy's PostgresProxy
@@ -37,13 +40,15 @@ type Config struct {
 	TerminateSSL bool `yaml:"terminate_ssl" json:"terminate_ssl,omitempty"`
 	// TLS is the certificate for terminate_ssl; required with it.
 	TLS *config.TLSContext `yaml:"tls" json:"tls,omitempty"`
-	// UpstreamSSL is "disable" (default) or "require": with require, sluice
-	// sends an SSLRequest to the server before the client's startup message
-	// and speaks TLS to it; a server that refuses ends the session.
+	// UpstreamSSL is "disable" (default), "require" or "prefer": with
+	// require, sluice sends an SSLRequest to the server before the client's
+	// startup message and speaks TLS to it, and a server that refuses ends
+	// the session; with prefer, a server that refuses gets the session in
+	// clear text (counted in sessions_upstream_ssl_refused).
 	UpstreamSSL string `yaml:"upstream_ssl" json:"upstream_ssl"`
 	// UpstreamTLS optionally verifies the server's certificate under
-	// upstream_ssl: require. Without it the certificate is not verified,
-	// as libpq's sslmode=require does not.
+	// upstream_ssl require or prefer. Without it the certificate is not
+	// verified, as libpq's sslmode=require does not.
 	UpstreamTLS *UpstreamTLS `yaml:"upstream_tls" json:"upstream_tls,omitempty"`
 	// MaxSQLPrefix is the longest SQL text kept from a Query or Parse.
 	// Longer statements count as statements_parse_error and, under a SQL
@@ -101,8 +106,10 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 	if c.StatPrefix == "" {
 		errs.Add(config.Join(path, "stat_prefix"), "required")
 	}
-	if c.UpstreamSSL != UpstreamSSLDisable && c.UpstreamSSL != UpstreamSSLRequire {
-		errs.Add(config.Join(path, "upstream_ssl"), "must be disable or require, got %q", c.UpstreamSSL)
+	switch c.UpstreamSSL {
+	case UpstreamSSLDisable, UpstreamSSLRequire, UpstreamSSLPrefer:
+	default:
+		errs.Add(config.Join(path, "upstream_ssl"), "must be disable, prefer or require, got %q", c.UpstreamSSL)
 	}
 	if c.TerminateSSL && (c.TLS == nil || c.TLS.CertificateFile == "" || c.TLS.PrivateKeyFile == "") {
 		errs.Add(config.Join(path, "tls"), "terminate_ssl needs tls.certificate_file and tls.private_key_file")
@@ -110,8 +117,8 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 	if !c.TerminateSSL && c.TLS != nil {
 		errs.Add(config.Join(path, "tls"), "only used with terminate_ssl: true")
 	}
-	if c.UpstreamTLS != nil && c.UpstreamSSL != UpstreamSSLRequire {
-		errs.Add(config.Join(path, "upstream_tls"), "only used with upstream_ssl: require")
+	if c.UpstreamTLS != nil && c.UpstreamSSL == UpstreamSSLDisable {
+		errs.Add(config.Join(path, "upstream_tls"), "only used with upstream_ssl: require or prefer")
 	}
 	if c.MaxSQLPrefix < 1 || c.MaxSQLPrefix > 1<<24 {
 		errs.Add(config.Join(path, "max_sql_prefix"), "must be between 1 and 16777216, got %d", c.MaxSQLPrefix)
@@ -165,7 +172,7 @@ func serverTLS(t *config.TLSContext) (*tls.Config, error) {
 	return tc, nil
 }
 
-// clientTLS builds the config for upstream_ssl: require.
+// clientTLS builds the config for upstream_ssl require and prefer.
 func clientTLS(u *UpstreamTLS) (*tls.Config, error) {
 	if u == nil || u.CAFile == "" {
 		// sslmode=require semantics: encrypted, not authenticated.

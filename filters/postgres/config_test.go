@@ -15,7 +15,10 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{name: "defaults", mod: func(*Config) {}},
 		{name: "no stat_prefix", mod: func(c *Config) { c.StatPrefix = "" }, wantErr: "stat_prefix: required"},
-		{name: "bad upstream_ssl", mod: func(c *Config) { c.UpstreamSSL = "prefer" }, wantErr: "upstream_ssl: must be disable or require"},
+		{name: "bad upstream_ssl", mod: func(c *Config) { c.UpstreamSSL = "allow" }, wantErr: "upstream_ssl: must be disable, prefer or require"},
+		{name: "prefer", mod: func(c *Config) { c.UpstreamSSL = UpstreamSSLPrefer }},
+		{name: "upstream_tls with prefer", mod: func(c *Config) { c.UpstreamSSL, c.UpstreamTLS = UpstreamSSLPrefer, &UpstreamTLS{} }},
+		{name: "upstream_tls with disable", mod: func(c *Config) { c.UpstreamTLS = &UpstreamTLS{} }, wantErr: "upstream_tls: only used with upstream_ssl: require or prefer"},
 		{name: "terminate_ssl without cert", mod: func(c *Config) { c.TerminateSSL = true }, wantErr: "tls: terminate_ssl needs"},
 		{name: "tls without terminate_ssl", mod: func(c *Config) { c.TLS = &config.TLSContext{} }, wantErr: "tls: only used with terminate_ssl"},
 		{name: "max_sql_prefix zero", mod: func(c *Config) { c.MaxSQLPrefix = 0 }, wantErr: "max_sql_prefix: must be between"},

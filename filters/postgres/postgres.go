@@ -3,7 +3,8 @@
 // codec/postgres), counts Envoy's postgres_proxy stats, parses each Query and
 // Parse with libpg_query (sqlmeta/pg) to publish the tables and operations as
 // metadata and to ask SQL gates (rbac), terminates the client's TLS
-// (terminate_ssl), speaks TLS to the server (upstream_ssl: require), and
+// (terminate_ssl), speaks TLS to the server (upstream_ssl require or
+// prefer), and
 // routes a session to a cluster by the startup message's database and user
 // (and SNI), as PgBouncer's [databases] section does.
 //
@@ -43,7 +44,7 @@ type Filter struct {
 	cfg     *Config
 	stats   *Stats
 	tls     *tls.Config // terminate_ssl, or nil
-	upTLS   *tls.Config // upstream_ssl: require, or nil
+	upTLS   *tls.Config // upstream_ssl require or prefer, or nil
 	codec   pg.Config
 	cache   *parseCache
 	cancels *cancelRegistry
@@ -65,7 +66,7 @@ func New(cfg *Config, env *filters.Env) (*Filter, error) {
 		}
 		f.tls = tc
 	}
-	if cfg.UpstreamSSL == UpstreamSSLRequire {
+	if cfg.UpstreamSSL != UpstreamSSLDisable {
 		tc, err := clientTLS(cfg.UpstreamTLS)
 		if err != nil {
 			return nil, err
@@ -192,8 +193,11 @@ func (f *Filter) startTLS(s *filters.Session, c filters.Conn) (*tls.Conn, error)
 	return tc, nil
 }
 
-// upstreamSSL is the session's upstream wrapper under upstream_ssl: require:
-// SSLRequest, the server's 'S', then TLS; anything else fails the session.
+// upstreamSSL is the session's upstream wrapper under upstream_ssl require
+// or prefer: SSLRequest, the server's 'S', then TLS. Under prefer an 'N'
+// leaves the connection in clear text (the server then reads the startup
+// message, as after libpq's refused request); anything else fails the
+// session.
 func (f *Filter) upstreamSSL(ctx context.Context, up net.Conn) (net.Conn, error) {
 	fail := func(err error) (net.Conn, error) {
 		f.stats.SessionsUpstreamSSLFailed.Inc()
@@ -211,6 +215,10 @@ func (f *Filter) upstreamSSL(ctx context.Context, up net.Conn) (net.Conn, error)
 	var ans [1]byte
 	if _, err := io.ReadFull(up, ans[:]); err != nil {
 		return fail(fmt.Errorf("reading the answer to SSLRequest: %w", err))
+	}
+	if ans[0] == 'N' && f.cfg.UpstreamSSL == UpstreamSSLPrefer {
+		f.stats.SessionsUpstreamSSLRefused.Inc()
+		return up, nil
 	}
 	if ans[0] != 'S' {
 		return fail(fmt.Errorf("server refused SSL (answered %q)", ans[0]))

@@ -22,6 +22,9 @@ type Stats struct {
 	// lengths, unknown message types, a bad or truncated startup packet).
 	// Envoy has no such counter: it stops decoding and passes bytes on.
 	ProtocolErrors *stats.Counter
+	// SessionsUpstreamSSLRefused counts sessions that went on in clear text
+	// under upstream_ssl: prefer because the server answered 'N'.
+	SessionsUpstreamSSLRefused *stats.Counter
 	// StatementsDenied counts statements a SQL gate refused.
 	StatementsDenied *stats.Counter
 }
@@ -52,8 +55,9 @@ func newStats(root *stats.Scope, prefix string) *Stats {
 		Messages: c("messages"), MessagesFrontend: c("messages_frontend"),
 		MessagesBackend: c("messages_backend"), MessagesUnknown: c("messages_unknown"),
 
-		ProtocolErrors:   c("protocol_errors"),
-		StatementsDenied: c("statements_denied"),
+		ProtocolErrors:             c("protocol_errors"),
+		SessionsUpstreamSSLRefused: c("sessions_upstream_ssl_refused"),
+		StatementsDenied:           c("statements_denied"),
 	}
 }
 
