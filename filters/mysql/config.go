@@ -9,6 +9,16 @@ import (
 	"github.com/sluice-proxy/sluice/config"
 )
 
+// upstream_ssl values, after postgres_proxy's (Envoy's mysql_proxy has no
+// upstream_ssl).
+const (
+	// UpstreamSSLDisable talks to the server in whatever the client chose
+	// (plain text, or the client's own TLS passed through).
+	UpstreamSSLDisable = "disable"
+	// UpstreamSSLRequire makes sluice speak TLS to the server.
+	UpstreamSSLRequire = "require"
+)
+
 // DefaultMaxSQLBytes is how much of a statement's text is kept for parsing
 // when max_sql_bytes is not set.
 const DefaultMaxSQLBytes = 4096
@@ -32,11 +42,35 @@ type Config struct {
 	// server is spoken to in plain text. Unset (default), a client's TLS is
 	// passed through and decoding stops at the SSLRequest, as in Envoy.
 	TerminateSSL *config.TLSContext `yaml:"terminate_ssl" json:"terminate_ssl,omitempty"`
+	// UpstreamSSL is "disable" (default) or "require". With require, sluice
+	// answers the server's greeting with an SSLRequest built from the
+	// client's HandshakeResponse and speaks TLS to the server, whether the
+	// client spoke plain text or TLS (terminate_ssl) to sluice; a server
+	// whose greeting lacks CLIENT_SSL ends the session. A client whose own
+	// TLS passes through (no terminate_ssl) is left alone: its TLS already
+	// reaches the server.
+	UpstreamSSL string `yaml:"upstream_ssl" json:"upstream_ssl"`
+	// UpstreamTLS, when set, verifies the server's certificate under
+	// upstream_ssl: require. Unset, the leg is encrypted but the
+	// certificate is not verified, as the MySQL client's
+	// --ssl-mode=REQUIRED does.
+	UpstreamTLS *UpstreamTLS `yaml:"upstream_tls" json:"upstream_tls,omitempty"`
+}
+
+// UpstreamTLS verifies the server's certificate under upstream_ssl: require.
+type UpstreamTLS struct {
+	// CAFile is a PEM bundle the server's chain must verify against; empty:
+	// the system roots.
+	CAFile string `yaml:"ca_file" json:"ca_file,omitempty"`
+	// ServerName, when set, must be in the certificate and is sent as SNI
+	// (--ssl-mode=VERIFY_IDENTITY); empty: only the chain is verified
+	// (VERIFY_CA), which then needs ca_file.
+	ServerName string `yaml:"server_name" json:"server_name,omitempty"`
 }
 
 // NewConfig returns a config with the defaults.
 func NewConfig() *Config {
-	return &Config{MaxSQLBytes: DefaultMaxSQLBytes}
+	return &Config{MaxSQLBytes: DefaultMaxSQLBytes, UpstreamSSL: UpstreamSSLDisable}
 }
 
 // parseSQL reports the effective parse_sql setting.
@@ -49,6 +83,19 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 	}
 	if c.MaxSQLBytes < 1 || c.MaxSQLBytes > 1<<20 {
 		errs.Add(config.Join(path, "max_sql_bytes"), "must be between 1 and 1048576, got %d", c.MaxSQLBytes)
+	}
+	switch c.UpstreamSSL {
+	case UpstreamSSLDisable, UpstreamSSLRequire:
+	default:
+		errs.Add(config.Join(path, "upstream_ssl"), "must be disable or require, got %q", c.UpstreamSSL)
+	}
+	if u := c.UpstreamTLS; u != nil {
+		if c.UpstreamSSL != UpstreamSSLRequire {
+			errs.Add(config.Join(path, "upstream_tls"), "only used with upstream_ssl: require")
+		}
+		if u.CAFile == "" && u.ServerName == "" {
+			errs.Add(config.Join(path, "upstream_tls"), "needs ca_file, server_name or both")
+		}
 	}
 }
 

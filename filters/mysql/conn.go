@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	codec "github.com/sluice-proxy/sluice/codec/mysql"
@@ -36,15 +37,25 @@ type conn struct {
 	down filters.Conn // where the client is written: Conn or the TLS over it
 
 	// Read side, owned by the reading goroutine.
-	rd      filters.Conn       // where the client is read: Conn or the TLS over it
-	hold    filters.HoldReader // client bytes released for the server
-	out     []byte             // buffer behind what process releases on the holding path
-	held    []byte             // the client message being held
-	stream  bool               // the current message was too long to hold: forwarded as it came
-	ct      tracker
-	started bool
-	gated   bool // a SQL gate is registered
-	fixCaps bool // the next client message is the HandshakeResponse after TLS
+	rd         filters.Conn       // where the client is read: Conn or the TLS over it
+	hold       filters.HoldReader // client bytes released for the server
+	out        []byte             // buffer behind what process releases on the holding path
+	held       []byte             // the client message being held
+	stream     bool               // the current message was too long to hold: forwarded as it came
+	ct         tracker
+	started    bool
+	gated      bool // a SQL gate is registered
+	connPhase  bool // connection-phase messages may be rewritten (terminate_ssl or upstream_ssl)
+	terminated bool // the client's TLS was terminated here
+	loginSeen  bool // the HandshakeResponse (or a passed-through SSLRequest) went by
+
+	// Connection-phase rewriting: seqDelta is added to client sequence ids
+	// and taken from server ones while ev.shift is set: -1 for the
+	// SSLRequest the server never saw (terminate_ssl), +1 for the one only
+	// the server saw (upstream_ssl), 0 for both. upTLS is set by
+	// wrapUpstream when the server leg will become TLS.
+	seqDelta atomic.Int32
+	upTLS    atomic.Bool
 
 	// Server side during the connection phase, owned by the writing goroutine.
 	sphase serverPhase
@@ -54,7 +65,8 @@ func newConn(f *Filter, s *filters.Session, c filters.Conn) *conn {
 	cn := &conn{Conn: c, f: f, s: s, down: c, rd: c}
 	cfg := codec.Config{SQLPrefix: f.cfg.MaxSQLBytes}
 	cn.dec = codec.NewSession(cfg, cn.onEvent)
-	cn.sphase.active = f.tls != nil
+	cn.connPhase = f.tls != nil || f.upTLS != nil
+	cn.sphase.active = cn.connPhase
 	return cn
 }
 
@@ -78,7 +90,7 @@ func (c *conn) holding() bool {
 	if c.ev.stopped.Load() {
 		return false
 	}
-	return c.gated || c.ev.shift.Load() || (c.f.tls != nil && !c.ev.loggedIn.Load())
+	return c.gated || c.ev.shift.Load() || (c.connPhase && !c.ev.loggedIn.Load())
 }
 
 // process decodes a chunk read from the client and returns what the server
@@ -147,8 +159,14 @@ func (c *conn) complete(rest []byte) ([]byte, error) {
 	case v.Deny:
 		return rest, c.answerDenied(msg[3], v.Policy)
 	}
-	if c.ev.shift.Load() {
-		c.rewriteClient(msg)
+	switch {
+	case c.connPhase && !c.loginSeen:
+		c.loginSeen = true
+		if !v.sslRequest { // an SSLRequest here passes through, as is
+			c.handshakeResponse(msg)
+		}
+	case c.ev.shift.Load():
+		msg[3] += byte(c.seqDelta.Load())
 	}
 	c.out = append(c.out, msg...)
 	return rest, nil

@@ -9,7 +9,11 @@
 // With terminate_ssl it answers the client's SSLRequest itself, completes
 // TLS with sluice's certificate, keeps decoding the plaintext and talks plain
 // text to the server, rewriting the connection phase's sequence ids (the
-// server never sees the SSLRequest) and capability flags.
+// server never sees the SSLRequest) and capability flags. With upstream_ssl:
+// require it speaks TLS to the server itself (upstream_tls*.go), sending the
+// server an SSLRequest the client never sent, whether or not the client's
+// TLS was terminated; Envoy's mysql_proxy has no such option, so its shape
+// follows postgres_proxy's upstream_ssl.
 //
 // Written by hand, and why: the wrapping connection (conn.go) and a small
 // packet-boundary tracker (track.go). The codec's Session reports complete
@@ -41,10 +45,11 @@ type Filter struct {
 	cfg   *Config
 	stats *Stats
 	tls   *tls.Config // nil unless terminate_ssl
+	upTLS *tls.Config // nil unless upstream_ssl: require
 }
 
 // New builds a mysql_proxy from a validated config; it loads the
-// terminate_ssl certificate.
+// terminate_ssl certificate and the upstream_tls CA.
 func New(cfg *Config, env *filters.Env) (*Filter, error) {
 	f := &Filter{cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix)}
 	if cfg.TerminateSSL != nil {
@@ -54,16 +59,28 @@ func New(cfg *Config, env *filters.Env) (*Filter, error) {
 		}
 		f.tls = tc
 	}
+	if cfg.UpstreamSSL == UpstreamSSLRequire {
+		tc, err := upstreamTLSConfig(cfg.UpstreamTLS)
+		if err != nil {
+			return nil, err
+		}
+		f.upTLS = tc
+	}
 	return f, nil
 }
 
 // Stats returns the filter's stat handles.
 func (f *Filter) Stats() *Stats { return f.stats }
 
-// Observe counts the session and wraps c so that every byte is decoded.
+// Observe counts the session and wraps c so that every byte is decoded;
+// under upstream_ssl: require it also wraps the upstream the terminal dials.
 func (f *Filter) Observe(s *filters.Session, c filters.Conn) (filters.Conn, error) {
 	f.stats.Sessions.Inc()
-	return newConn(f, s, c), nil
+	cn := newConn(f, s, c)
+	if f.upTLS != nil {
+		s.SetUpstreamWrapper(cn.wrapUpstream)
+	}
+	return cn, nil
 }
 
 var _ filters.ObserverFilter = (*Filter)(nil)

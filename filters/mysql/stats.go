@@ -19,6 +19,10 @@ type Stats struct {
 	StmtSelect, StmtInsert, StmtUpdate, StmtDelete, StmtOther *stats.Counter
 	// StatementsDenied counts statements a SQL gate refused.
 	StatementsDenied *stats.Counter
+	// UpstreamSSLSuccess and UpstreamSSLFailed count upstream_ssl: require
+	// sessions whose server leg became TLS, or could not (no CLIENT_SSL in
+	// the greeting, a failed handshake).
+	UpstreamSSLSuccess, UpstreamSSLFailed *stats.Counter
 	// QueryTime is the time in milliseconds from a command's last byte
 	// forwarded to the end of its response.
 	QueryTime *stats.Histogram
@@ -43,6 +47,9 @@ func newStats(root *stats.Scope, prefix string) *Stats {
 		StmtOther:         sc.Counter("statements_other"),
 		StatementsDenied:  sc.Counter("statements_denied"),
 		QueryTime:         sc.Histogram("query_time_ms"),
+
+		UpstreamSSLSuccess: sc.Counter("upstream_ssl_success"),
+		UpstreamSSLFailed:  sc.Counter("upstream_ssl_failed"),
 	}
 }
 

@@ -19,8 +19,8 @@ const handshakeTimeout = 10 * time.Second
 const maxConnPhaseBuf = 64 << 10
 
 // serverPhase is the server side of the connection phase under
-// terminate_ssl: whole packets are collected so that the greeting can offer
-// TLS and sequence ids can be shifted.
+// terminate_ssl or upstream_ssl: whole packets are collected so that the
+// greeting can offer TLS and sequence ids can be shifted.
 type serverPhase struct {
 	active  bool
 	greeted bool
@@ -59,8 +59,9 @@ func (c *conn) startTLS(rest []byte) error {
 	c.mu.Lock()
 	c.dec.ResumeTLS()
 	c.mu.Unlock()
+	c.seqDelta.Store(-1)
 	c.ev.shift.Store(true)
-	c.fixCaps = true
+	c.terminated = true
 	c.wmu.Lock()
 	c.down = tc
 	c.wmu.Unlock()
@@ -68,21 +69,25 @@ func (c *conn) startTLS(rest []byte) error {
 	return nil
 }
 
-// rewriteClient shifts a connection-phase client packet's sequence id down
-// by one (the server never saw the SSLRequest) and takes CLIENT_SSL out of
-// the HandshakeResponse, which the server would otherwise take for a TLS
+// handshakeResponse prepares the client's HandshakeResponse for the server:
+// under upstream_ssl the server leg gains an SSLRequest (the server's
+// sequence ids run one ahead of the client's, and upstreamConn sets
+// CLIENT_SSL); a terminated client TLS that the server leg does not have is
+// taken out of CLIENT_SSL, which the server would otherwise take for a TLS
 // request.
-func (c *conn) rewriteClient(msg []byte) {
-	msg[3]--
-	if c.fixCaps && len(msg) >= 8 {
-		c.fixCaps = false
+func (c *conn) handshakeResponse(msg []byte) {
+	if c.upTLS.Load() {
+		c.seqDelta.Add(1)
+		c.ev.shift.Store(true)
+	} else if c.terminated && len(msg) >= 8 {
 		msg[5] &^= byte(gm.CLIENT_SSL >> 8)
 	}
+	msg[3] += byte(c.seqDelta.Load())
 }
 
 // writeConnPhase writes server bytes during the connection phase under
-// terminate_ssl: the greeting offers CLIENT_SSL, later packets carry the
-// client's sequence ids.
+// terminate_ssl or upstream_ssl: the greeting offers CLIENT_SSL (when
+// terminating), later packets carry the client's sequence ids.
 func (c *conn) writeConnPhase(p []byte) (int, error) {
 	sp := &c.sphase
 	sp.buf = append(sp.buf, p...)
@@ -100,9 +105,11 @@ func (c *conn) writeConnPhase(p []byte) (int, error) {
 		b = b[n:]
 		if !sp.greeted {
 			sp.greeted = true
-			offerSSL(pkt)
+			if c.f.tls != nil {
+				offerSSL(pkt)
+			}
 		} else if c.ev.shift.Load() {
-			pkt[3]++
+			pkt[3] -= byte(c.seqDelta.Load())
 		}
 		c.feed(codec.ServerToClient, pkt)
 		sp.out = append(sp.out, pkt...)
@@ -125,18 +132,10 @@ func (c *conn) writeConnPhase(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// offerSSL sets CLIENT_SSL in a v10 greeting's lower capability flags.
+// offerSSL sets CLIENT_SSL in a v10 greeting's lower capability flags; an
+// ERR greeting, or a protocol we do not rewrite, is left alone.
 func offerSSL(pkt []byte) {
-	p := pkt[4:]
-	if len(p) == 0 || p[0] != 10 {
-		return // an ERR greeting, or a protocol we do not rewrite
-	}
-	i := 1
-	for i < len(p) && p[i] != 0 {
-		i++
-	}
-	i += 1 + 4 + 8 + 1 // NUL, connection id, auth data part 1, filler
-	if i+2 <= len(p) {
-		p[i+1] |= byte(gm.CLIENT_SSL >> 8)
+	if i := greetingCapsAt(pkt); i >= 0 {
+		pkt[i+1] |= byte(gm.CLIENT_SSL >> 8)
 	}
 }
