@@ -328,3 +328,108 @@ func TestMySQLTerminateSSL(t *testing.T) {
 		"guard.rbac.denied":          1,
 	})
 }
+
+// sslCipher returns the server's Ssl_cipher for db's connection: what the
+// server itself sees of the leg from sluice.
+func sslCipher(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	var cipher string
+	if err := db.QueryRow("SHOW SESSION STATUS LIKE 'Ssl_cipher'").Scan(new(string), &cipher); err != nil {
+		t.Fatal(err)
+	}
+	return cipher
+}
+
+// TestMySQLUpstreamSSL: with upstream_ssl: require (verifying the server's
+// certificate by CA file and IP name) the server sees TLS while the client
+// speaks plain text to sluice, for mysql_native_password (root and a user
+// with a password), ed25519 and the mariadb CLI; and, with terminate_ssl on
+// as well, while the client speaks TLS to sluice.
+func TestMySQLUpstreamSSL(t *testing.T) {
+	srv := testenv.MariaDB(t, testenv.MariaDBTLS())
+	if _, err := srv.CLI("-e", "INSTALL SONAME 'auth_ed25519'; "+
+		"CREATE USER 'ed'@'%' IDENTIFIED VIA ed25519 USING PASSWORD('ed-secret'); GRANT ALL ON *.* TO 'ed'@'%'"); err != nil {
+		t.Fatalf("ed25519 user: %v", err)
+	}
+	upstream := ", upstream_ssl: require, upstream_tls: {ca_file: " + srv.CAFile() + ", server_name: 127.0.0.1}"
+	s := sluicetest.Start(t, mysqlYAML(srv.Addr(), upstream, ""))
+	for _, u := range []struct{ user, pass string }{
+		{"root", ""}, {testenv.MariaDBUser, testenv.MariaDBPassword}, {"ed", "ed-secret"},
+	} {
+		db := mysqlDB(t, s.Addr("mysql"), u.user, u.pass, "", nil)
+		if c := sslCipher(t, db); c == "" {
+			t.Fatalf("%s: server-side Ssl_cipher is empty; sluice should speak TLS upstream", u.user)
+		}
+		var n int
+		if err := db.QueryRow("SELECT 40 + 2").Scan(&n); err != nil || n != 42 {
+			t.Fatalf("%s: SELECT 40 + 2 = %d, %v", u.user, n, err)
+		}
+		db.Close()
+	}
+	if _, err := exec.LookPath("mariadb"); err == nil {
+		out, err := mariadbCLI(t, s.Addr("mysql"), "--skip-ssl", "-e", "SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+		if f := strings.Fields(out); err != nil || len(f) != 2 || f[0] != "Ssl_cipher" {
+			t.Fatalf("mariadb --skip-ssl through upstream_ssl: %v\n%s", err, out)
+		}
+	}
+	sluicetest.Eventually(t, 5*time.Second, func() bool { return s.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
+		"connections not done")
+	n := s.Counter("mysql.db.sessions")
+	wantCounters(t, s, map[string]uint64{
+		"mysql.db.upstream_ssl_success": n,
+		"mysql.db.upstream_ssl_failed":  0,
+		"mysql.db.upgraded_to_ssl":      0,
+		"mysql.db.login_attempts":       n,
+		"mysql.db.login_failures":       0,
+		"mysql.db.protocol_errors":      0,
+		"mysql.db.decoder_errors":       0,
+	})
+
+	// terminate_ssl and upstream_ssl together: TLS on both legs.
+	certFile, keyFile := writeCert(t, "db.example")
+	both := sluicetest.Start(t, mysqlYAML(srv.Addr(),
+		", terminate_ssl: {certificate_file: "+certFile+", private_key_file: "+keyFile+"}"+upstream, ""))
+	if err := mysql.RegisterTLSConfig("sluice-upstream-both", &tls.Config{ServerName: "db.example", InsecureSkipVerify: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []struct{ user, pass string }{{testenv.MariaDBUser, testenv.MariaDBPassword}, {"ed", "ed-secret"}} {
+		db := mysqlDB(t, both.Addr("mysql"), u.user, u.pass, "", func(c *mysql.Config) { c.TLSConfig = "sluice-upstream-both" })
+		if c := sslCipher(t, db); c == "" {
+			t.Fatalf("%s: terminate_ssl + upstream_ssl: server-side Ssl_cipher is empty", u.user)
+		}
+		db.Close()
+	}
+	sluicetest.Eventually(t, 5*time.Second, func() bool { return both.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
+		"connections not done")
+	wantCounters(t, both, map[string]uint64{
+		"mysql.db.sessions":             2,
+		"mysql.db.upgraded_to_ssl":      2,
+		"mysql.db.upstream_ssl_success": 2,
+		"mysql.db.upstream_ssl_failed":  0,
+		"mysql.db.login_attempts":       2,
+		"mysql.db.login_failures":       0,
+		"mysql.db.protocol_errors":      0,
+	})
+}
+
+// TestMySQLUpstreamSSLServerWithoutTLS: a server that does not offer TLS
+// ends the session under upstream_ssl: require; the client gets ERR 1043
+// naming the reason and upstream_ssl_failed counts it.
+func TestMySQLUpstreamSSLServerWithoutTLS(t *testing.T) {
+	srv := testenv.MariaDB(t, testenv.MariaDBArgs("--skip-ssl"))
+	s := sluicetest.Start(t, mysqlYAML(srv.Addr(), ", upstream_ssl: require", ""))
+	db := mysqlDB(t, s.Addr("mysql"), "root", "", "", nil)
+	var me *mysql.MySQLError
+	if err := db.Ping(); !errors.As(err, &me) || me.Number != 1043 || !strings.Contains(me.Message, "does not offer TLS") {
+		t.Fatalf("ping: %v; want ERR 1043 saying the server does not offer TLS", err)
+	}
+	sluicetest.Eventually(t, 5*time.Second, func() bool { return s.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
+		"connections not done")
+	if s.Counter("mysql.db.upstream_ssl_failed") == 0 || s.Counter("mysql.db.upstream_ssl_success") != 0 {
+		t.Fatalf("upstream_ssl_failed = %d, success = %d; want failures only",
+			s.Counter("mysql.db.upstream_ssl_failed"), s.Counter("mysql.db.upstream_ssl_success"))
+	}
+	if got, want := s.Counter("mysql.db.upstream_ssl_failed"), s.Counter("mysql.db.sessions"); got != want {
+		t.Fatalf("upstream_ssl_failed = %d, want one per session (%d)", got, want)
+	}
+}
