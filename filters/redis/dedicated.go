@@ -15,6 +15,8 @@ type dedicated struct {
 	nc   net.Conn
 	buf  []byte
 	r, w int
+	// writes is set only on the client's state entry (see stateKey).
+	writes writeSet
 }
 
 // roundTrip writes raw and returns the next complete reply; the reply is
@@ -66,7 +68,11 @@ func (d *dedicated) readReply() ([]byte, error) {
 	}
 }
 
-func (d *dedicated) close() { d.nc.Close() }
+func (d *dedicated) close() {
+	if d.nc != nil {
+		d.nc.Close()
+	}
+}
 
 // authenticate sends AUTH on a new upstream connection (when credentials
 // are configured) and checks the reply, within timeout.

@@ -63,6 +63,8 @@ func (c *client) dispatch(cmd redis.Command) bool {
 	case "MGET", "MSET", "DEL", "UNLINK", "EXISTS", "TOUCH":
 		c.split(cmd, ci, cs)
 		return true
+	case "WAIT":
+		return c.wait(cmd)
 	case "WATCH", "UNWATCH":
 		c.unsupported(cmd.Args[0])
 		return true
@@ -185,12 +187,10 @@ func (c *client) forward(cmd redis.Command, ci *redis.CommandInfo, keys []int, c
 		s.cs, s.start = cs, time.Now()
 	}
 	c.sendSlot(t, raw, s)
-	for _, m := range t.rt.mirrors {
-		if m.writesOnly && read {
-			continue
-		}
-		c.mirror(m.rt, cmd, keys)
+	if ci.Flags&(redis.FlagWrite|redis.FlagScripting) != 0 {
+		c.noteWrite(t.hp)
 	}
+	c.mirrorAll(t.rt, cmd, ci, keys)
 }
 
 // sendSlot sends raw to t's host with s taking the reply; failures complete s.

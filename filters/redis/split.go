@@ -49,38 +49,15 @@ func (c *client) split(cmd redis.Command, ci *redis.CommandInfo, cs *CommandStat
 		}
 	}
 	read := ci.Flags.Has(redis.FlagReadOnly)
-	var groups []group
-	noHost := false
+	keys := c.keyIdx[:0]
 	for i := 1; i < len(cmd.Args); i += step {
-		key := cmd.Args[i]
-		rt := c.p.router.match(key)
-		var t target
-		slot := -1
-		if rt != nil {
-			if rt.removePrefix {
-				key = key[len(rt.prefix):]
-			}
-			t.rt = rt
-			t.hp, t.host = c.p.pick(rt, key, read)
-			if st := rt.state(); st.topo != nil {
-				slot = redis.HashSlot(key)
-			}
-		}
-		if t.hp == nil {
-			noHost = true
-		}
-		gi := -1
-		for j := range groups {
-			if groups[j].t.hp == t.hp && groups[j].t.rt == t.rt && groups[j].slot == slot {
-				gi = j
-				break
-			}
-		}
-		if gi < 0 {
-			groups = append(groups, group{t: t, slot: slot})
-			gi = len(groups) - 1
-		}
-		groups[gi].keys = append(groups[gi].keys, i)
+		keys = append(keys, i)
+	}
+	c.keyIdx = keys
+	groups := c.groupKeys(cmd.Args, keys, nil, read)
+	noHost := false
+	for _, g := range groups {
+		noHost = noHost || g.t.hp == nil
 	}
 	if len(groups) == 1 && !noHost {
 		c.forward(cmd, ci, groups[0].keys, cs)
@@ -104,7 +81,6 @@ func (c *client) split(cmd redis.Command, ci *redis.CommandInfo, cs *CommandStat
 		s.parent, s.index = sp, gi
 		sp.frags[gi] = s
 	}
-	name := cmd.Args[0]
 	for gi, g := range groups {
 		s := sp.frags[gi]
 		if sp.pos != nil {
@@ -116,20 +92,36 @@ func (c *client) split(cmd redis.Command, ci *redis.CommandInfo, cs *CommandStat
 			s.complete(replyNoUpstream, false)
 			continue
 		}
-		b := redis.AppendArrayHeader(c.scratch[:0], 1+len(g.keys)*step)
-		b = redis.AppendBulk(b, name)
-		for _, k := range g.keys {
-			key := cmd.Args[k]
-			if g.t.rt.removePrefix {
-				key = key[len(g.t.rt.prefix):]
-			}
-			b = redis.AppendBulk(b, key)
-			if step == 2 {
-				b = redis.AppendBulk(b, cmd.Args[k+1])
-			}
-		}
+		b := appendFragment(c.scratch[:0], cmd.Args, g.keys, step, g.t.rt)
 		c.scratch = b
 		c.sendSlot(g.t, b, s)
+		if !read {
+			c.noteWrite(g.t.hp)
+		}
+	}
+	c.mirrorGroups(cmd, ci, groups)
+}
+
+// mirrorGroups mirrors a split command: per route, the keys it routed.
+func (c *client) mirrorGroups(cmd redis.Command, ci *redis.CommandInfo, groups []group) {
+	for i, g := range groups {
+		if g.t.rt == nil || len(g.t.rt.mirrors) == 0 {
+			continue
+		}
+		seen := false
+		for _, h := range groups[:i] {
+			seen = seen || h.t.rt == g.t.rt
+		}
+		if seen {
+			continue // this route's keys went with its first group
+		}
+		var keys []int
+		for _, h := range groups[i:] {
+			if h.t.rt == g.t.rt {
+				keys = append(keys, h.keys...)
+			}
+		}
+		c.mirrorAll(g.t.rt, cmd, ci, keys)
 	}
 }
 

@@ -168,6 +168,7 @@ func (c *client) exec(tx *txState) {
 	}
 	s.host = t.host
 	slots = append(slots, s)
+	c.noteWrite(t.hp)
 	if err := c.queueUp(uc, batch, slots...); err != nil {
 		for _, d := range slots[:len(slots)-1] {
 			d.release()
