@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -21,6 +22,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
 	"github.com/sluice-proxy/sluice/internal/testenv"
@@ -315,6 +318,23 @@ func TestPostgresSSLAndRouting(t *testing.T) {
 		pgWant(t, s, map[string]uint64{"sessions_upstream_ssl_success": 1, "sessions_upstream_ssl_failed": 1, "sessions": 1})
 	})
 
+	t.Run("upstream_ssl prefer", func(t *testing.T) {
+		s := sluicetest.Start(t, pgYAML(`, upstream_ssl: prefer, routes: [{database: {exact: dbb}, cluster: pg_b}]`, clusters))
+		for _, tc := range []struct {
+			db      string
+			wantSSL bool
+		}{{"dbb", true}, {"dba", false}} { // pg_b has SSL, pg_a answers N
+			c := pgConnect(t, s.Addr("pg"), testenv.PostgresUser, tc.db, "disable")
+			var ssl bool
+			if err := c.QueryRow(context.Background(), "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl); err != nil || ssl != tc.wantSSL {
+				t.Fatalf("%s: server sees ssl=%v, %v; want %v", tc.db, ssl, err, tc.wantSSL)
+			}
+			c.Close(context.Background())
+		}
+		pgWant(t, s, map[string]uint64{"sessions_upstream_ssl_success": 1, "sessions_upstream_ssl_refused": 1,
+			"sessions_upstream_ssl_failed": 0, "sessions": 2, "sessions_unencrypted": 2})
+	})
+
 	t.Run("encrypted passthrough", func(t *testing.T) {
 		s := sluicetest.Start(t, pgYAML("", pgCluster("pg_a", pgB.Addr())))
 		c := pgConnect(t, s.Addr("pg"), testenv.PostgresUser, "dbb", "require")
@@ -323,4 +343,77 @@ func TestPostgresSSLAndRouting(t *testing.T) {
 		pgWant(t, s, map[string]uint64{"sessions_encrypted": 1, "sessions": 1, "sessions_unencrypted": 0,
 			"statements": 0, "protocol_errors": 0})
 	})
+}
+
+// TestPostgresCancelRouted: pgx cancels a running query with a
+// CancelRequest on a new connection; sluice sends it to the cluster of the
+// session whose BackendKeyData it names (pg_b, by the route on the
+// database), not to tcp_proxy's own cluster (pg_a), and the query ends with
+// 57014. A misrouted cancel is ignored by pg_a, and the query would run its
+// 30 seconds.
+func TestPostgresCancelRouted(t *testing.T) {
+	pgA, pgB := testenv.Postgres(t), testenv.Postgres(t)
+	if out, err := pgB.Psql("-c", "CREATE DATABASE dbb OWNER "+testenv.PostgresUser); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	s := sluicetest.Start(t, pgYAML(`, routes: [{database: {exact: dbb}, cluster: pg_b}]`,
+		pgCluster("pg_a", pgA.Addr())+pgCluster("pg_b", pgB.Addr())))
+	host, port, _ := net.SplitHostPort(s.Addr("pg"))
+	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s user=%s password=%s dbname=dbb sslmode=disable connect_timeout=5",
+		host, port, testenv.PostgresUser, testenv.PostgresPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cancel with a CancelRequest at once; close the connection only if the
+	// server has not answered 20s later.
+	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: 20 * time.Second}
+	}
+	c, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		_, err := c.Exec(ctx, "SELECT pg_sleep(30)")
+		done <- err
+	}()
+	// Cancel once pg_b runs the query.
+	admin, err := pgx.Connect(context.Background(), pgB.DSN("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	sluicetest.Eventually(t, 10*time.Second, func() bool {
+		var n int
+		err := admin.QueryRow(context.Background(),
+			"SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(30)'").Scan(&n)
+		return err == nil && n == 1
+	}, "the query never became active on pg_b")
+	cancel()
+	cancelled := time.Now()
+	select {
+	case err := <-done:
+		t.Logf("query ended %v after the cancel", time.Since(cancelled))
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "57014" {
+			t.Fatalf("query ended with %v after %v; want SQLSTATE 57014 (canceled by the server)", err, time.Since(start))
+		}
+	case <-time.After(25 * time.Second):
+		t.Fatal("the query was not cancelled")
+	}
+	var one int
+	if err := c.QueryRow(context.Background(), "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("the session after the cancel: %d, %v", one, err)
+	}
+	// The cancel connection went to pg_b too: two connections there, none to pg_a.
+	s.WaitCounter("cluster.pg_b.upstream_cx_total", 2, 5*time.Second)
+	if a, b := s.Counter("cluster.pg_a.upstream_cx_total"), s.Counter("cluster.pg_b.upstream_cx_total"); a != 0 || b != 2 {
+		t.Errorf("upstream connections: pg_a %d, pg_b %d; want 0 and 2", a, b)
+	}
 }
