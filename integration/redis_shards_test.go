@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -228,4 +229,120 @@ func crossPair(t *testing.T, s *sluicetest.Sluice, srvs []*testenv.RedisServer) 
 	}
 	t.Fatal("no cross-shard pair")
 	return "", ""
+}
+
+// TestRedisProxyMirrorSplit: split commands (MSET, DEL) are mirrored too,
+// split again over the mirror cluster's own shards; afterwards each mirror
+// shard holds exactly the keys its ring gives it.
+func TestRedisProxyMirrorSplit(t *testing.T) {
+	var prim, mirr []*testenv.RedisServer
+	eps := func(srvs []*testenv.RedisServer) string {
+		var out []string
+		for _, s := range srvs {
+			out = append(out, `"`+s.Addr()+`"`)
+		}
+		return strings.Join(out, ", ")
+	}
+	for i := 0; i < 2; i++ {
+		prim = append(prim, testenv.Redis(t, testenv.RedisArgs("--appendonly", "no")))
+		mirr = append(mirr, testenv.Redis(t, testenv.RedisArgs("--appendonly", "no")))
+	}
+	s := sluicetest.Start(t, redisProxyYAML(`
+stat_prefix: mir
+settings: {op_timeout: 2s}
+prefix_routes:
+  catch_all_route:
+    cluster: prim
+    request_mirror_policy: [{cluster: mirr, exclude_read_commands: true}]`, `
+- {name: prim, lb_policy: ring_hash, connect_timeout: 1s, endpoints: [`+eps(prim)+`]}
+- {name: mirr, lb_policy: maglev, connect_timeout: 1s, endpoints: [`+eps(mirr)+`]}`))
+	ctx := context.Background()
+	c := newClient(t, s.Addr("redis"))
+	var direct []*redis.Client
+	for _, m := range mirr {
+		direct = append(direct, newClient(t, m.Addr()))
+	}
+	mirrorOwner := func(key string) int {
+		h := s.Server.Clusters.Get("mirr").Pick(redisproxy.HashKey([]byte(key), false), true)
+		for i, m := range mirr {
+			if h != nil && h.Address() == m.Addr() {
+				return i
+			}
+		}
+		t.Fatalf("no mirror shard for %q", key)
+		return -1
+	}
+	// want[i] is the exact key set mirror shard i must hold.
+	want := func(keys []string) [][]string {
+		out := make([][]string, len(mirr))
+		for _, k := range keys {
+			i := mirrorOwner(k)
+			out[i] = append(out[i], k)
+		}
+		for i := range out {
+			slices.Sort(out[i])
+		}
+		return out
+	}
+	holds := func(w [][]string) func() bool {
+		return func() bool {
+			for i, d := range direct {
+				got, err := d.Keys(ctx, "*").Result()
+				slices.Sort(got)
+				if err != nil || !slices.Equal(got, w[i]) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+
+	var keys, kv []string
+	for i := 0; i < 40; i++ {
+		k := fmt.Sprintf("mk:%d", i)
+		keys = append(keys, k)
+		kv = append(kv, k, "v"+k)
+	}
+	if err := c.MSet(ctx, kv).Err(); err != nil {
+		t.Fatalf("MSET: %v", err)
+	}
+	w := want(keys)
+	if len(w[0]) == 0 || len(w[1]) == 0 {
+		t.Fatalf("keys do not span both mirror shards: %v", w)
+	}
+	testenv.Eventually(t, 5*time.Second, holds(w), "mirror shards do not hold exactly the MSET keys: want %v", w)
+	for _, k := range keys {
+		if v, _ := direct[mirrorOwner(k)].Get(ctx, k).Result(); v != "v"+k {
+			t.Fatalf("mirror %s = %q, want v%s", k, v, k)
+		}
+	}
+	// Reads are not mirrored (exclude_read_commands): MGET leaves no trace.
+	if _, err := c.MGet(ctx, keys...).Result(); err != nil {
+		t.Fatalf("MGET: %v", err)
+	}
+	if n, err := c.Del(ctx, keys[:25]...).Result(); err != nil || n != 25 {
+		t.Fatalf("DEL = %d, %v; want 25", n, err)
+	}
+	w = want(keys[25:])
+	testenv.Eventually(t, 5*time.Second, holds(w), "mirror shards do not hold exactly the keys left after DEL: want %v", w)
+	// An MSET whose keys share a primary shard (so it is not split there) is
+	// still split over the mirror's shards.
+	primOwner := func(key string) string {
+		return s.Server.Clusters.Get("prim").Pick(redisproxy.HashKey([]byte(key), false), true).Address()
+	}
+	a, b := "same:0", ""
+	for i := 1; b == "" && i < 1000; i++ {
+		k := fmt.Sprintf("same:%d", i)
+		if primOwner(k) == primOwner(a) && mirrorOwner(k) != mirrorOwner(a) {
+			b = k
+		}
+	}
+	if b == "" {
+		t.Fatal("no key pair on one primary shard and two mirror shards")
+	}
+	if err := c.MSet(ctx, a, "1", b, "2").Err(); err != nil {
+		t.Fatalf("MSET one shard: %v", err)
+	}
+	w = want(append(slices.Clone(keys[25:]), a, b))
+	testenv.Eventually(t, 5*time.Second, holds(w), "mirror shards after a one-shard MSET: want %v", w)
 }

@@ -162,6 +162,13 @@ func (s *subSession) normalMode() (normal, alive bool) {
 	case v := <-s.verdict:
 		return v, true
 	case <-s.done:
+		// The pump returns right after a normal-mode verdict: both cases
+		// may be ready, and select picks either.
+		select {
+		case v := <-s.verdict:
+			return v, true
+		default:
+		}
 	case <-t.C:
 		s.c.p.stats.UpstreamRqTimeout.Inc()
 	}
