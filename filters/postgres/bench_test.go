@@ -15,12 +15,17 @@ func (l *loopReader) Read(p []byte) (int, error) { return copy(p, l.msg), nil }
 // benchQuery measures one pgbench -S style round trip through the filter:
 // the client's Query read and the server's answer written.
 func benchQuery(b *testing.B, parse, gated bool) {
+	benchStatement(b, parse, gated, "SELECT abalance FROM pgbench_accounts WHERE aid = 48213;")
+}
+
+// benchStatement is benchQuery for any SQL; the server's answer is the same.
+func benchStatement(b *testing.B, parse, gated bool, sql string) {
 	f, _ := newTestFilter(b, func(c *Config) { c.EnableSQLParsing = &parse })
 	s := newSession()
 	if gated {
 		s.AddSQLGate(denyGate{})
 	}
-	q := enc(b, &pgproto3.Query{String: "SELECT abalance FROM pgbench_accounts WHERE aid = 48213;"})
+	q := enc(b, &pgproto3.Query{String: sql})
 	fc := &fakeConn{in: io.MultiReader(bytesReader(enc(b, startup("db", "u"))), &loopReader{q})}
 	c, err := f.Observe(s, fc)
 	if err != nil {
@@ -49,6 +54,11 @@ func benchQuery(b *testing.B, parse, gated bool) {
 func BenchmarkQueryNoParse(b *testing.B)     { benchQuery(b, false, false) }
 func BenchmarkQueryParseCached(b *testing.B) { benchQuery(b, true, false) }
 func BenchmarkQueryGated(b *testing.B)       { benchQuery(b, true, true) }
+
+// BenchmarkQueryDenied is a denied Query replaced by the DO block.
+func BenchmarkQueryDenied(b *testing.B) {
+	benchStatement(b, true, true, "SELECT abalance FROM secret WHERE aid = 48213;")
+}
 
 // BenchmarkParseUncached is the libpg_query cost the cache saves.
 func BenchmarkParseUncached(b *testing.B) {
