@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,6 +82,7 @@ type miniProxy struct {
 	upstream string
 	wg       sync.WaitGroup
 	wrapErrs chan error
+	active   atomic.Int32 // connections being handled
 }
 
 // startProxy serves f in front of upstream until the test ends.
@@ -111,7 +113,8 @@ func (p *miniProxy) serve() {
 			return
 		}
 		p.wg.Add(1)
-		go func() { defer p.wg.Done(); p.handle(c.(*net.TCPConn)) }()
+		p.active.Add(1)
+		go func() { defer p.wg.Done(); defer p.active.Add(-1); p.handle(c.(*net.TCPConn)) }()
 	}
 }
 

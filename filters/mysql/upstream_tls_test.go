@@ -324,3 +324,35 @@ func TestUpstreamSSLConfig(t *testing.T) {
 		t.Fatal("missing ca_file accepted")
 	}
 }
+
+// TestUpstreamSSLClientLeavesEarly: a client that hangs up after the
+// greeting, before any HandshakeResponse, ends the session: the server-side
+// reader waiting for the upgrade is released (no goroutine is left).
+func TestUpstreamSSLClientLeavesEarly(t *testing.T) {
+	cert := newTestCert(t)
+	srv, res := scriptServer(t, cert, true, true, authFlows[0].steps, false)
+	p := startProxy(t, &Config{StatPrefix: "t", MaxSQLBytes: 4096, UpstreamSSL: UpstreamSSLRequire}, srv)
+	c, err := net.Dial("tcp", p.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := readPkt(c); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if err := <-res; err == nil {
+		t.Fatal("server: the session went on without a client")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for p.active.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the proxied connection is still being handled 5s after the client left")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if p.f.stats.UpstreamSSLSuccess.Value() != 0 || p.f.stats.UpstreamSSLFailed.Value() != 0 {
+		t.Fatalf("success %d failed %d; a session that never logged in counts neither",
+			p.f.stats.UpstreamSSLSuccess.Value(), p.f.stats.UpstreamSSLFailed.Value())
+	}
+}
