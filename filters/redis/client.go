@@ -5,15 +5,22 @@ import (
 	"io"
 	"net"
 	"sync"
-	"sync/atomic"
+	"syscall"
 
 	"github.com/sluice-proxy/sluice/codec/redis"
 	"github.com/sluice-proxy/sluice/filters"
 )
 
 // client is one downstream connection: a reader goroutine (run) that parses
-// and dispatches commands, and a writer goroutine that sends replies in
-// order.
+// and dispatches commands, and replies sent in order.
+//
+// Replies take the shortest way out: whoever completes the oldest pending
+// reply (usually an upstream connection's reader) writes every ready reply
+// to the client at once with one non-blocking write, as an event-loop proxy
+// does, so a lone request costs two goroutine wake-ups, not four. Whatever
+// that write cannot send (a slow client, a TLS or wrapped connection) goes
+// to the client's writer goroutine, which blocks for it. The writing flag
+// makes the two exclusive and keeps the bytes in order.
 type client struct {
 	p    *Proxy
 	s    *filters.Session
@@ -27,15 +34,19 @@ type client struct {
 	max     int
 	closing bool // the reader is done: the writer exits once the queue is empty
 	broken  bool // the writer failed: replies can no longer be delivered
+	writing bool // a goroutine owns wbuf and is writing to the client
+	pend    []byte
+	wbuf    []byte // reply bytes being written; owned by whoever set writing
 	wake    chan struct{}
+	raw     syscall.RawConn // non-nil for a plain TCP client: direct writes
 
-	authed    bool
-	unpinning atomic.Bool           // the reader is closing its pub/sub connection
-	tx        *txState              // non-nil between MULTI and EXEC/DISCARD
-	pinned    map[string]*dedicated // dedicated connections for blocking commands
-	dirty     []*upConn             // upstream connections with requests queued by this reader
-	keyIdx    []int                 // scratch for key indexes
-	scratch   []byte                // scratch for rewritten commands
+	authed   bool
+	tx       *txState              // non-nil between MULTI and EXEC/DISCARD
+	pinned   map[string]*dedicated // dedicated connections for blocking commands
+	writeSet writeSet              // host pools written to since the last WAIT
+	dirty    []*upConn             // upstream connections with requests queued by this reader
+	keyIdx   []int                 // scratch for key indexes
+	scratch  []byte                // scratch for rewritten commands
 }
 
 func newClient(p *Proxy, s *filters.Session, c filters.Conn) *client {
@@ -47,7 +58,107 @@ func newClient(p *Proxy, s *filters.Session, c filters.Conn) *client {
 	}
 	cl.cond = sync.NewCond(&cl.mu)
 	cl.rd = redis.NewReader(c, redis.Limits{})
+	if tc, ok := c.(*net.TCPConn); ok {
+		cl.raw, _ = tc.SyscallConn()
+	}
 	return cl
+}
+
+// onDone is called after a slot of this client completed. If that made
+// replies at the head of the queue ready and nobody is writing, it writes
+// them in the calling goroutine without blocking; else the writer
+// goroutine takes them.
+func (c *client) onDone() {
+	if c.raw == nil {
+		c.notify()
+		return
+	}
+	c.mu.Lock()
+	if c.writing || c.broken || len(c.pend) > 0 {
+		c.mu.Unlock()
+		c.notify()
+		return
+	}
+	out, n := c.collect(c.wbuf[:0])
+	if n == 0 {
+		c.mu.Unlock() // the head is not ready: its completer writes
+		return
+	}
+	c.writing = true
+	c.mu.Unlock()
+	c.p.stats.RqActive.Add(-int64(n))
+	w, err := c.tryWrite(out)
+	c.mu.Lock()
+	c.writing = false
+	if err == nil && w < len(out) {
+		c.pend = append(c.pend, out[w:]...)
+	}
+	c.keepBuf(out)
+	more := len(c.pend) > 0 || c.closing || c.headReady()
+	c.mu.Unlock()
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	if more {
+		c.notify()
+	}
+}
+
+// collect pops the ready replies at the head of the queue into out and
+// recycles their slots; c.mu is held.
+func (c *client) collect(out []byte) ([]byte, int) {
+	n := 0
+	for {
+		s := c.queue.peek()
+		if s == nil || !s.done.Load() {
+			break
+		}
+		c.queue.pop()
+		out = append(out, s.reply...)
+		s.release()
+		n++
+	}
+	if n > 0 {
+		c.cond.Broadcast()
+	}
+	return out, n
+}
+
+// headReady reports whether the oldest pending reply is ready; c.mu is held.
+func (c *client) headReady() bool {
+	s := c.queue.peek()
+	return s != nil && s.done.Load()
+}
+
+// keepBuf keeps a written buffer for reuse unless it grew large; c.mu is held.
+func (c *client) keepBuf(b []byte) {
+	if cap(b) <= 1<<20 {
+		c.wbuf = b[:0]
+	} else {
+		c.wbuf = nil
+	}
+}
+
+// tryWrite makes one non-blocking write attempt and returns how much of b
+// the kernel took.
+func (c *client) tryWrite(b []byte) (int, error) {
+	var n int
+	var werr error
+	err := c.raw.Write(func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), b)
+		return true
+	})
+	if n < 0 {
+		n = 0
+	}
+	if err != nil {
+		return n, err
+	}
+	if werr == syscall.EAGAIN || werr == syscall.EINTR {
+		werr = nil
+	}
+	return n, werr
 }
 
 // notify wakes the writer; called after a slot of this client completes.
@@ -153,39 +264,37 @@ func (c *client) readLoop() {
 	}
 }
 
-// writeLoop sends ready replies in order, batching all of them into one
-// write, and recycles their slots.
+// writeLoop sends what direct writes left: ready replies whose completer
+// found another write in progress, and the rest of a partial write. It
+// blocks on a slow client, which stops the reader through the queue bound.
 func (c *client) writeLoop() {
-	var out []byte
 	for {
 		c.mu.Lock()
-		n := 0
-		for {
-			s := c.queue.peek()
-			if s == nil || !s.done.Load() {
-				break
-			}
-			c.queue.pop()
-			out = append(out, s.reply...)
-			s.release()
-			n++
+		if c.writing {
+			c.mu.Unlock() // a direct write is in progress; it wakes us after
+			<-c.wake
+			continue
 		}
+		out := append(c.wbuf[:0], c.pend...)
+		c.pend = c.pend[:0]
+		out, n := c.collect(out)
 		empty, closing := c.queue.len() == 0, c.closing
-		if n > 0 {
-			c.cond.Broadcast()
+		if len(out) > 0 {
+			c.writing = true
 		}
 		c.mu.Unlock()
 		if n > 0 {
 			c.p.stats.RqActive.Add(-int64(n))
 		}
 		if len(out) > 0 {
-			if _, err := c.conn.Write(out); err != nil {
+			_, err := c.conn.Write(out)
+			c.mu.Lock()
+			c.writing = false
+			c.keepBuf(out)
+			c.mu.Unlock()
+			if err != nil {
 				c.fail(err)
 				return
-			}
-			out = out[:0]
-			if cap(out) > 1<<20 {
-				out = nil
 			}
 			continue
 		}

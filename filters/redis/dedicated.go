@@ -15,8 +15,6 @@ type dedicated struct {
 	nc   net.Conn
 	buf  []byte
 	r, w int
-	// writes is set only on the client's state entry (see stateKey).
-	writes writeSet
 }
 
 // roundTrip writes raw and returns the next complete reply; the reply is

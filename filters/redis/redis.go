@@ -7,14 +7,20 @@
 //
 // Per client: one goroutine reads and dispatches commands, appending a
 // pending reply slot per command to the client's ordered queue (bounded:
-// the reader stops at max_pending_per_client); one goroutine writes every
-// ready reply in order in one write. Per upstream connection: one writer
-// sends everything queued since its last write in one write, one reader
-// frames replies with codec/redis and completes slots in FIFO order.
+// the reader stops at max_pending_per_client). Per upstream connection: one
+// writer sends everything queued since its last write in one write, after
+// yielding once so that the client readers woken with it queue theirs
+// first; one reader frames replies with codec/redis, completes slots in
+// FIFO order, and after each read writes each touched client's ready
+// replies itself, in one non-blocking write per client. Only what that
+// write cannot take goes to the client's own writer goroutine. A lone
+// request thus costs two goroutine wake-ups, like one event-loop round.
 //
 // Beyond Envoy: SUBSCRIBE-family and blocking commands pin the client to a
-// dedicated upstream connection; MULTI/EXEC is queued by the proxy and sent
-// as one contiguous batch when every key maps to one shard.
+// dedicated upstream connection (pub/sub until the subscription count is
+// back to 0); WAIT runs on the client's dedicated connections to the hosts
+// it wrote to; MULTI/EXEC is queued by the proxy and sent as one contiguous
+// batch when every key maps to one shard.
 //
 // Hand-written parts: the murmur hash (hash.go, see there); everything on
 // the wire goes through codec/redis.

@@ -56,6 +56,15 @@ func (s *slot) release() {
 // complete records the reply (copied) and hands the slot to its consumer.
 // ok=false means the reply was made locally because the upstream failed.
 func (s *slot) complete(reply []byte, upstreamOK bool) {
+	if c := s.settle(reply, upstreamOK); c != nil {
+		c.onDone()
+	}
+}
+
+// settle is complete without telling the client: it returns the client
+// whose onDone the caller must call (an upstream reader calls it once per
+// client for all the replies of one read, so they leave in one write).
+func (s *slot) settle(reply []byte, upstreamOK bool) *client {
 	if s.host != nil {
 		s.host.EndRequest(upstreamOK)
 	}
@@ -70,16 +79,16 @@ func (s *slot) complete(reply []byte, upstreamOK bool) {
 	if p := s.parent; p != nil {
 		s.reply = append(s.reply[:0], reply...)
 		p.fragmentDone()
-		return
+		return nil
 	}
 	c := s.owner
 	if c == nil { // mirrored or internal: nobody reads it
 		s.release()
-		return
+		return nil
 	}
 	s.reply = append(s.reply[:0], reply...)
 	s.done.Store(true)
-	c.notify()
+	return c
 }
 
 // completeLocal finishes a slot with a reply made by the proxy.
@@ -88,6 +97,6 @@ func (s *slot) completeLocal(reply []byte) {
 	s.reply = append(s.reply[:0], reply...)
 	s.done.Store(true)
 	if c != nil {
-		c.notify()
+		c.onDone()
 	}
 }

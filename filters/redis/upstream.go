@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -116,6 +117,8 @@ type upConn struct {
 	writing bool   // a goroutine is writing; others only append
 	fifo    slotRing
 	dead    bool
+
+	touched []*client // clients with replies settled by this read; reader only
 
 	wake         chan struct{}
 	closed       chan struct{}
@@ -273,8 +276,28 @@ func (c *upConn) writeLoop() {
 		}
 		if maxHold > 0 {
 			c.hold(maxHold, holdFor)
+		} else {
+			c.gather()
 		}
 		c.flush(1 << 30)
+	}
+}
+
+// gather lets the goroutines that are ready to run (client readers woken
+// by the same network poll) queue their requests before the write, so that
+// one write carries them all, as one round of an event loop would. It costs
+// nothing measurable when nothing else is runnable.
+func (c *upConn) gather() {
+	prev := -1
+	for i := 0; i < 4; i++ {
+		c.mu.Lock()
+		n := len(c.wbuf)
+		c.mu.Unlock()
+		if n == prev {
+			return
+		}
+		prev = n
+		runtime.Gosched()
 	}
 }
 
@@ -313,6 +336,7 @@ func (c *upConn) readLoop() {
 		for r+scanned < w {
 			n, done, err := sc.Scan(buf[r+scanned : w])
 			if err != nil {
+				c.tellClients()
 				c.fail(fmt.Errorf("redis: reply from %s: %w", c.pool.addr, err))
 				return
 			}
@@ -340,6 +364,7 @@ func (c *upConn) readLoop() {
 				buf = nb
 			}
 		}
+		c.tellClients()
 		n, err := c.nc.Read(buf[w:])
 		w += n
 		if err != nil && n == 0 {
@@ -363,7 +388,21 @@ func (c *upConn) deliver(reply []byte) {
 			return
 		}
 	}
-	s.complete(reply, true)
+	if cl := s.settle(reply, true); cl != nil {
+		if n := len(c.touched); n == 0 || c.touched[n-1] != cl {
+			c.touched = append(c.touched, cl)
+		}
+	}
+}
+
+// tellClients lets every client with replies from the last read send them,
+// one write per client (Go's answer to an event loop's write batching).
+func (c *upConn) tellClients() {
+	for i, cl := range c.touched {
+		cl.onDone()
+		c.touched[i] = nil
+	}
+	c.touched = c.touched[:0]
 }
 
 // slotRing is a FIFO of slots; not safe for concurrent use.

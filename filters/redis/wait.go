@@ -45,23 +45,8 @@ func (w *writeSet) reset() {
 	w.pools = w.pools[:0]
 }
 
-// stateKey names an entry of c.pinned with no connection that carries the
-// client's write set. It stands in for a client field until client.go
-// (owned by the hot-path rewrite) has one; no host address equals it.
-const stateKey = "\x00state"
-
 // writes returns the client's write set.
-func (c *client) writes() *writeSet {
-	d := c.pinned[stateKey]
-	if d == nil {
-		if c.pinned == nil {
-			c.pinned = map[string]*dedicated{}
-		}
-		d = &dedicated{}
-		c.pinned[stateKey] = d
-	}
-	return &d.writes
-}
+func (c *client) writes() *writeSet { return &c.writeSet }
 
 // noteWrite records that the client sent a write to hp.
 func (c *client) noteWrite(hp *hostPool) {
