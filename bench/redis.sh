@@ -19,7 +19,7 @@ done
 
 go build -o "$TMP/sluice" ./cmd/sluice
 
-UP=19100 SL=19101 TW=19102 ADM=19103
+UP=19100 SL=19101 TW=19102 ADM=19103 SL1=19104 ADM1=19105
 redis-server --port $UP --save '' --appendonly no --daemonize no --logfile "$TMP/redis.log" &
 cat > "$TMP/sluice.yaml" <<YAML
 admin: {address: 127.0.0.1:$ADM}
@@ -35,6 +35,10 @@ clusters:
   - {name: up, endpoints: ["127.0.0.1:$UP"]}
 YAML
 "$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
+# The same config on one core (--concurrency 1, GOMAXPROCS=1), the CPU
+# budget of single-threaded twemproxy.
+sed -e "s/:$SL/:$SL1/" -e "s/:$ADM/:$ADM1/" "$TMP/sluice.yaml" > "$TMP/sluice1.yaml"
+"$TMP/sluice" -c "$TMP/sluice1.yaml" -log-level warn --concurrency 1 &
 cat > "$TMP/nutcracker.yml" <<YML
 bench:
   listen: 127.0.0.1:$TW
@@ -47,7 +51,7 @@ bench:
     - 127.0.0.1:$UP:1
 YML
 nutcracker -c "$TMP/nutcracker.yml" -o "$TMP/nutcracker.log" &
-for p in $UP $SL $TW; do
+for p in $UP $SL $SL1 $TW; do
   for _ in $(seq 50); do redis-cli -p $p ping >/dev/null 2>&1 && break; sleep 0.1; done
 done
 
@@ -65,19 +69,21 @@ fi
 declare -A R
 for P in 1 16; do
   for ((i = 1; i <= ROUNDS; i++)); do
-    for target in direct sluice twemproxy; do
-      case $target in direct) p=$UP ;; sluice) p=$SL ;; twemproxy) p=$TW ;; esac
+    for target in direct sluice sluice1 twemproxy; do
+      case $target in direct) p=$UP ;; sluice) p=$SL ;; sluice1) p=$SL1 ;; twemproxy) p=$TW ;; esac
       R[$P.$target]+="$(rps $p $P)"$'\n'
     done
   done
 done
 
-printf '%-6s %12s %12s %12s %14s %14s %17s\n' pipe direct sluice twemproxy sluice/direct twem/direct sluice/twemproxy
+printf '%-6s %10s %10s %10s %10s %10s %10s %11s %11s\n' pipe direct sluice sluice-c1 twemproxy twem/dir sl/twem sl-c1/twem sl/direct
 for P in 1 16; do
   d=$(printf '%s' "${R[$P.direct]}" | median)
   s=$(printf '%s' "${R[$P.sluice]}" | median)
+  s1=$(printf '%s' "${R[$P.sluice1]}" | median)
   t=$(printf '%s' "${R[$P.twemproxy]}" | median)
-  printf '%-6s %12s %12s %12s %14.2f %14.2f %17.2f\n' "-P $P" "$d" "$s" "$t" \
-    "$(echo "$s / $d" | bc -l)" "$(echo "$t / $d" | bc -l)" "$(echo "$s / $t" | bc -l)"
+  printf '%-6s %10s %10s %10s %10s %10.2f %10.2f %11.2f %11.2f\n' "-P $P" "$d" "$s" "$s1" "$t" \
+    "$(echo "$t / $d" | bc -l)" "$(echo "$s / $t" | bc -l)" "$(echo "$s1 / $t" | bc -l)" "$(echo "$s / $d" | bc -l)"
 done
+echo "sluice: default concurrency ($(nproc) cores); sluice-c1: --concurrency 1"
 echo "redis-benchmark -t get,set -n $N -c 50; rounds=$ROUNDS cores=$(nproc); requests/s (mean of GET and SET), medians"

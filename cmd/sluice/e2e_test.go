@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -81,14 +82,15 @@ func TestBinaryReloadAndSignals(t *testing.T) {
 	}
 	file := filepath.Join(dir, "sluice.yaml")
 	os.WriteFile(file, []byte(cfg(l1)), 0o644)
-	cmd := exec.Command(bin, "-c", file, "-watch-interval", "100ms")
-	var logs strings.Builder
+	cmd := exec.Command(bin, "-c", file, "-watch-interval", "100ms", "--concurrency", "1")
+	var logs lockedBuffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
 	poll(t, "/ready", func() bool { return get("http://"+admin+"/ready") == "LIVE\n" })
+	poll(t, "the start log with concurrency=1", func() bool { return strings.Contains(logs.String(), "concurrency=1") })
 
 	os.WriteFile(file, []byte(cfg(l1, l2)), 0o644)
 	poll(t, "the new listener", func() bool { return strings.Contains(get("http://"+admin+"/listeners"), l2) })
@@ -125,4 +127,22 @@ func TestBinaryReloadAndSignals(t *testing.T) {
 	if !strings.Contains(logs.String(), "bogus: unknown field") {
 		t.Errorf("the refused reload was not logged with its reason:\n%s", logs.String())
 	}
+}
+
+// lockedBuffer collects a child's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

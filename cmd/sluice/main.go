@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -39,8 +40,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	format := fs.String("log-format", "text", "log format: text or json")
 	watch := fs.Duration("watch-interval", time.Second, "how often to check the config file for changes (0 disables)")
+	concurrency := fs.Int("concurrency", 0, "CPU cores sluice runs on at once (GOMAXPROCS), as Envoy's --concurrency; 0: every core the process may use")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *concurrency < 0 {
+		fmt.Fprintln(stderr, "sluice: -concurrency must be 0 or more")
+		return 2
+	}
+	if *concurrency > 0 {
+		runtime.GOMAXPROCS(*concurrency)
 	}
 	switch cmd {
 	case "version":
@@ -89,7 +98,7 @@ func serve(file string, watch time.Duration, log *slog.Logger, stderr io.Writer)
 			return 1
 		}
 	}
-	log.Info("sluice started", "version", version.String(), "config", file)
+	log.Info("sluice started", "version", version.String(), "config", file, "concurrency", runtime.GOMAXPROCS(0))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

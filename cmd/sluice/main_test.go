@@ -28,6 +28,9 @@ func TestValidateCommand(t *testing.T) {
 	if code := run([]string{"validate", "-c", "../../examples/tcp.yaml"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d for the example: %s", code, errb.String())
 	}
+	if code := run([]string{"-concurrency", "-1", "-c", "x.yaml"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "-concurrency") {
+		t.Fatalf("-concurrency -1: exit %d, %q", code, errb.String())
+	}
 	if code := run([]string{"version"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "sluice ") {
 		t.Fatalf("version: %d %q", code, out.String())
 	}
