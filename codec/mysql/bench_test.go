@@ -1,6 +1,8 @@
 package mysql
 
 import (
+	"compress/gzip"
+	"io"
 	"os"
 	"testing"
 )
@@ -59,4 +61,56 @@ func BenchmarkFramerRows(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkSessionSysbench decodes recorded sysbench oltp_read_only
+// connections (4 transactions, 64 commands: prepared statements or query
+// text) per iteration, as the observer's codec sees them.
+func BenchmarkSessionSysbench(b *testing.B) {
+	for _, name := range []string{"sysbench_ps", "sysbench_text"} {
+		b.Run(name, func(b *testing.B) {
+			recs := decodeRecords(readGzip(b, "testdata/"+name+".cap.gz"))
+			var total int64
+			for _, r := range recs {
+				total += int64(len(r.data))
+			}
+			var results int
+			s := NewSession(Config{}, func(ev *Event) {
+				if ev.Kind == EventResultSet {
+					results++
+				}
+			})
+			b.SetBytes(total)
+			b.ReportAllocs()
+			for b.Loop() {
+				*s = Session{fn: s.fn, sqlPrefix: s.sqlPrefix, fr: s.fr}
+				s.fr[0].Reset()
+				s.fr[1].Reset()
+				for _, r := range recs {
+					s.Feed(r.dir, r.data)
+				}
+			}
+			if results == 0 {
+				b.Fatal("no result sets decoded")
+			}
+		})
+	}
+}
+
+func readGzip(tb testing.TB, path string) []byte {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return raw
 }

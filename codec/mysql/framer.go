@@ -20,7 +20,8 @@ type Message struct {
 	// Len is the full payload length, whatever the prefix kept.
 	Len int64
 	// Prefix holds the first min(Len, limit) payload bytes. It aliases the
-	// Framer's buffer and stays valid until the next call to Next.
+	// Framer's buffer or, when the whole packet was in one chunk, that chunk:
+	// it stays valid until the next call to Next and while the chunk does.
 	Prefix []byte
 	// Start and End are the stream offsets of the first header byte and just
 	// past the last payload byte.
@@ -67,7 +68,14 @@ func (f *Framer) Reset() {
 // consumed; the caller calls it again with p[n:]. A continuation packet with
 // an unexpected sequence id yields a *ProtocolError, after which the payload
 // is still followed. The returned Message is valid until the next call.
+//
+// A packet that starts a message and lies whole in p (the common case for
+// rows and commands) is framed in place: its header is read from p and its
+// Prefix aliases p, so a result set's rows cost no copy.
 func (f *Framer) Next(p []byte) (msg *Message, n int, err error) {
+	if m := f.whole(p); m != nil {
+		return m, headerLen + int(m.Len), nil
+	}
 	for n < len(p) {
 		if f.nhdr < headerLen {
 			c := copy(f.hdr[f.nhdr:], p[n:])
@@ -124,4 +132,26 @@ func (f *Framer) startPacket() error {
 	f.cur.Packets++
 	f.cur.Len += int64(f.plen)
 	return err
+}
+
+// whole frames a single-packet message lying whole at the start of p without
+// copying it, or returns nil when p does not start with one (a header split
+// across chunks, a payload continuing past p, a 16 MiB packet).
+func (f *Framer) whole(p []byte) *Message {
+	if f.nhdr != 0 || f.inMsg || len(p) < headerLen {
+		return nil
+	}
+	plen := int(p[0]) | int(p[1])<<8 | int(p[2])<<16
+	if plen == gm.MaxPayloadLen || len(p)-headerLen < plen {
+		return nil
+	}
+	// Field by field: a composite literal is built on the stack and copied
+	// with wide loads that stall on its narrow stores (store forwarding).
+	m := &f.cur
+	m.Seq, m.LastSeq, m.Packets, m.Len = p[3], p[3], 1, int64(plen)
+	m.Prefix = p[headerLen : headerLen+min(plen, cap(f.buf))]
+	m.Start = f.off
+	f.off += int64(headerLen + plen)
+	m.End = f.off
+	return m
 }

@@ -63,12 +63,15 @@ func TestFramer(t *testing.T) {
 			want: []frame{{0, 1, 2, int64(len(exact)), 16, int64(len(exact) + 8)}}},
 		{name: "continuation out of sequence", input: broken, limit: 16,
 			want: []frame{{0, 5, 2, int64(len(big)), 16, int64(len(big) + 8)}}, wantErrs: 1},
+		{name: "zero bytes after a split header are not a packet", input: append(pkt(0, []byte("x")), pkt(0, make([]byte, 4))...),
+			limit: 8, want: []frame{{0, 0, 1, 1, 1, 5}, {0, 0, 1, 4, 4, 13}}},
 		{name: "partial header yields nothing", input: []byte{1, 0}, limit: 16},
 	}
 	for _, tt := range tests {
-		for _, chunk := range []int{0, 1, 4093} {
-			if chunk == 1 && len(tt.input) > 1<<20 {
-				continue // byte-at-a-time over 16 MiB is slow and adds nothing
+		// gm.MaxPayloadLen+4 cuts right before a continuation's header.
+		for _, chunk := range []int{0, 1, 3, 6, 4093, gm.MaxPayloadLen + 4} {
+			if chunk < 8 && chunk > 0 && len(tt.input) > 1<<20 {
+				continue // tiny chunks over 16 MiB are slow and add nothing
 			}
 			got, errs := frames(tt.input, tt.limit, chunk)
 			if !equalFrames(got, tt.want) || errs != tt.wantErrs {

@@ -64,6 +64,29 @@ func (s *Session) handleResponse(m *Message) {
 	}
 }
 
+// skipRows counts the rows that lie whole at the start of p and returns the
+// rest: the hot loop of a result set, one header read per row, no event and
+// no copy. A packet that is not plainly the next row (a terminator, an ERR,
+// an empty or out-of-sequence packet) goes to handle; a row cut by the end
+// of p is left to the framer.
+func (s *Session) skipRows(p []byte) []byte {
+	f := s.fr[ServerToClient]
+	for s.st == stRows && len(p) >= headerLen {
+		m := f.whole(p)
+		if m == nil {
+			break
+		}
+		p = p[headerLen+int(m.Len):]
+		if m.Seq != s.seq || len(m.Prefix) == 0 || m.Prefix[0] >= gm.EOF_HEADER {
+			s.handle(ServerToClient, m)
+			continue
+		}
+		s.seq++
+		s.rows++
+	}
+	return p
+}
+
 // firstPacket decodes the first packet of a response: OK, LOCAL INFILE, a
 // prepare OK, an EOF (COM_SET_OPTION, COM_DEBUG), COM_STATISTICS' text, or a
 // result set's column count.

@@ -103,6 +103,11 @@ func (s *Session) ResumeTLS() {
 func (s *Session) Feed(dir Direction, p []byte) {
 	dir &= 1
 	for len(p) > 0 && !s.Stopped() {
+		if s.st == stRows && dir == ServerToClient {
+			if p = s.skipRows(p); len(p) == 0 {
+				return
+			}
+		}
 		m, n, err := s.fr[dir].Next(p)
 		p = p[n:]
 		if err != nil {
@@ -174,8 +179,11 @@ func isErrPacket(m *Message) bool { return len(m.Prefix) > 0 && m.Prefix[0] == g
 
 // begin resets the reused Event for a message.
 func (s *Session) begin(k EventKind, dir Direction, m *Message) *Event {
-	s.ev = Event{Kind: k, Dir: dir, Seq: m.Seq, Start: m.Start, End: m.End, PayloadLen: m.Len}
-	return &s.ev
+	ev := &s.ev
+	*ev = Event{} // cleared in place, then set field by field (see Framer.whole)
+	ev.Kind, ev.Dir, ev.Seq = k, dir, m.Seq
+	ev.Start, ev.End, ev.PayloadLen = m.Start, m.End, m.Len
+	return ev
 }
 
 // fail reports a protocol error and waits for the next command.
