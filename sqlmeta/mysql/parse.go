@@ -23,8 +23,10 @@ var parsers = sync.Pool{New: func() any { return parser.New() }}
 // syntax error wrapped with context; nothing is returned with it.
 func Parse(sql, currentDB string) ([]sqlmeta.Statement, error) {
 	p := parsers.Get().(*parser.Parser)
+	// The nodes live in the parser's reused buffers: it goes back to the
+	// pool only once they have been described.
+	defer parsers.Put(p)
 	nodes, _, err := p.ParseSQL(sql)
-	parsers.Put(p)
 	if err != nil {
 		return nil, fmt.Errorf("sqlmeta/mysql: parse: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sluice-proxy/sluice/sqlmeta"
@@ -136,4 +137,23 @@ func BenchmarkClassify(b *testing.B) {
 			b.Fatal("misclassified")
 		}
 	}
+}
+
+// TestParseConcurrent parses from several goroutines (run with -race):
+// the pooled parsers' nodes must not be shared while they are described.
+func TestParseConcurrent(t *testing.T) {
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 100 {
+				table := fmt.Sprintf("t%d_%d", g, i)
+				sts, err := Parse("SELECT c FROM "+table+" WHERE id = 1", "db")
+				if err != nil || len(sts) != 1 || !sts[0].Has("db."+table, sqlmeta.OpSelect) {
+					t.Errorf("goroutine %d: %v %v", g, sts, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
