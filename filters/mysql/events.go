@@ -1,16 +1,13 @@
 package mysql
 
 import (
-	"strings"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	gm "github.com/go-mysql-org/go-mysql/mysql"
 
 	codec "github.com/sluice-proxy/sluice/codec/mysql"
 	"github.com/sluice-proxy/sluice/filters"
-	sqlmysql "github.com/sluice-proxy/sluice/sqlmeta/mysql"
 )
 
 // evState is what the event callback keeps for one connection. The flags
@@ -22,10 +19,11 @@ type evState struct {
 	loggedIn atomic.Bool // the connection phase ended (login OK or ERR)
 	shift    atomic.Bool // sequence ids are rewritten (TLS terminated, connection phase)
 
-	db     string    // current database
-	v      verdict   // decision about the client message being fed
-	timing bool      // a query's response is awaited
-	qStart time.Time // when that query was forwarded
+	db     string      // current database
+	cache  *parseCache // the filter's, looked up at the first statement
+	v      verdict     // decision about the client message being fed
+	timing bool        // a query's response is awaited
+	qStart time.Time   // when that query was forwarded
 }
 
 // verdict is what the callback decided about the client message that just
@@ -105,58 +103,6 @@ func (c *conn) command(ev *codec.Event) {
 	}
 }
 
-// statement counts, parses, publishes and gates one COM_QUERY or
-// COM_STMT_PREPARE.
-func (c *conn) statement(ev *codec.Event) {
-	st := c.f.stats
-	// Classify only reads its argument during the call, so the SQL bytes
-	// (valid during the callback) need not be copied for it.
-	classify := func() { st.kind(sqlmysql.Classify(unsafe.String(unsafe.SliceData(ev.SQL), len(ev.SQL)))).Inc() }
-	if ev.Truncated {
-		st.QueriesParseError.Inc()
-		classify()
-		if c.gated { // cannot be checked: refuse rather than guess
-			c.deny(filters.SQLVerdict{Close: true, Policy: "sluice.statement_too_long"})
-		}
-		return
-	}
-	if !c.f.cfg.parseSQL() && !c.gated {
-		classify()
-		return
-	}
-	stmts, err := sqlmysql.Parse(string(ev.SQL), c.ev.db)
-	if err != nil {
-		st.QueriesParseError.Inc()
-		classify()
-		if c.gated {
-			c.deny(filters.SQLVerdict{Deny: true, Policy: "sluice.unparsed_statement"})
-		}
-		return
-	}
-	st.QueriesParsed.Inc()
-	meta := make(map[string][]string)
-	for i := range stmts {
-		s := &stmts[i]
-		st.kind(s.Kind).Inc()
-		if s.Kind == "use" {
-			if db := useDB(string(ev.SQL)); db != "" {
-				c.ev.db = db
-			}
-		}
-		for t, ops := range s.Tables {
-			for _, op := range ops {
-				meta[t] = appendOnce(meta[t], string(op))
-			}
-		}
-	}
-	c.s.SetMetadata(MetadataNamespace, meta)
-	if c.gated {
-		if v := c.s.CheckSQL(stmts); v.Deny || v.Close {
-			c.deny(v)
-		}
-	}
-}
-
 // deny records a gate's refusal of the statement being fed.
 func (c *conn) deny(v filters.SQLVerdict) {
 	c.f.stats.StatementsDenied.Inc()
@@ -169,22 +115,4 @@ func (c *conn) deny(v filters.SQLVerdict) {
 			a.Fields["rbac_policy"] = v.Policy
 		}
 	})
-}
-
-func appendOnce(ops []string, op string) []string {
-	for _, o := range ops {
-		if o == op {
-			return ops
-		}
-	}
-	return append(ops, op)
-}
-
-// useDB returns the database of a "USE db" statement.
-func useDB(sql string) string {
-	f := strings.Fields(strings.TrimRight(strings.TrimSpace(sql), "; \t\n"))
-	if len(f) != 2 || !strings.EqualFold(f[0], "use") {
-		return ""
-	}
-	return strings.Trim(f[1], "`")
 }
