@@ -171,6 +171,8 @@ func TestMySQLProxyWorkload(t *testing.T) {
 		"mysql.db.auth_switch_request": 0,
 		"mysql.db.queries_parsed":      8,
 		"mysql.db.queries_parse_error": 0,
+		"mysql.db.parse_cache_misses":  8, // eight shapes, each parsed once
+		"mysql.db.parse_cache_hits":    0,
 		"mysql.db.statements_select":   3, // COUNT, the prepare, the large one
 		"mysql.db.statements_insert":   1,
 		"mysql.db.statements_update":   1,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sluice-proxy/sluice/sqlmeta"
 	sqlmysql "github.com/sluice-proxy/sluice/sqlmeta/mysql"
+	"github.com/sluice-proxy/sluice/stats"
 )
 
 // DefaultParseCacheSize is how many statement shapes a filter's parse
@@ -38,7 +39,8 @@ type parsed struct {
 // clearing the bits it passes; an entry never reused after its insertion
 // goes first. Safe for concurrent use.
 type parseCache struct {
-	shards [cacheShards]cacheShard
+	shards         [cacheShards]cacheShard
+	hitsC, missesC *stats.Counter // published counters; nil in tests
 }
 
 type cacheShard struct {
@@ -57,12 +59,13 @@ type cacheSlot struct {
 }
 
 // newParseCache returns a cache of about size entries (at least one per
-// shard); size < 1 means DefaultParseCacheSize.
-func newParseCache(size int) *parseCache {
+// shard); size < 1 means DefaultParseCacheSize. hits and misses, when not
+// nil, count lookups for the filter's stats.
+func newParseCache(size int, hits, misses *stats.Counter) *parseCache {
 	if size < 1 {
 		size = DefaultParseCacheSize
 	}
-	pc := &parseCache{}
+	pc := &parseCache{hitsC: hits, missesC: misses}
 	per := (size + cacheShards - 1) / cacheShards
 	for i := range pc.shards {
 		pc.shards[i] = cacheShard{index: make(map[string]int, per), limit: per}
@@ -81,7 +84,13 @@ func (pc *parseCache) parse(sql []byte, db string) *parsed {
 	key := cacheKey(buf[:0], sql, db)
 	sh := &pc.shards[xxhash.Sum64(key)&(cacheShards-1)]
 	if res := sh.get(key); res != nil {
+		if pc.hitsC != nil {
+			pc.hitsC.Inc()
+		}
 		return res
+	}
+	if pc.missesC != nil {
+		pc.missesC.Inc()
 	}
 	res := parseNow(string(sql), db)
 	sh.put(key, res)

@@ -40,7 +40,7 @@ func TestParseCache(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pc := newParseCache(64)
+			pc := newParseCache(64, nil, nil)
 			var res *parsed
 			for _, q := range tt.input {
 				res = pc.parse([]byte(q.sql), q.db)
@@ -86,7 +86,7 @@ func TestCacheShardClock(t *testing.T) {
 
 // TestParseCacheBounded: many shapes never grow the cache past its size.
 func TestParseCacheBounded(t *testing.T) {
-	pc := newParseCache(32)
+	pc := newParseCache(32, nil, nil)
 	for i := range 500 {
 		pc.parse(fmt.Appendf(nil, "SELECT c FROM t%d WHERE id=%d", i, i), "db")
 	}
@@ -98,7 +98,7 @@ func TestParseCacheBounded(t *testing.T) {
 // TestParseCacheConcurrent parses the same shapes from several goroutines
 // (run with -race): every result is right.
 func TestParseCacheConcurrent(t *testing.T) {
-	pc := newParseCache(16)
+	pc := newParseCache(16, nil, nil)
 	var wg sync.WaitGroup
 	errs := make(chan string, 4)
 	for g := range 4 {
@@ -124,7 +124,7 @@ func TestParseCacheConcurrent(t *testing.T) {
 // cache, and connections of another filter do not.
 func TestCacheSharedByConnections(t *testing.T) {
 	newFilter := func() *Filter {
-		f, err := New(&Config{StatPrefix: "c", MaxSQLBytes: DefaultMaxSQLBytes}, &filters.Env{Stats: stats.New().Root()})
+		f, err := New(&Config{StatPrefix: "c", MaxSQLBytes: DefaultMaxSQLBytes, ParseCacheSize: DefaultParseCacheSize}, &filters.Env{Stats: stats.New().Root()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,10 +143,10 @@ func TestCacheSharedByConnections(t *testing.T) {
 	session(f1, "SELECT c FROM t WHERE id=1")
 	session(f1, "SELECT c FROM t WHERE id=2")
 	session(f2, "SELECT c FROM t WHERE id=3")
-	if st := cacheOf(f1).stats(); st.Hits != 1 || st.Misses != 1 {
+	if st := f1.cache.stats(); st.Hits != 1 || st.Misses != 1 {
 		t.Errorf("filter 1 cache %+v, want 1 hit 1 miss", st)
 	}
-	if st := cacheOf(f2).stats(); st.Hits != 0 || st.Misses != 1 {
+	if st := f2.cache.stats(); st.Hits != 0 || st.Misses != 1 {
 		t.Errorf("filter 2 cache %+v, want 0 hits 1 miss", st)
 	}
 }

@@ -55,6 +55,11 @@ type Config struct {
 	// certificate is not verified, as the MySQL client's
 	// --ssl-mode=REQUIRED does.
 	UpstreamTLS *UpstreamTLS `yaml:"upstream_tls" json:"upstream_tls,omitempty"`
+	// ParseCacheSize bounds the statement parse cache shared by the
+	// filter's connections: statements of the same shape (same text but
+	// for whole-number literals and comments) in the same database are
+	// parsed once. Default 4096 entries; 0 parses every statement.
+	ParseCacheSize int `yaml:"parse_cache_size" json:"parse_cache_size"`
 }
 
 // UpstreamTLS verifies the server's certificate under upstream_ssl: require.
@@ -70,7 +75,7 @@ type UpstreamTLS struct {
 
 // NewConfig returns a config with the defaults.
 func NewConfig() *Config {
-	return &Config{MaxSQLBytes: DefaultMaxSQLBytes, UpstreamSSL: UpstreamSSLDisable}
+	return &Config{MaxSQLBytes: DefaultMaxSQLBytes, UpstreamSSL: UpstreamSSLDisable, ParseCacheSize: DefaultParseCacheSize}
 }
 
 // parseSQL reports the effective parse_sql setting.
@@ -83,6 +88,9 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 	}
 	if c.MaxSQLBytes < 1 || c.MaxSQLBytes > 1<<20 {
 		errs.Add(config.Join(path, "max_sql_bytes"), "must be between 1 and 1048576, got %d", c.MaxSQLBytes)
+	}
+	if c.ParseCacheSize < 0 || c.ParseCacheSize > 1<<20 {
+		errs.Add(config.Join(path, "parse_cache_size"), "must be between 0 and 1048576, got %d", c.ParseCacheSize)
 	}
 	switch c.UpstreamSSL {
 	case UpstreamSSLDisable, UpstreamSSLRequire:

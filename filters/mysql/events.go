@@ -19,11 +19,10 @@ type evState struct {
 	loggedIn atomic.Bool // the connection phase ended (login OK or ERR)
 	shift    atomic.Bool // sequence ids are rewritten (TLS terminated, connection phase)
 
-	db     string      // current database
-	cache  *parseCache // the filter's, looked up at the first statement
-	v      verdict     // decision about the client message being fed
-	timing bool        // a query's response is awaited
-	qStart time.Time   // when that query was forwarded
+	db     string    // current database
+	v      verdict   // decision about the client message being fed
+	timing bool      // a query's response is awaited
+	qStart time.Time // when that query was forwarded
 }
 
 // verdict is what the callback decided about the client message that just

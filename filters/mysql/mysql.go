@@ -46,12 +46,16 @@ type Filter struct {
 	stats *Stats
 	tls   *tls.Config // nil unless terminate_ssl
 	upTLS *tls.Config // nil unless upstream_ssl: require
+	cache *parseCache // nil when parse_cache_size is 0
 }
 
 // New builds a mysql_proxy from a validated config; it loads the
 // terminate_ssl certificate and the upstream_tls CA.
 func New(cfg *Config, env *filters.Env) (*Filter, error) {
 	f := &Filter{cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix)}
+	if cfg.ParseCacheSize > 0 {
+		f.cache = newParseCache(cfg.ParseCacheSize, f.stats.ParseCacheHits, f.stats.ParseCacheMisses)
+	}
 	if cfg.TerminateSSL != nil {
 		tc, err := serverTLS(cfg.TerminateSSL)
 		if err != nil {

@@ -30,10 +30,12 @@ func (c *conn) statement(ev *codec.Event) {
 		st.kind(sqlmysql.Classify(sql)).Inc()
 		return
 	}
-	if c.ev.cache == nil {
-		c.ev.cache = cacheOf(c.f)
+	var res *parsed
+	if c.f.cache != nil {
+		res = c.f.cache.parse(ev.SQL, c.ev.db)
+	} else {
+		res = parseNow(string(ev.SQL), c.ev.db) // a copy: the result keeps substrings
 	}
-	res := c.ev.cache.parse(ev.SQL, c.ev.db)
 	if res.err != nil {
 		st.QueriesParseError.Inc()
 		st.kind(sqlmysql.Classify(sql)).Inc()

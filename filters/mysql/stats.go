@@ -23,6 +23,9 @@ type Stats struct {
 	// sessions whose server leg became TLS, or could not (no CLIENT_SSL in
 	// the greeting, a failed handshake).
 	UpstreamSSLSuccess, UpstreamSSLFailed *stats.Counter
+	// ParseCacheHits and ParseCacheMisses count statements answered from
+	// the parse cache, and parsed then cached.
+	ParseCacheHits, ParseCacheMisses *stats.Counter
 	// QueryTime is the time in milliseconds from a command's last byte
 	// forwarded to the end of its response.
 	QueryTime *stats.Histogram
@@ -50,6 +53,8 @@ func newStats(root *stats.Scope, prefix string) *Stats {
 
 		UpstreamSSLSuccess: sc.Counter("upstream_ssl_success"),
 		UpstreamSSLFailed:  sc.Counter("upstream_ssl_failed"),
+		ParseCacheHits:     sc.Counter("parse_cache_hits"),
+		ParseCacheMisses:   sc.Counter("parse_cache_misses"),
 	}
 }
 

@@ -309,6 +309,9 @@ func TestUpstreamSSLConfig(t *testing.T) {
 			wantErr: "f.upstream_tls: only used with upstream_ssl: require"},
 		{name: "empty upstream_tls", cfg: Config{UpstreamSSL: UpstreamSSLRequire, UpstreamTLS: &UpstreamTLS{}},
 			wantErr: "f.upstream_tls: needs ca_file, server_name or both"},
+		{name: "no parse cache", cfg: Config{UpstreamSSL: UpstreamSSLDisable, ParseCacheSize: 0}},
+		{name: "negative parse cache", cfg: Config{UpstreamSSL: UpstreamSSLDisable, ParseCacheSize: -1},
+			wantErr: "f.parse_cache_size: must be between 0 and 1048576, got -1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.StatPrefix, tc.cfg.MaxSQLBytes = "t", 4096
