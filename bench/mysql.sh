@@ -21,7 +21,7 @@ done
 
 go build -o "$TMP/sluice" ./cmd/sluice
 
-UP=19200 SL=19201 HA=19202 ADM=19203
+UP=19200 SL=19201 HA=19202 ADM=19203 SL1=19204 ADM1=19205
 USERARG=()
 [ "$(id -u)" = 0 ] && USERARG=(--user=root)
 mariadb-install-db --no-defaults --datadir="$TMP/data" --auth-root-authentication-method=normal \
@@ -45,6 +45,9 @@ clusters:
   - {name: up, endpoints: ["127.0.0.1:$UP"]}
 YAML
 "$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
+# sluice-c1: the same on one core (--concurrency 1).
+sed -e "s/:$SL\$/:$SL1/" -e "s/:$ADM}/:$ADM1}/" "$TMP/sluice.yaml" > "$TMP/sluice1.yaml"
+"$TMP/sluice" -c "$TMP/sluice1.yaml" -log-level warn --concurrency 1 &
 cat > "$TMP/haproxy.cfg" <<CFG
 global
   maxconn 1000
@@ -77,14 +80,15 @@ if [ "${SLUICE_PPROF:-}" = 1 ]; then
   (curl -s -o bench/mysql.pprof "http://127.0.0.1:$ADM/debug/pprof/profile?seconds=$((SECS - 2))" &)
 fi
 R[sluice]=$(run $SL)
+R[sluice-c1]=$(run $SL1)
 R[haproxy]=$(run $HA)
 sleep 1
 
-printf '%-8s %10s %10s %8s %14s\n' target tps qps p95_ms tps/direct
+printf '%-10s %10s %10s %8s %14s\n' target tps qps p95_ms tps/direct
 d=$(echo "${R[direct]}" | awk '{print $1}')
-for target in direct sluice haproxy; do
+for target in direct sluice sluice-c1 haproxy; do
   read -r t q p <<<"${R[$target]}"
-  printf '%-8s %10s %10s %8s %14.3f\n' "$target" "$t" "$q" "$p" "$(echo "$t / $d" | bc -l)"
+  printf '%-10s %10s %10s %8s %14.3f\n' "$target" "$t" "$q" "$p" "$(echo "$t / $d" | bc -l)"
 done
 parsed=$(curl -s "http://127.0.0.1:$ADM/stats" | awk -F': ' '$1 == "mysql.bench.queries_parsed" {print $2}')
 echo "sysbench oltp_read_only --tables=4 --table-size=10000 --threads=16 --time=$SECS; cores=$(nproc); ps_mode=${PS_MODE:-auto}; one run each; sluice queries_parsed=$parsed"

@@ -27,7 +27,7 @@ AS=()
 
 go build -o "$TMP/sluice" ./cmd/sluice
 
-UP=19300 SL=19301 PB=19302 HA=19303 ADM=19304 ST=19305
+UP=19300 SL=19301 PB=19302 HA=19303 ADM=19304 ST=19305 SL1=19306 ADM1=19307
 mkdir "$TMP/pg"
 [ ${#AS[@]} -gt 0 ] && chown postgres "$TMP/pg"
 "${AS[@]}" "$BIN/initdb" -D "$TMP/pg/data" -U postgres --auth=trust >"$TMP/initdb.log" 2>&1
@@ -52,6 +52,19 @@ clusters:
   - {name: pg, endpoints: ["127.0.0.1:$UP"]}
 YAML
 "$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
+# sluice-c1: the postgres_proxy listener alone on one core (--concurrency 1).
+cat > "$TMP/sluice1.yaml" <<YAML
+admin: {address: 127.0.0.1:$ADM1}
+listeners:
+  - name: bench
+    address: 127.0.0.1:$SL1
+    filters:
+      - postgres_proxy: {stat_prefix: bench}
+      - tcp_proxy: {stat_prefix: bench, cluster: pg}
+clusters:
+  - {name: pg, endpoints: ["127.0.0.1:$UP"]}
+YAML
+"$TMP/sluice" -c "$TMP/sluice1.yaml" -log-level warn --concurrency 1 &
 
 echo '"postgres" ""' > "$TMP/userlist.txt"
 cat > "$TMP/pgbouncer.ini" <<INI
@@ -86,7 +99,7 @@ listen pg
 CFG
 haproxy -f "$TMP/haproxy.cfg" >"$TMP/haproxy.log" 2>&1 &
 sleep 1; cat "$TMP/pgbouncer.out" "$TMP/pg/pgbouncer.log" 2>/dev/null | tail -5 >&2
-for p in $SL $ST $PB $HA; do
+for p in $SL $SL1 $ST $PB $HA; do
   for _ in $(seq 100); do psql -h 127.0.0.1 -p $p -U postgres -Atc 'select 1' postgres >/dev/null 2>&1 && break; sleep 0.2; done
 done
 
@@ -107,22 +120,24 @@ for mode in -S default; do
   args=$mode
   [ "$mode" = default ] && args=""
   for ((i = 1; i <= ROUNDS; i++)); do
-    for target in direct sluice tcponly pgbouncer haproxy; do
-      case $target in direct) p=$UP ;; sluice) p=$SL ;; tcponly) p=$ST ;; pgbouncer) p=$PB ;; haproxy) p=$HA ;; esac
+    for target in direct sluice sluice1 tcponly pgbouncer haproxy; do
+      case $target in direct) p=$UP ;; sluice) p=$SL ;; sluice1) p=$SL1 ;; tcponly) p=$ST ;; pgbouncer) p=$PB ;; haproxy) p=$HA ;; esac
       R[$mode.$target]+="$(tps $p "$args")"$'\n'
     done
   done
 done
 
-printf '%-8s %9s %9s %9s %10s %9s %14s %17s %16s %15s\n' mode direct sluice tcponly pgbouncer haproxy \
-  sluice/direct sluice/pgbouncer tcponly/direct haproxy/direct
+printf '%-8s %8s %8s %9s %8s %9s %8s %9s %9s %9s %9s %9s\n' mode direct sluice sluice-c1 tcponly pgbouncer haproxy \
+  sl/direct sl-c1/dir sl/pgb sl-c1/pgb hap/direct
 for mode in -S default; do
   d=$(printf '%s' "${R[$mode.direct]}" | median)
   s=$(printf '%s' "${R[$mode.sluice]}" | median)
+  s1=$(printf '%s' "${R[$mode.sluice1]}" | median)
   b=$(printf '%s' "${R[$mode.pgbouncer]}" | median)
   h=$(printf '%s' "${R[$mode.haproxy]}" | median)
   o=$(printf '%s' "${R[$mode.tcponly]}" | median)
-  printf '%-8s %9s %9s %9s %10s %9s %14.2f %17.2f %16.2f %15.2f\n' "$mode" "$d" "$s" "$o" "$b" "$h" \
-    "$(echo "$s / $d" | bc -l)" "$(echo "$s / $b" | bc -l)" "$(echo "$o / $d" | bc -l)" "$(echo "$h / $d" | bc -l)"
+  printf '%-8s %8s %8s %9s %8s %9s %8s %9.2f %9.2f %9.2f %9.2f %9.2f\n' "$mode" "$d" "$s" "$s1" "$o" "$b" "$h" \
+    "$(echo "$s / $d" | bc -l)" "$(echo "$s1 / $d" | bc -l)" "$(echo "$s / $b" | bc -l)" "$(echo "$s1 / $b" | bc -l)" "$(echo "$h / $d" | bc -l)"
 done
+echo "sluice: default concurrency ($(nproc) cores); sluice-c1: --concurrency 1; tcponly: tcp_proxy alone"
 curl -s "http://127.0.0.1:$ADM/stats" | grep -E '^postgres\.bench\.(statements|statements_parsed|statements_parse_error|transactions|errors|protocol_errors):' || true
