@@ -45,9 +45,10 @@ clusters:
   - {name: up, endpoints: ["127.0.0.1:$UP"]}
 YAML
 "$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
-# sluice-c1: the same on one core (--concurrency 1).
+# sluice-g: the same with a goroutine per direction instead of the event
+# loops (--io-loops 0).
 sed -e "s/:$SL\$/:$SL1/" -e "s/:$ADM}/:$ADM1}/" "$TMP/sluice.yaml" > "$TMP/sluice1.yaml"
-"$TMP/sluice" -c "$TMP/sluice1.yaml" -log-level warn --concurrency 1 &
+"$TMP/sluice" -c "$TMP/sluice1.yaml" -log-level warn --io-loops 0 &
 cat > "$TMP/haproxy.cfg" <<CFG
 global
   maxconn 1000
@@ -80,13 +81,13 @@ if [ "${SLUICE_PPROF:-}" = 1 ]; then
   (curl -s -o bench/mysql.pprof "http://127.0.0.1:$ADM/debug/pprof/profile?seconds=$((SECS - 2))" &)
 fi
 R[sluice]=$(run $SL)
-R[sluice-c1]=$(run $SL1)
+R[sluice-g]=$(run $SL1)
 R[haproxy]=$(run $HA)
 sleep 1
 
 printf '%-10s %10s %10s %8s %14s\n' target tps qps p95_ms tps/direct
 d=$(echo "${R[direct]}" | awk '{print $1}')
-for target in direct sluice sluice-c1 haproxy; do
+for target in direct sluice sluice-g haproxy; do
   read -r t q p <<<"${R[$target]}"
   printf '%-10s %10s %10s %8s %14.3f\n' "$target" "$t" "$q" "$p" "$(echo "$t / $d" | bc -l)"
 done

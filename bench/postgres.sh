@@ -52,7 +52,8 @@ clusters:
   - {name: pg, endpoints: ["127.0.0.1:$UP"]}
 YAML
 "$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
-# sluice-c1: the postgres_proxy listener alone on one core (--concurrency 1).
+# sluice-g: the postgres_proxy listener with the bytes moved by a goroutine
+# per direction instead of the event loops (--io-loops 0).
 cat > "$TMP/sluice1.yaml" <<YAML
 admin: {address: 127.0.0.1:$ADM1}
 listeners:
@@ -64,7 +65,7 @@ listeners:
 clusters:
   - {name: pg, endpoints: ["127.0.0.1:$UP"]}
 YAML
-"$TMP/sluice" -c "$TMP/sluice1.yaml" -log-level warn --concurrency 1 &
+"$TMP/sluice" -c "$TMP/sluice1.yaml" -log-level warn --io-loops 0 &
 
 echo '"postgres" ""' > "$TMP/userlist.txt"
 cat > "$TMP/pgbouncer.ini" <<INI
@@ -127,8 +128,8 @@ for mode in -S default; do
   done
 done
 
-printf '%-8s %8s %8s %9s %8s %9s %8s %9s %9s %9s %9s %9s\n' mode direct sluice sluice-c1 tcponly pgbouncer haproxy \
-  sl/direct sl-c1/dir sl/pgb sl-c1/pgb hap/direct
+printf '%-8s %8s %8s %9s %8s %9s %8s %9s %9s %9s %9s %9s\n' mode direct sluice sluice-g tcponly pgbouncer haproxy \
+  sl/direct sl-g/dir sl/pgb sl-g/pgb hap/direct
 for mode in -S default; do
   d=$(printf '%s' "${R[$mode.direct]}" | median)
   s=$(printf '%s' "${R[$mode.sluice]}" | median)
@@ -139,5 +140,5 @@ for mode in -S default; do
   printf '%-8s %8s %8s %9s %8s %9s %8s %9.2f %9.2f %9.2f %9.2f %9.2f\n' "$mode" "$d" "$s" "$s1" "$o" "$b" "$h" \
     "$(echo "$s / $d" | bc -l)" "$(echo "$s1 / $d" | bc -l)" "$(echo "$s / $b" | bc -l)" "$(echo "$s1 / $b" | bc -l)" "$(echo "$h / $d" | bc -l)"
 done
-echo "sluice: default concurrency ($(nproc) cores); sluice-c1: --concurrency 1; tcponly: tcp_proxy alone"
+echo "sluice: defaults ($(nproc) cores, event loops); sluice-g: --io-loops 0 (goroutine per direction); tcponly: tcp_proxy alone"
 curl -s "http://127.0.0.1:$ADM/stats" | grep -E '^postgres\.bench\.(statements|statements_parsed|statements_parse_error|transactions|errors|protocol_errors):' || true

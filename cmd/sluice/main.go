@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-proxy/sluice/admin"
 	"github.com/sluice-proxy/sluice/config"
 	_ "github.com/sluice-proxy/sluice/filters/all"
+	"github.com/sluice-proxy/sluice/filters/tcpproxy"
 	"github.com/sluice-proxy/sluice/internal/version"
 	"github.com/sluice-proxy/sluice/proxy"
 	"github.com/sluice-proxy/sluice/stats"
@@ -41,9 +42,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("log-format", "text", "log format: text or json")
 	watch := fs.Duration("watch-interval", time.Second, "how often to check the config file for changes (0 disables)")
 	concurrency := fs.Int("concurrency", 0, "CPU cores sluice runs on at once (GOMAXPROCS), as Envoy's --concurrency; 0: every core the process may use")
+	ioLoops := fs.Int("io-loops", -1, "event loops (epoll threads) that move the bytes of plain-TCP tcp_proxy connections; -1: one per --concurrency core, 0: none (a goroutine per direction)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	tcpproxy.SetIOLoops(*ioLoops)
 	if *concurrency < 0 {
 		fmt.Fprintln(stderr, "sluice: -concurrency must be 0 or more")
 		return 2

@@ -226,3 +226,30 @@ func (c *conn) Close() error {
 
 // since returns milliseconds since t.
 func since(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
+
+// Handover gives the client's bytes to an event loop with the codec as
+// callbacks. Only a connection nothing rewrites qualifies: no SQL gate, no
+// terminate_ssl or upstream_ssl (connection-phase rewriting). A client's own
+// TLS passed through is fine: the codec stops decoding at the SSLRequest.
+func (c *conn) Handover() (filters.Taps, bool, error) {
+	if !c.started {
+		c.started = true
+		c.gated = c.s.HasSQLGates()
+	}
+	if c.gated || c.connPhase || c.rd != c.Conn || c.down != c.Conn {
+		return filters.Taps{}, false, nil
+	}
+	in, ok, err := filters.HandoverOf(c.Conn)
+	if !ok || err != nil {
+		return in, ok, err
+	}
+	if len(in.Pending) > 0 {
+		c.feed(codec.ClientToServer, in.Pending)
+	}
+	in.OnRead = filters.ChainTaps(in.OnRead, c.feedClient)
+	in.OnWrite = filters.ChainTaps(c.feedServer, in.OnWrite)
+	return in, true, nil
+}
+
+func (c *conn) feedClient(p []byte) error { c.feed(codec.ClientToServer, p); return nil }
+func (c *conn) feedServer(p []byte) error { c.feed(codec.ServerToClient, p); return nil }

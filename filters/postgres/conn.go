@@ -200,3 +200,36 @@ func (c *conn) Close() error {
 }
 
 var _ filters.Conn = (*conn)(nil)
+
+// Handover gives the client's bytes to an event loop: the held startup
+// packet (decoded as Read would) and the decoders as callbacks. A gated or
+// TLS-terminated connection stays on Read and Write.
+func (c *conn) Handover() (filters.Taps, bool, error) {
+	if !c.started {
+		if err := c.start(); err != nil {
+			return filters.Taps{}, false, err
+		}
+	}
+	if c.gated || c.rw != c.Conn {
+		return filters.Taps{}, false, nil
+	}
+	in, ok, err := filters.HandoverOf(c.Conn)
+	if !ok || err != nil {
+		return in, ok, err
+	}
+	pending := c.prefix
+	c.prefix = nil
+	if err := c.feedFront(pending); err != nil {
+		return filters.Taps{}, false, err
+	}
+	if len(in.Pending) > 0 {
+		if err := c.feedFront(in.Pending); err != nil {
+			return filters.Taps{}, false, err
+		}
+		pending = append(pending[:len(pending):len(pending)], in.Pending...)
+	}
+	in.Pending = pending
+	in.OnRead = filters.ChainTaps(in.OnRead, c.feedFront)
+	in.OnWrite = filters.ChainTaps(c.feedBack, in.OnWrite)
+	return in, true, nil
+}

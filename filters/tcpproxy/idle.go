@@ -23,7 +23,9 @@ type idleWatcher struct {
 func newIdleWatcher(timeout time.Duration, activity func() uint64, fire func()) *idleWatcher {
 	w := &idleWatcher{timeout: timeout, step: max(timeout/8, time.Millisecond), activity: activity,
 		fire: fire, last: activity(), lastChange: time.Now()}
+	w.mu.Lock() // check may run before AfterFunc returns
 	w.timer = time.AfterFunc(w.step, w.check)
+	w.mu.Unlock()
 	return w
 }
 

@@ -31,7 +31,8 @@ type pipe struct {
 	down  filters.Conn
 	up    *cluster.UpstreamConn
 
-	rx, tx   atomic.Uint64 // bytes from downstream, bytes to downstream
+	rx, tx   atomic.Uint64        // bytes from downstream, bytes to downstream
+	fl       atomic.Pointer[flow] // set when an event loop moves the bytes
 	reasonMu sync.Mutex
 	reason   string
 }
@@ -48,6 +49,9 @@ func (pp *pipe) setReason(r string) {
 // abort ends both directions at once.
 func (pp *pipe) abort(reason string) {
 	pp.setReason(reason)
+	if fl := pp.fl.Load(); fl != nil {
+		fl.abort()
+	}
 	pp.down.Close()
 	pp.up.Conn.Close()
 }
@@ -55,6 +59,8 @@ func (pp *pipe) abort(reason string) {
 func (pp *pipe) run(ctx context.Context) {
 	st := pp.proxy.stats
 	cfg := pp.proxy.cfg
+	fl, herr := pp.handover()
+	pp.fl.Store(fl)
 	stopCtx := context.AfterFunc(ctx, func() { pp.abort("drain") })
 	defer stopCtx()
 	if d := cfg.MaxDownstreamConnectionDuration.D(); d > 0 {
@@ -79,10 +85,24 @@ func (pp *pipe) run(ctx context.Context) {
 		}
 		firstDone.CompareAndSwap(0, v)
 	}
-	done := make(chan struct{})
-	go func() { finish(false, pp.copy(pp.up, pp.down, false)); close(done) }()
-	finish(true, pp.copy(pp.down, pp.up, true))
-	<-done
+	switch {
+	case herr != nil:
+		// An observer failed on bytes it had held back, or the sockets
+		// could not be handed over: as a failed Read.
+		pp.s.Log.Debug("tcp_proxy: handing the connection to an event loop failed", "err", herr)
+		pp.abort(errReason(false))
+	case fl != nil:
+		<-fl.done
+		if fl.err != nil {
+			pp.setReason(errReason(fl.errUp))
+		}
+		firstDone.Store(fl.first)
+	default:
+		done := make(chan struct{})
+		go func() { finish(false, pp.copy(pp.up, pp.down, false)); close(done) }()
+		finish(true, pp.copy(pp.down, pp.up, true))
+		<-done
+	}
 	upstreamFirst := firstDone.Load() == 1
 	if upstreamFirst {
 		pp.setReason("upstream_close")
@@ -99,6 +119,21 @@ func (pp *pipe) run(ctx context.Context) {
 	})
 }
 
+// handover gives the pipe to an event loop when both sides are plain TCP
+// and every observer can be driven by callbacks; nil means the goroutine
+// path (TLS, SQL gates, no loops).
+func (pp *pipe) handover() (*flow, error) {
+	up, ok := pp.up.Conn.(*net.TCPConn)
+	if !ok || pickLoop() == nil {
+		return nil, nil
+	}
+	t, ok, err := filters.HandoverOf(pp.down)
+	if !ok || err != nil {
+		return nil, err
+	}
+	return startFlow(pp, tapsDown{TCP: t.TCP, Pending: t.Pending, OnRead: t.OnRead, OnWrite: t.OnWrite}, up)
+}
+
 func errReason(fromUpstream bool) string {
 	if fromUpstream {
 		return "upstream_error"
@@ -109,21 +144,7 @@ func errReason(fromUpstream bool) string {
 // copy moves src to dst until EOF (then half-closes dst) or an error.
 // fromUpstream says which way the bytes go, for the stats.
 func (pp *pipe) copy(dst, src io.ReadWriter, fromUpstream bool) error {
-	count := func(n int64) {
-		if n <= 0 {
-			return
-		}
-		u := uint64(n)
-		if fromUpstream {
-			pp.tx.Add(u)
-			pp.proxy.stats.TxBytes.Add(u)
-			pp.up.CountBytes(u, 0)
-		} else {
-			pp.rx.Add(u)
-			pp.proxy.stats.RxBytes.Add(u)
-			pp.up.CountBytes(0, u)
-		}
-	}
+	count := func(n int64) { pp.count(fromUpstream, n) }
 	if pc, ok := src.(*filters.PrefixConn); ok && len(pc.Prefix) > 0 {
 		// Bytes read ahead (a peeked ClientHello) go first, then splice.
 		n, err := dst.Write(pc.Prefix)
@@ -154,6 +175,23 @@ func (pp *pipe) copy(dst, src io.ReadWriter, fromUpstream bool) error {
 		cw.CloseWrite()
 	}
 	return nil
+}
+
+// count adds n bytes moved one way to the byte stats.
+func (pp *pipe) count(fromUpstream bool, n int64) {
+	if n <= 0 {
+		return
+	}
+	u := uint64(n)
+	if fromUpstream {
+		pp.tx.Add(u)
+		pp.proxy.stats.TxBytes.Add(u)
+		pp.up.CountBytes(u, 0)
+	} else {
+		pp.rx.Add(u)
+		pp.proxy.stats.RxBytes.Add(u)
+		pp.up.CountBytes(0, u)
+	}
 }
 
 func (pp *pipe) bufferedGauge(fromUpstream bool) func(int64) {

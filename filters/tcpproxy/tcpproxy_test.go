@@ -8,10 +8,12 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sluice-proxy/sluice/filters/tcpproxy"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
 )
 
@@ -45,7 +47,9 @@ func dialProxy(t *testing.T, upstreams, tcpExtra, chain string) (*sluicetest.Slu
 // TestLargePayloadBothWays sends a large random stream through tcp_proxy to
 // an echo server and checks both directions' checksums, over the splice path
 // (no observer) and the user-space path (an observer taps the bytes).
-func TestLargePayloadBothWays(t *testing.T) {
+func TestLargePayloadBothWays(t *testing.T) { forEachIOMode(t, testLargePayloadBothWays) }
+
+func testLargePayloadBothWays(t *testing.T) {
 	for _, tc := range []struct{ name, chain string }{
 		{"splice", ""},
 		{"tapped", "      - test_byte_counter: {}\n"},
@@ -105,7 +109,9 @@ func (r *randReader) Read(p []byte) (int, error) { return r.r.Read(p) }
 
 // TestHalfClose: the client finishes sending; the upstream still answers
 // after seeing EOF, and the answer reaches the client.
-func TestHalfClose(t *testing.T) {
+func TestHalfClose(t *testing.T) { forEachIOMode(t, testHalfClose) }
+
+func testHalfClose(t *testing.T) {
 	up := startUpstream(t, func(c *net.TCPConn) {
 		b, _ := io.ReadAll(c)
 		fmt.Fprintf(c, "got %d bytes", len(b))
@@ -124,7 +130,9 @@ func TestHalfClose(t *testing.T) {
 	}
 }
 
-func TestIdleTimeout(t *testing.T) {
+func TestIdleTimeout(t *testing.T) { forEachIOMode(t, testIdleTimeout) }
+
+func testIdleTimeout(t *testing.T) {
 	up := startUpstream(t, echo)
 	s, c := dialProxy(t, `"`+up.addr()+`"`, ", idle_timeout: 300ms", "")
 	// Traffic keeps it open past the timeout...
@@ -165,6 +173,10 @@ func TestConnectFailureClosesClient(t *testing.T) {
 }
 
 func TestMaxDownstreamConnectionDuration(t *testing.T) {
+	forEachIOMode(t, testMaxDownstreamConnectionDuration)
+}
+
+func testMaxDownstreamConnectionDuration(t *testing.T) {
 	up := startUpstream(t, echo)
 	s, c := dialProxy(t, `"`+up.addr()+`"`, ", max_downstream_connection_duration: 200ms", "")
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -213,7 +225,9 @@ clusters:
 
 // TestBackpressure: an upstream that never reads must stop the client's
 // writes instead of making sluice buffer without bound.
-func TestBackpressure(t *testing.T) {
+func TestBackpressure(t *testing.T) { forEachIOMode(t, testBackpressure) }
+
+func testBackpressure(t *testing.T) {
 	block := make(chan struct{})
 	up := startUpstream(t, func(c *net.TCPConn) { <-block })
 	defer close(block)
@@ -245,7 +259,9 @@ func TestBackpressure(t *testing.T) {
 
 // TestClientResetClosesUpstream: a client that resets its connection while
 // the upstream is silent must not leave the upstream connection open.
-func TestClientResetClosesUpstream(t *testing.T) {
+func TestClientResetClosesUpstream(t *testing.T) { forEachIOMode(t, testClientResetClosesUpstream) }
+
+func testClientResetClosesUpstream(t *testing.T) {
 	closed := make(chan struct{})
 	up := startUpstream(t, func(c *net.TCPConn) {
 		io.Copy(io.Discard, c) // returns when sluice closes or resets it
@@ -266,4 +282,27 @@ func TestClientResetClosesUpstream(t *testing.T) {
 		t.Fatal("upstream connection still open 5s after the client reset")
 	}
 	s.WaitGauge("cluster.c.upstream_cx_active", 0, 5*time.Second)
+}
+
+// forEachIOMode runs a test with the bytes moved by the event loops and by a
+// goroutine per direction.
+func forEachIOMode(t *testing.T, test func(t *testing.T)) {
+	for _, m := range []struct {
+		name  string
+		loops int
+	}{{"loops", -1}, {"goroutines", 0}} {
+		t.Run(m.name, func(t *testing.T) {
+			tcpproxy.SetIOLoops(m.loops)
+			t.Cleanup(func() { tcpproxy.SetIOLoops(-1) })
+			before := tcpproxy.FlowsStarted()
+			test(t)
+			used := tcpproxy.FlowsStarted() > before
+			if m.loops != 0 && !used && runtime.GOOS == "linux" {
+				t.Fatal("no connection went through an event loop")
+			}
+			if m.loops == 0 && used {
+				t.Fatal("a connection went through an event loop with loops off")
+			}
+		})
+	}
 }

@@ -1,0 +1,79 @@
+package filters
+
+import "net"
+
+// Taps is what an event loop needs to move a downstream connection's bytes
+// itself, instead of calling the Conn's Read and Write from two goroutines:
+// the plain TCP connection underneath, the bytes a Read would have returned
+// before reading it, and the callbacks the observers above it want per chunk.
+type Taps struct {
+	TCP *net.TCPConn
+	// Pending goes upstream before anything read from TCP. The callbacks
+	// have already seen it.
+	Pending []byte
+	// OnRead sees each chunk read from TCP before it goes upstream; OnWrite
+	// each chunk for TCP before it is written. Either may be nil; an error
+	// ends the connection, as from the Conn's Read or Write.
+	OnRead, OnWrite func(p []byte) error
+}
+
+// Handoverable is a Conn whose bytes an event loop may move. Handover
+// consumes what Read would return before reading the socket, shown to the
+// callbacks as Read would show it, and returns the Taps. ok=false (with no
+// error, and nothing consumed) says the Conn must be driven through Read and
+// Write: TLS, a SQL gate holding statements, a filter that writes on its own.
+// After a successful Handover the Conn's Read and Write must not be used.
+type Handoverable interface {
+	Handover() (t Taps, ok bool, err error)
+}
+
+// HandoverOf returns the Taps of a raw *net.TCPConn or of a Handoverable.
+func HandoverOf(c net.Conn) (Taps, bool, error) {
+	switch c := c.(type) {
+	case *net.TCPConn:
+		return Taps{TCP: c}, true, nil
+	case Handoverable:
+		return c.Handover()
+	}
+	return Taps{}, false, nil
+}
+
+// Handover hands over the TCP connection and the unread prefix.
+func (p *PrefixConn) Handover() (Taps, bool, error) {
+	t := Taps{TCP: p.TCPConn, Pending: p.Prefix}
+	p.Prefix = nil
+	return t, true, nil
+}
+
+// Handover composes the wrapped conn's taps with OnRead and OnWrite.
+func (t *Tapped) Handover() (Taps, bool, error) {
+	in, ok, err := HandoverOf(t.Conn)
+	if !ok || err != nil {
+		return in, ok, err
+	}
+	if len(in.Pending) > 0 && t.OnRead != nil {
+		if err := t.OnRead(in.Pending); err != nil {
+			return Taps{}, false, err
+		}
+	}
+	in.OnRead = ChainTaps(in.OnRead, t.OnRead)
+	in.OnWrite = ChainTaps(t.OnWrite, in.OnWrite)
+	return in, true, nil
+}
+
+// ChainTaps returns a callback that calls first and then second, skipping
+// nil ones.
+func ChainTaps(first, second func([]byte) error) func([]byte) error {
+	switch {
+	case first == nil:
+		return second
+	case second == nil:
+		return first
+	}
+	return func(p []byte) error {
+		if err := first(p); err != nil {
+			return err
+		}
+		return second(p)
+	}
+}

@@ -1,0 +1,493 @@
+//go:build linux
+
+package tcpproxy
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The event loops move the bytes of plain TCP pipes the way haproxy and
+// PgBouncer do: each loop is one goroutine locked to its thread, waiting in
+// its own level-triggered epoll set, reading a ready socket once into a
+// shared buffer, showing the chunk to the observers' callbacks and writing it
+// to the other socket. The goroutine-per-direction path costs, per exchange,
+// a read that finds nothing (Go's netpoller is edge-triggered, so a reader
+// reads until EAGAIN before it parks) and a park and wake-up through the
+// scheduler per hop; a loop costs a read and a write per hop and one
+// epoll_wait per batch of ready sockets.
+//
+// Backpressure: a chunk the destination does not take whole is kept for it
+// (at most one read's worth per direction), reading from its source stops,
+// and the destination is watched for EPOLLOUT; once the chunk is written,
+// reading resumes. An end with nothing to watch is removed from the epoll
+// set, so that a hung-up socket cannot spin a level-triggered loop.
+
+const loopBufSize = 64 << 10
+
+// The loops start with the first connection that can use one; their number
+// is fixed then. SetIOLoops(0) afterwards sends new connections down the
+// goroutine path again (the tests run both).
+var (
+	ioLoopsN  atomic.Int32
+	loopsOnce sync.Once
+	loops     []*evLoop
+	loopsNext atomic.Uint32
+
+	flowsStarted atomic.Uint64 // for tests
+)
+
+func init() { ioLoopsN.Store(-1) }
+
+// SetIOLoops sets how many event loops move plain TCP bytes: n > 0 loops,
+// < 0 one per GOMAXPROCS, 0 none (a goroutine per direction). A count
+// given after the loops started only matters as zero or not.
+func SetIOLoops(n int) { ioLoopsN.Store(int32(n)) }
+
+// pickLoop returns the loop for a new flow, or nil for the goroutine path.
+func pickLoop() *evLoop {
+	n := int(ioLoopsN.Load())
+	if n == 0 {
+		return nil
+	}
+	loopsOnce.Do(func() {
+		if n < 0 {
+			n = runtime.GOMAXPROCS(0)
+		}
+		for i := 0; i < n; i++ {
+			l, err := newEvLoop()
+			if err != nil {
+				slog.Warn("tcp_proxy: no event loops, using a goroutine per direction", "err", err)
+				loops = nil
+				return
+			}
+			loops = append(loops, l)
+		}
+		for _, l := range loops {
+			go l.run()
+		}
+	})
+	if len(loops) == 0 {
+		return nil
+	}
+	return loops[int(loopsNext.Add(1))%len(loops)]
+}
+
+type evLoop struct {
+	epfd int
+	efd  int // eventfd: wakes the loop for its queue
+	buf  []byte
+	evs  []syscall.EpollEvent
+	ends map[int32]*end // the loop's goroutine only
+
+	mu    sync.Mutex
+	queue []loopCmd
+}
+
+// loopCmd asks the loop to start a flow, or to abort one.
+type loopCmd struct {
+	fl    *flow
+	abort bool
+}
+
+// wakeFD marks the eventfd in the epoll set (socket numbers are >= 0).
+const wakeFD = -1
+
+func newEvLoop() (*evLoop, error) {
+	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("tcp_proxy: epoll_create1: %w", err)
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		syscall.Close(fd)
+		return nil, fmt.Errorf("tcp_proxy: eventfd: %w", err)
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: wakeFD}
+	if err := syscall.EpollCtl(fd, syscall.EPOLL_CTL_ADD, efd, &ev); err != nil {
+		syscall.Close(fd)
+		syscall.Close(efd)
+		return nil, fmt.Errorf("tcp_proxy: epoll_ctl: %w", err)
+	}
+	return &evLoop{epfd: fd, efd: efd, ends: make(map[int32]*end), buf: make([]byte, loopBufSize),
+		evs: make([]syscall.EpollEvent, 128)}, nil
+}
+
+// post queues a command for the loop and wakes it.
+func (l *evLoop) post(c loopCmd) {
+	l.mu.Lock()
+	l.queue = append(l.queue, c)
+	first := len(l.queue) == 1
+	l.mu.Unlock()
+	if first {
+		one := [8]byte{1}
+		rawWrite(l.efd, one[:])
+	}
+}
+
+// drainQueue runs the queued commands on the loop's goroutine.
+func (l *evLoop) drainQueue() {
+	var b [8]byte
+	rawRead(l.efd, b[:])
+	l.mu.Lock()
+	q := l.queue
+	l.queue = nil
+	l.mu.Unlock()
+	for _, c := range q {
+		switch {
+		case c.fl.closed:
+		case c.abort:
+			l.close(c.fl)
+		default:
+			l.start(c.fl)
+		}
+	}
+}
+
+// end is one socket of a flow.
+type end struct {
+	fd      int
+	fl      *flow
+	peer    *end
+	fromUp  bool               // bytes read here go downstream
+	onRead  func([]byte) error // sees bytes read from this end
+	onWrite func([]byte) error // sees bytes written to this end
+	mask    uint32             // events registered; 0: not in the epoll set
+	reading bool               // EPOLLIN wanted
+	eof     bool               // read returned 0
+	shut    bool               // SHUT_WR done
+	pend    []byte             // bytes waiting to be written to this end
+}
+
+// flow is one pipe's two sockets in a loop.
+type flow struct {
+	l        *evLoop
+	pp       *pipe
+	down, up end
+	closed   bool // the loop's goroutine only
+	done     chan struct{}
+	err      error // first failure
+	errUp    bool  // it happened moving bytes from upstream
+	first    int32 // 1: upstream reached EOF first, 2: downstream did
+}
+
+// dupFD returns a close-on-exec duplicate of c's socket (non-blocking, as
+// the original: they share the open file).
+func dupFD(c *net.TCPConn) (int, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	nfd := -1
+	var derr error
+	if err := rc.Control(func(fd uintptr) {
+		r, _, e := syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_DUPFD_CLOEXEC, 0)
+		if e != 0 {
+			derr = e
+			return
+		}
+		nfd = int(r)
+	}); err != nil {
+		return -1, err
+	}
+	if derr != nil {
+		return -1, derr
+	}
+	return nfd, nil
+}
+
+// startFlow takes both sockets away from Go's netpoller (duplicates them and
+// closes the originals) and gives them to a loop (pickLoop returned one).
+func startFlow(pp *pipe, t tapsDown, up *net.TCPConn) (*flow, error) {
+	l := pickLoop()
+	dfd, err := dupFD(t.TCP)
+	if err != nil {
+		return nil, fmt.Errorf("duplicating the downstream socket: %w", err)
+	}
+	ufd, err := dupFD(up)
+	if err != nil {
+		syscall.Close(dfd)
+		return nil, fmt.Errorf("duplicating the upstream socket: %w", err)
+	}
+	// The originals leave Go's epoll set; the duplicates keep the sockets.
+	t.TCP.Close()
+	up.Close()
+	fl := &flow{l: l, pp: pp, done: make(chan struct{})}
+	fl.down = end{fd: dfd, fl: fl, peer: &fl.up, onRead: t.OnRead, onWrite: t.OnWrite, reading: true}
+	fl.up = end{fd: ufd, fl: fl, peer: &fl.down, fromUp: true, reading: true}
+	if len(t.Pending) > 0 {
+		// Not in a loop yet: this goroutine may write.
+		fl.up.pend = append([]byte(nil), t.Pending...)
+		fl.down.reading = false
+		pp.bufferedGauge(false)(int64(len(fl.up.pend)))
+	}
+	flowsStarted.Add(1)
+	l.post(loopCmd{fl: fl})
+	return fl, nil
+}
+
+// tapsDown is the downstream side handed to a loop.
+type tapsDown struct {
+	TCP             *net.TCPConn
+	Pending         []byte
+	OnRead, OnWrite func([]byte) error
+}
+
+// start registers a new flow's sockets (on the loop's goroutine).
+func (l *evLoop) start(fl *flow) {
+	l.ends[int32(fl.down.fd)] = &fl.down
+	l.ends[int32(fl.up.fd)] = &fl.up
+	for _, e := range []*end{&fl.down, &fl.up} {
+		if err := l.update(e); err != nil {
+			l.fail(fl, e.fromUp, err)
+			return
+		}
+	}
+}
+
+// want returns the events e needs watched now.
+func (e *end) want() uint32 {
+	var m uint32
+	if e.reading && !e.eof {
+		m |= syscall.EPOLLIN
+	}
+	if len(e.pend) > 0 {
+		m |= syscall.EPOLLOUT
+	}
+	return m
+}
+
+// update brings e's registration in line with what it wants.
+func (l *evLoop) update(e *end) error {
+	w := e.want()
+	if w == e.mask {
+		return nil
+	}
+	ev := syscall.EpollEvent{Events: w, Fd: int32(e.fd)}
+	var op int
+	switch {
+	case e.mask == 0:
+		op = syscall.EPOLL_CTL_ADD
+	case w == 0:
+		op = syscall.EPOLL_CTL_DEL
+	default:
+		op = syscall.EPOLL_CTL_MOD
+	}
+	if err := syscall.EpollCtl(l.epfd, op, e.fd, &ev); err != nil {
+		return fmt.Errorf("epoll_ctl: %w", err)
+	}
+	e.mask = w
+	return nil
+}
+
+func (l *evLoop) run() {
+	runtime.LockOSThread()
+	for {
+		n, err := syscall.EpollWait(l.epfd, l.evs, -1)
+		if err != nil {
+			if errors.Is(err, syscall.EINTR) {
+				continue
+			}
+			panic(fmt.Sprintf("tcp_proxy: epoll_wait: %v", err))
+		}
+		for i := 0; i < n; i++ {
+			ev := l.evs[i]
+			if ev.Fd == wakeFD {
+				l.drainQueue()
+				continue
+			}
+			// An event may be stale: its flow closed earlier in this
+			// batch and a new flow's socket took the number. Handling
+			// only tries a read or a write, which cannot harm it.
+			if e := l.ends[ev.Fd]; e != nil {
+				l.handle(e, ev.Events)
+			}
+		}
+	}
+}
+
+func (l *evLoop) handle(e *end, events uint32) {
+	fl := e.fl
+	if len(e.pend) > 0 && events&(syscall.EPOLLOUT|syscall.EPOLLERR|syscall.EPOLLHUP) != 0 {
+		l.flush(e)
+		if fl.closed {
+			return
+		}
+	}
+	if e.reading && !e.eof && events&(syscall.EPOLLIN|syscall.EPOLLERR|syscall.EPOLLHUP) != 0 {
+		l.read(e)
+	}
+}
+
+// read reads e once and passes the chunk on.
+func (l *evLoop) read(e *end) {
+	fl := e.fl
+	n, err := rawRead(e.fd, l.buf)
+	switch {
+	case err == syscall.EAGAIN:
+		return
+	case err != nil:
+		l.fail(fl, e.fromUp, err)
+		return
+	case n == 0:
+		e.eof = true
+		if fl.first == 0 {
+			fl.first = 2
+			if e.fromUp {
+				fl.first = 1
+			}
+		}
+		if err := l.update(e); err != nil {
+			l.fail(fl, e.fromUp, err)
+			return
+		}
+		if len(e.peer.pend) == 0 {
+			l.shutWrite(e.peer)
+		}
+		return
+	}
+	p := l.buf[:n]
+	if e.onRead != nil {
+		if err := e.onRead(p); err != nil {
+			l.fail(fl, e.fromUp, err)
+			return
+		}
+	}
+	dst := e.peer
+	if dst.onWrite != nil {
+		if err := dst.onWrite(p); err != nil {
+			l.fail(fl, e.fromUp, err)
+			return
+		}
+	}
+	w, err := rawWrite(dst.fd, p)
+	if err == syscall.EAGAIN {
+		w, err = 0, nil
+	}
+	if err != nil {
+		l.fail(fl, e.fromUp, err)
+		return
+	}
+	fl.pp.count(e.fromUp, int64(w))
+	if w < n {
+		dst.pend = append(dst.pend[:0], p[w:]...)
+		fl.pp.bufferedGauge(e.fromUp)(int64(len(dst.pend)))
+		e.reading = false
+		if err := l.update(e); err != nil {
+			l.fail(fl, e.fromUp, err)
+			return
+		}
+		if err := l.update(dst); err != nil {
+			l.fail(fl, e.fromUp, err)
+		}
+	}
+}
+
+// flush writes what e has pending; once all is written it resumes reading
+// from e's peer, or passes on the peer's EOF.
+func (l *evLoop) flush(e *end) {
+	fl := e.fl
+	src := e.peer
+	w, err := rawWrite(e.fd, e.pend)
+	if err == syscall.EAGAIN {
+		return
+	}
+	if err != nil {
+		l.fail(fl, src.fromUp, err)
+		return
+	}
+	fl.pp.count(src.fromUp, int64(w))
+	fl.pp.bufferedGauge(src.fromUp)(-int64(w))
+	if w < len(e.pend) {
+		e.pend = e.pend[:copy(e.pend, e.pend[w:])]
+		return
+	}
+	e.pend = e.pend[:0]
+	if cap(e.pend) > 4<<10 {
+		e.pend = nil
+	}
+	if err := l.update(e); err != nil {
+		l.fail(fl, src.fromUp, err)
+		return
+	}
+	if src.eof {
+		l.shutWrite(e)
+		return
+	}
+	src.reading = true
+	if err := l.update(src); err != nil {
+		l.fail(fl, src.fromUp, err)
+	}
+}
+
+// shutWrite passes an EOF on (half-close), and ends the flow when both
+// directions are done.
+func (l *evLoop) shutWrite(e *end) {
+	if !e.shut {
+		e.shut = true
+		syscall.Shutdown(e.fd, syscall.SHUT_WR)
+	}
+	fl := e.fl
+	if fl.down.shut && fl.up.shut {
+		l.close(fl)
+	}
+}
+
+// fail ends the flow on an error; fromUp says which way the bytes went.
+func (l *evLoop) fail(fl *flow, fromUp bool, err error) {
+	if fl.err == nil {
+		fl.err, fl.errUp = err, fromUp
+	}
+	l.close(fl)
+}
+
+// close takes the flow's sockets out of the loop and closes them.
+func (l *evLoop) close(fl *flow) {
+	if fl.closed {
+		return
+	}
+	fl.closed = true
+	for _, e := range []*end{&fl.down, &fl.up} {
+		if e.mask != 0 {
+			syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, e.fd, nil)
+			e.mask = 0
+		}
+		if len(e.pend) > 0 {
+			fl.pp.bufferedGauge(e.peer.fromUp)(-int64(len(e.pend)))
+			e.pend = nil
+		}
+		delete(l.ends, int32(e.fd))
+		syscall.Close(e.fd)
+	}
+	close(fl.done)
+}
+
+// abort ends the flow from outside the loop (drain, a timeout).
+func (fl *flow) abort() { fl.l.post(loopCmd{fl: fl, abort: true}) }
+
+// rawRead and rawWrite call read(2) and write(2) on a non-blocking socket
+// without telling the scheduler: they never block.
+func rawRead(fd int, p []byte) (int, error) {
+	r, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+func rawWrite(fd int, p []byte) (int, error) {
+	r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}

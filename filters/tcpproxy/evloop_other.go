@@ -1,0 +1,40 @@
+//go:build !linux
+
+package tcpproxy
+
+import (
+	"errors"
+	"net"
+	"sync/atomic"
+)
+
+// Event loops are Linux only (epoll); elsewhere every pipe uses a goroutine
+// per direction.
+
+// SetIOLoops has no effect outside Linux.
+func SetIOLoops(int) {}
+
+type evLoop struct{}
+
+var flowsStarted atomic.Uint64
+
+func pickLoop() *evLoop { return nil }
+
+type flow struct {
+	done  chan struct{}
+	err   error
+	errUp bool
+	first int32
+}
+
+func (*flow) abort() {}
+
+type tapsDown struct {
+	TCP             *net.TCPConn
+	Pending         []byte
+	OnRead, OnWrite func([]byte) error
+}
+
+func startFlow(*pipe, tapsDown, *net.TCPConn) (*flow, error) {
+	return nil, errors.New("tcp_proxy: no event loops on this platform")
+}
