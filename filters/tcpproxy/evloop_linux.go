@@ -87,13 +87,13 @@ type evLoop struct {
 	efd  int // eventfd: wakes the loop for its queue
 	buf  []byte
 	evs  []syscall.EpollEvent
-	ends map[int32]*end // the loop's goroutine only
 
 	mu    sync.Mutex
+	ends  map[int32]*end
 	queue []loopCmd
 }
 
-// loopCmd asks the loop to start a flow, or to abort one.
+// loopCmd asks the loop to abort a flow.
 type loopCmd struct {
 	fl    *flow
 	abort bool
@@ -146,9 +146,11 @@ func (l *evLoop) drainQueue() {
 		switch {
 		case c.fl.closed:
 		case c.abort:
+			if p := c.fl.addErr.Load(); p != nil {
+				l.fail(c.fl, false, fmt.Errorf("epoll_ctl: %w", *p))
+				continue
+			}
 			l.close(c.fl)
-		default:
-			l.start(c.fl)
 		}
 	}
 }
@@ -174,6 +176,7 @@ type flow struct {
 	pp       *pipe
 	down, up end
 	closed   bool // the loop's goroutine only
+	addErr   atomic.Pointer[error]
 	done     chan struct{}
 	err      error // first failure
 	errUp    bool  // it happened moving bytes from upstream
@@ -231,7 +234,7 @@ func startFlow(pp *pipe, t tapsDown, up *net.TCPConn) (*flow, error) {
 		pp.bufferedGauge(false)(int64(len(fl.up.pend)))
 	}
 	flowsStarted.Add(1)
-	l.post(loopCmd{fl: fl})
+	l.add(fl)
 	return fl, nil
 }
 
@@ -242,13 +245,32 @@ type tapsDown struct {
 	OnRead, OnWrite func([]byte) error
 }
 
-// start registers a new flow's sockets (on the loop's goroutine).
-func (l *evLoop) start(fl *flow) {
+// add registers a new flow's sockets from the pipe's goroutine: every field
+// is set before the sockets enter the epoll set and the loop finds the ends
+// through the map, under mu, which orders the two goroutines.
+func (l *evLoop) add(fl *flow) {
+	ends := [2]*end{&fl.down, &fl.up}
+	var masks [2]uint32
+	for i, e := range ends {
+		e.mask = e.want()
+		masks[i] = e.mask
+	}
+	l.mu.Lock()
 	l.ends[int32(fl.down.fd)] = &fl.down
 	l.ends[int32(fl.up.fd)] = &fl.up
-	for _, e := range []*end{&fl.down, &fl.up} {
-		if err := l.update(e); err != nil {
-			l.fail(fl, e.fromUp, err)
+	l.mu.Unlock()
+	// From here on the ends are the loop's: only the locals are read.
+	for i, e := range ends {
+		if masks[i] == 0 {
+			continue
+		}
+		ev := syscall.EpollEvent{Events: masks[i], Fd: int32(e.fd)}
+		if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, e.fd, &ev); err != nil {
+			// Rare (ENOMEM, ENOSPC). The loop may already serve the
+			// other socket, so let it close the flow (its EPOLL_CTL_DEL
+			// of this socket then fails harmlessly).
+			fl.addErr.Store(&err)
+			l.post(loopCmd{fl: fl, abort: true})
 			return
 		}
 	}
@@ -308,7 +330,10 @@ func (l *evLoop) run() {
 			// An event may be stale: its flow closed earlier in this
 			// batch and a new flow's socket took the number. Handling
 			// only tries a read or a write, which cannot harm it.
-			if e := l.ends[ev.Fd]; e != nil {
+			l.mu.Lock()
+			e := l.ends[ev.Fd]
+			l.mu.Unlock()
+			if e != nil {
 				l.handle(e, ev.Events)
 			}
 		}
@@ -465,7 +490,9 @@ func (l *evLoop) close(fl *flow) {
 			fl.pp.bufferedGauge(e.peer.fromUp)(-int64(len(e.pend)))
 			e.pend = nil
 		}
+		l.mu.Lock()
 		delete(l.ends, int32(e.fd))
+		l.mu.Unlock()
 		syscall.Close(e.fd)
 	}
 	close(fl.done)
