@@ -14,7 +14,7 @@ command -v haproxy >/dev/null || { echo "haproxy missing: apt-get install haprox
 go build -o "$TMP/sluice" ./cmd/sluice
 go build -o "$TMP/tcpload" ./bench/tcpload
 
-UP=127.0.0.1:19000 SL=127.0.0.1:19001 HA=127.0.0.1:19002
+UP=127.0.0.1:19000 SL=127.0.0.1:19001 HA=127.0.0.1:19002 SLG=127.0.0.1:19003
 "$TMP/tcpload" -mode server -addr $UP &
 cat > "$TMP/sluice.yaml" <<YAML
 listeners:
@@ -25,6 +25,9 @@ clusters:
   - {name: up, endpoints: ["$UP"]}
 YAML
 "$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
+# sluice-g: a goroutine per direction, splicing bulk transfers (--io-loops 0).
+sed "s/$SL/$SLG/" "$TMP/sluice.yaml" > "$TMP/sluice-g.yaml"
+"$TMP/sluice" -c "$TMP/sluice-g.yaml" -log-level warn --io-loops 0 &
 cat > "$TMP/haproxy.cfg" <<CFG
 global
   maxconn 4000
@@ -47,21 +50,22 @@ declare -A R
 for mode in throughput connrate; do
   c=8; [ $mode = connrate ] && c=16
   for ((i = 1; i <= ROUNDS; i++)); do
-    for target in direct sluice haproxy; do
-      case $target in direct) a=$UP ;; sluice) a=$SL ;; haproxy) a=$HA ;; esac
+    for target in direct sluice sluice-g haproxy; do
+      case $target in direct) a=$UP ;; sluice) a=$SL ;; sluice-g) a=$SLG ;; haproxy) a=$HA ;; esac
       v=$("$TMP/tcpload" -mode $mode -addr $a -c $c -d ${SECS}s)
       R[$mode.$target]+="$v"$'\n'
     done
   done
 done
 
-printf '%-12s %14s %14s %14s %12s %12s\n' metric direct sluice haproxy sluice/direct sluice/haproxy
+printf '%-18s %10s %10s %10s %10s %9s %9s %9s\n' metric direct sluice sluice-g haproxy sl/direct sl/hap sl-g/hap
 for mode in throughput connrate; do
   d=$(printf '%s' "${R[$mode.direct]}" | median)
   s=$(printf '%s' "${R[$mode.sluice]}" | median)
+  g=$(printf '%s' "${R[$mode.sluice-g]}" | median)
   h=$(printf '%s' "${R[$mode.haproxy]}" | median)
   unit="MB/s"; [ $mode = connrate ] && unit="conn/s"
-  printf '%-12s %14s %14s %14s %12.2f %12.2f\n' "$mode($unit)" "$d" "$s" "$h" \
-    "$(echo "$s / $d" | bc -l)" "$(echo "$s / $h" | bc -l)"
+  printf '%-18s %10s %10s %10s %10s %9.2f %9.2f %9.2f\n' "$mode($unit)" "$d" "$s" "$g" "$h" \
+    "$(echo "$s / $d" | bc -l)" "$(echo "$s / $h" | bc -l)" "$(echo "$g / $h" | bc -l)"
 done
-echo "rounds=$ROUNDS seconds=$SECS cores=$(nproc)"
+echo "rounds=$ROUNDS seconds=$SECS cores=$(nproc); sluice: event loops (default); sluice-g: --io-loops 0"
