@@ -43,7 +43,8 @@ var (
 	loops     []*evLoop
 	loopsNext atomic.Uint32
 
-	flowsStarted atomic.Uint64 // for tests
+	flowsStarted  atomic.Uint64 // for tests
+	flowsBulkBack atomic.Uint64
 )
 
 func init() { ioLoopsN.Store(-1) }
@@ -176,6 +177,8 @@ type flow struct {
 	pp       *pipe
 	down, up end
 	closed   bool // the loop's goroutine only
+	tapless  bool // no observer callback: the splice path may take it back
+	bulk     bool // given back for splicing; the sockets stay open
 	addErr   atomic.Pointer[error]
 	done     chan struct{}
 	err      error // first failure
@@ -227,6 +230,7 @@ func startFlow(pp *pipe, t tapsDown, up *net.TCPConn) (*flow, error) {
 	fl := &flow{l: l, pp: pp, done: make(chan struct{})}
 	fl.down = end{fd: dfd, fl: fl, peer: &fl.up, onRead: t.OnRead, onWrite: t.OnWrite, reading: true}
 	fl.up = end{fd: ufd, fl: fl, peer: &fl.down, fromUp: true, reading: true}
+	fl.tapless = t.OnRead == nil && t.OnWrite == nil
 	if len(t.Pending) > 0 {
 		// Not in a loop yet: this goroutine may write.
 		fl.up.pend = append([]byte(nil), t.Pending...)
@@ -403,6 +407,12 @@ func (l *evLoop) read(e *end) {
 		return
 	}
 	fl.pp.count(e.fromUp, int64(w))
+	if w == n && n == len(l.buf) && fl.tapless && fl.quiet() {
+		// A read filled the buffer: a bulk transfer, which the kernel
+		// moves better (splice) on the goroutine path.
+		l.giveBack(fl)
+		return
+	}
 	if w < n {
 		dst.pend = append(dst.pend[:0], p[w:]...)
 		fl.pp.bufferedGauge(e.fromUp)(int64(len(dst.pend)))
@@ -494,6 +504,28 @@ func (l *evLoop) close(fl *flow) {
 		delete(l.ends, int32(e.fd))
 		l.mu.Unlock()
 		syscall.Close(e.fd)
+	}
+	close(fl.done)
+}
+
+// quiet reports that nothing is pending or half-closed, so the goroutine
+// path can take the sockets over as they are.
+func (fl *flow) quiet() bool {
+	return !fl.down.eof && !fl.up.eof && !fl.down.shut && !fl.up.shut && len(fl.down.pend) == 0 && len(fl.up.pend) == 0
+}
+
+// giveBack takes the flow out of the loop without closing its sockets.
+func (l *evLoop) giveBack(fl *flow) {
+	fl.closed, fl.bulk = true, true
+	flowsBulkBack.Add(1)
+	for _, e := range []*end{&fl.down, &fl.up} {
+		if e.mask != 0 {
+			syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, e.fd, nil)
+			e.mask = 0
+		}
+		l.mu.Lock()
+		delete(l.ends, int32(e.fd))
+		l.mu.Unlock()
 	}
 	close(fl.done)
 }

@@ -16,7 +16,7 @@ func SetIOLoops(int) {}
 
 type evLoop struct{}
 
-var flowsStarted atomic.Uint64
+var flowsStarted, flowsBulkBack atomic.Uint64
 
 func pickLoop() *evLoop { return nil }
 
@@ -25,6 +25,9 @@ type flow struct {
 	err   error
 	errUp bool
 	first int32
+	bulk  bool
+	down  struct{ fd int }
+	up    struct{ fd int }
 }
 
 func (*flow) abort() {}

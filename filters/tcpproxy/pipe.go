@@ -5,8 +5,10 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sluice-proxy/sluice/cluster"
@@ -31,10 +33,14 @@ type pipe struct {
 	down  filters.Conn
 	up    *cluster.UpstreamConn
 
-	rx, tx   atomic.Uint64        // bytes from downstream, bytes to downstream
-	fl       atomic.Pointer[flow] // set when an event loop moves the bytes
-	reasonMu sync.Mutex
-	reason   string
+	rx, tx atomic.Uint64        // bytes from downstream, bytes to downstream
+	fl     atomic.Pointer[flow] // set when an event loop moves the bytes
+
+	connMu           sync.Mutex
+	aborted          bool
+	bulkDown, bulkUp *net.TCPConn // Go conns again after a loop gave up a bulk flow
+	reasonMu         sync.Mutex
+	reason           string
 }
 
 // setReason records the first termination reason.
@@ -54,6 +60,52 @@ func (pp *pipe) abort(reason string) {
 	}
 	pp.down.Close()
 	pp.up.Conn.Close()
+	pp.connMu.Lock()
+	pp.aborted = true
+	if pp.bulkDown != nil {
+		pp.bulkDown.Close()
+		pp.bulkUp.Close()
+	}
+	pp.connMu.Unlock()
+}
+
+// resumeBulk takes back a flow an event loop gave up because it turned
+// bulk: new Go conns over its sockets, on which the goroutine path splices.
+func (pp *pipe) resumeBulk(fl *flow) (down, up *net.TCPConn, err error) {
+	down, err = fileConn(fl.down.fd)
+	if err != nil {
+		syscall.Close(fl.up.fd)
+		return nil, nil, err
+	}
+	up, err = fileConn(fl.up.fd)
+	if err != nil {
+		down.Close()
+		return nil, nil, err
+	}
+	pp.connMu.Lock()
+	pp.bulkDown, pp.bulkUp = down, up
+	if pp.aborted { // an abort came while the sockets had no Go conn
+		down.Close()
+		up.Close()
+	}
+	pp.connMu.Unlock()
+	return down, up, nil
+}
+
+// fileConn makes a Go conn of a socket, consuming fd.
+func fileConn(fd int) (*net.TCPConn, error) {
+	f := os.NewFile(uintptr(fd), "tcp")
+	c, err := net.FileConn(f) // a duplicate, in Go's netpoller
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		c.Close()
+		return nil, errors.New("not a TCP socket")
+	}
+	return tc, nil
 }
 
 func (pp *pipe) run(ctx context.Context) {
@@ -93,15 +145,24 @@ func (pp *pipe) run(ctx context.Context) {
 		pp.abort(errReason(false))
 	case fl != nil:
 		<-fl.done
+		if fl.bulk {
+			down, up, err := pp.resumeBulk(fl)
+			if err != nil {
+				pp.s.Log.Warn("tcp_proxy: taking a bulk transfer back from its event loop failed", "err", err)
+				pp.abort(errReason(false))
+				break
+			}
+			defer down.Close()
+			defer up.Close()
+			pp.copyBoth(finish, down, up)
+			break
+		}
 		if fl.err != nil {
 			pp.setReason(errReason(fl.errUp))
 		}
 		firstDone.Store(fl.first)
 	default:
-		done := make(chan struct{})
-		go func() { finish(false, pp.copy(pp.up, pp.down, false)); close(done) }()
-		finish(true, pp.copy(pp.down, pp.up, true))
-		<-done
+		pp.copyBoth(finish, pp.down, pp.up)
 	}
 	upstreamFirst := firstDone.Load() == 1
 	if upstreamFirst {
@@ -122,6 +183,14 @@ func (pp *pipe) run(ctx context.Context) {
 // handover gives the pipe to an event loop when both sides are plain TCP
 // and every observer can be driven by callbacks; nil means the goroutine
 // path (TLS, SQL gates, no loops).
+// copyBoth moves both directions, one on this goroutine and one on a new one.
+func (pp *pipe) copyBoth(finish func(bool, error), down, up io.ReadWriter) {
+	done := make(chan struct{})
+	go func() { finish(false, pp.copy(up, down, false)); close(done) }()
+	finish(true, pp.copy(down, up, true))
+	<-done
+}
+
 func (pp *pipe) handover() (*flow, error) {
 	up, ok := pp.up.Conn.(*net.TCPConn)
 	if !ok || pickLoop() == nil {
@@ -292,5 +361,11 @@ func bufferUntilBulk(dst io.Writer, src io.Reader, count func(int64), buffered f
 // bytes counted so far plus the kernel's received-byte counters of both
 // sockets, which also see bytes still inside a splice call.
 func (pp *pipe) activity() uint64 {
+	pp.connMu.Lock()
+	d, u := pp.bulkDown, pp.bulkUp
+	pp.connMu.Unlock()
+	if d != nil {
+		return pp.rx.Load() + pp.tx.Load() + tcpBytesReceived(d) + tcpBytesReceived(u)
+	}
 	return pp.rx.Load() + pp.tx.Load() + tcpBytesReceived(pp.s.Downstream) + tcpBytesReceived(pp.up.Conn)
 }

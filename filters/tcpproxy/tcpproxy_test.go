@@ -57,6 +57,15 @@ func testLargePayloadBothWays(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			up := startUpstream(t, echo)
 			s, c := dialProxy(t, `"`+up.addr()+`"`, "", tc.chain)
+			backBefore := tcpproxy.FlowsBulkBack()
+			t.Cleanup(func() {
+				// With loops, a tapless bulk flow goes back to splicing;
+				// a tapped one stays in its loop.
+				back := tcpproxy.FlowsBulkBack() > backBefore
+				if want := tc.chain == "" && loopsOn && runtime.GOOS == "linux"; back != want {
+					t.Errorf("flow given back to the splice path: %v, want %v", back, want)
+				}
+			})
 			size := int64(largePayload)
 			sent := sha256.New()
 			errc := make(chan error, 1)
@@ -284,6 +293,9 @@ func testClientResetClosesUpstream(t *testing.T) {
 	s.WaitGauge("cluster.c.upstream_cx_active", 0, 5*time.Second)
 }
 
+// loopsOn says whether the running test has the event loops on.
+var loopsOn = true
+
 // forEachIOMode runs a test with the bytes moved by the event loops and by a
 // goroutine per direction.
 func forEachIOMode(t *testing.T, test func(t *testing.T)) {
@@ -293,7 +305,8 @@ func forEachIOMode(t *testing.T, test func(t *testing.T)) {
 	}{{"loops", -1}, {"goroutines", 0}} {
 		t.Run(m.name, func(t *testing.T) {
 			tcpproxy.SetIOLoops(m.loops)
-			t.Cleanup(func() { tcpproxy.SetIOLoops(-1) })
+			loopsOn = m.loops != 0
+			t.Cleanup(func() { tcpproxy.SetIOLoops(-1); loopsOn = true })
 			before := tcpproxy.FlowsStarted()
 			test(t)
 			used := tcpproxy.FlowsStarted() > before
