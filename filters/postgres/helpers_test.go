@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -133,3 +134,51 @@ func counters(st *stats.Store, want map[string]uint64) map[string]uint64 {
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// loopConn is a fakeConn an event loop could take over: Handover hands
+// over nothing of its own.
+type loopConn struct{ fakeConn }
+
+func (*loopConn) Handover() (filters.Taps, bool, error) { return filters.Taps{}, true, nil }
+
+// handoverSession runs a connection as session does, but after Observe the
+// filter's conn is handed over as to an event loop: the client's remaining
+// bytes go through OnRead, the server's through OnWrite, in small chunks.
+// It returns what the server got (Pending, then the chunks).
+func handoverSession(t testing.TB, f *Filter, s *filters.Session, client, server, late []byte) ([]byte, error) {
+	t.Helper()
+	fc := &loopConn{fakeConn{in: bytes.NewReader(client)}}
+	c, err := f.Observe(s, fc)
+	if err != nil {
+		return nil, err
+	}
+	h, ok := c.(filters.Handoverable)
+	if !ok {
+		t.Fatal("postgres_proxy's conn cannot be handed over")
+	}
+	tp, ok, err := h.Handover()
+	if err != nil || !ok {
+		return nil, fmt.Errorf("handover: ok=%v err=%v", ok, err)
+	}
+	up := append([]byte(nil), tp.Pending...)
+	rest, _ := io.ReadAll(fc.in)
+	feed := func(fn func([]byte) error, b []byte, step int) error {
+		for i := 0; i < len(b); i += step {
+			if err := fn(b[i:min(i+step, len(b))]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := feed(tp.OnRead, rest, 7); err != nil {
+		return up, err
+	}
+	up = append(up, rest...)
+	if err := feed(tp.OnWrite, server, 5); err != nil {
+		return up, err
+	}
+	if err := feed(tp.OnRead, late, 7); err != nil {
+		return up, err
+	}
+	return append(up, late...), nil
+}

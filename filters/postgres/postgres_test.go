@@ -71,19 +71,36 @@ func TestStats(t *testing.T) {
 			"messages_backend": 4, "messages": 9, "statements_select": 1},
 	}}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f, st := newTestFilter(t, nil)
-			_, _, err := session(t, f, newSession(), enc(t, tt.client...), enc(t, tt.server...), lateBytes(t, tt.late))
-			if err != nil {
-				t.Fatal(err)
+		for _, loop := range []bool{false, true} {
+			name := tt.name
+			if loop {
+				name += " (event loop)"
 			}
-			got := counters(st, tt.want)
-			for k, v := range tt.want {
-				if got[k] != v {
-					t.Errorf("%s = %d, want %d", k, got[k], v)
+			t.Run(name, func(t *testing.T) {
+				f, st := newTestFilter(t, nil)
+				client := enc(t, tt.client...)
+				late := lateBytes(t, tt.late)
+				var toServer []byte
+				var err error
+				if loop {
+					toServer, err = handoverSession(t, f, newSession(), client, enc(t, tt.server...), late)
+				} else {
+					toServer, _, err = session(t, f, newSession(), client, enc(t, tt.server...), late)
 				}
-			}
-		})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := append(append([]byte(nil), client...), late...); !bytes.Equal(toServer, want) {
+					t.Errorf("the server got %q, want the client's bytes %q", toServer, want)
+				}
+				got := counters(st, tt.want)
+				for k, v := range tt.want {
+					if got[k] != v {
+						t.Errorf("%s = %d, want %d", k, got[k], v)
+					}
+				}
+			})
+		}
 	}
 }
 
