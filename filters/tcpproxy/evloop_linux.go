@@ -14,6 +14,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sluice-proxy/sluice/filters"
 )
 
 // The event loops move the bytes of plain TCP pipes the way haproxy and
@@ -68,6 +70,10 @@ func pickLoop() *evLoop {
 			l, err := newEvLoop()
 			if err != nil {
 				slog.Warn("tcp_proxy: no event loops, using a goroutine per direction", "err", err)
+				for _, l := range loops {
+					syscall.Close(l.epfd)
+					syscall.Close(l.efd)
+				}
 				loops = nil
 				return
 			}
@@ -89,15 +95,9 @@ type evLoop struct {
 	buf  []byte
 	evs  []syscall.EpollEvent
 
-	mu    sync.Mutex
-	ends  map[int32]*end
-	queue []loopCmd
-}
-
-// loopCmd asks the loop to abort a flow.
-type loopCmd struct {
-	fl    *flow
-	abort bool
+	mu     sync.Mutex
+	ends   map[int32]*end
+	aborts []*flow // flows to end, from other goroutines
 }
 
 // wakeFD marks the eventfd in the epoll set (socket numbers are >= 0).
@@ -123,11 +123,11 @@ func newEvLoop() (*evLoop, error) {
 		evs: make([]syscall.EpollEvent, 128)}, nil
 }
 
-// post queues a command for the loop and wakes it.
-func (l *evLoop) post(c loopCmd) {
+// postAbort asks the loop to end fl, and wakes it.
+func (l *evLoop) postAbort(fl *flow) {
 	l.mu.Lock()
-	l.queue = append(l.queue, c)
-	first := len(l.queue) == 1
+	l.aborts = append(l.aborts, fl)
+	first := len(l.aborts) == 1
 	l.mu.Unlock()
 	if first {
 		one := [8]byte{1}
@@ -135,23 +135,22 @@ func (l *evLoop) post(c loopCmd) {
 	}
 }
 
-// drainQueue runs the queued commands on the loop's goroutine.
-func (l *evLoop) drainQueue() {
+// drainAborts ends the flows asked for, on the loop's goroutine.
+func (l *evLoop) drainAborts() {
 	var b [8]byte
 	rawRead(l.efd, b[:])
 	l.mu.Lock()
-	q := l.queue
-	l.queue = nil
+	q := l.aborts
+	l.aborts = nil
 	l.mu.Unlock()
-	for _, c := range q {
-		switch {
-		case c.fl.closed:
-		case c.abort:
-			if p := c.fl.addErr.Load(); p != nil {
-				l.fail(c.fl, false, fmt.Errorf("epoll_ctl: %w", *p))
-				continue
-			}
-			l.close(c.fl)
+	for _, fl := range q {
+		if fl.closed { // ended, or given back, meanwhile
+			continue
+		}
+		if p := fl.addErr.Load(); p != nil {
+			l.fail(fl, false, fmt.Errorf("epoll_ctl: %w", *p))
+		} else {
+			l.close(fl)
 		}
 	}
 }
@@ -196,12 +195,7 @@ func dupFD(c *net.TCPConn) (int, error) {
 	nfd := -1
 	var derr error
 	if err := rc.Control(func(fd uintptr) {
-		r, _, e := syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_DUPFD_CLOEXEC, 0)
-		if e != 0 {
-			derr = e
-			return
-		}
-		nfd = int(r)
+		nfd, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
 	}); err != nil {
 		return -1, err
 	}
@@ -212,9 +206,8 @@ func dupFD(c *net.TCPConn) (int, error) {
 }
 
 // startFlow takes both sockets away from Go's netpoller (duplicates them and
-// closes the originals) and gives them to a loop (pickLoop returned one).
-func startFlow(pp *pipe, t tapsDown, up *net.TCPConn) (*flow, error) {
-	l := pickLoop()
+// closes the originals) and gives them to loop l.
+func startFlow(l *evLoop, pp *pipe, t filters.Taps, up *net.TCPConn) (*flow, error) {
 	dfd, err := dupFD(t.TCP)
 	if err != nil {
 		return nil, fmt.Errorf("duplicating the downstream socket: %w", err)
@@ -242,13 +235,6 @@ func startFlow(pp *pipe, t tapsDown, up *net.TCPConn) (*flow, error) {
 	return fl, nil
 }
 
-// tapsDown is the downstream side handed to a loop.
-type tapsDown struct {
-	TCP             *net.TCPConn
-	Pending         []byte
-	OnRead, OnWrite func([]byte) error
-}
-
 // add registers a new flow's sockets from the pipe's goroutine: every field
 // is set before the sockets enter the epoll set and the loop finds the ends
 // through the map, under mu, which orders the two goroutines.
@@ -274,7 +260,7 @@ func (l *evLoop) add(fl *flow) {
 			// other socket, so let it close the flow (its EPOLL_CTL_DEL
 			// of this socket then fails harmlessly).
 			fl.addErr.Store(&err)
-			l.post(loopCmd{fl: fl, abort: true})
+			l.postAbort(fl)
 			return
 		}
 	}
@@ -328,7 +314,7 @@ func (l *evLoop) run() {
 		for i := 0; i < n; i++ {
 			ev := l.evs[i]
 			if ev.Fd == wakeFD {
-				l.drainQueue()
+				l.drainAborts()
 				continue
 			}
 			// An event may be stale: its flow closed earlier in this
@@ -531,7 +517,7 @@ func (l *evLoop) giveBack(fl *flow) {
 }
 
 // abort ends the flow from outside the loop (drain, a timeout).
-func (fl *flow) abort() { fl.l.post(loopCmd{fl: fl, abort: true}) }
+func (fl *flow) abort() { fl.l.postAbort(fl) }
 
 // rawRead and rawWrite call read(2) and write(2) on a non-blocking socket
 // without telling the scheduler: they never block.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net"
 	"sync/atomic"
+
+	"github.com/sluice-proxy/sluice/filters"
 )
 
 // Event loops are Linux only (epoll); elsewhere every pipe uses a goroutine
@@ -32,12 +34,6 @@ type flow struct {
 
 func (*flow) abort() {}
 
-type tapsDown struct {
-	TCP             *net.TCPConn
-	Pending         []byte
-	OnRead, OnWrite func([]byte) error
-}
-
-func startFlow(*pipe, tapsDown, *net.TCPConn) (*flow, error) {
+func startFlow(*evLoop, *pipe, filters.Taps, *net.TCPConn) (*flow, error) {
 	return nil, errors.New("tcp_proxy: no event loops on this platform")
 }

@@ -180,9 +180,6 @@ func (pp *pipe) run(ctx context.Context) {
 	})
 }
 
-// handover gives the pipe to an event loop when both sides are plain TCP
-// and every observer can be driven by callbacks; nil means the goroutine
-// path (TLS, SQL gates, no loops).
 // copyBoth moves both directions, one on this goroutine and one on a new one.
 func (pp *pipe) copyBoth(finish func(bool, error), down, up io.ReadWriter) {
 	done := make(chan struct{})
@@ -191,16 +188,23 @@ func (pp *pipe) copyBoth(finish func(bool, error), down, up io.ReadWriter) {
 	<-done
 }
 
+// handover gives the pipe to an event loop when both sides are plain TCP
+// and every observer can be driven by callbacks; nil means the goroutine
+// path (TLS, SQL gates, no loops).
 func (pp *pipe) handover() (*flow, error) {
 	up, ok := pp.up.Conn.(*net.TCPConn)
-	if !ok || pickLoop() == nil {
+	if !ok {
+		return nil, nil
+	}
+	l := pickLoop()
+	if l == nil {
 		return nil, nil
 	}
 	t, ok, err := filters.HandoverOf(pp.down)
 	if !ok || err != nil {
 		return nil, err
 	}
-	return startFlow(pp, tapsDown{TCP: t.TCP, Pending: t.Pending, OnRead: t.OnRead, OnWrite: t.OnWrite}, up)
+	return startFlow(l, pp, t, up)
 }
 
 func errReason(fromUpstream bool) string {
