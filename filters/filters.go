@@ -12,7 +12,9 @@
 //     and it publishes what it learns in the Session's metadata.
 //   - A Terminal owns the connection from then on: it picks an upstream and
 //     moves the bytes or the requests. When no observer wrapped the connection
-//     it receives the raw *net.TCPConn and can let the kernel splice.
+//     it receives the raw *net.TCPConn and can let the kernel splice; an
+//     observer whose wrapper implements Handoverable lets tcp_proxy's event
+//     loops move the bytes and call it per chunk instead.
 package filters
 
 import (

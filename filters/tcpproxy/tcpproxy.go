@@ -1,7 +1,9 @@
 // Package tcpproxy is the tcp_proxy terminal filter: it connects each
 // downstream connection to a host of a cluster and moves bytes both ways,
-// with half-close, idle and duration limits, and backpressure (a fixed buffer
-// per direction, or the kernel's splice pipe when no observer taps the bytes).
+// with half-close, idle and duration limits, and backpressure. Plain TCP
+// connections whose observers can be driven by callbacks go to an epoll event
+// loop (evloop_linux.go); the others, and bulk transfers without observers
+// (spliced by the kernel), use a goroutine per direction (pipe.go).
 package tcpproxy
 
 import (
