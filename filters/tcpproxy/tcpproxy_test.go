@@ -259,10 +259,14 @@ func testBackpressure(t *testing.T) {
 				t.Fatalf("wrote %d MiB into a proxy whose upstream never reads", written>>20)
 			}
 		}
-		c.Close()
 		// Kernel socket buffers on both sides account for the bulk; sluice
-		// itself holds at most one 32 KiB buffer per direction.
-		t.Logf("chain %q: %d KiB accepted before the writer blocked", strings.TrimSpace(chain), written>>10)
+		// itself holds at most one read's worth per direction (32 KiB on
+		// the goroutine path, 64 KiB in an event loop).
+		if b := s.Gauge("tcp.t.downstream_cx_rx_bytes_buffered"); b < 0 || b > 64<<10 {
+			t.Errorf("sluice buffers %d bytes for the blocked upstream", b)
+		}
+		c.Close()
+		t.Logf("chain %q: %d KiB accepted before the writer blocked, %d bytes held by sluice", strings.TrimSpace(chain), written>>10, s.Gauge("tcp.t.downstream_cx_rx_bytes_buffered"))
 	}
 }
 
