@@ -90,10 +90,11 @@ func pickLoop() *evLoop {
 }
 
 type evLoop struct {
-	epfd int
-	efd  int // eventfd: wakes the loop for its queue
-	buf  []byte
-	evs  []syscall.EpollEvent
+	epfd  int
+	efd   int // eventfd: wakes the loop for its queue
+	buf   []byte
+	evs   []syscall.EpollEvent
+	batch []*end // the ends of evs, by index
 
 	mu     sync.Mutex
 	ends   map[int32]*end
@@ -120,7 +121,7 @@ func newEvLoop() (*evLoop, error) {
 		return nil, fmt.Errorf("tcp_proxy: epoll_ctl: %w", err)
 	}
 	return &evLoop{epfd: fd, efd: efd, ends: make(map[int32]*end), buf: make([]byte, loopBufSize),
-		evs: make([]syscall.EpollEvent, 128)}, nil
+		evs: make([]syscall.EpollEvent, 128), batch: make([]*end, 128)}, nil
 }
 
 // postAbort asks the loop to end fl, and wakes it.
@@ -311,19 +312,20 @@ func (l *evLoop) run() {
 			}
 			panic(fmt.Sprintf("tcp_proxy: epoll_wait: %v", err))
 		}
+		// Find the batch's ends under one lock. An end whose flow ends
+		// earlier in the batch is skipped by its closed flag, so a socket
+		// number that a new flow took meanwhile is never confused with it.
+		l.mu.Lock()
 		for i := 0; i < n; i++ {
-			ev := l.evs[i]
-			if ev.Fd == wakeFD {
+			l.batch[i] = l.ends[l.evs[i].Fd]
+		}
+		l.mu.Unlock()
+		for i := 0; i < n; i++ {
+			ev, e := l.evs[i], l.batch[i]
+			switch {
+			case ev.Fd == wakeFD:
 				l.drainAborts()
-				continue
-			}
-			// An event may be stale: its flow closed earlier in this
-			// batch and a new flow's socket took the number. Handling
-			// only tries a read or a write, which cannot harm it.
-			l.mu.Lock()
-			e := l.ends[ev.Fd]
-			l.mu.Unlock()
-			if e != nil {
+			case e != nil && !e.fl.closed:
 				l.handle(e, ev.Events)
 			}
 		}
@@ -471,24 +473,32 @@ func (l *evLoop) fail(fl *flow, fromUp bool, err error) {
 	l.close(fl)
 }
 
-// close takes the flow's sockets out of the loop and closes them.
-func (l *evLoop) close(fl *flow) {
-	if fl.closed {
-		return
-	}
+// detach takes the flow's sockets out of the epoll set and the map, and
+// marks it ended for the loop; the sockets stay open.
+func (l *evLoop) detach(fl *flow) {
 	fl.closed = true
+	l.mu.Lock()
 	for _, e := range []*end{&fl.down, &fl.up} {
 		if e.mask != 0 {
 			syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, e.fd, nil)
 			e.mask = 0
 		}
+		delete(l.ends, int32(e.fd))
+	}
+	l.mu.Unlock()
+}
+
+// close ends the flow and closes its sockets.
+func (l *evLoop) close(fl *flow) {
+	if fl.closed {
+		return
+	}
+	l.detach(fl)
+	for _, e := range []*end{&fl.down, &fl.up} {
 		if len(e.pend) > 0 {
 			fl.pp.bufferedGauge(e.peer.fromUp)(-int64(len(e.pend)))
 			e.pend = nil
 		}
-		l.mu.Lock()
-		delete(l.ends, int32(e.fd))
-		l.mu.Unlock()
 		syscall.Close(e.fd)
 	}
 	close(fl.done)
@@ -502,17 +512,9 @@ func (fl *flow) quiet() bool {
 
 // giveBack takes the flow out of the loop without closing its sockets.
 func (l *evLoop) giveBack(fl *flow) {
-	fl.closed, fl.bulk = true, true
+	l.detach(fl)
+	fl.bulk = true
 	flowsBulkBack.Add(1)
-	for _, e := range []*end{&fl.down, &fl.up} {
-		if e.mask != 0 {
-			syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, e.fd, nil)
-			e.mask = 0
-		}
-		l.mu.Lock()
-		delete(l.ends, int32(e.fd))
-		l.mu.Unlock()
-	}
 	close(fl.done)
 }
 

@@ -365,11 +365,11 @@ func bufferUntilBulk(dst io.Writer, src io.Reader, count func(int64), buffered f
 // bytes counted so far plus the kernel's received-byte counters of both
 // sockets, which also see bytes still inside a splice call.
 func (pp *pipe) activity() uint64 {
+	var d, u net.Conn = pp.s.Downstream, pp.up.Conn
 	pp.connMu.Lock()
-	d, u := pp.bulkDown, pp.bulkUp
-	pp.connMu.Unlock()
-	if d != nil {
-		return pp.rx.Load() + pp.tx.Load() + tcpBytesReceived(d) + tcpBytesReceived(u)
+	if pp.bulkDown != nil { // the sockets' current Go conns
+		d, u = pp.bulkDown, pp.bulkUp
 	}
-	return pp.rx.Load() + pp.tx.Load() + tcpBytesReceived(pp.s.Downstream) + tcpBytesReceived(pp.up.Conn)
+	pp.connMu.Unlock()
+	return pp.rx.Load() + pp.tx.Load() + tcpBytesReceived(d) + tcpBytesReceived(u)
 }
