@@ -42,7 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("log-format", "text", "log format: text or json")
 	watch := fs.Duration("watch-interval", time.Second, "how often to check the config file for changes (0 disables)")
 	concurrency := fs.Int("concurrency", 0, "CPU cores sluice runs on at once (GOMAXPROCS), as Envoy's --concurrency; 0: every core the process may use")
-	ioLoops := fs.Int("io-loops", -1, "event loops (epoll threads) that move the bytes of plain-TCP tcp_proxy connections; -1: one per --concurrency core, 0: none (a goroutine per direction)")
+	ioLoops := fs.Int("io-loops", -1, "event loops (epoll threads) that move the bytes of plain-TCP tcp_proxy connections; -1: one per two --concurrency cores (at least one), 0: none (a goroutine per direction)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
