@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 
-	"github.com/jackc/pgproto3/v2"
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // bodies holds one value of each pgproto3 type a Decoder decodes into, so
@@ -54,7 +55,7 @@ type bodies struct {
 	copyOut       pgproto3.CopyOutResponse
 	copyBoth      pgproto3.CopyBothResponse
 	fcResponse    pgproto3.FunctionCallResponse
-	negotiate     NegotiateProtocolVersion
+	negotiate     pgproto3.NegotiateProtocolVersion
 }
 
 // errNoNUL is a Query or Parse whose text is not NUL-terminated.
@@ -106,11 +107,28 @@ func (d *Decoder) decodeBody(m *Message, body []byte) {
 	if dst == nil {
 		return
 	}
-	if err := dst.Decode(body); err != nil {
+	if err := safeDecode(dst, body); err != nil {
 		m.Err = &BodyError{Kind: m.Kind, Err: err}
 		return
 	}
 	m.Body = dst
+}
+
+// errDecodePanic is a body the library's decoder could not handle.
+var errDecodePanic = errors.New("malformed body")
+
+// safeDecode decodes body into dst and turns a panic in the library's
+// decoder into an error. pgproto3 v2 indexed past the end of short FunctionCall,
+// CopyFail and CommandComplete bodies (a five-byte message took the process
+// down); v5 checks those, but a decoder is fed whatever a peer sends, so no
+// library decoder is trusted to bound-check every layout.
+func safeDecode(dst pgproto3.Message, body []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", errDecodePanic, r)
+		}
+	}()
+	return dst.Decode(body)
 }
 
 // authResponseKind resolves a frontend 'p' by the authentication request it

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgproto3/v2"
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // enc encodes pgproto3 messages back to back.
@@ -149,10 +149,10 @@ func TestBackend(t *testing.T) {
 			[]string{`NoticeResponse len=39 WARNING 01000 "careful"`}, nil},
 		{"ready and tag", Config{}, enc(t, &pgproto3.CommandComplete{CommandTag: []byte("INSERT 0 1")}, &pgproto3.ReadyForQuery{TxStatus: 'T'}),
 			[]string{`CommandComplete len=15 tag="INSERT 0 1"`, `ReadyForQuery len=5 tx=T`}, nil},
-		{"negotiate", Config{}, enc(t, &NegotiateProtocolVersion{NewestMinorProtocol: 0, UnrecognizedOptions: []string{"_pq_.x"}}),
+		{"negotiate", Config{}, enc(t, &pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: 0, UnrecognizedOptions: []string{"_pq_.x"}}),
 			[]string{`NegotiateProtocolVersion len=19`}, nil},
 		{"negotiate bad count", Config{}, raw('v', 12, "\x00\x00\x00\x00\x00\x00\x00\x05"),
-			[]string{`NegotiateProtocolVersion len=12 err="postgres: decoding NegotiateProtocolVersion body: NegotiateProtocolVersion body is invalid"`}, nil},
+			[]string{`NegotiateProtocolVersion len=12 err="postgres: decoding NegotiateProtocolVersion body: NegotiateProtocolVersion body is invalid "`}, nil},
 		{"auth sspi", Config{}, raw('R', 8, "\x00\x00\x00\x09"), []string{`AuthenticationSSPI len=8`}, nil},
 		{"auth unknown code", Config{}, raw('R', 8, "\x00\x00\x00\x63"), []string{`Authentication len=8`}, nil},
 		{"data row never decoded", Config{}, enc(t, &pgproto3.DataRow{Values: [][]byte{[]byte("a")}}), []string{`DataRow len=11`}, nil},

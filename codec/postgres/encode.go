@@ -1,7 +1,7 @@
 package postgres
 
 import (
-	"github.com/jackc/pgproto3/v2"
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // AppendEncryptionAnswer appends the one-byte answer to an SSLRequest: 'S'

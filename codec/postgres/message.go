@@ -1,7 +1,7 @@
 package postgres
 
 import (
-	"github.com/jackc/pgproto3/v2"
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // Direction is which stream of a session a Decoder reads.
@@ -38,7 +38,7 @@ type Message struct {
 	Length int64
 	// Body is the pgproto3 message decoded from a small, fully buffered body
 	// (such as *pgproto3.ErrorResponse, *pgproto3.ReadyForQuery,
-	// *pgproto3.StartupMessage, *NegotiateProtocolVersion). It is nil for
+	// *pgproto3.StartupMessage, *pgproto3.NegotiateProtocolVersion). It is nil for
 	// Query (see SQL), DataRow, CopyData, Bind, bodies over Config.MaxBody, kinds
 	// pgproto3 v2 has no type for, and bodies that failed to decode.
 	Body pgproto3.Message

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgproto3/v2"
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // step is one chunk of a session, for a Pair.
@@ -145,7 +145,7 @@ func TestReadStartup(t *testing.T) {
 			if p.Kind == KindStartupMessage && (p.Startup.Parameters["user"] != "alice" || p.Startup.Parameters["database"] != "shop") {
 				t.Errorf("parameters = %v", p.Startup.Parameters)
 			}
-			if p.Kind == KindCancelRequest && (p.Cancel.ProcessID != 1 || p.Cancel.SecretKey != 2) {
+			if p.Kind == KindCancelRequest && (p.Cancel.ProcessID != 1 || !bytes.Equal(p.Cancel.SecretKey, []byte{0, 0, 0, 2})) {
 				t.Errorf("cancel = %+v", p.Cancel)
 			}
 		})

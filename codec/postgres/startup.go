@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/jackc/pgproto3/v2"
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // Startup-phase request codes, sent where a StartupMessage has its protocol
@@ -111,16 +111,12 @@ func parseStartup(b []byte) (Kind, pgproto3.Message, error) {
 		}
 		return KindGSSENCRequest, nil, nil
 	case CancelRequestCode:
-		// Protocol 3.2 (Postgres 18) allows secret keys of up to 256 bytes;
-		// pgproto3 v2 decodes only the classic 4-byte key.
+		// Protocol 3.2 (Postgres 18) allows secret keys of up to 256 bytes.
 		if len(b) < 12 || len(b) > 8+256 {
 			return 0, nil, ErrStartupLength
 		}
-		if len(b) != 12 {
-			return KindCancelRequest, nil, nil
-		}
 		c := new(pgproto3.CancelRequest)
-		if err := c.Decode(b); err != nil {
+		if err := safeDecode(c, b); err != nil {
 			return 0, nil, fmt.Errorf("%w: %v", ErrStartupLayout, err)
 		}
 		return KindCancelRequest, c, nil

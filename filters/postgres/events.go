@@ -3,7 +3,7 @@ package postgres
 import (
 	"bytes"
 
-	"github.com/jackc/pgproto3/v2"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	pg "github.com/sluice-proxy/sluice/codec/postgres"
 )
@@ -59,9 +59,9 @@ func (c *conn) back(m *pg.Message) error {
 		st.noticeSeverity(sev).Inc()
 	case pg.KindBackendKeyData:
 		if kd, ok := m.Body.(*pgproto3.BackendKeyData); ok && c.route != "" {
-			c.f.cancels.add(kd.ProcessID, kd.SecretKey, c.route)
+			c.f.cancels.add(kd.ProcessID, string(kd.SecretKey), c.route)
 			c.keyMu.Lock()
-			c.keys = append(c.keys, cancelKey{kd.ProcessID, kd.SecretKey})
+			c.keys = append(c.keys, cancelKey{kd.ProcessID, string(kd.SecretKey)})
 			c.keyMu.Unlock()
 		}
 	}

@@ -167,7 +167,7 @@ func (f *Filter) Observe(s *filters.Session, c filters.Conn) (filters.Conn, erro
 		}
 	case pg.KindCancelRequest:
 		if pkt.Cancel != nil {
-			if r := f.cancels.lookup(pkt.Cancel.ProcessID, pkt.Cancel.SecretKey); r != "" {
+			if r := f.cancels.lookup(pkt.Cancel.ProcessID, string(pkt.Cancel.SecretKey)); r != "" {
 				s.SetRoute(r)
 			}
 		}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/jackc/pgproto3/v2"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	pg "github.com/sluice-proxy/sluice/codec/postgres"
 	"github.com/sluice-proxy/sluice/filters"

@@ -50,23 +50,28 @@ type cancelRegistry struct {
 	m  map[cancelKey]string
 }
 
-type cancelKey struct{ pid, secret uint32 }
+// cancelKey is a backend's cancel identity. The secret is a string because
+// protocol 3.2 lets it be up to 256 bytes long.
+type cancelKey struct {
+	pid    uint32
+	secret string
+}
 
 var globalCancels = &cancelRegistry{m: make(map[cancelKey]string)}
 
-func (r *cancelRegistry) add(pid, secret uint32, cluster string) {
+func (r *cancelRegistry) add(pid uint32, secret string, cluster string) {
 	r.mu.Lock()
 	r.m[cancelKey{pid, secret}] = cluster
 	r.mu.Unlock()
 }
 
-func (r *cancelRegistry) remove(pid, secret uint32) {
+func (r *cancelRegistry) remove(pid uint32, secret string) {
 	r.mu.Lock()
 	delete(r.m, cancelKey{pid, secret})
 	r.mu.Unlock()
 }
 
-func (r *cancelRegistry) lookup(pid, secret uint32) string {
+func (r *cancelRegistry) lookup(pid uint32, secret string) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.m[cancelKey{pid, secret}]

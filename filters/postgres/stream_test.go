@@ -6,7 +6,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/jackc/pgproto3/v2"
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 type zeros struct{}
