@@ -19,6 +19,7 @@ import (
 
 	"github.com/sluice-proxy/sluice/cluster/lb"
 	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/internal/guard"
 )
 
 // ErrNoHealthyHost is returned when a cluster has no host to pick.
@@ -47,6 +48,7 @@ type Cluster struct {
 	name  string
 	stats *Stats
 	log   *slog.Logger
+	guard *guard.Guard
 
 	cfg  atomic.Pointer[config.Cluster]
 	snap atomic.Pointer[snapshot]

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/internal/guard"
 	"github.com/sluice-proxy/sluice/stats"
 )
 
@@ -151,7 +152,7 @@ func (s *hcSession) run(ctx context.Context) {
 		case <-t.C:
 		}
 		pctx, cancel := context.WithTimeout(ctx, s.check.Timeout.D())
-		err := s.probe.probe(pctx, s.h)
+		err := s.probeContained(pctx)
 		cancel()
 		if ctx.Err() != nil {
 			s.closeReady()
@@ -161,6 +162,20 @@ func (s *hcSession) run(ctx context.Context) {
 		s.closeReady()
 		t.Reset(s.check.Interval.D() + jitter(s.check.IntervalJitter.D()))
 	}
+}
+
+// probeContained runs one probe; a panic in it (a reply parser fed by the
+// host) is logged, counted in server.contained_panics and fails the check,
+// instead of ending the process.
+func (s *hcSession) probeContained(ctx context.Context) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p := guard.Recovered(v)
+			s.hc.c.guard.Contain(p, "health check failed", "cluster", s.hc.c.Name(), "host", s.h.Address())
+			err = p
+		}
+	}()
+	return s.probe.probe(ctx, s.h)
 }
 
 func (s *hcSession) closeReady() {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/internal/guard"
 	"github.com/sluice-proxy/sluice/stats"
 )
 
@@ -17,8 +18,9 @@ import (
 // stay keep their identity (and stats), so filters built for the old config
 // and connections already open carry on.
 type Manager struct {
-	root *stats.Scope
-	log  *slog.Logger
+	root  *stats.Scope
+	log   *slog.Logger
+	guard *guard.Guard // server.contained_panics, for health probes
 
 	mu       sync.RWMutex
 	clusters map[string]*Cluster
@@ -44,6 +46,7 @@ func NewManager(root *stats.Scope, log *slog.Logger) *Manager {
 	cm := root.Sub("cluster_manager")
 	return &Manager{
 		root: root, log: log, clusters: map[string]*Cluster{},
+		guard: &guard.Guard{Log: log, Panics: root.Sub("server").Counter("contained_panics")},
 		added: cm.Counter("cluster_added"), modified: cm.Counter("cluster_modified"),
 		removed: cm.Counter("cluster_removed"), active: cm.Gauge("active_clusters"),
 	}
@@ -140,7 +143,7 @@ func (m *Manager) Close() {
 
 func (m *Manager) newCluster(cfg *config.Cluster) *Cluster {
 	st := newStats(m.root, cfg.Name)
-	c := &Cluster{name: cfg.Name, stats: st, log: m.log.With("cluster", cfg.Name)}
+	c := &Cluster{name: cfg.Name, stats: st, log: m.log.With("cluster", cfg.Name), guard: m.guard}
 	c.cfg.Store(cfg)
 	c.dialer = m.Dialer
 	if c.dialer == nil {

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/sluice-proxy/sluice/cluster"
+	"github.com/sluice-proxy/sluice/internal/guard"
 	"github.com/sluice-proxy/sluice/stats"
 )
 
@@ -15,4 +16,8 @@ type Env struct {
 	Log      *slog.Logger
 	// Listener is the name of the listener the chain belongs to.
 	Listener string
+	// Guard contains panics of goroutines a filter starts that serve no
+	// single session (a shared upstream connection's reader): log them,
+	// count them, and close what the goroutine served.
+	Guard *guard.Guard
 }

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/sluice-proxy/sluice/internal/guard"
 )
 
 // Session is what the filters of one connection share: facts about the
@@ -32,6 +34,9 @@ type Session struct {
 	// through SetTLS).
 	TLS *tls.ConnectionState
 	Log *slog.Logger
+	// Guard logs and counts a panic contained while working for this
+	// connection; nil logs to slog's default and counts nothing.
+	Guard *guard.Guard
 
 	mu       sync.Mutex
 	meta     map[string]any
@@ -166,4 +171,40 @@ func (s *Session) RunOnClose() {
 	for i := len(fs) - 1; i >= 0; i-- {
 		fs[i]()
 	}
+}
+
+// Contain records a panic recovered while working for this connection: it is
+// logged with its stack and the connection's identity, counted, marked in the
+// access record, and the downstream connection is closed so that every
+// goroutine serving it ends. The rest of the process carries on.
+func (s *Session) Contain(p *guard.PanicError) {
+	g := guard.Guard{Log: s.Log} // s.Log carries the connection's id and remote address
+	if s.Guard != nil {
+		g.Panics = s.Guard.Panics
+		if g.Log == nil {
+			g.Log = s.Guard.Log
+		}
+	}
+	g.Contain(p, "closing the connection")
+	s.UpdateAccess(func(a *AccessRecord) { a.TerminationReason = "panic" })
+	if s.Downstream != nil {
+		s.Downstream.Close()
+	}
+}
+
+// Recover contains a panic of the goroutine it is deferred in; every
+// goroutine that works for the session defers it first (Go does).
+func (s *Session) Recover() {
+	if v := recover(); v != nil {
+		s.Contain(guard.Recovered(v))
+	}
+}
+
+// Go runs fn on a new goroutine that works for the session: a panic in it
+// closes this connection only.
+func (s *Session) Go(fn func()) {
+	go func() {
+		defer s.Recover()
+		fn()
+	}()
 }

@@ -127,6 +127,7 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 		Local: addrPort(raw.LocalAddr()), Remote: addrPort(raw.RemoteAddr()),
 	}
 	s.Log = l.log.With("conn", s.ID, "remote", s.Remote.String())
+	s.Guard = l.srv.guard
 	defer func() {
 		ac.cancel()
 		raw.Close()
@@ -142,6 +143,9 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 			cs.alog.write(s, time.Since(start))
 		}
 	}()
+	// Deferred after the cleanup so it runs first: a panic in a filter
+	// closes this connection only, and the cleanup then runs as usual.
+	defer s.Recover()
 	var c filters.Conn = raw.(*net.TCPConn)
 	facts := connFacts{remote: s.Remote.Addr(), port: s.Local.Port()}
 	if cs.needHello {

@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/internal/guard"
 	"github.com/sluice-proxy/sluice/stats"
 )
 
@@ -46,6 +47,7 @@ type Server struct {
 	live       *stats.Gauge
 	uptime     *stats.Gauge
 	healthFail atomic.Bool
+	guard      *guard.Guard // server.contained_panics
 }
 
 // New returns a server with no listeners.
@@ -61,6 +63,7 @@ func New(store *stats.Store, log *slog.Logger) *Server {
 		lmModified: lm.Counter("listener_modified"), lmFailed: lm.Counter("listener_create_failure"),
 		lmActive: lm.Gauge("total_listeners_active"),
 	}
+	s.guard = &guard.Guard{Log: log, Panics: srv.Counter("contained_panics")}
 	s.live.Set(1)
 	return s
 }
@@ -77,7 +80,7 @@ func (s *Server) Apply(cfg *config.Config) error {
 	if s.stopped {
 		return errors.New("server is shut down")
 	}
-	env := &filters.Env{Stats: s.Store.Root(), Clusters: s.Clusters, Log: s.log}
+	env := &filters.Env{Stats: s.Store.Root(), Clusters: s.Clusters, Log: s.log, Guard: s.guard}
 	type plan struct {
 		cfg    config.Listener
 		chains *chainSet

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/internal/guard"
 )
 
 // The automatic broker address rewrite. The filter owns its per-broker
@@ -181,10 +182,19 @@ func (l *autoListener) pipe(down *net.TCPConn) {
 		Downstream: down, Log: l.set.log}
 	s.Local, _ = netip.ParseAddrPort(down.LocalAddr().String())
 	s.Remote, _ = netip.ParseAddrPort(down.RemoteAddr().String())
+	// A panic in the filter closes both sides of this connection only.
+	contain := func() {
+		if v := recover(); v != nil {
+			s.Contain(guard.Recovered(v))
+			up.Close()
+		}
+	}
+	defer contain()
 	kc := newConn(f, s, down)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer contain()
 		if _, err := io.Copy(up, kc); err != nil {
 			down.Close() // a refused stream: end both directions
 		}

@@ -81,7 +81,7 @@ func (mc *meshConn) fetch(req *kmsg.FetchRequest) kmsg.Response {
 	var wg sync.WaitGroup
 	for i, k := range order {
 		wg.Add(1)
-		go func() {
+		mc.s.Go(func() {
 			defer wg.Done()
 			cl := own[k.u]
 			r, err := cl.Broker(int(k.leader)).Request(mc.ctx, parts[k])
@@ -91,7 +91,7 @@ func (mc *meshConn) fetch(req *kmsg.FetchRequest) kmsg.Response {
 				return
 			}
 			results[i] = r.(*kmsg.FetchResponse)
-		}()
+		})
 	}
 	wg.Wait()
 	for i, k := range order {

@@ -120,14 +120,14 @@ func (mc *meshConn) metadata(req *kmsg.MetadataRequest) (kmsg.Response, int16) {
 	var wg sync.WaitGroup
 	for _, a := range asks {
 		wg.Add(1)
-		go func() {
+		mc.s.Go(func() {
 			defer wg.Done()
 			cl, err := a.u.client(-1)
 			if err == nil {
 				a.resp, err = a.u.metadata(mc.ctx, cl, a.topics, req.AllowAutoTopicCreation && a.topics != nil)
 			}
 			a.err = err
-		}()
+		})
 	}
 	wg.Wait()
 	for _, a := range asks {

@@ -80,7 +80,7 @@ func (mc *meshConn) produce(req *kmsg.ProduceRequest) (kmsg.Response, int16) {
 	var wg sync.WaitGroup
 	for i, k := range order {
 		wg.Add(1)
-		go func() {
+		mc.s.Go(func() {
 			defer wg.Done()
 			cl, _ := k.u.client(req.Acks) // built above
 			r, err := cl.Broker(int(k.leader)).Request(mc.ctx, parts[k])
@@ -90,7 +90,7 @@ func (mc *meshConn) produce(req *kmsg.ProduceRequest) (kmsg.Response, int16) {
 				return
 			}
 			results[i] = r.(*kmsg.ProduceResponse)
-		}()
+		})
 	}
 	wg.Wait()
 	if req.Acks == 0 {

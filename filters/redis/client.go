@@ -173,10 +173,10 @@ func (c *client) notify() {
 // is done, then waits for the writer to flush the replies still owed.
 func (c *client) run() {
 	wdone := make(chan struct{})
-	go func() {
+	c.s.Go(func() {
 		defer close(wdone)
 		c.writeLoop()
-	}()
+	})
 	c.readLoop()
 	c.flushUp()
 	c.mu.Lock()

@@ -57,10 +57,10 @@ func (c *client) subscribe(cmd redis.Command, ci *redis.CommandInfo) bool {
 		return true
 	}
 	s := &subSession{c: c, nc: nc, done: make(chan struct{}), verdict: make(chan bool, 1)}
-	go func() {
+	c.s.Go(func() {
 		defer close(s.done)
 		s.pump()
-	}()
+	})
 	if _, err := nc.Write(c.wire(cmd, nil, nil)); err != nil {
 		s.leave()
 		return false

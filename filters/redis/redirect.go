@@ -29,7 +29,10 @@ func (p *Proxy) redirect(s *slot, from *hostPool, rd redis.Redirect) bool {
 		s.host.EndRequest(true)
 		s.host = hp.host
 	}
-	go func() {
+	// A panic here is contained; the request then waits for the client's
+	// connection to end (completing it from the handler could complete it
+	// twice).
+	p.guard.Go("redis_proxy redirect", nil, func() {
 		uc, err := hp.get(0)
 		if err != nil {
 			s.host = nil
@@ -51,7 +54,7 @@ func (p *Proxy) redirect(s *slot, from *hostPool, rd redis.Redirect) bool {
 			s.host = nil
 			s.complete(replyUpstreamFailure, false)
 		}
-	}()
+	}, "addr", hp.addr)
 	return true
 }
 

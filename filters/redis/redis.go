@@ -39,6 +39,7 @@ import (
 	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/codec/redis"
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/internal/guard"
 )
 
 // Name is the filter's config key.
@@ -54,6 +55,7 @@ type Proxy struct {
 	cfg    *Config
 	stats  *Stats
 	log    *slog.Logger
+	guard  *guard.Guard // contains panics of upstream and discovery goroutines
 	router *router
 	pubsub *route // SUBSCRIBE / PUBLISH target; nil if none
 
@@ -69,7 +71,7 @@ type Proxy struct {
 // New builds a redis_proxy from a validated config. Clusters are looked
 // up by name on first use (the loader checked that they exist).
 func New(cfg *Config, env *filters.Env) (*Proxy, error) {
-	p := &Proxy{cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix), log: env.Log}
+	p := &Proxy{cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix), log: env.Log, guard: env.Guard}
 	if p.log == nil {
 		p.log = slog.Default()
 	}

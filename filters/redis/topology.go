@@ -104,13 +104,13 @@ func (t *topology) kick() {
 		return
 	}
 	t.lastRefresh.Store(time.Now().UnixNano())
-	go func() {
+	t.p.guard.Go("redis_proxy cluster topology refresh", nil, func() {
 		defer t.refreshing.Store(false)
 		defer t.readyOnce.Do(func() { close(t.ready) })
 		if err := t.refresh(); err != nil {
 			t.p.log.Warn("redis_proxy: cluster topology refresh failed", "cluster", t.cl.Name(), "err", err)
 		}
-	}()
+	}, "cluster", t.cl.Name())
 }
 
 // refresh asks known nodes, then the seeds, for CLUSTER SLOTS.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/codec/redis"
+	"github.com/sluice-proxy/sluice/internal/guard"
 )
 
 // Replies the proxy makes for upstream trouble, Envoy's texts.
@@ -129,8 +130,12 @@ type upConn struct {
 func newUpConn(hp *hostPool, nc net.Conn) *upConn {
 	c := &upConn{pool: hp, nc: nc, wake: make(chan struct{}, 1), closed: make(chan struct{})}
 	c.lastProgress.Store(time.Now().UnixNano())
-	go c.writeLoop()
-	go c.readLoop()
+	// A panic in either loop fails this connection only (its requests get
+	// the upstream-failure reply), as a read error would.
+	failed := func(p *guard.PanicError) { c.fail(p) }
+	g, what := hp.proxy.guard, "redis_proxy upstream connection"
+	g.Go(what, failed, c.writeLoop, "addr", hp.addr)
+	g.Go(what, failed, c.readLoop, "addr", hp.addr)
 	return c
 }
 

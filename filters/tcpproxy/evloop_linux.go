@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/internal/guard"
 )
 
 // The event loops move the bytes of plain TCP pipes the way haproxy and
@@ -91,10 +92,12 @@ func pickLoop() *evLoop {
 			go l.run()
 		}
 	})
-	if len(loops) == 0 {
-		return nil
+	for range loops {
+		if l := loops[int(loopsNext.Add(1))%len(loops)]; !l.dead.Load() {
+			return l
+		}
 	}
-	return loops[int(loopsNext.Add(1))%len(loops)]
+	return nil
 }
 
 type evLoop struct {
@@ -104,9 +107,29 @@ type evLoop struct {
 	evs   []syscall.EpollEvent
 	batch []*end // the ends of evs, by index
 
+	dead atomic.Bool // stopped after an epoll failure
+
 	mu     sync.Mutex
 	ends   map[int32]*end
 	aborts []*flow // flows to end, from other goroutines
+}
+
+// stop ends a loop whose epoll set failed (epoll_wait returns only
+// EBADF, EFAULT or EINVAL besides EINTR, none of which a retry mends): its
+// flows fail with err and new connections take another loop or the
+// goroutine path. The process carries on.
+func (l *evLoop) stop(err error) {
+	slog.Error("tcp_proxy: event loop stopped; its connections are closed", "err", err)
+	l.dead.Store(true)
+	l.mu.Lock()
+	flows := make(map[*flow]bool, len(l.ends))
+	for _, e := range l.ends {
+		flows[e.fl] = true
+	}
+	l.mu.Unlock()
+	for fl := range flows {
+		l.fail(fl, false, err)
+	}
 }
 
 // wakeFD marks the eventfd in the epoll set (socket numbers are >= 0).
@@ -318,7 +341,8 @@ func (l *evLoop) run() {
 			if errors.Is(err, syscall.EINTR) {
 				continue
 			}
-			panic(fmt.Sprintf("tcp_proxy: epoll_wait: %v", err))
+			l.stop(fmt.Errorf("epoll_wait: %w", err))
+			return
 		}
 		// Find the batch's ends under one lock. An end whose flow ends
 		// earlier in the batch is skipped by its closed flag, so a socket
@@ -334,10 +358,22 @@ func (l *evLoop) run() {
 			case ev.Fd == wakeFD:
 				l.drainAborts()
 			case e != nil && !e.fl.closed:
-				l.handle(e, ev.Events)
+				l.handleContained(e, ev.Events)
 			}
 		}
 	}
+}
+
+// handleContained handles one event; a panic in it (an observer's callback,
+// a codec it calls) fails that flow only, with a *guard.PanicError that the
+// pipe's goroutine reports through its session.
+func (l *evLoop) handleContained(e *end, events uint32) {
+	defer func() {
+		if v := recover(); v != nil {
+			l.fail(e.fl, e.fromUp, guard.Recovered(v))
+		}
+	}()
+	l.handle(e, events)
 }
 
 func (l *evLoop) handle(e *end, events uint32) {

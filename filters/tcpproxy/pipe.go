@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/internal/guard"
 )
 
 // spliceChunk bounds one kernel splice call so byte stats move during long
@@ -109,6 +110,7 @@ func fileConn(fd int) (*net.TCPConn, error) {
 }
 
 func (pp *pipe) run(ctx context.Context) {
+	defer pp.containPanic()
 	st := pp.proxy.stats
 	cfg := pp.proxy.cfg
 	fl, herr := pp.handover()
@@ -157,6 +159,10 @@ func (pp *pipe) run(ctx context.Context) {
 			pp.copyBoth(finish, down, up)
 			break
 		}
+		var pe *guard.PanicError
+		if errors.As(fl.err, &pe) { // an observer's callback panicked in the loop
+			pp.s.Contain(pe)
+		}
 		if fl.err != nil {
 			pp.setReason(errReason(fl.errUp))
 		}
@@ -183,9 +189,24 @@ func (pp *pipe) run(ctx context.Context) {
 // copyBoth moves both directions, one on this goroutine and one on a new one.
 func (pp *pipe) copyBoth(finish func(bool, error), down, up io.ReadWriter) {
 	done := make(chan struct{})
-	go func() { finish(false, pp.copy(up, down, false)); close(done) }()
+	go func() {
+		defer close(done)
+		defer pp.containPanic()
+		finish(false, pp.copy(up, down, false))
+	}()
 	finish(true, pp.copy(down, up, true))
 	<-done
+}
+
+// containPanic, deferred by each goroutine moving the pipe's bytes, turns a
+// panic (an observer's callback, a codec) into the end of this connection
+// only: logged and counted by the session, both sides closed so that the
+// other direction ends too.
+func (pp *pipe) containPanic() {
+	if v := recover(); v != nil {
+		pp.s.Contain(guard.Recovered(v))
+		pp.abort("panic")
+	}
 }
 
 // handover gives the pipe to an event loop when both sides are plain TCP

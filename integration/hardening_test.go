@@ -1,0 +1,69 @@
+package integration
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/sluice-proxy/sluice/filters/tcpproxy"
+	"github.com/sluice-proxy/sluice/internal/sluicetest"
+	"github.com/sluice-proxy/sluice/internal/testenv"
+)
+
+// TestPostgresFiveByteMessages is the hardening issue's crash: after a
+// normal startup packet, FunctionCall or CopyFail with an empty body killed
+// the process (pgproto3 indexed past the body), no login needed, in both I/O
+// modes. Now the connection ends and the listener keeps serving.
+func TestPostgresFiveByteMessages(t *testing.T) {
+	pgA := testenv.Postgres(t)
+	for _, mode := range []struct {
+		name  string
+		loops int
+	}{{"loops", -1}, {"goroutines", 0}} {
+		t.Run(mode.name, func(t *testing.T) {
+			tcpproxy.SetIOLoops(mode.loops)
+			t.Cleanup(func() { tcpproxy.SetIOLoops(-1) })
+			s := sluicetest.Start(t, pgYAML("", pgCluster("pg_a", pgA.Addr())))
+			for _, msg := range []string{"F\x00\x00\x00\x04", "f\x00\x00\x00\x04"} {
+				c, err := net.Dial("tcp", s.Addr("pg"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Write(startupPacket(testenv.PostgresUser, "postgres"))
+				c.Write([]byte(msg))
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				if _, err := io.Copy(io.Discard, c); err != nil && isTimeout(err) {
+					t.Fatalf("%q: the connection stayed open", msg)
+				}
+				c.Close()
+			}
+			db := pgConnect(t, s.Addr("pg"), testenv.PostgresUser, "postgres", "disable")
+			var one int
+			if err := db.QueryRow(context.Background(), "SELECT 1").Scan(&one); err != nil || one != 1 {
+				t.Fatalf("after the bad messages: %d, %v", one, err)
+			}
+			db.Close(context.Background())
+			if n := s.Counter("server.contained_panics"); n != 0 {
+				t.Errorf("server.contained_panics = %d: the codec panicked", n)
+			}
+		})
+	}
+}
+
+// startupPacket is a protocol 3.0 StartupMessage.
+func startupPacket(user, db string) []byte {
+	body := binary.BigEndian.AppendUint32(nil, 3<<16)
+	for _, kv := range [][2]string{{"user", user}, {"database", db}} {
+		body = append(append(append(append(body, kv[0]...), 0), kv[1]...), 0)
+	}
+	body = append(body, 0)
+	return append(binary.BigEndian.AppendUint32(nil, uint32(4+len(body))), body...)
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
