@@ -63,12 +63,7 @@ func loadSysbench(tb testing.TB, path string) *sysbenchCapture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var recs []capRecord
-	for len(raw) >= 5 {
-		n := int(binary.BigEndian.Uint32(raw[1:5]))
-		recs = append(recs, capRecord{server: raw[0] == 1, data: raw[5 : 5+n]})
-		raw = raw[5+n:]
-	}
+	recs := decodeCap(raw)
 	sc := &sysbenchCapture{}
 	var prepared []string // statement texts by id-1: MariaDB numbers them from 1
 	steady := false

@@ -17,7 +17,7 @@ type upstream struct {
 	wg       sync.WaitGroup
 }
 
-func startUpstream(t *testing.T, handle func(c *net.TCPConn)) *upstream {
+func startUpstream(t testing.TB, handle func(c *net.TCPConn)) *upstream {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
