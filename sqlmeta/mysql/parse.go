@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/pingcap/tidb/pkg/parser"
@@ -21,7 +22,13 @@ var parsers = sync.Pool{New: func() any { return parser.New() }}
 // "table"; a USE statement changes the database for the statements after
 // it. Common table expressions are not tables. The error, if any, is a
 // syntax error wrapped with context; nothing is returned with it.
+//
+// One NUL byte at the end of sql is dropped, as the server does: libmysql
+// clients such as mysqlslap send it (their length counts the C string's
+// terminator), and MariaDB takes it as the end of the text; a second NUL, or
+// one elsewhere, is a syntax error there and here.
 func Parse(sql, currentDB string) ([]sqlmeta.Statement, error) {
+	sql = strings.TrimSuffix(sql, "\x00")
 	p := parsers.Get().(*parser.Parser)
 	// The nodes live in the parser's reused buffers: it goes back to the
 	// pool only once they have been described.

@@ -27,6 +27,11 @@ func TestParse(t *testing.T) {
 		{name: "cte shadows nothing qualified", input: "WITH t AS (SELECT 1) SELECT * FROM t, db.t", want: "select | db.t: select"},
 		{name: "two statements", input: "BEGIN; DELETE FROM q", want: "begin |  ;; delete | q: delete"},
 		{name: "syntax error", input: "SELECT FROM WHERE", wantErr: true},
+		// mysqlslap sends its statements with the C string's NUL; MariaDB
+		// accepts exactly one at the end (checked against mariadbd 10.11).
+		{name: "one trailing NUL", input: "INSERT INTO t1 VALUES (1,'x')\x00", want: "insert | t1: insert"},
+		{name: "two trailing NULs", input: "SELECT 1\x00\x00", wantErr: true},
+		{name: "inner NUL", input: "SELECT\x00 1", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
