@@ -24,9 +24,16 @@ func HashKey(address, hostname, override string, useHostname bool) string {
 	}
 }
 
-// stdHashSeed is libstdc++'s std::hash seed, which Envoy's MURMUR_HASH_2
-// option uses so rings match the old use_std_hash=true behaviour.
+// stdHashSeed is libstdc++'s std::hash seed, the default seed of Envoy's
+// MurmurHash::murmurHash2, which ring_hash's MURMUR_HASH_2 option and
+// redis_proxy's key hashing use.
 const stdHashSeed = 0xc70f6907
+
+// MurmurHash2 is Envoy's MurmurHash::murmurHash2 with its default seed: the
+// hash ring_hash places hosts by under MURMUR_HASH_2 and redis_proxy hashes
+// keys with (RedisLoadBalancerContextImpl), so that a key lands on the same
+// host as behind Envoy. It allocates nothing.
+func MurmurHash2(key []byte) uint64 { return murmur2(key, stdHashSeed) }
 
 // murmur2 is the 64-bit MurmurHash2 variant of libstdc++'s _Hash_bytes, as
 // Envoy's MurmurHash::murmurHash2 computes it on little-endian 64-bit hosts.

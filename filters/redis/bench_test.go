@@ -3,6 +3,7 @@ package redis
 import (
 	"bufio"
 	"fmt"
+	"github.com/sluice-proxy/sluice/cluster/lb"
 	"testing"
 
 	"github.com/sluice-proxy/sluice/codec/redis"
@@ -50,7 +51,7 @@ func BenchmarkKeyHash(b *testing.B) {
 	key := []byte("user:1234567:profile")
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		keyHash(key)
+		lb.MurmurHash2(key)
 	}
 }
 

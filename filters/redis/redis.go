@@ -22,8 +22,8 @@
 // it wrote to; MULTI/EXEC is queued by the proxy and sent as one contiguous
 // batch when every key maps to one shard.
 //
-// Hand-written parts: the murmur hash (hash.go, see there); everything on
-// the wire goes through codec/redis.
+// Everything on the wire goes through codec/redis; keys hash with
+// cluster/lb's MurmurHash2, the one the balancers use.
 package redis
 
 import (
@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/cluster"
+	"github.com/sluice-proxy/sluice/cluster/lb"
 	"github.com/sluice-proxy/sluice/codec/redis"
 	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/internal/guard"
@@ -141,7 +142,7 @@ func (p *Proxy) pick(rt *route, key []byte, read bool) (*hostPool, *cluster.Host
 	if p.cfg.Settings.EnableHashtagging {
 		k = redis.HashTag(key)
 	}
-	h := st.cluster.Pick(keyHash(k), true)
+	h := st.cluster.Pick(lb.MurmurHash2(k), true)
 	if h == nil {
 		return nil, nil
 	}

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"bytes"
+	"github.com/sluice-proxy/sluice/cluster/lb"
 	"io"
 	"strings"
 	"testing"
@@ -129,8 +130,8 @@ func TestKeyHashEnvoyVectors(t *testing.T) {
 	}{
 		{"foo", 9631199822919835226},
 	}
-	if got := keyHash([]byte(tests[0].in)); got != tests[0].want {
-		t.Fatalf("keyHash(foo) = %d, want %d", got, tests[0].want)
+	if got := lb.MurmurHash2([]byte(tests[0].in)); got != tests[0].want {
+		t.Fatalf("lb.MurmurHash2(foo) = %d, want %d", got, tests[0].want)
 	}
 	if HashKey([]byte("user{42}:name"), true) != HashKey([]byte("42"), false) {
 		t.Fatal("hash tag not applied")
