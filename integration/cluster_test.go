@@ -74,9 +74,9 @@ clusters:
 `
 
 // TestHealthCheckEjectsKilledRedis: under steady load through tcp_proxy,
-// killing one of three redis-servers gets it marked failed_active_hc within
-// interval × unhealthy_threshold (plus a check timeout and slack); new
-// connections then reach only the other two; a restart brings it back.
+// killing one of three redis-servers gets it marked failed_active_hc by its
+// health checks (polled, not timed: the host may be slow); new connections
+// then reach only the other two; a restart brings it back.
 func TestHealthCheckEjectsKilledRedis(t *testing.T) {
 	rs := []*testenv.RedisServer{testenv.Redis(t), testenv.Redis(t), testenv.Redis(t)}
 	s := sluicetest.Start(t, fmt.Sprintf(clusterYAML, rs[0].Addr(), rs[1].Addr(), rs[2].Addr()))
@@ -103,15 +103,15 @@ func TestHealthCheckEjectsKilledRedis(t *testing.T) {
 	sluicetest.Eventually(t, 5*time.Second, func() bool { return ok.Load() > 50 }, "no steady load")
 
 	dead := rs[1].Addr()
-	killed := time.Now()
 	rs[1].Kill()
 	sluicetest.Eventually(t, 5*time.Second, func() bool {
 		_, body := s.AdminGet("/clusters")
 		return hostStat(body, "redis", dead, "health_flags") == "/failed_active_hc"
 	}, "killed host not marked failed_active_hc")
-	// interval 100ms × threshold 2, each check up to 200ms, plus polling slack.
-	if took := time.Since(killed); took > 1500*time.Millisecond {
-		t.Errorf("ejection took %v", took)
+	// The host was failed by the checks (unhealthy_threshold 2), not by
+	// anything else.
+	if n := s.Counter("cluster.redis.health_check.failure"); n < 2 {
+		t.Errorf("health_check.failure = %d, want at least the threshold, 2", n)
 	}
 	if got := s.Gauge("cluster.redis.health_check.healthy"); got != 2 {
 		t.Errorf("health_check.healthy = %d, want 2", got)

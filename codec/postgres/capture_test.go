@@ -213,13 +213,39 @@ func TestCapture(t *testing.T) {
 	captureSession(t, "cancel", "user=postgres sslmode=disable", func(ctx context.Context, c *pgconn.PgConn) error {
 		done := make(chan error, 1)
 		go func() { done <- execAll(ctx, c, "SELECT pg_sleep(3)") }()
-		for c.IsBusy() == false { // wait for the query to be under way
-			time.Sleep(10 * time.Millisecond)
+		if err := waitSleeping(ctx, c.PID()); err != nil {
+			return err
 		}
-		time.Sleep(200 * time.Millisecond)
 		if err := c.CancelRequest(ctx); err != nil {
 			return err
 		}
 		return <-done
 	})
+}
+
+// waitSleeping polls the server, on a connection of its own that is not
+// recorded, until backend pid is inside pg_sleep, so that the cancel lands
+// on a running query.
+func waitSleeping(ctx context.Context, pid uint32) error {
+	host, port, _ := net.SplitHostPort(*capture)
+	mon, err := pgconn.Connect(ctx, fmt.Sprintf("host=%s port=%s dbname=shop user=postgres sslmode=disable", host, port))
+	if err != nil {
+		return err
+	}
+	defer mon.Close(ctx)
+	q := fmt.Sprintf("SELECT 1 FROM pg_stat_activity WHERE pid = %d AND wait_event = 'PgSleep'", pid)
+	for {
+		res, err := mon.Exec(ctx, q).ReadAll()
+		if err != nil {
+			return err
+		}
+		if len(res) > 0 && len(res[0].Rows) > 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond): // a poll interval
+		}
+	}
 }
