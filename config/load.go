@@ -16,6 +16,10 @@ import (
 type ClusterRef struct {
 	Path string
 	Name string
+	// Check, if set, judges the referenced cluster's config for this use
+	// and returns a problem ("" for none), reported at Path: a check that
+	// only config can fail runs at load, not on the first request.
+	Check func(c *Cluster) string
 }
 
 // ClusterReferrer is implemented by filter configs that name clusters.
@@ -61,12 +65,13 @@ func (c *Config) check(errs *Errors) {
 			errs.Add("admin.address", "%v", err)
 		}
 	}
-	clusters := map[string]bool{}
-	for i, cl := range c.Clusters {
-		if clusters[cl.Name] {
+	clusters := map[string]*Cluster{}
+	for i := range c.Clusters {
+		cl := &c.Clusters[i]
+		if clusters[cl.Name] != nil {
 			errs.Add(Join(Index("clusters", i), "name"), "duplicate cluster name %q", cl.Name)
 		}
-		clusters[cl.Name] = true
+		clusters[cl.Name] = cl
 	}
 	names, addrs := map[string]bool{}, map[string]bool{}
 	for i := range c.Listeners {
@@ -87,8 +92,13 @@ func (c *Config) check(errs *Errors) {
 					continue
 				}
 				for _, ref := range r.ClusterRefs(Join(Index(ch.path, j), f.Name)) {
-					if !clusters[ref.Name] {
+					switch cl := clusters[ref.Name]; {
+					case cl == nil:
 						errs.Add(ref.Path, "no such cluster %q", ref.Name)
+					case ref.Check != nil:
+						if problem := ref.Check(cl); problem != "" {
+							errs.Add(ref.Path, "cluster %q: %s", ref.Name, problem)
+						}
 					}
 				}
 			}

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/sluice-proxy/sluice/config"
@@ -184,9 +185,9 @@ func (r *Route) validate(path string, errs *config.Errors) {
 func (c *Config) ClusterRefs(path string) []config.ClusterRef {
 	var out []config.ClusterRef
 	add := func(r *Route, p string) {
-		out = append(out, config.ClusterRef{Path: config.Join(p, "cluster"), Name: r.Cluster})
+		out = append(out, config.ClusterRef{Path: config.Join(p, "cluster"), Name: r.Cluster, Check: hashesKeys})
 		for i, m := range r.RequestMirrorPolicy {
-			out = append(out, config.ClusterRef{
+			out = append(out, config.ClusterRef{Check: hashesKeys,
 				Path: config.Join(config.Index(config.Join(p, "request_mirror_policy"), i), "cluster"), Name: m.Cluster})
 		}
 	}
@@ -198,10 +199,19 @@ func (c *Config) ClusterRefs(path string) []config.ClusterRef {
 		add(c.PrefixRoutes.CatchAllRoute, config.Join(pr, "catch_all_route"))
 	}
 	if c.PubsubRoute != "" {
-		out = append(out, config.ClusterRef{Path: config.Join(path, "pubsub_route"), Name: c.PubsubRoute})
+		out = append(out, config.ClusterRef{Path: config.Join(path, "pubsub_route"), Name: c.PubsubRoute, Check: hashesKeys})
 	}
 	for name := range c.UpstreamAuth {
 		out = append(out, config.ClusterRef{Path: config.Join(config.Join(path, "upstream_auth"), name), Name: name})
 	}
 	return out
+}
+
+// hashesKeys refuses a cluster of several endpoints whose balancer does not
+// hash keys: any other balancer would send one key to different hosts.
+func hashesKeys(c *config.Cluster) string {
+	if c.Type == "redis_cluster" || len(c.Endpoints) <= 1 || c.LBPolicy == "ring_hash" || c.LBPolicy == "maglev" {
+		return ""
+	}
+	return fmt.Sprintf("lb_policy %q does not hash keys; use ring_hash or maglev (or type redis_cluster)", c.LBPolicy)
 }

@@ -54,10 +54,6 @@ func (u *upstream) state() *upstreamState {
 		st.err = fmt.Errorf("redis_proxy: no such cluster %q", u.name)
 	case st.cluster.Config().Type == "redis_cluster":
 		st.topo = getTopology(st.cluster, u.auth, u.p)
-	case len(st.cluster.Config().Endpoints) > 1 && !hashingPolicy(st.cluster.Config().LBPolicy):
-		// Any other balancer would send one key to different hosts.
-		st.err = fmt.Errorf("redis_proxy: cluster %q: lb_policy %q does not hash keys; use ring_hash or maglev (or type redis_cluster)",
-			u.name, st.cluster.Config().LBPolicy)
 	}
 	if st.err != nil {
 		u.p.log.Error(st.err.Error())
@@ -68,8 +64,6 @@ func (u *upstream) state() *upstreamState {
 	u.st.Store(st)
 	return st
 }
-
-func hashingPolicy(p string) bool { return p == "ring_hash" || p == "maglev" }
 
 // mirror is one request_mirror_policy entry.
 type mirror struct {
