@@ -199,7 +199,7 @@ func mariadbCLI(t *testing.T, addr string, args ...string) (string, error) {
 // CLI through sluice and checks the mysql.<prefix> and tcp.<prefix> stats.
 func TestMySQLEnvoySandbox(t *testing.T) {
 	if _, err := exec.LookPath("mariadb"); err != nil {
-		t.Skip("mariadb client not installed")
+		t.Fatal("the mariadb client is not installed (.ci/deps.sh installs mariadb-client)")
 	}
 	srv := testenv.MariaDB(t)
 	s := sluicetest.Start(t, mysqlYAML(srv.Addr(), "", ""))
