@@ -5,7 +5,7 @@ import (
 	"reflect"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Cluster is a named set of upstream hosts and how to reach and choose them.

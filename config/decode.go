@@ -6,10 +6,11 @@ import (
 	"reflect"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
-// This is a small strict decoder over yaml.v3 nodes. yaml.v3's own
+// This is a small strict decoder over go.yaml.in/yaml/v3 nodes (the
+// maintained continuation of gopkg.in/yaml.v3). The library's own
 // KnownFields mode refuses unknown keys, but its errors carry a line and a Go
 // type name, not the field path users need ("listeners[0].filters[1]...");
 // walking the node tree ourselves gives the path and collects every problem

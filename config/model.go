@@ -9,7 +9,7 @@ import (
 	"net/netip"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Config is one complete, validated sluice configuration. It is immutable once
