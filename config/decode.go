@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -151,14 +152,32 @@ func (d *Decoder) decodeStruct(path string, n *yaml.Node, v reflect.Value) {
 	if sd, ok := v.Addr().Interface().(interface{ SetDefaults() }); ok {
 		sd.SetDefaults()
 	}
+	d.decodeFields(path, n, v, nil)
+}
+
+// decodeFields decodes a mapping into the struct v's fields; keys in extra
+// are handed to their function instead (fields known only at run time, such
+// as registered policies' config blocks).
+func (d *Decoder) decodeFields(path string, n *yaml.Node, v reflect.Value, extra map[string]func(path string, n *yaml.Node)) {
+	if n.Kind != yaml.MappingNode {
+		d.fail(path, n, "expected a mapping, got a %s", nodeKind(n))
+		return
+	}
 	fields := structFields(v.Type())
 	seen := make(map[string]bool, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i].Value
 		fp := Join(path, k)
 		idx, ok := fields[k]
-		if !ok {
-			d.fail(fp, n.Content[i], "unknown field (known: %s)", strings.Join(fieldNames(v.Type()), ", "))
+		fn := extra[k]
+		if !ok && fn == nil {
+			var more []string
+			for name := range extra {
+				more = append(more, name)
+			}
+			sort.Strings(more)
+			known := append(fieldNames(v.Type()), more...)
+			d.fail(fp, n.Content[i], "unknown field (known: %s)", strings.Join(known, ", "))
 			continue
 		}
 		if seen[k] {
@@ -166,6 +185,10 @@ func (d *Decoder) decodeStruct(path string, n *yaml.Node, v reflect.Value) {
 			continue
 		}
 		seen[k] = true
+		if fn != nil {
+			fn(fp, n.Content[i+1])
+			continue
+		}
 		d.decode(fp, n.Content[i+1], v.Field(idx))
 	}
 }

@@ -121,11 +121,7 @@ func isIPHostPort(addr string) bool {
 	return err == nil
 }
 
-func sortedKeys(m map[string]bool) string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return strings.Join(out, ", ")
+func joinNames(names []string) string {
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }
