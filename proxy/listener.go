@@ -31,10 +31,20 @@ type listener struct {
 	st     listenerStats
 	log    *slog.Logger
 
+	// adopted are listeners that were draining at this address when this
+	// one started: their connections are kept as this listener's, and drain
+	// when it drains (see adopt). Set before the listener runs.
+	adopted []*listener
+
 	mu      sync.Mutex
 	conns   map[*activeConn]struct{}
 	wg      sync.WaitGroup // accept loop and connections
 	closing bool
+
+	dlMu     sync.Mutex
+	deadline time.Time     // when draining connections are closed; zero: never (adopted)
+	kick     chan struct{} // tells drain that deadline changed
+	drained  atomic.Bool   // drain returned: no connection is left
 }
 
 type activeConn struct {
@@ -197,26 +207,71 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 }
 
 // drain stops accepting and lets open connections finish until the
-// deadline, then cancels and closes what is left. It blocks until all are gone.
+// deadline, then cancels and closes what is left. It blocks until all are
+// gone. A listener that comes back at this address meanwhile adopts this
+// one, which clears the deadline (setDeadline) until it drains in turn.
 func (l *listener) drain(deadline time.Time) {
 	l.stopAccepting()
+	l.setDeadline(deadline)
+	defer l.drained.Store(true)
 	defer l.chains.Load().retire()
 	done := make(chan struct{})
 	go func() { l.wg.Wait(); close(done) }()
-	t := time.NewTimer(time.Until(deadline))
-	defer t.Stop()
-	select {
-	case <-done:
-		return
-	case <-t.C:
+	for {
+		var expire <-chan time.Time
+		var t *time.Timer
+		if dl := l.drainDeadline(); !dl.IsZero() {
+			t = time.NewTimer(time.Until(dl))
+			expire = t.C
+		}
+		select {
+		case <-done:
+		case <-l.kick:
+		case <-expire:
+			l.closeConns()
+			<-done
+			return
+		}
+		if t != nil {
+			t.Stop()
+		}
+		select {
+		case <-done:
+			return
+		default:
+		}
 	}
+}
+
+// setDeadline sets when this listener's and its adopted listeners'
+// draining connections are closed; zero keeps them.
+func (l *listener) setDeadline(t time.Time) {
+	l.dlMu.Lock()
+	l.deadline = t
+	l.dlMu.Unlock()
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+	for _, a := range l.adopted {
+		a.setDeadline(t)
+	}
+}
+
+func (l *listener) drainDeadline() time.Time {
+	l.dlMu.Lock()
+	defer l.dlMu.Unlock()
+	return l.deadline
+}
+
+// closeConns cancels and closes every open connection.
+func (l *listener) closeConns() {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	for ac := range l.conns {
 		ac.cancel()
 		ac.raw.Close()
 	}
-	l.mu.Unlock()
-	<-done
 }
 
 // stopAccepting closes the listening socket; connections already accepted
@@ -229,11 +284,16 @@ func (l *listener) stopAccepting() {
 	l.ln.Close()
 }
 
-// activeConns returns the number of open connections.
+// activeConns returns the number of open connections, adopted ones
+// included.
 func (l *listener) activeConns() int {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.conns)
+	n := len(l.conns)
+	l.mu.Unlock()
+	for _, a := range l.adopted {
+		n += a.activeConns()
+	}
+	return n
 }
 
 func isTimeout(err error) bool {
