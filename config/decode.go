@@ -33,6 +33,13 @@ type Validator interface {
 // Decoder walks YAML nodes into Go values, recording errors with their paths.
 type Decoder struct {
 	Errs *Errors
+	// Dir is the directory relative file paths (fields tagged
+	// `sluice:"path"`) are resolved against: the config file's.
+	Dir string
+
+	lines  map[string]int // the YAML line of each decoded path
+	files  []fileRef      // path-tagged fields, for CheckFiles
+	checks []fileCheck    // FileCheckers met, for CheckFiles
 }
 
 var (
@@ -64,6 +71,7 @@ func (d *Decoder) decode(path string, n *yaml.Node, v reflect.Value) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
+	d.setLine(path, n.Line)
 	if v.CanAddr() && v.Addr().Type().Implements(nodeDecoderType) {
 		v.Addr().Interface().(NodeDecoder).DecodeNode(d, path, n)
 	} else {
@@ -76,6 +84,20 @@ func (d *Decoder) decode(path string, n *yaml.Node, v reflect.Value) {
 		if val, ok := v.Addr().Interface().(Validator); ok {
 			val.Validate(path, d.Errs)
 		}
+		if fc, ok := v.Addr().Interface().(FileChecker); ok {
+			d.checks = append(d.checks, fileCheck{path, fc})
+		}
+	}
+}
+
+// setLine records the line a path was read from (the first one, for a
+// path decoded twice).
+func (d *Decoder) setLine(path string, line int) {
+	if d.lines == nil {
+		d.lines = map[string]int{}
+	}
+	if _, ok := d.lines[path]; !ok && line > 0 {
+		d.lines[path] = line
 	}
 }
 
@@ -185,11 +207,15 @@ func (d *Decoder) decodeFields(path string, n *yaml.Node, v reflect.Value, extra
 			continue
 		}
 		seen[k] = true
+		d.setLine(fp, n.Content[i].Line)
 		if fn != nil {
 			fn(fp, n.Content[i+1])
 			continue
 		}
 		d.decode(fp, n.Content[i+1], v.Field(idx))
+		if kind, ok := v.Type().Field(idx).Tag.Lookup("sluice"); ok {
+			d.pathField(fp, kind, v.Field(idx))
+		}
 	}
 }
 

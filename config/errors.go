@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -72,3 +73,54 @@ func Join(path, name string) string {
 
 // Index returns "path[i]".
 func Index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
+
+// fillLines gives each problem without a line the line of its path, or of
+// the nearest enclosing path that was read from the file ("listeners[0]"
+// for a missing "listeners[0].name").
+func (e *Errors) fillLines(lines map[string]int) {
+	for i := range e.List {
+		fe := &e.List[i]
+		for p := fe.Path; fe.Line == 0 && p != ""; p = parentPath(p) {
+			fe.Line = lines[p]
+		}
+	}
+}
+
+// parentPath drops the last ".name" or "[i]" of path.
+func parentPath(path string) string {
+	if i := strings.LastIndexAny(path, ".["); i >= 0 {
+		return path[:i]
+	}
+	return ""
+}
+
+// parserProblems are the messages of yaml's parser (not its scanner). Its
+// errors print a 0-based line, the scanner's a 1-based one.
+var parserProblems = []string{
+	"did not find expected ',' or ']'", "did not find expected ',' or '}'",
+	"did not find expected '-' indicator", "did not find expected <document start>",
+	"did not find expected <stream-start>", "did not find expected key",
+	"did not find expected node content", "found duplicate %TAG directive",
+	"found duplicate %YAML directive", "found incompatible YAML document",
+	"found undefined tag handle",
+}
+
+// syntaxError splits a yaml syntax error ("yaml: line 3: did not find
+// expected key") into a 1-based line (0 when unknown) and the message.
+func syntaxError(err error) (int, string) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if n, m, ok := strings.Cut(rest, ": "); ok {
+			if v, err := strconv.Atoi(n); err == nil {
+				line, msg = v, m
+			}
+		}
+	}
+	for _, p := range parserProblems {
+		if msg == p {
+			return line + 1, msg
+		}
+	}
+	return line, msg
+}
