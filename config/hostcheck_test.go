@@ -168,3 +168,28 @@ func TestLBConfigBlocks(t *testing.T) {
 		})
 	}
 }
+
+// TestRegisterLBPolicyPanics: the registry refuses duplicates and
+// incomplete entries loudly.
+func TestRegisterLBPolicyPanics(t *testing.T) {
+	noop := func(any, string, *config.Errors) {}
+	tests := []struct {
+		name string
+		pt   config.LBPolicyType
+	}{
+		{"duplicate", config.LBPolicyType{Name: "round_robin"}},
+		{"empty name", config.LBPolicyType{}},
+		{"block without NewConfig", config.LBPolicyType{Name: "x1", ConfigField: "x1_lb_config", Validate: noop}},
+		{"block without Validate", config.LBPolicyType{Name: "x2", ConfigField: "x2_lb_config", NewConfig: func() any { return &struct{}{} }}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Error("no panic")
+				}
+			}()
+			config.RegisterLBPolicy(tc.pt)
+		})
+	}
+}
