@@ -206,13 +206,13 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 	c.Close()
 }
 
-// drain stops accepting and lets open connections finish until the
+// drain stops accepting and lets open connections finish until the drain
 // deadline, then cancels and closes what is left. It blocks until all are
-// gone. A listener that comes back at this address meanwhile adopts this
-// one, which clears the deadline (setDeadline) until it drains in turn.
-func (l *listener) drain(deadline time.Time) {
+// gone. The caller sets the deadline first (setDeadline), synchronously, so
+// that an adoption right after (which clears it) cannot be overtaken by a
+// drain goroutine that starts late.
+func (l *listener) drain() {
 	l.stopAccepting()
-	l.setDeadline(deadline)
 	defer l.drained.Store(true)
 	defer l.chains.Load().retire()
 	done := make(chan struct{})

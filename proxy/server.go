@@ -180,11 +180,12 @@ func (s *Server) Apply(cfg *config.Config) error {
 		s.lmRemoved.Inc()
 		s.log.Info("listener draining", "listener", name, "address", old.addr, "open_connections", old.activeConns())
 		old.stopAccepting()
+		old.setDeadline(deadline)
 		if !isEphemeral(old.cfg.Address) {
 			s.retiring[old.cfg.Address] = old
 		}
 		s.draining.Add(1)
-		go func(l *listener) { defer s.draining.Done(); l.drain(deadline) }(old)
+		go func(l *listener) { defer s.draining.Done(); l.drain() }(old)
 	}
 	s.listeners = next
 	s.lmActive.Set(int64(len(next)))
@@ -301,8 +302,9 @@ func (s *Server) Shutdown() {
 	}
 	deadline := time.Now().Add(timeout)
 	for _, l := range s.listeners {
+		l.setDeadline(deadline)
 		s.draining.Add(1)
-		go func(l *listener) { defer s.draining.Done(); l.drain(deadline) }(l)
+		go func(l *listener) { defer s.draining.Done(); l.drain() }(l)
 	}
 	s.listeners = map[string]*listener{}
 	s.mu.Unlock()
