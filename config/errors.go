@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -123,4 +124,28 @@ func syntaxError(err error) (int, string) {
 		}
 	}
 	return line, msg
+}
+
+// At turns an error whose message starts with a field path of c
+// ("listeners[0].address: bind: address already in use", as the server's
+// Apply reports them) into an *Errors naming c's file and the path's line.
+// Other errors are returned as they are.
+func (c *Config) At(err error) error {
+	if err == nil {
+		return nil
+	}
+	var errs *Errors
+	if errors.As(err, &errs) {
+		return err
+	}
+	path, msg, ok := strings.Cut(err.Error(), ": ")
+	if !ok || strings.ContainsAny(path, " \t") {
+		return err
+	}
+	e := &Errors{File: c.source, List: []FieldError{{Path: path, Msg: msg}}}
+	e.fillLines(c.lines)
+	if e.List[0].Line == 0 {
+		return err // not a path of this config
+	}
+	return e
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"os"
@@ -191,5 +192,29 @@ func TestRegisterLBPolicyPanics(t *testing.T) {
 			}()
 			config.RegisterLBPolicy(tc.pt)
 		})
+	}
+}
+
+// TestConfigAt: an error that starts with a path of the config gets the
+// file and the path's line; others pass through.
+func TestConfigAt(t *testing.T) {
+	c, err := config.Parse("at.yaml", []byte("drain_timeout: 1s\nlisteners:\n  - name: l\n    address: 127.0.0.1:0\n    filters: [{tcp_proxy: {stat_prefix: t, cluster: c}}]\nclusters: [{name: c, endpoints: [\"127.0.0.1:1\"]}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ in, want string }{
+		{"listeners[0].address: bind: in use", "at.yaml: listeners[0].address: bind: in use (line 4)"},
+		{"listeners[0].filters[0].tcp_proxy: build failed", "at.yaml: listeners[0].filters[0].tcp_proxy: build failed (line 5)"},
+		{"listeners[3].address: x", "at.yaml: listeners[3].address: x (line 2)"}, // the nearest path read
+		{"server is shut down", "server is shut down"},
+		{"listen tcp 1.2.3.4:5: refused", "listen tcp 1.2.3.4:5: refused"},
+	}
+	for _, tc := range tests {
+		if got := c.At(errors.New(tc.in)).Error(); got != tc.want {
+			t.Errorf("At(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if c.At(nil) != nil {
+		t.Error("At(nil) is not nil")
 	}
 }

@@ -23,7 +23,14 @@ import (
 // is still draining adopts it: its connections are not closed at its drain
 // deadline but live on as the new listener's. A config without listeners
 // is refused while listeners run, unless it says allow_no_listeners.
+//
+// Errors name the config path, and the file and line when cfg was parsed
+// from a file.
 func (s *Server) Apply(cfg *config.Config) error {
+	return cfg.At(s.apply(cfg))
+}
+
+func (s *Server) apply(cfg *config.Config) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,7 +34,11 @@ func serve(file string, watch time.Duration, log *slog.Logger, stderr io.Writer)
 	}
 	srv := proxy.New(stats.New(), log)
 	if err := srv.Apply(cfg); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", file, err)
+		var errs *config.Errors
+		if !errors.As(err, &errs) {
+			err = fmt.Errorf("%s: %w", file, err)
+		}
+		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	var adm *admin.Server

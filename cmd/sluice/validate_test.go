@@ -81,3 +81,24 @@ func TestValidateCatchesWhatStartWould(t *testing.T) {
 		})
 	}
 }
+
+// TestStartErrorHasLine: what only a start finds (an address in use) is
+// reported with file, path and line too.
+func TestStartErrorHasLine(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	file := filepath.Join(t.TempDir(), "sluice.yaml")
+	os.WriteFile(file, []byte("drain_timeout: 1s\nlisteners:\n  - name: l\n    address: "+busy.Addr().String()+
+		"\n    filters: [{tcp_proxy: {stat_prefix: t, cluster: c}}]\nclusters: [{name: c, endpoints: [\"127.0.0.1:1\"]}]\n"), 0o644)
+	var out, errb bytes.Buffer
+	if code := run([]string{"-c", file, "-log-level", "error"}, &out, &errb); code != 1 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	want := file + ": listeners[0].address: listen tcp " + busy.Addr().String() + ": bind: address already in use (line 4)\n"
+	if errb.String() != want {
+		t.Fatalf("stderr %q\nwant %q", errb.String(), want)
+	}
+}
