@@ -238,7 +238,8 @@ func (c *Cluster) Pick(hash uint64, hasHash bool) *Host {
 // already, so an error here is a bug: it is logged and the cluster picks no
 // host (ErrNoHealthyHost) rather than silently balancing another way.
 func (c *Cluster) newPicker(cfg *config.Cluster, hosts []*Host) Picker {
-	pol, err := lb.New(cfg.LBPolicy, cfg.LBConfig())
+	lbc, _ := cfg.LBConfig().(lb.Config) // nil: the policy's defaults
+	pol, err := lb.New(cfg.LBPolicy, lbc)
 	var p lb.Picker
 	if err == nil {
 		eps := make([]lb.Endpoint, len(hosts))

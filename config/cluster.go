@@ -5,7 +5,7 @@ import (
 	"reflect"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Cluster is a named set of upstream hosts and how to reach and choose them.
@@ -31,13 +31,11 @@ type Cluster struct {
 	// in percent: when fewer hosts than this are healthy, the balancer uses
 	// every host. Default 50; 0 disables panic mode.
 	HealthyPanicThreshold float64 `yaml:"healthy_panic_threshold" json:"healthy_panic_threshold"`
-	// RingHashLBConfig tunes lb_policy ring_hash (minimum_ring_size ...).
-	RingHashLBConfig *RingHashLBConfig `yaml:"ring_hash_lb_config" json:"ring_hash_lb_config,omitempty"`
-	// MaglevLBConfig tunes lb_policy maglev (table_size).
-	MaglevLBConfig *MaglevLBConfig `yaml:"maglev_lb_config" json:"maglev_lb_config,omitempty"`
-	// LeastRequestLBConfig tunes lb_policy least_request (choice_count,
-	// active_request_bias).
-	LeastRequestLBConfig *LeastRequestLBConfig `yaml:"least_request_lb_config" json:"least_request_lb_config,omitempty"`
+	// The policy's config block, when given, is decoded by the policy's
+	// registered type (cluster/lb): ring_hash_lb_config (minimum_ring_size
+	// ...), maglev_lb_config (table_size), least_request_lb_config
+	// (choice_count, active_request_bias). LBConfig returns it.
+	lbBlocks []lbBlock
 	// HealthChecks are active checks run against every host; all must pass.
 	// None (default) means hosts are healthy unless outlier detection ejects them.
 	HealthChecks []HealthCheck `yaml:"health_checks" json:"health_checks,omitempty"`
@@ -96,10 +94,7 @@ func (c *Cluster) Validate(path string, errs *Errors) {
 	default:
 		errs.Add(Join(path, "type"), "unknown cluster type %q (known: static, strict_dns, logical_dns, redis_cluster)", c.Type)
 	}
-	if !KnownLBPolicies[c.LBPolicy] {
-		errs.Add(Join(path, "lb_policy"), "unknown lb_policy %q (known: %s)", c.LBPolicy, sortedKeys(KnownLBPolicies))
-	}
-	c.validateLBBlocks(path, errs)
+	c.validateLB(path, errs)
 	if c.ConnectTimeout <= 0 {
 		errs.Add(Join(path, "connect_timeout"), "must be positive")
 	}

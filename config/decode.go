@@ -4,12 +4,14 @@ import (
 	"encoding"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
-// This is a small strict decoder over yaml.v3 nodes. yaml.v3's own
+// This is a small strict decoder over go.yaml.in/yaml/v3 nodes (the
+// maintained continuation of gopkg.in/yaml.v3). The library's own
 // KnownFields mode refuses unknown keys, but its errors carry a line and a Go
 // type name, not the field path users need ("listeners[0].filters[1]...");
 // walking the node tree ourselves gives the path and collects every problem
@@ -31,6 +33,13 @@ type Validator interface {
 // Decoder walks YAML nodes into Go values, recording errors with their paths.
 type Decoder struct {
 	Errs *Errors
+	// Dir is the directory relative file paths (fields tagged
+	// `sluice:"path"`) are resolved against: the config file's.
+	Dir string
+
+	lines  map[string]int // the YAML line of each decoded path
+	files  []fileRef      // path-tagged fields, for CheckFiles
+	checks []fileCheck    // FileCheckers met, for CheckFiles
 }
 
 var (
@@ -62,6 +71,7 @@ func (d *Decoder) decode(path string, n *yaml.Node, v reflect.Value) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
+	d.setLine(path, n.Line)
 	if v.CanAddr() && v.Addr().Type().Implements(nodeDecoderType) {
 		v.Addr().Interface().(NodeDecoder).DecodeNode(d, path, n)
 	} else {
@@ -74,6 +84,20 @@ func (d *Decoder) decode(path string, n *yaml.Node, v reflect.Value) {
 		if val, ok := v.Addr().Interface().(Validator); ok {
 			val.Validate(path, d.Errs)
 		}
+		if fc, ok := v.Addr().Interface().(FileChecker); ok {
+			d.checks = append(d.checks, fileCheck{path, fc})
+		}
+	}
+}
+
+// setLine records the line a path was read from (the first one, for a
+// path decoded twice).
+func (d *Decoder) setLine(path string, line int) {
+	if d.lines == nil {
+		d.lines = map[string]int{}
+	}
+	if _, ok := d.lines[path]; !ok && line > 0 {
+		d.lines[path] = line
 	}
 }
 
@@ -150,14 +174,32 @@ func (d *Decoder) decodeStruct(path string, n *yaml.Node, v reflect.Value) {
 	if sd, ok := v.Addr().Interface().(interface{ SetDefaults() }); ok {
 		sd.SetDefaults()
 	}
+	d.decodeFields(path, n, v, nil)
+}
+
+// decodeFields decodes a mapping into the struct v's fields; keys in extra
+// are handed to their function instead (fields known only at run time, such
+// as registered policies' config blocks).
+func (d *Decoder) decodeFields(path string, n *yaml.Node, v reflect.Value, extra map[string]func(path string, n *yaml.Node)) {
+	if n.Kind != yaml.MappingNode {
+		d.fail(path, n, "expected a mapping, got a %s", nodeKind(n))
+		return
+	}
 	fields := structFields(v.Type())
 	seen := make(map[string]bool, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i].Value
 		fp := Join(path, k)
 		idx, ok := fields[k]
-		if !ok {
-			d.fail(fp, n.Content[i], "unknown field (known: %s)", strings.Join(fieldNames(v.Type()), ", "))
+		fn := extra[k]
+		if !ok && fn == nil {
+			var more []string
+			for name := range extra {
+				more = append(more, name)
+			}
+			sort.Strings(more)
+			known := append(fieldNames(v.Type()), more...)
+			d.fail(fp, n.Content[i], "unknown field (known: %s)", strings.Join(known, ", "))
 			continue
 		}
 		if seen[k] {
@@ -165,7 +207,15 @@ func (d *Decoder) decodeStruct(path string, n *yaml.Node, v reflect.Value) {
 			continue
 		}
 		seen[k] = true
+		d.setLine(fp, n.Content[i].Line)
+		if fn != nil {
+			fn(fp, n.Content[i+1])
+			continue
+		}
 		d.decode(fp, n.Content[i+1], v.Field(idx))
+		if kind, ok := v.Type().Field(idx).Tag.Lookup("sluice"); ok {
+			d.pathField(fp, kind, v.Field(idx))
+		}
 	}
 }
 

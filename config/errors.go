@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -72,3 +74,78 @@ func Join(path, name string) string {
 
 // Index returns "path[i]".
 func Index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
+
+// fillLines gives each problem without a line the line of its path, or of
+// the nearest enclosing path that was read from the file ("listeners[0]"
+// for a missing "listeners[0].name").
+func (e *Errors) fillLines(lines map[string]int) {
+	for i := range e.List {
+		fe := &e.List[i]
+		for p := fe.Path; fe.Line == 0 && p != ""; p = parentPath(p) {
+			fe.Line = lines[p]
+		}
+	}
+}
+
+// parentPath drops the last ".name" or "[i]" of path.
+func parentPath(path string) string {
+	if i := strings.LastIndexAny(path, ".["); i >= 0 {
+		return path[:i]
+	}
+	return ""
+}
+
+// parserProblems are the messages of yaml's parser (not its scanner). Its
+// errors print a 0-based line, the scanner's a 1-based one.
+var parserProblems = []string{
+	"did not find expected ',' or ']'", "did not find expected ',' or '}'",
+	"did not find expected '-' indicator", "did not find expected <document start>",
+	"did not find expected <stream-start>", "did not find expected key",
+	"did not find expected node content", "found duplicate %TAG directive",
+	"found duplicate %YAML directive", "found incompatible YAML document",
+	"found undefined tag handle",
+}
+
+// syntaxError splits a yaml syntax error ("yaml: line 3: did not find
+// expected key") into a 1-based line (0 when unknown) and the message.
+func syntaxError(err error) (int, string) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if n, m, ok := strings.Cut(rest, ": "); ok {
+			if v, err := strconv.Atoi(n); err == nil {
+				line, msg = v, m
+			}
+		}
+	}
+	for _, p := range parserProblems {
+		if msg == p {
+			return line + 1, msg
+		}
+	}
+	return line, msg
+}
+
+// At turns an error whose message starts with a field path of c
+// ("listeners[0].address: bind: address already in use", as the server's
+// Apply reports them) into an *Errors naming c's file and the path's line.
+// Other errors are returned as they are.
+func (c *Config) At(err error) error {
+	if err == nil {
+		return nil
+	}
+	var errs *Errors
+	if errors.As(err, &errs) {
+		return err
+	}
+	path, msg, ok := strings.Cut(err.Error(), ": ")
+	if !ok || strings.ContainsAny(path, " \t") {
+		return err
+	}
+	e := &Errors{File: c.source, List: []FieldError{{Path: path, Msg: msg}}}
+	e.fillLines(c.lines)
+	if e.List[0].Line == 0 {
+		return err // not a path of this config
+	}
+	return e
+}

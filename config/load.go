@@ -4,10 +4,11 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // ClusterRef is a reference from a filter config to a cluster, checked when
@@ -36,21 +37,26 @@ func Load(file string) (*Config, error) {
 	return Parse(file, data)
 }
 
-// Parse decodes and checks a config; name is used in error messages.
+// Parse decodes and checks a config. name is the file it was read from:
+// errors name it, and relative file paths in the config are resolved
+// against its directory.
 func Parse(name string, data []byte) (*Config, error) {
 	errs := &Errors{File: name}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		errs.Add("", "invalid YAML: %v", err)
+		line, msg := syntaxError(err)
+		errs.AddLine("", line, "invalid YAML: %s", msg)
 		return nil, errs
 	}
-	c := &Config{}
+	c := &Config{source: name}
 	c.SetDefaults()
+	d := &Decoder{Errs: errs, Dir: filepath.Dir(name)}
 	if len(root.Content) > 0 {
-		d := &Decoder{Errs: errs}
 		d.Decode("", &root, c)
 	}
+	c.lines, c.files, c.checks = d.lines, d.files, d.checks
 	c.check(errs)
+	errs.fillLines(c.lines)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
@@ -131,11 +137,7 @@ func isIPHostPort(addr string) bool {
 	return err == nil
 }
 
-func sortedKeys(m map[string]bool) string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return strings.Join(out, ", ")
+func joinNames(names []string) string {
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }

@@ -9,7 +9,7 @@ import (
 	"net/netip"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Config is one complete, validated sluice configuration. It is immutable once
@@ -24,6 +24,17 @@ type Config struct {
 	// DrainTimeout bounds how long connections of a removed listener, or of
 	// every listener on SIGTERM, may run on. Default 30s.
 	DrainTimeout Duration `yaml:"drain_timeout" json:"drain_timeout"`
+	// AllowNoListeners lets a reload apply a config without listeners,
+	// draining every running one. Default false: such a reload is refused,
+	// so that an empty or truncated file cannot empty a running proxy (a
+	// file that lost its content cannot say true here). A sluice may start
+	// without listeners either way.
+	AllowNoListeners bool `yaml:"allow_no_listeners" json:"allow_no_listeners,omitempty"`
+
+	source string         // the file name, for CheckFiles' errors
+	lines  map[string]int // each decoded path's YAML line
+	files  []fileRef      // path-tagged fields
+	checks []fileCheck    // FileCheckers
 }
 
 // Admin configures the admin HTTP server.
@@ -93,17 +104,20 @@ func (m *ChainMatch) NeedsClientHello() bool {
 
 // TLSContext makes a filter chain terminate TLS before its filters run.
 type TLSContext struct {
-	CertificateFile string `yaml:"certificate_file" json:"certificate_file"`
-	PrivateKeyFile  string `yaml:"private_key_file" json:"private_key_file"`
+	// CertificateFile and PrivateKeyFile are PEM files; relative paths are
+	// resolved against the config file's directory.
+	CertificateFile string `yaml:"certificate_file" json:"certificate_file" sluice:"path"`
+	PrivateKeyFile  string `yaml:"private_key_file" json:"private_key_file" sluice:"path"`
 	// ClientCAFile, when set, asks for and verifies client certificates.
-	ClientCAFile      string   `yaml:"client_ca_file" json:"client_ca_file,omitempty"`
+	ClientCAFile      string   `yaml:"client_ca_file" json:"client_ca_file,omitempty" sluice:"path"`
 	RequireClientCert bool     `yaml:"require_client_certificate" json:"require_client_certificate,omitempty"`
 	ALPN              []string `yaml:"alpn" json:"alpn,omitempty"`
 }
 
-// AccessLog writes JSON lines to a file ("/dev/stdout" works).
+// AccessLog writes JSON lines to a file ("/dev/stdout" works); a relative
+// path is resolved against the config file's directory.
 type AccessLog struct {
-	Path string `yaml:"path" json:"path"`
+	Path string `yaml:"path" json:"path" sluice:"path,out"`
 }
 
 // FilterSpec is one filter of a chain: written in YAML as a one-key mapping of

@@ -31,10 +31,20 @@ type listener struct {
 	st     listenerStats
 	log    *slog.Logger
 
+	// adopted are listeners that were draining at this address when this
+	// one started: their connections are kept as this listener's, and drain
+	// when it drains (see adopt). Set before the listener runs.
+	adopted []*listener
+
 	mu      sync.Mutex
 	conns   map[*activeConn]struct{}
 	wg      sync.WaitGroup // accept loop and connections
 	closing bool
+
+	dlMu     sync.Mutex
+	deadline time.Time     // when draining connections are closed; zero: never (adopted)
+	kick     chan struct{} // tells drain that deadline changed
+	drained  atomic.Bool   // drain returned: no connection is left
 }
 
 type activeConn struct {
@@ -200,44 +210,16 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 	c.Close()
 }
 
-// drain stops accepting and lets open connections finish until the
-// deadline, then cancels and closes what is left. It blocks until all are gone.
-func (l *listener) drain(deadline time.Time) {
-	l.stopAccepting()
-	defer l.chains.Load().retire()
-	done := make(chan struct{})
-	go func() { l.wg.Wait(); close(done) }()
-	t := time.NewTimer(time.Until(deadline))
-	defer t.Stop()
-	select {
-	case <-done:
-		return
-	case <-t.C:
-	}
-	l.mu.Lock()
-	for ac := range l.conns {
-		ac.cancel()
-		ac.raw.Close()
-	}
-	l.mu.Unlock()
-	<-done
-}
-
-// stopAccepting closes the listening socket; connections already accepted
-// carry on. Apply calls it before returning, so a removed listener refuses
-// new connections as soon as the reload is done.
-func (l *listener) stopAccepting() {
-	l.mu.Lock()
-	l.closing = true
-	l.mu.Unlock()
-	l.ln.Close()
-}
-
-// activeConns returns the number of open connections.
+// activeConns returns the number of open connections, adopted ones
+// included.
 func (l *listener) activeConns() int {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.conns)
+	n := len(l.conns)
+	l.mu.Unlock()
+	for _, a := range l.adopted {
+		n += a.activeConns()
+	}
+	return n
 }
 
 func isTimeout(err error) bool {

@@ -4,11 +4,7 @@
 package proxy
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
-	"net"
-	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -17,7 +13,6 @@ import (
 
 	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/config"
-	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/internal/guard"
 	"github.com/sluice-proxy/sluice/stats"
 )
@@ -32,6 +27,7 @@ type Server struct {
 	mu        sync.Mutex // serializes Apply and Shutdown
 	cfg       atomic.Pointer[config.Config]
 	listeners map[string]*listener
+	retiring  map[string]*listener // draining listeners by address, for adoption
 	draining  sync.WaitGroup
 	stopped   bool
 
@@ -56,7 +52,7 @@ func New(store *stats.Store, log *slog.Logger) *Server {
 	srv, lm := root.Sub("server"), root.Sub("listener_manager")
 	s := &Server{
 		Store: store, Clusters: cluster.NewManager(root, log), log: log, started: time.Now(),
-		listeners:  map[string]*listener{},
+		listeners: map[string]*listener{}, retiring: map[string]*listener{},
 		totalConns: srv.Gauge("total_connections"), live: srv.Gauge("live"), uptime: srv.Gauge("uptime"),
 		reloadOK: srv.Counter("config_reload"), reloadFail: srv.Counter("config_reload_failed"),
 		lmAdded: lm.Counter("listener_added"), lmRemoved: lm.Counter("listener_removed"),
@@ -70,136 +66,6 @@ func New(store *stats.Store, log *slog.Logger) *Server {
 
 // Config returns the running config.
 func (s *Server) Config() *config.Config { return s.cfg.Load() }
-
-// Apply makes the server run cfg. Everything that can fail (building filters,
-// loading certificates, binding new addresses) happens before anything
-// changes; on error the running config is untouched.
-func (s *Server) Apply(cfg *config.Config) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopped {
-		return errors.New("server is shut down")
-	}
-	env := &filters.Env{Stats: s.Store.Root(), Clusters: s.Clusters, Log: s.log, Guard: s.guard}
-	type plan struct {
-		cfg    config.Listener
-		chains *chainSet
-		old    *listener
-		ln     net.Listener // bound for new listeners
-	}
-	var plans []*plan
-	var bound []net.Listener
-	fail := func(err error) error {
-		for _, ln := range bound {
-			ln.Close()
-		}
-		for _, p := range plans {
-			p.chains.retire()
-		}
-		return err
-	}
-	for i := range cfg.Listeners {
-		lc := cfg.Listeners[i]
-		lenv := *env
-		lenv.Listener = lc.Name
-		lenv.Log = s.log.With("listener", lc.Name)
-		cs, err := buildChains(&lc, fmt.Sprintf("listeners[%d]", i), &lenv)
-		if err != nil {
-			return fail(err)
-		}
-		p := &plan{cfg: lc, chains: cs, old: s.listeners[lc.Name]}
-		if lc.AccessLog != nil {
-			if cs.alog, err = openAccessLog(lc.AccessLog.Path); err != nil {
-				return fail(fmt.Errorf("listeners[%d].access_log.path: %w", i, err))
-			}
-		}
-		if p.old != nil && p.old.cfg.Address != lc.Address {
-			p.old = nil // a new address is a new listener; the old one drains
-		}
-		if p.old == nil {
-			ln, err := listen(lc.Address, s.listeners)
-			if err != nil {
-				s.lmFailed.Inc()
-				return fail(fmt.Errorf("listeners[%d].address: %w", i, err))
-			}
-			bound = append(bound, ln)
-			p.ln = ln
-		}
-		plans = append(plans, p)
-	}
-
-	// Nothing can fail from here on.
-	s.Clusters.Apply(cfg.Clusters)
-	next := make(map[string]*listener, len(plans))
-	for _, p := range plans {
-		if p.old != nil {
-			if !reflect.DeepEqual(p.old.cfg, p.cfg) {
-				s.lmModified.Inc()
-			}
-			p.old.cfg = p.cfg
-			p.old.setChains(p.chains)
-			next[p.cfg.Name] = p.old
-			continue
-		}
-		l := &listener{srv: s, cfg: p.cfg, ln: p.ln, addr: p.ln.Addr().String(),
-			conns: map[*activeConn]struct{}{}}
-		l.log = s.log.With("listener", p.cfg.Name)
-		l.st = newListenerStats(s.Store.Root(), l.addr)
-		l.setChains(p.chains)
-		l.wg.Add(1)
-		go l.acceptLoop()
-		next[p.cfg.Name] = l
-		s.lmAdded.Inc()
-		s.log.Info("listener started", "listener", p.cfg.Name, "address", l.addr)
-	}
-	deadline := time.Now().Add(cfg.DrainTimeout.D())
-	for name, old := range s.listeners {
-		if next[name] == old {
-			continue
-		}
-		s.lmRemoved.Inc()
-		s.log.Info("listener draining", "listener", name, "address", old.addr, "open_connections", old.activeConns())
-		old.stopAccepting()
-		s.draining.Add(1)
-		go func(l *listener) { defer s.draining.Done(); l.drain(deadline) }(old)
-	}
-	s.listeners = next
-	s.lmActive.Set(int64(len(next)))
-	s.cfg.Store(cfg)
-	return nil
-}
-
-// listen binds addr. A listener being replaced at the same address is still
-// bound, so an address conflict among running listeners is reported clearly.
-func listen(addr string, running map[string]*listener) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		for _, l := range running {
-			if l.cfg.Address == addr {
-				return nil, fmt.Errorf("%s is still used by listener %q", addr, l.cfg.Name)
-			}
-		}
-		return nil, err
-	}
-	return ln, nil
-}
-
-// Reload loads file and applies it; a bad file leaves the running config
-// serving, and is logged and counted.
-func (s *Server) Reload(file string) error {
-	cfg, err := config.Load(file)
-	if err == nil {
-		err = s.Apply(cfg)
-	}
-	if err != nil {
-		s.reloadFail.Inc()
-		s.log.Error("config reload refused; the running config keeps serving", "file", file, "err", err)
-		return err
-	}
-	s.reloadOK.Inc()
-	s.log.Info("config reloaded", "file", file)
-	return nil
-}
 
 // Shutdown stops accepting on every listener, lets connections finish until
 // the drain timeout, then closes what is left and stops the clusters.
@@ -217,14 +83,19 @@ func (s *Server) Shutdown() {
 	}
 	deadline := time.Now().Add(timeout)
 	for _, l := range s.listeners {
+		l.setDeadline(deadline)
 		s.draining.Add(1)
-		go func(l *listener) { defer s.draining.Done(); l.drain(deadline) }(l)
+		go func(l *listener) { defer s.draining.Done(); l.drain() }(l)
 	}
 	s.listeners = map[string]*listener{}
 	s.mu.Unlock()
 	s.draining.Wait()
 	s.Clusters.Close()
 }
+
+// OpenConnections returns the number of downstream connections open, on
+// running and draining listeners alike.
+func (s *Server) OpenConnections() int64 { return s.totalConns.Value() }
 
 // ListenerInfo describes a running listener for the admin server.
 type ListenerInfo struct {

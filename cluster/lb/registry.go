@@ -22,6 +22,9 @@ type Factory struct {
 	NewConfig func() Config
 	// New validates cfg (of NewConfig's type) and builds the policy.
 	New func(cfg Config) (Policy, error)
+	// ConfigField is the cluster field that holds the policy's config, as
+	// Envoy names it ("ring_hash_lb_config"); empty when it has none.
+	ConfigField string
 }
 
 var registry struct {
@@ -44,6 +47,7 @@ func Register(f Factory) {
 		panic(fmt.Sprintf("lb: Register: duplicate policy %q", f.Name))
 	}
 	registry.m[f.Name] = f
+	registerConfig(f)
 }
 
 // Lookup returns the factory registered under name, or an error naming the
@@ -118,7 +122,7 @@ func init() {
 			}
 			return NewRandom(*cfg)
 		}})
-	Register(Factory{Name: LeastRequestName, NewConfig: func() Config { return DefaultLeastRequestConfig() },
+	Register(Factory{Name: LeastRequestName, ConfigField: "least_request_lb_config", NewConfig: func() Config { return DefaultLeastRequestConfig() },
 		New: func(c Config) (Policy, error) {
 			cfg, err := configAs[LeastRequestConfig](LeastRequestName, c)
 			if err != nil {
@@ -126,7 +130,7 @@ func init() {
 			}
 			return NewLeastRequest(*cfg)
 		}})
-	Register(Factory{Name: RingHashName, NewConfig: func() Config { return DefaultRingHashConfig() },
+	Register(Factory{Name: RingHashName, ConfigField: "ring_hash_lb_config", NewConfig: func() Config { return DefaultRingHashConfig() },
 		New: func(c Config) (Policy, error) {
 			cfg, err := configAs[RingHashConfig](RingHashName, c)
 			if err != nil {
@@ -134,7 +138,7 @@ func init() {
 			}
 			return NewRingHash(*cfg)
 		}})
-	Register(Factory{Name: MaglevName, NewConfig: func() Config { return DefaultMaglevConfig() },
+	Register(Factory{Name: MaglevName, ConfigField: "maglev_lb_config", NewConfig: func() Config { return DefaultMaglevConfig() },
 		New: func(c Config) (Policy, error) {
 			cfg, err := configAs[MaglevConfig](MaglevName, c)
 			if err != nil {

@@ -49,14 +49,8 @@ func get(url string) string {
 // adds a listener, SIGHUP with a bad file keeps the old config serving, and
 // SIGTERM drains and exits 0.
 func TestBinaryReloadAndSignals(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
+	bin := sluiceBinary(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "sluice")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
 	up, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

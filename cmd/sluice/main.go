@@ -6,25 +6,34 @@
 package main
 
 import (
-	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"runtime"
-	"syscall"
 	"time"
 
-	"github.com/sluice-proxy/sluice/admin"
 	"github.com/sluice-proxy/sluice/config"
 	_ "github.com/sluice-proxy/sluice/filters/all"
 	"github.com/sluice-proxy/sluice/filters/tcpproxy"
 	"github.com/sluice-proxy/sluice/internal/version"
-	"github.com/sluice-proxy/sluice/proxy"
-	"github.com/sluice-proxy/sluice/stats"
 )
+
+const usage = `Usage:
+  sluice [run] -c FILE [flags]    run the proxy; SIGHUP reloads FILE, SIGTERM or
+                                  SIGINT drains (a second one exits at once)
+  sluice validate -c FILE         check FILE as a start would: syntax, fields,
+                                  references, certificate and key files; with
+                                  -check-addresses also that the addresses bind
+  sluice version                  print the version
+  sluice help                     print this help
+
+Relative file paths in FILE are resolved against FILE's directory.
+
+Flags:
+`
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -32,18 +41,26 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	cmd := "run"
-	if len(args) > 0 && (args[0] == "run" || args[0] == "validate" || args[0] == "version") {
+	if len(args) > 0 && (args[0] == "run" || args[0] == "validate" || args[0] == "version" || args[0] == "help") {
 		cmd, args = args[0], args[1:]
 	}
 	fs := flag.NewFlagSet("sluice "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
 	file := fs.String("c", "", "config file (YAML)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	format := fs.String("log-format", "text", "log format: text or json")
-	watch := fs.Duration("watch-interval", time.Second, "how often to check the config file for changes (0 disables)")
+	watch := fs.Duration("watch-interval", time.Second, "how often to check the config file for changes (0 disables); a change is applied once the same content was read at two checks in a row")
 	concurrency := fs.Int("concurrency", 0, "CPU cores sluice runs on at once (GOMAXPROCS), as Envoy's --concurrency; 0: every core the process may use")
 	ioLoops := fs.Int("io-loops", -1, "event loops (epoll threads) that move the bytes of plain-TCP tcp_proxy connections; -1: one per two --concurrency cores (at least one), 0: none (a goroutine per direction)")
+	checkAddrs := fs.Bool("check-addresses", false, "validate: also bind every listener and admin address, and fail if one is in use")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	tcpproxy.SetIOLoops(*ioLoops)
@@ -55,6 +72,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		runtime.GOMAXPROCS(*concurrency)
 	}
 	switch cmd {
+	case "help":
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return 0
 	case "version":
 		fmt.Fprintln(stdout, "sluice", version.String())
 		return 0
@@ -63,15 +84,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "sluice validate: -c FILE is required")
 			return 2
 		}
-		if _, err := config.Load(*file); err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "%s: OK\n", *file)
-		return 0
+		return validate(*file, *checkAddrs, stdout, stderr)
 	}
 	if *file == "" {
-		fmt.Fprintln(stderr, "sluice: -c FILE is required (try: sluice -c examples/tcp.yaml)")
+		fmt.Fprintln(stderr, "sluice: -c FILE is required (try: sluice -c examples/tcp.yaml, or sluice -h)")
 		return 2
 	}
 	log, err := newLogger(stderr, *level, *format)
@@ -82,58 +98,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return serve(*file, *watch, log, stderr)
 }
 
-func serve(file string, watch time.Duration, log *slog.Logger, stderr io.Writer) int {
+// validate checks file as a start would, without starting anything.
+func validate(file string, checkAddrs bool, stdout, stderr io.Writer) int {
 	cfg, err := config.Load(file)
+	if err == nil {
+		err = cfg.CheckFiles()
+	}
+	if err == nil && checkAddrs {
+		err = cfg.CheckAddresses()
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	srv := proxy.New(stats.New(), log)
-	if err := srv.Apply(cfg); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", file, err)
-		return 1
+	if len(cfg.Listeners) == 0 && !cfg.AllowNoListeners {
+		fmt.Fprintf(stderr, "%s: listeners: none; a running sluice refuses to reload to this config unless it sets allow_no_listeners: true\n", file)
 	}
-	var adm *admin.Server
-	if cfg.Admin.Address != "" {
-		if adm, err = admin.Start(cfg.Admin.Address, srv, log); err != nil {
-			fmt.Fprintln(stderr, err)
-			srv.Shutdown()
-			return 1
-		}
-	}
-	log.Info("sluice started", "version", version.String(), "config", file, "concurrency", runtime.GOMAXPROCS(0))
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	reload := make(chan struct{}, 1)
-	poke := func() {
-		select {
-		case reload <- struct{}{}:
-		default:
-		}
-	}
-	if watch > 0 {
-		go config.Watch(ctx, file, watch, poke)
-	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	for {
-		select {
-		case <-reload:
-			srv.Reload(file)
-		case sig := <-sigs:
-			if sig == syscall.SIGHUP {
-				poke()
-				continue
-			}
-			log.Info("draining and exiting", "signal", sig.String())
-			if adm != nil {
-				defer adm.Close()
-			}
-			srv.Shutdown()
-			return 0
-		}
-	}
+	fmt.Fprintf(stdout, "%s: OK\n", file)
+	return 0
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {

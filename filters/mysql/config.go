@@ -66,7 +66,7 @@ type Config struct {
 type UpstreamTLS struct {
 	// CAFile is a PEM bundle the server's chain must verify against; empty:
 	// the system roots.
-	CAFile string `yaml:"ca_file" json:"ca_file,omitempty"`
+	CAFile string `yaml:"ca_file" json:"ca_file,omitempty" sluice:"path"`
 	// ServerName, when set, must be in the certificate and is sent as SNI
 	// (--ssl-mode=VERIFY_IDENTITY); empty: only the chain is verified
 	// (VERIFY_CA), which then needs ca_file.

@@ -84,7 +84,7 @@ type StringMatch struct {
 // UpstreamTLS verifies the server's certificate.
 type UpstreamTLS struct {
 	// CAFile is a PEM bundle the server's chain must verify against.
-	CAFile string `yaml:"ca_file" json:"ca_file"`
+	CAFile string `yaml:"ca_file" json:"ca_file" sluice:"path"`
 	// ServerName, when set, must be in the certificate (verify-full).
 	ServerName string `yaml:"server_name" json:"server_name,omitempty"`
 }

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/sluice-proxy/sluice/admin"
+	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/internal/version"
+	"github.com/sluice-proxy/sluice/proxy"
+	"github.com/sluice-proxy/sluice/stats"
+)
+
+// serve runs file until SIGTERM or SIGINT. SIGHUP reloads the file at once;
+// the watcher (every watch, 0: none) reloads it once a new content has
+// stopped changing.
+func serve(file string, watch time.Duration, log *slog.Logger, stderr io.Writer) int {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintln(stderr, "sluice:", err)
+		return 1
+	}
+	cfg, err := config.Parse(file, data)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	srv := proxy.New(stats.New(), log)
+	if err := srv.Apply(cfg); err != nil {
+		var errs *config.Errors
+		if !errors.As(err, &errs) {
+			err = fmt.Errorf("%s: %w", file, err)
+		}
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	var adm *admin.Server
+	if cfg.Admin.Address != "" {
+		if adm, err = admin.Start(cfg.Admin.Address, srv, log); err != nil {
+			fmt.Fprintln(stderr, err)
+			srv.Shutdown()
+			return 1
+		}
+		defer adm.Close()
+	}
+	log.Info("sluice started", "version", version.String(), "config", file, "concurrency", runtime.GOMAXPROCS(0))
+
+	w := config.NewWatcher(file, data)
+	var tick <-chan time.Time
+	if watch > 0 {
+		t := time.NewTicker(watch)
+		defer t.Stop()
+		tick = t.C
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	for {
+		select {
+		case <-tick:
+			if b, ok := w.Poll(); ok {
+				srv.ReloadData(file, b)
+			}
+		case sig := <-sigs:
+			if sig != syscall.SIGHUP {
+				return drain(srv, sigs, sig, log)
+			}
+			b, err := os.ReadFile(file)
+			if err != nil {
+				srv.Reload(file) // logs and counts the failure
+				continue
+			}
+			w.SetCurrent(b)
+			srv.ReloadData(file, b)
+		}
+	}
+}
+
+// drain shuts the server down, waiting for open connections up to the
+// drain timeout; a second SIGTERM or SIGINT exits at once, with status 1.
+func drain(srv *proxy.Server, sigs <-chan os.Signal, sig os.Signal, log *slog.Logger) int {
+	log.Info("draining and exiting; send the signal again to exit at once", "signal", sig.String(),
+		"open_connections", srv.OpenConnections(), "drain_timeout", srv.Config().DrainTimeout.D())
+	done := make(chan struct{})
+	go func() { srv.Shutdown(); close(done) }()
+	for {
+		select {
+		case <-done:
+			log.Info("drained")
+			return 0
+		case again := <-sigs:
+			if again == syscall.SIGHUP {
+				continue
+			}
+			log.Warn("second signal: exiting without waiting", "signal", again.String(),
+				"open_connections", srv.OpenConnections())
+			return 1
+		}
+	}
+}
