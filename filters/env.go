@@ -5,6 +5,7 @@ import (
 
 	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/internal/guard"
+	"github.com/sluice-proxy/sluice/proxy/ioloop"
 	"github.com/sluice-proxy/sluice/stats"
 )
 
@@ -20,4 +21,7 @@ type Env struct {
 	// single session (a shared upstream connection's reader): log them,
 	// count them, and close what the goroutine served.
 	Guard *guard.Guard
+	// Loops are the server's event loops for plain TCP bytes; nil when
+	// they are off (--io-loops 0, or not Linux).
+	Loops *ioloop.Group
 }

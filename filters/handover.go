@@ -1,21 +1,15 @@
 package filters
 
-import "net"
+import (
+	"net"
+
+	"github.com/sluice-proxy/sluice/proxy/ioloop"
+)
 
 // Taps is what an event loop needs to move a downstream connection's bytes
-// itself, instead of calling the Conn's Read and Write from two goroutines:
-// the plain TCP connection underneath, the bytes a Read would have returned
-// before reading it, and the callbacks the observers above it want per chunk.
-type Taps struct {
-	TCP *net.TCPConn
-	// Pending goes upstream before anything read from TCP. The callbacks
-	// have already seen it.
-	Pending []byte
-	// OnRead sees each chunk read from TCP before it goes upstream; OnWrite
-	// each chunk for TCP before it is written. Either may be nil; an error
-	// ends the connection, as from the Conn's Read or Write.
-	OnRead, OnWrite func(p []byte) error
-}
+// itself (see ioloop.Taps): the plain TCP connection, the bytes a Read would
+// have returned first, and the observers' per-chunk callbacks.
+type Taps = ioloop.Taps
 
 // Handoverable is a Conn whose bytes an event loop may move. Handover
 // consumes what Read would return before reading the socket, shown to the

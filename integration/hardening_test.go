@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-proxy/sluice/filters/tcpproxy"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
 	"github.com/sluice-proxy/sluice/internal/testenv"
+	"github.com/sluice-proxy/sluice/proxy"
 )
 
 // TestPostgresFiveByteMessages is the hardening issue's crash: after a
@@ -24,9 +24,7 @@ func TestPostgresFiveByteMessages(t *testing.T) {
 		loops int
 	}{{"loops", -1}, {"goroutines", 0}} {
 		t.Run(mode.name, func(t *testing.T) {
-			tcpproxy.SetIOLoops(mode.loops)
-			t.Cleanup(func() { tcpproxy.SetIOLoops(-1) })
-			s := sluicetest.Start(t, pgYAML("", pgCluster("pg_a", pgA.Addr())))
+			s := sluicetest.StartWith(t, pgYAML("", pgCluster("pg_a", pgA.Addr())), proxy.IOLoops(mode.loops))
 			for _, msg := range []string{"F\x00\x00\x00\x04", "f\x00\x00\x00\x04"} {
 				c, err := net.Dial("tcp", s.Addr("pg"))
 				if err != nil {
@@ -46,6 +44,9 @@ func TestPostgresFiveByteMessages(t *testing.T) {
 				t.Fatalf("after the bad messages: %d, %v", one, err)
 			}
 			db.Close(context.Background())
+			if g := s.Server.Loops(); (g != nil && g.Started() > 0) != (mode.loops != 0) {
+				t.Errorf("event loops used: %v, want %v", g != nil && g.Started() > 0, mode.loops != 0)
+			}
 			if n := s.Counter("server.contained_panics"); n != 0 {
 				t.Errorf("server.contained_panics = %d: the codec panicked", n)
 			}

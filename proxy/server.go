@@ -5,6 +5,7 @@ package proxy
 
 import (
 	"log/slog"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/internal/guard"
+	"github.com/sluice-proxy/sluice/proxy/ioloop"
 	"github.com/sluice-proxy/sluice/stats"
 )
 
@@ -43,11 +45,27 @@ type Server struct {
 	live       *stats.Gauge
 	uptime     *stats.Gauge
 	healthFail atomic.Bool
-	guard      *guard.Guard // server.contained_panics
+	guard      *guard.Guard  // server.contained_panics
+	loops      *ioloop.Group // nil: none
 }
 
-// New returns a server with no listeners.
-func New(store *stats.Store, log *slog.Logger) *Server {
+// Option configures a Server at New.
+type Option func(*options)
+
+type options struct{ ioLoops int }
+
+// IOLoops sets how many event loops move plain TCP bytes: n > 0 loops, 0
+// none (a goroutine per direction), n < 0 the default (ioloop.DefaultCount
+// of GOMAXPROCS). The default is the default.
+func IOLoops(n int) Option { return func(o *options) { o.ioLoops = n } }
+
+// New returns a server with no listeners. It starts the server's event
+// loops; Shutdown stops them.
+func New(store *stats.Store, log *slog.Logger, opts ...Option) *Server {
+	o := options{ioLoops: -1}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	root := store.Root()
 	srv, lm := root.Sub("server"), root.Sub("listener_manager")
 	s := &Server{
@@ -60,9 +78,24 @@ func New(store *stats.Store, log *slog.Logger) *Server {
 		lmActive: lm.Gauge("total_listeners_active"),
 	}
 	s.guard = &guard.Guard{Log: log, Panics: srv.Counter("contained_panics")}
+	if n := o.ioLoops; n != 0 {
+		if n < 0 {
+			n = ioloop.DefaultCount(runtime.GOMAXPROCS(0))
+		}
+		g, err := ioloop.New(n)
+		if err != nil {
+			log.Warn("no event loops; a goroutine per direction moves tcp_proxy's bytes", "err", err)
+		} else {
+			s.loops = g
+			log.Debug("event loops started", "io_loops", n)
+		}
+	}
 	s.live.Set(1)
 	return s
 }
+
+// Loops returns the server's event loops, nil when they are off.
+func (s *Server) Loops() *ioloop.Group { return s.loops }
 
 // Config returns the running config.
 func (s *Server) Config() *config.Config { return s.cfg.Load() }
@@ -91,6 +124,9 @@ func (s *Server) Shutdown() {
 	s.mu.Unlock()
 	s.draining.Wait()
 	s.Clusters.Close()
+	if s.loops != nil {
+		s.loops.Close()
+	}
 }
 
 // OpenConnections returns the number of downstream connections open, on

@@ -17,7 +17,6 @@ import (
 
 	"github.com/sluice-proxy/sluice/config"
 	_ "github.com/sluice-proxy/sluice/filters/all"
-	"github.com/sluice-proxy/sluice/filters/tcpproxy"
 	"github.com/sluice-proxy/sluice/internal/version"
 )
 
@@ -63,7 +62,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	tcpproxy.SetIOLoops(*ioLoops)
 	if *concurrency < 0 {
 		fmt.Fprintln(stderr, "sluice: -concurrency must be 0 or more")
 		return 2
@@ -95,7 +93,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sluice:", err)
 		return 2
 	}
-	return serve(*file, *watch, log, stderr)
+	return serve(*file, *watch, *ioLoops, log, stderr)
 }
 
 // validate checks file as a start would, without starting anything.

@@ -21,7 +21,7 @@ import (
 // serve runs file until SIGTERM or SIGINT. SIGHUP reloads the file at once;
 // the watcher (every watch, 0: none) reloads it once a new content has
 // stopped changing.
-func serve(file string, watch time.Duration, log *slog.Logger, stderr io.Writer) int {
+func serve(file string, watch time.Duration, ioLoops int, log *slog.Logger, stderr io.Writer) int {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		fmt.Fprintln(stderr, "sluice:", err)
@@ -32,7 +32,7 @@ func serve(file string, watch time.Duration, log *slog.Logger, stderr io.Writer)
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	srv := proxy.New(stats.New(), log)
+	srv := proxy.New(stats.New(), log, proxy.IOLoops(ioLoops))
 	if err := srv.Apply(cfg); err != nil {
 		var errs *config.Errors
 		if !errors.As(err, &errs) {
@@ -50,7 +50,11 @@ func serve(file string, watch time.Duration, log *slog.Logger, stderr io.Writer)
 		}
 		defer adm.Close()
 	}
-	log.Info("sluice started", "version", version.String(), "config", file, "concurrency", runtime.GOMAXPROCS(0))
+	loops := 0
+	if g := srv.Loops(); g != nil {
+		loops = g.Len()
+	}
+	log.Info("sluice started", "version", version.String(), "config", file, "concurrency", runtime.GOMAXPROCS(0), "io_loops", loops)
 
 	w := config.NewWatcher(file, data)
 	var tick <-chan time.Time

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/filters"
-	"github.com/sluice-proxy/sluice/internal/sluicetest"
 )
 
 // panicker is an observer that panics on purpose: in Observe for the
@@ -67,12 +66,12 @@ func init() { filters.Register(panickerFactory{}) }
 // modes and wherever the filter panics.
 func TestPanicClosesOneConnection(t *testing.T) { forEachIOMode(t, testPanicClosesOneConnection) }
 
-func testPanicClosesOneConnection(t *testing.T) {
+func testPanicClosesOneConnection(t *testing.T, m *ioMode) {
 	for _, at := range []string{"observe", "read", "write"} {
 		t.Run(at, func(t *testing.T) {
 			up := startUpstream(t, echo)
 			chain := fmt.Sprintf("      - test_panic: {at: %s}\n", at)
-			s := sluicetest.Start(t, proxyConfig(`"`+up.addr()+`"`, "", chain))
+			s := m.start(t, proxyConfig(`"`+up.addr()+`"`, "", chain))
 
 			// A healthy connection opened before the panic stays up.
 			var healthy net.Conn

@@ -5,15 +5,14 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/internal/guard"
+	"github.com/sluice-proxy/sluice/proxy/ioloop"
 )
 
 // spliceChunk bounds one kernel splice call so byte stats move during long
@@ -34,8 +33,8 @@ type pipe struct {
 	down  filters.Conn
 	up    *cluster.UpstreamConn
 
-	rx, tx atomic.Uint64        // bytes from downstream, bytes to downstream
-	fl     atomic.Pointer[flow] // set when an event loop moves the bytes
+	rx, tx atomic.Uint64               // bytes from downstream, bytes to downstream
+	fl     atomic.Pointer[ioloop.Flow] // set when an event loop moves the bytes
 
 	connMu           sync.Mutex
 	aborted          bool
@@ -57,7 +56,7 @@ func (pp *pipe) setReason(r string) {
 func (pp *pipe) abort(reason string) {
 	pp.setReason(reason)
 	if fl := pp.fl.Load(); fl != nil {
-		fl.abort()
+		fl.Abort()
 	}
 	pp.down.Close()
 	pp.up.Conn.Close()
@@ -72,15 +71,9 @@ func (pp *pipe) abort(reason string) {
 
 // resumeBulk takes back a flow an event loop gave up because it turned
 // bulk: new Go conns over its sockets, on which the goroutine path splices.
-func (pp *pipe) resumeBulk(fl *flow) (down, up *net.TCPConn, err error) {
-	down, err = fileConn(fl.down.fd)
+func (pp *pipe) resumeBulk(fl *ioloop.Flow) (down, up *net.TCPConn, err error) {
+	down, up, err = fl.TakeBack()
 	if err != nil {
-		syscall.Close(fl.up.fd)
-		return nil, nil, err
-	}
-	up, err = fileConn(fl.up.fd)
-	if err != nil {
-		down.Close()
 		return nil, nil, err
 	}
 	pp.connMu.Lock()
@@ -91,22 +84,6 @@ func (pp *pipe) resumeBulk(fl *flow) (down, up *net.TCPConn, err error) {
 	}
 	pp.connMu.Unlock()
 	return down, up, nil
-}
-
-// fileConn makes a Go conn of a socket, consuming fd.
-func fileConn(fd int) (*net.TCPConn, error) {
-	f := os.NewFile(uintptr(fd), "tcp")
-	c, err := net.FileConn(f) // a duplicate, in Go's netpoller
-	f.Close()
-	if err != nil {
-		return nil, err
-	}
-	tc, ok := c.(*net.TCPConn)
-	if !ok {
-		c.Close()
-		return nil, errors.New("not a TCP socket")
-	}
-	return tc, nil
 }
 
 func (pp *pipe) run(ctx context.Context) {
@@ -146,8 +123,8 @@ func (pp *pipe) run(ctx context.Context) {
 		pp.s.Log.Debug("tcp_proxy: handing the connection to an event loop failed", "err", herr)
 		pp.abort(errReason(false))
 	case fl != nil:
-		<-fl.done
-		if fl.bulk {
+		<-fl.Done()
+		if fl.Bulk() {
 			down, up, err := pp.resumeBulk(fl)
 			if err != nil {
 				pp.s.Log.Warn("tcp_proxy: taking a bulk transfer back from its event loop failed", "err", err)
@@ -159,14 +136,15 @@ func (pp *pipe) run(ctx context.Context) {
 			pp.copyBoth(finish, down, up)
 			break
 		}
+		ferr, fromUp := fl.Err()
 		var pe *guard.PanicError
-		if errors.As(fl.err, &pe) { // an observer's callback panicked in the loop
+		if errors.As(ferr, &pe) { // an observer's callback panicked in the loop
 			pp.s.Contain(pe)
 		}
-		if fl.err != nil {
-			pp.setReason(errReason(fl.errUp))
+		if ferr != nil {
+			pp.setReason(errReason(fromUp))
 		}
-		firstDone.Store(fl.first)
+		firstDone.Store(fl.First())
 	default:
 		pp.copyBoth(finish, pp.down, pp.up)
 	}
@@ -212,20 +190,16 @@ func (pp *pipe) containPanic() {
 // handover gives the pipe to an event loop when both sides are plain TCP
 // and every observer can be driven by callbacks; nil means the goroutine
 // path (TLS, SQL gates, no loops).
-func (pp *pipe) handover() (*flow, error) {
+func (pp *pipe) handover() (*ioloop.Flow, error) {
 	up, ok := pp.up.Conn.(*net.TCPConn)
-	if !ok {
-		return nil, nil
-	}
-	l := pickLoop()
-	if l == nil {
+	if !ok || pp.proxy.loops == nil || pp.proxy.loops.Len() == 0 {
 		return nil, nil
 	}
 	t, ok, err := filters.HandoverOf(pp.down)
 	if !ok || err != nil {
 		return nil, err
 	}
-	return startFlow(l, pp, t, up)
+	return pp.proxy.loops.Start(t, up, pp)
 }
 
 func errReason(fromUpstream bool) string {
@@ -287,6 +261,11 @@ func (pp *pipe) count(fromUpstream bool, n int64) {
 		pp.up.CountBytes(0, u)
 	}
 }
+
+// Moved and Buffered make the pipe its event-loop flow's ioloop.Meter.
+func (pp *pipe) Moved(fromUp bool, n int64) { pp.count(fromUp, n) }
+
+func (pp *pipe) Buffered(fromUp bool, delta int64) { pp.bufferedGauge(fromUp)(delta) }
 
 func (pp *pipe) bufferedGauge(fromUpstream bool) func(int64) {
 	g := pp.proxy.stats.RxBuffered

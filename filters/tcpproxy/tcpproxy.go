@@ -1,9 +1,10 @@
 // Package tcpproxy is the tcp_proxy terminal filter: it connects each
 // downstream connection to a host of a cluster and moves bytes both ways,
 // with half-close, idle and duration limits, and backpressure. Plain TCP
-// connections whose observers can be driven by callbacks go to an epoll event
-// loop (evloop_linux.go); the others, and bulk transfers without observers
-// (spliced by the kernel), use a goroutine per direction (pipe.go).
+// connections whose observers can be driven by callbacks go to the server's
+// epoll event loops (proxy/ioloop, from the build environment); the others,
+// and bulk transfers without observers (spliced by the kernel), use a
+// goroutine per direction (pipe.go).
 package tcpproxy
 
 import (
@@ -17,6 +18,7 @@ import (
 
 	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/proxy/ioloop"
 )
 
 // Name is the filter's config key.
@@ -31,6 +33,7 @@ type Proxy struct {
 	cfg      *Config
 	stats    *Stats
 	clusters *cluster.Manager
+	loops    *ioloop.Group // nil: a goroutine per direction
 	// weighted holds the cumulative weights of WeightedClusters.
 	weighted []weightedCluster
 	total    uint32
@@ -43,7 +46,7 @@ type weightedCluster struct {
 
 // New builds a tcp_proxy from a validated config.
 func New(cfg *Config, env *filters.Env) (*Proxy, error) {
-	p := &Proxy{cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix), clusters: env.Clusters}
+	p := &Proxy{cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix), clusters: env.Clusters, loops: env.Loops}
 	if cfg.WeightedClusters != nil {
 		for _, wc := range cfg.WeightedClusters.Clusters {
 			p.total += wc.Weight

@@ -10,11 +10,12 @@ import (
 	"net"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/sluice-proxy/sluice/filters/tcpproxy"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
+	"github.com/sluice-proxy/sluice/proxy"
 )
 
 func proxyConfig(upstreams string, tcpExtra string, chainPrefix string) string {
@@ -33,9 +34,9 @@ clusters:
 
 // dialProxy starts sluice with proxyConfig(upstreams, tcpExtra, chain) and
 // connects a client to it; the client is closed at test end.
-func dialProxy(t *testing.T, upstreams, tcpExtra, chain string) (*sluicetest.Sluice, net.Conn) {
+func dialProxy(t *testing.T, m *ioMode, upstreams, tcpExtra, chain string) (*sluicetest.Sluice, net.Conn) {
 	t.Helper()
-	s := sluicetest.Start(t, proxyConfig(upstreams, tcpExtra, chain))
+	s := m.start(t, proxyConfig(upstreams, tcpExtra, chain))
 	c, err := net.Dial("tcp", s.Addr("l"))
 	if err != nil {
 		t.Fatal(err)
@@ -49,20 +50,19 @@ func dialProxy(t *testing.T, upstreams, tcpExtra, chain string) (*sluicetest.Slu
 // (no observer) and the user-space path (an observer taps the bytes).
 func TestLargePayloadBothWays(t *testing.T) { forEachIOMode(t, testLargePayloadBothWays) }
 
-func testLargePayloadBothWays(t *testing.T) {
+func testLargePayloadBothWays(t *testing.T, m *ioMode) {
 	for _, tc := range []struct{ name, chain string }{
 		{"splice", ""},
 		{"tapped", "      - test_byte_counter: {}\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			up := startUpstream(t, echo)
-			s, c := dialProxy(t, `"`+up.addr()+`"`, "", tc.chain)
-			backBefore := tcpproxy.FlowsBulkBack()
+			s, c := dialProxy(t, m, `"`+up.addr()+`"`, "", tc.chain)
 			t.Cleanup(func() {
 				// With loops, a tapless bulk flow goes back to splicing;
 				// a tapped one stays in its loop.
-				back := tcpproxy.FlowsBulkBack() > backBefore
-				if want := tc.chain == "" && loopsOn && runtime.GOOS == "linux"; back != want {
+				back := s.Server.Loops() != nil && s.Server.Loops().BulkBack() > 0
+				if want := tc.chain == "" && m.loops != 0 && runtime.GOOS == "linux"; back != want {
 					t.Errorf("flow given back to the splice path: %v, want %v", back, want)
 				}
 			})
@@ -120,13 +120,13 @@ func (r *randReader) Read(p []byte) (int, error) { return r.r.Read(p) }
 // after seeing EOF, and the answer reaches the client.
 func TestHalfClose(t *testing.T) { forEachIOMode(t, testHalfClose) }
 
-func testHalfClose(t *testing.T) {
+func testHalfClose(t *testing.T, m *ioMode) {
 	up := startUpstream(t, func(c *net.TCPConn) {
 		b, _ := io.ReadAll(c)
 		fmt.Fprintf(c, "got %d bytes", len(b))
 		c.CloseWrite()
 	})
-	_, c := dialProxy(t, `"`+up.addr()+`"`, "", "")
+	_, c := dialProxy(t, m, `"`+up.addr()+`"`, "", "")
 	c.Write([]byte(strings.Repeat("x", 1000)))
 	c.(*net.TCPConn).CloseWrite()
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -141,10 +141,10 @@ func testHalfClose(t *testing.T) {
 
 func TestIdleTimeout(t *testing.T) { forEachIOMode(t, testIdleTimeout) }
 
-func testIdleTimeout(t *testing.T) {
+func testIdleTimeout(t *testing.T, m *ioMode) {
 	const timeout = 300 * time.Millisecond
 	up := startUpstream(t, echo)
-	s, c := dialProxy(t, `"`+up.addr()+`"`, ", idle_timeout: 300ms", "")
+	s, c := dialProxy(t, m, `"`+up.addr()+`"`, ", idle_timeout: 300ms", "")
 	// Traffic keeps it open for several timeouts: back-to-back exchanges,
 	// so no gap between them comes near the timeout however slow the host.
 	r := bufio.NewReader(c)
@@ -166,7 +166,7 @@ func testIdleTimeout(t *testing.T) {
 }
 
 func TestConnectFailureClosesClient(t *testing.T) {
-	s, c := dialProxy(t, `"`+deadAddr(t)+`"`, ", max_connect_attempts: 3", "")
+	s, c := dialProxy(t, &ioMode{loops: -1}, `"`+deadAddr(t)+`"`, ", max_connect_attempts: 3", "")
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("want the client closed, got %v", err)
@@ -182,9 +182,9 @@ func TestMaxDownstreamConnectionDuration(t *testing.T) {
 	forEachIOMode(t, testMaxDownstreamConnectionDuration)
 }
 
-func testMaxDownstreamConnectionDuration(t *testing.T) {
+func testMaxDownstreamConnectionDuration(t *testing.T, m *ioMode) {
 	up := startUpstream(t, echo)
-	s, c := dialProxy(t, `"`+up.addr()+`"`, ", max_downstream_connection_duration: 200ms", "")
+	s, c := dialProxy(t, m, `"`+up.addr()+`"`, ", max_downstream_connection_duration: 200ms", "")
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("want EOF, got %v", err)
@@ -233,12 +233,12 @@ clusters:
 // writes instead of making sluice buffer without bound.
 func TestBackpressure(t *testing.T) { forEachIOMode(t, testBackpressure) }
 
-func testBackpressure(t *testing.T) {
+func testBackpressure(t *testing.T, m *ioMode) {
 	block := make(chan struct{})
 	up := startUpstream(t, func(c *net.TCPConn) { <-block })
 	defer close(block)
 	for _, chain := range []string{"", "      - test_byte_counter: {}\n"} {
-		s := sluicetest.Start(t, proxyConfig(`"`+up.addr()+`"`, "", chain))
+		s := m.start(t, proxyConfig(`"`+up.addr()+`"`, "", chain))
 		c, err := net.Dial("tcp", s.Addr("l"))
 		if err != nil {
 			t.Fatal(err)
@@ -271,13 +271,13 @@ func testBackpressure(t *testing.T) {
 // the upstream is silent must not leave the upstream connection open.
 func TestClientResetClosesUpstream(t *testing.T) { forEachIOMode(t, testClientResetClosesUpstream) }
 
-func testClientResetClosesUpstream(t *testing.T) {
+func testClientResetClosesUpstream(t *testing.T, m *ioMode) {
 	closed := make(chan struct{})
 	up := startUpstream(t, func(c *net.TCPConn) {
 		io.Copy(io.Discard, c) // returns when sluice closes or resets it
 		close(closed)
 	})
-	s := sluicetest.Start(t, proxyConfig(`"`+up.addr()+`"`, "", ""))
+	s := m.start(t, proxyConfig(`"`+up.addr()+`"`, "", ""))
 	c, err := net.Dial("tcp", s.Addr("l"))
 	if err != nil {
 		t.Fatal(err)
@@ -294,23 +294,49 @@ func testClientResetClosesUpstream(t *testing.T) {
 	s.WaitGauge("cluster.c.upstream_cx_active", 0, 5*time.Second)
 }
 
-// loopsOn says whether the running test has the event loops on.
-var loopsOn = true
+// ioMode is how the servers of one run of a test move bytes: by their
+// event loops or by a goroutine per direction. It is passed to the test, not
+// set in a package variable, so tests and their modes can run in parallel.
+type ioMode struct {
+	loops   int
+	mu      sync.Mutex
+	servers []*sluicetest.Sluice
+}
+
+// start starts sluice with the mode's loops.
+func (m *ioMode) start(t testing.TB, yaml string) *sluicetest.Sluice {
+	t.Helper()
+	s := sluicetest.StartWith(t, yaml, proxy.IOLoops(m.loops))
+	m.mu.Lock()
+	m.servers = append(m.servers, s)
+	m.mu.Unlock()
+	return s
+}
+
+// flowsStarted counts the connections the mode's servers gave to a loop.
+func (m *ioMode) flowsStarted() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n uint64
+	for _, s := range m.servers {
+		if g := s.Server.Loops(); g != nil {
+			n += g.Started()
+		}
+	}
+	return n
+}
 
 // forEachIOMode runs a test with the bytes moved by the event loops and by a
-// goroutine per direction.
-func forEachIOMode(t *testing.T, test func(t *testing.T)) {
-	for _, m := range []struct {
+// goroutine per direction, and checks that each mode was the one used.
+func forEachIOMode(t *testing.T, test func(t *testing.T, m *ioMode)) {
+	for _, mode := range []struct {
 		name  string
 		loops int
 	}{{"loops", -1}, {"goroutines", 0}} {
-		t.Run(m.name, func(t *testing.T) {
-			tcpproxy.SetIOLoops(m.loops)
-			loopsOn = m.loops != 0
-			t.Cleanup(func() { tcpproxy.SetIOLoops(-1); loopsOn = true })
-			before := tcpproxy.FlowsStarted()
-			test(t)
-			used := tcpproxy.FlowsStarted() > before
+		t.Run(mode.name, func(t *testing.T) {
+			m := &ioMode{loops: mode.loops}
+			test(t, m)
+			used := m.flowsStarted() > 0
 			if m.loops != 0 && !used && runtime.GOOS == "linux" {
 				t.Fatal("no connection went through an event loop")
 			}

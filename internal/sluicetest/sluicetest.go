@@ -32,6 +32,12 @@ type Sluice struct {
 // server and an admin server on a free port, and stops both at test end.
 func Start(t testing.TB, yaml string) *Sluice {
 	t.Helper()
+	return StartWith(t, yaml)
+}
+
+// StartWith is Start with server options (proxy.IOLoops).
+func StartWith(t testing.TB, yaml string, opts ...proxy.Option) *Sluice {
+	t.Helper()
 	file := filepath.Join(t.TempDir(), "sluice.yaml")
 	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
@@ -46,7 +52,7 @@ func Start(t testing.TB, yaml string) *Sluice {
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
 	store := stats.New()
-	srv := proxy.New(store, log)
+	srv := proxy.New(store, log, opts...)
 	if err := srv.Apply(cfg); err != nil {
 		t.Fatalf("apply: %v", err)
 	}

@@ -1,12 +1,13 @@
 //go:build linux
 
-package tcpproxy
+package ioloop
 
 import (
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -15,7 +16,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/internal/guard"
 )
 
@@ -37,63 +37,67 @@ import (
 
 const loopBufSize = 64 << 10
 
-// The loops start with the first connection that can use one; their number
-// is fixed then. SetIOLoops(0) afterwards sends new connections down the
-// goroutine path again (the tests run both).
-var (
-	ioLoopsN  atomic.Int32
-	loopsOnce sync.Once
-	loops     []*evLoop
-	loopsNext atomic.Uint32
-
-	flowsStarted  atomic.Uint64 // for tests
-	flowsBulkBack atomic.Uint64
-)
-
-func init() { ioLoopsN.Store(-1) }
-
-// SetIOLoops sets how many event loops move plain TCP bytes: n > 0 loops,
-// < 0 the default (defaultLoops), 0 none (a goroutine per direction). A count
-// given after the loops started only matters as zero or not.
-func SetIOLoops(n int) { ioLoopsN.Store(int32(n)) }
-
-// defaultLoops is one loop per two cores, at least one. A loop per core
-// measured worse on a 2-core box shared with the database and the clients
-// (bench/postgres.sh -S: 30133 tps with two loops, 39332 with one, in one
-// run): each loop then sees fewer ready sockets per epoll_wait and its
-// thread sleeps and wakes more often, and the loops leave no core to the
-// rest of the process (accepts, handshakes, other filters' goroutines).
-func defaultLoops(procs int) int { return max(1, (procs+1)/2) }
-
-// pickLoop returns the loop for a new flow, or nil for the goroutine path.
-func pickLoop() *evLoop {
-	n := int(ioLoopsN.Load())
-	if n == 0 {
-		return nil
+// New starts n event loops (n >= 1). The server creates one Group and closes
+// it at shutdown; filters get it through their build environment.
+func New(n int) (*Group, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("ioloop: %d loops", n)
 	}
-	loopsOnce.Do(func() {
-		if n < 0 {
-			n = defaultLoops(runtime.GOMAXPROCS(0))
-		}
-		for i := 0; i < n; i++ {
-			l, err := newEvLoop()
-			if err != nil {
-				slog.Warn("tcp_proxy: no event loops, using a goroutine per direction", "err", err)
-				for _, l := range loops {
-					syscall.Close(l.epfd)
-					syscall.Close(l.efd)
-				}
-				loops = nil
-				return
+	g := &Group{}
+	for i := 0; i < n; i++ {
+		l, err := newEvLoop(g)
+		if err != nil {
+			for _, l := range g.loops {
+				l.closeFDs()
 			}
-			loops = append(loops, l)
+			return nil, err
 		}
-		for _, l := range loops {
-			go l.run()
-		}
-	})
-	for range loops {
-		if l := loops[int(loopsNext.Add(1))%len(loops)]; !l.dead.Load() {
+		g.loops = append(g.loops, l)
+	}
+	for _, l := range g.loops {
+		g.wg.Add(1)
+		go l.run()
+	}
+	return g, nil
+}
+
+// Group is the server's set of event loops.
+type Group struct {
+	loops []*evLoop
+	next  atomic.Uint32
+	wg    sync.WaitGroup
+
+	started, bulkBack atomic.Uint64
+}
+
+// Started counts the flows handed to the loops so far.
+func (g *Group) Started() uint64 { return g.started.Load() }
+
+// BulkBack counts the flows the loops gave back because they turned bulk.
+func (g *Group) BulkBack() uint64 { return g.bulkBack.Load() }
+
+// Len is the number of loops.
+func (g *Group) Len() int { return len(g.loops) }
+
+// Close stops the loops: flows still in them fail with ErrClosed. The
+// server calls it once its listeners have drained.
+func (g *Group) Close() {
+	for _, l := range g.loops {
+		l.postStop()
+	}
+	g.wg.Wait()
+	for _, l := range g.loops {
+		l.closeFDs()
+	}
+}
+
+// ErrClosed ends the flows of a Group being closed.
+var ErrClosed = errors.New("ioloop: event loops closed")
+
+// pick returns a live loop, or nil.
+func (g *Group) pick() *evLoop {
+	for range g.loops {
+		if l := g.loops[int(g.next.Add(1))%len(g.loops)]; !l.dead.Load() {
 			return l
 		}
 	}
@@ -101,28 +105,32 @@ func pickLoop() *evLoop {
 }
 
 type evLoop struct {
+	g     *Group
 	epfd  int
 	efd   int // eventfd: wakes the loop for its queue
 	buf   []byte
 	evs   []syscall.EpollEvent
 	batch []*end // the ends of evs, by index
 
-	dead atomic.Bool // stopped after an epoll failure
+	dead atomic.Bool // stopped: closed, or its epoll set failed
 
-	mu     sync.Mutex
-	ends   map[int32]*end
-	aborts []*flow // flows to end, from other goroutines
+	mu       sync.Mutex
+	ends     map[int32]*end
+	aborts   []*Flow // flows to end, from other goroutines
+	stopping bool    // Close asked the loop to stop
 }
 
-// stop ends a loop whose epoll set failed (epoll_wait returns only
-// EBADF, EFAULT or EINVAL besides EINTR, none of which a retry mends): its
-// flows fail with err and new connections take another loop or the
-// goroutine path. The process carries on.
+// stop ends the loop: on Close, or when its epoll set failed (epoll_wait
+// returns only EBADF, EFAULT or EINVAL besides EINTR, none of which a retry
+// mends). Its flows fail with err and new connections take another loop or
+// the goroutine path. The process carries on.
 func (l *evLoop) stop(err error) {
-	slog.Error("tcp_proxy: event loop stopped; its connections are closed", "err", err)
+	if err != ErrClosed {
+		slog.Error("ioloop: event loop stopped; its connections are closed", "err", err)
+	}
 	l.dead.Store(true)
 	l.mu.Lock()
-	flows := make(map[*flow]bool, len(l.ends))
+	flows := make(map[*Flow]bool, len(l.ends))
 	for _, e := range l.ends {
 		flows[e.fl] = true
 	}
@@ -135,28 +143,42 @@ func (l *evLoop) stop(err error) {
 // wakeFD marks the eventfd in the epoll set (socket numbers are >= 0).
 const wakeFD = -1
 
-func newEvLoop() (*evLoop, error) {
+// postStop asks the loop to stop, and wakes it.
+func (l *evLoop) postStop() {
+	l.mu.Lock()
+	l.stopping = true
+	l.mu.Unlock()
+	one := [8]byte{1}
+	rawWrite(l.efd, one[:])
+}
+
+func (l *evLoop) closeFDs() {
+	syscall.Close(l.epfd)
+	syscall.Close(l.efd)
+}
+
+func newEvLoop(g *Group) (*evLoop, error) {
 	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
-		return nil, fmt.Errorf("tcp_proxy: epoll_create1: %w", err)
+		return nil, fmt.Errorf("ioloop: epoll_create1: %w", err)
 	}
 	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
 		syscall.Close(fd)
-		return nil, fmt.Errorf("tcp_proxy: eventfd: %w", err)
+		return nil, fmt.Errorf("ioloop: eventfd: %w", err)
 	}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: wakeFD}
 	if err := syscall.EpollCtl(fd, syscall.EPOLL_CTL_ADD, efd, &ev); err != nil {
 		syscall.Close(fd)
 		syscall.Close(efd)
-		return nil, fmt.Errorf("tcp_proxy: epoll_ctl: %w", err)
+		return nil, fmt.Errorf("ioloop: epoll_ctl: %w", err)
 	}
-	return &evLoop{epfd: fd, efd: efd, ends: make(map[int32]*end), buf: make([]byte, loopBufSize),
+	return &evLoop{g: g, epfd: fd, efd: efd, ends: make(map[int32]*end), buf: make([]byte, loopBufSize),
 		evs: make([]syscall.EpollEvent, 128), batch: make([]*end, 128)}, nil
 }
 
 // postAbort asks the loop to end fl, and wakes it.
-func (l *evLoop) postAbort(fl *flow) {
+func (l *evLoop) postAbort(fl *Flow) {
 	l.mu.Lock()
 	l.aborts = append(l.aborts, fl)
 	first := len(l.aborts) == 1
@@ -172,25 +194,25 @@ func (l *evLoop) drainAborts() {
 	var b [8]byte
 	rawRead(l.efd, b[:])
 	l.mu.Lock()
-	q := l.aborts
+	q, stopping := l.aborts, l.stopping
 	l.aborts = nil
 	l.mu.Unlock()
+	if stopping {
+		l.stop(ErrClosed)
+		return
+	}
 	for _, fl := range q {
 		if fl.closed { // ended, or given back, meanwhile
 			continue
 		}
-		if p := fl.addErr.Load(); p != nil {
-			l.fail(fl, false, fmt.Errorf("epoll_ctl: %w", *p))
-		} else {
-			l.close(fl)
-		}
+		l.close(fl)
 	}
 }
 
 // end is one socket of a flow.
 type end struct {
 	fd      int
-	fl      *flow
+	fl      *Flow
 	peer    *end
 	fromUp  bool               // bytes read here go downstream
 	onRead  func([]byte) error // sees bytes read from this end
@@ -202,15 +224,14 @@ type end struct {
 	pend    []byte             // bytes waiting to be written to this end
 }
 
-// flow is one pipe's two sockets in a loop.
-type flow struct {
+// Flow is one connection's two sockets in a loop.
+type Flow struct {
 	l        *evLoop
-	pp       *pipe
+	m        Meter
 	down, up end
 	closed   bool // the loop's goroutine only
 	tapless  bool // no observer callback: the splice path may take it back
 	bulk     bool // given back for splicing; the sockets stay open
-	addErr   atomic.Pointer[error]
 	done     chan struct{}
 	err      error // first failure
 	errUp    bool  // it happened moving bytes from upstream
@@ -239,7 +260,15 @@ func dupFD(c *net.TCPConn) (int, error) {
 
 // startFlow takes both sockets away from Go's netpoller (duplicates them and
 // closes the originals) and gives them to loop l.
-func startFlow(l *evLoop, pp *pipe, t filters.Taps, up *net.TCPConn) (*flow, error) {
+// Start takes both sockets away from Go's netpoller (duplicates them and
+// closes the originals) and gives them to a loop. It fails, with nothing
+// consumed, when no loop is running; after the duplication a failure (a
+// full epoll set) closes the sockets.
+func (g *Group) Start(t Taps, up *net.TCPConn, m Meter) (*Flow, error) {
+	l := g.pick()
+	if l == nil {
+		return nil, ErrClosed
+	}
 	dfd, err := dupFD(t.TCP)
 	if err != nil {
 		return nil, fmt.Errorf("duplicating the downstream socket: %w", err)
@@ -252,7 +281,7 @@ func startFlow(l *evLoop, pp *pipe, t filters.Taps, up *net.TCPConn) (*flow, err
 	// The originals leave Go's epoll set; the duplicates keep the sockets.
 	t.TCP.Close()
 	up.Close()
-	fl := &flow{l: l, pp: pp, done: make(chan struct{})}
+	fl := &Flow{l: l, m: m, done: make(chan struct{})}
 	fl.down = end{fd: dfd, fl: fl, peer: &fl.up, onRead: t.OnRead, onWrite: t.OnWrite, reading: true}
 	fl.up = end{fd: ufd, fl: fl, peer: &fl.down, fromUp: true, reading: true}
 	fl.tapless = t.OnRead == nil && t.OnWrite == nil
@@ -260,42 +289,58 @@ func startFlow(l *evLoop, pp *pipe, t filters.Taps, up *net.TCPConn) (*flow, err
 		// Not in a loop yet: this goroutine may write.
 		fl.up.pend = append([]byte(nil), t.Pending...)
 		fl.down.reading = false
-		pp.bufferedGauge(false)(int64(len(fl.up.pend)))
+		m.Buffered(false, int64(len(fl.up.pend)))
 	}
-	flowsStarted.Add(1)
-	l.add(fl)
+	if err := l.add(fl); err != nil {
+		if len(fl.up.pend) > 0 {
+			m.Buffered(false, -int64(len(fl.up.pend)))
+		}
+		syscall.Close(dfd)
+		syscall.Close(ufd)
+		return nil, err
+	}
+	g.started.Add(1)
 	return fl, nil
 }
 
-// add registers a new flow's sockets from the pipe's goroutine: every field
-// is set before the sockets enter the epoll set and the loop finds the ends
-// through the map, under mu, which orders the two goroutines.
-func (l *evLoop) add(fl *flow) {
-	ends := [2]*end{&fl.down, &fl.up}
-	var masks [2]uint32
-	for i, e := range ends {
-		e.mask = e.want()
-		masks[i] = e.mask
-	}
+// testHookRegistering, when set by a test, runs between the two ends'
+// registrations.
+var testHookRegistering func(fl *Flow)
+
+// add registers a new flow's sockets, both, under the loop's lock: the loop
+// looks a ready socket's end up under the same lock, so it cannot see, fail
+// or close the flow (and free its socket numbers for reuse) until both are
+// in its epoll set. Registering one end and then the other outside the lock
+// let the loop close the flow in between, so that the second ADD registered
+// a closed or, the number reused, another connection's socket.
+func (l *evLoop) add(fl *Flow) error {
 	l.mu.Lock()
-	l.ends[int32(fl.down.fd)] = &fl.down
-	l.ends[int32(fl.up.fd)] = &fl.up
-	l.mu.Unlock()
-	// From here on the ends are the loop's: only the locals are read.
+	defer l.mu.Unlock()
+	if l.stopping || l.dead.Load() {
+		return ErrClosed
+	}
+	ends := [2]*end{&fl.down, &fl.up}
 	for i, e := range ends {
-		if masks[i] == 0 {
+		m := e.want()
+		if m == 0 {
 			continue
 		}
-		ev := syscall.EpollEvent{Events: masks[i], Fd: int32(e.fd)}
+		ev := syscall.EpollEvent{Events: m, Fd: int32(e.fd)}
 		if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, e.fd, &ev); err != nil {
-			// Rare (ENOMEM, ENOSPC). The loop may already serve the
-			// other socket, so let it close the flow (its EPOLL_CTL_DEL
-			// of this socket then fails harmlessly).
-			fl.addErr.Store(&err)
-			l.postAbort(fl)
-			return
+			// Rare (ENOMEM, ENOSPC): undo, still under the lock.
+			if i == 1 && ends[0].mask != 0 {
+				syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, ends[0].fd, nil)
+			}
+			return fmt.Errorf("ioloop: epoll_ctl: %w", err)
+		}
+		e.mask = m
+		if i == 0 && testHookRegistering != nil {
+			testHookRegistering(fl)
 		}
 	}
+	l.ends[int32(fl.down.fd)] = &fl.down
+	l.ends[int32(fl.up.fd)] = &fl.up
+	return nil
 }
 
 // want returns the events e needs watched now.
@@ -334,8 +379,10 @@ func (l *evLoop) update(e *end) error {
 }
 
 func (l *evLoop) run() {
+	defer l.g.wg.Done()
 	runtime.LockOSThread()
-	for {
+	defer runtime.UnlockOSThread()
+	for !l.dead.Load() {
 		n, err := syscall.EpollWait(l.epfd, l.evs, -1)
 		if err != nil {
 			if errors.Is(err, syscall.EINTR) {
@@ -438,7 +485,7 @@ func (l *evLoop) read(e *end) {
 		l.fail(fl, e.fromUp, err)
 		return
 	}
-	fl.pp.count(e.fromUp, int64(w))
+	fl.m.Moved(e.fromUp, int64(w))
 	if w == n && n == len(l.buf) && fl.tapless && fl.quiet() {
 		// A read filled the buffer: a bulk transfer, which the kernel
 		// moves better (splice) on the goroutine path.
@@ -447,7 +494,7 @@ func (l *evLoop) read(e *end) {
 	}
 	if w < n {
 		dst.pend = append(dst.pend[:0], p[w:]...)
-		fl.pp.bufferedGauge(e.fromUp)(int64(len(dst.pend)))
+		fl.m.Buffered(e.fromUp, int64(len(dst.pend)))
 		e.reading = false
 		if err := l.update(e); err != nil {
 			l.fail(fl, e.fromUp, err)
@@ -472,8 +519,8 @@ func (l *evLoop) flush(e *end) {
 		l.fail(fl, src.fromUp, err)
 		return
 	}
-	fl.pp.count(src.fromUp, int64(w))
-	fl.pp.bufferedGauge(src.fromUp)(-int64(w))
+	fl.m.Moved(src.fromUp, int64(w))
+	fl.m.Buffered(src.fromUp, -int64(w))
 	if w < len(e.pend) {
 		e.pend = e.pend[:copy(e.pend, e.pend[w:])]
 		return
@@ -510,7 +557,7 @@ func (l *evLoop) shutWrite(e *end) {
 }
 
 // fail ends the flow on an error; fromUp says which way the bytes went.
-func (l *evLoop) fail(fl *flow, fromUp bool, err error) {
+func (l *evLoop) fail(fl *Flow, fromUp bool, err error) {
 	if fl.err == nil {
 		fl.err, fl.errUp = err, fromUp
 	}
@@ -519,7 +566,7 @@ func (l *evLoop) fail(fl *flow, fromUp bool, err error) {
 
 // detach takes the flow's sockets out of the epoll set and the map, and
 // marks it ended for the loop; the sockets stay open.
-func (l *evLoop) detach(fl *flow) {
+func (l *evLoop) detach(fl *Flow) {
 	fl.closed = true
 	l.mu.Lock()
 	for _, e := range []*end{&fl.down, &fl.up} {
@@ -533,14 +580,14 @@ func (l *evLoop) detach(fl *flow) {
 }
 
 // close ends the flow and closes its sockets.
-func (l *evLoop) close(fl *flow) {
+func (l *evLoop) close(fl *Flow) {
 	if fl.closed {
 		return
 	}
 	l.detach(fl)
 	for _, e := range []*end{&fl.down, &fl.up} {
 		if len(e.pend) > 0 {
-			fl.pp.bufferedGauge(e.peer.fromUp)(-int64(len(e.pend)))
+			fl.m.Buffered(e.peer.fromUp, -int64(len(e.pend)))
 			e.pend = nil
 		}
 		syscall.Close(e.fd)
@@ -550,20 +597,67 @@ func (l *evLoop) close(fl *flow) {
 
 // quiet reports that nothing is pending or half-closed, so the goroutine
 // path can take the sockets over as they are.
-func (fl *flow) quiet() bool {
+func (fl *Flow) quiet() bool {
 	return !fl.down.eof && !fl.up.eof && !fl.down.shut && !fl.up.shut && len(fl.down.pend) == 0 && len(fl.up.pend) == 0
 }
 
 // giveBack takes the flow out of the loop without closing its sockets.
-func (l *evLoop) giveBack(fl *flow) {
+func (l *evLoop) giveBack(fl *Flow) {
 	l.detach(fl)
 	fl.bulk = true
-	flowsBulkBack.Add(1)
+	fl.l.g.bulkBack.Add(1)
 	close(fl.done)
 }
 
-// abort ends the flow from outside the loop (drain, a timeout).
-func (fl *flow) abort() { fl.l.postAbort(fl) }
+// Abort ends the flow from outside the loop (drain, a timeout).
+func (fl *Flow) Abort() { fl.l.postAbort(fl) }
+
+// Done is closed once the flow has ended or was given back (Bulk).
+func (fl *Flow) Done() <-chan struct{} { return fl.done }
+
+// Err returns, after Done, the first failure and whether it happened moving
+// bytes from upstream; nil for a flow that ended at both EOFs.
+func (fl *Flow) Err() (error, bool) { return fl.err, fl.errUp }
+
+// First returns, after Done, which side reached EOF first: 1 upstream,
+// 2 downstream, 0 neither.
+func (fl *Flow) First() int32 { return fl.first }
+
+// Bulk reports, after Done, that the loop gave the flow back because a read
+// filled its buffer: a bulk transfer the kernel moves better (splice).
+// TakeBack returns its sockets.
+func (fl *Flow) Bulk() bool { return fl.bulk }
+
+// TakeBack returns Go conns over a bulk flow's sockets, consuming them.
+func (fl *Flow) TakeBack() (down, up *net.TCPConn, err error) {
+	down, err = fileConn(fl.down.fd)
+	if err != nil {
+		syscall.Close(fl.up.fd)
+		return nil, nil, err
+	}
+	up, err = fileConn(fl.up.fd)
+	if err != nil {
+		down.Close()
+		return nil, nil, err
+	}
+	return down, up, nil
+}
+
+// fileConn makes a Go conn of a socket, consuming fd.
+func fileConn(fd int) (*net.TCPConn, error) {
+	f := os.NewFile(uintptr(fd), "tcp")
+	c, err := net.FileConn(f) // a duplicate, in Go's netpoller
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		c.Close()
+		return nil, errors.New("not a TCP socket")
+	}
+	return tc, nil
+}
 
 // rawRead and rawWrite call read(2) and write(2) on a non-blocking socket
 // without telling the scheduler: they never block.

@@ -1,0 +1,38 @@
+//go:build !linux
+
+package ioloop
+
+import (
+	"errors"
+	"net"
+)
+
+// Event loops are Linux only (epoll); elsewhere New fails and every pipe
+// uses a goroutine per direction.
+
+// Group is empty outside Linux.
+type Group struct{}
+
+// ErrClosed ends the flows of a Group being closed.
+var ErrClosed = errors.New("ioloop: event loops closed")
+
+// New fails outside Linux.
+func New(int) (*Group, error) { return nil, errors.New("ioloop: no event loops on this platform") }
+
+func (*Group) Started() uint64  { return 0 }
+func (*Group) BulkBack() uint64 { return 0 }
+func (*Group) Len() int         { return 0 }
+func (*Group) Close()           {}
+
+// Start always fails outside Linux.
+func (*Group) Start(Taps, *net.TCPConn, Meter) (*Flow, error) { return nil, ErrClosed }
+
+// Flow is never made outside Linux.
+type Flow struct{}
+
+func (*Flow) Abort()                                        {}
+func (*Flow) Done() <-chan struct{}                         { return nil }
+func (*Flow) Err() (error, bool)                            { return nil, false }
+func (*Flow) First() int32                                  { return 0 }
+func (*Flow) Bulk() bool                                    { return false }
+func (*Flow) TakeBack() (*net.TCPConn, *net.TCPConn, error) { return nil, nil, ErrClosed }

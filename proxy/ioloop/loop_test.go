@@ -1,0 +1,216 @@
+//go:build linux
+
+package ioloop
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// meter counts what a flow reports.
+type meter struct{ moved, buffered atomic.Int64 }
+
+func (m *meter) Moved(_ bool, n int64)    { m.moved.Add(n) }
+func (m *meter) Buffered(_ bool, d int64) { m.buffered.Add(d) }
+
+// pair returns the two ends of a fresh loopback TCP connection.
+func pair(t *testing.T, ln net.Listener) (client, server *net.TCPConn) {
+	t.Helper()
+	acc := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			acc <- nil
+			return
+		}
+		acc <- c
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := <-acc
+	if s == nil {
+		t.Fatal("accept failed")
+	}
+	return c.(*net.TCPConn), s.(*net.TCPConn)
+}
+
+// TestChurnWithResets is the registration stress test: many flows start at
+// once on one loop while others end by resets, so socket numbers are freed
+// and reused between one flow's registration and the next. Every flow must
+// end, the ones that were not reset must echo exactly, no flow may fail on
+// an epoll_ctl error (a foreign or closed socket in the set), and the loop's
+// table must be empty afterwards. Run it under -race.
+func TestChurnWithResets(t *testing.T) {
+	g, err := New(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+
+	const workers, rounds = 8, 60
+	var wg sync.WaitGroup
+	var echoed, reset atomic.Int64
+	errs := make(chan error, workers*rounds)
+	for w := range workers {
+		wg.Add(1)
+		// Each worker accepts on listeners of its own, so that its dials
+		// and accepts pair up.
+		lnDown, _ := net.Listen("tcp", "127.0.0.1:0")
+		lnUp, _ := net.Listen("tcp", "127.0.0.1:0")
+		defer lnDown.Close()
+		defer lnUp.Close()
+		go func() {
+			defer wg.Done()
+			for r := range rounds {
+				client, down := pair(t, lnDown)
+				upSide, up := pair(t, lnUp) // upSide plays the server: it echoes
+				go func() { io.Copy(upSide, upSide); upSide.CloseWrite() }()
+				m := &meter{}
+				fl, err := g.Start(Taps{TCP: down, OnRead: func([]byte) error { return nil }}, up, m)
+				if err != nil {
+					errs <- fmt.Errorf("start: %w", err)
+					client.Close()
+					upSide.Close()
+					continue
+				}
+				msg := []byte(fmt.Sprintf("worker %d round %d", w, r))
+				if (w+r)%3 == 0 {
+					// A reset right away: the loop fails the flow while
+					// other workers register theirs.
+					client.SetLinger(0)
+					client.Write(msg)
+					client.Close()
+					<-fl.Done()
+					reset.Add(1)
+				} else {
+					client.Write(msg)
+					client.CloseWrite()
+					client.SetReadDeadline(time.Now().Add(20 * time.Second))
+					got, err := io.ReadAll(client)
+					<-fl.Done()
+					if ferr, _ := fl.Err(); ferr != nil {
+						errs <- fmt.Errorf("flow failed: %w", ferr)
+					} else if err != nil || !bytes.Equal(got, msg) {
+						errs <- fmt.Errorf("echo %q, %v; want %q", got, err, msg)
+					} else {
+						echoed.Add(1)
+					}
+					client.Close()
+				}
+				if ferr, _ := fl.Err(); ferr != nil && (errors.Is(ferr, syscall.EEXIST) || errors.Is(ferr, syscall.EBADF) || errors.Is(ferr, syscall.ENOENT)) {
+					errs <- fmt.Errorf("epoll registration error: %w", ferr)
+				}
+				upSide.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	l := g.loops[0]
+	l.mu.Lock()
+	left := len(l.ends)
+	l.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d ends left in the loop's table", left)
+	}
+	if echoed.Load()+reset.Load() != workers*rounds {
+		t.Errorf("echoed %d + reset %d != %d flows", echoed.Load(), reset.Load(), workers*rounds)
+	}
+	if g.Started() != workers*rounds {
+		t.Errorf("started %d flows, want %d", g.Started(), workers*rounds)
+	}
+}
+
+// TestCloseFailsFlows: closing the group ends the flows still in it with
+// ErrClosed, and a Start after Close fails without consuming the sockets.
+func TestCloseFailsFlows(t *testing.T) {
+	g, err := New(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lnDown, _ := net.Listen("tcp", "127.0.0.1:0")
+	lnUp, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer lnDown.Close()
+	defer lnUp.Close()
+	client, down := pair(t, lnDown)
+	defer client.Close()
+	upSide, up := pair(t, lnUp)
+	defer upSide.Close()
+	fl, err := g.Start(Taps{TCP: down}, up, &meter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Close()
+	<-fl.Done()
+	if ferr, _ := fl.Err(); !errors.Is(ferr, ErrClosed) {
+		t.Fatalf("flow error %v, want ErrClosed", ferr)
+	}
+	c2, d2 := pair(t, lnDown)
+	defer c2.Close()
+	u2, up2 := pair(t, lnUp)
+	defer u2.Close()
+	if _, err := g.Start(Taps{TCP: d2}, up2, &meter{}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Start after Close: %v, want ErrClosed", err)
+	}
+	if _, err := d2.Write([]byte("x")); err != nil {
+		t.Fatalf("the sockets of a refused Start were consumed: %v", err)
+	}
+}
+
+// TestLoopCannotEndAFlowBeingRegistered: the client has reset before the
+// flow starts, so the loop fails the flow as soon as its first socket is in
+// the epoll set. Between the two registrations the hook gives the loop every
+// chance to do so; it must not manage to (it would free the second socket's
+// number before its registration, which then adds a closed or another
+// connection's socket), and afterwards the flow fails with the reset.
+func TestLoopCannotEndAFlowBeingRegistered(t *testing.T) {
+	g, err := New(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	lnDown, _ := net.Listen("tcp", "127.0.0.1:0")
+	lnUp, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer lnDown.Close()
+	defer lnUp.Close()
+	var endedEarly atomic.Bool
+	testHookRegistering = func(fl *Flow) {
+		select {
+		case <-fl.done:
+			endedEarly.Store(true)
+		case <-time.After(300 * time.Millisecond): // the loop's chance
+		}
+	}
+	defer func() { testHookRegistering = nil }()
+	for range 5 {
+		client, down := pair(t, lnDown)
+		upSide, up := pair(t, lnUp)
+		client.SetLinger(0)
+		client.Close() // RST: the down socket is ready with an error
+		fl, err := g.Start(Taps{TCP: down}, up, &meter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-fl.Done()
+		upSide.Close()
+		if endedEarly.Load() {
+			t.Fatal("the loop ended the flow between its two registrations")
+		}
+		if ferr, _ := fl.Err(); !errors.Is(ferr, syscall.ECONNRESET) {
+			t.Fatalf("flow error %v, want the client's reset", ferr)
+		}
+	}
+}
