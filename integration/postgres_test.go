@@ -48,7 +48,7 @@ func pgCluster(name, addr string) string {
 }
 
 // pgConnect opens a pgx connection through sluice.
-func pgConnect(t *testing.T, addr, user, db, sslmode string) *pgx.Conn {
+func pgConnect(t testing.TB, addr, user, db, sslmode string) *pgx.Conn {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(addr)
 	dsn := fmt.Sprintf("host=%s port=%s user=%s password=%s dbname=%s sslmode=%s connect_timeout=5",

@@ -35,6 +35,7 @@ type conn struct {
 	onBack       func(*pg.Message) error
 	route        string // the cluster an observer route chose, for cancel keys
 	passthrough  bool   // the client's SSLRequest went to the server
+	onLoop       bool   // handed over: callbacks run on an event loop's thread
 
 	// Reading goroutine.
 	prefix  []byte // the startup packet, returned by the first Reads
@@ -229,6 +230,7 @@ func (c *conn) Handover() (filters.Taps, bool, error) {
 		pending = append(pending[:len(pending):len(pending)], in.Pending...)
 	}
 	in.Pending = pending
+	c.onLoop = true
 	in.OnRead = filters.ChainTaps(in.OnRead, c.feedFront)
 	in.OnWrite = filters.ChainTaps(c.feedBack, in.OnWrite)
 	return in, true, nil

@@ -48,16 +48,19 @@ type Filter struct {
 	codec   pg.Config
 	cache   *parseCache
 	cancels *cancelRegistry
+	// parseSlots bounds the parses running off the event loops.
+	parseSlots chan struct{}
 }
 
 // New builds the filter from a validated config.
 func New(cfg *Config, env *filters.Env) (*Filter, error) {
 	f := &Filter{
-		cfg:     cfg,
-		stats:   newStats(env.Stats, cfg.StatPrefix),
-		codec:   pg.Config{MaxSQL: cfg.MaxSQLPrefix},
-		cache:   newParseCache(parseCacheSize),
-		cancels: globalCancels,
+		cfg:        cfg,
+		stats:      newStats(env.Stats, cfg.StatPrefix),
+		codec:      pg.Config{MaxSQL: cfg.MaxSQLPrefix},
+		cache:      newParseCache(parseCacheSize),
+		parseSlots: make(chan struct{}, maxDeferredParses),
+		cancels:    globalCancels,
 	}
 	if cfg.TerminateSSL {
 		tc, err := serverTLS(cfg.TLS)

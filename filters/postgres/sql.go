@@ -28,6 +28,18 @@ func (c *conn) query(sql []byte, truncated bool) filters.SQLVerdict {
 		}
 		return filters.SQLVerdict{}
 	}
+	if c.onLoop {
+		// On an event loop's thread nothing may wait for libpg_query: a
+		// shape seen before is answered from the cache here, a new one is
+		// parsed on a goroutine of its own (ungated, so nothing waits for
+		// the result but the stats and the metadata).
+		if stmts, meta, err, hit := f.cache.lookup(sql); hit {
+			c.countParse(stmts, meta, err)
+		} else {
+			c.deferParse(sql)
+		}
+		return filters.SQLVerdict{}
+	}
 	stmts, meta, err := f.cache.parse(sql)
 	if err != nil {
 		f.stats.StatementsParseError.Inc()
@@ -43,6 +55,42 @@ func (c *conn) query(sql []byte, truncated bool) filters.SQLVerdict {
 		return c.s.CheckSQL(stmts)
 	}
 	return filters.SQLVerdict{}
+}
+
+// countParse counts a parse result and publishes its metadata.
+func (c *conn) countParse(_ []sqlmeta.Statement, meta map[string][]string, err error) {
+	if err != nil {
+		c.f.stats.StatementsParseError.Inc()
+		c.s.Log.Debug("postgres_proxy: cannot parse SQL", "err", err)
+		return
+	}
+	c.f.stats.StatementsParsed.Inc()
+	c.s.SetMetadata(MetadataNamespace, meta)
+}
+
+// maxDeferredParses bounds the parses running off the event loops at once,
+// per filter; a statement beyond it is not parsed and counts in
+// statements_parse_skipped (a sluice stat), so that a client sending only
+// new statements costs at most this many goroutines and never a loop stall.
+const maxDeferredParses = 64
+
+// deferParse parses a copy of sql on a goroutine of its own, bounded by
+// maxDeferredParses; the result fills the cache, the stats and the
+// session's metadata (possibly after later statements' metadata).
+func (c *conn) deferParse(sql []byte) {
+	f := c.f
+	select {
+	case f.parseSlots <- struct{}{}:
+	default:
+		f.stats.StatementsParseSkipped.Inc()
+		return
+	}
+	text := append([]byte(nil), sql...)
+	c.s.Go(func() {
+		defer func() { <-f.parseSlots }()
+		stmts, meta, err := f.cache.parse(text)
+		c.countParse(stmts, meta, err)
+	})
 }
 
 func appendOnce(ops []string, op string) []string {
@@ -94,6 +142,21 @@ func newParseCache(size int) *parseCache {
 		pc.shards[i].m = make(map[string]cacheEntry)
 	}
 	return pc
+}
+
+// lookup returns what parse would from the cache alone; hit is false when
+// sql would need a parse.
+func (pc *parseCache) lookup(sql []byte) (stmts []sqlmeta.Statement, meta map[string][]string, err error, hit bool) {
+	var buf [256]byte
+	key, ok := shapeKey(buf[:0], sql)
+	if !ok {
+		return nil, nil, nil, false
+	}
+	sh := &pc.shards[xxhash.Sum64(key)%uint64(len(pc.shards))]
+	sh.mu.Lock()
+	e, hit := sh.m[string(key)] // no allocation for the lookup
+	sh.mu.Unlock()
+	return e.stmts, e.meta, e.err, hit
 }
 
 // parse returns the statements of sql and their metadata, from the cache

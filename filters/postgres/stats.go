@@ -10,9 +10,12 @@ type Stats struct {
 
 	Transactions, TransactionsCommit, TransactionsRollback *stats.Counter
 
-	Statements                                                       *stats.Counter
-	StmtInsert, StmtDelete, StmtUpdate, StmtSelect, StmtOther        *stats.Counter
-	StatementsParsed, StatementsParseError                           *stats.Counter
+	Statements                                                *stats.Counter
+	StmtInsert, StmtDelete, StmtUpdate, StmtSelect, StmtOther *stats.Counter
+	StatementsParsed, StatementsParseError                    *stats.Counter
+	// StatementsParseSkipped counts statements not parsed because
+	// maxDeferredParses parses were running off the event loops (sluice's).
+	StatementsParseSkipped                                           *stats.Counter
 	Errors, ErrorsError, ErrorsFatal, ErrorsPanic, ErrorsUnknown     *stats.Counter
 	Notices, NoticesNotice, NoticesLog, NoticesWarning, NoticesDebug *stats.Counter
 	NoticesInfo, NoticesUnknown                                      *stats.Counter
@@ -44,6 +47,7 @@ func newStats(root *stats.Scope, prefix string) *Stats {
 		Statements: c("statements"), StmtInsert: c("statements_insert"), StmtDelete: c("statements_delete"),
 		StmtUpdate: c("statements_update"), StmtSelect: c("statements_select"), StmtOther: c("statements_other"),
 		StatementsParsed: c("statements_parsed"), StatementsParseError: c("statements_parse_error"),
+		StatementsParseSkipped: c("statements_parse_skipped"),
 
 		Errors: c("errors"), ErrorsError: c("errors_error"), ErrorsFatal: c("errors_fatal"),
 		ErrorsPanic: c("errors_panic"), ErrorsUnknown: c("errors_unknown"),
