@@ -4,6 +4,9 @@
 //	tcpload -mode server -addr 127.0.0.1:9000        echo for connrate, sink/source for throughput
 //	tcpload -mode throughput -addr A -c 8 -d 10s      prints MB/s (both directions summed)
 //	tcpload -mode connrate -addr A -c 16 -d 10s       prints connections/s (connect, 1-byte echo, close)
+//	tcpload -mode idle -addr A -c 9000 [-proto redis] opens c connections, one exchange each
+//	                                                  (a held echo, or PING), prints "ready", and
+//	                                                  holds them until stdin closes
 package main
 
 import (
@@ -19,7 +22,8 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "server", "server, throughput or connrate")
+	mode := flag.String("mode", "server", "server, throughput, connrate or idle")
+	proto := flag.String("proto", "tcp", "idle: tcp (a held echo from -mode server) or redis (PING)")
 	addr := flag.String("addr", "127.0.0.1:9000", "address to listen on or connect to")
 	conc := flag.Int("c", 8, "concurrent connections")
 	dur := flag.Duration("d", 10*time.Second, "duration")
@@ -31,6 +35,8 @@ func main() {
 		fmt.Printf("%.1f\n", throughput(*addr, *conc, *dur))
 	case "connrate":
 		fmt.Printf("%.0f\n", connrate(*addr, *conc, *dur))
+	case "idle":
+		idle(*addr, *conc, *proto)
 	default:
 		log.Fatalf("unknown mode %q", *mode)
 	}
@@ -58,6 +64,11 @@ func server(addr string) {
 			}
 			if b[0] == 'E' {
 				c.Write(b[:])
+				return
+			}
+			if b[0] == 'H' { // echo, then hold the connection until the client ends it
+				c.Write(b[:])
+				io.Copy(io.Discard, c)
 				return
 			}
 			go io.Copy(io.Discard, c)
@@ -135,4 +146,36 @@ func connrate(addr string, conc int, d time.Duration) float64 {
 	}
 	wg.Wait()
 	return float64(n.Load()) / d.Seconds()
+}
+
+// idle opens n connections, makes one exchange on each so that the proxy
+// has its upstream side open too, prints "ready" and holds them until stdin
+// closes: the caller measures the proxy's memory meanwhile.
+func idle(addr string, n int, proto string) {
+	hello, want := []byte{'H'}, []byte{'H'}
+	if proto == "redis" {
+		hello, want = []byte("PING\r\n"), []byte("+PONG\r\n")
+	}
+	conns := make([]net.Conn, 0, n)
+	got := make([]byte, len(want))
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			log.Fatalf("connection %d: %v", i, err)
+		}
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		if _, err := c.Write(hello); err != nil {
+			log.Fatalf("connection %d: %v", i, err)
+		}
+		if _, err := io.ReadFull(c, got); err != nil || string(got) != string(want) {
+			log.Fatalf("connection %d: got %q, %v", i, got, err)
+		}
+		c.SetDeadline(time.Time{})
+		conns = append(conns, c)
+	}
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin)
+	for _, c := range conns {
+		c.Close()
+	}
 }
