@@ -7,12 +7,12 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/router"
 )
 
 // chain is one built filter chain: its match, optional TLS termination, the
@@ -88,7 +88,7 @@ func (m *chainMatch) matches(f *connFacts) bool {
 	if m.destPort != 0 && m.destPort != f.port {
 		return false
 	}
-	if len(m.serverNames) > 0 && !matchServerName(m.serverNames, f.sni) {
+	if len(m.serverNames) > 0 && !router.MatchServerName(m.serverNames, f.sni) {
 		return false
 	}
 	switch m.transport {
@@ -117,25 +117,6 @@ func (m *chainMatch) matches(f *connFacts) bool {
 		}
 	}
 	return true
-}
-
-// matchServerName matches exact names and "*.example.com" wildcards, case
-// insensitively, as Envoy's server_names does.
-func matchServerName(names []string, sni string) bool {
-	if sni == "" {
-		return false
-	}
-	sni = strings.ToLower(sni)
-	for _, n := range names {
-		n = strings.ToLower(n)
-		if n == sni {
-			return true
-		}
-		if strings.HasPrefix(n, "*.") && strings.HasSuffix(sni, n[1:]) && len(sni) > len(n)-1 {
-			return true
-		}
-	}
-	return false
 }
 
 func anyIn(want, have []string) bool {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/router"
 )
 
 // DefaultMaxSQLPrefix is how much of a Query's or Parse's SQL text is kept
@@ -64,21 +65,18 @@ type Config struct {
 	Routes []Route `yaml:"routes" json:"routes,omitempty"`
 }
 
-// Route sends sessions whose startup message matches to Cluster. Empty
-// matchers match everything.
+// Route sends sessions whose startup message matches to Cluster. A matcher
+// left out matches everything.
 type Route struct {
-	Database StringMatch `yaml:"database" json:"database,omitempty"`
-	User     StringMatch `yaml:"user" json:"user,omitempty"`
-	// ServerNames match the TLS SNI exactly (terminate_ssl only); any of them.
+	// Database and User are Envoy's string matchers (exact, prefix, suffix,
+	// contains, safe_regex, ignore_case) over the startup message's
+	// parameters.
+	Database *router.StringMatcher `yaml:"database" json:"database,omitempty"`
+	User     *router.StringMatcher `yaml:"user" json:"user,omitempty"`
+	// ServerNames match the TLS SNI (terminate_ssl only) as Envoy's
+	// server_names: exact names or "*.example.com" wildcards, any of them.
 	ServerNames []string `yaml:"server_names" json:"server_names,omitempty"`
 	Cluster     string   `yaml:"cluster" json:"cluster"`
-}
-
-// StringMatch is an exact or prefix match; at most one is set, neither
-// matches everything.
-type StringMatch struct {
-	Exact  string `yaml:"exact" json:"exact,omitempty"`
-	Prefix string `yaml:"prefix" json:"prefix,omitempty"`
 }
 
 // UpstreamTLS verifies the server's certificate.
@@ -131,12 +129,8 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 		if r.Cluster == "" {
 			errs.Add(config.Join(p, "cluster"), "required")
 		}
-		if r.Database.Exact != "" && r.Database.Prefix != "" {
-			errs.Add(config.Join(p, "database"), "give exact or prefix, not both")
-		}
-		if r.User.Exact != "" && r.User.Prefix != "" {
-			errs.Add(config.Join(p, "user"), "give exact or prefix, not both")
-		}
+		r.Database.Validate(config.Join(p, "database"), errs)
+		r.User.Validate(config.Join(p, "user"), errs)
 		if len(r.ServerNames) > 0 && !c.TerminateSSL {
 			errs.Add(config.Join(p, "server_names"), "SNI is only known with terminate_ssl: true")
 		}

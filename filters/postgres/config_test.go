@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/router"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -24,8 +25,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "max_sql_prefix zero", mod: func(c *Config) { c.MaxSQLPrefix = 0 }, wantErr: "max_sql_prefix: must be between"},
 		{name: "route without cluster", mod: func(c *Config) { c.Routes = []Route{{}} }, wantErr: "routes[0].cluster: required"},
 		{name: "exact and prefix", mod: func(c *Config) {
-			c.Routes = []Route{{Cluster: "a", User: StringMatch{Exact: "x", Prefix: "y"}}}
-		}, wantErr: "routes[0].user: give exact or prefix"},
+			c.Routes = []Route{{Cluster: "a", User: &router.StringMatcher{Exact: str("x"), Prefix: "y"}}}
+		}, wantErr: "routes[0].user: set exactly one of exact, prefix"},
 		{name: "server_names without terminate_ssl", mod: func(c *Config) {
 			c.Routes = []Route{{Cluster: "a", ServerNames: []string{"x"}}}
 		}, wantErr: "routes[0].server_names: SNI is only known"},
@@ -51,8 +52,10 @@ func TestConfigValidate(t *testing.T) {
 func TestRoute(t *testing.T) {
 	f, _ := newTestFilter(t, func(c *Config) {
 		c.Routes = []Route{
-			{Database: StringMatch{Exact: "orders"}, Cluster: "orders"},
-			{Database: StringMatch{Prefix: "tenant_"}, User: StringMatch{Exact: "app"}, Cluster: "tenants"},
+			{Database: &router.StringMatcher{Exact: str("orders")}, Cluster: "orders"},
+			{Database: &router.StringMatcher{Prefix: "tenant_"}, User: &router.StringMatcher{Exact: str("app")}, Cluster: "tenants"},
+			{Database: &router.StringMatcher{Suffix: "_ARCHIVE", IgnoreCase: true}, Cluster: "archive"},
+			{ServerNames: []string{"*.reports.example.com"}, Cluster: "reports"},
 			{ServerNames: []string{"Analytics.example.com"}, Cluster: "analytics"},
 		}
 	})
@@ -63,6 +66,9 @@ func TestRoute(t *testing.T) {
 		{name: "prefix, other user", db: "tenant_7", user: "bob", want: ""},
 		{name: "sni case-insensitive", db: "x", user: "y", sni: "analytics.example.com", want: "analytics"},
 		{name: "first match wins", db: "orders", user: "app", sni: "analytics.example.com", want: "orders"},
+		{name: "suffix ignore_case", db: "sales_archive", user: "y", want: "archive"},
+		{name: "sni wildcard", db: "x", user: "y", sni: "eu.reports.example.com", want: "reports"},
+		{name: "sni wildcard not the bare domain", db: "x", user: "y", sni: "reports.example.com", want: ""},
 		{name: "default", db: "x", user: "y", want: ""},
 	}
 	for _, tt := range tests {
@@ -112,3 +118,5 @@ func TestParseCacheSharesShapes(t *testing.T) {
 		t.Error("want a parse error")
 	}
 }
+
+func str(s string) *string { return &s }

@@ -48,6 +48,7 @@ type Filter struct {
 	codec   pg.Config
 	cache   *parseCache
 	cancels *cancelRegistry
+	routes  []compiledRoute
 	// parseSlots bounds the parses running off the event loops.
 	parseSlots chan struct{}
 }
@@ -59,6 +60,7 @@ func New(cfg *Config, env *filters.Env) (*Filter, error) {
 		stats:      newStats(env.Stats, cfg.StatPrefix),
 		codec:      pg.Config{MaxSQL: cfg.MaxSQLPrefix},
 		cache:      newParseCache(parseCacheSize),
+		routes:     compileRoutes(cfg.Routes),
 		parseSlots: make(chan struct{}, maxDeferredParses),
 		cancels:    globalCancels,
 	}

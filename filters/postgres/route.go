@@ -1,44 +1,42 @@
 package postgres
 
 import (
-	"strings"
 	"sync"
+
+	"github.com/sluice-proxy/sluice/router"
 )
 
-// matches reports whether v satisfies m; an empty matcher matches anything.
-func (m StringMatch) matches(v string) bool {
-	switch {
-	case m.Exact != "":
-		return v == m.Exact
-	case m.Prefix != "":
-		return strings.HasPrefix(v, m.Prefix)
+// compiledRoute is a Route with its matchers compiled at build.
+type compiledRoute struct {
+	db, user       router.Match
+	anyDB, anyUser bool
+	serverNames    []string
+	cluster        string
+}
+
+func compileRoutes(rs []Route) []compiledRoute {
+	out := make([]compiledRoute, len(rs))
+	for i, r := range rs {
+		out[i] = compiledRoute{db: r.Database.Compile(), user: r.User.Compile(),
+			anyDB: r.Database == nil, anyUser: r.User == nil, serverNames: r.ServerNames, cluster: r.Cluster}
 	}
-	return true
+	return out
 }
 
 // route returns the cluster of the first route matching the startup
 // message's database and user and the TLS SNI, or "" for the terminal's own.
 func (f *Filter) route(db, user, sni string) string {
-	for i := range f.cfg.Routes {
-		r := &f.cfg.Routes[i]
-		if !r.Database.matches(db) || !r.User.matches(user) {
+	for i := range f.routes {
+		r := &f.routes[i]
+		if (!r.anyDB && !r.db.Match(db)) || (!r.anyUser && !r.user.Match(user)) {
 			continue
 		}
-		if len(r.ServerNames) > 0 && !containsFold(r.ServerNames, sni) {
+		if len(r.serverNames) > 0 && !router.MatchServerName(r.serverNames, sni) {
 			continue
 		}
-		return r.Cluster
+		return r.cluster
 	}
 	return ""
-}
-
-func containsFold(list []string, v string) bool {
-	for _, s := range list {
-		if strings.EqualFold(s, v) {
-			return true
-		}
-	}
-	return false
 }
 
 // cancelRegistry maps the BackendKeyData of routed sessions to their

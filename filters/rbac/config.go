@@ -2,10 +2,10 @@ package rbac
 
 import (
 	"net/netip"
-	"regexp"
 	"strings"
 
 	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/router"
 )
 
 // Config is the rbac filter's typed config, after Envoy's network RBAC
@@ -101,21 +101,11 @@ type CIDR struct {
 	PrefixLen     *uint32 `yaml:"prefix_len" json:"prefix_len,omitempty"`
 }
 
-// StringMatcher is Envoy's StringMatcher: one of exact, prefix, suffix,
-// contains, safe_regex.
-type StringMatcher struct {
-	Exact      *string    `yaml:"exact" json:"exact,omitempty"`
-	Prefix     string     `yaml:"prefix" json:"prefix,omitempty"`
-	Suffix     string     `yaml:"suffix" json:"suffix,omitempty"`
-	Contains   string     `yaml:"contains" json:"contains,omitempty"`
-	SafeRegex  *SafeRegex `yaml:"safe_regex" json:"safe_regex,omitempty"`
-	IgnoreCase bool       `yaml:"ignore_case" json:"ignore_case,omitempty"`
-}
+// StringMatcher is Envoy's StringMatcher, from the shared vocabulary.
+type StringMatcher = router.StringMatcher
 
-// SafeRegex is a RE2 regular expression matched against the whole value.
-type SafeRegex struct {
-	Regex string `yaml:"regex" json:"regex"`
-}
+// SafeRegex is an RE2 regular expression matched against the whole value.
+type SafeRegex = router.SafeRegex
 
 // NewConfig returns a config with the defaults.
 func NewConfig() *Config { return &Config{OnSQLDeny: "error"} }
@@ -172,7 +162,7 @@ func (p *Permission) validate(path string, errs *config.Errors) {
 		errs.Add(path, "set exactly one of any, destination_port, destination_ip, requested_server_name, sql, and_rules, or_rules, not_rule (%d set)", n)
 	}
 	p.DestinationIP.validate(config.Join(path, "destination_ip"), errs)
-	p.RequestedServerName.validate(config.Join(path, "requested_server_name"), errs)
+	p.RequestedServerName.Validate(config.Join(path, "requested_server_name"), errs)
 	if p.SQL != nil {
 		for i, op := range p.SQL.Operations {
 			if op == "" || strings.ToLower(op) != op {
@@ -213,7 +203,7 @@ func (p *Principal) validate(path string, errs *config.Errors) {
 	p.DirectRemoteIP.validate(config.Join(path, "direct_remote_ip"), errs)
 	p.RemoteIP.validate(config.Join(path, "remote_ip"), errs)
 	if p.Authenticated != nil {
-		p.Authenticated.PrincipalName.validate(config.Join(path, "authenticated.principal_name"), errs)
+		p.Authenticated.PrincipalName.Validate(config.Join(path, "authenticated.principal_name"), errs)
 	}
 	for _, set := range []struct {
 		name string
@@ -254,21 +244,6 @@ func (c *CIDR) prefix() (netip.Prefix, error) {
 		bits = int(*c.PrefixLen)
 	}
 	return a.Unmap().Prefix(min(bits, a.Unmap().BitLen()))
-}
-
-func (m *StringMatcher) validate(path string, errs *config.Errors) {
-	if m == nil {
-		return
-	}
-	n := count(m.Exact != nil, m.Prefix != "", m.Suffix != "", m.Contains != "", m.SafeRegex != nil)
-	if n != 1 {
-		errs.Add(path, "set exactly one of exact, prefix, suffix, contains, safe_regex (%d set)", n)
-	}
-	if m.SafeRegex != nil {
-		if _, err := regexp.Compile(m.SafeRegex.Regex); err != nil {
-			errs.Add(config.Join(path, "safe_regex.regex"), "%v", err)
-		}
-	}
 }
 
 func count(bs ...bool) int {

@@ -2,9 +2,7 @@ package rbac
 
 import (
 	"crypto/x509"
-	"regexp"
 	"sort"
-	"strings"
 
 	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/sqlmeta"
@@ -127,8 +125,8 @@ func compilePermission(p *Permission, hasSQL *bool) matcher {
 		pfx, _ := p.DestinationIP.prefix()
 		return func(f *facts) tri { return triOf(pfx.Contains(f.s.Local.Addr().Unmap())) }
 	case p.RequestedServerName != nil:
-		m := compileString(p.RequestedServerName)
-		return func(f *facts) tri { return triOf(m(f.s.SNI)) }
+		m := p.RequestedServerName.Compile()
+		return func(f *facts) tri { return triOf(m.Match(f.s.SNI)) }
 	case p.SQL != nil:
 		*hasSQL = true
 		return compileSQL(p.SQL)
@@ -212,7 +210,7 @@ func compilePrincipal(p *Principal) matcher {
 	case p.Authenticated != nil:
 		var m func(string) bool
 		if p.Authenticated.PrincipalName != nil {
-			m = compileString(p.Authenticated.PrincipalName)
+			m = p.Authenticated.PrincipalName.Compile().Match
 		}
 		return func(f *facts) tri { return triOf(authenticated(f.s, m)) }
 	case p.AndIDs != nil:
@@ -260,28 +258,3 @@ func authenticated(s *filters.Session, m func(string) bool) bool {
 }
 
 func subject(c *x509.Certificate) string { return c.Subject.String() }
-
-func compileString(m *StringMatcher) func(string) bool {
-	fold := func(s string) string { return s }
-	if m.IgnoreCase {
-		fold = strings.ToLower
-	}
-	switch {
-	case m.Exact != nil:
-		want := fold(*m.Exact)
-		return func(v string) bool { return fold(v) == want }
-	case m.Prefix != "":
-		want := fold(m.Prefix)
-		return func(v string) bool { return strings.HasPrefix(fold(v), want) }
-	case m.Suffix != "":
-		want := fold(m.Suffix)
-		return func(v string) bool { return strings.HasSuffix(fold(v), want) }
-	case m.Contains != "":
-		want := fold(m.Contains)
-		return func(v string) bool { return strings.Contains(fold(v), want) }
-	case m.SafeRegex != nil:
-		re := regexp.MustCompile("^(?:" + m.SafeRegex.Regex + ")$")
-		return re.MatchString
-	}
-	return func(string) bool { return false }
-}
