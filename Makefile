@@ -2,7 +2,7 @@
 # integration tests (real redis-server, postgres, mariadbd, ZooKeeper started
 # by the harness), and the race detector on the packages with concurrency.
 GO       ?= go
-RACE_PKGS = ./proxy/... ./filters/... ./cluster/... ./stats/... ./admin/... ./internal/sluicetest/... ./internal/guard/...
+RACE_PKGS = ./proxy/... ./filters/... ./cluster/... ./stats/... ./admin/... ./internal/sluicetest/... ./internal/guard/... ./integration/...
 
 .PHONY: all build run test vet fmt unit race deps bench-tcp compose-config
 
