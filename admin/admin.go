@@ -1,6 +1,9 @@
 // Package admin is sluice's admin HTTP server with Envoy's endpoints and
-// output formats: /stats, /stats/prometheus, /clusters, /listeners,
-// /config_dump, /ready, /healthcheck/fail|ok, /server_info.
+// output formats: /stats (histogram_buckets too), /stats/prometheus,
+// /clusters, /listeners, /config_dump, /ready, /server_info, /memory,
+// /certs, /runtime, /help, and the mutating ones, POST only as in Envoy:
+// /healthcheck/fail|ok, /logging, /drain_listeners, /reset_counters,
+// /quitquitquit.
 package admin
 
 import (
@@ -30,15 +33,26 @@ type Server struct {
 	http *http.Server
 	ln   net.Listener
 	log  *slog.Logger
+
+	level *slog.LevelVar // /logging; nil: not adjustable
+	quit  func()         // /quitquitquit; nil: not available
 }
 
 // Start binds addr and serves the admin endpoints for srv.
-func Start(addr string, srv *proxy.Server, log *slog.Logger) (*Server, error) {
+func Start(addr string, srv *proxy.Server, log *slog.Logger, opts ...Option) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
 	}
 	a := &Server{srv: srv, ln: ln, log: log}
+	for _, o := range opts {
+		o(a)
+	}
+	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+		// The admin can stop the proxy, drain it and read its config.
+		log.Warn("THE ADMIN INTERFACE IS REACHABLE FROM OTHER HOSTS: it can drain and stop sluice and read its config; bind it to 127.0.0.1 unless a firewall guards it",
+			"address", ln.Addr().String())
+	}
 	a.http = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -70,6 +84,15 @@ func (a *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /config_dump", a.configDump)
 	mux.HandleFunc("GET /ready", a.ready)
 	mux.HandleFunc("GET /server_info", a.serverInfo)
+	mux.HandleFunc("GET /help", a.index)
+	mux.HandleFunc("GET /memory", a.memory)
+	mux.HandleFunc("GET /certs", a.certs)
+	mux.HandleFunc("GET /runtime", a.runtimeLayers)
+	mux.HandleFunc("GET /logging", a.logging)
+	mux.HandleFunc("POST /logging", a.logging)
+	mux.HandleFunc("POST /drain_listeners", a.drainListeners)
+	mux.HandleFunc("POST /reset_counters", a.resetCounters)
+	mux.HandleFunc("POST /quitquitquit", a.quitquitquit)
 	// Go's profiler, for "where does the time go" (Envoy: /cpuprofiler).
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
@@ -86,15 +109,23 @@ func (a *Server) Handler() http.Handler {
 }
 
 var endpoints = [][2]string{
+	{"/certs", "the certificates of the running config's TLS contexts"},
 	{"/clusters", "upstream cluster status"},
 	{"/debug/pprof/", "Go profiles (profile?seconds=N for CPU)"},
 	{"/config_dump", "dump the running config as JSON"},
+	{"/drain_listeners", "POST: stop accepting on every listener (?graceful: after drain_timeout)"},
+	{"/help", "this list"},
+	{"/logging", "GET: the log level; POST ?level=debug|info|warning|error|off: change it"},
+	{"/memory", "memory use (Go runtime)"},
+	{"/quitquitquit", "POST: drain and exit, as on SIGTERM"},
+	{"/reset_counters", "POST: set every counter to zero"},
+	{"/runtime", "runtime layers (sluice has none)"},
 	{"/healthcheck/fail", "POST: make /ready fail (DRAINING)"},
 	{"/healthcheck/ok", "POST: make /ready pass again"},
 	{"/listeners", "listener names and bound addresses"},
 	{"/ready", "200 LIVE when serving, 503 otherwise"},
 	{"/server_info", "version, state and uptime"},
-	{"/stats", "stats: ?filter=REGEX, ?usedonly, ?format=json|prometheus, ?type=Counters|Gauges|Histograms"},
+	{"/stats", "stats: ?filter=REGEX, ?usedonly, ?format=json|prometheus, ?type=Counters|Gauges|Histograms, ?histogram_buckets=cumulative|disjoint|none"},
 	{"/stats/prometheus", "stats in Prometheus text format"},
 }
 
@@ -109,7 +140,12 @@ func (a *Server) index(w http.ResponseWriter, r *http.Request) {
 // statsFilter reads Envoy's /stats query parameters.
 func statsFilter(r *http.Request) (stats.Filter, error) {
 	q := r.URL.Query()
-	f := stats.Filter{UsedOnly: q.Has("usedonly"), Type: q.Get("type")}
+	f := stats.Filter{UsedOnly: q.Has("usedonly"), Type: q.Get("type"), Buckets: q.Get("histogram_buckets")}
+	switch f.Buckets {
+	case "", "none", "cumulative", "disjoint":
+	default:
+		return f, fmt.Errorf("invalid histogram_buckets %q: want cumulative, disjoint or none (detailed is not supported)", f.Buckets)
+	}
 	if s := q.Get("filter"); s != "" {
 		re, err := regexp.Compile(s)
 		if err != nil {

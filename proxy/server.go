@@ -45,8 +45,10 @@ type Server struct {
 	live       *stats.Gauge
 	uptime     *stats.Gauge
 	healthFail atomic.Bool
-	guard      *guard.Guard  // server.contained_panics
-	loops      *ioloop.Group // nil: none
+	// drainingAll is set by DrainListeners: /ready answers DRAINING.
+	drainingAll atomic.Bool
+	guard       *guard.Guard  // server.contained_panics
+	loops       *ioloop.Group // nil: none
 }
 
 // Option configures a Server at New.
@@ -173,7 +175,7 @@ func (s *Server) State() string {
 	s.mu.Lock()
 	stopped := s.stopped
 	s.mu.Unlock()
-	if stopped || s.healthFail.Load() {
+	if stopped || s.healthFail.Load() || s.drainingAll.Load() {
 		return "DRAINING"
 	}
 	return "LIVE"

@@ -15,6 +15,9 @@ type Filter struct {
 	Regexp   *regexp.Regexp // ?filter=
 	UsedOnly bool           // ?usedonly
 	Type     string         // ?type=Counters|Gauges|Histograms; empty for all
+	// Buckets is ?histogram_buckets=: "" or "none" prints quantiles,
+	// "cumulative" and "disjoint" print the buckets (text format).
+	Buckets string
 }
 
 func (f Filter) keep(m metric) bool {
@@ -61,8 +64,23 @@ func (s *Store) WriteText(w io.Writer, f Filter) error {
 			continue
 		}
 		b.WriteString(h.name + ":")
-		for _, q := range quantiles {
-			fmt.Fprintf(&b, " P%s(nan,%s)", fmtQ(q*100), fmtF(d.Quantile(q)))
+		switch f.Buckets {
+		case "cumulative", "disjoint":
+			// Envoy's "B<upper bound>(interval,cumulative)"; sluice has no
+			// flush interval, so both numbers are since the start.
+			var cum uint64
+			for i, bound := range DefaultBuckets {
+				n := d.Counts[i]
+				if f.Buckets == "cumulative" {
+					cum += n
+					n = cum
+				}
+				fmt.Fprintf(&b, " B%s(%d,%d)", strconv.FormatFloat(bound, 'g', 6, 64), n, n)
+			}
+		default:
+			for _, q := range quantiles {
+				fmt.Fprintf(&b, " P%s(nan,%s)", fmtQ(q*100), fmtF(d.Quantile(q)))
+			}
 		}
 		b.WriteByte('\n')
 	}

@@ -172,3 +172,14 @@ func (s *Store) HistogramSnapshot(name string) (HistogramData, bool) {
 	}
 	return h.Snapshot(), true
 }
+
+// ResetCounters sets every counter to zero, as Envoy's /reset_counters does
+// (gauges and histograms keep their values). A counter reset this way still
+// counts as used for ?usedonly.
+func (s *Store) ResetCounters() {
+	for _, m := range s.snapshot() {
+		if c, ok := m.(*Counter); ok {
+			c.v.Store(0)
+		}
+	}
+}

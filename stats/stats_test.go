@@ -109,3 +109,35 @@ func BenchmarkHistogramRecord(b *testing.B) {
 		h.Record(float64(i % 1000))
 	}
 }
+
+// TestHistogramBucketsText reproduces Envoy's own admin test
+// (HandlerStatsPlainTextHistogramBucketsCumulative): one value of 300.
+func TestHistogramBucketsText(t *testing.T) {
+	s := New()
+	s.Root().Histogram("h1").Record(300)
+	var b strings.Builder
+	s.WriteText(&b, Filter{Buckets: "cumulative"})
+	want := "h1: B0.5(0,0) B1(0,0) B5(0,0) B10(0,0) B25(0,0) B50(0,0) B100(0,0) B250(0,0) " +
+		"B500(1,1) B1000(1,1) B2500(1,1) B5000(1,1) B10000(1,1) B30000(1,1) B60000(1,1) " +
+		"B300000(1,1) B600000(1,1) B1.8e+06(1,1) B3.6e+06(1,1)\n"
+	if b.String() != want {
+		t.Fatalf("cumulative:\n%s\nwant\n%s", b.String(), want)
+	}
+	b.Reset()
+	s.WriteText(&b, Filter{Buckets: "disjoint"})
+	if !strings.Contains(b.String(), " B250(0,0) B500(1,1) B1000(0,0) ") {
+		t.Fatalf("disjoint: %s", b.String())
+	}
+}
+
+func TestResetCounters(t *testing.T) {
+	s := New()
+	c := s.Root().Counter("c")
+	c.Add(5)
+	g := s.Root().Gauge("g")
+	g.Set(3)
+	s.ResetCounters()
+	if c.Value() != 0 || g.Value() != 3 {
+		t.Fatalf("counter %d gauge %d after reset", c.Value(), g.Value())
+	}
+}

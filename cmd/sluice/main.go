@@ -88,12 +88,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sluice: -c FILE is required (try: sluice -c examples/tcp.yaml, or sluice -h)")
 		return 2
 	}
-	log, err := newLogger(stderr, *level, *format)
+	log, lv, err := newLogger(stderr, *level, *format)
 	if err != nil {
 		fmt.Fprintln(stderr, "sluice:", err)
 		return 2
 	}
-	return serve(*file, *watch, *ioLoops, log, stderr)
+	return serve(*file, *watch, *ioLoops, log, lv, stderr)
 }
 
 // validate checks file as a start would, without starting anything.
@@ -116,17 +116,19 @@ func validate(file string, checkAddrs bool, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
-	var lv slog.Level
+// newLogger returns the process's logger and its level, which the admin's
+// /logging changes at run time.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, *slog.LevelVar, error) {
+	lv := new(slog.LevelVar)
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("invalid -log-level %q", level)
+		return nil, nil, fmt.Errorf("invalid -log-level %q", level)
 	}
 	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(slog.NewTextHandler(w, opts)), lv, nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(slog.NewJSONHandler(w, opts)), lv, nil
 	}
-	return nil, fmt.Errorf("invalid -log-format %q: want text or json", format)
+	return nil, nil, fmt.Errorf("invalid -log-format %q: want text or json", format)
 }

@@ -21,7 +21,7 @@ import (
 // serve runs file until SIGTERM or SIGINT. SIGHUP reloads the file at once;
 // the watcher (every watch, 0: none) reloads it once a new content has
 // stopped changing.
-func serve(file string, watch time.Duration, ioLoops int, log *slog.Logger, stderr io.Writer) int {
+func serve(file string, watch time.Duration, ioLoops int, log *slog.Logger, lv *slog.LevelVar, stderr io.Writer) int {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		fmt.Fprintln(stderr, "sluice:", err)
@@ -41,9 +41,13 @@ func serve(file string, watch time.Duration, ioLoops int, log *slog.Logger, stde
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
 	var adm *admin.Server
 	if cfg.Admin.Address != "" {
-		if adm, err = admin.Start(cfg.Admin.Address, srv, log); err != nil {
+		quit := func() { sigs <- syscall.SIGTERM } // /quitquitquit drains as SIGTERM does
+		if adm, err = admin.Start(cfg.Admin.Address, srv, log, admin.WithLogLevel(lv), admin.WithQuit(quit)); err != nil {
 			fmt.Fprintln(stderr, err)
 			srv.Shutdown()
 			return 1
@@ -63,9 +67,6 @@ func serve(file string, watch time.Duration, ioLoops int, log *slog.Logger, stde
 		defer t.Stop()
 		tick = t.C
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
 	for {
 		select {
 		case <-tick:
