@@ -24,6 +24,9 @@ type Config struct {
 	// DrainTimeout bounds how long connections of a removed listener, or of
 	// every listener on SIGTERM, may run on. Default 30s.
 	DrainTimeout Duration `yaml:"drain_timeout" json:"drain_timeout"`
+	// OverloadManager, when set, sheds load under memory pressure (Envoy's
+	// bootstrap overload_manager).
+	OverloadManager *OverloadManager `yaml:"overload_manager" json:"overload_manager,omitempty"`
 }
 
 // Admin configures the admin HTTP server.
