@@ -32,6 +32,10 @@ type Session struct {
 	// through SetTLS).
 	TLS *tls.ConnectionState
 	Log *slog.Logger
+	// Cancel, set by the server, cancels the context the terminal serves
+	// under (as a drain does); Abort uses it. Nil in tests that build a
+	// Session by hand.
+	Cancel func()
 
 	mu       sync.Mutex
 	meta     map[string]any
@@ -40,6 +44,7 @@ type Session struct {
 	sqlGates []SQLGate
 	upWrap   UpstreamWrapper
 	access   AccessRecord
+	buffered func() int64
 }
 
 // AccessRecord is what the access log writes for the connection; terminals
