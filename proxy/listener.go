@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/overload"
 	"github.com/sluice-proxy/sluice/stats"
 )
 
@@ -35,17 +36,23 @@ type listener struct {
 	conns   map[*activeConn]struct{}
 	wg      sync.WaitGroup // accept loop and connections
 	closing bool
+	stop    chan struct{} // closed by stopAccepting
+
+	gate   acceptGate
+	unsub  func()           // ends the stop_accepting_connections subscription
+	reject *overload.Action // reject_incoming_connections
 }
 
 type activeConn struct {
 	raw    net.Conn
 	cancel context.CancelFunc
+	s      atomic.Pointer[filters.Session] // set once serve has built it
 }
 
 type listenerStats struct {
-	cxTotal, cxDestroy, noChainMatch *stats.Counter
-	cxActive                         *stats.Gauge
-	cxLength                         *stats.Histogram
+	cxTotal, cxDestroy, noChainMatch, overloadReject *stats.Counter
+	cxActive                                         *stats.Gauge
+	cxLength                                         *stats.Histogram
 }
 
 func newListenerStats(root *stats.Scope, addr string) listenerStats {
@@ -53,7 +60,8 @@ func newListenerStats(root *stats.Scope, addr string) listenerStats {
 	return listenerStats{
 		cxTotal: sc.Counter("downstream_cx_total"), cxDestroy: sc.Counter("downstream_cx_destroy"),
 		noChainMatch: sc.Counter("no_filter_chain_match"), cxActive: sc.Gauge("downstream_cx_active"),
-		cxLength: sc.Histogram("downstream_cx_length_ms"),
+		overloadReject: sc.Counter("downstream_cx_overload_reject"),
+		cxLength:       sc.Histogram("downstream_cx_length_ms"),
 	}
 }
 
@@ -64,10 +72,21 @@ func (l *listener) acceptLoop() {
 	defer l.wg.Done()
 	var delay time.Duration
 	for {
+		if wait := l.gate.paused(); wait != nil {
+			select { // stop_accepting_connections: leave clients in the backlog
+			case <-wait:
+				continue
+			case <-l.stop:
+				return
+			}
+		}
 		raw, err := l.ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
+			}
+			if isTimeout(err) {
+				continue // the gate interrupted Accept
 			}
 			// Out of file descriptors and the like: back off, keep serving.
 			delay = min(max(delay*2, 5*time.Millisecond), time.Second)
@@ -76,6 +95,11 @@ func (l *listener) acceptLoop() {
 			continue
 		}
 		delay = 0
+		if l.rejects() {
+			l.st.overloadReject.Inc()
+			raw.Close()
+			continue
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		ac := &activeConn{raw: raw, cancel: cancel}
 		l.mu.Lock()
@@ -124,9 +148,10 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 	l.srv.totalConns.Inc()
 	s := &filters.Session{
 		ID: l.srv.nextID.Add(1), Listener: cs.listener.Name, Start: start, Downstream: raw,
-		Local: addrPort(raw.LocalAddr()), Remote: addrPort(raw.RemoteAddr()),
+		Local: addrPort(raw.LocalAddr()), Remote: addrPort(raw.RemoteAddr()), Cancel: ac.cancel,
 	}
 	s.Log = l.log.With("conn", s.ID, "remote", s.Remote.String())
+	ac.s.Store(s)
 	defer func() {
 		ac.cancel()
 		raw.Close()
@@ -224,8 +249,14 @@ func (l *listener) drain(deadline time.Time) {
 // new connections as soon as the reload is done.
 func (l *listener) stopAccepting() {
 	l.mu.Lock()
-	l.closing = true
+	if !l.closing {
+		l.closing = true
+		close(l.stop)
+	}
 	l.mu.Unlock()
+	if l.unsub != nil {
+		l.unsub()
+	}
 	l.ln.Close()
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/overload"
 	"github.com/sluice-proxy/sluice/stats"
 )
 
@@ -25,6 +26,8 @@ import (
 type Server struct {
 	Store    *stats.Store
 	Clusters *cluster.Manager
+	// Overload is the overload manager; listeners take its actions.
+	Overload *overload.Manager
 	log      *slog.Logger
 	started  time.Time
 
@@ -33,6 +36,9 @@ type Server struct {
 	listeners map[string]*listener
 	draining  sync.WaitGroup
 	stopped   bool
+
+	streamsMu sync.Mutex
+	live      map[*listener]struct{} // accepting or draining, for EachStream
 
 	nextID     atomic.Uint64
 	totalConns *stats.Gauge
@@ -43,7 +49,7 @@ type Server struct {
 	lmActive   *stats.Gauge
 	reloadOK   *stats.Counter
 	reloadFail *stats.Counter
-	live       *stats.Gauge
+	liveGauge  *stats.Gauge
 	uptime     *stats.Gauge
 	healthFail atomic.Bool
 }
@@ -54,14 +60,15 @@ func New(store *stats.Store, log *slog.Logger) *Server {
 	srv, lm := root.Sub("server"), root.Sub("listener_manager")
 	s := &Server{
 		Store: store, Clusters: cluster.NewManager(root, log), log: log, started: time.Now(),
-		listeners:  map[string]*listener{},
-		totalConns: srv.Gauge("total_connections"), live: srv.Gauge("live"), uptime: srv.Gauge("uptime"),
+		listeners: map[string]*listener{}, live: map[*listener]struct{}{},
+		totalConns: srv.Gauge("total_connections"), liveGauge: srv.Gauge("live"), uptime: srv.Gauge("uptime"),
 		reloadOK: srv.Counter("config_reload"), reloadFail: srv.Counter("config_reload_failed"),
 		lmAdded: lm.Counter("listener_added"), lmRemoved: lm.Counter("listener_removed"),
 		lmModified: lm.Counter("listener_modified"), lmFailed: lm.Counter("listener_create_failure"),
 		lmActive: lm.Gauge("total_listeners_active"),
 	}
-	s.live.Set(1)
+	s.liveGauge.Set(1)
+	s.Overload = overload.New(root, log, s)
 	return s
 }
 
@@ -127,6 +134,7 @@ func (s *Server) Apply(cfg *config.Config) error {
 
 	// Nothing can fail from here on.
 	s.Clusters.Apply(cfg.Clusters)
+	s.Overload.Apply(cfg.OverloadManager)
 	next := make(map[string]*listener, len(plans))
 	for _, p := range plans {
 		if p.old != nil {
@@ -139,8 +147,12 @@ func (s *Server) Apply(cfg *config.Config) error {
 			continue
 		}
 		l := &listener{srv: s, cfg: p.cfg, ln: p.ln, addr: p.ln.Addr().String(),
-			conns: map[*activeConn]struct{}{}}
+			conns: map[*activeConn]struct{}{}, stop: make(chan struct{})}
 		l.log = s.log.With("listener", p.cfg.Name)
+		l.watchOverload(s.Overload)
+		s.streamsMu.Lock()
+		s.live[l] = struct{}{}
+		s.streamsMu.Unlock()
 		l.st = newListenerStats(s.Store.Root(), l.addr)
 		l.setChains(p.chains)
 		l.wg.Add(1)
@@ -158,7 +170,7 @@ func (s *Server) Apply(cfg *config.Config) error {
 		s.log.Info("listener draining", "listener", name, "address", old.addr, "open_connections", old.activeConns())
 		old.stopAccepting()
 		s.draining.Add(1)
-		go func(l *listener) { defer s.draining.Done(); l.drain(deadline) }(old)
+		go func(l *listener) { defer s.draining.Done(); s.drainListener(l, deadline) }(old)
 	}
 	s.listeners = next
 	s.lmActive.Set(int64(len(next)))
@@ -207,7 +219,7 @@ func (s *Server) Shutdown() {
 		return
 	}
 	s.stopped = true
-	s.live.Set(0)
+	s.liveGauge.Set(0)
 	timeout := 30 * time.Second
 	if cfg := s.cfg.Load(); cfg != nil {
 		timeout = cfg.DrainTimeout.D()
@@ -215,12 +227,21 @@ func (s *Server) Shutdown() {
 	deadline := time.Now().Add(timeout)
 	for _, l := range s.listeners {
 		s.draining.Add(1)
-		go func(l *listener) { defer s.draining.Done(); l.drain(deadline) }(l)
+		go func(l *listener) { defer s.draining.Done(); s.drainListener(l, deadline) }(l)
 	}
 	s.listeners = map[string]*listener{}
 	s.mu.Unlock()
 	s.draining.Wait()
+	s.Overload.Close()
 	s.Clusters.Close()
+}
+
+// drainListener drains l and forgets it.
+func (s *Server) drainListener(l *listener, deadline time.Time) {
+	l.drain(deadline)
+	s.streamsMu.Lock()
+	delete(s.live, l)
+	s.streamsMu.Unlock()
 }
 
 // ListenerInfo describes a running listener for the admin server.
