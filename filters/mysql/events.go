@@ -20,6 +20,7 @@ type evState struct {
 	shift    atomic.Bool // sequence ids are rewritten (TLS terminated, connection phase)
 
 	db     string    // current database
+	badLog bool      // a decoder or protocol error was logged
 	v      verdict   // decision about the client message being fed
 	timing bool      // a query's response is awaited
 	qStart time.Time // when that query was forwarded
@@ -82,8 +83,10 @@ func (c *conn) onEvent(ev *codec.Event) {
 		}
 	case codec.EventDecodeError:
 		st.DecoderErrors.Inc()
+		c.logBadInput(ev)
 	case codec.EventProtocolError:
 		st.ProtocolErrors.Inc()
+		c.logBadInput(ev)
 	case codec.EventStopped:
 		c.ev.stopped.Store(true)
 	}
@@ -114,4 +117,15 @@ func (c *conn) deny(v filters.SQLVerdict) {
 			a.Fields["rbac_policy"] = v.Policy
 		}
 	})
+}
+
+// logBadInput logs the connection's first decoder or protocol error; the
+// counters count them all. The bytes still go to the server, which answers
+// or closes as it sees fit (the filter only observes).
+func (c *conn) logBadInput(ev *codec.Event) {
+	if c.ev.badLog || c.s.Log == nil {
+		return
+	}
+	c.ev.badLog = true
+	c.s.Log.Info("mysql_proxy: undecodable input", "kind", ev.Kind.String(), "err", ev.Err)
 }
