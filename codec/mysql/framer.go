@@ -121,6 +121,10 @@ func (f *Framer) Next(p []byte) (msg *Message, n int, err error) {
 // payload of up to 16 MiB that a confused peer may never send.
 func (f *Framer) Partial() (seq uint8, ok bool) { return f.cur.Seq, f.inMsg }
 
+// InPacket reports whether the Framer stands inside a packet: part of a
+// header, or a header whose payload has not all arrived.
+func (f *Framer) InPacket() bool { return f.nhdr > 0 || f.left > 0 }
+
 // startPacket decodes the buffered header.
 func (f *Framer) startPacket() error {
 	f.plen = int(f.hdr[0]) | int(f.hdr[1])<<8 | int(f.hdr[2])<<16

@@ -82,6 +82,10 @@ func NewSession(cfg Config, fn func(*Event)) *Session {
 // ResumeTLS, compression, replication, an undecodable handshake).
 func (s *Session) Stopped() bool { return s.st == stTLS || s.st == stStopped }
 
+// ClientInPacket reports whether the client's stream stopped inside a
+// packet (a partial header or payload) while the Session still decodes.
+func (s *Session) ClientInPacket() bool { return !s.Stopped() && s.fr[ClientToServer].InPacket() }
+
 // Offset returns how many bytes of dir's stream the Session has framed.
 func (s *Session) Offset(dir Direction) int64 { return s.fr[dir&1].Offset() }
 

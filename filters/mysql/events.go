@@ -51,6 +51,7 @@ func (c *conn) onEvent(ev *codec.Event) {
 		c.ev.v.sslRequest = true
 		if c.f.tls == nil {
 			c.ev.stopped.Store(true) // TLS passes through; nothing more to decode
+			c.stopHandshakeTimer()
 		}
 	case codec.EventLogin:
 		st.LoginAttempts.Inc()
@@ -70,10 +71,12 @@ func (c *conn) onEvent(ev *codec.Event) {
 	case codec.EventLoginOK:
 		c.ev.loggedIn.Store(true)
 		c.ev.shift.Store(false)
+		c.stopHandshakeTimer()
 	case codec.EventLoginFailed:
 		st.LoginFailures.Inc()
 		c.ev.loggedIn.Store(true)
 		c.ev.shift.Store(false)
+		c.stopHandshakeTimer()
 	case codec.EventCommand:
 		c.command(ev)
 	case codec.EventOK, codec.EventErr, codec.EventResultSet, codec.EventPrepareOK:
@@ -89,6 +92,7 @@ func (c *conn) onEvent(ev *codec.Event) {
 		c.logBadInput(ev)
 	case codec.EventStopped:
 		c.ev.stopped.Store(true)
+		c.stopHandshakeTimer()
 	}
 }
 
