@@ -24,6 +24,10 @@ type Session struct {
 	Downstream net.Conn
 	Local      netip.AddrPort
 	Remote     netip.AddrPort
+	// Cancel, set by the server, cancels the context the terminal serves
+	// under (as a drain does); Abort uses it. Nil in tests that build a
+	// Session by hand.
+	Cancel func()
 	// SNI and ALPN come from the ClientHello when the chain match or TLS
 	// termination read it; empty otherwise.
 	SNI  string
@@ -32,10 +36,6 @@ type Session struct {
 	// through SetTLS).
 	TLS *tls.ConnectionState
 	Log *slog.Logger
-	// Cancel, set by the server, cancels the context the terminal serves
-	// under (as a drain does); Abort uses it. Nil in tests that build a
-	// Session by hand.
-	Cancel func()
 
 	mu       sync.Mutex
 	meta     map[string]any

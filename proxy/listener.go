@@ -148,10 +148,10 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 	l.srv.totalConns.Inc()
 	s := &filters.Session{
 		ID: l.srv.nextID.Add(1), Listener: cs.listener.Name, Start: start, Downstream: raw,
-		Local: addrPort(raw.LocalAddr()), Remote: addrPort(raw.RemoteAddr()), Cancel: ac.cancel,
+		Local: addrPort(raw.LocalAddr()), Remote: addrPort(raw.RemoteAddr()),
 	}
+	ac.bind(s)
 	s.Log = l.log.With("conn", s.ID, "remote", s.Remote.String())
-	ac.s.Store(s)
 	defer func() {
 		ac.cancel()
 		raw.Close()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/overload"
 )
 
@@ -64,6 +65,13 @@ func (l *listener) rejects() bool {
 	return v >= 1 || (v > 0 && rand.Float64() < v)
 }
 
+// bind ties the connection's session to it: Session.Abort cancels the
+// connection's context, and resets ask the session for its buffered bytes.
+func (ac *activeConn) bind(s *filters.Session) {
+	s.Cancel = ac.cancel
+	ac.s.Store(s)
+}
+
 // BufferedBytes is what the connection's filters report holding.
 func (ac *activeConn) BufferedBytes() int64 {
 	if s := ac.s.Load(); s != nil {
@@ -87,8 +95,8 @@ func (ac *activeConn) Reset(reason string) {
 // included, for reset_high_memory_stream.
 func (s *Server) EachStream(fn func(overload.Stream)) {
 	s.streamsMu.Lock()
-	ls := make([]*listener, 0, len(s.live))
-	for l := range s.live {
+	ls := make([]*listener, 0, len(s.liveLns))
+	for l := range s.liveLns {
 		ls = append(ls, l)
 	}
 	s.streamsMu.Unlock()

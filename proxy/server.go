@@ -38,7 +38,7 @@ type Server struct {
 	stopped   bool
 
 	streamsMu sync.Mutex
-	live      map[*listener]struct{} // accepting or draining, for EachStream
+	liveLns   map[*listener]struct{} // accepting or draining, for EachStream
 
 	nextID     atomic.Uint64
 	totalConns *stats.Gauge
@@ -49,7 +49,7 @@ type Server struct {
 	lmActive   *stats.Gauge
 	reloadOK   *stats.Counter
 	reloadFail *stats.Counter
-	liveGauge  *stats.Gauge
+	live       *stats.Gauge
 	uptime     *stats.Gauge
 	healthFail atomic.Bool
 }
@@ -60,14 +60,14 @@ func New(store *stats.Store, log *slog.Logger) *Server {
 	srv, lm := root.Sub("server"), root.Sub("listener_manager")
 	s := &Server{
 		Store: store, Clusters: cluster.NewManager(root, log), log: log, started: time.Now(),
-		listeners: map[string]*listener{}, live: map[*listener]struct{}{},
-		totalConns: srv.Gauge("total_connections"), liveGauge: srv.Gauge("live"), uptime: srv.Gauge("uptime"),
+		listeners: map[string]*listener{}, liveLns: map[*listener]struct{}{},
+		totalConns: srv.Gauge("total_connections"), live: srv.Gauge("live"), uptime: srv.Gauge("uptime"),
 		reloadOK: srv.Counter("config_reload"), reloadFail: srv.Counter("config_reload_failed"),
 		lmAdded: lm.Counter("listener_added"), lmRemoved: lm.Counter("listener_removed"),
 		lmModified: lm.Counter("listener_modified"), lmFailed: lm.Counter("listener_create_failure"),
 		lmActive: lm.Gauge("total_listeners_active"),
 	}
-	s.liveGauge.Set(1)
+	s.live.Set(1)
 	s.Overload = overload.New(root, log, s)
 	return s
 }
@@ -151,7 +151,7 @@ func (s *Server) Apply(cfg *config.Config) error {
 		l.log = s.log.With("listener", p.cfg.Name)
 		l.watchOverload(s.Overload)
 		s.streamsMu.Lock()
-		s.live[l] = struct{}{}
+		s.liveLns[l] = struct{}{}
 		s.streamsMu.Unlock()
 		l.st = newListenerStats(s.Store.Root(), l.addr)
 		l.setChains(p.chains)
@@ -219,7 +219,7 @@ func (s *Server) Shutdown() {
 		return
 	}
 	s.stopped = true
-	s.liveGauge.Set(0)
+	s.live.Set(0)
 	timeout := 30 * time.Second
 	if cfg := s.cfg.Load(); cfg != nil {
 		timeout = cfg.DrainTimeout.D()
@@ -240,7 +240,7 @@ func (s *Server) Shutdown() {
 func (s *Server) drainListener(l *listener, deadline time.Time) {
 	l.drain(deadline)
 	s.streamsMu.Lock()
-	delete(s.live, l)
+	delete(s.liveLns, l)
 	s.streamsMu.Unlock()
 }
 
