@@ -62,6 +62,11 @@ func (a *Action) set(v float64) bool {
 		return false
 	}
 	a.bits.Store(math.Float64bits(v))
+	// Consumers first: once the stats say an action is on, it has acted
+	// (a listener has stopped accepting).
+	for s := range a.subs {
+		s.fn(v)
+	}
 	if a.active != nil {
 		a.scale.Set(int64(math.Round(v * 100)))
 		if v >= 1 {
@@ -69,9 +74,6 @@ func (a *Action) set(v float64) bool {
 		} else {
 			a.active.Set(0)
 		}
-	}
-	for s := range a.subs {
-		s.fn(v)
 	}
 	return true
 }

@@ -47,6 +47,7 @@ type activeConn struct {
 	raw    net.Conn
 	cancel context.CancelFunc
 	s      atomic.Pointer[filters.Session] // set once serve has built it
+	reset  atomic.Bool                     // the overload manager reset it
 }
 
 type listenerStats struct {

@@ -72,16 +72,23 @@ func (ac *activeConn) bind(s *filters.Session) {
 	ac.s.Store(s)
 }
 
-// BufferedBytes is what the connection's filters report holding.
+// BufferedBytes is what the connection's filters report holding; 0 once it
+// was reset (it may stay listed until its goroutine has cleaned up).
 func (ac *activeConn) BufferedBytes() int64 {
+	if ac.reset.Load() {
+		return 0
+	}
 	if s := ac.s.Load(); s != nil {
 		return s.BufferedBytes()
 	}
 	return 0
 }
 
-// Reset ends the connection for the overload manager.
+// Reset ends the connection for the overload manager, once.
 func (ac *activeConn) Reset(reason string) {
+	if !ac.reset.CompareAndSwap(false, true) {
+		return
+	}
 	if s := ac.s.Load(); s != nil {
 		s.Log.Warn("connection reset", "reason", reason, "buffered_bytes", s.BufferedBytes())
 		s.Abort("overload_reset")
