@@ -43,7 +43,7 @@ func TestMySQLSlowHandshake(t *testing.T) {
 }
 
 func testSlowHandshake(t *testing.T, srv *testenv.MariaDBServer, filters string) {
-	s := sluicetest.Start(t, mysqlYAML(srv.Addr(), ", handshake_timeout: 300ms", filters))
+	s := sluicetest.Start(t, mysqlYAML(srv.Addr(), ", handshake_timeout: 1s", filters))
 	good, err := client.Connect(s.Addr("mysql"), "root", "", "")
 	if err != nil {
 		t.Fatal(err)
