@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"reflect"
 	"time"
 
@@ -9,7 +10,8 @@ import (
 
 // Resource monitor and overload action names, Envoy's.
 const (
-	FixedHeapMonitor = "envoy.resource_monitors.fixed_heap"
+	FixedHeapMonitor             = "envoy.resource_monitors.fixed_heap"
+	DownstreamConnectionsMonitor = "envoy.resource_monitors.global_downstream_max_connections"
 
 	ActionStopAcceptingConnections  = "envoy.overload_actions.stop_accepting_connections"
 	ActionRejectIncomingConnections = "envoy.overload_actions.reject_incoming_connections"
@@ -24,8 +26,11 @@ var KnownOverloadActions = []string{
 	ActionResetHighMemoryStream, ActionDisableHTTPKeepalive,
 }
 
-// fixedHeapType is FixedHeapConfig's type URL, accepted as typed_config's "@type".
-const fixedHeapType = "type.googleapis.com/envoy.extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig"
+// Type URLs accepted as typed_config's "@type".
+const (
+	fixedHeapType    = "type.googleapis.com/envoy.extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig"
+	downstreamCxType = "type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig"
+)
 
 // OverloadManager is Envoy's bootstrap overload_manager
 // (envoy.config.overload.v3.OverloadManager): resource monitors measure
@@ -45,10 +50,24 @@ type OverloadManager struct {
 
 // ResourceMonitor is one measured resource; typed_config depends on name.
 type ResourceMonitor struct {
-	// Name is envoy.resource_monitors.fixed_heap (the only one so far).
+	// Name is envoy.resource_monitors.fixed_heap or
+	// envoy.resource_monitors.global_downstream_max_connections.
 	Name string `json:"name"`
 	// FixedHeap is the typed_config of envoy.resource_monitors.fixed_heap.
-	FixedHeap *FixedHeapConfig `json:"typed_config,omitempty"`
+	FixedHeap *FixedHeapConfig `json:"-"`
+	// DownstreamConnections is the typed_config of
+	// envoy.resource_monitors.global_downstream_max_connections.
+	DownstreamConnections *DownstreamConnectionsConfig `json:"-"`
+}
+
+// DownstreamConnectionsConfig is Envoy's DownstreamConnectionsConfig: a
+// proactive monitor. Listeners refuse a new connection while this many are
+// open across all of them (listener.<addr>.downstream_global_cx_overflow);
+// its pressure, for triggers, is open connections over the maximum.
+type DownstreamConnectionsConfig struct {
+	MaxActiveDownstreamConnections int64 `yaml:"max_active_downstream_connections" json:"max_active_downstream_connections"`
+	// Type is the optional "@type" of an Envoy config, checked when given.
+	Type string `yaml:"@type" json:"-"`
 }
 
 // FixedHeapConfig is Envoy's FixedHeapConfig: pressure is the memory the Go
@@ -124,26 +143,56 @@ func (r *ResourceMonitor) DecodeNode(d *Decoder, path string, n *yaml.Node) {
 			d.fail(Join(path, k), n.Content[i], "unknown field (known: name, typed_config)")
 		}
 	}
+	tp := Join(path, "typed_config")
 	switch r.Name {
 	case FixedHeapMonitor:
 		r.FixedHeap = &FixedHeapConfig{}
-		if typed == nil {
-			d.fail(Join(path, "typed_config"), n, "required: max_heap_size_bytes")
+		if !decodeTyped(d, tp, n, typed, r.FixedHeap, &r.FixedHeap.Type, fixedHeapType) {
 			return
-		}
-		d.decodeStruct(Join(path, "typed_config"), typed, reflect.ValueOf(r.FixedHeap).Elem())
-		tp := Join(path, "typed_config")
-		if r.FixedHeap.Type != "" && r.FixedHeap.Type != fixedHeapType {
-			d.fail(Join(tp, "@type"), typed, "want %s, got %q", fixedHeapType, r.FixedHeap.Type)
 		}
 		if r.FixedHeap.MaxHeapSizeBytes == 0 {
 			d.fail(Join(tp, "max_heap_size_bytes"), typed, "must be positive")
 		}
+	case DownstreamConnectionsMonitor:
+		r.DownstreamConnections = &DownstreamConnectionsConfig{}
+		if !decodeTyped(d, tp, n, typed, r.DownstreamConnections, &r.DownstreamConnections.Type, downstreamCxType) {
+			return
+		}
+		if r.DownstreamConnections.MaxActiveDownstreamConnections <= 0 {
+			d.fail(Join(tp, "max_active_downstream_connections"), typed, "must be positive")
+		}
 	case "":
 		d.fail(Join(path, "name"), n, "required")
 	default:
-		d.fail(Join(path, "name"), n, "unknown resource monitor %q (known: %s)", r.Name, FixedHeapMonitor)
+		d.fail(Join(path, "name"), n, "unknown resource monitor %q (known: %s, %s)", r.Name,
+			FixedHeapMonitor, DownstreamConnectionsMonitor)
 	}
+}
+
+// MarshalJSON renders the monitor as it is written: name and typed_config.
+func (r ResourceMonitor) MarshalJSON() ([]byte, error) {
+	var typed any
+	switch {
+	case r.FixedHeap != nil:
+		typed = r.FixedHeap
+	case r.DownstreamConnections != nil:
+		typed = r.DownstreamConnections
+	}
+	return json.Marshal(map[string]any{"name": r.Name, "typed_config": typed})
+}
+
+// decodeTyped decodes a required typed_config into v and checks its
+// optional "@type" against want.
+func decodeTyped(d *Decoder, path string, parent, typed *yaml.Node, v any, gotType *string, want string) bool {
+	if typed == nil {
+		d.fail(path, parent, "required")
+		return false
+	}
+	d.decodeStruct(path, typed, reflect.ValueOf(v).Elem())
+	if *gotType != "" && *gotType != want {
+		d.fail(Join(path, "@type"), typed, "want %s, got %q", want, *gotType)
+	}
+	return true
 }
 
 // Validate checks one trigger's own values.

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,10 @@ func TestOverloadManagerParse(t *testing.T) {
 		o.Actions[1].Triggers[0].Scaled.SaturationThreshold != 0.95 || o.MinTrackedPowerOfTwo() != 16 {
 		t.Fatalf("decoded %+v", o)
 	}
+	j, err := json.Marshal(o.ResourceMonitors[0])
+	if err != nil || !strings.Contains(string(j), `"typed_config":{"max_heap_size_bytes":2147483648}`) {
+		t.Fatalf("json: %s %v", j, err)
+	}
 	d, err := config.Parse("o.yaml", []byte(strings.Replace(overloadGood, "refresh_interval: 250ms", "", 1)))
 	if err != nil || d.OverloadManager.RefreshInterval.D() != time.Second {
 		t.Fatalf("default refresh_interval: %v %v", d, err)
@@ -76,6 +81,10 @@ func TestOverloadManagerErrors(t *testing.T) {
 			`overload_manager.actions[1].name: duplicate overload action`},
 		{"power range", [2]string{"bytes: 16", "bytes: 60"},
 			`overload_manager.buffer_factory_config.minimum_account_to_track_power_of_two_bytes: must be 10..55, got 60`},
+		{"zero connections", [2]string{"resource_monitors:\n", "resource_monitors:\n    - {name: envoy.resource_monitors.global_downstream_max_connections, typed_config: {max_active_downstream_connections: 0}}\n"},
+			`overload_manager.resource_monitors[0].typed_config.max_active_downstream_connections: must be positive`},
+		{"no typed_config", [2]string{"resource_monitors:\n", "resource_monitors:\n    - {name: envoy.resource_monitors.global_downstream_max_connections}\n"},
+			`overload_manager.resource_monitors[0].typed_config: required`},
 		{"unknown field", [2]string{"refresh_interval: 250ms", "refresh_every: 250ms"},
 			`overload_manager.refresh_every: unknown field`},
 	}

@@ -11,6 +11,7 @@ package overload
 import (
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-proxy/sluice/config"
@@ -24,6 +25,8 @@ type Manager struct {
 	actions map[string]*Action
 	streams StreamSource
 	resets  *stats.Counter
+
+	cxActive, cxLimit atomic.Int64 // global_downstream_max_connections
 
 	mu       sync.Mutex // guards the fields below and serializes refreshes
 	cfg      *config.OverloadManager
@@ -66,6 +69,7 @@ func (m *Manager) Apply(cfg *config.OverloadManager) {
 	defer m.mu.Unlock()
 	m.cfg = cfg
 	next := map[string]*monitorState{}
+	var limit int64
 	if cfg != nil {
 		for _, rc := range cfg.ResourceMonitors {
 			ms := &monitorState{name: rc.Name}
@@ -73,6 +77,10 @@ func (m *Manager) Apply(cfg *config.OverloadManager) {
 			ms.pressure, ms.failed, ms.skipped = sc.Gauge("pressure"), sc.Counter("failed_updates"), sc.Counter("skipped_updates")
 			if rc.FixedHeap != nil {
 				ms.m = newFixedHeap(rc.FixedHeap.MaxHeapSizeBytes)
+			}
+			if dc := rc.DownstreamConnections; dc != nil {
+				ms.m = downstreamConns{m: m, max: dc.MaxActiveDownstreamConnections}
+				limit = dc.MaxActiveDownstreamConnections
 			}
 			next[rc.Name] = ms
 		}
@@ -86,6 +94,7 @@ func (m *Manager) Apply(cfg *config.OverloadManager) {
 		}
 	}
 	m.monitors = next
+	m.cxLimit.Store(limit)
 	switch {
 	case cfg == nil || len(cfg.Actions) == 0:
 		m.stopLoop()

@@ -51,9 +51,10 @@ type activeConn struct {
 }
 
 type listenerStats struct {
-	cxTotal, cxDestroy, noChainMatch, overloadReject *stats.Counter
-	cxActive                                         *stats.Gauge
-	cxLength                                         *stats.Histogram
+	cxTotal, cxDestroy, noChainMatch *stats.Counter
+	overloadReject, globalOverflow   *stats.Counter
+	cxActive                         *stats.Gauge
+	cxLength                         *stats.Histogram
 }
 
 func newListenerStats(root *stats.Scope, addr string) listenerStats {
@@ -61,8 +62,9 @@ func newListenerStats(root *stats.Scope, addr string) listenerStats {
 	return listenerStats{
 		cxTotal: sc.Counter("downstream_cx_total"), cxDestroy: sc.Counter("downstream_cx_destroy"),
 		noChainMatch: sc.Counter("no_filter_chain_match"), cxActive: sc.Gauge("downstream_cx_active"),
-		overloadReject: sc.Counter("downstream_cx_overload_reject"),
 		cxLength:       sc.Histogram("downstream_cx_length_ms"),
+		overloadReject: sc.Counter("downstream_cx_overload_reject"),
+		globalOverflow: sc.Counter("downstream_global_cx_overflow"),
 	}
 }
 
@@ -101,6 +103,11 @@ func (l *listener) acceptLoop() {
 			raw.Close()
 			continue
 		}
+		if !l.srv.Overload.AcquireConnection() {
+			l.st.globalOverflow.Inc()
+			raw.Close()
+			continue
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		ac := &activeConn{raw: raw, cancel: cancel}
 		l.mu.Lock()
@@ -108,6 +115,7 @@ func (l *listener) acceptLoop() {
 			l.mu.Unlock()
 			cancel()
 			raw.Close()
+			l.srv.Overload.ReleaseConnection()
 			continue
 		}
 		l.conns[ac] = struct{}{}
@@ -160,6 +168,7 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 		l.mu.Lock()
 		delete(l.conns, ac)
 		l.mu.Unlock()
+		l.srv.Overload.ReleaseConnection() // before the gauges, which tests poll
 		l.st.cxActive.Dec()
 		l.srv.totalConns.Dec()
 		l.st.cxDestroy.Inc()

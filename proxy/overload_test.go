@@ -259,3 +259,66 @@ overload_manager:
 		t.Fatalf("count = %d, want 1", got)
 	}
 }
+
+// TestOverloadGlobalDownstreamMaxConnections: with two connections open
+// across the listeners, a third is closed at once and counted as
+// downstream_global_cx_overflow on its listener; once one closes, a new
+// connection is served again.
+func TestOverloadGlobalDownstreamMaxConnections(t *testing.T) {
+	up := serve(t, echo)
+	s := sluicetest.Start(t, fmt.Sprintf(`
+listeners:
+  - name: a
+    address: 127.0.0.1:0
+    filters: [{tcp_proxy: {stat_prefix: a, cluster: c}}]
+  - name: b
+    address: 127.0.0.1:0
+    filters: [{tcp_proxy: {stat_prefix: b, cluster: c}}]
+clusters:
+  - {name: c, endpoints: ["%s"]}
+overload_manager:
+  resource_monitors:
+    - name: envoy.resource_monitors.global_downstream_max_connections
+      typed_config:
+        "@type": type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig
+        max_active_downstream_connections: 2
+`, up))
+	open := func(l string) net.Conn {
+		c, err := net.Dial("tcp", s.Addr(l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	first := open("a")
+	if got := echoOn(t, first); got != "hi\n" {
+		t.Fatalf("first connection: %q", got)
+	}
+	second := open("b")
+	if got := echoOn(t, second); got != "hi\n" {
+		t.Fatalf("second connection: %q", got)
+	}
+	third := open("b")
+	third.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b, err := io.ReadAll(third); len(b) != 0 || err != nil {
+		t.Fatalf("third connection: read %q, %v; want EOF", b, err)
+	}
+	overflow := "listener." + strings.ReplaceAll(s.Addr("b"), ":", "_") + ".downstream_global_cx_overflow"
+	if got := s.Counter(overflow); got != 1 {
+		t.Fatalf("%s = %d, want 1", overflow, got)
+	}
+	first.Close()
+	s.WaitGauge("server.total_connections", 1, 5*time.Second)
+	if got := readEcho(t, s.Addr("a")); got != "hi\n" {
+		t.Fatalf("after one closed: %q", got)
+	}
+}
+
+func echoOn(t *testing.T, c net.Conn) string {
+	t.Helper()
+	fmt.Fprintln(c, "hi")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, _ := bufio.NewReader(c).ReadString('\n')
+	return line
+}
