@@ -230,4 +230,5 @@ func TestFixedHeapAndShrinkHeap(t *testing.T) {
 	sluicetest.Eventually(t, 10*time.Second, func() bool { return !on() }, "shrink_heap still active after the release")
 	sluicetest.Eventually(t, 10*time.Second, func() bool { return released() >= before+ballast/2 },
 		"the freed ballast was not returned to the OS: released %d -> %d", before, func() any { return released() })
+	t.Logf("heap released to the OS: %d MiB -> %d MiB", before>>20, released()>>20)
 }
