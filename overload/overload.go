@@ -41,8 +41,7 @@ type monitorState struct {
 	m               Monitor
 	pressure        *stats.Gauge
 	failed, skipped *stats.Counter
-	value           float64
-	ok              bool // value was read in this refresh
+	value           float64 // the last pressure read
 	name            string
 }
 
@@ -160,7 +159,6 @@ func (m *Manager) Refresh() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, ms := range m.monitors {
-		ms.ok = false
 		if ms.m == nil {
 			continue
 		}
@@ -170,7 +168,7 @@ func (m *Manager) Refresh() {
 			m.log.Warn("overload: resource monitor update failed", "monitor", ms.name, "err", err)
 			continue
 		}
-		ms.value, ms.ok = p, true
+		ms.value = p
 		ms.pressure.Set(int64(p * 100)) // Envoy's gauge is a percent
 	}
 	m.evaluate()
@@ -198,7 +196,9 @@ func (m *Manager) evaluate() {
 	for name, a := range m.actions {
 		prev := a.Value()
 		v := values[name]
-		if a.set(v) {
+		// Logged when the action turns on, saturates, unsaturates or turns
+		// off; a scaled value moving within (0, 1) is only in the stats.
+		if a.set(v) && ((prev > 0) != (v > 0) || (prev >= 1) != (v >= 1)) {
 			m.log.Warn("overload action changed", "action", name, "from", prev, "to", v)
 		}
 	}
