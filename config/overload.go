@@ -1,12 +1,6 @@
 package config
 
-import (
-	"encoding/json"
-	"reflect"
-	"time"
-
-	"gopkg.in/yaml.v3"
-)
+import "time"
 
 // Resource monitor and overload action names, Envoy's.
 const (
@@ -52,31 +46,25 @@ type OverloadManager struct {
 type ResourceMonitor struct {
 	// Name is envoy.resource_monitors.fixed_heap or
 	// envoy.resource_monitors.global_downstream_max_connections.
-	Name string `json:"name"`
-	// FixedHeap is the typed_config of envoy.resource_monitors.fixed_heap.
-	FixedHeap *FixedHeapConfig `json:"-"`
-	// DownstreamConnections is the typed_config of
-	// envoy.resource_monitors.global_downstream_max_connections.
-	DownstreamConnections *DownstreamConnectionsConfig `json:"-"`
+	Name        string         `yaml:"name" json:"name"`
+	TypedConfig *MonitorConfig `yaml:"typed_config" json:"typed_config,omitempty"`
 }
 
-// DownstreamConnectionsConfig is Envoy's DownstreamConnectionsConfig: a
-// proactive monitor. Listeners refuse a new connection while this many are
-// open across all of them (listener.<addr>.downstream_global_cx_overflow);
-// its pressure, for triggers, is open connections over the maximum.
-type DownstreamConnectionsConfig struct {
-	MaxActiveDownstreamConnections int64 `yaml:"max_active_downstream_connections" json:"max_active_downstream_connections"`
+// MonitorConfig is a resource monitor's typed_config: the fields of the
+// monitor its name selects, Envoy's FixedHeapConfig or
+// DownstreamConnectionsConfig.
+type MonitorConfig struct {
 	// Type is the optional "@type" of an Envoy config, checked when given.
-	Type string `yaml:"@type" json:"-"`
-}
-
-// FixedHeapConfig is Envoy's FixedHeapConfig: pressure is the memory the Go
-// runtime holds for the heap and its own use (not returned to the OS and not
-// free) divided by max_heap_size_bytes.
-type FixedHeapConfig struct {
-	MaxHeapSizeBytes uint64 `yaml:"max_heap_size_bytes" json:"max_heap_size_bytes"`
-	// Type is the optional "@type" of an Envoy config, checked when given.
-	Type string `yaml:"@type" json:"-"`
+	Type string `yaml:"@type" json:"@type,omitempty"`
+	// MaxHeapSizeBytes (fixed_heap): pressure is the memory the Go runtime
+	// holds for the heap and its own use (not returned to the OS and not
+	// free) divided by this.
+	MaxHeapSizeBytes uint64 `yaml:"max_heap_size_bytes" json:"max_heap_size_bytes,omitempty"`
+	// MaxActiveDownstreamConnections (global_downstream_max_connections), a
+	// proactive monitor: listeners refuse a new connection while this many
+	// are open across all of them (listener.<addr>.downstream_global_cx_overflow);
+	// its pressure, for triggers, is open connections over this.
+	MaxActiveDownstreamConnections int64 `yaml:"max_active_downstream_connections" json:"max_active_downstream_connections,omitempty"`
 }
 
 // OverloadAction is one action and the triggers that set its state: the
@@ -126,73 +114,44 @@ func (o *OverloadManager) MinTrackedPowerOfTwo() uint32 {
 	return o.BufferFactoryConfig.MinimumAccountToTrackPowerOfTwoBytes
 }
 
-// DecodeNode reads name first, then typed_config by the name's type.
-func (r *ResourceMonitor) DecodeNode(d *Decoder, path string, n *yaml.Node) {
-	if n.Kind != yaml.MappingNode {
-		d.fail(path, n, "expected a mapping, got a %s", nodeKind(n))
+// Validate checks the name and that typed_config holds that monitor's
+// fields.
+func (r *ResourceMonitor) Validate(path string, errs *Errors) {
+	tp := Join(path, "typed_config")
+	tc := r.TypedConfig
+	if tc == nil && (r.Name == FixedHeapMonitor || r.Name == DownstreamConnectionsMonitor) {
+		errs.Add(tp, "required")
 		return
 	}
-	var typed *yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		switch k := n.Content[i].Value; k {
-		case "name":
-			r.Name = n.Content[i+1].Value
-		case "typed_config":
-			typed = n.Content[i+1]
-		default:
-			d.fail(Join(path, k), n.Content[i], "unknown field (known: name, typed_config)")
-		}
-	}
-	tp := Join(path, "typed_config")
+	var wantType string
 	switch r.Name {
 	case FixedHeapMonitor:
-		r.FixedHeap = &FixedHeapConfig{}
-		if !decodeTyped(d, tp, n, typed, r.FixedHeap, &r.FixedHeap.Type, fixedHeapType) {
-			return
+		wantType = fixedHeapType
+		if tc.MaxHeapSizeBytes == 0 {
+			errs.Add(Join(tp, "max_heap_size_bytes"), "must be positive")
 		}
-		if r.FixedHeap.MaxHeapSizeBytes == 0 {
-			d.fail(Join(tp, "max_heap_size_bytes"), typed, "must be positive")
+		if tc.MaxActiveDownstreamConnections != 0 {
+			errs.Add(Join(tp, "max_active_downstream_connections"), "not a field of %s", r.Name)
 		}
 	case DownstreamConnectionsMonitor:
-		r.DownstreamConnections = &DownstreamConnectionsConfig{}
-		if !decodeTyped(d, tp, n, typed, r.DownstreamConnections, &r.DownstreamConnections.Type, downstreamCxType) {
-			return
+		wantType = downstreamCxType
+		if tc.MaxActiveDownstreamConnections <= 0 {
+			errs.Add(Join(tp, "max_active_downstream_connections"), "must be positive")
 		}
-		if r.DownstreamConnections.MaxActiveDownstreamConnections <= 0 {
-			d.fail(Join(tp, "max_active_downstream_connections"), typed, "must be positive")
+		if tc.MaxHeapSizeBytes != 0 {
+			errs.Add(Join(tp, "max_heap_size_bytes"), "not a field of %s", r.Name)
 		}
 	case "":
-		d.fail(Join(path, "name"), n, "required")
+		errs.Add(Join(path, "name"), "required")
+		return
 	default:
-		d.fail(Join(path, "name"), n, "unknown resource monitor %q (known: %s, %s)", r.Name,
+		errs.Add(Join(path, "name"), "unknown resource monitor %q (known: %s, %s)", r.Name,
 			FixedHeapMonitor, DownstreamConnectionsMonitor)
+		return
 	}
-}
-
-// MarshalJSON renders the monitor as it is written: name and typed_config.
-func (r ResourceMonitor) MarshalJSON() ([]byte, error) {
-	var typed any
-	switch {
-	case r.FixedHeap != nil:
-		typed = r.FixedHeap
-	case r.DownstreamConnections != nil:
-		typed = r.DownstreamConnections
+	if tc.Type != "" && tc.Type != wantType {
+		errs.Add(Join(tp, "@type"), "want %s, got %q", wantType, tc.Type)
 	}
-	return json.Marshal(map[string]any{"name": r.Name, "typed_config": typed})
-}
-
-// decodeTyped decodes a required typed_config into v and checks its
-// optional "@type" against want.
-func decodeTyped(d *Decoder, path string, parent, typed *yaml.Node, v any, gotType *string, want string) bool {
-	if typed == nil {
-		d.fail(path, parent, "required")
-		return false
-	}
-	d.decodeStruct(path, typed, reflect.ValueOf(v).Elem())
-	if *gotType != "" && *gotType != want {
-		d.fail(Join(path, "@type"), typed, "want %s, got %q", want, *gotType)
-	}
-	return true
 }
 
 // Validate checks one trigger's own values.

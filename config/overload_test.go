@@ -41,12 +41,12 @@ func TestOverloadManagerParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := c.OverloadManager
-	if o.RefreshInterval.D() != 250*time.Millisecond || o.ResourceMonitors[0].FixedHeap.MaxHeapSizeBytes != 2<<30 ||
+	if o.RefreshInterval.D() != 250*time.Millisecond || o.ResourceMonitors[0].TypedConfig.MaxHeapSizeBytes != 2<<30 ||
 		o.Actions[1].Triggers[0].Scaled.SaturationThreshold != 0.95 || o.MinTrackedPowerOfTwo() != 16 {
 		t.Fatalf("decoded %+v", o)
 	}
 	j, err := json.Marshal(o.ResourceMonitors[0])
-	if err != nil || !strings.Contains(string(j), `"typed_config":{"max_heap_size_bytes":2147483648}`) {
+	if err != nil || !strings.Contains(string(j), `"typed_config":{"@type":"type.googleapis.com/envoy.extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig","max_heap_size_bytes":2147483648}`) {
 		t.Fatalf("json: %s %v", j, err)
 	}
 	d, err := config.Parse("o.yaml", []byte(strings.Replace(overloadGood, "refresh_interval: 250ms", "", 1)))
@@ -85,6 +85,10 @@ func TestOverloadManagerErrors(t *testing.T) {
 			`overload_manager.resource_monitors[0].typed_config.max_active_downstream_connections: must be positive`},
 		{"no typed_config", [2]string{"resource_monitors:\n", "resource_monitors:\n    - {name: envoy.resource_monitors.global_downstream_max_connections}\n"},
 			`overload_manager.resource_monitors[0].typed_config: required`},
+		{"other monitor's field", [2]string{"max_heap_size_bytes: 2147483648", "max_heap_size_bytes: 2147483648\n        max_active_downstream_connections: 5"},
+			`overload_manager.resource_monitors[0].typed_config.max_active_downstream_connections: not a field of envoy.resource_monitors.fixed_heap`},
+		{"unknown typed field", [2]string{"max_heap_size_bytes: 2147483648", "max_heap_size_bytes: 2147483648\n        max_heap: 5"},
+			`overload_manager.resource_monitors[0].typed_config.max_heap: unknown field`},
 		{"unknown field", [2]string{"refresh_interval: 250ms", "refresh_every: 250ms"},
 			`overload_manager.refresh_every: unknown field`},
 	}

@@ -74,12 +74,12 @@ func (m *Manager) Apply(cfg *config.OverloadManager) {
 			ms := &monitorState{name: rc.Name}
 			sc := m.scope.Sub(rc.Name)
 			ms.pressure, ms.failed, ms.skipped = sc.Gauge("pressure"), sc.Counter("failed_updates"), sc.Counter("skipped_updates")
-			if rc.FixedHeap != nil {
-				ms.m = newFixedHeap(rc.FixedHeap.MaxHeapSizeBytes)
-			}
-			if dc := rc.DownstreamConnections; dc != nil {
-				ms.m = downstreamConns{m: m, max: dc.MaxActiveDownstreamConnections}
-				limit = dc.MaxActiveDownstreamConnections
+			switch tc := rc.TypedConfig; rc.Name {
+			case config.FixedHeapMonitor:
+				ms.m = newFixedHeap(tc.MaxHeapSizeBytes)
+			case config.DownstreamConnectionsMonitor:
+				ms.m = downstreamConns{m: m, max: tc.MaxActiveDownstreamConnections}
+				limit = tc.MaxActiveDownstreamConnections
 			}
 			next[rc.Name] = ms
 		}

@@ -211,7 +211,7 @@ func TestFixedHeapAndShrinkHeap(t *testing.T) {
     - name: envoy.overload_actions.shrink_heap
       triggers: [{name: envoy.resource_monitors.fixed_heap, threshold: {value: 0.5}}]
 `))
-	c.ResourceMonitors[0].FixedHeap.MaxHeapSizeBytes = max
+	c.ResourceMonitors[0].TypedConfig.MaxHeapSizeBytes = max
 	m.Apply(c)
 	defer m.Close()
 	active := "overload.envoy.overload_actions.shrink_heap.active"
