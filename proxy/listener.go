@@ -14,7 +14,6 @@ import (
 
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/filters"
-	"github.com/sluice-proxy/sluice/overload"
 	"github.com/sluice-proxy/sluice/stats"
 )
 
@@ -36,25 +35,21 @@ type listener struct {
 	conns   map[*activeConn]struct{}
 	wg      sync.WaitGroup // accept loop and connections
 	closing bool
-	stop    chan struct{} // closed by stopAccepting
-
-	gate   acceptGate
-	unsub  func()           // ends the stop_accepting_connections subscription
-	reject *overload.Action // reject_incoming_connections
+	ov      listenerOverload // the overload manager's hold on accepting
 }
 
 type activeConn struct {
 	raw    net.Conn
 	cancel context.CancelFunc
-	s      atomic.Pointer[filters.Session] // set once serve has built it
-	reset  atomic.Bool                     // the overload manager reset it
+	ov     connOverload // what the overload manager asks and does
 }
 
 type listenerStats struct {
 	cxTotal, cxDestroy, noChainMatch *stats.Counter
-	overloadReject, globalOverflow   *stats.Counter
 	cxActive                         *stats.Gauge
 	cxLength                         *stats.Histogram
+	// Envoy's downstream_cx_overload_reject, downstream_global_cx_overflow.
+	overloadReject, globalOverflow *stats.Counter
 }
 
 func newListenerStats(root *stats.Scope, addr string) listenerStats {
@@ -75,13 +70,8 @@ func (l *listener) acceptLoop() {
 	defer l.wg.Done()
 	var delay time.Duration
 	for {
-		if wait := l.gate.paused(); wait != nil {
-			select { // stop_accepting_connections: leave clients in the backlog
-			case <-wait:
-				continue
-			case <-l.stop:
-				return
-			}
+		if !l.waitAccepting() {
+			return
 		}
 		raw, err := l.ln.Accept()
 		if err != nil {
@@ -89,7 +79,7 @@ func (l *listener) acceptLoop() {
 				return
 			}
 			if isTimeout(err) {
-				continue // the gate interrupted Accept
+				continue // the overload gate interrupted Accept
 			}
 			// Out of file descriptors and the like: back off, keep serving.
 			delay = min(max(delay*2, 5*time.Millisecond), time.Second)
@@ -98,14 +88,7 @@ func (l *listener) acceptLoop() {
 			continue
 		}
 		delay = 0
-		if l.rejects() {
-			l.st.overloadReject.Inc()
-			raw.Close()
-			continue
-		}
-		if !l.srv.Overload.AcquireConnection() {
-			l.st.globalOverflow.Inc()
-			raw.Close()
+		if !l.admit(raw) {
 			continue
 		}
 		ctx, cancel := context.WithCancel(context.Background())
@@ -164,11 +147,11 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 	defer func() {
 		ac.cancel()
 		raw.Close()
+		l.srv.Overload.ReleaseConnection() // before the gauges tests poll
 		s.RunOnClose()
 		l.mu.Lock()
 		delete(l.conns, ac)
 		l.mu.Unlock()
-		l.srv.Overload.ReleaseConnection() // before the gauges, which tests poll
 		l.st.cxActive.Dec()
 		l.srv.totalConns.Dec()
 		l.st.cxDestroy.Inc()
@@ -259,14 +242,9 @@ func (l *listener) drain(deadline time.Time) {
 // new connections as soon as the reload is done.
 func (l *listener) stopAccepting() {
 	l.mu.Lock()
-	if !l.closing {
-		l.closing = true
-		close(l.stop)
-	}
+	l.closing = true
 	l.mu.Unlock()
-	if l.unsub != nil {
-		l.unsub()
-	}
+	l.ov.close()
 	l.ln.Close()
 }
 

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-proxy/sluice/config"
@@ -11,74 +12,123 @@ import (
 	"github.com/sluice-proxy/sluice/overload"
 )
 
-// acceptGate holds a listener's accept loop while the overload manager's
-// stop_accepting_connections is saturated: new clients wait in the kernel's
-// backlog, as with Envoy's disabled listeners.
-type acceptGate struct {
+// The overload manager's hooks into listeners and connections live here;
+// listener.go and server.go only call them.
+
+// listenerOverload is a listener's part: the stop_accepting_connections
+// gate, its subscription, and the reject_incoming_connections handle.
+type listenerOverload struct {
+	stop     chan struct{} // closed when the listener stops accepting
+	stopOnce sync.Once
+	unsub    func() // ends the stop_accepting_connections subscription
+	reject   *overload.Action
+
 	mu     sync.Mutex
 	resume chan struct{} // non-nil while paused; closed on resume
 }
 
-// paused returns a channel closed when accepting resumes, or nil.
-func (g *acceptGate) paused() <-chan struct{} {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.resume
+// connOverload is a connection's part: its session, for buffered bytes and
+// Abort, and whether it was reset.
+type connOverload struct {
+	s     atomic.Pointer[filters.Session] // set once serve has built it
+	reset atomic.Bool
 }
 
-// watchOverload subscribes the listener to the overload manager's accept
-// actions. Pausing sets a past deadline on the listening socket, so that an
-// Accept already waiting returns and the loop parks on the gate.
-func (l *listener) watchOverload(m *overload.Manager) {
-	l.reject = m.Action(config.ActionRejectIncomingConnections)
+// attachOverload subscribes a new listener to the accept actions and lists
+// it for resets. Pausing sets a past deadline on the listening socket, so
+// that an Accept already waiting returns and the loop parks on the gate:
+// new clients stay in the kernel's backlog, as with Envoy's disabled
+// listeners.
+func (s *Server) attachOverload(l *listener) {
+	m := s.Overload
+	ov := &l.ov
+	ov.stop = make(chan struct{})
+	ov.reject = m.Action(config.ActionRejectIncomingConnections)
 	tl, _ := l.ln.(*net.TCPListener)
-	l.unsub = m.Action(config.ActionStopAcceptingConnections).Subscribe(func(v float64) {
-		g := &l.gate
-		g.mu.Lock()
-		defer g.mu.Unlock()
+	ov.unsub = m.Action(config.ActionStopAcceptingConnections).Subscribe(func(v float64) {
+		ov.mu.Lock()
+		defer ov.mu.Unlock()
 		switch pause := v >= 1; {
-		case pause && g.resume == nil:
-			g.resume = make(chan struct{})
+		case pause && ov.resume == nil:
+			ov.resume = make(chan struct{})
 			if tl != nil {
 				tl.SetDeadline(time.Now())
 			}
 			l.log.Warn("overload: listener stopped accepting connections")
-		case !pause && g.resume != nil:
+		case !pause && ov.resume != nil:
 			if tl != nil {
 				tl.SetDeadline(time.Time{})
 			}
-			close(g.resume)
-			g.resume = nil
+			close(ov.resume)
+			ov.resume = nil
 			l.log.Warn("overload: listener accepts connections again")
+		}
+	})
+	s.serving.add(l)
+}
+
+// close ends the subscription and releases a parked accept loop.
+func (ov *listenerOverload) close() {
+	ov.stopOnce.Do(func() {
+		if ov.stop != nil {
+			close(ov.stop)
+		}
+		if ov.unsub != nil {
+			ov.unsub()
 		}
 	})
 }
 
-// rejects reports whether reject_incoming_connections refuses this
-// connection: Envoy rejects that fraction of new connections (all of them
-// when saturated).
-func (l *listener) rejects() bool {
-	if l.reject == nil {
+// waitAccepting parks the accept loop while stop_accepting_connections is
+// saturated; false means the listener stopped meanwhile.
+func (l *listener) waitAccepting() bool {
+	for {
+		l.ov.mu.Lock()
+		wait := l.ov.resume
+		l.ov.mu.Unlock()
+		if wait == nil {
+			return true
+		}
+		select {
+		case <-wait:
+		case <-l.ov.stop:
+			return false
+		}
+	}
+}
+
+// admit decides about a freshly accepted connection: closed and counted
+// when reject_incoming_connections refuses it (Envoy rejects that fraction
+// of new connections, all when saturated) or the global connection maximum
+// is open. An admitted connection was counted by AcquireConnection.
+func (l *listener) admit(raw net.Conn) bool {
+	if v := l.ov.reject.Value(); v >= 1 || (v > 0 && rand.Float64() < v) {
+		l.st.overloadReject.Inc()
+		raw.Close()
 		return false
 	}
-	v := l.reject.Value()
-	return v >= 1 || (v > 0 && rand.Float64() < v)
+	if !l.srv.Overload.AcquireConnection() {
+		l.st.globalOverflow.Inc()
+		raw.Close()
+		return false
+	}
+	return true
 }
 
 // bind ties the connection's session to it: Session.Abort cancels the
 // connection's context, and resets ask the session for its buffered bytes.
 func (ac *activeConn) bind(s *filters.Session) {
 	s.Cancel = ac.cancel
-	ac.s.Store(s)
+	ac.ov.s.Store(s)
 }
 
 // BufferedBytes is what the connection's filters report holding; 0 once it
 // was reset (it may stay listed until its goroutine has cleaned up).
 func (ac *activeConn) BufferedBytes() int64 {
-	if ac.reset.Load() {
+	if ac.ov.reset.Load() {
 		return 0
 	}
-	if s := ac.s.Load(); s != nil {
+	if s := ac.ov.s.Load(); s != nil {
 		return s.BufferedBytes()
 	}
 	return 0
@@ -86,10 +136,10 @@ func (ac *activeConn) BufferedBytes() int64 {
 
 // Reset ends the connection for the overload manager, once.
 func (ac *activeConn) Reset(reason string) {
-	if !ac.reset.CompareAndSwap(false, true) {
+	if !ac.ov.reset.CompareAndSwap(false, true) {
 		return
 	}
-	if s := ac.s.Load(); s != nil {
+	if s := ac.ov.s.Load(); s != nil {
 		s.Log.Warn("connection reset", "reason", reason, "buffered_bytes", s.BufferedBytes())
 		s.Abort("overload_reset")
 		return
@@ -98,16 +148,47 @@ func (ac *activeConn) Reset(reason string) {
 	ac.raw.Close()
 }
 
+// listenerSet lists the listeners whose connections may be reset: every
+// started one until it has stopped accepting and its last connection ended
+// (pruned as new ones are added and as it is walked).
+type listenerSet struct {
+	mu sync.Mutex
+	ls map[*listener]struct{}
+}
+
+func (ls *listenerSet) add(l *listener) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.ls == nil {
+		ls.ls = map[*listener]struct{}{}
+	}
+	ls.pruneLocked()
+	ls.ls[l] = struct{}{}
+}
+
+// pruneLocked forgets listeners that are done; ls.mu is held.
+func (ls *listenerSet) pruneLocked() {
+	for l := range ls.ls {
+		l.mu.Lock()
+		done := l.closing && len(l.conns) == 0
+		l.mu.Unlock()
+		if done {
+			delete(ls.ls, l)
+		}
+	}
+}
+
 // EachStream lists every open connection of every listener, draining ones
 // included, for reset_high_memory_stream.
-func (s *Server) EachStream(fn func(overload.Stream)) {
-	s.streamsMu.Lock()
-	ls := make([]*listener, 0, len(s.liveLns))
-	for l := range s.liveLns {
-		ls = append(ls, l)
+func (ls *listenerSet) EachStream(fn func(overload.Stream)) {
+	ls.mu.Lock()
+	ls.pruneLocked()
+	all := make([]*listener, 0, len(ls.ls))
+	for l := range ls.ls {
+		all = append(all, l)
 	}
-	s.streamsMu.Unlock()
-	for _, l := range ls {
+	ls.mu.Unlock()
+	for _, l := range all {
 		l.mu.Lock()
 		for ac := range l.conns {
 			fn(ac)
@@ -116,5 +197,7 @@ func (s *Server) EachStream(fn func(overload.Stream)) {
 	}
 }
 
-var _ overload.StreamSource = (*Server)(nil)
-var _ overload.Stream = (*activeConn)(nil)
+var (
+	_ overload.StreamSource = (*listenerSet)(nil)
+	_ overload.Stream       = (*activeConn)(nil)
+)

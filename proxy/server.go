@@ -36,9 +36,7 @@ type Server struct {
 	listeners map[string]*listener
 	draining  sync.WaitGroup
 	stopped   bool
-
-	streamsMu sync.Mutex
-	liveLns   map[*listener]struct{} // accepting or draining, for EachStream
+	serving   listenerSet // for the overload manager's resets
 
 	nextID     atomic.Uint64
 	totalConns *stats.Gauge
@@ -60,7 +58,7 @@ func New(store *stats.Store, log *slog.Logger) *Server {
 	srv, lm := root.Sub("server"), root.Sub("listener_manager")
 	s := &Server{
 		Store: store, Clusters: cluster.NewManager(root, log), log: log, started: time.Now(),
-		listeners: map[string]*listener{}, liveLns: map[*listener]struct{}{},
+		listeners:  map[string]*listener{},
 		totalConns: srv.Gauge("total_connections"), live: srv.Gauge("live"), uptime: srv.Gauge("uptime"),
 		reloadOK: srv.Counter("config_reload"), reloadFail: srv.Counter("config_reload_failed"),
 		lmAdded: lm.Counter("listener_added"), lmRemoved: lm.Counter("listener_removed"),
@@ -68,7 +66,7 @@ func New(store *stats.Store, log *slog.Logger) *Server {
 		lmActive: lm.Gauge("total_listeners_active"),
 	}
 	s.live.Set(1)
-	s.Overload = overload.New(root, log, s)
+	s.Overload = overload.New(root, log, &s.serving)
 	return s
 }
 
@@ -147,12 +145,9 @@ func (s *Server) Apply(cfg *config.Config) error {
 			continue
 		}
 		l := &listener{srv: s, cfg: p.cfg, ln: p.ln, addr: p.ln.Addr().String(),
-			conns: map[*activeConn]struct{}{}, stop: make(chan struct{})}
+			conns: map[*activeConn]struct{}{}}
 		l.log = s.log.With("listener", p.cfg.Name)
-		l.watchOverload(s.Overload)
-		s.streamsMu.Lock()
-		s.liveLns[l] = struct{}{}
-		s.streamsMu.Unlock()
+		s.attachOverload(l)
 		l.st = newListenerStats(s.Store.Root(), l.addr)
 		l.setChains(p.chains)
 		l.wg.Add(1)
@@ -170,7 +165,7 @@ func (s *Server) Apply(cfg *config.Config) error {
 		s.log.Info("listener draining", "listener", name, "address", old.addr, "open_connections", old.activeConns())
 		old.stopAccepting()
 		s.draining.Add(1)
-		go func(l *listener) { defer s.draining.Done(); s.drainListener(l, deadline) }(old)
+		go func(l *listener) { defer s.draining.Done(); l.drain(deadline) }(old)
 	}
 	s.listeners = next
 	s.lmActive.Set(int64(len(next)))
@@ -227,21 +222,13 @@ func (s *Server) Shutdown() {
 	deadline := time.Now().Add(timeout)
 	for _, l := range s.listeners {
 		s.draining.Add(1)
-		go func(l *listener) { defer s.draining.Done(); s.drainListener(l, deadline) }(l)
+		go func(l *listener) { defer s.draining.Done(); l.drain(deadline) }(l)
 	}
 	s.listeners = map[string]*listener{}
 	s.mu.Unlock()
 	s.draining.Wait()
 	s.Overload.Close()
 	s.Clusters.Close()
-}
-
-// drainListener drains l and forgets it.
-func (s *Server) drainListener(l *listener, deadline time.Time) {
-	l.drain(deadline)
-	s.streamsMu.Lock()
-	delete(s.liveLns, l)
-	s.streamsMu.Unlock()
 }
 
 // ListenerInfo describes a running listener for the admin server.
