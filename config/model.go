@@ -21,6 +21,9 @@ type Config struct {
 	Listeners []Listener `yaml:"listeners" json:"listeners"`
 	// Clusters are the upstreams that terminal filters route to.
 	Clusters []Cluster `yaml:"clusters" json:"clusters"`
+	// OverloadManager, when set, sheds load under memory pressure (Envoy's
+	// bootstrap overload_manager).
+	OverloadManager *OverloadManager `yaml:"overload_manager" json:"overload_manager,omitempty"`
 	// DrainTimeout bounds how long connections of a removed listener, or of
 	// every listener on SIGTERM, may run on. Default 30s.
 	DrainTimeout Duration `yaml:"drain_timeout" json:"drain_timeout"`

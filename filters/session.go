@@ -26,6 +26,10 @@ type Session struct {
 	Downstream net.Conn
 	Local      netip.AddrPort
 	Remote     netip.AddrPort
+	// Cancel, set by the server, cancels the context the terminal serves
+	// under (as a drain does); Abort uses it. Nil in tests that build a
+	// Session by hand.
+	Cancel func()
 	// SNI and ALPN come from the ClientHello when the chain match or TLS
 	// termination read it; empty otherwise.
 	SNI  string
@@ -45,6 +49,7 @@ type Session struct {
 	sqlGates []SQLGate
 	upWrap   UpstreamWrapper
 	access   AccessRecord
+	buffered func() int64
 }
 
 // AccessRecord is what the access log writes for the connection; terminals

@@ -92,6 +92,7 @@ func (s *Server) apply(cfg *config.Config) error {
 
 	// Nothing can fail from here on.
 	s.Clusters.Apply(cfg.Clusters)
+	s.Overload.Apply(cfg.OverloadManager)
 	next := make(map[string]*listener, len(plans))
 	keep := make(map[*listener]bool, len(plans))
 	for _, p := range plans {
@@ -176,6 +177,7 @@ func (s *Server) newListener(lc config.Listener, ln net.Listener, cs *chainSet, 
 	l := &listener{srv: s, cfg: lc, ln: ln, addr: ln.Addr().String(),
 		conns: map[*activeConn]struct{}{}, kick: make(chan struct{}, 1)}
 	l.log = s.log.With("listener", lc.Name)
+	s.attachOverload(l)
 	l.st = newListenerStats(s.Store.Root(), l.addr)
 	if adopt != nil {
 		l.adopted = []*listener{adopt}

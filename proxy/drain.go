@@ -77,5 +77,6 @@ func (l *listener) stopAccepting() {
 	l.mu.Lock()
 	l.closing = true
 	l.mu.Unlock()
+	l.ov.close()
 	l.ln.Close()
 }

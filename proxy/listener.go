@@ -45,17 +45,21 @@ type listener struct {
 	deadline time.Time     // when draining connections are closed; zero: never (adopted)
 	kick     chan struct{} // tells drain that deadline changed
 	drained  atomic.Bool   // drain returned: no connection is left
+	ov      listenerOverload // the overload manager's hold on accepting
 }
 
 type activeConn struct {
 	raw    net.Conn
 	cancel context.CancelFunc
+	ov     connOverload // what the overload manager asks and does
 }
 
 type listenerStats struct {
 	cxTotal, cxDestroy, noChainMatch *stats.Counter
 	cxActive                         *stats.Gauge
 	cxLength                         *stats.Histogram
+	// Envoy's downstream_cx_overload_reject, downstream_global_cx_overflow.
+	overloadReject, globalOverflow *stats.Counter
 }
 
 func newListenerStats(root *stats.Scope, addr string) listenerStats {
@@ -63,7 +67,9 @@ func newListenerStats(root *stats.Scope, addr string) listenerStats {
 	return listenerStats{
 		cxTotal: sc.Counter("downstream_cx_total"), cxDestroy: sc.Counter("downstream_cx_destroy"),
 		noChainMatch: sc.Counter("no_filter_chain_match"), cxActive: sc.Gauge("downstream_cx_active"),
-		cxLength: sc.Histogram("downstream_cx_length_ms"),
+		cxLength:       sc.Histogram("downstream_cx_length_ms"),
+		overloadReject: sc.Counter("downstream_cx_overload_reject"),
+		globalOverflow: sc.Counter("downstream_global_cx_overflow"),
 	}
 }
 
@@ -74,10 +80,16 @@ func (l *listener) acceptLoop() {
 	defer l.wg.Done()
 	var delay time.Duration
 	for {
+		if !l.waitAccepting() {
+			return
+		}
 		raw, err := l.ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
+			}
+			if isTimeout(err) {
+				continue // the overload gate interrupted Accept
 			}
 			// Out of file descriptors and the like: back off, keep serving.
 			delay = min(max(delay*2, 5*time.Millisecond), time.Second)
@@ -86,6 +98,9 @@ func (l *listener) acceptLoop() {
 			continue
 		}
 		delay = 0
+		if !l.admit(raw) {
+			continue
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		ac := &activeConn{raw: raw, cancel: cancel}
 		l.mu.Lock()
@@ -93,6 +108,7 @@ func (l *listener) acceptLoop() {
 			l.mu.Unlock()
 			cancel()
 			raw.Close()
+			l.srv.Overload.ReleaseConnection()
 			continue
 		}
 		l.conns[ac] = struct{}{}
@@ -136,11 +152,13 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 		ID: l.srv.nextID.Add(1), Listener: cs.listener.Name, Start: start, Downstream: raw,
 		Local: addrPort(raw.LocalAddr()), Remote: addrPort(raw.RemoteAddr()),
 	}
+	ac.bind(s)
 	s.Log = l.log.With("conn", s.ID, "remote", s.Remote.String())
 	s.Guard = l.srv.guard
 	defer func() {
 		ac.cancel()
 		raw.Close()
+		l.srv.Overload.ReleaseConnection() // before the gauges tests poll
 		s.RunOnClose()
 		l.mu.Lock()
 		delete(l.conns, ac)

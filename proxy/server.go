@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/internal/guard"
 	"github.com/sluice-proxy/sluice/proxy/ioloop"
+	"github.com/sluice-proxy/sluice/overload"
 	"github.com/sluice-proxy/sluice/stats"
 )
 
@@ -23,6 +24,8 @@ import (
 type Server struct {
 	Store    *stats.Store
 	Clusters *cluster.Manager
+	// Overload is the overload manager; listeners take its actions.
+	Overload *overload.Manager
 	log      *slog.Logger
 	started  time.Time
 
@@ -32,6 +35,7 @@ type Server struct {
 	retiring  map[string]*listener // draining listeners by address, for adoption
 	draining  sync.WaitGroup
 	stopped   bool
+	serving   listenerSet // for the overload manager's resets
 
 	nextID     atomic.Uint64
 	totalConns *stats.Gauge
@@ -93,6 +97,7 @@ func New(store *stats.Store, log *slog.Logger, opts ...Option) *Server {
 		}
 	}
 	s.live.Set(1)
+	s.Overload = overload.New(root, log, &s.serving)
 	return s
 }
 
@@ -125,6 +130,7 @@ func (s *Server) Shutdown() {
 	s.listeners = map[string]*listener{}
 	s.mu.Unlock()
 	s.draining.Wait()
+	s.Overload.Close()
 	s.Clusters.Close()
 	if s.loops != nil {
 		s.loops.Close()

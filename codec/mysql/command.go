@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"encoding/binary"
+	"fmt"
 	"strconv"
 
 	gm "github.com/go-mysql-org/go-mysql/mysql"
@@ -34,14 +35,24 @@ func CommandName(cmd byte) string {
 	return "unknown_" + strconv.Itoa(int(cmd))
 }
 
+// KnownCommand reports whether cmd is a command byte of MySQL or MariaDB.
+func KnownCommand(cmd byte) bool {
+	return (int(cmd) < len(commandNames) && commandNames[cmd] != "") || cmd == ComStmtBulkExecute
+}
+
 // handleCommand decodes a client command (sequence id 0) and sets up the
-// expected response.
+// expected response. An unknown command byte is a decode error: the server
+// answers it with ERR 1047 (Unknown command), which resync skips.
 func (s *Session) handleCommand(m *Message) {
 	if m.Len == 0 {
 		s.decodeError(ClientToServer, m, "command", errShort)
 		return
 	}
 	p := m.Prefix
+	if !KnownCommand(p[0]) {
+		s.decodeError(ClientToServer, m, "command", fmt.Errorf("unknown command 0x%02x", p[0]))
+		return
+	}
 	s.cmd = p[0]
 	ev := s.begin(EventCommand, ClientToServer, m)
 	ev.Command = s.cmd

@@ -115,6 +115,16 @@ func (f *Framer) Next(p []byte) (msg *Message, n int, err error) {
 	return nil, n, err
 }
 
+// Partial reports the sequence id of a message whose first header has been
+// read but whose payload has not all arrived yet; ok is false between
+// messages. It lets a caller judge a header at once instead of waiting for a
+// payload of up to 16 MiB that a confused peer may never send.
+func (f *Framer) Partial() (seq uint8, ok bool) { return f.cur.Seq, f.inMsg }
+
+// InPacket reports whether the Framer stands inside a packet: part of a
+// header, or a header whose payload has not all arrived.
+func (f *Framer) InPacket() bool { return f.nhdr > 0 || f.left > 0 }
+
 // startPacket decodes the buffered header.
 func (f *Framer) startPacket() error {
 	f.plen = int(f.hdr[0]) | int(f.hdr[1])<<8 | int(f.hdr[2])<<16

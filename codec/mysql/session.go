@@ -62,6 +62,7 @@ type Session struct {
 	cmd                    byte   // command being answered
 	cols, colsLeft, rows   uint64 // result set in progress
 	defsLeft               uint64 // definitions left after a prepare OK
+	partialSeen            bool   // the client message being framed had its header judged
 	ev                     Event
 }
 
@@ -80,6 +81,10 @@ func NewSession(cfg Config, fn func(*Event)) *Session {
 // Stopped reports whether the Session has stopped decoding (TLS without
 // ResumeTLS, compression, replication, an undecodable handshake).
 func (s *Session) Stopped() bool { return s.st == stTLS || s.st == stStopped }
+
+// ClientInPacket reports whether the client's stream stopped inside a
+// packet (a partial header or payload) while the Session still decodes.
+func (s *Session) ClientInPacket() bool { return !s.Stopped() && s.fr[ClientToServer].InPacket() }
 
 // Offset returns how many bytes of dir's stream the Session has framed.
 func (s *Session) Offset(dir Direction) int64 { return s.fr[dir&1].Offset() }
@@ -116,9 +121,32 @@ func (s *Session) Feed(dir Direction, p []byte) {
 			}
 			s.protocolError(dir, err)
 		}
-		if m != nil {
+		switch {
+		case m != nil:
+			if dir == ClientToServer {
+				s.partialSeen = false
+			}
 			s.handle(dir, m)
+		case dir == ClientToServer:
+			s.checkPartial()
 		}
+	}
+}
+
+// checkPartial judges the header of a client message still arriving: a
+// command must carry sequence id 0. Garbage sent after login usually reads
+// as a header with a random sequence id and a length of megabytes; the
+// server answers "Got packets out of order" at the header and closes, so
+// waiting for the payload would never see the message end (Envoy's decoder,
+// too, checks the sequence id before the payload is in).
+func (s *Session) checkPartial() {
+	seq, ok := s.fr[ClientToServer].Partial()
+	if !ok || s.partialSeen {
+		return
+	}
+	s.partialSeen = true
+	if s.st == stIdle && seq != 0 {
+		s.fail(&ProtocolError{Dir: ClientToServer, Seq: seq, Reason: "command with a sequence id other than 0"})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/sluice-proxy/sluice/config"
 )
@@ -60,7 +61,26 @@ type Config struct {
 	// for whole-number literals and comments) in the same database are
 	// parsed once. Default 4096 entries; 0 parses every statement.
 	ParseCacheSize int `yaml:"parse_cache_size" json:"parse_cache_size"`
+	// HandshakeTimeout closes a client that has not completed the
+	// connection phase (greeting, HandshakeResponse, the server's OK) this
+	// long after it was accepted; counted as handshake_timeout. Default
+	// 10s, MySQL's connect_timeout; 0s turns it off. Under a client's own
+	// TLS passed through, the phase cannot be followed and the timer ends
+	// at the SSLRequest.
+	HandshakeTimeout config.Duration `yaml:"handshake_timeout" json:"handshake_timeout"`
+	// RequestTimeout closes a logged-in client that started a packet (part
+	// of its header or payload) and has not finished it this long after its
+	// first byte; counted as request_timeout. Each packet of a message of
+	// 16 MiB or more has its own time. Default 30s, MySQL's
+	// net_read_timeout; 0s turns it off.
+	RequestTimeout config.Duration `yaml:"request_timeout" json:"request_timeout"`
 }
+
+// Default timeouts, MySQL's connect_timeout and net_read_timeout.
+const (
+	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultRequestTimeout   = 30 * time.Second
+)
 
 // UpstreamTLS verifies the server's certificate under upstream_ssl: require.
 type UpstreamTLS struct {
@@ -75,7 +95,8 @@ type UpstreamTLS struct {
 
 // NewConfig returns a config with the defaults.
 func NewConfig() *Config {
-	return &Config{MaxSQLBytes: DefaultMaxSQLBytes, UpstreamSSL: UpstreamSSLDisable, ParseCacheSize: DefaultParseCacheSize}
+	return &Config{MaxSQLBytes: DefaultMaxSQLBytes, UpstreamSSL: UpstreamSSLDisable, ParseCacheSize: DefaultParseCacheSize,
+		HandshakeTimeout: config.Duration(DefaultHandshakeTimeout), RequestTimeout: config.Duration(DefaultRequestTimeout)}
 }
 
 // parseSQL reports the effective parse_sql setting.

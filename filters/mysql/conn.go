@@ -32,6 +32,7 @@ type conn struct {
 	mu  sync.Mutex
 	dec *codec.Session
 	ev  evState
+	to  timeouts
 
 	wmu  sync.Mutex
 	down filters.Conn // where the client is written: Conn or the TLS over it
@@ -191,6 +192,9 @@ func (c *conn) answerDenied(lastSeq byte, policy string) error {
 func (c *conn) feed(dir codec.Direction, p []byte) {
 	c.mu.Lock()
 	c.dec.Feed(dir, p)
+	if dir == codec.ClientToServer {
+		c.trackRequest(c.dec)
+	}
 	c.mu.Unlock()
 }
 

@@ -20,6 +20,7 @@ type evState struct {
 	shift    atomic.Bool // sequence ids are rewritten (TLS terminated, connection phase)
 
 	db     string    // current database
+	badLog bool      // a decoder or protocol error was logged
 	v      verdict   // decision about the client message being fed
 	timing bool      // a query's response is awaited
 	qStart time.Time // when that query was forwarded
@@ -50,6 +51,7 @@ func (c *conn) onEvent(ev *codec.Event) {
 		c.ev.v.sslRequest = true
 		if c.f.tls == nil {
 			c.ev.stopped.Store(true) // TLS passes through; nothing more to decode
+			c.stopHandshakeTimer()
 		}
 	case codec.EventLogin:
 		st.LoginAttempts.Inc()
@@ -69,10 +71,12 @@ func (c *conn) onEvent(ev *codec.Event) {
 	case codec.EventLoginOK:
 		c.ev.loggedIn.Store(true)
 		c.ev.shift.Store(false)
+		c.stopHandshakeTimer()
 	case codec.EventLoginFailed:
 		st.LoginFailures.Inc()
 		c.ev.loggedIn.Store(true)
 		c.ev.shift.Store(false)
+		c.stopHandshakeTimer()
 	case codec.EventCommand:
 		c.command(ev)
 	case codec.EventOK, codec.EventErr, codec.EventResultSet, codec.EventPrepareOK:
@@ -82,10 +86,13 @@ func (c *conn) onEvent(ev *codec.Event) {
 		}
 	case codec.EventDecodeError:
 		st.DecoderErrors.Inc()
+		c.logBadInput(ev)
 	case codec.EventProtocolError:
 		st.ProtocolErrors.Inc()
+		c.logBadInput(ev)
 	case codec.EventStopped:
 		c.ev.stopped.Store(true)
+		c.stopHandshakeTimer()
 	}
 }
 
@@ -114,4 +121,15 @@ func (c *conn) deny(v filters.SQLVerdict) {
 			a.Fields["rbac_policy"] = v.Policy
 		}
 	})
+}
+
+// logBadInput logs the connection's first decoder or protocol error; the
+// counters count them all. The bytes still go to the server, which answers
+// or closes as it sees fit (the filter only observes).
+func (c *conn) logBadInput(ev *codec.Event) {
+	if c.ev.badLog || c.s.Log == nil {
+		return
+	}
+	c.ev.badLog = true
+	c.s.Log.Info("mysql_proxy: undecodable input", "kind", ev.Kind.String(), "err", ev.Err)
 }

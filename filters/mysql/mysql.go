@@ -81,6 +81,7 @@ func (f *Filter) Stats() *Stats { return f.stats }
 func (f *Filter) Observe(s *filters.Session, c filters.Conn) (filters.Conn, error) {
 	f.stats.Sessions.Inc()
 	cn := newConn(f, s, c)
+	cn.startTimers()
 	if f.upTLS != nil {
 		s.SetUpstreamWrapper(cn.wrapUpstream)
 	}

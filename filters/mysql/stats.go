@@ -26,6 +26,9 @@ type Stats struct {
 	// ParseCacheHits and ParseCacheMisses count statements answered from
 	// the parse cache, and parsed then cached.
 	ParseCacheHits, ParseCacheMisses *stats.Counter
+	// HandshakeTimeout and RequestTimeout count clients closed for not
+	// finishing the connection phase, or a started packet, in time.
+	HandshakeTimeout, RequestTimeout *stats.Counter
 	// QueryTime is the time in milliseconds from a command's last byte
 	// forwarded to the end of its response.
 	QueryTime *stats.Histogram
@@ -55,6 +58,8 @@ func newStats(root *stats.Scope, prefix string) *Stats {
 		UpstreamSSLFailed:  sc.Counter("upstream_ssl_failed"),
 		ParseCacheHits:     sc.Counter("parse_cache_hits"),
 		ParseCacheMisses:   sc.Counter("parse_cache_misses"),
+		HandshakeTimeout:   sc.Counter("handshake_timeout"),
+		RequestTimeout:     sc.Counter("request_timeout"),
 	}
 }
 
