@@ -97,6 +97,29 @@ func (pc *parseCache) parse(sql []byte, db string) *parsed {
 	return res
 }
 
+// lookup returns the cached result for sql in db, or nil when it would need
+// a parse (a miss is counted by the parse that follows).
+func (pc *parseCache) lookup(sql []byte, db string) *parsed {
+	if len(sql) > maxCachedSQL {
+		return nil
+	}
+	var buf [512]byte
+	key := cacheKey(buf[:0], sql, db)
+	sh := &pc.shards[xxhash.Sum64(key)&(cacheShards-1)]
+	sh.mu.Lock()
+	var res *parsed
+	if i, ok := sh.index[string(key)]; ok { // no allocation for the lookup
+		sh.hits++
+		sh.slots[i].ref = true
+		res = sh.slots[i].res
+	}
+	sh.mu.Unlock()
+	if res != nil && pc.hitsC != nil {
+		pc.hitsC.Inc()
+	}
+	return res
+}
+
 // cacheKey is 's' (a shape) or 'v' (verbatim text), the database, a NUL
 // (no database name holds one) and the shape or text.
 func cacheKey(dst, sql []byte, db string) []byte {

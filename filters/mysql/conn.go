@@ -46,6 +46,7 @@ type conn struct {
 	ct         tracker
 	started    bool
 	gated      bool // a SQL gate is registered
+	onLoop     bool // handed over: callbacks run on an event loop's thread
 	connPhase  bool // connection-phase messages may be rewritten (terminate_ssl or upstream_ssl)
 	terminated bool // the client's TLS was terminated here
 	loginSeen  bool // the HandshakeResponse (or a passed-through SSLRequest) went by
@@ -250,6 +251,7 @@ func (c *conn) Handover() (filters.Taps, bool, error) {
 	if len(in.Pending) > 0 {
 		c.feed(codec.ClientToServer, in.Pending)
 	}
+	c.onLoop = true
 	in.OnRead = filters.ChainTaps(in.OnRead, c.feedClient)
 	in.OnWrite = filters.ChainTaps(c.feedServer, in.OnWrite)
 	return in, true, nil

@@ -47,12 +47,14 @@ type Filter struct {
 	tls   *tls.Config // nil unless terminate_ssl
 	upTLS *tls.Config // nil unless upstream_ssl: require
 	cache *parseCache // nil when parse_cache_size is 0
+	// parseSlots bounds the parses running off the event loops.
+	parseSlots chan struct{}
 }
 
 // New builds a mysql_proxy from a validated config; it loads the
 // terminate_ssl certificate and the upstream_tls CA.
 func New(cfg *Config, env *filters.Env) (*Filter, error) {
-	f := &Filter{cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix)}
+	f := &Filter{cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix), parseSlots: make(chan struct{}, maxDeferredParses)}
 	if cfg.ParseCacheSize > 0 {
 		f.cache = newParseCache(cfg.ParseCacheSize, f.stats.ParseCacheHits, f.stats.ParseCacheMisses)
 	}

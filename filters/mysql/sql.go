@@ -31,9 +31,26 @@ func (c *conn) statement(ev *codec.Event) {
 		return
 	}
 	var res *parsed
-	if c.f.cache != nil {
+	switch {
+	case c.onLoop:
+		// On an event loop's thread nothing may wait for the parser: a
+		// cached shape is answered here, a new one parsed on a goroutine
+		// of its own (ungated: only stats and metadata wait for it). A
+		// USE is parsed here, as the statements after it need its
+		// database; it is cheap.
+		if c.f.cache != nil {
+			res = c.f.cache.lookup(ev.SQL, c.ev.db)
+		}
+		if res == nil && sqlmysql.Classify(sql) != "use" {
+			c.deferParse(ev.SQL, c.ev.db)
+			return
+		}
+		if res == nil {
+			res = parseNow(string(ev.SQL), c.ev.db)
+		}
+	case c.f.cache != nil:
 		res = c.f.cache.parse(ev.SQL, c.ev.db)
-	} else {
+	default:
 		res = parseNow(string(ev.SQL), c.ev.db) // a copy: the result keeps substrings
 	}
 	if res.err != nil {
@@ -60,6 +77,46 @@ func (c *conn) statement(ev *codec.Event) {
 			c.deny(v)
 		}
 	}
+}
+
+// maxDeferredParses bounds the parses running off the event loops at once,
+// per filter; a statement beyond it is not parsed and counts in
+// queries_parse_skipped (a sluice stat), so that a client sending only new
+// statements costs at most this many goroutines and never a loop stall.
+const maxDeferredParses = 64
+
+// deferParse parses a copy of sql in db on a goroutine of its own, bounded
+// by maxDeferredParses; the result fills the cache and then the counts and
+// the session's metadata (possibly after later statements').
+func (c *conn) deferParse(sql []byte, db string) {
+	f := c.f
+	select {
+	case f.parseSlots <- struct{}{}:
+	default:
+		f.stats.QueriesParseSkipped.Inc()
+		return
+	}
+	text := append([]byte(nil), sql...)
+	c.s.Go(func() {
+		defer func() { <-f.parseSlots }()
+		var res *parsed
+		if f.cache != nil {
+			res = f.cache.parse(text, db)
+		} else {
+			res = parseNow(string(text), db)
+		}
+		st := f.stats
+		if res.err != nil {
+			st.QueriesParseError.Inc()
+			st.kind(sqlmysql.Classify(string(text))).Inc()
+			return
+		}
+		st.QueriesParsed.Inc()
+		for i := range res.stmts {
+			st.kind(res.stmts[i].Kind).Inc()
+		}
+		c.s.SetMetadata(MetadataNamespace, res.meta)
+	})
 }
 
 // bytesString views b as a string without copying; the string is valid as

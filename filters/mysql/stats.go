@@ -14,6 +14,9 @@ type Stats struct {
 	AuthSwitchRequest *stats.Counter
 	QueriesParsed     *stats.Counter
 	QueriesParseError *stats.Counter
+	// QueriesParseSkipped counts statements not parsed because
+	// maxDeferredParses parses were running off the event loops (sluice's).
+	QueriesParseSkipped *stats.Counter
 	// Statements count COM_QUERY / COM_STMT_PREPARE statements by kind:
 	// statements_select|insert|update|delete|other.
 	StmtSelect, StmtInsert, StmtUpdate, StmtDelete, StmtOther *stats.Counter
@@ -37,22 +40,23 @@ type Stats struct {
 func newStats(root *stats.Scope, prefix string) *Stats {
 	sc := root.Sub("mysql").Tagged("envoy_mysql_prefix", prefix)
 	return &Stats{
-		Sessions:          sc.Counter("sessions"),
-		LoginAttempts:     sc.Counter("login_attempts"),
-		LoginFailures:     sc.Counter("login_failures"),
-		DecoderErrors:     sc.Counter("decoder_errors"),
-		ProtocolErrors:    sc.Counter("protocol_errors"),
-		UpgradedToSSL:     sc.Counter("upgraded_to_ssl"),
-		AuthSwitchRequest: sc.Counter("auth_switch_request"),
-		QueriesParsed:     sc.Counter("queries_parsed"),
-		QueriesParseError: sc.Counter("queries_parse_error"),
-		StmtSelect:        sc.Counter("statements_select"),
-		StmtInsert:        sc.Counter("statements_insert"),
-		StmtUpdate:        sc.Counter("statements_update"),
-		StmtDelete:        sc.Counter("statements_delete"),
-		StmtOther:         sc.Counter("statements_other"),
-		StatementsDenied:  sc.Counter("statements_denied"),
-		QueryTime:         sc.Histogram("query_time_ms"),
+		Sessions:            sc.Counter("sessions"),
+		LoginAttempts:       sc.Counter("login_attempts"),
+		LoginFailures:       sc.Counter("login_failures"),
+		DecoderErrors:       sc.Counter("decoder_errors"),
+		ProtocolErrors:      sc.Counter("protocol_errors"),
+		UpgradedToSSL:       sc.Counter("upgraded_to_ssl"),
+		AuthSwitchRequest:   sc.Counter("auth_switch_request"),
+		QueriesParsed:       sc.Counter("queries_parsed"),
+		QueriesParseError:   sc.Counter("queries_parse_error"),
+		QueriesParseSkipped: sc.Counter("queries_parse_skipped"),
+		StmtSelect:          sc.Counter("statements_select"),
+		StmtInsert:          sc.Counter("statements_insert"),
+		StmtUpdate:          sc.Counter("statements_update"),
+		StmtDelete:          sc.Counter("statements_delete"),
+		StmtOther:           sc.Counter("statements_other"),
+		StatementsDenied:    sc.Counter("statements_denied"),
+		QueryTime:           sc.Histogram("query_time_ms"),
 
 		UpstreamSSLSuccess: sc.Counter("upstream_ssl_success"),
 		UpstreamSSLFailed:  sc.Counter("upstream_ssl_failed"),
