@@ -53,3 +53,43 @@ func TestTypedBuild(t *testing.T) {
 		t.Fatalf("wrong config type: %v", err)
 	}
 }
+
+// closeNoError has a Close the server's filters.Closer check would miss.
+type closeNoError struct{}
+
+func (*closeNoError) Close() {}
+
+// closeWithError is a proper Closer.
+type closeWithError struct{}
+
+func (*closeWithError) Close() error { return nil }
+
+func TestTypedRefusesCloseWithoutError(t *testing.T) {
+	newA := func() *cfgA { return &cfgA{} }
+	for _, tc := range []struct {
+		name      string
+		typed     func()
+		wantPanic string
+	}{
+		{"Close without error", func() {
+			Typed("bad_close", Terminal, newA, func(*cfgA, *Env) (*closeNoError, error) { return nil, nil })
+		}, "want func() error"},
+		{"Close() error", func() {
+			Typed("good_close", Terminal, newA, func(*cfgA, *Env) (*closeWithError, error) { return nil, nil })
+		}, ""},
+		{"no Close", func() { Typed("no_close", Terminal, newA, func(*cfgA, *Env) (int, error) { return 0, nil }) }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				v := recover()
+				switch {
+				case tc.wantPanic == "" && v != nil:
+					t.Fatalf("panicked: %v", v)
+				case tc.wantPanic != "" && (v == nil || !strings.Contains(v.(string), tc.wantPanic)):
+					t.Fatalf("panic %v, want %q", v, tc.wantPanic)
+				}
+			}()
+			tc.typed()
+		})
+	}
+}

@@ -18,7 +18,6 @@ import (
 
 	kcodec "github.com/sluice-proxy/sluice/codec/kafka"
 	"github.com/sluice-proxy/sluice/filters/kafkabroker"
-	"github.com/sluice-proxy/sluice/filters/kafkamesh"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
 )
 
@@ -285,7 +284,6 @@ func TestKafkaMeshClients(t *testing.T) {
 		pay = c.ListenAddrs()
 	}
 	logs := kafkaBrokers(t, 1)
-	t.Cleanup(kafkamesh.CloseClients)
 	port := freePort(t)
 	s := sluicetest.Start(t, fmt.Sprintf(`
 listeners:

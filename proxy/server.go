@@ -108,6 +108,7 @@ func (s *Server) Apply(cfg *config.Config) error {
 			return fail(err)
 		}
 		p := &plan{cfg: lc, chains: cs, old: s.listeners[lc.Name]}
+		plans = append(plans, p) // from here on a failure retires its chains too
 		if lc.AccessLog != nil {
 			if cs.alog, err = openAccessLog(lc.AccessLog.Path); err != nil {
 				return fail(fmt.Errorf("listeners[%d].access_log.path: %w", i, err))
@@ -125,7 +126,6 @@ func (s *Server) Apply(cfg *config.Config) error {
 			bound = append(bound, ln)
 			p.ln = ln
 		}
-		plans = append(plans, p)
 	}
 
 	// Nothing can fail from here on.

@@ -67,7 +67,7 @@ func testMesh(t testing.TB) *Mesh {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(m.Close)
+	t.Cleanup(func() { m.Close() })
 	return m
 }
 

@@ -74,10 +74,11 @@ func New(cfg *Config, env *filters.Env) (*Mesh, error) {
 	}
 	sort.SliceStable(m.groups, func(i, j int) bool { return len(m.groups[i].prefix) > len(m.groups[j].prefix) })
 	for _, u := range m.upstreams {
-		if u.byAcks[2] == nil { // eagerly build the acks=all client; it validates the options
-			if _, err := u.client(-1); err != nil {
-				return nil, fmt.Errorf("kafka_mesh: upstream %s: %w", u.name, err)
-			}
+		// Build the acks=all clients now: that validates the options. A
+		// failure closes the clients built before it.
+		if _, err := u.client(-1); err != nil {
+			m.Close()
+			return nil, fmt.Errorf("kafka_mesh: upstream %s: %w", u.name, err)
 		}
 	}
 	return m, nil
@@ -123,14 +124,16 @@ func (m *Mesh) groupCluster(group string, topics []string) *upstream {
 	return nil
 }
 
-// Close closes the upstream clients. The server does not call it (filters
-// have no close hook yet); tests do.
-func (m *Mesh) Close() {
+// Close closes the upstream clients (filters.Closer): the server calls it
+// once the mesh's chain set is retired and its last connection has ended.
+func (m *Mesh) Close() error {
 	for _, u := range m.upstreams {
 		u.close()
 	}
+	return nil
 }
 
 var (
 	_ filters.TerminalFilter = (*Mesh)(nil)
+	_ filters.Closer         = (*Mesh)(nil)
 )
