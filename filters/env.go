@@ -20,4 +20,7 @@ type Env struct {
 	// single session (a shared upstream connection's reader): log them,
 	// count them, and close what the goroutine served.
 	Guard *guard.Guard
+	// Retained is the listener's state that outlives reloads; nil keeps
+	// nothing.
+	Retained *Retained
 }

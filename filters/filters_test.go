@@ -93,3 +93,20 @@ func TestTypedRefusesCloseWithoutError(t *testing.T) {
 		})
 	}
 }
+
+func TestRetained(t *testing.T) {
+	made := 0
+	mk := func() any { made++; return &made }
+	var none *Retained
+	if none.Get("k", mk) == nil || none.Get("k", mk) == nil || made != 2 {
+		t.Fatalf("nil Retained: made %d values, want one per call", made)
+	}
+	var r Retained
+	a, b := r.Get("k", mk), r.Get("k", mk)
+	if a != b || made != 3 {
+		t.Fatalf("Get twice: %p %p, made %d; want the value kept", a, b, made)
+	}
+	if r.Get("other", mk); made != 4 {
+		t.Fatal("another key shared a value")
+	}
+}

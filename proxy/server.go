@@ -32,6 +32,7 @@ type Server struct {
 	mu        sync.Mutex // serializes Apply and Shutdown
 	cfg       atomic.Pointer[config.Config]
 	listeners map[string]*listener
+	retained  map[string]*filters.Retained // by listener name; retained.go
 	draining  sync.WaitGroup
 	stopped   bool
 
@@ -103,6 +104,7 @@ func (s *Server) Apply(cfg *config.Config) error {
 		lenv := *env
 		lenv.Listener = lc.Name
 		lenv.Log = s.log.With("listener", lc.Name)
+		lenv.Retained = s.retainedFor(lc.Name)
 		cs, err := buildChains(&lc, fmt.Sprintf("listeners[%d]", i), &lenv)
 		if err != nil {
 			return fail(err)
@@ -164,6 +166,7 @@ func (s *Server) Apply(cfg *config.Config) error {
 		go func(l *listener) { defer s.draining.Done(); l.drain(deadline) }(old)
 	}
 	s.listeners = next
+	s.pruneRetained()
 	s.lmActive.Set(int64(len(next)))
 	s.cfg.Store(cfg)
 	return nil

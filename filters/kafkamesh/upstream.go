@@ -23,6 +23,7 @@ const metaTTL = 30 * time.Second
 // a cache of partition leaders.
 type upstream struct {
 	name       string
+	key        string // name and bootstrap servers: the cluster across reloads
 	seeds      []string
 	partitions int32
 	clientID   string
@@ -45,7 +46,7 @@ func newUpstream(c *UpstreamCluster, log *slog.Logger) *upstream {
 	if log == nil {
 		log = slog.Default()
 	}
-	u := &upstream{name: c.ClusterName, seeds: c.seeds(), partitions: c.PartitionCount, clientID: "sluice-kafka-mesh",
+	u := &upstream{name: c.ClusterName, key: c.ClusterName + "|" + c.BootstrapServers, seeds: c.seeds(), partitions: c.PartitionCount, clientID: "sluice-kafka-mesh",
 		timeout: 30 * time.Second, log: log, meta: map[string]topicMeta{}}
 	if id := c.ProducerConfig["client.id"]; id != "" {
 		u.clientID = id
