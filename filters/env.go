@@ -23,4 +23,7 @@ type Env struct {
 	// Retained is the listener's state that outlives reloads; nil keeps
 	// nothing.
 	Retained *Retained
+	// Listeners opens listeners owned by the server on the chain's
+	// listener's behalf; nil when the filter is built outside a server.
+	Listeners DynamicListeners
 }

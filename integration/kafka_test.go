@@ -18,7 +18,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	kcodec "github.com/sluice-proxy/sluice/codec/kafka"
-	"github.com/sluice-proxy/sluice/filters/kafkabroker"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
 )
 
@@ -123,10 +122,6 @@ clusters:
 // may dial only sluice, and the filter's request counts equal the client's.
 func TestKafkaBrokerClients(t *testing.T) {
 	brokers := kafkaBrokers(t, 3)
-	t.Cleanup(func() {
-		kafkabroker.CloseAutoListeners("it_kgo")
-		kafkabroker.CloseAutoListeners("it_kafkago")
-	})
 	s := sluicetest.Start(t, kafkaBrokerConfig(brokers[0]))
 	topic := fmt.Sprintf("it-orders-%d", time.Now().UnixNano())
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

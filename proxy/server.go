@@ -33,6 +33,7 @@ type Server struct {
 	cfg       atomic.Pointer[config.Config]
 	listeners map[string]*listener
 	retained  map[string]*filters.Retained // by listener name; retained.go
+	dyn       dynamicSet                   // listeners filters opened; dynamic.go
 	draining  sync.WaitGroup
 	stopped   bool
 
@@ -105,6 +106,7 @@ func (s *Server) Apply(cfg *config.Config) error {
 		lenv.Listener = lc.Name
 		lenv.Log = s.log.With("listener", lc.Name)
 		lenv.Retained = s.retainedFor(lc.Name)
+		lenv.Listeners = s.dynamicFor(&lc)
 		cs, err := buildChains(&lc, fmt.Sprintf("listeners[%d]", i), &lenv)
 		if err != nil {
 			return fail(err)
@@ -166,7 +168,7 @@ func (s *Server) Apply(cfg *config.Config) error {
 		go func(l *listener) { defer s.draining.Done(); l.drain(deadline) }(old)
 	}
 	s.listeners = next
-	s.pruneRetained()
+	s.pruneOwned()
 	s.lmActive.Set(int64(len(next)))
 	s.cfg.Store(cfg)
 	return nil
@@ -224,8 +226,10 @@ func (s *Server) Shutdown() {
 		go func(l *listener) { defer s.draining.Done(); l.drain(deadline) }(l)
 	}
 	s.listeners = map[string]*listener{}
+	s.stopDynamic()
 	s.mu.Unlock()
 	s.draining.Wait()
+	s.dyn.wg.Wait()
 	s.Clusters.Close()
 }
 
@@ -244,6 +248,7 @@ func (s *Server) Listeners() []ListenerInfo {
 	for _, l := range s.listeners {
 		out = append(out, ListenerInfo{Name: l.cfg.Name, Address: l.addr, Connections: l.activeConns()})
 	}
+	out = append(out, s.dynamicInfos()...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
