@@ -34,9 +34,8 @@ type autoSet struct {
 	byAddr map[string]filters.DynamicListener
 }
 
-// autoSetFor returns the set of env's listener for prefix and cfg, and adds
-// f to its live filters (f.Close takes it out).
-func autoSetFor(env *filters.Env, prefix string, cfg *Auto, f *Filter) (*autoSet, error) {
+// autoSetFor returns the set of env's listener for prefix and cfg.
+func autoSetFor(env *filters.Env, prefix string, cfg *Auto) (*autoSet, error) {
 	if env.Listeners == nil {
 		return nil, fmt.Errorf("broker_address_rewrite.auto: the server offers no dynamic listeners")
 	}
@@ -52,10 +51,15 @@ func autoSetFor(env *filters.Env, prefix string, cfg *Auto, f *Filter) (*autoSet
 	s := env.Retained.Get(key, func() any {
 		return &autoSet{cfg: want, prefix: prefix, host: env.Listeners, log: log, byAddr: map[string]filters.DynamicListener{}}
 	}).(*autoSet)
+	return s, nil
+}
+
+// add makes f, built whole, the filter that serves the listeners; f.Close
+// takes it out.
+func (s *autoSet) add(f *Filter) {
 	s.mu.Lock()
 	s.live = append(s.live, f)
 	s.mu.Unlock()
-	return s, nil
 }
 
 // current returns the filter that serves the per-broker listeners.

@@ -72,11 +72,12 @@ func New(cfg *Config, env *filters.Env) (*Filter, error) {
 	case cfg.IDBasedBrokerAddressRewriteSpec != nil:
 		f.rewrite = staticRewrite(cfg.IDBasedBrokerAddressRewriteSpec.Rules)
 	case cfg.auto() != nil:
-		auto, err := autoSetFor(env, cfg.StatPrefix, cfg.auto(), f)
+		auto, err := autoSetFor(env, cfg.StatPrefix, cfg.auto())
 		if err != nil {
 			return nil, err
 		}
 		f.auto, f.rewrite = auto, auto.addr
+		auto.add(f) // last: from here on other goroutines may use f
 	}
 	return f, nil
 }
