@@ -22,12 +22,30 @@ type Closer interface {
 
 // checkCloser panics when F has a Close method that does not satisfy Closer.
 func checkCloser[F any](name string) {
-	t := reflect.TypeFor[F]()
+	if err := closeMismatch(reflect.TypeFor[F]()); err != nil {
+		panic(fmt.Sprintf("filters: %s: %v", name, err))
+	}
+}
+
+// AsCloser returns a built filter as a Closer (nil when it holds nothing to
+// close), and an error when it has a Close method of another signature: the
+// server refuses such a filter rather than leak it at every reload. It
+// covers factories that do not go through Typed, or build an interface type.
+func AsCloser(built any) (Closer, error) {
+	if c, ok := built.(Closer); ok {
+		return c, nil
+	}
+	if built == nil {
+		return nil, nil
+	}
+	return nil, closeMismatch(reflect.TypeOf(built))
+}
+
+// closeMismatch reports a Close method of t that is not Closer's.
+func closeMismatch(t reflect.Type) error {
 	m, ok := t.MethodByName("Close")
-	if !ok {
-		return
+	if !ok || t.Implements(reflect.TypeFor[Closer]()) {
+		return nil
 	}
-	if !t.Implements(reflect.TypeFor[Closer]()) {
-		panic(fmt.Sprintf("filters: %s: %v has Close of type %v, want func() error (filters.Closer)", name, t, m.Type))
-	}
+	return fmt.Errorf("%v has Close of type %v, want func() error (filters.Closer)", t, m.Type)
 }

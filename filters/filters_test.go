@@ -110,3 +110,24 @@ func TestRetained(t *testing.T) {
 		t.Fatal("another key shared a value")
 	}
 }
+
+func TestAsCloser(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		input   any
+		want    bool
+		wantErr string
+	}{
+		{"closer", &closeWithError{}, true, ""},
+		{"no Close", 3, false, ""},
+		{"nil", nil, false, ""},
+		{"Close without error", &closeNoError{}, false, "want func() error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := AsCloser(tc.input)
+			if (c != nil) != tc.want || (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("AsCloser = %v, %v; want closer %v, error %q", c, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}

@@ -210,7 +210,11 @@ func buildChains(l *config.Listener, lpath string, env *filters.Env) (_ *chainSe
 			if err != nil {
 				return nil, fmt.Errorf("%s.filters[%d].%s: %w", cpath, j, f.Name, err)
 			}
-			if cl, ok := built.(filters.Closer); ok {
+			cl, err := filters.AsCloser(built)
+			if err != nil {
+				return nil, fmt.Errorf("%s.filters[%d].%s: %w", cpath, j, f.Name, err)
+			}
+			if cl != nil {
 				cs.closers = append(cs.closers, cl)
 			}
 			switch v := built.(type) {
