@@ -24,4 +24,10 @@ type Env struct {
 	// Loops are the server's event loops for plain TCP bytes; nil when
 	// they are off (--io-loops 0, or not Linux).
 	Loops *ioloop.Group
+	// Retained is the listener's state that outlives reloads; nil keeps
+	// nothing.
+	Retained *Retained
+	// Listeners opens listeners owned by the server on the chain's
+	// listener's behalf; nil when the filter is built outside a server.
+	Listeners DynamicListeners
 }

@@ -53,3 +53,81 @@ func TestTypedBuild(t *testing.T) {
 		t.Fatalf("wrong config type: %v", err)
 	}
 }
+
+// closeNoError has a Close the server's filters.Closer check would miss.
+type closeNoError struct{}
+
+func (*closeNoError) Close() {}
+
+// closeWithError is a proper Closer.
+type closeWithError struct{}
+
+func (*closeWithError) Close() error { return nil }
+
+func TestTypedRefusesCloseWithoutError(t *testing.T) {
+	newA := func() *cfgA { return &cfgA{} }
+	for _, tc := range []struct {
+		name      string
+		typed     func()
+		wantPanic string
+	}{
+		{"Close without error", func() {
+			Typed("bad_close", Terminal, newA, func(*cfgA, *Env) (*closeNoError, error) { return nil, nil })
+		}, "want func() error"},
+		{"Close() error", func() {
+			Typed("good_close", Terminal, newA, func(*cfgA, *Env) (*closeWithError, error) { return nil, nil })
+		}, ""},
+		{"no Close", func() { Typed("no_close", Terminal, newA, func(*cfgA, *Env) (int, error) { return 0, nil }) }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				v := recover()
+				switch {
+				case tc.wantPanic == "" && v != nil:
+					t.Fatalf("panicked: %v", v)
+				case tc.wantPanic != "" && (v == nil || !strings.Contains(v.(string), tc.wantPanic)):
+					t.Fatalf("panic %v, want %q", v, tc.wantPanic)
+				}
+			}()
+			tc.typed()
+		})
+	}
+}
+
+func TestRetained(t *testing.T) {
+	made := 0
+	mk := func() any { made++; return &made }
+	var none *Retained
+	if none.Get("k", mk) == nil || none.Get("k", mk) == nil || made != 2 {
+		t.Fatalf("nil Retained: made %d values, want one per call", made)
+	}
+	var r Retained
+	a, b := r.Get("k", mk), r.Get("k", mk)
+	if a != b || made != 3 {
+		t.Fatalf("Get twice: %p %p, made %d; want the value kept", a, b, made)
+	}
+	if r.Get("other", mk); made != 4 {
+		t.Fatal("another key shared a value")
+	}
+}
+
+func TestAsCloser(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		input   any
+		want    bool
+		wantErr string
+	}{
+		{"closer", &closeWithError{}, true, ""},
+		{"no Close", 3, false, ""},
+		{"nil", nil, false, ""},
+		{"Close without error", &closeNoError{}, false, "want func() error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := AsCloser(tc.input)
+			if (c != nil) != tc.want || (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("AsCloser = %v, %v; want closer %v, error %q", c, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}

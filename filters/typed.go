@@ -8,7 +8,10 @@ import "fmt"
 //	func init() { filters.Register(filters.Typed(Name, filters.Terminal, NewConfig, New)) }
 //
 // newConfig returns a config with its defaults set; build is the filter's New.
+// A filter type with a Close method that is not a Closer panics here, at
+// registration, rather than leak silently at every reload.
 func Typed[C, F any](name string, kind Kind, newConfig func() *C, build func(*C, *Env) (F, error)) Factory {
+	checkCloser[F](name)
 	return typed[C, F]{name: name, kind: kind, newConfig: newConfig, build: build}
 }
 

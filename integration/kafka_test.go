@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"sort"
 	"strings"
 	"sync"
@@ -17,8 +18,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	kcodec "github.com/sluice-proxy/sluice/codec/kafka"
-	"github.com/sluice-proxy/sluice/filters/kafkabroker"
-	"github.com/sluice-proxy/sluice/filters/kafkamesh"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
 )
 
@@ -123,10 +122,6 @@ clusters:
 // may dial only sluice, and the filter's request counts equal the client's.
 func TestKafkaBrokerClients(t *testing.T) {
 	brokers := kafkaBrokers(t, 3)
-	t.Cleanup(func() {
-		kafkabroker.CloseAutoListeners("it_kgo")
-		kafkabroker.CloseAutoListeners("it_kafkago")
-	})
 	s := sluicetest.Start(t, kafkaBrokerConfig(brokers[0]))
 	topic := fmt.Sprintf("it-orders-%d", time.Now().UnixNano())
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -285,7 +280,6 @@ func TestKafkaMeshClients(t *testing.T) {
 		pay = c.ListenAddrs()
 	}
 	logs := kafkaBrokers(t, 1)
-	t.Cleanup(kafkamesh.CloseClients)
 	port := freePort(t)
 	s := sluicetest.Start(t, fmt.Sprintf(`
 listeners:
@@ -405,5 +399,115 @@ listeners:
 		if got := s.Counter("kafka_mesh.mesh.request." + api + "_request"); got == 0 || got < wrote[api] {
 			t.Errorf("request.%s_request = %d, franz-go alone wrote %d", api, got, wrote[api])
 		}
+	}
+}
+
+// TestKafkaMeshIdempotentProducers produces through kafka_mesh to a topic
+// of each of two clusters with idempotent producers: kcat (librdkafka) with
+// enable.idempotence=true, and franz-go at its defaults (idempotent). Each
+// topic is read back (kcat through the mesh) exactly once and in order, and
+// the clusters hold the batches under producer ids they issued, not the
+// mesh's.
+func TestKafkaMeshIdempotentProducers(t *testing.T) {
+	if _, err := exec.LookPath("kcat"); err != nil {
+		t.Skip("kcat not installed (apt-get install kcat)")
+	}
+	pay, logs := kafkaBrokers(t, 2), kafkaBrokers(t, 1)
+	port := freePort(t)
+	s := sluicetest.Start(t, fmt.Sprintf(`
+listeners:
+  - name: mesh
+    address: 127.0.0.1:%[1]s
+    filters:
+      - kafka_mesh:
+          advertised_host: 127.0.0.1
+          advertised_port: %[1]s
+          upstream_clusters:
+            - {cluster_name: pay, bootstrap_servers: "%[2]s", partition_count: 1}
+            - {cluster_name: logs, bootstrap_servers: "%[3]s", partition_count: 1}
+          forwarding_rules:
+            - {target_cluster: pay, topic_prefix: pay-}
+            - {target_cluster: logs, topic_prefix: log-}
+`, port, strings.Join(pay, ","), strings.Join(logs, ",")))
+	addr := s.Addr("mesh")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	suffix := fmt.Sprint(time.Now().UnixNano())
+	const n = 200
+	lines := func(tag string) string {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "%s-%d\n", tag, i)
+		}
+		return b.String()
+	}
+	kcat := func(stdin string, args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, "kcat", append([]string{"-b", addr, "-X", "broker.address.family=v4"}, args...)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("kcat %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	// kcat: one topic per cluster, with idempotence.
+	for _, topic := range []string{"pay-kcat-" + suffix, "log-kcat-" + suffix} {
+		kcat(lines("kcat"), "-P", "-t", topic, "-p", "0", "-X", "enable.idempotence=true", "-X", "linger.ms=1",
+			"-X", "batch.num.messages=7")
+	}
+	// franz-go at its defaults: both topics in the same requests.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for i := 0; i < n; i++ {
+		for _, topic := range []string{"pay-kgo-" + suffix, "log-kgo-" + suffix} {
+			cl.Produce(ctx, &kgo.Record{Topic: topic, Value: []byte(fmt.Sprintf("kgo-%d", i))}, func(_ *kgo.Record, err error) {
+				if err != nil {
+					t.Errorf("franz-go produce: %v", err)
+				}
+			})
+		}
+	}
+	if err := cl.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	meshPID, _, err := cl.ProducerID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Counter("kafka_mesh.mesh.request.init_producer_id_request"); got < 2 {
+		t.Fatalf("init_producer_id requests: %d, want one per producer at least", got)
+	}
+	for _, tc := range []struct{ topic, tag string }{
+		{"pay-kcat-" + suffix, "kcat"}, {"log-kcat-" + suffix, "kcat"},
+		{"pay-kgo-" + suffix, "kgo"}, {"log-kgo-" + suffix, "kgo"},
+	} {
+		got := kcat("", "-C", "-t", tc.topic, "-o", "beginning", "-e", "-q")
+		if want := lines(tc.tag); got != want {
+			t.Errorf("%s read back through the mesh:\n%.300s\nwant %d lines %s-0..%s-%d once, in order", tc.topic, got, n, tc.tag, tc.tag, n-1)
+		}
+		// The batches in the cluster carry a producer id it issued.
+		seeds := logs
+		if strings.HasPrefix(tc.topic, "pay-") {
+			seeds = pay
+		}
+		direct, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(tc.topic),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs := direct.PollFetches(ctx)
+		direct.Close()
+		if fs.NumRecords() == 0 {
+			t.Fatalf("%s: nothing in the cluster: %v", tc.topic, fs.Errors())
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if r.ProducerID < 0 || r.ProducerID == meshPID {
+				t.Fatalf("%s: record under producer id %d (mesh's %d): not one the cluster issued", tc.topic, r.ProducerID, meshPID)
+			}
+		})
 	}
 }

@@ -65,6 +65,8 @@ func (s *Server) apply(cfg *config.Config) error {
 		lenv := *env
 		lenv.Listener = lc.Name
 		lenv.Log = s.log.With("listener", lc.Name)
+		lenv.Retained = s.retainedFor(lc.Name)
+		lenv.Listeners = s.dynamicFor(&lc)
 		cs, err := buildChains(&lc, fmt.Sprintf("listeners[%d]", i), &lenv)
 		if err != nil {
 			return fail(err)
@@ -139,6 +141,7 @@ func (s *Server) apply(cfg *config.Config) error {
 		go func(l *listener) { defer s.draining.Done(); l.drain() }(old)
 	}
 	s.listeners = next
+	s.pruneOwned()
 	s.lmActive.Set(int64(len(next)))
 	s.cfg.Store(cfg)
 	return nil

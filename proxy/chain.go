@@ -4,7 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"sync"
@@ -35,10 +35,12 @@ type chainSet struct {
 	chains    []*chain
 	needHello bool // some chain matches on SNI, ALPN or transport, or terminates TLS
 
-	// Built filters that hold resources (redis_proxy's upstream pools)
-	// implement io.Closer; they are closed once the set is retired by a
-	// reload or shutdown and its last connection has ended.
-	closers   []io.Closer
+	// Built filters that hold resources (redis_proxy's upstream pools,
+	// kafka_mesh's clients) implement filters.Closer; they are closed once
+	// the set is retired by a reload or shutdown and its last connection
+	// has ended, or at once when the build fails.
+	closers   []filters.Closer
+	log       *slog.Logger
 	refs      atomic.Int64
 	retired   atomic.Bool
 	closeOnce sync.Once
@@ -62,7 +64,9 @@ func (cs *chainSet) retire() {
 func (cs *chainSet) close() {
 	cs.closeOnce.Do(func() {
 		for _, c := range cs.closers {
-			c.Close()
+			if err := c.Close(); err != nil && cs.log != nil {
+				cs.log.Warn("closing a retired filter", "filter", fmt.Sprintf("%T", c), "err", err)
+			}
 		}
 	})
 }
@@ -142,8 +146,14 @@ func (cs *chainSet) pick(f *connFacts) *chain {
 
 // buildChains builds every chain of a listener config. It returns errors with
 // the config path so that a bad reload is refused before anything changes.
-func buildChains(l *config.Listener, lpath string, env *filters.Env) (*chainSet, error) {
-	cs := &chainSet{listener: *l}
+// A failed build closes the filters it had built.
+func buildChains(l *config.Listener, lpath string, env *filters.Env) (_ *chainSet, err error) {
+	cs := &chainSet{listener: *l, log: env.Log}
+	defer func() {
+		if err != nil {
+			cs.retire()
+		}
+	}()
 	for i, fc := range l.Chains() {
 		cpath := fmt.Sprintf("%s.filter_chains[%d]", lpath, i)
 		if len(l.Filters) > 0 {
@@ -181,7 +191,11 @@ func buildChains(l *config.Listener, lpath string, env *filters.Env) (*chainSet,
 			if err != nil {
 				return nil, fmt.Errorf("%s.filters[%d].%s: %w", cpath, j, f.Name, err)
 			}
-			if cl, ok := built.(io.Closer); ok {
+			cl, err := filters.AsCloser(built)
+			if err != nil {
+				return nil, fmt.Errorf("%s.filters[%d].%s: %w", cpath, j, f.Name, err)
+			}
+			if cl != nil {
 				cs.closers = append(cs.closers, cl)
 			}
 			switch v := built.(type) {

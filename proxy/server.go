@@ -14,9 +14,10 @@ import (
 
 	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/internal/guard"
-	"github.com/sluice-proxy/sluice/proxy/ioloop"
 	"github.com/sluice-proxy/sluice/overload"
+	"github.com/sluice-proxy/sluice/proxy/ioloop"
 	"github.com/sluice-proxy/sluice/stats"
 )
 
@@ -32,7 +33,9 @@ type Server struct {
 	mu        sync.Mutex // serializes Apply and Shutdown
 	cfg       atomic.Pointer[config.Config]
 	listeners map[string]*listener
-	retiring  map[string]*listener // draining listeners by address, for adoption
+	retiring  map[string]*listener         // draining listeners by address, for adoption
+	retained  map[string]*filters.Retained // by listener name; retained.go
+	dyn       dynamicSet                   // listeners filters opened; dynamic.go
 	draining  sync.WaitGroup
 	stopped   bool
 	serving   listenerSet // for the overload manager's resets
@@ -128,9 +131,11 @@ func (s *Server) Shutdown() {
 		go func(l *listener) { defer s.draining.Done(); l.drain() }(l)
 	}
 	s.listeners = map[string]*listener{}
+	s.stopDynamic()
 	s.mu.Unlock()
 	s.draining.Wait()
 	s.Overload.Close()
+	s.dyn.wg.Wait()
 	s.Clusters.Close()
 	if s.loops != nil {
 		s.loops.Close()
@@ -156,6 +161,7 @@ func (s *Server) Listeners() []ListenerInfo {
 	for _, l := range s.listeners {
 		out = append(out, ListenerInfo{Name: l.cfg.Name, Address: l.addr, Connections: l.activeConns()})
 	}
+	out = append(out, s.dynamicInfos()...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }

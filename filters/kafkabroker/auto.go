@@ -1,91 +1,96 @@
 package kafkabroker
 
 import (
-	"io"
+	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"strconv"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/sluice-proxy/sluice/filters"
-	"github.com/sluice-proxy/sluice/internal/guard"
 )
 
-// The automatic broker address rewrite. The filter owns its per-broker
-// listeners: the proxy's config model has no listeners that appear at run
-// time, so rather than widening proxy.Server the listeners live in a set per
-// stat prefix that outlives config reloads (a reload that rebuilds the filter
-// takes the set over, so clients holding rewritten addresses keep working)
-// and serve each connection through the newest filter: kafka_broker on the
-// client side, a plain TCP pipe to the broker.
+// The automatic broker address rewrite. The per-broker listeners are the
+// server's (filters.Env.Listeners): they count in listener.* stats, show in
+// /listeners and write the owning listener's access log. What the filter
+// keeps is an autoSet per owning listener, stat prefix and auto config, in
+// filters.Env.Retained, so that it outlives reloads: a reload that rebuilds
+// the filter with the same settings finds the listeners open (clients hold
+// their addresses) and serves them through the rebuilt filter. A listener is
+// closed when its broker is missing from a Metadata or DescribeCluster
+// response's broker list, and all of them when no filter of the set is left
+// (the chains using it were retired, or a reload dropped the mode).
 
-var autoSets = struct {
-	sync.Mutex
-	m map[string]*autoSet
-}{m: map[string]*autoSet{}}
-
-// autoSet is the per-broker listeners of one stat prefix.
+// autoSet is the per-broker listeners of one owning listener, stat prefix
+// and auto config.
 type autoSet struct {
 	cfg    Auto
+	prefix string
+	host   filters.DynamicListeners
 	log    *slog.Logger
-	filter atomic.Pointer[Filter]
-	nextID atomic.Uint64
 
 	mu     sync.Mutex
-	byAddr map[string]*autoListener // broker host:port
-	closed bool
+	live   []*Filter // built filters using the set, newest last; the newest serves
+	byAddr map[string]filters.DynamicListener
 }
 
-// autoListener accepts clients for one broker.
-type autoListener struct {
-	set      *autoSet
-	ln       net.Listener
-	upstream string
-	port     int32
-	wg       sync.WaitGroup
-}
-
-// autoSetFor returns the set for prefix, replacing one built from another
-// config.
-func autoSetFor(prefix string, cfg *Auto, log *slog.Logger) *autoSet {
+// autoSetFor returns the set of env's listener for prefix and cfg.
+func autoSetFor(env *filters.Env, prefix string, cfg *Auto) (*autoSet, error) {
+	if env.Listeners == nil {
+		return nil, fmt.Errorf("broker_address_rewrite.auto: the server offers no dynamic listeners")
+	}
 	want := *cfg
 	if want.AdvertisedHost == "" {
 		want.AdvertisedHost = want.BindHost
 	}
-	autoSets.Lock()
-	defer autoSets.Unlock()
-	if s := autoSets.m[prefix]; s != nil {
-		if s.cfg == want {
-			return s
-		}
-		go s.close()
-	}
+	log := env.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &autoSet{cfg: want, log: log, byAddr: map[string]*autoListener{}}
-	autoSets.m[prefix] = s
-	return s
+	key := fmt.Sprintf("%s/%s/%+v", Name, prefix, want)
+	s := env.Retained.Get(key, func() any {
+		return &autoSet{cfg: want, prefix: prefix, host: env.Listeners, log: log, byAddr: map[string]filters.DynamicListener{}}
+	}).(*autoSet)
+	return s, nil
 }
 
-// CloseAutoListeners closes the per-broker listeners of the kafka_broker
-// filters with stat prefix prefix and waits for their connections to end.
-// The server does not call it: listeners live as long as the process, across
-// reloads. Tests call it.
-func CloseAutoListeners(prefix string) {
-	autoSets.Lock()
-	s := autoSets.m[prefix]
-	delete(autoSets.m, prefix)
-	autoSets.Unlock()
-	if s != nil {
-		s.close()
+// add makes f, built whole, the filter that serves the listeners; f.Close
+// takes it out.
+func (s *autoSet) add(f *Filter) {
+	s.mu.Lock()
+	s.live = append(s.live, f)
+	s.mu.Unlock()
+}
+
+// current returns the filter that serves the per-broker listeners.
+func (s *autoSet) current() *Filter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.live) == 0 {
+		return nil
+	}
+	return s.live[len(s.live)-1]
+}
+
+// release takes f out of the live filters; the last one out closes the
+// listeners.
+func (s *autoSet) release(f *Filter) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, g := range s.live {
+		if g == f {
+			s.live = append(s.live[:i], s.live[i+1:]...)
+			break
+		}
+	}
+	if len(s.live) > 0 {
+		return
+	}
+	for up, l := range s.byAddr {
+		l.Close()
+		delete(s.byAddr, up)
 	}
 }
-
-func (s *autoSet) setFilter(f *Filter) { s.filter.Store(f) }
 
 // addr is the AddrFunc of the automatic mode: it advertises the listener
 // for the broker at host:port, opening it on first sight.
@@ -97,113 +102,62 @@ func (s *autoSet) addr(id int32, host string, port int32) (string, int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if l := s.byAddr[up]; l != nil {
-		return s.cfg.AdvertisedHost, l.port
+		return s.cfg.AdvertisedHost, listenerPort(l)
 	}
-	if s.closed {
-		return host, port
+	if len(s.live) == 0 {
+		return host, port // closed
 	}
 	lport := 0
 	if s.cfg.PortRangeStart > 0 && id >= 0 && int64(s.cfg.PortRangeStart)+int64(id) <= 65535 {
 		lport = int(s.cfg.PortRangeStart) + int(id)
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(s.cfg.BindHost, strconv.Itoa(lport)))
+	bind := net.JoinHostPort(s.cfg.BindHost, strconv.Itoa(lport))
+	chain := filters.DynamicChain{Observers: []filters.ObserverFilter{(*autoObserver)(s)},
+		Terminal: &brokerPipe{addr: up, log: s.log}}
+	l, err := s.host.Listen(fmt.Sprintf("%s/%s/%s", Name, s.prefix, up), bind, chain)
 	if err != nil {
 		s.log.Warn("kafka_broker: cannot open a listener for broker; advertising it unchanged",
 			"broker", up, "node_id", id, "err", err)
 		return host, port
 	}
-	l := &autoListener{set: s, ln: ln, upstream: up, port: int32(ln.Addr().(*net.TCPAddr).Port)}
 	s.byAddr[up] = l
-	s.log.Info("kafka_broker: listening for broker", "broker", up, "node_id", id, "address", ln.Addr().String())
-	l.wg.Add(1)
-	go l.serve()
-	return s.cfg.AdvertisedHost, l.port
+	s.log.Info("kafka_broker: listening for broker", "broker", up, "node_id", id, "address", l.Addr())
+	return s.cfg.AdvertisedHost, listenerPort(l)
 }
 
-func (s *autoSet) close() {
-	s.mu.Lock()
-	s.closed = true
-	ls := s.byAddr
-	s.byAddr = map[string]*autoListener{}
-	s.mu.Unlock()
-	for _, l := range ls {
-		l.ln.Close()
-	}
-	for _, l := range ls {
-		l.wg.Wait()
-	}
-}
-
-func (l *autoListener) serve() {
-	defer l.wg.Done()
-	var conns sync.WaitGroup
-	var mu sync.Mutex
-	open := map[net.Conn]struct{}{}
-	defer func() {
-		mu.Lock()
-		for c := range open {
-			c.Close()
-		}
-		mu.Unlock()
-		conns.Wait()
-	}()
-	for {
-		c, err := l.ln.Accept()
-		if err != nil {
-			return
-		}
-		mu.Lock()
-		open[c] = struct{}{}
-		mu.Unlock()
-		conns.Add(1)
-		go func() {
-			defer conns.Done()
-			l.pipe(c.(*net.TCPConn))
-			mu.Lock()
-			delete(open, c)
-			mu.Unlock()
-		}()
-	}
-}
-
-// pipe serves one client of a per-broker listener.
-func (l *autoListener) pipe(down *net.TCPConn) {
-	defer down.Close()
-	f := l.set.filter.Load()
-	d := net.Dialer{Timeout: 10 * time.Second}
-	uc, err := d.Dial("tcp", l.upstream)
-	if err != nil {
-		l.set.log.Info("kafka_broker: broker connect failed", "broker", l.upstream, "err", err)
+// retain closes the listeners of brokers not in brokers (host:port), the
+// full broker list of a Metadata or DescribeCluster response.
+func (s *autoSet) retain(brokers map[string]bool) {
+	if len(brokers) == 0 {
 		return
 	}
-	up := uc.(*net.TCPConn)
-	defer up.Close()
-	s := &filters.Session{ID: l.set.nextID.Add(1), Listener: "kafka_broker:" + l.upstream, Start: time.Now(),
-		Downstream: down, Log: l.set.log}
-	s.Local, _ = netip.ParseAddrPort(down.LocalAddr().String())
-	s.Remote, _ = netip.ParseAddrPort(down.RemoteAddr().String())
-	// A panic in the filter closes both sides of this connection only.
-	contain := func() {
-		if v := recover(); v != nil {
-			s.Contain(guard.Recovered(v))
-			up.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for up, l := range s.byAddr {
+		if !brokers[up] {
+			s.log.Info("kafka_broker: broker left the metadata; closing its listener", "broker", up, "address", l.Addr())
+			l.Close()
+			delete(s.byAddr, up)
 		}
 	}
-	defer contain()
-	kc := newConn(f, s, down)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer contain()
-		if _, err := io.Copy(up, kc); err != nil {
-			down.Close() // a refused stream: end both directions
-		}
-		up.CloseWrite()
-	}()
-	if _, err := io.Copy(kc, up); err != nil {
-		up.Close()
-	}
-	kc.CloseWrite()
-	<-done
-	s.RunOnClose()
 }
+
+func listenerPort(l filters.DynamicListener) int32 {
+	_, p, _ := net.SplitHostPort(l.Addr())
+	n, _ := strconv.Atoi(p)
+	return int32(n)
+}
+
+// autoObserver is the observer of the per-broker listeners: the set's
+// newest filter.
+type autoObserver autoSet
+
+func (o *autoObserver) Observe(s *filters.Session, c filters.Conn) (filters.Conn, error) {
+	f := (*autoSet)(o).current()
+	if f == nil {
+		return nil, fmt.Errorf("kafka_broker: no filter serves this broker listener any more")
+	}
+	return f.Observe(s, c)
+}
+
+var _ filters.ObserverFilter = (*autoObserver)(nil)

@@ -5,7 +5,8 @@
 // response, and rewrites broker addresses in Metadata, FindCoordinator and
 // DescribeCluster responses so that clients keep talking through sluice: by
 // static rules per broker id (Envoy's id_based_broker_address_rewrite_spec),
-// or automatically, with one listener per discovered broker.
+// or automatically, with one listener per discovered broker (listeners the
+// server owns, opened through filters.Env.Listeners).
 //
 // Written by hand, and why: the connection wrapper that drops refused
 // requests from the client stream and splices error responses and rewritten
@@ -71,11 +72,23 @@ func New(cfg *Config, env *filters.Env) (*Filter, error) {
 	case cfg.IDBasedBrokerAddressRewriteSpec != nil:
 		f.rewrite = staticRewrite(cfg.IDBasedBrokerAddressRewriteSpec.Rules)
 	case cfg.auto() != nil:
-		f.auto = autoSetFor(cfg.StatPrefix, cfg.auto(), env.Log)
-		f.auto.setFilter(f)
-		f.rewrite = f.auto.addr
+		auto, err := autoSetFor(env, cfg.StatPrefix, cfg.auto())
+		if err != nil {
+			return nil, err
+		}
+		f.auto, f.rewrite = auto, auto.addr
+		auto.add(f) // last: from here on other goroutines may use f
 	}
 	return f, nil
+}
+
+// Close (filters.Closer) lets go of the per-broker listeners: the last
+// filter of a set to close closes them.
+func (f *Filter) Close() error {
+	if f.auto != nil {
+		f.auto.release(f)
+	}
+	return nil
 }
 
 // Observe wraps c so that the filter sees, and where configured changes,
@@ -116,4 +129,5 @@ func sinceMs(stamp int64) float64 {
 
 var (
 	_ filters.ObserverFilter = (*Filter)(nil)
+	_ filters.Closer         = (*Filter)(nil)
 )

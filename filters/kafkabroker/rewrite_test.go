@@ -11,7 +11,6 @@ import (
 
 	kcodec "github.com/sluice-proxy/sluice/codec/kafka"
 
-	"github.com/sluice-proxy/sluice/filters/kafkabroker"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
 	"github.com/sluice-proxy/sluice/internal/testenv"
 )
@@ -104,7 +103,6 @@ func TestStaticRewriteThreeBrokers(t *testing.T) {
 
 func TestAutoRewriteThreeBrokers(t *testing.T) {
 	kc := newCluster(t, 3)
-	t.Cleanup(func() { kafkabroker.CloseAutoListeners("auto") })
 	s := sluicetest.Start(t, brokerConfig("auto", kc.ListenAddrs()[0],
 		", broker_address_rewrite: {auto: {bind_host: 127.0.0.1}}", testenv.FreePort(t)))
 	log := runThreeBrokers(t, s.Addr("kafka"), "spread")
@@ -130,7 +128,6 @@ func TestAutoRewriteThreeBrokers(t *testing.T) {
 // served by the rebuilt filter.
 func TestAutoListenersSurviveReload(t *testing.T) {
 	kc := newCluster(t, 2)
-	t.Cleanup(func() { kafkabroker.CloseAutoListeners("reload") })
 	port := testenv.FreePort(t)
 	auto := ", broker_address_rewrite: {auto: {bind_host: 127.0.0.1}}"
 	s := sluicetest.Start(t, brokerConfig("reload", kc.ListenAddrs()[0], auto, port))

@@ -7,7 +7,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/sluice-proxy/sluice/filters/kafkamesh"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
 	"github.com/sluice-proxy/sluice/internal/testenv"
 )
@@ -26,7 +25,6 @@ func BenchmarkProduce(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	defer kafkamesh.CloseClients()
 	s := sluicetest.Start(b, meshConfig(testenv.FreePort(b), a, c, ""))
 	value := make([]byte, 1024)
 	batch := func() (as, bs []*kgo.Record) {

@@ -177,6 +177,8 @@ func (mc *meshConn) dispatch(req kmsg.Request) (kmsg.Response, int16) {
 		return mc.listOffsets(r), 0
 	case *kmsg.CreateTopicsRequest:
 		return mc.createTopics(r), 0
+	case *kmsg.InitProducerIDRequest:
+		return mc.initProducerID(r)
 	default:
 		return mc.group(req)
 	}

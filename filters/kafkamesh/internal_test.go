@@ -67,7 +67,7 @@ func testMesh(t testing.TB) *Mesh {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(m.Close)
+	t.Cleanup(func() { m.Close() })
 	return m
 }
 
@@ -165,10 +165,12 @@ func TestLocalAnswers(t *testing.T) {
 		if corr := decode(t, out, resp); corr != 7 || resp.ErrorCode != 0 || len(resp.ApiKeys) != len(supported) {
 			t.Fatalf("corr %d code %d keys %d", corr, resp.ErrorCode, len(resp.ApiKeys))
 		}
+		initPID := false
 		for _, k := range resp.ApiKeys {
-			if k.ApiKey == 22 {
-				t.Error("InitProducerId advertised")
-			}
+			initPID = initPID || k.ApiKey == 22 && k.MinVersion == 0 && k.MaxVersion == 4
+		}
+		if !initPID {
+			t.Error("InitProducerId 0-4 not advertised: idempotent producers are refused")
 		}
 	})
 	t.Run("api_versions too new", func(t *testing.T) {
@@ -201,16 +203,38 @@ func TestLocalAnswers(t *testing.T) {
 		}
 	})
 	t.Run("unsupported api", func(t *testing.T) {
-		req := kmsg.NewPtrInitProducerIDRequest()
+		req := kmsg.NewPtrEndTxnRequest()
 		req.SetVersion(2)
 		out, err := mc.handle(frame(req, 10))
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp := kmsg.NewPtrInitProducerIDResponse()
+		resp := kmsg.NewPtrEndTxnResponse()
 		resp.SetVersion(2)
 		if decode(t, out, resp); resp.ErrorCode != errUnsupportedVersion {
 			t.Fatalf("code %d", resp.ErrorCode)
+		}
+	})
+	t.Run("init_producer_id", func(t *testing.T) {
+		ids := map[int64]bool{}
+		for i, txn := range []*string{nil, nil, kmsg.StringPtr("tx")} {
+			req := kmsg.NewPtrInitProducerIDRequest()
+			req.SetVersion(4)
+			req.TransactionalID = txn
+			out, err := mc.handle(frame(req, int32(20+i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp := kmsg.NewPtrInitProducerIDResponse()
+			resp.SetVersion(4)
+			decode(t, out, resp)
+			switch {
+			case txn != nil && resp.ErrorCode != 53: // TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+				t.Fatalf("transactional: code %d", resp.ErrorCode)
+			case txn == nil && (resp.ErrorCode != 0 || resp.ProducerID < 0 || resp.ProducerEpoch != 0 || ids[resp.ProducerID]):
+				t.Fatalf("idempotent: %+v (issued before: %v)", resp, ids)
+			}
+			ids[resp.ProducerID] = true
 		}
 	})
 	t.Run("unrouted produce", func(t *testing.T) {

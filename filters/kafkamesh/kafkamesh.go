@@ -5,8 +5,10 @@
 // partition leader and the responses merged; Fetch and ListOffsets are routed
 // per topic the same way; Metadata and FindCoordinator are answered with
 // sluice as the only broker; ApiVersions is answered with what the mesh
-// supports. Beyond Envoy's mesh, consumer groups work when a group's topics
-// live in one cluster: group requests go to that cluster's coordinator.
+// supports; InitProducerId is answered with a mesh producer id that maps to
+// one producer id per cluster (producer.go), so idempotent producers work.
+// Beyond Envoy's mesh, consumer groups work when a group's topics live in
+// one cluster: group requests go to that cluster's coordinator.
 //
 // Upstream traffic uses franz-go's kgo client (one per cluster and acks
 // setting): it keeps the broker connections, discovers coordinators and
@@ -40,6 +42,7 @@ type Mesh struct {
 	byName    map[string]*upstream
 	rules     []rule // longest prefix first
 	groups    []groupRule
+	producers *producers
 
 	mu      sync.Mutex
 	learned map[string]*upstream // group id -> cluster, from the topics it named
@@ -60,6 +63,7 @@ type groupRule struct {
 func New(cfg *Config, env *filters.Env) (*Mesh, error) {
 	m := &Mesh{cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix), byName: map[string]*upstream{},
 		learned: map[string]*upstream{}}
+	m.producers = env.Retained.Get(Name+"/"+cfg.StatPrefix, func() any { return newProducers() }).(*producers)
 	for i := range cfg.UpstreamClusters {
 		u := newUpstream(&cfg.UpstreamClusters[i], env.Log)
 		m.upstreams = append(m.upstreams, u)
@@ -74,10 +78,11 @@ func New(cfg *Config, env *filters.Env) (*Mesh, error) {
 	}
 	sort.SliceStable(m.groups, func(i, j int) bool { return len(m.groups[i].prefix) > len(m.groups[j].prefix) })
 	for _, u := range m.upstreams {
-		if u.byAcks[2] == nil { // eagerly build the acks=all client; it validates the options
-			if _, err := u.client(-1); err != nil {
-				return nil, fmt.Errorf("kafka_mesh: upstream %s: %w", u.name, err)
-			}
+		// Build the acks=all clients now: that validates the options. A
+		// failure closes the clients built before it.
+		if _, err := u.client(-1); err != nil {
+			m.Close()
+			return nil, fmt.Errorf("kafka_mesh: upstream %s: %w", u.name, err)
 		}
 	}
 	return m, nil
@@ -123,14 +128,16 @@ func (m *Mesh) groupCluster(group string, topics []string) *upstream {
 	return nil
 }
 
-// Close closes the upstream clients. The server does not call it (filters
-// have no close hook yet); tests do.
-func (m *Mesh) Close() {
+// Close closes the upstream clients (filters.Closer): the server calls it
+// once the mesh's chain set is retired and its last connection has ended.
+func (m *Mesh) Close() error {
 	for _, u := range m.upstreams {
 		u.close()
 	}
+	return nil
 }
 
 var (
 	_ filters.TerminalFilter = (*Mesh)(nil)
+	_ filters.Closer         = (*Mesh)(nil)
 )

@@ -14,7 +14,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/sluice-proxy/sluice/filters/kafkamesh"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
 	"github.com/sluice-proxy/sluice/internal/testenv"
 )
@@ -66,7 +65,6 @@ func (d *dialLog) dial(ctx context.Context, network, addr string) (net.Conn, err
 
 func startMesh(t *testing.T) (s *sluicetest.Sluice, a, b *kfake.Cluster) {
 	a, b = newCluster(t, 2), newCluster(t, 1)
-	t.Cleanup(kafkamesh.CloseClients)
 	s = sluicetest.Start(t, meshConfig(testenv.FreePort(t), a, b, ""))
 	return s, a, b
 }

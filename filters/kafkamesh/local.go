@@ -19,14 +19,12 @@ type apiRange struct {
 // Metadata 1 and OffsetFetch 1 have today's "null means all" meaning;
 // OffsetCommit 2 stores offsets in Kafka. Maxima are the upstream clients'
 // (Kafka 3.0), so a request re-encoded upstream keeps its fields.
-// InitProducerId is left out on purpose: without it clients produce
-// without idempotence, which a producer id from one of several clusters
-// could not give.
+// InitProducerId is answered by the mesh (producer.go).
 var supported = func() []apiRange {
 	v := upstreamVersions()
 	out := []apiRange{}
 	for _, k := range []struct{ key, min int16 }{
-		{0, 3}, {1, 4}, {2, 1}, {3, 1}, {8, 2}, {9, 1}, {10, 0}, {11, 0}, {12, 0}, {13, 0}, {14, 0}, {18, 0}, {19, 2},
+		{0, 3}, {1, 4}, {2, 1}, {3, 1}, {8, 2}, {9, 1}, {10, 0}, {11, 0}, {12, 0}, {13, 0}, {14, 0}, {18, 0}, {19, 2}, {22, 0},
 	} {
 		maxV, _ := v.LookupMaxKeyVersion(k.key)
 		if km := kcodec.MaxVersion(k.key); km < maxV {

@@ -55,6 +55,10 @@ func (mc *meshConn) produce(req *kmsg.ProduceRequest) (kmsg.Response, int16) {
 				lost = append(lost, p.Partition)
 				continue
 			}
+			if code := mc.toCluster(u, p.Records); code != 0 {
+				failed(t.Topic, []int32{p.Partition}, code)
+				continue
+			}
 			k := leaderKey{u, l}
 			sub := parts[k]
 			if sub == nil {

@@ -2,6 +2,7 @@ package kafkamesh
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -17,18 +18,12 @@ import (
 // leadership error in a response drops them at once.
 const metaTTL = 30 * time.Second
 
-// The upstream clients outlive a config load: a reload that rebuilds the mesh
-// with the same cluster settings reuses them (filters have no close hook).
-var clients = struct {
-	sync.Mutex
-	m map[string]*upstream
-}{m: map[string]*upstream{}}
-
 // upstream is one Kafka cluster behind the mesh: kgo clients (one per acks
 // setting, since kgo sets a raw Produce request's acks from its config) and
 // a cache of partition leaders.
 type upstream struct {
 	name       string
+	key        string // name and bootstrap servers: the cluster across reloads
 	seeds      []string
 	partitions int32
 	clientID   string
@@ -38,6 +33,7 @@ type upstream struct {
 	mu     sync.Mutex
 	byAcks [3]*kgo.Client // acks 0, 1, -1 at 0, 1, 2
 	meta   map[string]topicMeta
+	closed bool // no client is made after close
 }
 
 // topicMeta is a topic's partition leaders, by partition.
@@ -47,16 +43,10 @@ type topicMeta struct {
 }
 
 func newUpstream(c *UpstreamCluster, log *slog.Logger) *upstream {
-	key := fmt.Sprintf("%s|%s|%d|%v", c.ClusterName, c.BootstrapServers, c.PartitionCount, c.ProducerConfig)
-	clients.Lock()
-	defer clients.Unlock()
-	if u := clients.m[key]; u != nil {
-		return u
-	}
 	if log == nil {
 		log = slog.Default()
 	}
-	u := &upstream{name: c.ClusterName, seeds: c.seeds(), partitions: c.PartitionCount, clientID: "sluice-kafka-mesh",
+	u := &upstream{name: c.ClusterName, key: c.ClusterName + "|" + c.BootstrapServers, seeds: c.seeds(), partitions: c.PartitionCount, clientID: "sluice-kafka-mesh",
 		timeout: 30 * time.Second, log: log, meta: map[string]topicMeta{}}
 	if id := c.ProducerConfig["client.id"]; id != "" {
 		u.clientID = id
@@ -64,20 +54,7 @@ func newUpstream(c *UpstreamCluster, log *slog.Logger) *upstream {
 	if ms, err := strconv.Atoi(c.ProducerConfig["request.timeout.ms"]); err == nil && ms > 0 {
 		u.timeout = time.Duration(ms) * time.Millisecond
 	}
-	clients.m[key] = u
 	return u
-}
-
-// CloseClients closes every upstream client of every kafka_mesh. The server
-// does not call it; tests do.
-func CloseClients() {
-	clients.Lock()
-	us := clients.m
-	clients.m = map[string]*upstream{}
-	clients.Unlock()
-	for _, u := range us {
-		u.close()
-	}
 }
 
 // upstreamVersions caps what the kgo clients send: Kafka 3.0's versions, the
@@ -100,6 +77,9 @@ func (u *upstream) client(acks int16) (*kgo.Client, error) {
 	if c := u.byAcks[i]; c != nil {
 		return c, nil
 	}
+	if u.closed {
+		return nil, errClosed
+	}
 	c, err := u.newClient(opt)
 	if err != nil {
 		return nil, err
@@ -115,9 +95,14 @@ func (u *upstream) newClient(acks kgo.Acks) (*kgo.Client, error) {
 		kgo.RequestTimeoutOverhead(5*time.Second))
 }
 
+// errClosed answers a request that needs a client after the mesh closed.
+var errClosed = errors.New("kafka_mesh: closed")
+
+// close closes the cluster's shared clients; later requests get errClosed.
 func (u *upstream) close() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	u.closed = true
 	for i, c := range u.byAcks {
 		if c != nil {
 			c.Close()
