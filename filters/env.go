@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/sluice-proxy/sluice/cluster"
+	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/internal/guard"
 	"github.com/sluice-proxy/sluice/stats"
 )
@@ -20,4 +21,17 @@ type Env struct {
 	// single session (a shared upstream connection's reader): log them,
 	// count them, and close what the goroutine served.
 	Guard *guard.Guard
+	// BufferLimit is the listener's per_connection_buffer_limit_bytes: the
+	// most a filter holds for one downstream connection before it stops
+	// reading from it (each filter's README says what it counts). Zero
+	// (an Env built by hand in a test) means config.DefaultBufferLimit.
+	BufferLimit int
+}
+
+// PerConnectionBufferLimit returns BufferLimit, or the default when unset.
+func (e *Env) PerConnectionBufferLimit() int {
+	if e == nil || e.BufferLimit <= 0 {
+		return config.DefaultBufferLimit
+	}
+	return e.BufferLimit
 }
