@@ -87,6 +87,7 @@ func (s *slot) settle(reply []byte, upstreamOK bool) *client {
 		return nil
 	}
 	s.reply = append(s.reply[:0], reply...)
+	c.txAdd(int64(len(reply)))
 	s.done.Store(true)
 	return c
 }
@@ -95,6 +96,9 @@ func (s *slot) settle(reply []byte, upstreamOK bool) *client {
 func (s *slot) completeLocal(reply []byte) {
 	c := s.owner // read before done: the writer may recycle s right after
 	s.reply = append(s.reply[:0], reply...)
+	if c != nil {
+		c.txAdd(int64(len(reply)))
+	}
 	s.done.Store(true)
 	if c != nil {
 		c.onDone()

@@ -1,0 +1,249 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sluice-proxy/sluice/internal/sluicetest"
+	"github.com/sluice-proxy/sluice/internal/testenv"
+)
+
+// redisLimitYAML is one redis_proxy listener and cluster, both with
+// per_connection_buffer_limit_bytes = limit.
+func redisLimitYAML(addr string, limit int, settings string) string {
+	return fmt.Sprintf(`
+listeners:
+  - name: redis
+    address: 127.0.0.1:0
+    per_connection_buffer_limit_bytes: %d
+    filters:
+      - redis_proxy:
+          stat_prefix: big
+          settings: {op_timeout: 5s%s}
+          prefix_routes: {catch_all_route: {cluster: one}}
+clusters:
+  - {name: one, per_connection_buffer_limit_bytes: %d, endpoints: ["%s"]}
+`, limit, settings, limit, addr)
+}
+
+// pattern is n bytes that differ with seed and position.
+func pattern(seed byte, n int) []byte {
+	v := make([]byte, n)
+	for i := range v {
+		v[i] = seed + byte(i%251)
+	}
+	return v
+}
+
+// gaugeMax samples the named gauges until stop is closed and returns the
+// largest value seen of each.
+func gaugeMax(s *sluicetest.Sluice, stop <-chan struct{}, names ...string) func() []int64 {
+	out := make([]int64, len(names))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			for i, n := range names {
+				out[i] = max(out[i], s.Gauge(n))
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond): // a sampling interval
+			}
+		}
+	}()
+	return func() []int64 { wg.Wait(); return out }
+}
+
+// TestRedisProxyLargeValues: values far larger than
+// per_connection_buffer_limit_bytes round-trip byte-exact through sluice
+// (SET streamed to the upstream, GET streamed to the client), while other
+// clients on the same upstream connection keep working, and what sluice
+// holds for clients stays within a few buffer limits.
+func TestRedisProxyLargeValues(t *testing.T) {
+	srv := testenv.Redis(t)
+	const limit = 64 << 10
+	const size = 8 << 20
+	s := sluicetest.Start(t, redisLimitYAML(srv.Addr(), limit, ""))
+	ctx := context.Background()
+	c := newClient(t, s.Addr("redis"), func(o *redis.Options) { o.ReadTimeout = 20 * time.Second; o.WriteTimeout = 20 * time.Second })
+	direct := newClient(t, srv.Addr())
+
+	stop := make(chan struct{})
+	peaks := gaugeMax(s, stop, "redis.big.downstream_cx_rx_bytes_buffered", "redis.big.downstream_cx_tx_bytes_buffered")
+
+	// Small traffic from other clients meanwhile, sharing the upstream.
+	var small atomic.Int64
+	var wg sync.WaitGroup
+	other := newClient(t, s.Addr("redis"))
+	for w := 0; w < 3; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k := fmt.Sprintf("small:%d", w)
+				if err := other.Set(ctx, k, i, 0).Err(); err != nil {
+					t.Errorf("small SET: %v", err)
+					return
+				}
+				if got, err := other.Get(ctx, k).Int(); err != nil || got != i {
+					t.Errorf("small GET = %d, %v", got, err)
+					return
+				}
+				small.Add(1)
+			}
+		}(w)
+	}
+
+	vals := map[string][]byte{}
+	for i, k := range []string{"big:a", "big:b"} {
+		v := pattern(byte('a'+i), size)
+		vals[k] = v
+		if err := c.Set(ctx, k, v, 0).Err(); err != nil {
+			t.Fatalf("SET %s: %v", k, err)
+		}
+	}
+	for k, v := range vals {
+		if got, err := direct.Get(ctx, k).Bytes(); err != nil || !bytes.Equal(got, v) {
+			t.Fatalf("direct GET %s: %d bytes, equal %v, %v", k, len(got), bytes.Equal(got, v), err)
+		}
+		if got, err := c.Get(ctx, k).Bytes(); err != nil || !bytes.Equal(got, v) {
+			t.Fatalf("GET %s through sluice: %d bytes, equal %v, %v", k, len(got), bytes.Equal(got, v), err)
+		}
+	}
+	// Pipelined: a small command before and after a large one, replies in order.
+	pipe := c.Pipeline()
+	before := pipe.Set(ctx, "p:1", "x", 0)
+	get := pipe.Get(ctx, "big:a")
+	after := pipe.Get(ctx, "p:1")
+	set := pipe.Set(ctx, "big:c", vals["big:b"], 0)
+	last := pipe.Incr(ctx, "p:n")
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatalf("pipeline: %v", err)
+	}
+	if before.Err() != nil || !bytes.Equal([]byte(get.Val()), vals["big:a"]) || after.Val() != "x" || set.Err() != nil || last.Val() != 1 {
+		t.Fatalf("pipeline replies: %v, GET %d bytes, %q, %v, %d", before.Err(), len(get.Val()), after.Val(), set.Err(), last.Val())
+	}
+	// SET ... GET returns the large old value from the client's own connection.
+	old, err := c.SetArgs(ctx, "big:c", pattern('z', size), redis.SetArgs{Get: true}).Bytes()
+	if err != nil || !bytes.Equal(old, vals["big:b"]) {
+		t.Fatalf("SET GET: %d bytes, equal %v, %v", len(old), bytes.Equal(old, vals["big:b"]), err)
+	}
+	close(stop)
+	wg.Wait()
+	p := peaks()
+	t.Logf("peaks: rx_bytes_buffered %d, tx_bytes_buffered %d; %d small round trips meanwhile", p[0], p[1], small.Load())
+	if small.Load() == 0 {
+		t.Error("no small request completed while large values moved")
+	}
+	// Four clients (the big one, three small): each holds a read buffer of
+	// at most ~2 limits and stops reading at one limit of replies held.
+	if p[0] > 4*2*limit || p[1] > 4*2*limit {
+		t.Errorf("held bytes peaked at rx %d, tx %d: more than 8 buffer limits (%d)", p[0], p[1], 8*limit)
+	}
+	if n := s.Counter("redis.big.downstream_rq_too_large"); n != 0 {
+		t.Errorf("downstream_rq_too_large = %d", n)
+	}
+}
+
+// TestRedisProxyLargeRefused: a large command that cannot be streamed (its
+// second key comes after the large value) is refused with an error, counted,
+// and the connection is closed; other connections are unaffected.
+func TestRedisProxyLargeRefused(t *testing.T) {
+	srv := testenv.Redis(t)
+	const limit = 64 << 10
+	s := sluicetest.Start(t, redisLimitYAML(srv.Addr(), limit, ""))
+	ctx := context.Background()
+	raw, err := net.Dial("tcp", s.Addr("redis"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	// MSET's second key comes after the large value: nothing to route on.
+	fmt.Fprintf(raw, "*5\r\n$4\r\nMSET\r\n$3\r\nm:1\r\n$%d\r\n%s", 4*limit, pattern('m', limit))
+	raw.SetReadDeadline(time.Now().Add(5 * time.Second))
+	reply, err := io.ReadAll(raw) // the refusal, then the close
+	if !strings.HasPrefix(string(reply), "-ERR command exceeds per_connection_buffer_limit_bytes (65536)") {
+		t.Fatalf("reply %q (%v), want the buffer limit refusal", reply, err)
+	}
+	s.WaitCounter("redis.big.downstream_rq_too_large", 1, 5*time.Second)
+	c := newClient(t, s.Addr("redis"))
+	if got, err := c.Set(ctx, "after", "ok", 0).Result(); err != nil || got != "OK" {
+		t.Fatalf("a new connection after the refusal: %q, %v", got, err)
+	}
+	if n, _ := newClient(t, srv.Addr()).Exists(ctx, "m:1", "m:2").Result(); n != 0 {
+		t.Fatalf("refused MSET reached redis: %d keys exist", n)
+	}
+}
+
+// TestRedisProxyRequestTimeout: a client that dribbles a partial command
+// is closed once request_timeout passes, counted and logged; a client idle
+// between commands for longer is not.
+func TestRedisProxyRequestTimeout(t *testing.T) {
+	srv := testenv.Redis(t)
+	s := sluicetest.Start(t, redisLimitYAML(srv.Addr(), 1<<20, ", request_timeout: 500ms"))
+	ctx := context.Background()
+	idle := newClient(t, s.Addr("redis"), func(o *redis.Options) { o.PoolSize = 1 })
+	if err := idle.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	slow, err := net.Dial("tcp", s.Addr("redis"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	cmd := []byte("*3\r\n$3\r\nSET\r\n$4\r\nslow\r\n$10\r\n0123456789\r\n")
+	closed := make(chan error, 1)
+	go func() {
+		_, err := io.ReadAll(slow) // returns when sluice closes the connection
+		closed <- err
+	}()
+	start := time.Now()
+	sent := 0
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		select {
+		case <-closed:
+			return true
+		default:
+		}
+		if sent < len(cmd)-1 { // one byte per poll, never the last
+			slow.Write(cmd[sent : sent+1])
+			sent++
+		}
+		return false
+	}, "sluice closes a client dribbling a partial command")
+	held := time.Since(start)
+	s.WaitCounter("redis.big.downstream_rq_timeout", 1, 5*time.Second)
+	if held < 500*time.Millisecond {
+		t.Fatalf("closed after %v, before request_timeout", held)
+	}
+	if n, _ := newClient(t, srv.Addr()).Exists(ctx, "slow").Result(); n != 0 {
+		t.Fatal("the partial command reached redis")
+	}
+	// The idle client waited longer than request_timeout between commands.
+	if got, err := idle.Get(ctx, "k").Result(); err != nil || got != "v" {
+		t.Fatalf("idle client after %v: %q, %v", held, got, err)
+	}
+	if err := idle.Ping(ctx).Err(); errors.Is(err, io.EOF) {
+		t.Fatal("idle client was closed")
+	}
+}
