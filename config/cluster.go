@@ -47,7 +47,7 @@ type Cluster struct {
 	// PerConnectionBufferLimitBytes is Envoy's soft limit on what sluice
 	// holds for one upstream connection of this cluster; terminals that
 	// multiplex upstream connections (redis_proxy) stream a reply larger
-	// than it instead of holding it whole. Default 1 MiB, at least 16 KiB.
+	// than it instead of holding it whole. Default 1 MiB, at least 64 KiB.
 	PerConnectionBufferLimitBytes uint32 `yaml:"per_connection_buffer_limit_bytes" json:"per_connection_buffer_limit_bytes"`
 }
 

@@ -67,8 +67,8 @@ type Listener struct {
 	// requests and replies waiting to be written). Each filter says in its
 	// README what it means there: reading stops (backpressure) while that
 	// much is held, and a single protocol unit larger than it is streamed
-	// through or refused. Default 1 MiB (Envoy's); 0 is refused, since
-	// sluice bounds every connection.
+	// through or refused. Default 1 MiB (Envoy's); at least 64 KiB (0,
+	// Envoy's "no limit", is refused: sluice bounds every connection).
 	PerConnectionBufferLimitBytes uint32 `yaml:"per_connection_buffer_limit_bytes" json:"per_connection_buffer_limit_bytes"`
 }
 
@@ -77,9 +77,10 @@ type Listener struct {
 const DefaultBufferLimit = 1 << 20
 
 // minBufferLimit is the smallest per_connection_buffer_limit_bytes
-// accepted: less cannot hold a protocol header line (redis' inline limit is
-// 64 KiB, a Kafka request header...) and only costs system calls.
-const minBufferLimit = 16 << 10
+// accepted: the fixed buffers of the filters (tcp_proxy's reads of 32 and
+// 64 KiB, redis' 64 KiB inline and header lines) fit under it, so every
+// limit a config can give is honoured; less would only cost system calls.
+const minBufferLimit = 64 << 10
 
 // SetDefaults fills Envoy's listener defaults.
 func (l *Listener) SetDefaults() {
@@ -192,7 +193,7 @@ func (l *Listener) Validate(path string, errs *Errors) {
 // minBufferLimit (0 included: Envoy reads it as "no limit").
 func checkBufferLimit(path string, v uint32, errs *Errors) {
 	if v < minBufferLimit {
-		errs.Add(path, "must be at least %d (16 KiB), got %d", minBufferLimit, v)
+		errs.Add(path, "must be at least %d (64 KiB), got %d", minBufferLimit, v)
 	}
 }
 

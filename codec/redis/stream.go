@@ -59,6 +59,11 @@ func (r *Reader) StartBody() {
 	r.body = bodyState{on: true, left: r.bulk + 2, argsLeft: r.nargs - done - 1, total: int64(r.pos) + r.bulk + 2}
 	r.r += r.pos
 	r.resetCommand()
+	if len(r.buf) < maxIdleBuf { // fewer, larger reads while the body passes
+		nb := make([]byte, maxIdleBuf)
+		r.w = copy(nb, r.buf[r.r:r.w])
+		r.r, r.buf = 0, nb
+	}
 }
 
 // InBody reports whether a streamed command's body is being read.

@@ -48,6 +48,9 @@ type Filter struct {
 	codec   pg.Config
 	cache   *parseCache
 	cancels *cancelRegistry
+	// limit is the listener's per_connection_buffer_limit_bytes: a
+	// statement held for the gates is at most this long (else streamed).
+	limit int
 }
 
 // New builds the filter from a validated config.
@@ -56,6 +59,7 @@ func New(cfg *Config, env *filters.Env) (*Filter, error) {
 		cfg:     cfg,
 		stats:   newStats(env.Stats, cfg.StatPrefix),
 		codec:   pg.Config{MaxSQL: cfg.MaxSQLPrefix},
+		limit:   env.PerConnectionBufferLimit(),
 		cache:   newParseCache(parseCacheSize),
 		cancels: globalCancels,
 	}
