@@ -40,7 +40,7 @@ clusters:
 YAML
 # An older sluice does not know the limits or request_timeout: drop them.
 if ! "$BIN" validate -c "$TMP/sluice.yaml" >/dev/null 2>&1; then
-  sed -i -e '/per_connection_buffer_limit_bytes: [0-9]/d' -e 's/, per_connection_buffer_limit_bytes: [0-9]*//' \
+  sed -i -e '/^    per_connection_buffer_limit_bytes: /d' -e 's/, per_connection_buffer_limit_bytes: [0-9]*//' \
     -e 's/, request_timeout: 60s//' "$TMP/sluice.yaml"
 fi
 "$BIN" -c "$TMP/sluice.yaml" -log-level warn &

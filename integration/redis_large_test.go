@@ -192,6 +192,19 @@ func TestRedisProxyLargeRefused(t *testing.T) {
 	if n, _ := newClient(t, srv.Addr()).Exists(ctx, "m:1", "m:2").Result(); n != 0 {
 		t.Fatalf("refused MSET reached redis: %d keys exist", n)
 	}
+	// A transaction is held until EXEC: together its commands fit the limit.
+	_, err = c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, "t:1", pattern('t', limit/2), 0)
+		p.Set(ctx, "t:2", pattern('u', limit/2), 0)
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "EXECABORT") {
+		t.Fatalf("MULTI of %d bytes: %v, want EXECABORT", limit, err)
+	}
+	s.WaitCounter("redis.big.downstream_rq_too_large", 2, 5*time.Second)
+	if n, _ := newClient(t, srv.Addr()).Exists(ctx, "t:1", "t:2").Result(); n != 0 {
+		t.Fatalf("aborted transaction reached redis: %d keys exist", n)
+	}
 }
 
 // TestRedisProxyRequestTimeout: a client that dribbles a partial command
