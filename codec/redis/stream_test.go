@@ -152,3 +152,51 @@ func TestStreamErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzStream checks that streaming commands larger than a small limit
+// yields, byte for byte, the commands the plain reader returns, and fails
+// where it fails.
+func FuzzStream(f *testing.F) {
+	f.Add(bigSet("k", 300))
+	f.Add(append(bigSet("k", 100), "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"...))
+	f.Add([]byte("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$200\r\nshort"))
+	f.Add([]byte("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$70\r\n" + strings.Repeat("x", 70) + "\r\nPING\r\n"))
+	lim := Limits{MaxBulkLen: 1 << 12, MaxMultibulkLen: 64, MaxInlineLen: 128, MaxQueryLen: 1 << 13}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want []byte
+		plain := NewReader(bytes.NewReader(data), lim)
+		var wantErr error
+		for {
+			cmd, err := plain.ReadCommand()
+			if err != nil {
+				if err != io.EOF {
+					wantErr = err
+				}
+				break
+			}
+			want = append(want, cmd.Raw...)
+		}
+		var got []byte
+		rd := NewReader(iotest.OneByteReader(bytes.NewReader(data)), lim)
+		var gotErr error
+		for gotErr == nil {
+			_, raw, _, err := streamOne(t, rd, 64)
+			switch {
+			case err == io.EOF && rd.Buffered() > 0:
+				gotErr = io.ErrUnexpectedEOF
+			case err == io.EOF:
+				gotErr = io.EOF
+			case err != nil:
+				gotErr = err
+			default:
+				got = append(got, raw...)
+			}
+		}
+		if gotErr == io.EOF {
+			gotErr = nil
+		}
+		if !bytes.Equal(got, want) || (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("streamed %q (err %v), plain %q (err %v)", got, gotErr, want, wantErr)
+		}
+	})
+}

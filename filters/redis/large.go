@@ -33,6 +33,10 @@ import (
 // blocking command, or unknown) is refused: an error reply, the
 // connection closed, downstream_rq_too_large, a log line.
 
+// maxStreamArgs bounds the arguments of a streamed command: finding its
+// keys takes a slice of that many entries.
+const maxStreamArgs = 4096
+
 // errStop ends the client's read loop without a further reply.
 var errStop = errors.New("redis: connection done")
 
@@ -109,6 +113,8 @@ func (c *client) streamKeys(h redis.Head, ci *redis.CommandInfo) ([]int, string)
 		return nil, "unknown command"
 	case c.tx != nil:
 		return nil, "inside MULTI"
+	case h.NArgs > maxStreamArgs:
+		return nil, "too many arguments"
 	case !c.authed:
 		return nil, "not authenticated"
 	case ci.Flags&(redis.FlagAdmin|redis.FlagBlocking|redis.FlagPubSub|redis.FlagTransaction|redis.FlagConnection) != 0:
