@@ -33,7 +33,7 @@ listeners:
     filters:
       - redis_proxy:
           stat_prefix: bench
-          settings: {op_timeout: 30s, request_timeout: 60s}
+          settings: {op_timeout: 5s}
           prefix_routes: {catch_all_route: {cluster: up}}
 clusters:
   - {name: up, per_connection_buffer_limit_bytes: $LIMIT, endpoints: ["127.0.0.1:$UP"]}
@@ -41,7 +41,7 @@ YAML
 # An older sluice does not know the limits or request_timeout: drop them.
 if ! "$BIN" validate -c "$TMP/sluice.yaml" >/dev/null 2>&1; then
   sed -i -e '/^    per_connection_buffer_limit_bytes: /d' -e 's/, per_connection_buffer_limit_bytes: [0-9]*//' \
-    -e 's/, request_timeout: 60s//' "$TMP/sluice.yaml"
+    "$TMP/sluice.yaml"
 fi
 "$BIN" -c "$TMP/sluice.yaml" -log-level warn &
 SPID=$!

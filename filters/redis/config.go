@@ -67,8 +67,9 @@ type Settings struct {
 	// once its first bytes arrived (Envoy's request_timeout of the HTTP
 	// connection manager, for RESP): a partial command still incomplete
 	// after this long closes the connection (downstream_rq_timeout). It
-	// covers a large value streamed through too. Idle clients between
-	// commands are not timed. Default 10s; 0 disables.
+	// covers a large value streamed through too (timed from when it may
+	// start to flow: waiting for the shared connection is not counted).
+	// Idle clients between commands are not timed. Default 10s; 0 disables.
 	RequestTimeout config.Duration `yaml:"request_timeout" json:"request_timeout"`
 }
 

@@ -72,6 +72,14 @@ func (c *client) arm() {
 	}
 }
 
+// rearm restarts an armed request timeout, after sluice itself made the
+// client wait (for an upstream connection's writer role).
+func (c *client) rearm() {
+	if d := c.p.cfg.Settings.RequestTimeout.D(); d > 0 && c.armed {
+		c.conn.SetReadDeadline(time.Now().Add(d))
+	}
+}
+
 // readFailed accounts for the error that ended reading from the client.
 func (c *client) readFailed(err error) {
 	var pe *redis.ProtocolError
@@ -181,14 +189,17 @@ func (c *client) streamLarge(h redis.Head) error {
 	uc, err := t.hp.get(c.id)
 	if err == nil {
 		s.host = t.host
-		if err = uc.beginStream(s, head); err != nil {
+		if err = uc.beginStream(s, head); errors.Is(err, errConnDead) {
 			s.host = nil
+		} else if err != nil {
+			return c.skipBody() // s was queued: it failed with the connection
 		}
 	}
 	if err != nil {
 		s.complete(replyUpstreamFailure, false)
 		return c.skipBody()
 	}
+	c.rearm() // the wait for the writer role was sluice's, not the client's
 	rdErr := c.sendBody(uc)
 	uc.endStream()
 	if rdErr != nil {

@@ -8,7 +8,9 @@ import (
 // beginStream makes the calling client the connection's writer for one
 // streamed command (large.go): it waits for a write in progress to end,
 // queues s for the command's reply, and writes everything queued before it
-// and then head. Until endStream, other clients' commands only queue.
+// and then head. Until endStream, other clients' commands only queue. It
+// returns errConnDead, with s not queued, for a closed connection; any
+// other error closed the connection after s was queued (s failed with it).
 func (c *upConn) beginStream(s *slot, head []byte) error {
 	c.mu.Lock()
 	for c.writing && !c.dead {
