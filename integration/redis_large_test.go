@@ -20,7 +20,8 @@ import (
 )
 
 // redisLimitYAML is one redis_proxy listener and cluster, both with
-// per_connection_buffer_limit_bytes = limit.
+// per_connection_buffer_limit_bytes = limit; settings are the filter's
+// settings (op_timeout is required).
 func redisLimitYAML(addr string, limit int, settings string) string {
 	return fmt.Sprintf(`
 listeners:
@@ -30,7 +31,7 @@ listeners:
     filters:
       - redis_proxy:
           stat_prefix: big
-          settings: {op_timeout: 5s%s}
+          settings: {%s}
           prefix_routes: {catch_all_route: {cluster: one}}
 clusters:
   - {name: one, per_connection_buffer_limit_bytes: %d, endpoints: ["%s"]}
@@ -77,7 +78,7 @@ func TestRedisProxyLargeValues(t *testing.T) {
 	srv := testenv.Redis(t)
 	const limit = 64 << 10
 	const size = 8 << 20
-	s := sluicetest.Start(t, redisLimitYAML(srv.Addr(), limit, ""))
+	s := sluicetest.Start(t, redisLimitYAML(srv.Addr(), limit, "op_timeout: 5s"))
 	ctx := context.Background()
 	c := newClient(t, s.Addr("redis"), func(o *redis.Options) { o.ReadTimeout = 20 * time.Second; o.WriteTimeout = 20 * time.Second })
 	direct := newClient(t, srv.Addr())
@@ -170,7 +171,7 @@ func TestRedisProxyLargeValues(t *testing.T) {
 func TestRedisProxyLargeRefused(t *testing.T) {
 	srv := testenv.Redis(t)
 	const limit = 64 << 10
-	s := sluicetest.Start(t, redisLimitYAML(srv.Addr(), limit, ""))
+	s := sluicetest.Start(t, redisLimitYAML(srv.Addr(), limit, "op_timeout: 5s"))
 	ctx := context.Background()
 	raw, err := net.Dial("tcp", s.Addr("redis"))
 	if err != nil {
@@ -212,7 +213,7 @@ func TestRedisProxyLargeRefused(t *testing.T) {
 // between commands for longer is not.
 func TestRedisProxyRequestTimeout(t *testing.T) {
 	srv := testenv.Redis(t)
-	s := sluicetest.Start(t, redisLimitYAML(srv.Addr(), 1<<20, ", request_timeout: 500ms"))
+	s := sluicetest.Start(t, redisLimitYAML(srv.Addr(), 1<<20, "op_timeout: 5s, request_timeout: 500ms"))
 	ctx := context.Background()
 	idle := newClient(t, s.Addr("redis"), func(o *redis.Options) { o.PoolSize = 1 })
 	if err := idle.Set(ctx, "k", "v", 0).Err(); err != nil {
@@ -259,4 +260,44 @@ func TestRedisProxyRequestTimeout(t *testing.T) {
 	if err := idle.Ping(ctx).Err(); errors.Is(err, io.EOF) {
 		t.Fatal("idle client was closed")
 	}
+}
+
+// TestRedisProxyLargeReplySlowReader: a client that asks for a reply far
+// larger than the buffer limit and does not read it holds the shared
+// upstream connection for at most op_timeout: then it is closed, the rest
+// of its reply is dropped, and the other clients' requests on that
+// connection complete.
+func TestRedisProxyLargeReplySlowReader(t *testing.T) {
+	srv := testenv.Redis(t)
+	const limit = 64 << 10
+	const size = 64 << 20 // beyond what loopback socket buffers absorb
+	s := sluicetest.Start(t, redisLimitYAML(srv.Addr(), limit, "op_timeout: 1s"))
+	ctx := context.Background()
+	if err := newClient(t, srv.Addr()).Set(ctx, "huge", pattern('h', size), 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	slow, err := net.Dial("tcp", s.Addr("redis"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	if _, err := slow.Write([]byte("*2\r\n$3\r\nGET\r\n$4\r\nhuge\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	// Once the reply is under way, another client's request on the same
+	// upstream connection waits for it, then completes.
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		return s.Gauge("redis.big.downstream_rq_active") >= 1
+	}, "the slow client's GET is in flight")
+	fast := newClient(t, s.Addr("redis"), func(o *redis.Options) { o.ReadTimeout = 10 * time.Second })
+	if got, err := fast.Set(ctx, "after", "ok", 0).Result(); err != nil || got != "OK" {
+		t.Fatalf("a request behind the stalled reply: %q, %v", got, err)
+	}
+	// The slow client was closed with part of its reply.
+	slow.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := io.Copy(io.Discard, slow)
+	if err != nil || n >= size {
+		t.Fatalf("slow client read %d of %d reply bytes, %v; want a close before the end", n, size, err)
+	}
+	t.Logf("the slow client got %d of %d reply bytes before it was closed", n, size)
 }

@@ -3,6 +3,7 @@ package redis
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/sluice-proxy/sluice/codec/redis"
@@ -79,6 +80,10 @@ func (c *client) streamOut(b []byte, wait time.Duration, counted bool) error {
 		c.txAdd(-int64(n))
 	}
 	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			c.s.Log.Info("redis_proxy: client did not read a streamed reply within op_timeout, closing",
+				"op_timeout", wait.String())
+		}
 		c.fail(err)
 		return errClientGone
 	}
