@@ -48,6 +48,12 @@ type client struct {
 	// ends, so that replies settled later are not counted.
 	txHeld atomic.Int64
 	rxHeld int // the read buffer's size as last reported; reader only
+	// reqHeld is the request bytes queued upstream whose reply has not
+	// come yet (counted in downstream_cx_rx_bytes_buffered with the read
+	// buffer); it ends negative like txHeld. heldWait is set while the
+	// reader waits for held bytes to drop.
+	reqHeld  atomic.Int64
+	heldWait atomic.Bool
 
 	// Request timeout (large.go): the read deadline is armed when a
 	// partial command is buffered, for the command that seq counts.
@@ -209,6 +215,9 @@ func (c *client) run() {
 	if left := c.txHeld.Swap(-1 << 62); left > 0 {
 		c.p.stats.TxBuffered.Add(-left)
 	}
+	if left := c.reqHeld.Swap(-1 << 62); left > 0 {
+		c.p.stats.RxBuffered.Add(-left)
+	}
 }
 
 // enqueue appends a new slot to the client's queue, waiting while the
@@ -223,9 +232,11 @@ func (c *client) enqueue() *slot {
 	}
 	for c.full() && !c.broken {
 		c.waiters++
+		c.heldWait.Store(true)
 		c.cond.Wait()
 		c.waiters--
 	}
+	c.heldWait.Store(false)
 	if c.broken {
 		c.mu.Unlock()
 		return nil
@@ -238,10 +249,11 @@ func (c *client) enqueue() *slot {
 }
 
 // full reports whether the reader must wait before queueing another
-// command: max_pending_per_client replies owed, or more reply bytes held
-// than the buffer limit; c.mu is held.
+// command: max_pending_per_client replies owed, or more bytes held for it
+// (requests awaiting replies, replies not yet written) than the buffer
+// limit; c.mu is held.
 func (c *client) full() bool {
-	return c.queue.len() >= c.max || c.txHeld.Load() > int64(c.p.limit)
+	return c.queue.len() >= c.max || max(c.txHeld.Load(), 0)+max(c.reqHeld.Load(), 0) > int64(c.p.limit)
 }
 
 // wakeWaiters wakes goroutines waiting for the writer role or for held
@@ -264,6 +276,26 @@ func (c *client) txAdd(n int64) {
 			c.p.stats.TxBuffered.Add(n)
 			return
 		}
+	}
+}
+
+// reqAdd counts n request bytes queued upstream (negative: answered),
+// unless the client has ended, and wakes a reader waiting for them.
+func (c *client) reqAdd(n int64) {
+	for {
+		v := c.reqHeld.Load()
+		if v < 0 {
+			return
+		}
+		if c.reqHeld.CompareAndSwap(v, v+n) {
+			c.p.stats.RxBuffered.Add(n)
+			break
+		}
+	}
+	if n < 0 && c.heldWait.Load() {
+		c.mu.Lock()
+		c.cond.Broadcast()
+		c.mu.Unlock()
 	}
 }
 

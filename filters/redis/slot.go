@@ -30,6 +30,10 @@ type slot struct {
 	raw       []byte
 	rt        *route
 	redirects uint8
+	// reqOwner holds reqBytes of request bytes queued upstream until this
+	// slot's reply comes (client.reqHeld).
+	reqOwner *client
+	reqBytes int64
 }
 
 var slotPool = sync.Pool{New: func() any { return new(slot) }}
@@ -65,6 +69,7 @@ func (s *slot) complete(reply []byte, upstreamOK bool) {
 // whose onDone the caller must call (an upstream reader calls it once per
 // client for all the replies of one read, so they leave in one write).
 func (s *slot) settle(reply []byte, upstreamOK bool) *client {
+	s.answered()
 	if s.host != nil {
 		s.host.EndRequest(upstreamOK)
 	}
@@ -90,6 +95,14 @@ func (s *slot) settle(reply []byte, upstreamOK bool) *client {
 	c.txAdd(int64(len(reply)))
 	s.done.Store(true)
 	return c
+}
+
+// answered releases the request bytes the slot held for their client.
+func (s *slot) answered() {
+	if c := s.reqOwner; c != nil {
+		s.reqOwner = nil
+		c.reqAdd(-s.reqBytes)
+	}
 }
 
 // completeLocal finishes a slot with a reply made by the proxy.

@@ -20,9 +20,10 @@ type Stats struct {
 	UnsupportedCommand *stats.Counter
 	// UpstreamRqTimeout counts requests failed by op_timeout.
 	UpstreamRqTimeout *stats.Counter
-	// RxBuffered is the size of the clients' read buffers (what sluice
-	// holds of received bytes); TxBuffered the reply bytes held for
-	// clients, ready or waiting for an earlier reply, not yet written.
+	// RxBuffered is what sluice holds of bytes received from clients: their
+	// read buffers plus request bytes queued upstream whose reply has not
+	// come; TxBuffered the reply bytes held for clients, ready or waiting
+	// for an earlier reply, not yet written.
 	RxBuffered *stats.Gauge
 	TxBuffered *stats.Gauge
 	// RqTooLarge counts commands (and split replies) refused because they

@@ -172,6 +172,7 @@ func (h *headWriter) end(ok bool) {
 // finishStreamed records a streamed reply's request stats; first is the
 // reply's type byte.
 func (s *slot) finishStreamed(first byte, upstreamOK bool) {
+	s.answered()
 	if s.host != nil {
 		s.host.EndRequest(upstreamOK)
 	}
