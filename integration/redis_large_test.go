@@ -301,3 +301,41 @@ func TestRedisProxyLargeReplySlowReader(t *testing.T) {
 	}
 	t.Logf("the slow client got %d of %d reply bytes before it was closed", n, size)
 }
+
+// TestRedisProxyPipelineBackpressure: a client pipelining many commands
+// below the limit to a redis that does not answer (CLIENT PAUSE) is not
+// read further once the requests awaiting replies reach the buffer limit;
+// every command completes once redis answers again.
+func TestRedisProxyPipelineBackpressure(t *testing.T) {
+	srv := testenv.Redis(t)
+	const limit = 64 << 10
+	const n, size = 100, 48 << 10 // 4.8 MB of requests
+	s := sluicetest.Start(t, redisLimitYAML(srv.Addr(), limit, "op_timeout: 10s"))
+	ctx := context.Background()
+	direct := newClient(t, srv.Addr())
+	c := newClient(t, s.Addr("redis"), func(o *redis.Options) { o.ReadTimeout = 20 * time.Second })
+	if err := direct.Do(ctx, "CLIENT", "PAUSE", 1500, "ALL").Err(); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	peaks := gaugeMax(s, stop, "redis.big.downstream_cx_rx_bytes_buffered")
+	pipe := c.Pipeline()
+	for i := 0; i < n; i++ {
+		pipe.Set(ctx, fmt.Sprintf("bp:%d", i), pattern(byte(i), size), 0)
+	}
+	cmds, err := pipe.Exec(ctx)
+	close(stop)
+	if err != nil || len(cmds) != n {
+		t.Fatalf("pipeline: %d replies, %v", len(cmds), err)
+	}
+	if got, err := direct.Get(ctx, fmt.Sprintf("bp:%d", n-1)).Bytes(); err != nil || !bytes.Equal(got, pattern(byte(n-1), size)) {
+		t.Fatalf("last value: %d bytes, %v", len(got), err)
+	}
+	// Held: the requests awaiting replies (up to the limit plus one
+	// command) and the read buffer (one command).
+	p := peaks()[0]
+	t.Logf("rx_bytes_buffered peaked at %d bytes for %d bytes of pipelined requests", p, n*size)
+	if p > 4*limit {
+		t.Errorf("rx_bytes_buffered peaked at %d, more than 4 buffer limits (%d)", p, 4*limit)
+	}
+}
