@@ -7,7 +7,10 @@
 //
 // Per client: one goroutine reads and dispatches commands, appending a
 // pending reply slot per command to the client's ordered queue (bounded:
-// the reader stops at max_pending_per_client). Per upstream connection: one
+// the reader stops at max_pending_per_client, or when the request and reply
+// bytes held for the client exceed per_connection_buffer_limit_bytes; a
+// larger command or reply is streamed, large.go and streamreply.go). Per
+// upstream connection: one
 // writer sends everything queued since its last write in one write, after
 // yielding once so that the client readers woken with it queue theirs
 // first; one reader frames replies with codec/redis, completes slots in
