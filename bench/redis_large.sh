@@ -43,7 +43,7 @@ if ! "$BIN" validate -c "$TMP/sluice.yaml" >/dev/null 2>&1; then
   sed -i -e '/^    per_connection_buffer_limit_bytes: /d' -e 's/, per_connection_buffer_limit_bytes: [0-9]*//' \
     "$TMP/sluice.yaml"
 fi
-"$BIN" -c "$TMP/sluice.yaml" -log-level warn &
+"$BIN" -c "$TMP/sluice.yaml" -log-level info 2> "$TMP/sluice.log" &
 SPID=$!
 for p in $UP $SL; do
   for _ in $(seq 50); do redis-cli -p $p ping >/dev/null 2>&1 && break; sleep 0.1; done
@@ -92,4 +92,5 @@ for i in $(seq "$CLIENTS"); do
 done
 echo "sluice VmRSS (KiB): before $BEFORE, peak during SETs $(cat "$TMP/set.peak"), peak during GETs $(cat "$TMP/get.peak"), 1s after $AFTER1, 30s after $AFTER30"
 echo "$CLIENTS clients x $MIB MiB, SETs took ${SET_S}s; per_connection_buffer_limit_bytes $LIMIT; binary $BIN"
+grep redis_proxy "$TMP/sluice.log" || true # closes and refusals, if any
 curl -s "http://127.0.0.1:$ADM/stats" 2>/dev/null | grep -E 'redis\.bench\.(downstream_cx_(rx|tx)_bytes_buffered|downstream_rq_too_large|downstream_rq_total)' || true
