@@ -34,6 +34,8 @@ func (c *upConn) beginStream(s *slot, head []byte) error {
 	c.mu.Lock()
 	if cap(out) <= 1<<20 {
 		c.spare = out[:0]
+	} else {
+		c.spare = nil // it may share wbuf's array: never hand it out twice
 	}
 	c.mu.Unlock()
 	return err
