@@ -63,10 +63,11 @@ func (c *upConn) endStream() {
 		c.mu.Unlock()
 		return
 	}
+	// Cleared before the role goes: the next holder sets its own.
+	c.nc.SetWriteDeadline(time.Time{})
 	c.streaming = false
 	c.releaseWriter()
 	c.mu.Unlock()
-	c.nc.SetWriteDeadline(time.Time{})
 	c.lastProgress.Store(time.Now().UnixNano())
 	c.signal()
 }
