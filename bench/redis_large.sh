@@ -16,7 +16,7 @@ MIB=${2:-150}
 BIN=${3:-}
 LIMIT=${4:-1048576}
 TMP=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$TMP"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 if [ -z "$BIN" ]; then
   go build -o "$TMP/sluice" ./cmd/sluice
   BIN=$TMP/sluice
