@@ -44,6 +44,11 @@ type Cluster struct {
 	// CircuitBreakers limit connections and requests; nil means Envoy's
 	// defaults (1024 connections, pending and requests, 3 retries).
 	CircuitBreakers *CircuitBreakers `yaml:"circuit_breakers" json:"circuit_breakers,omitempty"`
+	// PerConnectionBufferLimitBytes is Envoy's soft limit on what sluice
+	// holds for one upstream connection of this cluster; terminals that
+	// multiplex upstream connections (redis_proxy) stream a reply larger
+	// than it instead of holding it whole. Default 1 MiB, at least 64 KiB.
+	PerConnectionBufferLimitBytes uint32 `yaml:"per_connection_buffer_limit_bytes" json:"per_connection_buffer_limit_bytes"`
 }
 
 // Endpoint is one upstream address with its load-balancing weight.
@@ -82,6 +87,7 @@ func (c *Cluster) SetDefaults() {
 	c.DNSRefreshRate = Duration(5 * time.Second)
 	c.ClusterRefreshRate = Duration(5 * time.Second)
 	c.HealthyPanicThreshold = 50
+	c.PerConnectionBufferLimitBytes = DefaultBufferLimit
 }
 
 // Validate checks the cluster's own fields.
@@ -98,6 +104,7 @@ func (c *Cluster) Validate(path string, errs *Errors) {
 	if c.ConnectTimeout <= 0 {
 		errs.Add(Join(path, "connect_timeout"), "must be positive")
 	}
+	checkBufferLimit(Join(path, "per_connection_buffer_limit_bytes"), c.PerConnectionBufferLimitBytes, errs)
 	if c.Type != "static" && c.DNSRefreshRate <= 0 {
 		errs.Add(Join(path, "dns_refresh_rate"), "must be positive")
 	}

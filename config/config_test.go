@@ -45,6 +45,12 @@ func TestParseGood(t *testing.T) {
 	if got := c.Clusters[1].ConnectTimeout.D().String(); got != "5s" {
 		t.Errorf("default connect_timeout %s", got)
 	}
+	if got := c.Listeners[0].PerConnectionBufferLimitBytes; got != 1<<20 {
+		t.Errorf("default listener per_connection_buffer_limit_bytes %d", got)
+	}
+	if got := c.Clusters[0].PerConnectionBufferLimitBytes; got != 1<<20 {
+		t.Errorf("default cluster per_connection_buffer_limit_bytes %d", got)
+	}
 	if got := c.DrainTimeout.D().String(); got != "30s" {
 		t.Errorf("default drain_timeout %s", got)
 	}
@@ -76,6 +82,9 @@ func TestParseErrors(t *testing.T) {
 		{"wrong type", [2]string{"connect_timeout: 1s", "connect_timeout: [1s]"}, `clusters[0].connect_timeout: expected a scalar value`},
 		{"duplicate listener", [2]string{"name: multi", "name: pg"}, `listeners[1].name: duplicate listener name "pg"`},
 		{"missing stat_prefix", [2]string{"{stat_prefix: a, cluster: pg}", "{cluster: pg}"}, `listeners[1].filter_chains[0].filters[0].tcp_proxy.stat_prefix: required`},
+		{"zero buffer limit", [2]string{"address: 127.0.0.1:15432", "address: 127.0.0.1:15432\n    per_connection_buffer_limit_bytes: 0"}, `listeners[0].per_connection_buffer_limit_bytes: must be at least 65536 (64 KiB), got 0`},
+		{"small cluster buffer limit", [2]string{"connect_timeout: 1s", "connect_timeout: 1s\n    per_connection_buffer_limit_bytes: 100"}, `clusters[0].per_connection_buffer_limit_bytes: must be at least 65536`},
+		{"buffer limit beyond uint32", [2]string{"address: 127.0.0.1:15432", "address: 127.0.0.1:15432\n    per_connection_buffer_limit_bytes: 5000000000"}, `listeners[0].per_connection_buffer_limit_bytes`},
 		{"invalid yaml", [2]string{"admin: {", "admin: {{"}, `bad.yaml: (root): invalid YAML`},
 	}
 	for _, tc := range tests {

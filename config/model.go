@@ -65,11 +65,30 @@ type Listener struct {
 	// time as plain text (for server-speaks-first protocols such as MySQL)
 	// instead of closing it. Default false, as in Envoy.
 	ContinueOnListenerFiltersTimeout bool `yaml:"continue_on_listener_filters_timeout" json:"continue_on_listener_filters_timeout,omitempty"`
+	// PerConnectionBufferLimitBytes is Envoy's soft limit on what sluice
+	// holds for one downstream connection (read and write buffers, decoded
+	// requests and replies waiting to be written). Each filter says in its
+	// README what it means there: reading stops (backpressure) while that
+	// much is held, and a single protocol unit larger than it is streamed
+	// through or refused. Default 1 MiB (Envoy's); at least 64 KiB (0,
+	// Envoy's "no limit", is refused: sluice bounds every connection).
+	PerConnectionBufferLimitBytes uint32 `yaml:"per_connection_buffer_limit_bytes" json:"per_connection_buffer_limit_bytes"`
 }
+
+// DefaultBufferLimit is per_connection_buffer_limit_bytes when not given,
+// Envoy's default.
+const DefaultBufferLimit = 1 << 20
+
+// minBufferLimit is the smallest per_connection_buffer_limit_bytes
+// accepted: the fixed buffers of the filters (tcp_proxy's reads of 32 and
+// 64 KiB, redis' 64 KiB inline and header lines) fit under it, so every
+// limit a config can give is honoured; less would only cost system calls.
+const minBufferLimit = 64 << 10
 
 // SetDefaults fills Envoy's listener defaults.
 func (l *Listener) SetDefaults() {
 	l.ListenerFiltersTimeout = Duration(15 * time.Second)
+	l.PerConnectionBufferLimitBytes = DefaultBufferLimit
 }
 
 // Chains returns the listener's filter chains, the shorthand included.
@@ -154,6 +173,7 @@ func (l *Listener) Validate(path string, errs *Errors) {
 	if err := CheckHostPort(l.Address, true); err != nil {
 		errs.Add(Join(path, "address"), "%v", err)
 	}
+	checkBufferLimit(Join(path, "per_connection_buffer_limit_bytes"), l.PerConnectionBufferLimitBytes, errs)
 	switch {
 	case len(l.Filters) > 0 && len(l.FilterChains) > 0:
 		errs.Add(path, "give either filters or filter_chains, not both")
@@ -169,6 +189,14 @@ func (l *Listener) Validate(path string, errs *Errors) {
 			errs.Add(Join(p, "filters"), "a filter chain needs at least a terminal filter")
 		}
 		checkFilterOrder(Join(p, "filters"), fc.Filters, errs)
+	}
+}
+
+// checkBufferLimit refuses a per_connection_buffer_limit_bytes below
+// minBufferLimit (0 included: Envoy reads it as "no limit").
+func checkBufferLimit(path string, v uint32, errs *Errors) {
+	if v < minBufferLimit {
+		errs.Add(path, "must be at least %d (64 KiB), got %d", minBufferLimit, v)
 	}
 }
 

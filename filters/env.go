@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/sluice-proxy/sluice/cluster"
+	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/internal/guard"
 	"github.com/sluice-proxy/sluice/proxy/ioloop"
 	"github.com/sluice-proxy/sluice/stats"
@@ -30,4 +31,17 @@ type Env struct {
 	// Listeners opens listeners owned by the server on the chain's
 	// listener's behalf; nil when the filter is built outside a server.
 	Listeners DynamicListeners
+	// BufferLimit is the listener's per_connection_buffer_limit_bytes: the
+	// most a filter holds for one downstream connection before it stops
+	// reading from it (each filter's README says what it counts). Zero
+	// (an Env built by hand in a test) means config.DefaultBufferLimit.
+	BufferLimit int
+}
+
+// PerConnectionBufferLimit returns BufferLimit, or the default when unset.
+func (e *Env) PerConnectionBufferLimit() int {
+	if e == nil || e.BufferLimit <= 0 {
+		return config.DefaultBufferLimit
+	}
+	return e.BufferLimit
 }

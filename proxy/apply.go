@@ -64,6 +64,7 @@ func (s *Server) apply(cfg *config.Config) error {
 		lc := cfg.Listeners[i]
 		lenv := *env
 		lenv.Listener = lc.Name
+		lenv.BufferLimit = int(lc.PerConnectionBufferLimitBytes)
 		lenv.Log = s.log.With("listener", lc.Name)
 		lenv.Retained = s.retainedFor(lc.Name)
 		lenv.Listeners = s.dynamicFor(&lc)

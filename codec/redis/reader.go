@@ -57,6 +57,8 @@ type Reader struct {
 	marks   []int // start, end of each argument parsed so far
 	args    [][]byte
 	scratch []byte // unescaped inline arguments since the last Fill
+
+	body bodyState // a streamed command's body (stream.go)
 }
 
 // NewReader returns a Reader of commands from src with the given limits
@@ -72,6 +74,7 @@ func (r *Reader) Reset(src io.Reader) {
 	r.src = src
 	r.r, r.w = 0, 0
 	r.rerr, r.err = nil, nil
+	r.body = bodyState{}
 	r.resetCommand()
 	r.scratch = r.scratch[:0]
 }

@@ -114,7 +114,10 @@ func (mc *meshConn) readFrame(br *bufio.Reader) ([]byte, error) {
 	if n < 8 || uint32(n) > mc.m.cfg.MaxRequestBytes {
 		return nil, fmt.Errorf("request frame of %d bytes (limit %d)", n, mc.m.cfg.MaxRequestBytes)
 	}
-	if cap(mc.buf) < int(n) {
+	if cap(mc.buf) < int(n) || (cap(mc.buf) > mc.m.limit && int(n) <= mc.m.limit) {
+		// A request larger than the listener's buffer limit gets a buffer
+		// of its own, dropped at the next smaller one: a connection does
+		// not keep max_request_bytes once its large request is done.
 		mc.buf = make([]byte, n)
 	}
 	mc.buf = mc.buf[:n]

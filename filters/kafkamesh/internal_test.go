@@ -1,6 +1,8 @@
 package kafkamesh
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"log/slog"
@@ -284,6 +286,30 @@ func BenchmarkHandleLocal(b *testing.B) {
 	for b.Loop() {
 		if _, err := mc.handle(req); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestRequestBufferBoundedByLimit: a request larger than the listener's
+// per_connection_buffer_limit_bytes is read whole (up to
+// max_request_bytes), and its buffer is dropped at the next smaller request.
+func TestRequestBufferBoundedByLimit(t *testing.T) {
+	const limit = 64 << 10
+	mc := &meshConn{m: &Mesh{cfg: NewConfig(), limit: limit}}
+	frame := func(n int) []byte {
+		b := make([]byte, 4+n)
+		binary.BigEndian.PutUint32(b, uint32(n))
+		return b
+	}
+	in := append(append(append(frame(1<<20), frame(100)...), frame(1000)...), frame(limit+1)...)
+	br := bufio.NewReader(bytes.NewReader(in))
+	for i, want := range []struct{ size, maxCap int }{{1 << 20, 1 << 20}, {100, limit}, {1000, limit}, {limit + 1, limit + 1}} {
+		body, err := mc.readFrame(br)
+		if err != nil || len(body) != want.size {
+			t.Fatalf("frame %d: %d bytes, %v", i, len(body), err)
+		}
+		if cap(mc.buf) > want.maxCap {
+			t.Fatalf("frame %d of %d bytes: buffer of %d kept, want at most %d", i, want.size, cap(mc.buf), want.maxCap)
 		}
 	}
 }

@@ -37,6 +37,7 @@ func init() {
 // connections.
 type Mesh struct {
 	cfg       *Config
+	limit     int // the listener's per_connection_buffer_limit_bytes
 	stats     *Stats
 	upstreams []*upstream
 	byName    map[string]*upstream
@@ -61,7 +62,7 @@ type groupRule struct {
 // New builds a kafka_mesh from a validated config. Upstream clients connect
 // lazily, on the first request that needs them.
 func New(cfg *Config, env *filters.Env) (*Mesh, error) {
-	m := &Mesh{cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix), byName: map[string]*upstream{},
+	m := &Mesh{cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix), byName: map[string]*upstream{}, limit: env.PerConnectionBufferLimit(),
 		learned: map[string]*upstream{}}
 	m.producers = env.Retained.Get(Name+"/"+cfg.StatPrefix, func() any { return newProducers() }).(*producers)
 	for i := range cfg.UpstreamClusters {

@@ -103,7 +103,7 @@ func (c *conn) process(chunk []byte) ([]byte, error) {
 		return chunk, nil
 	}
 	c.out = c.out[:0]
-	limit := max(c.f.cfg.MaxSQLBytes+64, 4096)
+	limit := min(max(c.f.cfg.MaxSQLBytes+64, 4096), c.f.limit)
 	for len(chunk) > 0 {
 		if c.ev.stopped.Load() && !c.stream { // not decoding any more: pass the rest
 			c.feed(codec.ClientToServer, chunk)

@@ -49,12 +49,16 @@ type Filter struct {
 	cache *parseCache // nil when parse_cache_size is 0
 	// parseSlots bounds the parses running off the event loops.
 	parseSlots chan struct{}
+	// limit is the listener's per_connection_buffer_limit_bytes: a
+	// statement held for the gates is at most this long (else streamed).
+	limit int
 }
 
 // New builds a mysql_proxy from a validated config; it loads the
 // terminate_ssl certificate and the upstream_tls CA.
 func New(cfg *Config, env *filters.Env) (*Filter, error) {
-	f := &Filter{cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix), parseSlots: make(chan struct{}, maxDeferredParses)}
+	f := &Filter{cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix), limit: env.PerConnectionBufferLimit(),
+		parseSlots: make(chan struct{}, maxDeferredParses)}
 	if cfg.ParseCacheSize > 0 {
 		f.cache = newParseCache(cfg.ParseCacheSize, f.stats.ParseCacheHits, f.stats.ParseCacheMisses)
 	}

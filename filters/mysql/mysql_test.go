@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -89,7 +90,14 @@ func query(sql string) []byte { return packet(0, append([]byte{gm.COM_QUERY}, sq
 // login and queries through Read (cut into pieces of size chunk), and
 // returns what reached the server and what the client was sent.
 func run(t testing.TB, chunk int, queries ...string) (toServer []byte, toClient []byte, f *Filter) {
-	f, _ = New(&Config{StatPrefix: "t", MaxSQLBytes: 4096}, &filters.Env{Stats: stats.New().Root()})
+	up, down, f, _ := runWith(t, &Config{StatPrefix: "t", MaxSQLBytes: 4096}, 0, chunk, queries...)
+	return up, down, f
+}
+
+// runWith is run with a config and a listener buffer limit (0: default); it
+// also returns the error that ended the client stream (io.EOF normally).
+func runWith(t testing.TB, cfg *Config, limit, chunk int, queries ...string) (toServer []byte, toClient []byte, f *Filter, end error) {
+	f, _ = New(cfg, &filters.Env{Stats: stats.New().Root(), BufferLimit: limit})
 	// Each message is cut into chunks on its own: a client waits for the
 	// answer before its next command (pipelining is not modelled).
 	msgs := [][]byte{login()}
@@ -125,10 +133,11 @@ func run(t testing.TB, chunk int, queries ...string) (toServer []byte, toClient 
 			answered++
 		}
 		if err != nil {
+			end = err
 			break
 		}
 	}
-	return up, fc.sent.Bytes(), f
+	return up, fc.sent.Bytes(), f, end
 }
 
 // splitPackets cuts complete packets.
@@ -169,6 +178,33 @@ func TestDenyPath(t *testing.T) {
 			t.Fatalf("chunk %d: protocol %d decoder %d parsed %d", chunk, f.stats.ProtocolErrors.Value(),
 				f.stats.DecoderErrors.Value(), f.stats.QueriesParsed.Value())
 		}
+	}
+}
+
+// TestHoldBoundedByBufferLimit: a statement is held for the gates only up
+// to the listener's per_connection_buffer_limit_bytes; a longer one is
+// forwarded as it comes and a denial at its end closes the connection.
+func TestHoldBoundedByBufferLimit(t *testing.T) {
+	long := "DELETE FROM orders WHERE note = '" + strings.Repeat("n", 200<<10) + "'"
+	for _, tc := range []struct {
+		name      string
+		limit     int
+		wantClose bool
+	}{
+		{"held under the default limit", 0, false},
+		{"streamed past a 64 KiB limit", 64 << 10, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &Config{StatPrefix: "t", MaxSQLBytes: 1 << 20}
+			up, down, _, end := runWith(t, cfg, tc.limit, 32<<10, long)
+			if closed := errors.Is(end, errDenyClose); closed != tc.wantClose {
+				t.Fatalf("stream ended with %v; want a denial close %v", end, tc.wantClose)
+			}
+			if !tc.wantClose && (bytes.Contains(up, []byte("DELETE")) || !bytes.Contains(down, []byte("p-orders"))) {
+				t.Fatalf("held statement: reached the server %v, denial answered %v",
+					bytes.Contains(up, []byte("DELETE")), bytes.Contains(down, []byte("p-orders")))
+			}
+		})
 	}
 }
 

@@ -62,7 +62,7 @@ func (c *conn) readGated(p []byte) (int, error) {
 // what the gates let through.
 func (c *conn) processGated(chunk []byte) ([]byte, error) {
 	c.out = c.out[:0]
-	limit := int64(c.f.cfg.MaxSQLPrefix + holdExtra)
+	limit := int64(min(c.f.cfg.MaxSQLPrefix+holdExtra, c.f.limit))
 	for len(chunk) > 0 {
 		n, done := c.ft.next(chunk)
 		seg := chunk[:n]

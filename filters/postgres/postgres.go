@@ -51,6 +51,9 @@ type Filter struct {
 	routes  []compiledRoute
 	// parseSlots bounds the parses running off the event loops.
 	parseSlots chan struct{}
+	// limit is the listener's per_connection_buffer_limit_bytes: a
+	// statement held for the gates is at most this long (else streamed).
+	limit int
 }
 
 // New builds the filter from a validated config.
@@ -59,6 +62,7 @@ func New(cfg *Config, env *filters.Env) (*Filter, error) {
 		cfg:        cfg,
 		stats:      newStats(env.Stats, cfg.StatPrefix),
 		codec:      pg.Config{MaxSQL: cfg.MaxSQLPrefix},
+		limit:      env.PerConnectionBufferLimit(),
 		cache:      newParseCache(parseCacheSize),
 		routes:     compileRoutes(cfg.Routes),
 		parseSlots: make(chan struct{}, maxDeferredParses),

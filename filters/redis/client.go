@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/sluice-proxy/sluice/codec/redis"
@@ -39,6 +40,26 @@ type client struct {
 	wbuf    []byte // reply bytes being written; owned by whoever set writing
 	wake    chan struct{}
 	raw     syscall.RawConn // non-nil for a plain TCP client: direct writes
+	waiters int             // goroutines waiting on cond for writing or txHeld to drop
+
+	// txHeld is the reply bytes settled for this client and not yet
+	// written (downstream_cx_tx_bytes_buffered); the reader stops while it
+	// exceeds the buffer limit. It turns negative for good when the client
+	// ends, so that replies settled later are not counted.
+	txHeld atomic.Int64
+	rxHeld int // the read buffer's size as last reported; reader only
+	// reqHeld is the request bytes queued upstream whose reply has not
+	// come yet (counted in downstream_cx_rx_bytes_buffered with the read
+	// buffer); it ends negative like txHeld. heldWait is set while the
+	// reader waits for held bytes to drop.
+	reqHeld  atomic.Int64
+	heldWait atomic.Bool
+
+	// Request timeout (large.go): the read deadline is armed when a
+	// partial command is buffered, for the command that seq counts.
+	seq      uint64
+	armedSeq uint64
+	armed    bool
 
 	authed   bool
 	tx       *txState              // non-nil between MULTI and EXEC/DISCARD
@@ -88,8 +109,10 @@ func (c *client) onDone() {
 	c.mu.Unlock()
 	c.p.stats.RqActive.Add(-int64(n))
 	w, err := c.tryWrite(out)
+	c.txAdd(-int64(w))
 	c.mu.Lock()
 	c.writing = false
+	c.wakeWaiters()
 	if err == nil && w < len(out) {
 		c.pend = append(c.pend, out[w:]...)
 	}
@@ -177,6 +200,7 @@ func (c *client) run() {
 		defer close(wdone)
 		c.writeLoop()
 	})
+	c.rxUpdate()
 	c.readLoop()
 	c.flushUp()
 	c.mu.Lock()
@@ -187,6 +211,13 @@ func (c *client) run() {
 	for _, d := range c.pinned {
 		d.close()
 	}
+	c.p.stats.RxBuffered.Add(-int64(c.rxHeld))
+	if left := c.txHeld.Swap(-1 << 62); left > 0 {
+		c.p.stats.TxBuffered.Add(-left)
+	}
+	if left := c.reqHeld.Swap(-1 << 62); left > 0 {
+		c.p.stats.RxBuffered.Add(-left)
+	}
 }
 
 // enqueue appends a new slot to the client's queue, waiting while the
@@ -194,14 +225,18 @@ func (c *client) run() {
 // the writer has failed.
 func (c *client) enqueue() *slot {
 	c.mu.Lock()
-	if c.queue.len() >= c.max && len(c.dirty) > 0 {
+	if c.full() && len(c.dirty) > 0 {
 		c.mu.Unlock()
 		c.flushUp() // the replies waited for must be asked for first
 		c.mu.Lock()
 	}
-	for c.queue.len() >= c.max && !c.broken {
+	for c.full() && !c.broken {
+		c.waiters++
+		c.heldWait.Store(true)
 		c.cond.Wait()
+		c.waiters--
 	}
+	c.heldWait.Store(false)
 	if c.broken {
 		c.mu.Unlock()
 		return nil
@@ -211,6 +246,65 @@ func (c *client) enqueue() *slot {
 	c.mu.Unlock()
 	c.p.stats.RqActive.Inc()
 	return s
+}
+
+// full reports whether the reader must wait before queueing another
+// command: max_pending_per_client replies owed, or more bytes held for it
+// (requests awaiting replies, replies not yet written) than the buffer
+// limit; c.mu is held.
+func (c *client) full() bool {
+	return c.queue.len() >= c.max || max(c.txHeld.Load(), 0)+max(c.reqHeld.Load(), 0) > int64(c.p.limit)
+}
+
+// wakeWaiters wakes goroutines waiting for the writer role or for held
+// bytes to drop; c.mu is held.
+func (c *client) wakeWaiters() {
+	if c.waiters > 0 {
+		c.cond.Broadcast()
+	}
+}
+
+// txAdd counts n reply bytes held for the client (negative: written),
+// unless the client has ended.
+func (c *client) txAdd(n int64) {
+	for {
+		v := c.txHeld.Load()
+		if v < 0 {
+			return
+		}
+		if c.txHeld.CompareAndSwap(v, v+n) {
+			c.p.stats.TxBuffered.Add(n)
+			return
+		}
+	}
+}
+
+// reqAdd counts n request bytes queued upstream (negative: answered),
+// unless the client has ended, and wakes a reader waiting for them.
+func (c *client) reqAdd(n int64) {
+	for {
+		v := c.reqHeld.Load()
+		if v < 0 {
+			return
+		}
+		if c.reqHeld.CompareAndSwap(v, v+n) {
+			c.p.stats.RxBuffered.Add(n)
+			break
+		}
+	}
+	if n < 0 && c.heldWait.Load() {
+		c.mu.Lock()
+		c.cond.Broadcast()
+		c.mu.Unlock()
+	}
+}
+
+// rxUpdate reports the read buffer's size after it may have changed.
+func (c *client) rxUpdate() {
+	if n := c.rd.BufferSize(); n != c.rxHeld {
+		c.p.stats.RxBuffered.Add(int64(n - c.rxHeld))
+		c.rxHeld = n
+	}
 }
 
 // drain waits until every queued reply has been written.
@@ -232,29 +326,35 @@ func (c *client) reply(b []byte) {
 }
 
 // readLoop parses commands and dispatches them until EOF, an error, QUIT
-// or a protocol error.
+// or a protocol error. A command larger than the buffer limit is streamed
+// (large.go).
 func (c *client) readLoop() {
 	for {
 		cmd, ok, err := c.rd.Next()
 		if err == nil && !ok {
-			c.flushUp()
-			err = c.rd.Fill()
-			if err == nil {
-				continue
-			}
-			if errors.Is(err, io.EOF) && c.rd.Buffered() == 0 {
-				return
+			if h, large := c.rd.Large(c.p.limit); large {
+				c.arm()
+				err = c.streamLarge(h)
+				c.rxUpdate()
+				if err == nil {
+					continue
+				}
+			} else {
+				c.flushUp()
+				err = c.fill()
+				if err == nil {
+					continue
+				}
+				if errors.Is(err, io.EOF) && c.rd.Buffered() == 0 {
+					return
+				}
 			}
 		}
 		if err != nil {
-			var pe *redis.ProtocolError
-			if errors.As(err, &pe) {
-				c.p.stats.CxProtocolError.Inc()
-				c.reply(redis.AppendErr(nil, pe.Error()))
-				c.s.Log.Info("redis_proxy: protocol error", "err", err)
-			}
+			c.readFailed(err)
 			return
 		}
+		c.seq++
 		if len(cmd.Args) == 0 {
 			continue
 		}
@@ -287,9 +387,11 @@ func (c *client) writeLoop() {
 			c.p.stats.RqActive.Add(-int64(n))
 		}
 		if len(out) > 0 {
-			_, err := c.conn.Write(out)
+			w, err := c.conn.Write(out)
+			c.txAdd(-int64(w))
 			c.mu.Lock()
 			c.writing = false
+			c.wakeWaiters()
 			c.keepBuf(out)
 			c.mu.Unlock()
 			if err != nil {

@@ -63,6 +63,14 @@ type Settings struct {
 	// MaxPendingPerClient caps the commands of one client in flight; the
 	// proxy stops reading from the client when it is reached. Default 1024.
 	MaxPendingPerClient int `yaml:"max_pending_per_client" json:"max_pending_per_client"`
+	// RequestTimeout bounds how long a client may take to send one command
+	// once its first bytes arrived (Envoy's request_timeout of the HTTP
+	// connection manager, for RESP): a partial command still incomplete
+	// after this long closes the connection (downstream_rq_timeout). It
+	// covers a large value streamed through too (timed from when it may
+	// start to flow: waiting for the shared connection is not counted).
+	// Idle clients between commands are not timed. Default 10s; 0 disables.
+	RequestTimeout config.Duration `yaml:"request_timeout" json:"request_timeout"`
 }
 
 // PrefixRoutes is Envoy's PrefixRoutes.
@@ -98,6 +106,7 @@ func (s *Settings) SetDefaults() {
 	s.BufferFlushTimeout = config.Duration(3 * time.Millisecond)
 	s.MaxUpstreamConnectionsPerHost = 1
 	s.MaxPendingPerClient = 1024
+	s.RequestTimeout = config.Duration(10 * time.Second)
 }
 
 // NewConfig returns a config with its defaults.

@@ -214,9 +214,15 @@ func (c *client) sendSlot(t target, raw []byte, s *slot) {
 // queueUp queues a request on uc and remembers to flush uc before the
 // reader blocks (next read, full queue, barrier).
 func (c *client) queueUp(uc *upConn, raw []byte, slots ...*slot) error {
+	// The last slot's reply is the last of these bytes to be answered: the
+	// bytes count as held until then.
+	last := slots[len(slots)-1]
+	last.reqOwner, last.reqBytes = c, int64(len(raw))
 	if err := uc.queue(raw, slots...); err != nil {
+		last.reqOwner, last.reqBytes = nil, 0
 		return err
 	}
+	c.reqAdd(int64(len(raw)))
 	for _, d := range c.dirty {
 		if d == uc {
 			return nil

@@ -68,10 +68,19 @@ func (c *client) subscribe(cmd redis.Command, ci *redis.CommandInfo) bool {
 	for {
 		cmd, ok, err := c.rd.Next()
 		if err == nil && !ok {
-			if err = c.rd.Fill(); err == nil {
+			if _, large := c.rd.Large(c.p.limit); large {
+				s.leave()
+				c.refuseLarge("", "subscribed")
+				return false
+			}
+			if err = c.fill(); err == nil {
 				continue
 			}
 		}
+		if err != nil {
+			c.timedOut(err)
+		}
+		c.seq++
 		if err != nil || len(cmd.Args) == 0 {
 			s.leave()
 			return false

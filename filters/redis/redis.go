@@ -7,7 +7,10 @@
 //
 // Per client: one goroutine reads and dispatches commands, appending a
 // pending reply slot per command to the client's ordered queue (bounded:
-// the reader stops at max_pending_per_client). Per upstream connection: one
+// the reader stops at max_pending_per_client, or when the request and reply
+// bytes held for the client exceed per_connection_buffer_limit_bytes; a
+// larger command or reply is streamed, large.go and streamreply.go). Per
+// upstream connection: one
 // writer sends everything queued since its last write in one write, after
 // yielding once so that the client readers woken with it queue theirs
 // first; one reader frames replies with codec/redis, completes slots in
@@ -39,6 +42,7 @@ import (
 	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/cluster/lb"
 	"github.com/sluice-proxy/sluice/codec/redis"
+	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/internal/guard"
 )
@@ -59,6 +63,10 @@ type Proxy struct {
 	guard  *guard.Guard // contains panics of upstream and discovery goroutines
 	router *router
 	pubsub *route // SUBSCRIBE / PUBLISH target; nil if none
+	// limit is the listener's per_connection_buffer_limit_bytes: the most
+	// held for one client (read buffer; reply bytes before the reader
+	// stops); a larger command is streamed or refused (large.go).
+	limit int
 
 	nextID atomic.Uint64
 
@@ -72,7 +80,7 @@ type Proxy struct {
 // New builds a redis_proxy from a validated config. Clusters are looked
 // up by name on first use (the loader checked that they exist).
 func New(cfg *Config, env *filters.Env) (*Proxy, error) {
-	p := &Proxy{cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix), log: env.Log, guard: env.Guard}
+	p := &Proxy{cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix), log: env.Log, guard: env.Guard, limit: env.PerConnectionBufferLimit()}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -181,6 +189,7 @@ func (p *Proxy) hostPool(cl *cluster.Cluster, auth *Credentials, h *cluster.Host
 	hp := &hostPool{
 		addr: h.Address(), host: h, auth: auth, proxy: p,
 		timeout: cl.Config().ConnectTimeout.D(),
+		limit:   upLimit(cl),
 		conns:   make([]atomic.Pointer[upConn], p.cfg.Settings.MaxUpstreamConnectionsPerHost),
 		dial: func(ctx context.Context) (net.Conn, error) {
 			uc, err := cl.Dial(ctx, h)
@@ -197,6 +206,15 @@ func (p *Proxy) hostPool(cl *cluster.Cluster, auth *Credentials, h *cluster.Host
 	nw[h] = hp
 	p.pools.Store(&nw)
 	return hp
+}
+
+// upLimit is the cluster's per_connection_buffer_limit_bytes: a reply
+// larger than it is streamed to its client, not held.
+func upLimit(cl *cluster.Cluster) int {
+	if n := int(cl.Config().PerConnectionBufferLimitBytes); n > 0 {
+		return n
+	}
+	return config.DefaultBufferLimit
 }
 
 // dialAddr dials a Redis Cluster node found by discovery.

@@ -30,6 +30,10 @@ type slot struct {
 	raw       []byte
 	rt        *route
 	redirects uint8
+	// reqOwner holds reqBytes of request bytes queued upstream until this
+	// slot's reply comes (client.reqHeld).
+	reqOwner *client
+	reqBytes int64
 }
 
 var slotPool = sync.Pool{New: func() any { return new(slot) }}
@@ -65,6 +69,7 @@ func (s *slot) complete(reply []byte, upstreamOK bool) {
 // whose onDone the caller must call (an upstream reader calls it once per
 // client for all the replies of one read, so they leave in one write).
 func (s *slot) settle(reply []byte, upstreamOK bool) *client {
+	s.answered()
 	if s.host != nil {
 		s.host.EndRequest(upstreamOK)
 	}
@@ -87,14 +92,26 @@ func (s *slot) settle(reply []byte, upstreamOK bool) *client {
 		return nil
 	}
 	s.reply = append(s.reply[:0], reply...)
+	c.txAdd(int64(len(reply)))
 	s.done.Store(true)
 	return c
+}
+
+// answered releases the request bytes the slot held for their client.
+func (s *slot) answered() {
+	if c := s.reqOwner; c != nil {
+		s.reqOwner = nil
+		c.reqAdd(-s.reqBytes)
+	}
 }
 
 // completeLocal finishes a slot with a reply made by the proxy.
 func (s *slot) completeLocal(reply []byte) {
 	c := s.owner // read before done: the writer may recycle s right after
 	s.reply = append(s.reply[:0], reply...)
+	if c != nil {
+		c.txAdd(int64(len(reply)))
+	}
 	s.done.Store(true)
 	if c != nil {
 		c.onDone()

@@ -20,6 +20,17 @@ type Stats struct {
 	UnsupportedCommand *stats.Counter
 	// UpstreamRqTimeout counts requests failed by op_timeout.
 	UpstreamRqTimeout *stats.Counter
+	// RxBuffered is what sluice holds of bytes received from clients: their
+	// read buffers plus request bytes queued upstream whose reply has not
+	// come; TxBuffered the reply bytes held for clients, ready or waiting
+	// for an earlier reply, not yet written.
+	RxBuffered *stats.Gauge
+	TxBuffered *stats.Gauge
+	// RqTooLarge counts commands (and split replies) refused because they
+	// exceed per_connection_buffer_limit_bytes and cannot be streamed.
+	RqTooLarge *stats.Counter
+	// RqTimeout counts connections closed by request_timeout.
+	RqTimeout *stats.Counter
 
 	scope *stats.Scope
 	// cmds holds command.<cmd>.* handles indexed by the command table
@@ -49,6 +60,10 @@ func newStats(root *stats.Scope, prefix string) *Stats {
 		InvalidRequest:     sc.Sub("splitter").Counter("invalid_request"),
 		UnsupportedCommand: sc.Sub("splitter").Counter("unsupported_command"),
 		UpstreamRqTimeout:  sc.Counter("upstream_rq_timeout"),
+		RxBuffered:         sc.Gauge("downstream_cx_rx_bytes_buffered"),
+		TxBuffered:         sc.Gauge("downstream_cx_tx_bytes_buffered"),
+		RqTooLarge:         sc.Counter("downstream_rq_too_large"),
+		RqTimeout:          sc.Counter("downstream_rq_timeout"),
 		scope:              sc,
 		cmds:               make([]atomic.Pointer[CommandStats], redis.CommandCount()),
 	}

@@ -222,7 +222,7 @@ func (t *topology) pool(addr string, readonly bool) *hostPool {
 	}
 	timeout := t.cl.Config().ConnectTimeout.D()
 	hp := &hostPool{
-		addr: addr, auth: t.auth, proxy: t.p, timeout: timeout, readonly: readonly,
+		addr: addr, auth: t.auth, proxy: t.p, timeout: timeout, readonly: readonly, limit: upLimit(t.cl),
 		dial:  dialAddr(addr, timeout),
 		conns: make([]atomic.Pointer[upConn], t.p.cfg.Settings.MaxUpstreamConnectionsPerHost),
 	}

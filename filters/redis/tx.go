@@ -4,11 +4,9 @@ import (
 	"github.com/sluice-proxy/sluice/codec/redis"
 )
 
-// Bounds of a queued transaction.
-const (
-	maxTxCommands = 10000
-	maxTxBytes    = 64 << 20
-)
+// maxTxCommands bounds a queued transaction's commands; its bytes are
+// bounded by per_connection_buffer_limit_bytes (it is held until EXEC).
+const maxTxCommands = 10000
 
 // txState is a MULTI ... EXEC transaction being queued by the proxy. The
 // commands are sent at EXEC as one contiguous MULTI ... EXEC batch on the
@@ -88,10 +86,12 @@ func (c *client) txCommand(cmd redis.Command, ci *redis.CommandInfo) bool {
 		}
 		rt = t.rt
 	}
-	if tx.n >= maxTxCommands || len(tx.buf) > maxTxBytes {
-		return fail([]byte("-ERR transaction too large for the proxy\r\n"))
+	w := c.wire(cmd, rt, keys)
+	if tx.n >= maxTxCommands || len(tx.buf)+len(w) > c.p.limit {
+		c.p.stats.RqTooLarge.Inc()
+		return fail([]byte("-ERR transaction too large for the proxy (per_connection_buffer_limit_bytes)\r\n"))
 	}
-	tx.buf = append(tx.buf, c.wire(cmd, rt, keys)...)
+	tx.buf = append(tx.buf, w...)
 	tx.n++
 	c.reply(replyQueued)
 	return true

@@ -43,6 +43,7 @@ type hostPool struct {
 	auth    *Credentials
 	proxy   *Proxy
 	timeout time.Duration // connect and AUTH timeout
+	limit   int           // the cluster's per_connection_buffer_limit_bytes
 	// readonly sends READONLY after AUTH (Redis Cluster replicas).
 	readonly bool
 
@@ -118,6 +119,12 @@ type upConn struct {
 	writing bool   // a goroutine is writing; others only append
 	fifo    slotRing
 	dead    bool
+	// streaming is set while one client streams a large command through
+	// the writer role (stream.go); writerFree wakes such a client waiting
+	// for the role.
+	streaming  bool
+	streamWait int
+	writerFree *sync.Cond
 
 	touched []*client // clients with replies settled by this read; reader only
 
@@ -129,6 +136,7 @@ type upConn struct {
 
 func newUpConn(hp *hostPool, nc net.Conn) *upConn {
 	c := &upConn{pool: hp, nc: nc, wake: make(chan struct{}, 1), closed: make(chan struct{})}
+	c.writerFree = sync.NewCond(&c.mu)
 	c.lastProgress.Store(time.Now().UnixNano())
 	// A panic in either loop fails this connection only (its requests get
 	// the upstream-failure reply), as a read error would.
@@ -203,22 +211,30 @@ func (c *upConn) flush(maxRounds int) {
 			c.spare = nil
 		}
 		if err != nil {
-			c.writing = false
+			c.releaseWriter()
 			c.mu.Unlock()
 			c.fail(fmt.Errorf("redis: writing to %s: %w", c.pool.addr, err))
 			return
 		}
-		if len(c.wbuf) == 0 || c.dead {
-			c.writing = false
+		if len(c.wbuf) == 0 || c.dead || c.streamWait > 0 {
+			c.releaseWriter()
 			c.mu.Unlock()
 			return
 		}
 		if round >= maxRounds {
-			c.writing = false
+			c.releaseWriter()
 			c.mu.Unlock()
 			c.signal()
 			return
 		}
+	}
+}
+
+// releaseWriter gives up the writer role; c.mu is held.
+func (c *upConn) releaseWriter() {
+	c.writing = false
+	if c.streamWait > 0 {
+		c.writerFree.Broadcast()
 	}
 }
 
@@ -233,6 +249,7 @@ func (c *upConn) fail(err error) {
 	c.deadFlag.Store(true)
 	pending := c.fifo.drain()
 	c.wbuf = nil
+	c.writerFree.Broadcast()
 	c.mu.Unlock()
 	close(c.closed)
 	c.nc.Close()
@@ -265,6 +282,10 @@ func (c *upConn) writeLoop() {
 		case <-tick.C:
 			c.mu.Lock()
 			n := c.fifo.len()
+			if c.streaming { // request_timeout bounds a streamed command
+				n = 0
+				c.lastProgress.Store(time.Now().UnixNano())
+			}
 			c.mu.Unlock()
 			idle := time.Since(time.Unix(0, c.lastProgress.Load()))
 			switch {
@@ -360,11 +381,23 @@ func (c *upConn) readLoop() {
 				buf = make([]byte, 16<<10)
 			}
 		} else if w == len(buf) {
-			if r > 0 {
+			switch {
+			case r > 0:
 				w = copy(buf, buf[r:w])
 				r = 0
-			} else {
-				nb := make([]byte, 2*len(buf))
+			case len(buf) >= c.pool.limit:
+				// One reply fills the buffer limit: pass it on as it comes.
+				var err error
+				r, w, err = c.streamReply(&sc, buf, w, scanned)
+				scanned = 0
+				if err != nil {
+					c.tellClients()
+					c.fail(err)
+					return
+				}
+				continue
+			default:
+				nb := make([]byte, min(2*len(buf), max(c.pool.limit, len(buf)+1)))
 				copy(nb, buf[:w])
 				buf = nb
 			}
