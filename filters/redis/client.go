@@ -78,6 +78,11 @@ func newClient(p *Proxy, s *filters.Session, c filters.Conn) *client {
 		authed: p.cfg.DownstreamAuthPassword == "",
 	}
 	cl.cond = sync.NewCond(&cl.mu)
+	// What the overload manager's reset_high_memory_stream ranks
+	// connections by: the reply bytes owed and the request bytes awaiting
+	// replies (the read buffer, at most a streamed chunk, is left out: it
+	// belongs to the reader goroutine).
+	s.SetBufferedBytes(func() int64 { return max(cl.txHeld.Load(), 0) + max(cl.reqHeld.Load(), 0) })
 	cl.rd = redis.NewReader(c, redis.Limits{})
 	if tc, ok := c.(*net.TCPConn); ok {
 		cl.raw, _ = tc.SyscallConn()
