@@ -6,19 +6,31 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/codec/redis"
+	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/internal/testenv"
 )
 
-// FuzzClient feeds arbitrary bytes to a proxy client (with a fake upstream)
-// half-closes, and checks that the proxy ends the connection and that everything it
-// wrote is a sequence of complete RESP replies.
+// FuzzClient feeds arbitrary bytes to a proxy client in front of a real
+// redis-server, half-closes, and checks that the proxy ends the connection
+// and that everything it wrote is a sequence of complete RESP replies. The
+// server is the fuzzer's own, with the commands that would stop, block or
+// reconfigure it for the inputs after (SHUTDOWN, DEBUG, CONFIG, CLIENT,
+// REPLICAOF, ACL, scripts, MONITOR...) renamed away, so they reach it as
+// unknown commands and get its error.
 func FuzzClient(f *testing.F) {
 	f.Add([]byte("*2\r\n$3\r\nGET\r\n$1\r\na\r\n"))
 	f.Add([]byte("PING\r\nMULTI\r\nSET a 1\r\nEXEC\r\n"))
 	f.Add([]byte("*3\r\n$4\r\nMGET\r\n$1\r\na\r\n$1\r\nb\r\n"))
 	f.Add([]byte("*2\r\n$x\r\n"))
 	f.Add([]byte("HELLO 3\r\nAUTH x\r\nSELECT 1\r\nEVAL s 0\r\n"))
-	fake := startFake(f)
-	p, _ := newTestProxy(f, fake.addr(), nil)
+	var args []string
+	for _, cmd := range []string{"SHUTDOWN", "DEBUG", "CONFIG", "CLIENT", "REPLICAOF", "SLAVEOF", "ACL", "MODULE",
+		"FAILOVER", "MIGRATE", "MONITOR", "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "SCRIPT", "FUNCTION",
+		"FCALL", "FCALL_RO", "SYNC", "PSYNC", "SAVE", "BGSAVE", "BGREWRITEAOF", "CLUSTER", "LATENCY"} {
+		args = append(args, "--rename-command", cmd, "")
+	}
+	srv := testenv.Redis(f, testenv.RedisArgs(args...))
+	p, _ := newTestProxy(f, srv.Addr(), func(c *Config) { c.Settings.OpTimeout = config.Duration(2 * time.Second) })
 	f.Fuzz(func(t *testing.T, in []byte) {
 		cli, _ := serveClient(t, p)
 		cli.SetDeadline(time.Now().Add(5 * time.Second))

@@ -1,6 +1,8 @@
 package redis
 
 import (
+	"golang.org/x/sys/unix"
+
 	"github.com/sluice-proxy/sluice/codec/redis"
 )
 
@@ -29,7 +31,9 @@ func (c *client) blocking(cmd redis.Command, ci *redis.CommandInfo, keys []int) 
 	if t.host != nil {
 		t.host.BeginRequest()
 	}
+	stop := c.watchHangup(d.close)
 	r, err := d.roundTrip(raw)
+	stop()
 	if err == nil && c.p.cfg.Settings.EnableRedirection && r[0] == '-' {
 		r, err = c.followDedicated(t, raw, r)
 	}
@@ -43,6 +47,51 @@ func (c *client) blocking(cmd redis.Command, ci *redis.CommandInfo, keys []int) 
 	}
 	c.reply(r)
 	return true
+}
+
+// watchHangup runs onHangup if the client hangs up while the reader waits
+// for a reply that may never come (BLPOP k 0, WAIT 1 0), as redis-server
+// frees a blocked client at EOF, or if sluice closes the client's connection
+// meanwhile (drain); onHangup closes the dedicated connections waited on, so
+// the wait ends in an upstream failure and the reader then finds the EOF. It
+// polls the socket for POLLRDHUP without reading, so bytes the client sends
+// meanwhile stay for the reader; each poll lasts at most 100 ms, because
+// it holds the socket (a Close waits for it), and an eventfd in the same
+// poll lets stop end the watch at once. stop waits for the watcher.
+func (c *client) watchHangup(onHangup func()) (stop func()) {
+	if c.raw == nil { // not a plain TCP client (tests, TLS)
+		return func() {}
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	c.s.Go(func() {
+		defer close(done)
+		for {
+			hup, stopped := false, false
+			err := c.raw.Control(func(fd uintptr) {
+				fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}, {Fd: int32(efd), Events: unix.POLLIN}}
+				if n, err := unix.Poll(fds, 100); err == nil && n > 0 {
+					stopped = fds[1].Revents != 0
+					hup = !stopped && fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
+				}
+			})
+			switch {
+			case stopped:
+				return
+			case hup, err != nil: // err: sluice closed the connection
+				onHangup()
+				return
+			}
+		}
+	})
+	return func() {
+		unix.Write(efd, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+		<-done
+		unix.Close(efd)
+	}
 }
 
 // followDedicated follows one MOVED or ASK for a blocking command.

@@ -122,6 +122,12 @@ func (c *client) waitOn(pools []*hostPool, prefix, raw []byte) []byte {
 			return fail(0)
 		}
 	}
+	stop := c.watchHangup(func() {
+		for _, d := range ds {
+			d.close()
+		}
+	})
+	defer stop()
 	var out []byte
 	least := int64(-1)
 	for i, d := range ds {
