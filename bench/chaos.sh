@@ -41,7 +41,7 @@ PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 AS=() USERARG=()
 if [ "$(id -u)" = 0 ]; then AS=(runuser -u postgres --); USERARG=(--user=root); fi
 
-go build -o "$TMP/sluice" ./cmd/sluice
+go build -tags pgquery_cgo -o "$TMP/sluice" ./cmd/sluice # the release build (cgo Postgres parser)
 go build -o "$TMP/kafkaload" ./bench/kafkaload
 
 UP=19400 SL=19401 ADM=19402
