@@ -16,21 +16,25 @@
 // parser, github.com/cockroachdb/cockroachdb-parser) are not obtainable from
 // this project's module proxy, and they are CockroachDB's dialect, not
 // Postgres's. Measured on the shared 2-core machine (go 1.26; busy, so
-// +-30%): compiling this package and its dependencies from an empty build
-// cache, and BenchmarkParseWorkload (pgbench's and sysbench's statements),
-// BenchmarkParseSimple and BenchmarkParseCold (a process's first Parse, with
-// the process's peak RSS):
+// timings vary by +-30% or more): CPU time to compile this package with its
+// dependencies and ./cmd/sluice from an empty build cache (go build), then
+// BenchmarkParseWorkload (pgbench's and sysbench's statements, steady
+// state) and BenchmarkParseCold (a process's first Parse, with the process's
+// peak RSS):
 //
-//	                       cold compile   steady Parse      first Parse in a process
-//	wasm (default)         ~45 s          141 us, 487 alloc   4.2 s, 263 MB peak RSS
-//	cgo (-tags pgquery_cgo) ~3 min (gcc)   66 us, 469 alloc    4 ms, 8 MB peak RSS
+//	                          compile pkg / sluice   steady Parse        first Parse in a process
+//	wasm (default)            36 s / 131 s CPU       141 us, 487 allocs  4.2 s, 263 MB peak RSS
+//	cgo (-tags pgquery_cgo)   70 s / 184 s CPU       66 us, 469 allocs   4 ms, 8 MB peak RSS
 //
-// So the default is the build that compiles fast (go run, go test, a fresh
-// clone), and release builds (make build, the Dockerfile) use cgo: half the
-// steady cost and no multi-second, 260 MB start on the first statement. Both
-// filters cache parse results by statement shape, so steady-state cost is
-// paid once per shape. Both back-ends pass the same golden corpus
-// (go test ./sqlmeta/pg and go test -tags pgquery_cgo ./sqlmeta/pg).
+// (The protobuf AST read before this JSON one parsed the same workload in
+// about the same time with cgo, with fewer allocations: 139.) So the
+// default is the build that compiles fast and needs no C compiler (go run,
+// go test, a fresh clone), and release builds (make build, the Dockerfile,
+// bench/) use cgo: half the steady cost and no multi-second, 260 MB start on
+// the first statement. Both filters cache parse results by statement shape,
+// so the steady cost is paid once per shape. Both back-ends pass the same
+// golden corpus (go test ./sqlmeta/pg and go test -tags pgquery_cgo
+// ./sqlmeta/pg; make test runs both).
 //
 // Scope rule: a CTE name hides an unqualified table of that name anywhere
 // in the statement (see collectCTEs). CREATE INDEX reports create on the
