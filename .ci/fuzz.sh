@@ -17,18 +17,26 @@ mapfile -t pkgs < <($GO list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPa
     grep -qs '^func Fuzz' "$dir"/*_test.go && echo "$pkg"
   done)
 
-failed=() passed=0
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+failed=() passed=0 raced=0
 for pkg in "${pkgs[@]}"; do
   mapfile -t targets < <($GO test -list '^Fuzz' "$pkg" | grep '^Fuzz')
   for t in "${targets[@]}"; do
     echo "=== $pkg $t ($FUZZTIME)"
-    if $GO test -run '^$' -fuzz "^$t\$" -fuzztime "$FUZZTIME" "$pkg"; then
+    if $GO test -run '^$' -fuzz "^$t\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1 | tee "$out"; [ "${PIPESTATUS[0]}" = 0 ]; then
       passed=$((passed + 1))
+    elif grep -q '^    context deadline exceeded$' "$out" && ! grep -q 'Failing input written' "$out"; then
+      # Go's fuzz coordinator can report its own -fuzztime deadline as a
+      # failure, with no failing input (go.dev/issue/75804, fixed in Go
+      # 1.27): not a finding.
+      echo "(the fuzztime deadline race of go.dev/issue/75804, no failing input: counted as passed)"
+      passed=$((passed + 1)) raced=$((raced + 1))
     else
       failed+=("$pkg $t")
     fi
   done
 done
-echo "fuzz: $passed passed, ${#failed[@]} failed (FUZZTIME=$FUZZTIME each)"
+echo "fuzz: $passed passed ($raced through go.dev/issue/75804's deadline race), ${#failed[@]} failed (FUZZTIME=$FUZZTIME each)"
 for f in "${failed[@]}"; do echo "FAIL $f"; done
 [ ${#failed[@]} -eq 0 ]
