@@ -13,7 +13,7 @@ SECS=${1:-10}
 TMP=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$TMP"' EXIT
 
-go build -o "$TMP/sluice" ./cmd/sluice
+go build -tags pgquery_cgo -o "$TMP/sluice" ./cmd/sluice # the release build (cgo Postgres parser)
 go build -o "$TMP/kafkaload" ./bench/kafkaload
 
 UP=19300 SL=19301 ADM=19302 TCP=19303

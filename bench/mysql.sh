@@ -19,7 +19,7 @@ for b in mariadbd mariadb-install-db mariadb sysbench haproxy; do
   command -v $b >/dev/null || { echo "$b missing: apt-get install mariadb-server mariadb-client sysbench haproxy" >&2; exit 1; }
 done
 
-go build -o "$TMP/sluice" ./cmd/sluice
+go build -tags pgquery_cgo -o "$TMP/sluice" ./cmd/sluice # the release build (cgo Postgres parser)
 
 UP=19200 SL=19201 HA=19202 ADM=19203 SL1=19204 ADM1=19205
 USERARG=()

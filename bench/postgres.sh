@@ -25,7 +25,7 @@ BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 AS=()
 [ "$(id -u)" = 0 ] && AS=(runuser -u postgres --)
 
-go build -o "$TMP/sluice" ./cmd/sluice
+go build -tags pgquery_cgo -o "$TMP/sluice" ./cmd/sluice # the release build (cgo Postgres parser)
 
 UP=19300 SL=19301 PB=19302 HA=19303 ADM=19304 ST=19305 SL1=19306 ADM1=19307
 mkdir "$TMP/pg"

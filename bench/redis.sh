@@ -17,7 +17,7 @@ for b in redis-server redis-benchmark nutcracker; do
   command -v $b >/dev/null || { echo "$b missing: apt-get install redis-server redis-tools nutcracker" >&2; exit 1; }
 done
 
-go build -o "$TMP/sluice" ./cmd/sluice
+go build -tags pgquery_cgo -o "$TMP/sluice" ./cmd/sluice # the release build (cgo Postgres parser)
 
 UP=19100 SL=19101 TW=19102 ADM=19103 SL1=19104 ADM1=19105
 redis-server --port $UP --save '' --appendonly no --daemonize no --logfile "$TMP/redis.log" &

@@ -11,7 +11,7 @@ TMP=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$TMP"' EXIT
 command -v haproxy >/dev/null || { echo "haproxy missing: apt-get install haproxy" >&2; exit 1; }
 
-go build -o "$TMP/sluice" ./cmd/sluice
+go build -tags pgquery_cgo -o "$TMP/sluice" ./cmd/sluice # the release build (cgo Postgres parser)
 go build -o "$TMP/tcpload" ./bench/tcpload
 
 UP=127.0.0.1:19000 SL=127.0.0.1:19001 HA=127.0.0.1:19002 SLG=127.0.0.1:19003

@@ -18,7 +18,7 @@ func (s *Server) DrainListeners(graceful bool) {
 		for _, l := range s.listeners {
 			l.stopAccepting()
 		}
-		s.dyn.mu.Lock() // after s.mu, the documented order
+		s.dyn.mu.Lock()              // after s.mu, the documented order
 		for _, dl := range s.dyn.m { // kafka_broker's per-broker listeners too
 			dl.l.stopAccepting()
 		}

@@ -42,10 +42,10 @@ type listener struct {
 	closing bool
 
 	dlMu     sync.Mutex
-	deadline time.Time     // when draining connections are closed; zero: never (adopted)
-	kick     chan struct{} // tells drain that deadline changed
-	drained  atomic.Bool   // drain returned: no connection is left
-	ov      listenerOverload // the overload manager's hold on accepting
+	deadline time.Time        // when draining connections are closed; zero: never (adopted)
+	kick     chan struct{}    // tells drain that deadline changed
+	drained  atomic.Bool      // drain returned: no connection is left
+	ov       listenerOverload // the overload manager's hold on accepting
 }
 
 type activeConn struct {

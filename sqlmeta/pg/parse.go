@@ -3,7 +3,7 @@ package pg
 import (
 	"fmt"
 
-	pgquery "github.com/pganalyze/pg_query_go/v6"
+	"github.com/wasilibs/go-pgquery/parser"
 
 	"github.com/sluice-proxy/sluice/sqlmeta"
 )
@@ -15,69 +15,75 @@ import (
 // folded to lower case, as the server does. A syntax error fails the whole
 // string, as it does on the server.
 func Parse(sql string) ([]sqlmeta.Statement, error) {
-	tree, err := parseTree(sql)
+	// go-pgquery's parser package runs libpg_query compiled to WebAssembly,
+	// or, built with -tags pgquery_cgo, pg_query_go's cgo libpg_query.
+	js, err := parser.ParseToJSON(sql)
 	if err != nil {
 		return nil, fmt.Errorf("sqlmeta/pg: %w", err)
 	}
-	out := make([]sqlmeta.Statement, 0, len(tree.GetStmts()))
-	for _, raw := range tree.GetStmts() {
-		out = append(out, statement(raw.GetStmt()))
+	tree, err := decodeTree(js)
+	if err != nil {
+		return nil, fmt.Errorf("sqlmeta/pg: %w", err)
+	}
+	stmts := tree.list("stmts")
+	out := make([]sqlmeta.Statement, 0, len(stmts))
+	for _, raw := range stmts {
+		r, _ := raw.(object)
+		out = append(out, statement(r.get("stmt")))
 	}
 	return out, nil
 }
 
 // statement describes one parsed statement.
-func statement(n *pgquery.Node) sqlmeta.Statement {
+func statement(n any) sqlmeta.Statement {
 	w := &walker{st: sqlmeta.Statement{Kind: kind(n)}, ctes: map[string]bool{}}
-	w.collectCTEs(n.ProtoReflect())
-	w.walk(n.ProtoReflect(), sqlmeta.OpSelect)
+	w.collectCTEs(n)
+	w.walk(n)
 	return w.st
 }
 
 // kind is a statement's leading operation.
-func kind(n *pgquery.Node) string {
-	switch s := n.GetNode().(type) {
-	case *pgquery.Node_SelectStmt:
-		if s.SelectStmt.GetIntoClause() != nil {
+func kind(n any) string {
+	typ, body, _ := node(n)
+	switch typ {
+	case "SelectStmt":
+		if body.get("intoClause") != nil {
 			return "create"
 		}
 		return "select"
-	case *pgquery.Node_InsertStmt:
+	case "InsertStmt":
 		return "insert"
-	case *pgquery.Node_UpdateStmt:
+	case "UpdateStmt":
 		return "update"
-	case *pgquery.Node_DeleteStmt:
+	case "DeleteStmt":
 		return "delete"
-	case *pgquery.Node_MergeStmt:
+	case "MergeStmt":
 		return "merge"
-	case *pgquery.Node_CopyStmt:
+	case "CopyStmt":
 		return "copy"
-	case *pgquery.Node_CreateStmt, *pgquery.Node_CreateTableAsStmt, *pgquery.Node_ViewStmt,
-		*pgquery.Node_IndexStmt, *pgquery.Node_CreateSchemaStmt, *pgquery.Node_CreateSeqStmt,
-		*pgquery.Node_CreatedbStmt, *pgquery.Node_CreateFunctionStmt, *pgquery.Node_CreateRoleStmt:
+	case "CreateStmt", "CreateTableAsStmt", "ViewStmt", "IndexStmt", "CreateSchemaStmt", "CreateSeqStmt",
+		"CreatedbStmt", "CreateFunctionStmt", "CreateRoleStmt":
 		return "create"
-	case *pgquery.Node_DropStmt, *pgquery.Node_DropdbStmt, *pgquery.Node_DropRoleStmt:
+	case "DropStmt", "DropdbStmt", "DropRoleStmt":
 		return "drop"
-	case *pgquery.Node_AlterTableStmt, *pgquery.Node_RenameStmt, *pgquery.Node_AlterSeqStmt,
-		*pgquery.Node_AlterRoleStmt:
+	case "AlterTableStmt", "RenameStmt", "AlterSeqStmt", "AlterRoleStmt":
 		return "alter"
-	case *pgquery.Node_TruncateStmt:
+	case "TruncateStmt":
 		return "truncate"
-	case *pgquery.Node_TransactionStmt:
-		switch s.TransactionStmt.GetKind() {
-		case pgquery.TransactionStmtKind_TRANS_STMT_BEGIN, pgquery.TransactionStmtKind_TRANS_STMT_START:
+	case "TransactionStmt":
+		switch body.str("kind") {
+		case "TRANS_STMT_BEGIN", "TRANS_STMT_START":
 			return "begin"
-		case pgquery.TransactionStmtKind_TRANS_STMT_COMMIT, pgquery.TransactionStmtKind_TRANS_STMT_COMMIT_PREPARED:
+		case "TRANS_STMT_COMMIT", "TRANS_STMT_COMMIT_PREPARED":
 			return "commit"
-		case pgquery.TransactionStmtKind_TRANS_STMT_ROLLBACK, pgquery.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO,
-			pgquery.TransactionStmtKind_TRANS_STMT_ROLLBACK_PREPARED:
+		case "TRANS_STMT_ROLLBACK", "TRANS_STMT_ROLLBACK_TO", "TRANS_STMT_ROLLBACK_PREPARED":
 			return "rollback"
 		}
-	case *pgquery.Node_VariableSetStmt:
+	case "VariableSetStmt":
 		return "set"
-	case *pgquery.Node_VariableShowStmt:
+	case "VariableShowStmt":
 		return "show"
-	case *pgquery.Node_ExplainStmt:
+	case "ExplainStmt":
 		return "explain"
 	}
 	return "other"

@@ -3,17 +3,14 @@ package pg
 import (
 	"strings"
 
-	pgquery "github.com/pganalyze/pg_query_go/v6"
-	"google.golang.org/protobuf/reflect/protoreflect"
-
 	"github.com/sluice-proxy/sluice/sqlmeta"
 )
 
-// walker visits a statement's AST through protobuf reflection, so that
-// every node kind is descended into (subqueries in expressions, joins,
-// lateral functions, CTE bodies) without a case per node type. The node
-// types that name a written table are handled explicitly; every other table
-// reference (a RangeVar) is read, hence select.
+// walker visits a statement's JSON parse tree generically, so that every
+// node kind is descended into (subqueries in expressions, joins, lateral
+// functions, CTE bodies) without a case per node type. The node types that
+// name a written table are handled explicitly; every other table reference
+// (a RangeVar) is read, hence select.
 type walker struct {
 	st   sqlmeta.Statement
 	ctes map[string]bool // CTE names in the statement: not tables
@@ -23,92 +20,127 @@ type walker struct {
 // name shadows an unqualified table of that name in the whole statement,
 // which is wider than SQL's scoping; a query that uses a CTE name for a real
 // table elsewhere in the same statement is not worth the scope tracking.
-func (w *walker) collectCTEs(m protoreflect.Message) {
-	if cte, ok := m.Interface().(*pgquery.CommonTableExpr); ok {
-		w.ctes[cte.GetCtename()] = true
+func (w *walker) collectCTEs(v any) {
+	if typ, body, ok := node(v); ok && typ == "CommonTableExpr" {
+		w.ctes[body.str("ctename")] = true
 	}
-	eachChild(m, nil, func(c protoreflect.Message) { w.collectCTEs(c) })
+	eachChild(v, nil, w.collectCTEs)
 }
 
-// walk records the tables under m, with op for plain table references.
-func (w *walker) walk(m protoreflect.Message, op sqlmeta.Op) {
+// walk records the tables under v: a node, a bare struct, a list or a
+// scalar (ignored).
+func (w *walker) walk(v any) {
+	o, ok := v.(object)
+	if !ok {
+		eachChild(v, nil, w.walk)
+		return
+	}
+	if isRangeVar(o) { // a bare RangeVar field not handled by its parent
+		w.table(o, sqlmeta.OpSelect)
+		return
+	}
+	typ, n, ok := node(o)
+	if !ok {
+		w.fields(o, nil)
+		return
+	}
 	skip := targetFields
-	switch n := m.Interface().(type) {
-	case *pgquery.RangeVar:
-		w.table(n, op)
+	switch typ {
+	case "RangeVar":
+		w.table(n, sqlmeta.OpSelect)
 		return
-	case *pgquery.InsertStmt:
-		w.table(n.GetRelation(), sqlmeta.OpInsert)
-	case *pgquery.UpdateStmt:
-		w.table(n.GetRelation(), sqlmeta.OpUpdate)
-	case *pgquery.DeleteStmt:
-		w.table(n.GetRelation(), sqlmeta.OpDelete)
-	case *pgquery.MergeStmt:
-		for _, c := range n.GetMergeWhenClauses() {
-			w.table(n.GetRelation(), cmdOp(c.GetMergeWhenClause().GetCommandType()))
+	case "InsertStmt":
+		w.table(n.obj("relation"), sqlmeta.OpInsert)
+	case "UpdateStmt":
+		w.table(n.obj("relation"), sqlmeta.OpUpdate)
+	case "DeleteStmt":
+		w.table(n.obj("relation"), sqlmeta.OpDelete)
+	case "MergeStmt":
+		for _, c := range n.list("mergeWhenClauses") {
+			_, mc, _ := node(c)
+			w.table(n.obj("relation"), cmdOp(mc.str("commandType")))
 		}
-	case *pgquery.CopyStmt:
-		if n.GetIsFrom() {
-			w.table(n.GetRelation(), sqlmeta.OpInsert)
+	case "CopyStmt":
+		if n.get("is_from") == true {
+			w.table(n.obj("relation"), sqlmeta.OpInsert)
 		} else {
-			w.table(n.GetRelation(), sqlmeta.OpSelect)
+			w.table(n.obj("relation"), sqlmeta.OpSelect)
 		}
-	case *pgquery.CreateStmt:
-		w.table(n.GetRelation(), sqlmeta.OpCreate)
-	case *pgquery.IntoClause: // CREATE TABLE AS, SELECT INTO, CREATE MATERIALIZED VIEW
-		w.table(n.GetRel(), sqlmeta.OpCreate)
-	case *pgquery.ViewStmt:
-		w.table(n.GetView(), sqlmeta.OpCreate)
-	case *pgquery.IndexStmt:
-		w.table(n.GetRelation(), sqlmeta.OpCreate)
-	case *pgquery.AlterTableStmt:
-		w.table(n.GetRelation(), sqlmeta.OpAlter)
-	case *pgquery.RenameStmt:
-		w.table(n.GetRelation(), sqlmeta.OpAlter)
-	case *pgquery.TruncateStmt:
-		for _, r := range n.GetRelations() {
-			w.table(r.GetRangeVar(), sqlmeta.OpTruncate)
+	case "CreateStmt", "IndexStmt":
+		w.table(n.obj("relation"), sqlmeta.OpCreate)
+	case "IntoClause": // CREATE TABLE AS, SELECT INTO, CREATE MATERIALIZED VIEW
+		w.table(n.obj("rel"), sqlmeta.OpCreate)
+	case "ViewStmt":
+		w.table(n.obj("view"), sqlmeta.OpCreate)
+	case "AlterTableStmt", "RenameStmt":
+		w.table(n.obj("relation"), sqlmeta.OpAlter)
+	case "TruncateStmt":
+		for _, r := range n.list("relations") {
+			_, rv, _ := node(r)
+			w.table(rv, sqlmeta.OpTruncate)
 		}
 		return
-	case *pgquery.DropStmt:
+	case "DropStmt":
 		w.drop(n)
 		return
 	default:
 		skip = nil
 	}
-	eachChild(m, skip, func(c protoreflect.Message) { w.walk(c, sqlmeta.OpSelect) })
+	w.fields(n, skip)
+}
+
+// fields walks a node's or struct's fields except those in skip. An
+// IntoClause is a bare struct under intoClause (SELECT INTO) or into
+// (CREATE TABLE AS), so it is recognised by its field name.
+func (w *walker) fields(o object, skip map[string]bool) {
+	for _, f := range o {
+		switch {
+		case skip[f.key]:
+		case f.key == "intoClause" || f.key == "into":
+			if into, ok := f.val.(object); ok {
+				w.walk(object{{key: "IntoClause", val: into}})
+			}
+		default:
+			w.walk(f.val)
+		}
+	}
 }
 
 // targetFields are the fields handled by walk's cases, not descended into.
-var targetFields = map[protoreflect.Name]bool{"relation": true, "rel": true, "view": true, "relations": true}
+var targetFields = map[string]bool{"relation": true, "rel": true, "view": true, "relations": true}
+
+// isRangeVar reports whether a bare object is a RangeVar: relpersistence is
+// RangeVar's own field and libpg_query always writes it.
+func isRangeVar(o object) bool { return o.get("relpersistence") != nil }
 
 // cmdOp maps a MERGE action to the operation it performs.
-func cmdOp(c pgquery.CmdType) sqlmeta.Op {
+func cmdOp(c string) sqlmeta.Op {
 	switch c {
-	case pgquery.CmdType_CMD_INSERT:
+	case "CMD_INSERT":
 		return sqlmeta.OpInsert
-	case pgquery.CmdType_CMD_DELETE:
+	case "CMD_DELETE":
 		return sqlmeta.OpDelete
 	}
 	return sqlmeta.OpUpdate
 }
 
 // droppable are the DROP object types whose names are tables or table-like.
-var droppable = map[pgquery.ObjectType]bool{
-	pgquery.ObjectType_OBJECT_TABLE: true, pgquery.ObjectType_OBJECT_VIEW: true,
-	pgquery.ObjectType_OBJECT_MATVIEW: true, pgquery.ObjectType_OBJECT_SEQUENCE: true,
-	pgquery.ObjectType_OBJECT_INDEX: true, pgquery.ObjectType_OBJECT_FOREIGN_TABLE: true,
+var droppable = map[string]bool{
+	"OBJECT_TABLE": true, "OBJECT_VIEW": true, "OBJECT_MATVIEW": true,
+	"OBJECT_SEQUENCE": true, "OBJECT_INDEX": true, "OBJECT_FOREIGN_TABLE": true,
 }
 
 // drop records DROP TABLE a, s.b as drop on each name.
-func (w *walker) drop(n *pgquery.DropStmt) {
-	if !droppable[n.GetRemoveType()] {
+func (w *walker) drop(n object) {
+	if !droppable[n.str("removeType")] {
 		return
 	}
-	for _, obj := range n.GetObjects() {
+	for _, obj := range n.list("objects") {
+		_, l, _ := node(obj)
 		var parts []string
-		for _, p := range obj.GetList().GetItems() {
-			parts = append(parts, p.GetString_().GetSval())
+		for _, p := range l.list("items") {
+			_, s, _ := node(p)
+			parts = append(parts, s.str("sval"))
 		}
 		if len(parts) > 0 {
 			w.st.Add(strings.Join(parts, "."), sqlmeta.OpDrop)
@@ -117,41 +149,37 @@ func (w *walker) drop(n *pgquery.DropStmt) {
 }
 
 // table records op on the table r names, unless it names a CTE.
-func (w *walker) table(r *pgquery.RangeVar, op sqlmeta.Op) {
-	if r == nil || r.GetRelname() == "" {
+func (w *walker) table(r object, op sqlmeta.Op) {
+	name := r.str("relname")
+	if name == "" {
 		return
 	}
-	name := r.GetRelname()
-	if r.GetSchemaname() == "" && w.ctes[name] {
+	schema := r.str("schemaname")
+	if schema == "" && w.ctes[name] {
 		return
 	}
-	if s := r.GetSchemaname(); s != "" {
-		name = s + "." + name
+	if schema != "" {
+		name = schema + "." + name
 	}
-	if c := r.GetCatalogname(); c != "" {
+	if c := r.str("catalogname"); c != "" {
 		name = c + "." + name
 	}
 	w.st.Add(name, op)
 }
 
-// eachChild calls fn for every message directly under m, except the fields
-// named in skip.
-func eachChild(m protoreflect.Message, skip map[protoreflect.Name]bool, fn func(protoreflect.Message)) {
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if skip[fd.Name()] || fd.Kind() != protoreflect.MessageKind {
-			return true
-		}
-		if fd.IsList() {
-			l := v.List()
-			for i := 0; i < l.Len(); i++ {
-				fn(l.Get(i).Message())
+// eachChild calls fn for every value directly under v (an object's fields,
+// a list's items), except the fields named in skip.
+func eachChild(v any, skip map[string]bool, fn func(any)) {
+	switch x := v.(type) {
+	case object:
+		for _, f := range x {
+			if !skip[f.key] {
+				fn(f.val)
 			}
-			return true
 		}
-		if fd.IsMap() {
-			return true
+	case []any:
+		for _, e := range x {
+			fn(e)
 		}
-		fn(v.Message())
-		return true
-	})
+	}
 }

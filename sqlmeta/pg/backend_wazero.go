@@ -1,0 +1,6 @@
+//go:build !pgquery_cgo
+
+package pg
+
+// backend names the parser in use, for tests, benchmarks and logs.
+const backend = "go-pgquery (wasm)"
