@@ -1,0 +1,321 @@
+package envoy
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sluice-proxy/sluice/cluster/lb"
+	"github.com/sluice-proxy/sluice/config"
+	_ "github.com/sluice-proxy/sluice/filters/all"
+	"github.com/sluice-proxy/sluice/filters/redis"
+	"github.com/sluice-proxy/sluice/filters/tcpproxy"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func parse(t *testing.T, yaml string) (*config.Config, []string) {
+	t.Helper()
+	cfg, warns, err := Parse("envoy.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	return cfg, warns
+}
+
+func TestIsBootstrap(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     bool
+	}{
+		{"static_resources", "static_resources: {}", true},
+		{"dynamic_resources", "dynamic_resources: {}", true},
+		{"node", "node: {id: a}", true},
+		{"envoy admin", "admin: {address: {socket_address: {address: 127.0.0.1, port_value: 1}}}", true},
+		{"json", `{"staticResources": {"listeners": []}}`, true},
+		{"sluice admin", "admin: {address: 127.0.0.1:9901}", false},
+		{"sluice", "listeners: []\nclusters: []", false},
+		{"not yaml", "{", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := IsBootstrap([]byte(tc.in)); got != tc.want {
+				t.Fatalf("IsBootstrap(%q) = %v, want %v", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+const tcpListener = `
+admin: {address: {socket_address: {address: 127.0.0.1, port_value: 9901}}}
+static_resources:
+  listeners:
+  - address: {socket_address: {address: "::1", port_value: 10000}}
+    listener_filters_timeout: 2s
+    filter_chains:
+    - filter_chain_match:
+        server_names: [db.example.com]
+        transport_protocol: tls
+        source_prefix_ranges: [{address_prefix: 10.0.0.0, prefix_len: 8}, {address_prefix: 192.168.1.1}]
+        destination_port: 10000
+      filters:
+      - name: tcp
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+          stat_prefix: front
+          weighted_clusters: {clusters: [{name: a, weight: 3}, {name: b, weight: 1}]}
+          idle_timeout: 0.5s
+          max_connect_attempts: 3
+          hash_policy: [{source_ip: {}}]
+  clusters:
+  - name: a
+    type: STATIC
+    connect_timeout: 0.25s
+    lb_policy: MAGLEV
+    maglev_lb_config: {table_size: 65537}
+    common_lb_config: {healthy_panic_threshold: {value: 25}}
+    load_assignment:
+      cluster_name: a
+      endpoints:
+      - lb_endpoints:
+        - endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 7001}}}
+          load_balancing_weight: 5
+        - endpoint: {address: {socket_address: {address: 127.0.0.2, port_value: 7002}}}
+      - lb_endpoints:
+        - endpoint: {address: {socket_address: {address: 127.0.0.3, port_value: 7003}}}
+    outlier_detection: {consecutive_5xx: 3, base_ejection_time: 10s, max_ejection_percent: 50}
+    circuit_breakers: {thresholds: [{priority: HIGH, max_connections: 10, max_retries: 1}]}
+    health_checks:
+    - timeout: 1s
+      interval: 5s
+      unhealthy_threshold: 2
+      healthy_threshold: 1
+      tcp_health_check: {send: {text: "50494e47"}, receive: [{text: "504f4e47"}]}
+  - name: b
+    type: logical_dns
+    dns_lookup_family: V4_ONLY
+    lb_policy: least_request
+    least_request_lb_config: {choice_count: 3, active_request_bias: {default_value: 0.5, runtime_key: x}}
+    health_checks:
+    - timeout: 1s
+      interval: 5s
+      unhealthy_threshold: 2
+      healthy_threshold: 1
+      http_health_check: {path: /healthz, expected_statuses: [{start: 200, end: 300}]}
+    load_assignment:
+      cluster_name: b
+      endpoints:
+      - lb_endpoints:
+        - endpoint: {address: {socket_address: {address: localhost, port_value: 7004}}}
+`
+
+func TestTranslateListenerAndClusters(t *testing.T) {
+	cfg, warns := parse(t, tcpListener)
+	if cfg.Admin.Address != "127.0.0.1:9901" {
+		t.Errorf("admin address = %q", cfg.Admin.Address)
+	}
+	l := cfg.Listeners[0]
+	if l.Name != "listener_0" || l.Address != "[::1]:10000" || l.ListenerFiltersTimeout.D().String() != "2s" {
+		t.Errorf("listener = %q %q %v", l.Name, l.Address, l.ListenerFiltersTimeout.D())
+	}
+	m := l.FilterChains[0].Match
+	if strings.Join(m.ServerNames, ",") != "db.example.com" || m.TransportProtocol != "tls" || m.DestinationPort != 10000 ||
+		strings.Join(m.SourcePrefixes, ",") != "10.0.0.0/8,192.168.1.1" {
+		t.Errorf("match = %+v", m)
+	}
+	f := l.FilterChains[0].Filters[0]
+	tp, ok := f.Config.(*tcpproxy.Config)
+	if f.Name != "tcp_proxy" || !ok {
+		t.Fatalf("filter = %s %T", f.Name, f.Config)
+	}
+	if tp.StatPrefix != "front" || tp.IdleTimeout.D().String() != "500ms" || tp.MaxConnectAttempts != 3 ||
+		len(tp.WeightedClusters.Clusters) != 2 || tp.WeightedClusters.Clusters[0].Weight != 3 ||
+		len(tp.HashPolicy) != 1 || tp.HashPolicy[0].SourceIP == nil {
+		t.Errorf("tcp_proxy = %+v", tp)
+	}
+	a := cfg.Cluster("a")
+	if a.Type != "static" || a.LBPolicy != "maglev" || a.ConnectTimeout.D().String() != "250ms" || a.HealthyPanicThreshold != 25 {
+		t.Errorf("cluster a = %s", a)
+	}
+	if mc, ok := a.LBConfig().(*lb.MaglevConfig); !ok || mc.TableSize != 65537 {
+		t.Errorf("maglev config = %#v", a.LBConfig())
+	}
+	if len(a.Endpoints) != 3 || a.Endpoints[0].Address != "127.0.0.1:7001" || a.Endpoints[0].Weight != 5 ||
+		a.Endpoints[1].Weight != 1 || a.Endpoints[2].Address != "127.0.0.3:7003" {
+		t.Errorf("endpoints = %+v", a.Endpoints)
+	}
+	if o := a.OutlierDetection; o == nil || o.Consecutive5xx != 3 || o.BaseEjectionTime.D().String() != "10s" || o.MaxEjectionPercent != 50 {
+		t.Errorf("outlier_detection = %+v", o)
+	}
+	if th := a.CircuitBreakers.For("HIGH"); th.MaxConnections != 10 || th.MaxRetries != 1 {
+		t.Errorf("circuit breaker HIGH = %+v", th)
+	}
+	if h := a.HealthChecks[0]; h.TCPHealthCheck == nil || string(h.TCPHealthCheck.Send.Bytes()) != "PING" || h.Kind() != "tcp" {
+		t.Errorf("health check = %+v", h)
+	}
+	b := cfg.Cluster("b")
+	if b.Type != "logical_dns" || b.LBPolicy != "least_request" || b.Endpoints[0].Address != "localhost:7004" {
+		t.Errorf("cluster b = %s", b)
+	}
+	if lr, ok := b.LBConfig().(*lb.LeastRequestConfig); !ok || lr.ChoiceCount != 3 || lr.ActiveRequestBias != 0.5 {
+		t.Errorf("least_request config = %#v", b.LBConfig())
+	}
+	if h := b.HealthChecks[0].HTTPHealthCheck; h == nil || h.Path != "/healthz" || !h.Expects(204) || h.Expects(300) {
+		t.Errorf("http health check = %+v", h)
+	}
+	want := []string{
+		"static_resources.clusters[1].dns_lookup_family: accepted and ignored by sluice",
+		"static_resources.clusters[1].least_request_lb_config.active_request_bias.runtime_key: accepted and ignored by sluice",
+	}
+	if len(warns) != len(want) {
+		t.Fatalf("warnings = %q", warns)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(warns[i], w) {
+			t.Errorf("warning %d = %q, want %q...", i, warns[i], w)
+		}
+	}
+}
+
+func TestTranslateRedisProxy(t *testing.T) {
+	cfg, _ := parse(t, `
+static_resources:
+  listeners:
+  - name: redis
+    address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.redis_proxy
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProxy
+          stat_prefix: egress_redis
+          settings: {op_timeout: 5s, enable_hashtagging: true, read_policy: PREFER_REPLICA, enable_command_stats: true}
+          downstream_auth_password: {inline_string: secret}
+          prefix_routes:
+            case_insensitive: true
+            routes:
+            - prefix: "user:"
+              remove_prefix: true
+              cluster: users
+              request_mirror_policy: [{cluster: shadow, exclude_read_commands: true}]
+            catch_all_route: {cluster: users}
+  clusters:
+  - {name: users, lb_policy: RING_HASH, load_assignment: {cluster_name: users, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 6379}}}}]}]},
+     health_checks: [{timeout: 1s, interval: 3s, unhealthy_threshold: 1, healthy_threshold: 1,
+       custom_health_check: {name: envoy.health_checkers.redis, typed_config: {"@type": type.googleapis.com/envoy.extensions.health_checkers.redis.v3.Redis, key: probe}}}]}
+  - {name: shadow, lb_policy: MAGLEV, load_assignment: {cluster_name: shadow, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 6380}}}}]}]}}
+`)
+	rc := cfg.Listeners[0].FilterChains[0].Filters[0].Config.(*redis.Config)
+	if rc.StatPrefix != "egress_redis" || rc.Settings.OpTimeout.D().String() != "5s" || !rc.Settings.EnableHashtagging ||
+		rc.Settings.ReadPolicy != "prefer_replica" || !rc.Settings.EnableCommandStats || rc.DownstreamAuthPassword != "secret" {
+		t.Errorf("redis_proxy = %+v", rc)
+	}
+	r := rc.PrefixRoutes
+	if !r.CaseInsensitive || len(r.Routes) != 1 || r.Routes[0].Prefix != "user:" || !r.Routes[0].RemovePrefix ||
+		r.Routes[0].RequestMirrorPolicy[0].Cluster != "shadow" || !r.Routes[0].RequestMirrorPolicy[0].ExcludeReadCommands ||
+		r.CatchAllRoute == nil || r.CatchAllRoute.Cluster != "users" {
+		t.Errorf("prefix_routes = %+v", r)
+	}
+	if h := cfg.Cluster("users").HealthChecks[0]; h.RedisHealthCheck == nil || h.RedisHealthCheck.Key != "probe" {
+		t.Errorf("redis health check = %+v", h)
+	}
+}
+
+// TestRefusals: each field sluice does not implement is refused with its
+// path, and nothing else is reported.
+func TestRefusals(t *testing.T) {
+	base := func(cluster string) string {
+		return `
+static_resources:
+  clusters:
+  - name: c
+    load_assignment:
+      cluster_name: c
+      endpoints:
+      - lb_endpoints:
+        - endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 1}}}
+` + cluster
+	}
+	for _, tc := range []struct{ name, in, want string }{
+		{"priority", base("        priority: 1\n"), "static_resources.clusters[0].load_assignment.endpoints[0].priority: not supported by sluice"},
+		{"locality weight", base("        load_balancing_weight: 2\n"), "static_resources.clusters[0].load_assignment.endpoints[0].load_balancing_weight: not supported by sluice"},
+		{"transport_socket", base("    transport_socket: {name: tls}\n"), "static_resources.clusters[0].transport_socket: not supported by sluice"},
+		{"eds", base("    type: EDS\n"), `static_resources.clusters[0].type: unknown cluster type "eds"`},
+		{"dynamic_resources", "dynamic_resources: {lds_config: {path_config_source: {path: /x}}}", "dynamic_resources: not supported by sluice"},
+		{"pipe", `
+static_resources:
+  listeners:
+  - name: l
+    address: {pipe: {path: /tmp/s}}
+    filter_chains: [{filters: [{name: t, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, stat_prefix: s, cluster: c}}]}]
+`, "static_resources.listeners[0].address.pipe: not supported by sluice"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Parse("e.yaml", []byte(tc.in))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			got := err.Error()
+			if !strings.HasPrefix(got, "e.yaml: "+tc.want) {
+				t.Fatalf("got\n%s\nwant e.yaml: %s...", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestBadConfigs: every file under testdata/bad is refused with the lines
+// of its golden file, one per problem, each naming the file and the JSON
+// path. go test -update rewrites the golden files.
+func TestBadConfigs(t *testing.T) {
+	files, _ := filepath.Glob("testdata/bad/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no testdata/bad files")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = Parse(filepath.Base(f), data)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			got := err.Error() + "\n"
+			golden := strings.TrimSuffix(f, ".yaml") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Errorf("got\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}
+
+// FuzzBootstrap: no input makes the loader panic, and whatever it accepts
+// is a config sluice's own checks accept.
+func FuzzBootstrap(f *testing.F) {
+	for _, dir := range []string{"testdata/bad", "../../testdata/envoy"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+		for _, file := range files {
+			if b, err := os.ReadFile(file); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Add([]byte(tcpListener))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, _, err := Parse("fuzz.yaml", data)
+		if err == nil && cfg == nil {
+			t.Fatal("nil config without an error")
+		}
+	})
+}
