@@ -11,10 +11,10 @@ package envoy
 
 import (
 	"bytes"
-	"slices"
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
