@@ -224,3 +224,55 @@ func wantStats(t *testing.T, s *sluicetest.Sluice, want map[string]uint64) {
 		}
 	}
 }
+
+// TestEnvoyTLSTermination: a filter chain's transport_socket
+// (DownstreamTlsContext with certificate files and ALPN) terminates TLS and
+// tcp_proxy carries the plaintext to an echo server.
+func TestEnvoyTLSTermination(t *testing.T) {
+	certFile, keyFile := writeCert(t, "db.example.com")
+	echo := testenv.Echo(t)
+	host, port, _ := net.SplitHostPort(echo.Addr())
+	s := sluicetest.StartEnvoy(t, `
+static_resources:
+  listeners:
+  - name: tls
+    address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    filter_chains:
+    - filter_chain_match: {server_names: [db.example.com]}
+      transport_socket:
+        name: envoy.transport_sockets.tls
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+          common_tls_context:
+            alpn_protocols: [echo]
+            tls_certificates:
+            - certificate_chain: {filename: `+certFile+`}
+              private_key: {filename: `+keyFile+`}
+      filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, stat_prefix: tls, cluster: echo}
+  clusters:
+  - name: echo
+    load_assignment:
+      cluster_name: echo
+      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: `+host+`, port_value: `+port+`}}}}]}]
+`)
+	c, err := tls.Dial("tcp", s.Addr("tls"), &tls.Config{ServerName: "db.example.com", InsecureSkipVerify: true, NextProtos: []string{"echo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if p := c.ConnectionState().NegotiatedProtocol; p != "echo" {
+		t.Errorf("ALPN %q, want echo", p)
+	}
+	if _, err := c.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("echo through TLS: %q %v", buf, err)
+	}
+	if echo.Accepted() != 1 {
+		t.Errorf("echo server accepted %d connections, want 1", echo.Accepted())
+	}
+}

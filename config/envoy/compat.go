@@ -50,6 +50,7 @@ cluster ` + "`type`" + ` sluice lacks, such as ` + "`EDS`" + `, is refused by th
 		list  []message
 	}{
 		{"Bootstrap, admin, listeners", bootstrapSpecs},
+		{"TLS and data sources", tlsSpecs},
 		{"Clusters", clusterSpecs},
 		{"Health checks", healthSpecs},
 		{"Filters", filterSpecs},

@@ -319,3 +319,45 @@ func FuzzBootstrap(f *testing.F) {
 		}
 	})
 }
+
+// TestDataSources: a redis_proxy password from the environment and from a
+// file, and a missing variable refused at its path.
+func TestDataSources(t *testing.T) {
+	t.Setenv("SLUICE_TEST_REDIS_PW", "from-env")
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pwFile, []byte("from-file"), 0o600)
+	cfgFor := func(ds string) string {
+		return `
+static_resources:
+  listeners:
+  - name: r
+    address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    filter_chains:
+    - filters:
+      - name: r
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProxy
+          stat_prefix: r
+          settings: {op_timeout: 1s}
+          prefix_routes: {catch_all_route: {cluster: c}}
+          downstream_auth_password: ` + ds + `
+  clusters:
+  - {name: c, load_assignment: {cluster_name: c, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 6379}}}}]}]}}
+`
+	}
+	for _, tc := range []struct{ ds, want string }{
+		{"{environment_variable: SLUICE_TEST_REDIS_PW}", "from-env"},
+		{"{filename: " + pwFile + "}", "from-file"},
+		{"{inline_string: inline}", "inline"},
+	} {
+		cfg, _ := parse(t, cfgFor(tc.ds))
+		if got := cfg.Listeners[0].FilterChains[0].Filters[0].Config.(*redis.Config).DownstreamAuthPassword; got != tc.want {
+			t.Errorf("%s: password %q, want %q", tc.ds, got, tc.want)
+		}
+	}
+	_, _, err := Parse("e.yaml", []byte(cfgFor("{environment_variable: SLUICE_TEST_UNSET_VARIABLE}")))
+	want := "e.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.downstream_auth_password.environment_variable: SLUICE_TEST_UNSET_VARIABLE is not set"
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+}

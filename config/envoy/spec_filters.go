@@ -28,8 +28,6 @@ var filterSpecs = []message{
 		"prefix", "remove_prefix", "cluster", "request_mirror_policy")},
 	{name: "envoy.extensions.filters.network.redis_proxy.v3.RedisProxy.PrefixRoutes.Route.RequestMirrorPolicy", fields: oks(
 		"cluster", "exclude_read_commands")},
-	{name: "envoy.config.core.v3.DataSource", translate: dataSource, fields: []field{own("inline_string", "")},
-		note: "inline_string only"},
 
 	{name: "envoy.extensions.filters.network.postgres_proxy.v3alpha.PostgresProxy", translate: lowerFields("upstream_ssl"),
 		fields: []field{ok("stat_prefix"), ok("enable_sql_parsing"), okNote("upstream_ssl", "DISABLE, REQUIRE")},
@@ -68,16 +66,6 @@ func lowerFields(names ...string) func(t *translator, m protoreflect.Message, en
 		}
 		return out
 	}
-}
-
-// dataSource reads a DataSource given inline.
-func dataSource(t *translator, m protoreflect.Message, env, slu string) any {
-	fd := m.Descriptor().Fields().ByName("inline_string")
-	if !m.Has(fd) {
-		t.errs.Add(env, "sluice reads inline_string only")
-		return ""
-	}
-	return m.Get(fd).String()
 }
 
 // rbacSpecs: the network RBAC filter and its policy vocabulary.
