@@ -1,7 +1,9 @@
 package integration
 
 import (
+	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -274,5 +276,58 @@ static_resources:
 	}
 	if echo.Accepted() != 1 {
 		t.Errorf("echo server accepted %d connections, want 1", echo.Accepted())
+	}
+}
+
+// TestEnvoyRedisClusterType: Envoy's redis cluster (cluster_type
+// envoy.clusters.redis with lb_policy CLUSTER_PROVIDED, as Envoy's docs
+// configure it) reads the slot map: each key lands on its slot's owner.
+func TestEnvoyRedisClusterType(t *testing.T) {
+	rc := testenv.RedisCluster(t, 3, 0)
+	var eps []string
+	for _, a := range rc.Addrs() {
+		h, p, _ := net.SplitHostPort(a)
+		eps = append(eps, "{endpoint: {address: {socket_address: {address: "+h+", port_value: "+p+"}}}}")
+	}
+	s := sluicetest.StartEnvoy(t, `
+static_resources:
+  listeners:
+  - name: redis_listener
+    address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.redis_proxy
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProxy
+          stat_prefix: egress_redis
+          settings: {op_timeout: 5s, enable_redirection: true}
+          prefix_routes: {catch_all_route: {cluster: redis_cluster}}
+  clusters:
+  - name: redis_cluster
+    connect_timeout: 1s
+    lb_policy: CLUSTER_PROVIDED
+    cluster_type:
+      name: envoy.clusters.redis
+      typed_config:
+        "@type": type.googleapis.com/envoy.extensions.clusters.redis.v3.RedisClusterConfig
+        cluster_refresh_rate: 60s
+    load_assignment:
+      cluster_name: redis_cluster
+      endpoints: [{lb_endpoints: [`+strings.Join(eps, ", ")+`]}]
+`)
+	if got := s.Server.Config().Cluster("redis_cluster"); got.Type != "redis_cluster" || got.ClusterRefreshRate.D() != time.Minute {
+		t.Fatalf("cluster = %s, refresh %v", got, got.ClusterRefreshRate.D())
+	}
+	ctx := context.Background()
+	c := newClient(t, s.Addr("redis_listener"))
+	for i := 0; i < 20; i++ {
+		k := fmt.Sprintf("ek:%d", i)
+		if err := c.Set(ctx, k, k, 0).Err(); err != nil {
+			t.Fatalf("SET %s: %v", k, err)
+		}
+		own := rc.Owner(rc.KeySlot(k))
+		if got, _ := newClient(t, own.Addr()).Get(ctx, k).Result(); got != k {
+			t.Fatalf("%s not on its slot owner %s", k, own.Addr())
+		}
 	}
 }

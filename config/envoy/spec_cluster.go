@@ -19,6 +19,7 @@ var clusterSpecs = []message{
 		ignored("respect_dns_ttl", "names are resolved again every dns_refresh_rate"),
 		ok("health_checks"), ok("outlier_detection"), ok("circuit_breakers"),
 		own("common_lb_config", "healthy_panic_threshold only"),
+		own("cluster_type", "envoy.clusters.redis (RedisClusterConfig): sluice's redis_cluster; lb_policy CLUSTER_PROVIDED goes with it"),
 		ok("ring_hash_lb_config"), ok("maglev_lb_config"), ok("least_request_lb_config"),
 		ignored("per_connection_buffer_limit_bytes", "sluice's buffers are fixed-size per connection"),
 	}},
@@ -38,6 +39,17 @@ var clusterSpecs = []message{
 		ignored("hostname", "only for Envoy's health-check Host header and logs"),
 	}},
 	{name: "envoy.config.cluster.v3.Cluster.CommonLbConfig", fields: []field{own("healthy_panic_threshold", "")}},
+	{name: "envoy.config.cluster.v3.Cluster.CustomClusterType", fields: []field{
+		own("name", "envoy.clusters.redis"), own("typed_config", "envoy.extensions.clusters.redis.v3.RedisClusterConfig"),
+	}},
+	{name: "envoy.extensions.clusters.redis.v3.RedisClusterConfig", fields: []field{
+		own("cluster_refresh_rate", ""),
+		ignored("cluster_refresh_timeout", "sluice bounds a refresh by connect_timeout"),
+		ignored("redirect_refresh_interval", "a MOVED reply makes sluice read the slot map again at once"),
+		ignored("redirect_refresh_threshold", "a MOVED reply makes sluice read the slot map again at once"),
+		ignored("failure_refresh_threshold", "sluice refreshes every cluster_refresh_rate and on MOVED"),
+		ignored("host_degraded_refresh_threshold", "sluice refreshes every cluster_refresh_rate and on MOVED"),
+	}},
 	{name: "envoy.type.v3.Percent", translate: percent, fields: []field{own("value", "")}},
 	{name: "envoy.config.cluster.v3.Cluster.RingHashLbConfig", fields: oks("minimum_ring_size", "maximum_ring_size", "hash_function")},
 	{name: "envoy.config.cluster.v3.Cluster.MaglevLbConfig", fields: oks("table_size")},
@@ -63,6 +75,9 @@ func (t *translator) cluster(m protoreflect.Message, env, slu string) any {
 	lower(out, "type")
 	lower(out, "lb_policy")
 	fds := m.Descriptor().Fields()
+	if fd := fds.ByName("cluster_type"); m.Has(fd) {
+		t.redisCluster(m.Get(fd).Message(), config.Join(env, "cluster_type"), slu, out)
+	}
 	if fd := fds.ByName("common_lb_config"); m.Has(fd) {
 		cl := m.Get(fd).Message()
 		if hp := cl.Descriptor().Fields().ByName("healthy_panic_threshold"); cl.Has(hp) {
@@ -113,4 +128,33 @@ func percent(t *translator, m protoreflect.Message, env, slu string) any {
 
 func runtimeDouble(t *translator, m protoreflect.Message, env, slu string) any {
 	return m.Get(m.Descriptor().Fields().ByName("default_value")).Float()
+}
+
+// redisCluster makes a cluster with Envoy's envoy.clusters.redis type
+// sluice's redis_cluster; Envoy's lb_policy for it, CLUSTER_PROVIDED, is
+// what sluice's redis_cluster does (slots pick the node), so it is dropped.
+func (t *translator) redisCluster(ct protoreflect.Message, env, slu string, out map[string]any) {
+	fd := ct.Descriptor().Fields().ByName("typed_config")
+	if !ct.Has(fd) {
+		t.errs.Add(config.Join(env, "typed_config"), "required: sluice has envoy.extensions.clusters.redis.v3.RedisClusterConfig")
+		return
+	}
+	inner, err := unpack(ct.Get(fd).Message())
+	if err != nil {
+		t.errs.Add(config.Join(env, "typed_config"), "%v", err)
+		return
+	}
+	if inner.Descriptor().FullName() != "envoy.extensions.clusters.redis.v3.RedisClusterConfig" {
+		t.errs.Add(config.Join(env, "typed_config.@type"), "%s: not supported by sluice (it has envoy.clusters.redis)", inner.Descriptor().FullName())
+		return
+	}
+	out["type"] = "redis_cluster"
+	if out["lb_policy"] == "cluster_provided" {
+		delete(out, "lb_policy")
+	}
+	t.paths[config.Join(slu, "type")] = env
+	if rr := inner.Descriptor().Fields().ByName("cluster_refresh_rate"); inner.Has(rr) {
+		p := config.Join(env, "typed_config.cluster_refresh_rate")
+		out["cluster_refresh_rate"] = t.message(inner.Get(rr).Message(), p, config.Join(slu, "cluster_refresh_rate"))
+	}
 }
