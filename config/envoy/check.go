@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/sluice-proxy/sluice/config"
@@ -139,14 +138,11 @@ func protoPath(md protoreflect.MessageDescriptor, goName string) string {
 
 func squash(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", "")) }
 
-// unpack resolves an Any among the types linked into sluice.
+// unpack resolves an Any among the types linked into sluice (the
+// precheck has refused the others already).
 func unpack(m protoreflect.Message) (protoreflect.Message, error) {
-	a := m.Interface().(*anypb.Any)
-	p, err := a.UnmarshalNew()
+	p, err := m.Interface().(*anypb.Any).UnmarshalNew()
 	if err != nil {
-		if err == protoregistry.NotFound {
-			return nil, err
-		}
 		return nil, err
 	}
 	return p.ProtoReflect(), nil

@@ -361,3 +361,28 @@ static_resources:
 		t.Fatalf("got %v\nwant %s", err, want)
 	}
 }
+
+// TestListenerFilters: tls_inspector is accepted (sluice inspects the
+// ClientHello itself); a listener filter that would change the stream is
+// refused.
+func TestListenerFilters(t *testing.T) {
+	cfg := func(lf string) string {
+		return `
+static_resources:
+  listeners:
+  - name: l
+    address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    listener_filters: [` + lf + `]
+    filter_chains: [{filters: [{name: t, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, stat_prefix: s, cluster: c}}]}]
+  clusters:
+  - {name: c, load_assignment: {cluster_name: c, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 1}}}}]}]}}
+`
+	}
+	if _, warns := parse(t, cfg(`{name: envoy.filters.listener.tls_inspector, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector}}`)); len(warns) != 0 {
+		t.Errorf("warnings %q", warns)
+	}
+	_, _, err := Parse("e.yaml", []byte(cfg(`{name: envoy.filters.listener.proxy_protocol, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol}}`)))
+	if err == nil || !strings.Contains(err.Error(), "static_resources.listeners[0].listener_filters[0].typed_config.@type: unknown @type") {
+		t.Fatalf("proxy_protocol: %v", err)
+	}
+}

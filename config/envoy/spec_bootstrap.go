@@ -35,7 +35,7 @@ var bootstrapSpecs = []message{
 	{name: "envoy.config.listener.v3.Listener", translate: listener, fields: []field{
 		okNote("name", "an unnamed listener is named listener_<index>"), ok("address"), ok("filter_chains"),
 		ok("listener_filters_timeout"), ok("continue_on_listener_filters_timeout"),
-		ignored("listener_filters", "sluice reads the TLS ClientHello itself whenever a chain matches on SNI, ALPN or transport"),
+		own("listener_filters", "tls_inspector only, a no-op: sluice reads the TLS ClientHello itself whenever a chain matches on SNI, ALPN or transport"),
 		ignored("traffic_direction", "no effect on a proxy without HTTP"),
 	}},
 	{name: "envoy.config.listener.v3.FilterChain", fields: []field{
@@ -47,6 +47,11 @@ var bootstrapSpecs = []message{
 		ok("transport_protocol"), ok("application_protocols"),
 	}},
 	{name: "envoy.config.core.v3.CidrRange", fields: oks("address_prefix", "prefix_len")},
+	{name: "envoy.config.listener.v3.ListenerFilter", fields: []field{
+		own("name", "free text"), own("typed_config", "TlsInspector"),
+	}},
+	{name: "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector", fields: nil,
+		note: "accepted as a no-op; its options are refused"},
 	{name: "envoy.config.listener.v3.Filter", translate: (*translator).filter, fields: []field{
 		own("name", "free text: sluice picks the filter by typed_config's @type"),
 		own("typed_config", "one of the filter types below"),
