@@ -10,6 +10,11 @@ import (
 	"github.com/sluice-proxy/sluice/cluster/lb"
 	"github.com/sluice-proxy/sluice/config"
 	_ "github.com/sluice-proxy/sluice/filters/all"
+	"github.com/sluice-proxy/sluice/filters/kafkabroker"
+	"github.com/sluice-proxy/sluice/filters/kafkamesh"
+	"github.com/sluice-proxy/sluice/filters/mysql"
+	"github.com/sluice-proxy/sluice/filters/postgres"
+	"github.com/sluice-proxy/sluice/filters/rbac"
 	"github.com/sluice-proxy/sluice/filters/redis"
 	"github.com/sluice-proxy/sluice/filters/tcpproxy"
 )
@@ -384,5 +389,102 @@ static_resources:
 	_, _, err := Parse("e.yaml", []byte(cfg(`{name: envoy.filters.listener.proxy_protocol, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol}}`)))
 	if err == nil || !strings.Contains(err.Error(), "static_resources.listeners[0].listener_filters[0].typed_config.@type: unknown @type") {
 		t.Fatalf("proxy_protocol: %v", err)
+	}
+}
+
+// TestTranslateObserversAndGates: postgres_proxy, mysql_proxy, rbac,
+// kafka_broker and kafka_mesh typed configs become sluice's filters with
+// their fields.
+func TestTranslateObserversAndGates(t *testing.T) {
+	cfg, warns := parse(t, `
+static_resources:
+  listeners:
+  - name: pg
+    address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    filter_chains:
+    - filters:
+      - name: rbac
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC
+          stat_prefix: gate
+          shadow_rules_stat_prefix: sh_
+          rules:
+            action: DENY
+            policies:
+              outsiders:
+                permissions: [{and_rules: {rules: [{destination_port: 5432}, {not_rule: {requested_server_name: {exact: internal}}}]}}]
+                principals: [{remote_ip: {address_prefix: 10.0.0.0, prefix_len: 8}}, {not_id: {any: true}}]
+      - name: pg
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.postgres_proxy.v3alpha.PostgresProxy
+          stat_prefix: egress_postgres
+          enable_sql_parsing: false
+          upstream_ssl: REQUIRE
+      - name: tcp
+        typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, stat_prefix: pg, cluster: c}
+  - name: my
+    address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    filter_chains:
+    - filters:
+      - name: my
+        typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.network.mysql_proxy.v3.MySQLProxy, stat_prefix: egress_mysql, access_log: /dev/null}
+      - name: tcp
+        typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, stat_prefix: my, cluster: c}
+  - name: kb
+    address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    filter_chains:
+    - filters:
+      - name: kb
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.kafka_broker.v3.KafkaBroker
+          stat_prefix: broker
+          force_response_rewrite: true
+          id_based_broker_address_rewrite_spec: {rules: [{id: 1, host: 127.0.0.1, port: 19092}]}
+          api_keys_denied: [21]
+      - name: tcp
+        typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, stat_prefix: kb, cluster: c}
+  - name: km
+    address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    filter_chains:
+    - filters:
+      - name: km
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.kafka_mesh.v3alpha.KafkaMesh
+          advertised_host: 127.0.0.1
+          advertised_port: 19092
+          upstream_clusters:
+          - {cluster_name: k1, bootstrap_servers: "127.0.0.1:9092", partition_count: 3, producer_config: {client.id: mesh}}
+          forwarding_rules: [{target_cluster: k1, topic_prefix: app}]
+  clusters:
+  - {name: c, load_assignment: {cluster_name: c, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 1}}}}]}]}}
+`)
+	chain := func(l int) []config.FilterSpec { return cfg.Listeners[l].FilterChains[0].Filters }
+	rb := chain(0)[0].Config.(*rbac.Config)
+	pol := rb.Rules.Policies["outsiders"]
+	if rb.StatPrefix != "gate" || rb.ShadowRulesStatPrefix != "sh_" || rb.Rules.Action != "DENY" || pol == nil ||
+		len(pol.Permissions[0].AndRules.Rules) != 2 || pol.Permissions[0].AndRules.Rules[0].DestinationPort != 5432 ||
+		*pol.Permissions[0].AndRules.Rules[1].NotRule.RequestedServerName.Exact != "internal" ||
+		pol.Principals[0].RemoteIP.AddressPrefix != "10.0.0.0" || *pol.Principals[0].RemoteIP.PrefixLen != 8 || !pol.Principals[1].NotID.Any {
+		t.Errorf("rbac = %+v, policy %+v", rb, pol)
+	}
+	pg := chain(0)[1].Config.(*postgres.Config)
+	if pg.StatPrefix != "egress_postgres" || pg.EnableSQLParsing == nil || *pg.EnableSQLParsing || pg.UpstreamSSL != "require" {
+		t.Errorf("postgres_proxy = %+v", pg)
+	}
+	if my := chain(1)[0].Config.(*mysql.Config); my.StatPrefix != "egress_mysql" {
+		t.Errorf("mysql_proxy = %+v", my)
+	}
+	kb := chain(2)[0].Config.(*kafkabroker.Config)
+	if kb.StatPrefix != "broker" || !kb.ForceResponseRewrite || len(kb.IDBasedBrokerAddressRewriteSpec.Rules) != 1 ||
+		kb.IDBasedBrokerAddressRewriteSpec.Rules[0].Port != 19092 || len(kb.APIKeysDenied) != 1 || kb.APIKeysDenied[0] != 21 {
+		t.Errorf("kafka_broker = %+v", kb)
+	}
+	km := chain(3)[0].Config.(*kafkamesh.Config)
+	if km.AdvertisedPort != 19092 || len(km.UpstreamClusters) != 1 || km.UpstreamClusters[0].PartitionCount != 3 ||
+		km.UpstreamClusters[0].ProducerConfig["client.id"] != "mesh" || km.ForwardingRules[0].TopicPrefix != "app" {
+		t.Errorf("kafka_mesh = %+v", km)
+	}
+	if len(warns) != 1 || !strings.HasPrefix(warns[0], "static_resources.listeners[1].filter_chains[0].filters[0].typed_config.access_log: accepted and ignored") {
+		t.Errorf("warnings = %q", warns)
 	}
 }
