@@ -138,3 +138,54 @@ func TestBinaryEnvoyBootstrap(t *testing.T) {
 		t.Fatalf("after a refused reload, through l2: %q", got)
 	}
 }
+
+// TestValidateEnvoyFilesAndAddresses: the checks validate adds to a parse
+// (files, -check-addresses) name the Envoy paths too, without the lines of
+// the translated text.
+func TestValidateEnvoyFilesAndAddresses(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	h, p, _ := net.SplitHostPort(busy.Addr().String())
+	file := filepath.Join(t.TempDir(), "envoy.yaml")
+	os.WriteFile(file, []byte(`
+static_resources:
+  listeners:
+  - name: l
+    address: {socket_address: {address: `+h+`, port_value: `+p+`}}
+    filter_chains:
+    - transport_socket:
+        name: tls
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+          common_tls_context:
+            tls_certificates: [{certificate_chain: {filename: missing.pem}, private_key: {filename: missing-key.pem}}]
+      filters:
+      - name: t
+        typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, stat_prefix: s, cluster: c}
+  clusters:
+  - {name: c, load_assignment: {cluster_name: c, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 1}}}}]}]}}
+`), 0o644)
+	var out, errb bytes.Buffer
+	if code := run([]string{"validate", "-c", file}, &out, &errb); code != 1 {
+		t.Fatalf("exit %d:\n%s%s", code, out.String(), errb.String())
+	}
+	abs, _ := filepath.Abs("missing.pem") // Envoy opens relative names from the working directory
+	want := file + ": static_resources.listeners[0].filter_chains[0].transport_socket.typed_config.common_tls_context.tls_certificates[0].certificate_chain.filename: " +
+		abs + ": no such file or directory"
+	if !strings.Contains(errb.String(), want+"\n") {
+		t.Errorf("got\n%s\nwant a line\n%s", errb.String(), want)
+	}
+	os.WriteFile(file, []byte(envoyBootstrap("127.0.0.1:0", "127.0.0.1:7000", []string{busy.Addr().String()}, "")), 0o644)
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"validate", "-check-addresses", "-c", file}, &out, &errb); code != 1 {
+		t.Fatalf("exit %d:\n%s%s", code, out.String(), errb.String())
+	}
+	want = file + ": static_resources.listeners[0].address: cannot bind " + busy.Addr().String() + ": bind: address already in use"
+	if !strings.Contains(errb.String(), want+"\n") {
+		t.Errorf("got\n%s\nwant\n%s", errb.String(), want)
+	}
+}

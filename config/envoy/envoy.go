@@ -107,6 +107,7 @@ func Parse(name string, data []byte) (*config.Config, []string, error) {
 		dedup(errs, early)
 		return nil, t.warnings, errs
 	}
+	cfg.SetSourcePaths(t.envPath)
 	return cfg, t.warnings, nil
 }
 

@@ -2,6 +2,7 @@ package envoy
 
 import (
 	"os"
+	"path/filepath"
 
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -17,7 +18,7 @@ var tlsSpecs = []message{
 	}},
 	{name: "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", fields: []field{
 		own("common_tls_context", ""), own("require_client_certificate", ""),
-	}, note: "becomes the chain's tls: certificate_file, private_key_file, client_ca_file, require_client_certificate, alpn"},
+	}, note: "becomes the chain's tls: certificate_file, private_key_file, client_ca_file, require_client_certificate, alpn. Relative file names are opened from the working directory, as Envoy does (sluice's own configs resolve them against the config file's directory)."},
 	{name: "envoy.extensions.transport_sockets.tls.v3.CommonTlsContext", fields: []field{
 		own("tls_certificates", "exactly one, from files"), own("validation_context", "trusted_ca from a file"),
 		own("alpn_protocols", ""),
@@ -62,7 +63,13 @@ func transportSocket(t *translator, m protoreflect.Message, env, slu string) any
 			t.errs.Add(path, "a filename is required: sluice reads certificates and keys from files")
 			return ""
 		}
-		return ds.GetFilename()
+		// Envoy opens a relative name from its working directory; sluice
+		// would resolve it against the config file's, so make it absolute.
+		abs, err := filepath.Abs(ds.GetFilename())
+		if err != nil {
+			t.errs.Add(path, "%v", err)
+		}
+		return abs
 	}
 	switch certs := c.GetTlsCertificates(); len(certs) {
 	case 1:
