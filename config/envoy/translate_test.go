@@ -361,3 +361,25 @@ static_resources:
 		t.Errorf("warnings = %q", warns)
 	}
 }
+
+// TestJSONBootstrap: a JSON bootstrap in protojson's camelCase names loads
+// like YAML, and its problems are named with the proto field names.
+func TestJSONBootstrap(t *testing.T) {
+	js := `{"staticResources": {
+  "listeners": [{"name": "l", "address": {"socketAddress": {"address": "127.0.0.1", "portValue": 0}},
+    "filterChains": [{"filters": [{"name": "t", "typedConfig": {
+      "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+      "statPrefix": "s", "cluster": "c", "idleTimeout": "30s"}}]}]}],
+  "clusters": [{"name": "c", "connectTimeout": "2s", "lbPolicy": "LEAST_REQUEST",
+    "loadAssignment": {"clusterName": "c", "endpoints": [{"lbEndpoints": [
+      {"endpoint": {"address": {"socketAddress": {"address": "127.0.0.1", "portValue": 1}}}, "loadBalancingWeight": 2}]}]}}]}}`
+	cfg, _ := parse(t, js)
+	tp := cfg.Listeners[0].FilterChains[0].Filters[0].Config.(*tcpproxy.Config)
+	if tp.IdleTimeout.D().String() != "30s" || cfg.Clusters[0].LBPolicy != "least_request" || cfg.Clusters[0].Endpoints[0].Weight != 2 {
+		t.Errorf("tcp_proxy %+v, cluster %s", tp, &cfg.Clusters[0])
+	}
+	_, _, err := Parse("e.json", []byte(strings.Replace(js, `"connectTimeout": "2s"`, `"connectTimeout": "2s", "lbPolicyy": 1`, 1)))
+	if err == nil || err.Error() != `e.json: static_resources.clusters[0].lbPolicyy: unknown field "lbPolicyy" in envoy.config.cluster.v3.Cluster` {
+		t.Fatalf("got %v", err)
+	}
+}
