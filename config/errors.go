@@ -147,5 +147,26 @@ func (c *Config) At(err error) error {
 	if e.List[0].Line == 0 {
 		return err // not a path of this config
 	}
+	if c.sourcePath != nil {
+		c.locate(e)
+	}
 	return e
+}
+
+// SetSourcePaths is for a config translated from another format (an Envoy
+// bootstrap, config/envoy): f maps a path of c ("listeners[0].address") to
+// where the user wrote it ("static_resources.listeners[0].address"), and
+// CheckFiles, CheckAddresses and At report problems there, without the
+// translated text's lines.
+func (c *Config) SetSourcePaths(f func(path string) string) { c.sourcePath = f }
+
+// locate gives each problem the path and line the user wrote it at.
+func (c *Config) locate(e *Errors) {
+	if c.sourcePath == nil {
+		e.fillLines(c.lines)
+		return
+	}
+	for i := range e.List {
+		e.List[i].Path, e.List[i].Line = c.sourcePath(e.List[i].Path), 0
+	}
 }

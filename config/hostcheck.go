@@ -73,7 +73,7 @@ func (c *Config) CheckFiles() error {
 	for _, ch := range c.checks {
 		ch.fc.CheckFiles(ch.path, errs)
 	}
-	errs.fillLines(c.lines)
+	c.locate(errs)
 	return errs.Err()
 }
 
@@ -135,6 +135,6 @@ func (c *Config) CheckAddresses() error {
 	for i, l := range c.Listeners {
 		try(Join(Index("listeners", i), "address"), l.Address)
 	}
-	errs.fillLines(c.lines)
+	c.locate(errs)
 	return errs.Err()
 }

@@ -38,6 +38,8 @@ type Config struct {
 	lines  map[string]int // each decoded path's YAML line
 	files  []fileRef      // path-tagged fields
 	checks []fileCheck    // FileCheckers
+	// sourcePath, when set, maps a path to the source's (SetSourcePaths).
+	sourcePath func(string) string
 }
 
 // Admin configures the admin HTTP server.

@@ -223,7 +223,7 @@ func (s *Server) Reload(file string) error {
 // ReloadData parses data (the content of file, as a watcher read it) and
 // applies it, as Reload does.
 func (s *Server) ReloadData(file string, data []byte) error {
-	cfg, err := config.Parse(file, data)
+	cfg, err := s.parse(file, data)
 	if err == nil {
 		err = s.Apply(cfg)
 	}

@@ -56,12 +56,23 @@ type Server struct {
 	drainingAll atomic.Bool
 	guard       *guard.Guard  // server.contained_panics
 	loops       *ioloop.Group // nil: none
+	parse       func(file string, data []byte) (*config.Config, error)
 }
 
 // Option configures a Server at New.
 type Option func(*options)
 
-type options struct{ ioLoops int }
+type options struct {
+	ioLoops int
+	parse   func(file string, data []byte) (*config.Config, error)
+}
+
+// ConfigParser sets how Reload and ReloadData turn a file's bytes into a
+// config (cmd/sluice passes one that reads Envoy bootstraps too). The
+// default is config.Parse.
+func ConfigParser(parse func(file string, data []byte) (*config.Config, error)) Option {
+	return func(o *options) { o.parse = parse }
+}
 
 // IOLoops sets how many event loops move plain TCP bytes: n > 0 loops, 0
 // none (a goroutine per direction), n < 0 the default (ioloop.DefaultCount
@@ -71,7 +82,7 @@ func IOLoops(n int) Option { return func(o *options) { o.ioLoops = n } }
 // New returns a server with no listeners. It starts the server's event
 // loops; Shutdown stops them.
 func New(store *stats.Store, log *slog.Logger, opts ...Option) *Server {
-	o := options{ioLoops: -1}
+	o := options{ioLoops: -1, parse: config.Parse}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -84,7 +95,7 @@ func New(store *stats.Store, log *slog.Logger, opts ...Option) *Server {
 		reloadOK: srv.Counter("config_reload"), reloadFail: srv.Counter("config_reload_failed"),
 		lmAdded: lm.Counter("listener_added"), lmRemoved: lm.Counter("listener_removed"),
 		lmModified: lm.Counter("listener_modified"), lmFailed: lm.Counter("listener_create_failure"),
-		lmActive: lm.Gauge("total_listeners_active"),
+		lmActive: lm.Gauge("total_listeners_active"), parse: o.parse,
 	}
 	s.guard = &guard.Guard{Log: log, Panics: srv.Counter("contained_panics")}
 	if n := o.ioLoops; n != 0 {

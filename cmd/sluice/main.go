@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/config/envoy"
 	_ "github.com/sluice-proxy/sluice/filters/all"
 	"github.com/sluice-proxy/sluice/internal/version"
 )
@@ -29,7 +30,10 @@ const usage = `Usage:
   sluice version                  print the version
   sluice help                     print this help
 
-Relative file paths in FILE are resolved against FILE's directory.
+FILE is sluice's YAML or an Envoy v3 bootstrap (YAML or JSON: static
+resources; see docs/envoy-compat.md), told apart by content unless
+-config-format says. Relative file paths in FILE are resolved against
+FILE's directory.
 
 Flags:
 `
@@ -51,15 +55,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	file := fs.String("c", "", "config file (YAML)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	format := fs.String("log-format", "text", "log format: text or json")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
 	watch := fs.Duration("watch-interval", time.Second, "how often to check the config file for changes (0 disables); a change is applied once the same content was read at two checks in a row")
 	concurrency := fs.Int("concurrency", 0, "CPU cores sluice runs on at once (GOMAXPROCS), as Envoy's --concurrency; 0: every core the process may use")
 	ioLoops := fs.Int("io-loops", -1, "event loops (epoll threads) that move the bytes of plain-TCP tcp_proxy connections; -1: one per two --concurrency cores (at least one), 0: none (a goroutine per direction)")
 	checkAddrs := fs.Bool("check-addresses", false, "validate: also bind every listener and admin address, and fail if one is in use")
+	format := fs.String("config-format", "auto", "config file format: sluice, envoy (an Envoy v3 bootstrap, YAML or JSON) or auto (envoy when the file has static_resources, dynamic_resources, node or an admin.address.socket_address at its top level)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		return 2
+	}
+	if _, err := envoy.Parser(*format, nil); err != nil {
+		fmt.Fprintln(stderr, "sluice: -config-format:", err)
 		return 2
 	}
 	if *concurrency < 0 {
@@ -82,23 +91,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "sluice validate: -c FILE is required")
 			return 2
 		}
-		return validate(*file, *checkAddrs, stdout, stderr)
+		return validate(*file, *format, *checkAddrs, stdout, stderr)
 	}
 	if *file == "" {
 		fmt.Fprintln(stderr, "sluice: -c FILE is required (try: sluice -c examples/tcp.yaml, or sluice -h)")
 		return 2
 	}
-	log, lv, err := newLogger(stderr, *level, *format)
+	log, lv, err := newLogger(stderr, *level, *logFormat)
 	if err != nil {
 		fmt.Fprintln(stderr, "sluice:", err)
 		return 2
 	}
-	return serve(*file, *watch, *ioLoops, log, lv, stderr)
+	return serve(*file, *format, *watch, *ioLoops, log, lv, stderr)
 }
 
 // validate checks file as a start would, without starting anything.
-func validate(file string, checkAddrs bool, stdout, stderr io.Writer) int {
-	cfg, err := config.Load(file)
+func validate(file, format string, checkAddrs bool, stdout, stderr io.Writer) int {
+	parse, _ := envoy.Parser(format, func(file, msg string) { fmt.Fprintf(stderr, "%s: %s\n", file, msg) })
+	var cfg *config.Config
+	data, err := os.ReadFile(file)
+	if err == nil {
+		cfg, err = parse(file, data)
+	}
 	if err == nil {
 		err = cfg.CheckFiles()
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluice-proxy/sluice/admin"
 	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/config/envoy"
 	"github.com/sluice-proxy/sluice/internal/version"
 	"github.com/sluice-proxy/sluice/proxy"
 	"github.com/sluice-proxy/sluice/stats"
@@ -21,18 +22,23 @@ import (
 // serve runs file until SIGTERM or SIGINT. SIGHUP reloads the file at once;
 // the watcher (every watch, 0: none) reloads it once a new content has
 // stopped changing.
-func serve(file string, watch time.Duration, ioLoops int, log *slog.Logger, lv *slog.LevelVar, stderr io.Writer) int {
+func serve(file, format string, watch time.Duration, ioLoops int, log *slog.Logger, lv *slog.LevelVar, stderr io.Writer) int {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		fmt.Fprintln(stderr, "sluice:", err)
 		return 1
 	}
-	cfg, err := config.Parse(file, data)
+	parse, err := envoy.Parser(format, func(file, msg string) { log.Warn(msg, "file", file) })
+	if err != nil {
+		fmt.Fprintln(stderr, "sluice:", err)
+		return 2
+	}
+	cfg, err := parse(file, data)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	srv := proxy.New(stats.New(), log, proxy.IOLoops(ioLoops))
+	srv := proxy.New(stats.New(), log, proxy.IOLoops(ioLoops), proxy.ConfigParser(parse))
 	if err := srv.Apply(cfg); err != nil {
 		var errs *config.Errors
 		if !errors.As(err, &errs) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluice-proxy/sluice/admin"
 	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/config/envoy"
 	_ "github.com/sluice-proxy/sluice/filters/all" // every filter, as in the binary
 	"github.com/sluice-proxy/sluice/proxy"
 	"github.com/sluice-proxy/sluice/stats"
@@ -46,6 +47,32 @@ func StartWith(t testing.TB, yaml string, opts ...proxy.Option) *Sluice {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
+	return start(t, file, cfg, opts...)
+}
+
+// StartEnvoy is Start for an Envoy v3 bootstrap (config/envoy): it fails
+// the test on an error, logs the warnings (fields accepted and ignored),
+// and reloads (Reload) read Envoy's format too. The bootstrap's admin address
+// is ignored: the admin server listens on a free port.
+func StartEnvoy(t testing.TB, bootstrap string, opts ...proxy.Option) *Sluice {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "envoy.yaml")
+	if err := os.WriteFile(file, []byte(bootstrap), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, warns, err := envoy.Load(file)
+	if err != nil {
+		t.Fatalf("envoy config: %v", err)
+	}
+	for _, w := range warns {
+		t.Logf("envoy config: %s", w)
+	}
+	parse, _ := envoy.Parser("envoy", nil)
+	return start(t, file, cfg, append(opts, proxy.ConfigParser(parse))...)
+}
+
+func start(t testing.TB, file string, cfg *config.Config, opts ...proxy.Option) *Sluice {
+	t.Helper()
 	level := slog.LevelWarn
 	if os.Getenv("SLUICE_TEST_DEBUG") != "" {
 		level = slog.LevelDebug
