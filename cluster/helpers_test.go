@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"io"
 	"log/slog"
 	"net"
@@ -65,16 +66,10 @@ func noLeak(t testing.TB, base int) {
 	}
 }
 
-// eventually polls cond until it holds or fails the test after 5s.
+// eventually is poll.Eventually with this package's bound.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Eventually(t, 5*time.Second, cond, "waiting for %s", what)
 }
 
 func counter(st *stats.Store, name string) uint64 { v, _ := st.CounterValue(name); return v }

@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"io"
 	"net"
 	"regexp"
@@ -100,11 +101,11 @@ func TestHealthCheckEjectsKilledRedis(t *testing.T) {
 		})
 	}
 	defer func() { stop.Store(true); wg.Wait() }()
-	sluicetest.Eventually(t, 5*time.Second, func() bool { return ok.Load() > 50 }, "no steady load")
+	poll.Eventually(t, 5*time.Second, func() bool { return ok.Load() > 50 }, "no steady load")
 
 	dead := rs[1].Addr()
 	rs[1].Kill()
-	sluicetest.Eventually(t, 5*time.Second, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		_, body := s.AdminGet("/clusters")
 		return hostStat(body, "redis", dead, "health_flags") == "/failed_active_hc"
 	}, "killed host not marked failed_active_hc")
@@ -126,7 +127,7 @@ func TestHealthCheckEjectsKilledRedis(t *testing.T) {
 	_, body := s.AdminGet("/clusters")
 	before, _ := strconv.Atoi(hostStat(body, "redis", dead, "cx_total"))
 	okBefore, failBefore := ok.Load(), failed.Load()
-	sluicetest.Eventually(t, 5*time.Second, func() bool { return ok.Load() > okBefore+200 }, "load stalled after the kill")
+	poll.Eventually(t, 5*time.Second, func() bool { return ok.Load() > okBefore+200 }, "load stalled after the kill")
 	_, body = s.AdminGet("/clusters")
 	if after, _ := strconv.Atoi(hostStat(body, "redis", dead, "cx_total")); after != before {
 		t.Errorf("dead host got %d new connections after ejection", after-before)
@@ -141,11 +142,11 @@ func TestHealthCheckEjectsKilledRedis(t *testing.T) {
 	}
 
 	rs[1].Restart()
-	sluicetest.Eventually(t, 5*time.Second, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		_, body := s.AdminGet("/clusters")
 		return hostStat(body, "redis", dead, "health_flags") == "healthy"
 	}, "restarted host not healthy again")
-	sluicetest.Eventually(t, 5*time.Second, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		_, body := s.AdminGet("/clusters")
 		n, _ := strconv.Atoi(hostStat(body, "redis", dead, "cx_total"))
 		return n > before

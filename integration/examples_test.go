@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -103,7 +104,7 @@ func startExample(t *testing.T, file string, up map[string]string) *sluicetest.S
 // health checks may still be running).
 func redisPing(t *testing.T, addr string) {
 	t.Helper()
-	sluicetest.Eventually(t, 10*time.Second, func() bool { return ping(addr) == nil }, "PING through %s", addr)
+	poll.Eventually(t, 10*time.Second, func() bool { return ping(addr) == nil }, "PING through %s", addr)
 }
 
 func smokeTCP(t *testing.T, file string) {

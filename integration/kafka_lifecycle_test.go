@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"os"
 	"runtime"
 	"strings"
@@ -148,7 +149,7 @@ clusters:
 		// Some traffic between reloads, so that connections span several
 		// generations of chain sets.
 		want := produced.Load() + 4
-		sluicetest.Eventually(t, 30*time.Second, func() bool { return produced.Load() >= want || len(errs) > 0 },
+		poll.Eventually(t, 30*time.Second, func() bool { return produced.Load() >= want || len(errs) > 0 },
 			"no record produced after reload %d", i)
 		if len(errs) > 0 {
 			close(stop)
@@ -167,7 +168,7 @@ clusters:
 		t.Fatal(err)
 	}
 	var leaked error
-	sluicetest.Eventually(t, 30*time.Second, func() bool {
+	poll.Eventually(t, 30*time.Second, func() bool {
 		leaked = goleak.Find(baseGoroutines, ignoreEventLoops)
 		return leaked == nil && openFDs(t) <= baseFDs
 	}, "after 100 reloads: fds %d (baseline %d), goroutines: %v", func() any { return openFDs(t) }, baseFDs, func() any { return leaked })
@@ -212,6 +213,6 @@ clusters:
 		t.Fatalf("reload: %v, want a kafka_mesh build error of listeners[2].filter_chains[1]", err)
 	}
 	var leaked error
-	sluicetest.Eventually(t, 30*time.Second, func() bool { leaked = goleak.Find(base); return leaked == nil },
+	poll.Eventually(t, 30*time.Second, func() bool { leaked = goleak.Find(base); return leaked == nil },
 		"after a refused reload: %v", func() any { return leaked })
 }

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"net"
 	"os"
 	"os/exec"
@@ -209,7 +210,7 @@ func TestKafkaBrokerClients(t *testing.T) {
 			}
 		}()
 	}
-	sluicetest.Eventually(t, 30*time.Second, func() bool {
+	poll.Eventually(t, 30*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		_, wrote, _ := rec.snapshot()
@@ -243,10 +244,10 @@ func TestKafkaBrokerClients(t *testing.T) {
 	}
 	for api, want := range wrote {
 		name := "kafka.it_kgo.request." + api + "_request"
-		sluicetest.Eventually(t, 5*time.Second, func() bool { return s.Counter(name) == want },
+		poll.Eventually(t, 5*time.Second, func() bool { return s.Counter(name) == want },
 			"%s = %d, client wrote %d", name, func() any { return s.Counter(name) }, want)
 		resp := "kafka.it_kgo.response." + api + "_response"
-		sluicetest.Eventually(t, 5*time.Second, func() bool { return s.Counter(resp) >= read[api] && s.Counter(resp) <= want },
+		poll.Eventually(t, 5*time.Second, func() bool { return s.Counter(resp) >= read[api] && s.Counter(resp) <= want },
 			"%s = %d, client read %d, wrote %d", resp, func() any { return s.Counter(resp) }, read[api], want)
 	}
 	// kafka-go has no hooks: its APIs are counted, responses never above requests.
@@ -376,7 +377,7 @@ listeners:
 			}
 		}()
 	}
-	sluicetest.Eventually(t, 30*time.Second, func() bool {
+	poll.Eventually(t, 30*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(seen) == n+2 && assigned[0] > 0 && assigned[1] > 0 &&

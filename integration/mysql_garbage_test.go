@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"io"
 	"strings"
 	"testing"
@@ -62,7 +63,7 @@ func TestMySQLGarbageAfterLogin(t *testing.T) {
 			t.Errorf("%q: the server answered %q, want %q", tc.garbage, got, tc.answer)
 		}
 	}
-	sluicetest.Eventually(t, 10*time.Second, func() bool { return s.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
+	poll.Eventually(t, 10*time.Second, func() bool { return s.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
 		"connections not done")
 	wantCounters(t, s, map[string]uint64{
 		"mysql.db.sessions":        5,

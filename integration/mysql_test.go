@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"math/big"
 	"os"
 	"os/exec"
@@ -157,7 +158,7 @@ func TestMySQLProxyWorkload(t *testing.T) {
 		t.Fatalf("bad password: %v, want ERR 1045", err)
 	}
 	bad.Close()
-	sluicetest.Eventually(t, 5*time.Second, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		return s.Counter("tcp.db.downstream_cx_total") == 2 &&
 			s.Gauge("cluster.mariadb.upstream_cx_active") == 0
 	}, "connections not done")
@@ -213,7 +214,7 @@ func TestMySQLEnvoySandbox(t *testing.T) {
 	if !strings.Contains(out, "mysql") || lines[len(lines)-1] != "1" {
 		t.Fatalf("unexpected output:\n%s", out)
 	}
-	sluicetest.Eventually(t, 5*time.Second, func() bool { return s.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
+	poll.Eventually(t, 5*time.Second, func() bool { return s.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
 		"connection not done")
 	wantCounters(t, s, map[string]uint64{
 		"mysql.db.sessions":            1,
@@ -317,7 +318,7 @@ func TestMySQLTerminateSSL(t *testing.T) {
 	if err != nil || !strings.Contains(out, "42") || !strings.Contains(out, "tls_db") {
 		t.Fatalf("mariadb --ssl: %v\n%s", err, out)
 	}
-	sluicetest.Eventually(t, 5*time.Second, func() bool { return s.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
+	poll.Eventually(t, 5*time.Second, func() bool { return s.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
 		"connections not done")
 	wantCounters(t, s, map[string]uint64{
 		"mysql.db.sessions":          2,
@@ -374,7 +375,7 @@ func TestMySQLUpstreamSSL(t *testing.T) {
 			t.Fatalf("mariadb --skip-ssl through upstream_ssl: %v\n%s", err, out)
 		}
 	}
-	sluicetest.Eventually(t, 5*time.Second, func() bool { return s.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
+	poll.Eventually(t, 5*time.Second, func() bool { return s.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
 		"connections not done")
 	n := s.Counter("mysql.db.sessions")
 	wantCounters(t, s, map[string]uint64{
@@ -401,7 +402,7 @@ func TestMySQLUpstreamSSL(t *testing.T) {
 		}
 		db.Close()
 	}
-	sluicetest.Eventually(t, 5*time.Second, func() bool { return both.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
+	poll.Eventually(t, 5*time.Second, func() bool { return both.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
 		"connections not done")
 	wantCounters(t, both, map[string]uint64{
 		"mysql.db.sessions":             2,
@@ -425,7 +426,7 @@ func TestMySQLUpstreamSSLServerWithoutTLS(t *testing.T) {
 	if err := db.Ping(); !errors.As(err, &me) || me.Number != 1043 || !strings.Contains(me.Message, "does not offer TLS") {
 		t.Fatalf("ping: %v; want ERR 1043 saying the server does not offer TLS", err)
 	}
-	sluicetest.Eventually(t, 5*time.Second, func() bool { return s.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
+	poll.Eventually(t, 5*time.Second, func() bool { return s.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
 		"connections not done")
 	if s.Counter("mysql.db.upstream_ssl_failed") == 0 || s.Counter("mysql.db.upstream_ssl_success") != 0 {
 		t.Fatalf("upstream_ssl_failed = %d, success = %d; want failures only",

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"net"
 	"os/exec"
 	"testing"
@@ -29,7 +30,7 @@ func TestMySQLSlapParses(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", slap, err, out)
 	}
-	sluicetest.Eventually(t, 10*time.Second, func() bool { return s.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
+	poll.Eventually(t, 10*time.Second, func() bool { return s.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
 		"mysqlslap's connections did not end")
 	parsed, failed := s.Counter("mysql.db.queries_parsed"), s.Counter("mysql.db.queries_parse_error")
 	t.Logf("queries_parsed %d, queries_parse_error %d, inserts %d", parsed, failed, s.Counter("mysql.db.statements_insert"))

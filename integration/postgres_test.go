@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"io"
 	"math/big"
 	"net"
@@ -389,7 +390,7 @@ func TestPostgresCancelRouted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close(context.Background())
-	sluicetest.Eventually(t, 10*time.Second, func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		var n int
 		err := admin.QueryRow(context.Background(),
 			"SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(30)'").Scan(&n)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"net"
 	"os"
 	"os/exec"
@@ -70,7 +71,7 @@ clusters:
 	if _, err := c.Exec(ctx, "UPDATE shop.orders SET item = 'plum' WHERE id = 2"); err != nil {
 		t.Fatal(err)
 	}
-	sluicetest.Eventually(t, 5*time.Second, func() bool { return s.Counter("guard.rbac.denied") == 3 },
+	poll.Eventually(t, 5*time.Second, func() bool { return s.Counter("guard.rbac.denied") == 3 },
 		"guard.rbac.denied = %d, want 3", func() any { return s.Counter("guard.rbac.denied") })
 	if got := s.Counter("guard.rbac.shadow_denied"); got == 0 {
 		t.Errorf("guard.rbac.shadow_denied = 0; the shadow policy matches every loopback statement")

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"errors"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"net"
 	"strings"
 	"testing"
@@ -83,7 +84,7 @@ func TestRBACDenyStatementMySQL(t *testing.T) {
 	}
 	conn.Close()
 	db.Close()
-	sluicetest.Eventually(t, 5*time.Second, func() bool { return s.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
+	poll.Eventually(t, 5*time.Second, func() bool { return s.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
 		"connection not done")
 	// Checks: the connection, then 8 statements (3 denied).
 	wantCounters(t, s, map[string]uint64{

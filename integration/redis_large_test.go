@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"io"
 	"net"
 	"strings"
@@ -233,7 +234,7 @@ func TestRedisProxyRequestTimeout(t *testing.T) {
 	}()
 	start := time.Now()
 	sent := 0
-	testenv.Eventually(t, 10*time.Second, func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		select {
 		case <-closed:
 			return true
@@ -286,7 +287,7 @@ func TestRedisProxyLargeReplySlowReader(t *testing.T) {
 	}
 	// Once the reply is under way, another client's request on the same
 	// upstream connection waits for it, then completes.
-	testenv.Eventually(t, 5*time.Second, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		return s.Gauge("redis.big.downstream_rq_active") >= 1
 	}, "the slow client's GET is in flight")
 	fast := newClient(t, s.Addr("redis"), func(o *redis.Options) { o.ReadTimeout = 10 * time.Second })

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -88,7 +89,7 @@ prefix_routes: {catch_all_route: {cluster: one}}`, 2+i%2), `
 			t.Fatalf("reload %d: %v", i, err)
 		}
 		want := done.Load() + 2
-		sluicetest.Eventually(t, 30*time.Second, func() bool { return done.Load() >= want || len(errs) > 0 },
+		poll.Eventually(t, 30*time.Second, func() bool { return done.Load() >= want || len(errs) > 0 },
 			"no command after reload %d", i)
 		if len(errs) > 0 {
 			break
@@ -105,7 +106,7 @@ prefix_routes: {catch_all_route: {cluster: one}}`, 2+i%2), `
 		t.Fatal(err)
 	}
 	var leaked error
-	sluicetest.Eventually(t, 30*time.Second, func() bool {
+	poll.Eventually(t, 30*time.Second, func() bool {
 		leaked = goleak.Find(base, ignoreEventLoops)
 		return leaked == nil && openFDs(t) <= baseFDs
 	}, "after 100 reloads: fds %d (baseline %d), goroutines: %v", func() any { return openFDs(t) }, baseFDs, func() any { return leaked })

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"slices"
 	"strings"
 	"testing"
@@ -159,7 +160,7 @@ func TestRedisProxyShards(t *testing.T) {
 	}()
 	c2 := newClient(t, s.Addr("redis"))
 	q := direct[owner(t, s, srvs, "queue")]
-	testenv.Eventually(t, 5*time.Second, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		n, _ := q.Do(ctx, "CLIENT", "LIST").Text()
 		return strings.Contains(n, "cmd=blpop")
 	}, "BLPOP not blocked on the queue's shard")
@@ -176,7 +177,7 @@ func TestRedisProxyShards(t *testing.T) {
 	if _, err := sub.Receive(ctx); err != nil {
 		t.Fatalf("subscribe: %v", err)
 	}
-	testenv.Eventually(t, 5*time.Second, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		n, _ := c.Publish(ctx, "news", "hello").Result()
 		return n == 1
 	}, "PUBLISH reached no subscriber")
@@ -310,7 +311,7 @@ prefix_routes:
 	if len(w[0]) == 0 || len(w[1]) == 0 {
 		t.Fatalf("keys do not span both mirror shards: %v", w)
 	}
-	testenv.Eventually(t, 5*time.Second, holds(w), "mirror shards do not hold exactly the MSET keys: want %v", w)
+	poll.Eventually(t, 5*time.Second, holds(w), "mirror shards do not hold exactly the MSET keys: want %v", w)
 	for _, k := range keys {
 		if v, _ := direct[mirrorOwner(k)].Get(ctx, k).Result(); v != "v"+k {
 			t.Fatalf("mirror %s = %q, want v%s", k, v, k)
@@ -324,7 +325,7 @@ prefix_routes:
 		t.Fatalf("DEL = %d, %v; want 25", n, err)
 	}
 	w = want(keys[25:])
-	testenv.Eventually(t, 5*time.Second, holds(w), "mirror shards do not hold exactly the keys left after DEL: want %v", w)
+	poll.Eventually(t, 5*time.Second, holds(w), "mirror shards do not hold exactly the keys left after DEL: want %v", w)
 	// An MSET whose keys share a primary shard (so it is not split there) is
 	// still split over the mirror's shards.
 	primOwner := func(key string) string {
@@ -344,5 +345,5 @@ prefix_routes:
 		t.Fatalf("MSET one shard: %v", err)
 	}
 	w = want(append(slices.Clone(keys[25:]), a, b))
-	testenv.Eventually(t, 5*time.Second, holds(w), "mirror shards after a one-shard MSET: want %v", w)
+	poll.Eventually(t, 5*time.Second, holds(w), "mirror shards after a one-shard MSET: want %v", w)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"io"
 	"net"
 	"strings"
@@ -209,12 +210,12 @@ prefix_routes: {catch_all_route: {cluster: one}}`, `
 		io.WriteString(nc, "PSUBSCRIBE n*\r\nRESET\r\nGET rk\r\n")
 		expectRESP(t, br, "*3\r\n$10\r\npsubscribe\r\n$2\r\nn*\r\n:1\r\n+RESET\r\n$2\r\nrv\r\n")
 		// The pub/sub connections were closed: nobody listens upstream.
-		testenv.Eventually(t, 5*time.Second, func() bool {
+		poll.Eventually(t, 5*time.Second, func() bool {
 			n, _ := direct.Do(ctx, "PUBSUB", "NUMPAT").Int()
 			m, _ := direct.PubSubNumSub(ctx, "news").Result()
 			return n == 0 && m["news"] == 0
 		}, "subscriptions still upstream")
-		testenv.Eventually(t, 5*time.Second, func() bool {
+		poll.Eventually(t, 5*time.Second, func() bool {
 			l, _ := direct.ClientList(ctx).Result()
 			return !strings.Contains(l, "cmd=ping") && !strings.Contains(l, "cmd=psubscribe")
 		}, "a pub/sub connection is still open upstream")
@@ -289,7 +290,7 @@ prefix_routes: {catch_all_route: {cluster: one}}`, `
 		n, _ := wait(c, 3000)
 		done <- n
 	}()
-	testenv.Eventually(t, 5*time.Second, func() bool {
+	poll.Eventually(t, 5*time.Second, func() bool {
 		l, _ := direct.ClientList(ctx).Result()
 		return strings.Contains(l, "cmd=wait")
 	}, "WAIT not blocked on the master")

@@ -2,6 +2,7 @@ package overload_test
 
 import (
 	"errors"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"io"
 	"log/slog"
 	"runtime"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/config"
-	"github.com/sluice-proxy/sluice/internal/sluicetest"
 	"github.com/sluice-proxy/sluice/overload"
 	"github.com/sluice-proxy/sluice/stats"
 )
@@ -223,7 +223,7 @@ func TestFixedHeapAndShrinkHeap(t *testing.T) {
 	active := "overload.envoy.overload_actions.shrink_heap.active"
 	on := func() bool { return gauge(st, active) == 1 }
 	b := make([]byte, ballast)
-	sluicetest.Eventually(t, 10*time.Second, on, "shrink_heap not active with the ballast held")
+	poll.Eventually(t, 10*time.Second, on, "shrink_heap not active with the ballast held")
 	runtime.KeepAlive(b)
 	released := func() uint64 {
 		s := []metrics.Sample{{Name: "/memory/classes/heap/released:bytes"}}
@@ -233,8 +233,8 @@ func TestFixedHeapAndShrinkHeap(t *testing.T) {
 	before := released()
 	b = nil
 	runtime.GC()
-	sluicetest.Eventually(t, 10*time.Second, func() bool { return !on() }, "shrink_heap still active after the release")
-	sluicetest.Eventually(t, 10*time.Second, func() bool { return released() >= before+ballast/2 },
+	poll.Eventually(t, 10*time.Second, func() bool { return !on() }, "shrink_heap still active after the release")
+	poll.Eventually(t, 10*time.Second, func() bool { return released() >= before+ballast/2 },
 		"the freed ballast was not returned to the OS: released %d -> %d", before, func() any { return released() })
 	t.Logf("heap released to the OS: %d MiB -> %d MiB", before>>20, released()>>20)
 }

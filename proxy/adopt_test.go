@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bufio"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"net"
 	"strings"
 	"testing"
@@ -107,7 +108,7 @@ func TestListenerComesBackAdoptsDrainingConnections(t *testing.T) {
 		t.Fatalf("listeners: %+v, want a2 at %s with the adopted connection", ls, addr)
 	}
 	// x's deadline passes: x's connection is closed, a's is not.
-	sluicetest.Eventually(t, 10*time.Second, cx.isClosed, "the control connection was not closed at its drain deadline")
+	poll.Eventually(t, 10*time.Second, cx.isClosed, "the control connection was not closed at its drain deadline")
 	ca.roundTrip("still here after the deadline")
 	dialEcho(t, addr).roundTrip("new connections too")
 
@@ -115,7 +116,7 @@ func TestListenerComesBackAdoptsDrainingConnections(t *testing.T) {
 	if err := s.Reload(cfg("100ms", x)); err != nil {
 		t.Fatal(err)
 	}
-	sluicetest.Eventually(t, 10*time.Second, ca.isClosed, "the adopted connection outlived the next removal's drain deadline")
+	poll.Eventually(t, 10*time.Second, ca.isClosed, "the adopted connection outlived the next removal's drain deadline")
 }
 
 // TestListenerRenamedKeepsSocket: a reload that renames a listener at the
@@ -163,5 +164,5 @@ func TestReloadRefusesNoListeners(t *testing.T) {
 	if len(s.Server.Listeners()) != 0 {
 		t.Fatalf("listeners: %+v", s.Server.Listeners())
 	}
-	sluicetest.Eventually(t, 10*time.Second, c.isClosed, "the drained connection was not closed")
+	poll.Eventually(t, 10*time.Second, c.isClosed, "the drained connection was not closed")
 }

@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"context"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"net"
 	"strings"
 	"sync"
@@ -109,7 +110,7 @@ clusters:
 		t.Fatalf("after the takeover the listener served %q", got)
 	}
 	two.Close()
-	sluicetest.Eventually(t, 5*time.Second, func() bool { return refused(two.Addr()) && listenersShown(s)["own/x"] == "" },
+	poll.Eventually(t, 5*time.Second, func() bool { return refused(two.Addr()) && listenersShown(s)["own/x"] == "" },
 		"own/x still listed or accepting after Close: %v", func() any { return listenersShown(s) })
 
 	// A reload that removes the owning listener removes its dynamic ones.
@@ -120,7 +121,7 @@ clusters:
 	if err := s.Reload(cfg("other")); err != nil {
 		t.Fatal(err)
 	}
-	sluicetest.Eventually(t, 5*time.Second, func() bool { return refused(y.Addr()) && listenersShown(s)["own/y"] == "" },
+	poll.Eventually(t, 5*time.Second, func() bool { return refused(y.Addr()) && listenersShown(s)["own/y"] == "" },
 		"own/y outlived its owning listener: %v", func() any { return listenersShown(s) })
 
 	// Shutdown stops the rest and refuses new ones.

@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bufio"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"io"
 	"net"
 	"os"
@@ -103,7 +104,7 @@ func TestOverloadStopAcceptingConnections(t *testing.T) {
 	}
 	defer c.Close()
 	port := c.RemoteAddr().(*net.TCPAddr).Port
-	sluicetest.Eventually(t, 5*time.Second, func() bool { return acceptQueue(t, port) == 1 },
+	poll.Eventually(t, 5*time.Second, func() bool { return acceptQueue(t, port) == 1 },
 		"the client is not waiting in the accept queue")
 	fmt.Fprintln(c, "ping")
 	c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"io"
 	"net"
 	"strings"
@@ -301,6 +302,6 @@ clusters:
 		t.Fatalf("closed %d filters while a connection still uses them", n)
 	}
 	c.Close()
-	sluicetest.Eventually(t, 5*time.Second, func() bool { return closedCount.Load() == 1 },
+	poll.Eventually(t, 5*time.Second, func() bool { return closedCount.Load() == 1 },
 		"the retired filter was not closed after its last connection")
 }

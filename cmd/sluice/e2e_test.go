@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"io"
 	"net"
 	"net/http"
@@ -24,15 +25,9 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func poll(t *testing.T, what string, cond func() bool) {
+func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.Eventually(t, 10*time.Second, cond, "waiting for %s", what)
 }
 
 func get(url string) string {
@@ -83,18 +78,18 @@ func TestBinaryReloadAndSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	poll(t, "/ready", func() bool { return get("http://"+admin+"/ready") == "LIVE\n" })
-	poll(t, "the start log with concurrency=1", func() bool { return strings.Contains(logs.String(), "concurrency=1") })
+	waitFor(t, "/ready", func() bool { return get("http://"+admin+"/ready") == "LIVE\n" })
+	waitFor(t, "the start log with concurrency=1", func() bool { return strings.Contains(logs.String(), "concurrency=1") })
 
 	os.WriteFile(file, []byte(cfg(l1, l2)), 0o644)
-	poll(t, "the new listener", func() bool { return strings.Contains(get("http://"+admin+"/listeners"), l2) })
+	waitFor(t, "the new listener", func() bool { return strings.Contains(get("http://"+admin+"/listeners"), l2) })
 
 	os.WriteFile(file, []byte(cfg(l1, l2)+"bogus: 1\n"), 0o644)
 	cmd.Process.Signal(syscall.SIGHUP)
-	poll(t, "config_reload_failed", func() bool {
+	waitFor(t, "config_reload_failed", func() bool {
 		return strings.Contains(get("http://"+admin+"/stats?filter=config_reload_failed"), "server.config_reload_failed: ")
 	})
-	poll(t, "a counted failure", func() bool {
+	waitFor(t, "a counted failure", func() bool {
 		return !strings.Contains(get("http://"+admin+"/stats?filter=config_reload_failed"), ": 0")
 	})
 	c, err := net.Dial("tcp", l2)

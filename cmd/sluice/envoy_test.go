@@ -110,7 +110,7 @@ func TestBinaryEnvoyBootstrap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
-	poll(t, "/ready", func() bool { return get("http://"+admin+"/ready") == "LIVE\n" })
+	waitFor(t, "/ready", func() bool { return get("http://"+admin+"/ready") == "LIVE\n" })
 	through := func(addr string) string {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
@@ -123,15 +123,15 @@ func TestBinaryEnvoyBootstrap(t *testing.T) {
 	if got := through(l1); got != "hi" {
 		t.Fatalf("through l1: %q", got)
 	}
-	poll(t, "tcp.p0 stats", func() bool {
+	waitFor(t, "tcp.p0 stats", func() bool {
 		return strings.Contains(get("http://"+admin+"/stats?filter=tcp.p0.downstream_cx_total"), "tcp.p0.downstream_cx_total: 1")
 	})
 
 	os.WriteFile(file, []byte(envoyBootstrap(admin, up.Addr().String(), []string{l1, l2}, "")), 0o644)
-	poll(t, "the second listener", func() bool { return through(l2) == "hi" })
+	waitFor(t, "the second listener", func() bool { return through(l2) == "hi" })
 
 	os.WriteFile(file, []byte(envoyBootstrap(admin, up.Addr().String(), []string{l1, l2}, "    type: EDS\n")), 0o644)
-	poll(t, "the refused reload", func() bool {
+	waitFor(t, "the refused reload", func() bool {
 		return strings.Contains(logs.String(), `static_resources.clusters[0].type: unknown cluster type \"eds\"`)
 	})
 	if got := through(l2); got != "hi" {

@@ -74,7 +74,7 @@ func startBinary(t *testing.T, yaml string, args ...string) *runningSluice {
 	}
 	go func() { r.done <- r.cmd.Wait() }()
 	t.Cleanup(func() { r.cmd.Process.Kill(); <-r.done })
-	poll(t, "/ready", func() bool { return get("http://"+r.admin+"/ready") == "LIVE\n" })
+	waitFor(t, "/ready", func() bool { return get("http://"+r.admin+"/ready") == "LIVE\n" })
 	return r
 }
 
@@ -138,7 +138,7 @@ func TestBinaryRewriteInPlaceKeepsConnections(t *testing.T) {
 	if err := os.Truncate(r.file, 0); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "the empty file refused", func() bool { return r.stat("server.config_reload_failed") == "server.config_reload_failed: 1" })
+	waitFor(t, "the empty file refused", func() bool { return r.stat("server.config_reload_failed") == "server.config_reload_failed: 1" })
 	if !strings.Contains(r.logs.String(), "would drain all 2 running listeners; set allow_no_listeners: true") {
 		t.Fatalf("the refusal's reason is not logged:\n%s", r.logs.String())
 	}
@@ -159,7 +159,7 @@ func TestBinaryRewriteInPlaceKeepsConnections(t *testing.T) {
 		f.Write(content[cut:])
 		f.Close()
 	}
-	poll(t, "the last rewrite applied", func() bool {
+	waitFor(t, "the last rewrite applied", func() bool {
 		return strings.Contains(get("http://"+r.admin+"/config_dump"), `"drain_timeout": "2s"`)
 	})
 	if got := r.stat("listener_manager.listener_removed"); got != "listener_manager.listener_removed: 0" {
@@ -181,7 +181,7 @@ func TestBinarySecondSignalExits(t *testing.T) {
 	r := startBinary(t, echoConfig(up, "30s", l1))
 	c := dialLines(t, l1)
 	r.cmd.Process.Signal(syscall.SIGTERM)
-	poll(t, "the drain log", func() bool {
+	waitFor(t, "the drain log", func() bool {
 		return strings.Contains(r.logs.String(), "open_connections=1 drain_timeout=30s")
 	})
 	c.roundTrip(t, "while draining")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"net"
 	"os"
 	"path/filepath"
@@ -95,7 +96,7 @@ clusters:
 		}
 	}
 	// Every per-broker connection the client made was logged once it closed.
-	sluicetest.Eventually(t, 10*time.Second, func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		seen := map[string]bool{}
 		for _, e := range accessLines(t, alog) {
 			name, _ := e["listener"].(string)
@@ -117,7 +118,7 @@ clusters:
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	sluicetest.Eventually(t, 10*time.Second, func() bool {
+	poll.Eventually(t, 10*time.Second, func() bool {
 		if _, err := kmsg.NewPtrMetadataRequest().RequestWith(context.Background(), cl); err != nil {
 			return false
 		}
@@ -135,6 +136,6 @@ clusters:
 	if err := s.Reload(conf("")); err != nil {
 		t.Fatal(err)
 	}
-	sluicetest.Eventually(t, 10*time.Second, func() bool { return len(brokerListeners(t, s, "owned")) == 0 },
+	poll.Eventually(t, 10*time.Second, func() bool { return len(brokerListeners(t, s, "owned")) == 0 },
 		"listeners after the mode was dropped: %v", func() any { return brokerListeners(t, s, "owned") })
 }

@@ -3,6 +3,7 @@ package kafkabroker_test
 import (
 	"context"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"strings"
 	"testing"
 	"time"
@@ -76,13 +77,13 @@ func assertStats(t *testing.T, s *sluicetest.Sluice, prefix string, log *clientL
 	}
 	for api, n := range wrote {
 		name := fmt.Sprintf("kafka.%s.request.%s_request", prefix, api)
-		sluicetest.Eventually(t, 5*time.Second, func() bool { return s.Counter(name) == n },
+		poll.Eventually(t, 5*time.Second, func() bool { return s.Counter(name) == n },
 			"%s = %d, client wrote %d", name, func() any { return s.Counter(name) }, n)
 	}
 	_, read := log.counts()
 	for api, n := range read {
 		name := fmt.Sprintf("kafka.%s.response.%s_response", prefix, api)
-		sluicetest.Eventually(t, 5*time.Second, func() bool { return s.Counter(name) >= n && s.Counter(name) <= wrote[api] },
+		poll.Eventually(t, 5*time.Second, func() bool { return s.Counter(name) >= n && s.Counter(name) <= wrote[api] },
 			"%s = %d, client read %d, wrote %d", name, func() any { return s.Counter(name) }, n, wrote[api])
 		if n == 0 {
 			t.Errorf("%s: client read none", name)

@@ -3,6 +3,7 @@ package kafkamesh_test
 import (
 	"context"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"net"
 	"strings"
 	"sync"
@@ -211,7 +212,7 @@ func TestMeshConsumerGroup(t *testing.T) {
 			}
 		}()
 	}
-	sluicetest.Eventually(t, 20*time.Second, func() bool {
+	poll.Eventually(t, 20*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(seen) == n && assigned[0] > 0 && assigned[1] > 0 &&

@@ -3,6 +3,7 @@
 package sluicetest
 
 import (
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"io"
 	"log/slog"
 	"net/http"
@@ -130,14 +131,14 @@ func (s *Sluice) Gauge(name string) int64 {
 // WaitCounter polls until the counter reaches want or the timeout passes.
 func (s *Sluice) WaitCounter(name string, want uint64, timeout time.Duration) {
 	s.t.Helper()
-	Eventually(s.t, timeout, func() bool { return s.Counter(name) >= want },
+	poll.Eventually(s.t, timeout, func() bool { return s.Counter(name) >= want },
 		"counter %s: want >= %d, have %d", name, want, func() any { return s.Counter(name) })
 }
 
 // WaitGauge polls until the gauge equals want or the timeout passes.
 func (s *Sluice) WaitGauge(name string, want int64, timeout time.Duration) {
 	s.t.Helper()
-	Eventually(s.t, timeout, func() bool { return s.Gauge(name) == want },
+	poll.Eventually(s.t, timeout, func() bool { return s.Gauge(name) == want },
 		"gauge %s: want %d, have %d", name, want, func() any { return s.Gauge(name) })
 }
 
@@ -171,22 +172,4 @@ func (s *Sluice) AdminPost(path string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-// Eventually polls cond every 10ms until it holds or timeout passes, then
-// fails with the message; args that are func() any are evaluated at failure.
-func Eventually(t testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			for i, a := range args {
-				if f, ok := a.(func() any); ok {
-					args[i] = f()
-				}
-			}
-			t.Fatalf("after %v: "+format, append([]any{timeout}, args...)...)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

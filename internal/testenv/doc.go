@@ -17,7 +17,7 @@
 //		pg := testenv.SharedPostgres(t)        // once per binary: CreateDB
 //		dsn := pg.CreateDB("proxy_test")
 //		up.Kill()
-//		testenv.Eventually(t, 5*time.Second, func() bool { ... }, "failover")
+//		poll.Eventually(t, 5*time.Second, func() bool { ... }, "failover")
 //	}
 //
 // Handle methods report to the test that obtained the handle; obtain the

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"io"
 	"net"
 	"strconv"
@@ -108,7 +109,7 @@ func (s *EchoServer) Restart() {
 	var ln net.Listener
 	var err error
 	// The port can stay busy for a moment after close; poll, don't sleep.
-	if !poll(5*time.Second, func() bool {
+	if !poll.Until(5*time.Second, func() bool {
 		ln, err = net.Listen("tcp", s.Addr())
 		return err == nil
 	}) {

@@ -66,33 +66,6 @@ func freePort() (int, error) {
 	return 0, fmt.Errorf("free port: no new port in 100 tries")
 }
 
-// Eventually polls cond, with a short growing backoff, until it returns true;
-// it fails the test with the formatted message if timeout passes first.
-func Eventually(t testing.TB, timeout time.Duration, cond func() bool, format string, args ...any) {
-	t.Helper()
-	if !poll(timeout, cond) {
-		t.Fatalf("testenv: "+format+" (still false after %v)", append(args, timeout)...)
-	}
-}
-
-// poll reports whether cond became true within timeout.
-func poll(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	backoff := 5 * time.Millisecond
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(backoff) // a poll interval, not a wait for an event
-		if backoff < 100*time.Millisecond {
-			backoff *= 2
-		}
-	}
-}
-
 // withFreePort calls start with a fresh port, and again with another one (up
 // to three tries) when the server's log says the port was taken meanwhile.
 func withFreePort(logPath string, start func(port int) error) error {

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"strings"
 )
 
@@ -100,12 +101,12 @@ func (c *RedisClusterEnv) Failover(master *RedisNode) *RedisNode {
 		c.t.Fatalf("testenv: Failover: master %s has no running replica", master.Addr())
 	}
 	// CLUSTER FAILOVER needs the replica's link to its master up.
-	Eventually(c.t, clusterTimeout, func() bool {
+	poll.Eventually(c.t, clusterTimeout, func() bool {
 		v, err := replica.do("INFO", "replication")
 		return err == nil && strings.Contains(fmt.Sprint(v), "master_link_status:up")
 	}, "replica %s linked to master %s", replica.Addr(), master.Addr())
 	c.mustDo(replica, "CLUSTER", "FAILOVER")
-	Eventually(c.t, clusterTimeout, func() bool {
+	poll.Eventually(c.t, clusterTimeout, func() bool {
 		v, err := replica.do("ROLE")
 		list, _ := v.([]any)
 		return err == nil && len(list) > 0 && fmt.Sprint(list[0]) == "master"

@@ -12,6 +12,8 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/sluice-proxy/sluice/internal/poll"
+
 	"github.com/sluice-proxy/sluice/internal/testenv"
 )
 
@@ -35,7 +37,7 @@ func TestZooKeeper(t *testing.T) {
 	refused(t, s.Addr())
 	s.Restart()
 	// The client reconnects by itself; the znode survived in dataDir.
-	testenv.Eventually(t, 20*time.Second, func() bool {
+	poll.Eventually(t, 20*time.Second, func() bool {
 		got, _, err := conn.Get("/sluice")
 		return err == nil && string(got) == "hi"
 	}, "znode /sluice readable after Restart")
@@ -115,7 +117,7 @@ func TestEventually(t *testing.T) {
 			var calls atomic.Int32
 			r := &fatalRecorder{TB: t}
 			start := time.Now()
-			testenv.Eventually(r, 100*time.Millisecond, func() bool {
+			poll.Eventually(r, 100*time.Millisecond, func() bool {
 				return calls.Add(1) == tt.trueAt
 			}, "port %d open", 7)
 			if tt.wantErr == "" && r.msg != "" {

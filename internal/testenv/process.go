@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,7 +94,7 @@ func (p *proc) kill() {
 // may never reap the orphans).
 func (p *proc) waitGroupGone() {
 	pgid := p.cmd.Process.Pid
-	poll(10*time.Second, func() bool { return !groupAlive(pgid) })
+	poll.Until(10*time.Second, func() bool { return !groupAlive(pgid) })
 }
 
 // groupAlive reports whether a non-zombie process with process group pgid

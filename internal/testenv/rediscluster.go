@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"slices"
 	"strconv"
 	"strings"
@@ -141,7 +142,7 @@ func (c *RedisClusterEnv) KeySlot(key string) int {
 func (c *RedisClusterEnv) WaitOK() {
 	c.t.Helper()
 	var why string
-	ok := poll(clusterTimeout, func() bool {
+	ok := poll.Until(clusterTimeout, func() bool {
 		why = c.notOK()
 		return why == ""
 	})

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,7 +28,7 @@ func RedisReplica(t testing.TB, master *RedisServer, opts ...RedisOption) *Redis
 	}
 	want := "port=" + strconv.Itoa(s.port) + ",state=online"
 	var last string
-	ok := poll(startTimeout, func() bool {
+	ok := poll.Until(startTimeout, func() bool {
 		last, _ = master.CLI("INFO", "replication")
 		return strings.Contains(last, want)
 	})
