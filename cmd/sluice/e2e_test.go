@@ -46,21 +46,7 @@ func get(url string) string {
 func TestBinaryReloadAndSignals(t *testing.T) {
 	bin := sluiceBinary(t)
 	dir := t.TempDir()
-	up, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
-	go func() {
-		for {
-			c, err := up.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("hi"))
-			c.Close()
-		}
-	}()
+	up := hiServer(t)
 	admin, l1, l2 := freeAddr(t), freeAddr(t), freeAddr(t)
 	cfg := func(listeners ...string) string {
 		s := fmt.Sprintf("admin: {address: %s}\ndrain_timeout: 2s\nlisteners:\n", admin)
@@ -134,4 +120,26 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// hiServer is an upstream that writes "hi" to each connection and closes it;
+// it stops at test end.
+func hiServer(t *testing.T) net.Listener {
+	t.Helper()
+	up, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { up.Close() })
+	go func() {
+		for {
+			c, err := up.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("hi"))
+			c.Close()
+		}
+	}()
+	return up
 }

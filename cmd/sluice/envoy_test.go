@@ -85,21 +85,7 @@ func TestValidateEnvoyBootstrap(t *testing.T) {
 // refused with its Envoy path while the old config keeps serving.
 func TestBinaryEnvoyBootstrap(t *testing.T) {
 	bin := sluiceBinary(t)
-	up, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
-	go func() {
-		for {
-			c, err := up.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("hi"))
-			c.Close()
-		}
-	}()
+	up := hiServer(t)
 	admin, l1, l2 := freeAddr(t), freeAddr(t), freeAddr(t)
 	file := filepath.Join(t.TempDir(), "envoy.yaml")
 	os.WriteFile(file, []byte(envoyBootstrap(admin, up.Addr().String(), []string{l1}, "")), 0o644)
