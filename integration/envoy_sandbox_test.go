@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
 	"github.com/sluice-proxy/sluice/internal/testenv"
 )
@@ -217,6 +218,8 @@ INSERT INTO tbl VALUES (DEFAULT);
 func wantStats(t *testing.T, s *sluicetest.Sluice, want map[string]uint64) {
 	t.Helper()
 	for name, v := range want {
+		// Statements parsed off an event loop are counted a moment later.
+		poll.Until(5*time.Second, func() bool { got, _ := s.Store.CounterValue(name); return got == v })
 		got, ok := s.Store.CounterValue(name)
 		switch {
 		case !ok:

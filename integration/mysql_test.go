@@ -68,6 +68,8 @@ func mysqlDB(t *testing.T, addr, user, pass, db string, mod func(*mysql.Config))
 func wantCounters(t *testing.T, s *sluicetest.Sluice, want map[string]uint64) {
 	t.Helper()
 	for name, v := range want {
+		// Statements parsed off an event loop are counted a moment later.
+		poll.Until(5*time.Second, func() bool { return s.Counter(name) == v })
 		if got := s.Counter(name); got != v {
 			t.Errorf("%s = %d, want %d", name, got, v)
 		}

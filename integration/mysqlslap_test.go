@@ -32,6 +32,10 @@ func TestMySQLSlapParses(t *testing.T) {
 	}
 	poll.Eventually(t, 10*time.Second, func() bool { return s.Gauge("cluster.mariadb.upstream_cx_active") == 0 },
 		"mysqlslap's connections did not end")
+	// Statements parsed off the event loop are counted a moment later.
+	poll.Until(10*time.Second, func() bool {
+		return s.Counter("mysql.db.queries_parsed")+s.Counter("mysql.db.queries_parse_error") >= 303
+	})
 	parsed, failed := s.Counter("mysql.db.queries_parsed"), s.Counter("mysql.db.queries_parse_error")
 	t.Logf("queries_parsed %d, queries_parse_error %d, inserts %d", parsed, failed, s.Counter("mysql.db.statements_insert"))
 	if failed != 0 {

@@ -142,6 +142,7 @@ func TestPostgresProxyWorkload(t *testing.T) {
 		// statement and of the two extended statements included)
 		"statements_parse_error": 0, "protocol_errors": 0,
 	})
+	poll.Until(5*time.Second, func() bool { return s.Counter("postgres.pg.statements_parsed") >= 14 })
 	if s.Counter("postgres.pg.statements_parsed") < 14 {
 		t.Errorf("statements_parsed = %d, want at least 14", s.Counter("postgres.pg.statements_parsed"))
 	}
