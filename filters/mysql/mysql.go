@@ -47,8 +47,8 @@ type Filter struct {
 	tls   *tls.Config // nil unless terminate_ssl
 	upTLS *tls.Config // nil unless upstream_ssl: require
 	cache *parseCache // nil when parse_cache_size is 0
-	// parseSlots bounds the parses running off the event loops.
-	parseSlots chan struct{}
+	// parses runs the parses taken off the event loops, one at a time.
+	parses filters.Serial
 	// limit is the listener's per_connection_buffer_limit_bytes: a
 	// statement held for the gates is at most this long (else streamed).
 	limit int
@@ -58,7 +58,7 @@ type Filter struct {
 // terminate_ssl certificate and the upstream_tls CA.
 func New(cfg *Config, env *filters.Env) (*Filter, error) {
 	f := &Filter{cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix), limit: env.PerConnectionBufferLimit(),
-		parseSlots: make(chan struct{}, maxDeferredParses)}
+		parses: filters.Serial{Max: maxQueuedParses}}
 	if cfg.ParseCacheSize > 0 {
 		f.cache = newParseCache(cfg.ParseCacheSize, f.stats.ParseCacheHits, f.stats.ParseCacheMisses)
 	}

@@ -79,26 +79,20 @@ func (c *conn) statement(ev *codec.Event) {
 	}
 }
 
-// maxDeferredParses bounds the parses running off the event loops at once,
-// per filter; a statement beyond it is not parsed and counts in
+// maxQueuedParses bounds the statements waiting to be parsed off the event
+// loops, per filter; a statement beyond it is not parsed and counts in
 // queries_parse_skipped (a sluice stat), so that a client sending only new
-// statements costs at most this many goroutines and never a loop stall.
-const maxDeferredParses = 64
+// statements costs bounded memory and never a loop stall.
+const maxQueuedParses = 256
 
-// deferParse parses a copy of sql in db on a goroutine of its own, bounded
-// by maxDeferredParses; the result fills the cache and then the counts and
-// the session's metadata (possibly after later statements').
+// deferParse queues a copy of sql in db for the filter's one parsing
+// goroutine (filters.Serial: parses run one at a time, as they did on the
+// loop, but off it); the result fills the cache and then the counts and the
+// session's metadata (possibly after later statements').
 func (c *conn) deferParse(sql []byte, db string) {
 	f := c.f
-	select {
-	case f.parseSlots <- struct{}{}:
-	default:
-		f.stats.QueriesParseSkipped.Inc()
-		return
-	}
 	text := append([]byte(nil), sql...)
-	c.s.Go(func() {
-		defer func() { <-f.parseSlots }()
+	if !f.parses.Submit(func() {
 		var res *parsed
 		if f.cache != nil {
 			res = f.cache.parse(text, db)
@@ -116,7 +110,9 @@ func (c *conn) deferParse(sql []byte, db string) {
 			st.kind(res.stmts[i].Kind).Inc()
 		}
 		c.s.SetMetadata(MetadataNamespace, res.meta)
-	})
+	}, c.s.Go) {
+		f.stats.QueriesParseSkipped.Inc()
+	}
 }
 
 // bytesString views b as a string without copying; the string is valid as

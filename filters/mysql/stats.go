@@ -15,7 +15,7 @@ type Stats struct {
 	QueriesParsed     *stats.Counter
 	QueriesParseError *stats.Counter
 	// QueriesParseSkipped counts statements not parsed because
-	// maxDeferredParses parses were running off the event loops (sluice's).
+	// maxQueuedParses statements were waiting for the off-loop parser (sluice's).
 	QueriesParseSkipped *stats.Counter
 	// Statements count COM_QUERY / COM_STMT_PREPARE statements by kind:
 	// statements_select|insert|update|delete|other.

@@ -49,8 +49,8 @@ type Filter struct {
 	cache   *parseCache
 	cancels *cancelRegistry
 	routes  []compiledRoute
-	// parseSlots bounds the parses running off the event loops.
-	parseSlots chan struct{}
+	// parses runs the parses taken off the event loops, one at a time.
+	parses filters.Serial
 	// limit is the listener's per_connection_buffer_limit_bytes: a
 	// statement held for the gates is at most this long (else streamed).
 	limit int
@@ -59,14 +59,14 @@ type Filter struct {
 // New builds the filter from a validated config.
 func New(cfg *Config, env *filters.Env) (*Filter, error) {
 	f := &Filter{
-		cfg:        cfg,
-		stats:      newStats(env.Stats, cfg.StatPrefix),
-		codec:      pg.Config{MaxSQL: cfg.MaxSQLPrefix},
-		limit:      env.PerConnectionBufferLimit(),
-		cache:      newParseCache(parseCacheSize),
-		routes:     compileRoutes(cfg.Routes),
-		parseSlots: make(chan struct{}, maxDeferredParses),
-		cancels:    globalCancels,
+		cfg:     cfg,
+		stats:   newStats(env.Stats, cfg.StatPrefix),
+		codec:   pg.Config{MaxSQL: cfg.MaxSQLPrefix},
+		limit:   env.PerConnectionBufferLimit(),
+		cache:   newParseCache(parseCacheSize),
+		routes:  compileRoutes(cfg.Routes),
+		parses:  filters.Serial{Max: maxQueuedParses},
+		cancels: globalCancels,
 	}
 	if cfg.TerminateSSL {
 		tc, err := serverTLS(cfg.TLS)

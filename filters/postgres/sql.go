@@ -68,29 +68,25 @@ func (c *conn) countParse(_ []sqlmeta.Statement, meta map[string][]string, err e
 	c.s.SetMetadata(MetadataNamespace, meta)
 }
 
-// maxDeferredParses bounds the parses running off the event loops at once,
-// per filter; a statement beyond it is not parsed and counts in
+// maxQueuedParses bounds the statements waiting to be parsed off the event
+// loops, per filter; a statement beyond it is not parsed and counts in
 // statements_parse_skipped (a sluice stat), so that a client sending only
-// new statements costs at most this many goroutines and never a loop stall.
-const maxDeferredParses = 64
+// new statements costs bounded memory and never a loop stall.
+const maxQueuedParses = 256
 
-// deferParse parses a copy of sql on a goroutine of its own, bounded by
-// maxDeferredParses; the result fills the cache, the stats and the
-// session's metadata (possibly after later statements' metadata).
+// deferParse queues a copy of sql for the filter's one parsing goroutine
+// (filters.Serial: parses run one at a time, as they did on the loop, but
+// off it); the result fills the cache, the stats and the session's
+// metadata (possibly after later statements' metadata).
 func (c *conn) deferParse(sql []byte) {
 	f := c.f
-	select {
-	case f.parseSlots <- struct{}{}:
-	default:
-		f.stats.StatementsParseSkipped.Inc()
-		return
-	}
 	text := append([]byte(nil), sql...)
-	c.s.Go(func() {
-		defer func() { <-f.parseSlots }()
+	if !f.parses.Submit(func() {
 		stmts, meta, err := f.cache.parse(text)
 		c.countParse(stmts, meta, err)
-	})
+	}, c.s.Go) {
+		f.stats.StatementsParseSkipped.Inc()
+	}
 }
 
 func appendOnce(ops []string, op string) []string {

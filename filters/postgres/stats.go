@@ -14,7 +14,7 @@ type Stats struct {
 	StmtInsert, StmtDelete, StmtUpdate, StmtSelect, StmtOther *stats.Counter
 	StatementsParsed, StatementsParseError                    *stats.Counter
 	// StatementsParseSkipped counts statements not parsed because
-	// maxDeferredParses parses were running off the event loops (sluice's).
+	// maxQueuedParses statements were waiting for the off-loop parser (sluice's).
 	StatementsParseSkipped                                           *stats.Counter
 	Errors, ErrorsError, ErrorsFatal, ErrorsPanic, ErrorsUnknown     *stats.Counter
 	Notices, NoticesNotice, NoticesLog, NoticesWarning, NoticesDebug *stats.Counter
