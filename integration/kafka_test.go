@@ -282,21 +282,7 @@ func TestKafkaMeshClients(t *testing.T) {
 	}
 	logs := kafkaBrokers(t, 1)
 	port := freePort(t)
-	s := sluicetest.Start(t, fmt.Sprintf(`
-listeners:
-  - name: mesh
-    address: 127.0.0.1:%[1]s
-    filters:
-      - kafka_mesh:
-          advertised_host: 127.0.0.1
-          advertised_port: %[1]s
-          upstream_clusters:
-            - {cluster_name: pay, bootstrap_servers: "%[2]s", partition_count: 2}
-            - {cluster_name: logs, bootstrap_servers: "%[3]s", partition_count: 2}
-          forwarding_rules:
-            - {target_cluster: pay, topic_prefix: pay-}
-            - {target_cluster: logs, topic_prefix: log-}
-`, port, strings.Join(pay, ","), strings.Join(logs, ",")))
+	s := sluicetest.Start(t, meshYAML(port, pay, logs, 2))
 	addr := s.Addr("mesh")
 	suffix := fmt.Sprint(time.Now().UnixNano())
 	payTopic, logTopic := "pay-"+suffix, "log-"+suffix
@@ -411,25 +397,11 @@ listeners:
 // mesh's.
 func TestKafkaMeshIdempotentProducers(t *testing.T) {
 	if _, err := exec.LookPath("kcat"); err != nil {
-		t.Skip("kcat not installed (apt-get install kcat)")
+		t.Fatal("kcat is not installed (.ci/deps.sh installs it)")
 	}
 	pay, logs := kafkaBrokers(t, 2), kafkaBrokers(t, 1)
 	port := freePort(t)
-	s := sluicetest.Start(t, fmt.Sprintf(`
-listeners:
-  - name: mesh
-    address: 127.0.0.1:%[1]s
-    filters:
-      - kafka_mesh:
-          advertised_host: 127.0.0.1
-          advertised_port: %[1]s
-          upstream_clusters:
-            - {cluster_name: pay, bootstrap_servers: "%[2]s", partition_count: 1}
-            - {cluster_name: logs, bootstrap_servers: "%[3]s", partition_count: 1}
-          forwarding_rules:
-            - {target_cluster: pay, topic_prefix: pay-}
-            - {target_cluster: logs, topic_prefix: log-}
-`, port, strings.Join(pay, ","), strings.Join(logs, ",")))
+	s := sluicetest.Start(t, meshYAML(port, pay, logs, 1))
 	addr := s.Addr("mesh")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -511,4 +483,24 @@ listeners:
 			}
 		})
 	}
+}
+
+// meshYAML is one kafka_mesh listener at port in front of two clusters:
+// topics pay-* go to pay, log-* to logs, each with partitions partitions.
+func meshYAML(port string, pay, logs []string, partitions int) string {
+	return fmt.Sprintf(`
+listeners:
+  - name: mesh
+    address: 127.0.0.1:%[1]s
+    filters:
+      - kafka_mesh:
+          advertised_host: 127.0.0.1
+          advertised_port: %[1]s
+          upstream_clusters:
+            - {cluster_name: pay, bootstrap_servers: "%[2]s", partition_count: %[4]d}
+            - {cluster_name: logs, bootstrap_servers: "%[3]s", partition_count: %[4]d}
+          forwarding_rules:
+            - {target_cluster: pay, topic_prefix: pay-}
+            - {target_cluster: logs, topic_prefix: log-}
+`, port, strings.Join(pay, ","), strings.Join(logs, ","), partitions)
 }
