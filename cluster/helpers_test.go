@@ -54,16 +54,12 @@ func testManager(t testing.TB) (*Manager, *stats.Store) {
 // noLeak polls until the goroutine count is back to base.
 func noLeak(t testing.TB, base int) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for runtime.NumGoroutine() > base {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			n := runtime.Stack(buf, true)
-			t.Errorf("goroutines leaked: %d > %d\n%s", runtime.NumGoroutine(), base, buf[:n])
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
+	if poll.Until(3*time.Second, func() bool { return runtime.NumGoroutine() <= base }) {
+		return
 	}
+	buf := make([]byte, 1<<16)
+	n := runtime.Stack(buf, true)
+	t.Errorf("goroutines leaked: %d > %d\n%s", runtime.NumGoroutine(), base, buf[:n])
 }
 
 // eventually is poll.Eventually with this package's bound.

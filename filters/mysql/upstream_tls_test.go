@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"net"
 	"testing"
 	"time"
@@ -347,13 +348,8 @@ func TestUpstreamSSLClientLeavesEarly(t *testing.T) {
 	if err := <-res; err == nil {
 		t.Fatal("server: the session went on without a client")
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for p.active.Load() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the proxied connection is still being handled 5s after the client left")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Eventually(t, 5*time.Second, func() bool { return p.active.Load() == 0 },
+		"the proxied connection is still being handled after the client left")
 	if p.f.stats.UpstreamSSLSuccess.Value() != 0 || p.f.stats.UpstreamSSLFailed.Value() != 0 {
 		t.Fatalf("success %d failed %d; a session that never logged in counts neither",
 			p.f.stats.UpstreamSSLSuccess.Value(), p.f.stats.UpstreamSSLFailed.Value())
