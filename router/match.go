@@ -67,6 +67,10 @@ func (f fraction) sample() bool {
 
 func compileMatch(r *Route, m *config.RouteMatch, path string, errs *config.Errors) {
 	r.fold = m.CaseSensitive != nil && !*m.CaseSensitive
+	r.queryAt = -1
+	if m.Prefix != nil {
+		r.queryAt = strings.IndexByte(*m.Prefix, '?')
+	}
 	switch {
 	case m.Prefix != nil:
 		r.kind, r.path = pathPrefix, *m.Prefix
@@ -133,7 +137,14 @@ func headerKey(name string) string {
 func (r *Route) matches(req *http.Request, path string) bool {
 	switch r.kind {
 	case pathPrefix:
-		if len(path) < len(r.path) || !equal(path[:len(r.path)], r.path, r.fold) {
+		if r.queryAt >= 0 {
+			// A prefix with '?' reaches into the query, as Envoy's does
+			// (it matches the whole :path).
+			p, q := r.path[:r.queryAt], r.path[r.queryAt+1:]
+			if !equal(path, p, r.fold) || len(req.URL.RawQuery) < len(q) || !equal(req.URL.RawQuery[:len(q)], q, r.fold) {
+				return false
+			}
+		} else if len(path) < len(r.path) || !equal(path[:len(r.path)], r.path, r.fold) {
 			return false
 		}
 	case pathExact:

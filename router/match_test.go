@@ -44,6 +44,7 @@ virtual_hosts:
     route: {cluster: a}
   - {name: never, match: {prefix: "/frac", runtime_fraction: {default_value: {numerator: 0}}}, route: {cluster: a}}
   - {name: always, match: {prefix: "/frac", runtime_fraction: {default_value: {numerator: 1000000, denominator: MILLION}}}, route: {cluster: a}}
+  - {name: query-prefix, match: {prefix: "/qp?v=1"}, route: {cluster: a}}
   - {name: upper-prefix, match: {prefix: "/UP", case_sensitive: false}, route: {cluster: a}}
   - {name: fallback, match: {prefix: "/"}, route: {cluster: a}}
 `
@@ -82,6 +83,8 @@ func TestRouteMatch(t *testing.T) {
 		{"query value differs", request("GET", "/q?debug=off&a%20b=1", "h"), "fallback"},
 		{"query missing present one", request("GET", "/q?debug=on", "h"), "fallback"},
 		{"runtime_fraction", request("GET", "/frac", "h"), "always"},
+		{"prefix into the query", request("GET", "/qp?v=12", "h"), "query-prefix"},
+		{"prefix into the query, other path", request("GET", "/qpx?v=1", "h"), "fallback"},
 		{"prefix case_sensitive false", request("GET", "/upper", "h"), "upper-prefix"},
 	}
 	for _, tt := range tests {

@@ -21,6 +21,7 @@ type Route struct {
 
 	kind     pathKind
 	path     string
+	queryAt  int // the index of '?' in a prefix, or -1
 	fold     bool
 	re       *regexp.Regexp
 	headers  []headerMatch
