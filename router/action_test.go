@@ -250,6 +250,14 @@ virtual_hosts:
       hash_policy:
       - {header: {header_name: x-user}, terminal: true}
       - connection_properties: {source_ip: true}
+  - name: earlier
+    match: {prefix: "/e"}
+    route:
+      cluster: c
+      hash_policy:
+      - header: {header_name: x-user}
+      - {cookie: {name: absent}, terminal: true}
+      - connection_properties: {source_ip: true}
   - {name: none, match: {prefix: "/"}, route: {cluster: c}}
 `)
 	remote := &net.TCPAddr{IP: net.ParseIP("10.1.2.3"), Port: 5555}
@@ -269,7 +277,10 @@ virtual_hosts:
 	}{
 		{"header alone", request("GET", "/m", "h", "x-user", "ann"), fold(x("ann"), x("10.1.2.3")), true},
 		{"all four", request("GET", "/m?tenant=t%201", "h", "x-user", "ann", "cookie", "a=b; session=s1"),
-			fold(x("ann"), x("s1"), x("t 1"), x("10.1.2.3")), true},
+			fold(x("ann"), x("s1"), x("t%201"), x("10.1.2.3")), true}, // the query value is hashed undecoded
+		{"repeated header sorted", request("GET", "/m", "h", "x-user", "zed", "x-user", "ann", "cookie", "session="),
+			fold(x("annzed"), x("10.1.2.3")), true}, // an empty cookie yields nothing
+		{"terminal after an earlier hash", request("GET", "/e", "h", "x-user", "ann"), x("ann"), true},
 		{"terminal stops", request("GET", "/t", "h", "x-user", "ann"), x("ann"), true},
 		{"terminal without value goes on", request("GET", "/t", "h"), x("10.1.2.3"), true},
 		{"no policy", request("GET", "/", "h"), 0, false},

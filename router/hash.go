@@ -3,7 +3,7 @@ package router
 import (
 	"net"
 	"net/http"
-	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
@@ -45,67 +45,84 @@ func compileHash(h config.HashPolicy) hashPolicy {
 // HashKey computes the request's hash for ring_hash and maglev from the
 // route's hash_policy list, as Envoy's HashPolicyImpl does: each policy
 // that yields a value is hashed with xxHash64 (seed 0) and folded into the
-// running hash (rotate left one bit, then XOR); a terminal policy that
-// yielded ends the list. ok is false when no policy yielded. remote is the
+// running hash (rotate left one bit, then XOR); a terminal policy ends the
+// list once there is a hash. ok is false when no policy yielded. remote is the
 // downstream peer (for source_ip).
 func (r *Route) HashKey(req *http.Request, remote net.Addr) (uint64, bool) {
 	var h uint64
 	ok := false
 	for i := range r.hashes {
 		p := &r.hashes[i]
-		v, yes := p.value(req, remote)
-		if !yes {
-			continue
+		if n, yes := p.hash(req, remote); yes {
+			h, ok = (h<<1|h>>63)^n, true
 		}
-		n := xxhash.Sum64String(v)
-		if ok {
-			h = (h<<1 | h>>63) ^ n
-		} else {
-			h, ok = n, true
-		}
-		if p.terminal {
+		// Envoy stops at a terminal policy once any hash exists, its own
+		// or an earlier one's.
+		if p.terminal && ok {
 			break
 		}
 	}
 	return h, ok
 }
 
-func (p *hashPolicy) value(req *http.Request, remote net.Addr) (string, bool) {
+func (p *hashPolicy) hash(req *http.Request, remote net.Addr) (uint64, bool) {
 	switch p.src {
 	case hashHeader:
-		v, ok := headerValue(req, p.name)
-		return v, ok
+		return hashHeaderValues(req, p.name)
 	case hashCookie:
 		c, err := req.Cookie(p.name)
-		if err != nil {
-			return "", false
+		if err != nil || c.Value == "" {
+			return 0, false
 		}
-		return c.Value, true
+		return xxhash.Sum64String(c.Value), true
 	case hashSourceIP:
-		ip := remoteIP(remote)
-		if ip == "" {
-			return "", false
+		if ip := remoteIP(remote); ip != "" {
+			return xxhash.Sum64String(ip), true
 		}
-		return ip, true
 	case hashQuery:
-		return queryValue(req.URL.RawQuery, p.name)
+		if v, ok := queryValue(req.URL.RawQuery, p.name); ok {
+			return xxhash.Sum64String(v), true
+		}
 	}
-	return "", false
+	return 0, false
 }
 
-// queryValue returns the first value of name in the raw query, decoded.
+// hashHeaderValues hashes every value of the header as Envoy does: sorted
+// (so that their order does not matter), then xxHash64 over them one
+// after the other.
+func hashHeaderValues(req *http.Request, name string) (uint64, bool) {
+	var vs []string
+	if strings.HasPrefix(name, ":") {
+		v, ok := headerValue(req, name)
+		if !ok {
+			return 0, false
+		}
+		vs = []string{v}
+	} else {
+		vs = req.Header[name]
+	}
+	switch len(vs) {
+	case 0:
+		return 0, false
+	case 1:
+		return xxhash.Sum64String(vs[0]), true
+	}
+	vs = slices.Clone(vs)
+	slices.Sort(vs)
+	d := xxhash.New()
+	for _, v := range vs {
+		d.WriteString(v)
+	}
+	return d.Sum64(), true
+}
+
+// queryValue returns the first value of name in the raw query, as
+// written: Envoy's QueryParameterHashMethod hashes it undecoded.
 func queryValue(raw, name string) (string, bool) {
 	for raw != "" {
 		var kv string
 		kv, raw, _ = strings.Cut(raw, "&")
-		k, v, _ := strings.Cut(kv, "=")
-		if dk, err := url.QueryUnescape(k); err == nil {
-			k = dk
-		}
-		if k == name {
-			if dv, err := url.QueryUnescape(v); err == nil {
-				v = dv
-			}
+		if k, v, _ := strings.Cut(kv, "="); k == name {
 			return v, true
 		}
 	}

@@ -124,9 +124,13 @@ func compileMatch(r *Route, m *config.RouteMatch, path string, errs *config.Erro
 }
 
 // headerKey canonicalizes a header name for http.Header lookups, keeping
-// pseudo-headers as written (lower case).
+// pseudo-headers in lower case; "host" is ":authority", as in Envoy (and
+// net/http keeps it out of the header map).
 func headerKey(name string) string {
-	if strings.HasPrefix(name, ":") {
+	if strings.HasPrefix(name, ":") || strings.EqualFold(name, "host") {
+		if strings.EqualFold(name, "host") {
+			return ":authority"
+		}
 		return strings.ToLower(name)
 	}
 	return http.CanonicalHeaderKey(name)
@@ -193,7 +197,7 @@ func isGRPC(h http.Header) bool {
 // headers with "," as Envoy does (that, only, allocates).
 func headerValue(req *http.Request, name string) (string, bool) {
 	switch name {
-	case ":authority", ":host":
+	case ":authority":
 		return req.Host, req.Host != ""
 	case ":method":
 		return req.Method, true

@@ -33,6 +33,9 @@ virtual_hosts:
   - name: hdr-absent
     match: {prefix: "/h", headers: [{name: x-absent, present_match: false}, {name: x-flag}]}
     route: {cluster: a}
+  - name: hdr-host
+    match: {prefix: "/h", headers: [{name: Host, string_match: {suffix: ".internal"}}]}
+    route: {cluster: a}
   - name: hdr-method
     match: {prefix: "/h", headers: [{name: ":method", string_match: {exact: DELETE}}]}
     route: {cluster: a}
@@ -77,6 +80,7 @@ func TestRouteMatch(t *testing.T) {
 		{"header range end exclusive", request("GET", "/h", "h", "x-n", "20", "x-env", "a-x"), "hdr-missing-empty"}, // x-n out of range; nothing else under /h holds
 		{"header inverted", request("GET", "/h", "h", "x-env", "other"), "hdr-inverted"},
 		{"header absent and present", request("GET", "/h", "h", "x-env", "a-x", "x-flag", ""), "hdr-absent"},
+		{"host is :authority", request("GET", "/h", "db.internal"), "hdr-host"},
 		{"pseudo-header :method", request("DELETE", "/h", "h"), "hdr-method"},
 		{"missing header as empty", request("GET", "/h", "h"), "hdr-missing-empty"},
 		{"query both", request("GET", "/q?a+b&debug=%6Fn", "h"), "query"},
