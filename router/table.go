@@ -33,6 +33,7 @@ type wildcard struct {
 type vhost struct {
 	name      string
 	routes    []*Route
+	index     *pathIndex // nil for short lists
 	mut       mutations
 	retry     *RetryPolicy
 	perFilter map[string]any
@@ -64,6 +65,7 @@ func Compile(rc *config.RouteConfiguration) (*Table, error) {
 		for j := range vc.Routes {
 			vh.routes = append(vh.routes, compileRoute(t, vh, &vc.Routes[j], config.Index(config.Join(vp, "routes"), j), errs))
 		}
+		vh.index = buildIndex(vh.routes)
 		for j, d := range vc.Domains {
 			d = strings.ToLower(d)
 			dp := config.Index(config.Join(vp, "domains"), j)
@@ -112,6 +114,12 @@ func (t *Table) Route(req *http.Request) *Route {
 		return nil
 	}
 	path := req.URL.EscapedPath()
+	if vh.index != nil {
+		if i := vh.index.first(vh.routes, req, path); i >= 0 {
+			return vh.routes[i]
+		}
+		return nil
+	}
 	for _, r := range vh.routes {
 		if r.matches(req, path) {
 			return r
