@@ -79,3 +79,30 @@ virtual_hosts:
 		t.Fatalf("unmatched path routed to %q", r.Name())
 	}
 }
+
+// TestConcurrentRoute routes from many goroutines at once: the table is
+// shared read-only by every connection (run with -race).
+func TestConcurrentRoute(t *testing.T) {
+	tbl := compileYAML(t, actionYAML)
+	done := make(chan string)
+	for range 8 {
+		go func() {
+			for range 200 {
+				req := request("GET", "/api/v1/x", "h")
+				r := tbl.Route(req)
+				r.Rewrite(req)
+				r.MutateResponse(map[string][]string{})
+				if tbl.Route(request("GET", "/w", "h")).Cluster(req) == "" {
+					done <- "no weighted pick"
+					return
+				}
+			}
+			done <- ""
+		}()
+	}
+	for range 8 {
+		if msg := <-done; msg != "" {
+			t.Fatal(msg)
+		}
+	}
+}
