@@ -40,13 +40,17 @@ func gateable(op zk.Opcode) bool {
 	return true
 }
 
-// check asks the session's gates about a request, and about each operation
-// of a multi; the first refusal decides.
+// check asks the session's gates about a request; a multi is judged by
+// its operations, each on its own (so that an ALLOW policy on a subtree
+// lets a multi within it through); the first refusal decides.
 func (c *conn) check(r *zk.Request, md *Metadata) filters.SQLVerdict {
 	if !gateable(r.Op) {
 		return filters.SQLVerdict{}
 	}
-	v := c.s.CheckRequest(&filters.Request{Namespace: MetadataNamespace, Op: md.Opname, Path: r.Path, Metadata: md})
+	var v filters.SQLVerdict
+	if r.Op != zk.OpMulti && r.Op != zk.OpMultiRead {
+		v = c.s.CheckRequest(&filters.Request{Namespace: MetadataNamespace, Op: md.Opname, Path: r.Path, Metadata: md})
+	}
 	for i := 0; i < len(r.Ops) && !v.Deny && !v.Close; i++ {
 		op := &r.Ops[i]
 		sub := requestMetadata(op)
