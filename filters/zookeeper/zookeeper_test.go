@@ -80,6 +80,13 @@ func (d *dialer) cut() {
 // With d, the session's connections are dialed through it.
 func connect(t *testing.T, addr string, d *dialer) *zk.Conn {
 	t.Helper()
+	c, _ := connectEv(t, addr, d)
+	return c
+}
+
+// connectEv is connect that also returns the session's event channel.
+func connectEv(t *testing.T, addr string, d *dialer) (*zk.Conn, <-chan zk.Event) {
+	t.Helper()
 	var (
 		c   *zk.Conn
 		ev  <-chan zk.Event
@@ -95,7 +102,7 @@ func connect(t *testing.T, addr string, d *dialer) *zk.Conn {
 	}
 	t.Cleanup(c.Close)
 	waitState(t, ev, zk.StateHasSession)
-	return c
+	return c, ev
 }
 
 func waitState(t *testing.T, ev <-chan zk.Event, want zk.State) {
