@@ -1,6 +1,7 @@
 package zookeeper_test
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -18,6 +19,9 @@ import (
 // tests' own status.
 func TestMain(m *testing.M) {
 	testenv.Main(m)
+	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
+		return // a fuzz worker's own goroutines outlive its run
+	}
 	poll.Until(20*time.Second, func() bool { return goleak.Find() == nil })
 	if err := goleak.Find(); err != nil {
 		fmt.Fprintln(os.Stderr, "goleak:", err)

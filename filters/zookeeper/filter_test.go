@@ -1,0 +1,185 @@
+package zookeeper
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	zk "github.com/sluice-proxy/sluice/codec/zookeeper"
+	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/stats"
+)
+
+// fakeConn is a client connection: Read drains in, Write appends to out.
+type fakeConn struct {
+	in  io.Reader
+	out bytes.Buffer
+}
+
+func (f *fakeConn) Read(p []byte) (int, error)       { return f.in.Read(p) }
+func (f *fakeConn) Write(p []byte) (int, error)      { return f.out.Write(p) }
+func (f *fakeConn) Close() error                     { return nil }
+func (f *fakeConn) CloseWrite() error                { return nil }
+func (f *fakeConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (f *fakeConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (f *fakeConn) SetDeadline(time.Time) error      { return nil }
+func (f *fakeConn) SetReadDeadline(time.Time) error  { return nil }
+func (f *fakeConn) SetWriteDeadline(time.Time) error { return nil }
+
+type rec []byte
+
+func (r rec) i32(v int32) rec  { return binary.BigEndian.AppendUint32(r, uint32(v)) }
+func (r rec) i64(v int64) rec  { return binary.BigEndian.AppendUint64(r, uint64(v)) }
+func (r rec) str(s string) rec { return append(r.i32(int32(len(s))), s...) }
+func (r rec) b(v bool) rec     { return append(r, map[bool]byte{false: 0, true: 1}[v]) }
+func (r rec) frame() []byte    { return append(binary.BigEndian.AppendUint32(nil, uint32(len(r))), r...) }
+func connectRq(ro bool) []byte {
+	return rec{}.i32(0).i64(0).i32(30000).i64(0).str("0123456789abcdef").b(ro).frame()
+}
+func connectRsp(ro bool) []byte {
+	return rec{}.i32(0).i32(4000).i64(7).str("0123456789abcdef").b(ro).frame()
+}
+
+func newTestFilter(t testing.TB, mod func(*Config)) (*Filter, *stats.Store) {
+	t.Helper()
+	cfg := NewConfig()
+	cfg.StatPrefix = "t"
+	if mod != nil {
+		mod(cfg)
+	}
+	var errs config.Errors
+	cfg.Validate("zookeeper_proxy", &errs)
+	if err := errs.Err(); err != nil {
+		t.Fatal(err)
+	}
+	st := stats.New()
+	f, err := New(cfg, &filters.Env{Stats: st.Root()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, st
+}
+
+func newSession() *filters.Session { return &filters.Session{Log: slog.New(slog.DiscardHandler)} }
+
+func meta(t *testing.T, s *filters.Session) map[string]string {
+	t.Helper()
+	v, ok := s.Metadata(MetadataNamespace)
+	if !ok {
+		t.Fatal("no metadata")
+	}
+	return v.(*Metadata).Map()
+}
+
+// TestMetadata: each message's metadata with Envoy's keys and values.
+func TestMetadata(t *testing.T) {
+	f, st := newTestFilter(t, func(c *Config) { c.EnablePerOpcodeRequestBytesMetrics = true })
+	s := newSession()
+	create := rec{}.i32(5).i32(int32(zk.OpCreate)).str("/a/e").str("d").i32(0).i32(1).frame()
+	steps := []struct {
+		client, server []byte
+		want           map[string]string
+	}{
+		{client: connectRq(true), want: map[string]string{"opname": "connect_readonly", "bytes": "49"}},
+		{server: connectRsp(true), want: map[string]string{"opname": "connect_response", "protocol_version": "0",
+			"timeout": "4000", "readonly": "1", "bytes": "41"}},
+		{client: rec{}.i32(4).i32(int32(zk.OpGetData)).str("/a").b(true).frame(),
+			want: map[string]string{"opname": "getdata", "path": "/a", "watch": "true", "bytes": "19"}},
+		{client: create, want: map[string]string{"opname": "create", "path": "/a/e", "create_type": "ephemeral", "bytes": "33"}},
+		{client: rec{}.i32(6).i32(int32(zk.OpDelete)).str("/a/e").i32(3).frame(),
+			want: map[string]string{"opname": "delete", "path": "/a/e", "version": "3", "bytes": "24"}},
+		{server: rec{}.i32(4).i64(77).i32(0).str("value").frame(),
+			want: map[string]string{"opname": "getdata_resp", "xid": "4", "zxid": "77", "error": "0", "bytes": "29"}},
+		{server: rec{}.i32(-1).i64(78).i32(0).i32(3).i32(3).str("/a").frame(),
+			want: map[string]string{"opname": "watch_event", "event_type": "3", "client_state": "3", "path": "/a",
+				"zxid": "78", "error": "0", "bytes": "34"}},
+		{server: rec{}.i32(5).i64(79).i32(zk.ErrNoNode).frame(),
+			want: map[string]string{"opname": "create_resp", "xid": "5", "zxid": "79", "error": "-101", "bytes": "20"}},
+	}
+	var in bytes.Buffer
+	c := newConn(f, s, &fakeConn{in: &in})
+	for i, step := range steps {
+		if step.client != nil {
+			in.Write(step.client)
+			if _, err := io.ReadAll(c); err != nil {
+				t.Fatal(err)
+			}
+		} else if _, err := c.Write(step.server); err != nil {
+			t.Fatal(err)
+		}
+		if got := meta(t, s); !reflect.DeepEqual(got, step.want) {
+			t.Errorf("step %d: %v, want %v", i, got, step.want)
+		}
+	}
+	for name, want := range map[string]uint64{"t.zookeeper.connect_readonly_rq": 1, "t.zookeeper.connect_rq": 0,
+		"t.zookeeper.getdata_rq_bytes": 19, "t.zookeeper.create_resp": 1, "t.zookeeper.getdata_resp": 1,
+		"t.zookeeper.watch_event": 1, "t.zookeeper.request_bytes": 49 + 19 + 33 + 24} {
+		if got, _ := st.CounterValue(name); got != want {
+			t.Errorf("%s = %d, want %d", name, got, want)
+		}
+	}
+}
+
+// TestConfigValidate: bad configs are refused with their field paths.
+func TestConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(*Config)
+		want string
+	}{
+		{"no prefix", func(c *Config) { c.StatPrefix = "" }, "zk.stat_prefix: required"},
+		{"zero max", func(c *Config) { c.MaxPacketBytes = 0 }, "zk.max_packet_bytes: must be positive"},
+		{"bad opcode", func(c *Config) {
+			c.LatencyThresholdOverrides = []LatencyThresholdOverride{{Opcode: "getdata", Threshold: config.Duration(time.Second)}}
+		}, `zk.latency_threshold_overrides[0].opcode: unknown opcode "getdata"`},
+		{"twice", func(c *Config) {
+			c.LatencyThresholdOverrides = []LatencyThresholdOverride{{Opcode: "Multi", Threshold: config.Duration(time.Second)},
+				{Opcode: "Multi", Threshold: config.Duration(time.Second)}}
+		}, `zk.latency_threshold_overrides[1].opcode: opcode "Multi" overridden twice`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := NewConfig()
+			c.StatPrefix = "p"
+			tc.mod(c)
+			var errs config.Errors
+			c.Validate("zk", &errs)
+			if err := errs.Err(); err == nil || !bytes.Contains([]byte(err.Error()), []byte(tc.want)) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzFilter runs arbitrary client and server bytes through the conn,
+// with and without a gate: no panic, an error at most.
+func FuzzFilter(f *testing.F) {
+	cl, _ := os.ReadFile(filepath.Join("..", "..", "codec", "zookeeper", "testdata", "session.client"))
+	sv, _ := os.ReadFile(filepath.Join("..", "..", "codec", "zookeeper", "testdata", "session.server"))
+	f.Add(cl, sv, false)
+	f.Add(cl, sv, true)
+	flt, _ := newTestFilter(f, func(c *Config) { c.MaxPacketBytes = 8192; c.EnableLatencyThresholdMetrics = true })
+	f.Fuzz(func(t *testing.T, client, server []byte, gated bool) {
+		s := newSession()
+		if gated {
+			s.AddRequestGate(denyAll{})
+		}
+		c := newConn(flt, s, &fakeConn{in: bytes.NewReader(client)})
+		io.ReadAll(c)
+		c.Write(server)
+		s.RunOnClose()
+	})
+}
+
+type denyAll struct{}
+
+func (denyAll) CheckRequest(*filters.Session, *filters.Request) filters.SQLVerdict {
+	return filters.SQLVerdict{Deny: true, Policy: "all"}
+}
