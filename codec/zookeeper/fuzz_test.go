@@ -8,7 +8,7 @@ import (
 )
 
 // seeds returns the captured real sessions (testdata/*.client and
-// *.server, written by filters/zookeeper's capture test with -update) and
+// *.server, written by integration's TestZooKeeperCapture -zk-update) and
 // the synthetic session.
 func seeds(t testing.TB, suffix string) [][]byte {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*."+suffix))

@@ -1,4 +1,4 @@
-package zookeeper_test
+package zookeeper
 
 import (
 	"flag"
@@ -10,21 +10,20 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sluice-proxy/sluice/internal/poll"
-	"github.com/sluice-proxy/sluice/internal/testenv"
 )
 
-// TestMain shares one ZooKeeper per test binary (stopped at the end) and
-// fails the package if a goroutine outlives the tests, polling for
-// connections that close asynchronously. Returning lets Go exit with the
-// tests' own status.
+// TestMain fails the package if a goroutine outlives its tests (polled:
+// nothing here should need it, but connections close asynchronously).
+// Fuzz workers are exempt: their own goroutines outlive the run. The
+// tests against a real ZooKeeper are in integration/zookeeper*_test.go.
 func TestMain(m *testing.M) {
-	testenv.Main(m)
-	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
-		return // a fuzz worker's own goroutines outlive its run
+	code := m.Run()
+	if f := flag.Lookup("test.fuzzworker"); code == 0 && (f == nil || f.Value.String() != "true") {
+		poll.Until(20*time.Second, func() bool { return goleak.Find() == nil })
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
 	}
-	poll.Until(20*time.Second, func() bool { return goleak.Find() == nil })
-	if err := goleak.Find(); err != nil {
-		fmt.Fprintln(os.Stderr, "goleak:", err)
-		os.Exit(1)
-	}
+	os.Exit(code)
 }

@@ -1,4 +1,4 @@
-package zookeeper_test
+package integration
 
 import (
 	"bytes"
@@ -17,11 +17,11 @@ import (
 	"github.com/sluice-proxy/sluice/internal/testenv"
 )
 
-var update = flag.Bool("update", false, "capture a real session into codec/zookeeper/testdata")
+var zkUpdate = flag.Bool("zk-update", false, "capture a real ZooKeeper session into codec/zookeeper/testdata")
 
 // captureDir holds the captured session, the seeds of codec/zookeeper's
 // FuzzDecoder.
-var captureDir = filepath.Join("..", "..", "codec", "zookeeper", "testdata")
+var captureDir = filepath.Join("..", "codec", "zookeeper", "testdata")
 
 // tapRelay relays one connection to server and records both directions.
 type tapRelay struct {
@@ -77,12 +77,12 @@ func newTapRelay(t *testing.T, server string) *tapRelay {
 	return r
 }
 
-// TestCapture records a go-zookeeper session against ZooKeeper 3.8 (with
-// -update) and checks that every captured frame decodes, in both
+// TestZooKeeperCapture records a go-zookeeper session against ZooKeeper 3.8 (with
+// -zk-update) and checks that every captured frame decodes, in both
 // directions, to the end.
-func TestCapture(t *testing.T) {
-	if *update {
-		srv := testenv.SharedZooKeeper(t)
+func TestZooKeeperCapture(t *testing.T) {
+	if *zkUpdate {
+		srv := testenv.ZooKeeper(t)
 		r := newTapRelay(t, srv.Addr())
 		c, ev, err := zk.Connect([]string{r.ln.Addr().String()}, 10*time.Second, zk.WithLogInfo(false))
 		if err != nil {
@@ -120,7 +120,7 @@ func TestCapture(t *testing.T) {
 	}
 	cl, err := os.ReadFile(filepath.Join(captureDir, "session.client"))
 	if err != nil {
-		t.Fatalf("%v (capture it with go test -run TestCapture -update)", err)
+		t.Fatalf("%v (capture it with go test ./integration -run TestZooKeeperCapture -zk-update)", err)
 	}
 	sv, err := os.ReadFile(filepath.Join(captureDir, "session.server"))
 	if err != nil {

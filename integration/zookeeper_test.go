@@ -1,4 +1,4 @@
-package zookeeper_test
+package integration
 
 import (
 	"fmt"
@@ -129,10 +129,10 @@ func must[T any](v T, err error) T {
 
 var acl = zk.WorldACL(zk.PermAll)
 
-// TestOperations runs every common operation through zookeeper_proxy with
+// TestZooKeeperOperations runs every common operation through zookeeper_proxy with
 // go-zookeeper against ZooKeeper 3.8 and checks Envoy's counters exactly.
-func TestOperations(t *testing.T) {
-	srv := testenv.SharedZooKeeper(t)
+func TestZooKeeperOperations(t *testing.T) {
+	srv := testenv.ZooKeeper(t)
 	modes(t, func(t *testing.T, opt proxy.Option) *sluicetest.Sluice {
 		s := sluicetest.StartWith(t, zkYAML(srv.Addr(), ", enable_latency_threshold_metrics: true, default_latency_threshold: 60s", ""), opt)
 		root := fmt.Sprintf("/ops-%d", time.Now().UnixNano())

@@ -1,4 +1,4 @@
-package zookeeper_test
+package integration
 
 import (
 	"context"
@@ -34,10 +34,10 @@ func runZkCli(t *testing.T, addr string, cmds ...string) string {
 	return string(out)
 }
 
-// TestZkCli drives the Java client, which requires replies in request
+// TestZooKeeperZkCli drives the Java client, which requires replies in request
 // order, through zookeeper_proxy and an rbac refusal.
-func TestZkCli(t *testing.T) {
-	srv := testenv.SharedZooKeeper(t)
+func TestZooKeeperZkCli(t *testing.T) {
+	srv := testenv.ZooKeeper(t)
 	base := fmt.Sprintf("/cli-%d", time.Now().UnixNano())
 	secret := base + "-secret"
 	s := sluicetest.Start(t, zkYAML(srv.Addr(), "", rbacFilters(secret, base+"-ro")))

@@ -1,4 +1,4 @@
-package zookeeper_test
+package integration
 
 import (
 	"encoding/binary"
@@ -15,11 +15,11 @@ import (
 	"github.com/sluice-proxy/sluice/proxy"
 )
 
-// TestReconnect: the client's connection is cut under it; go-zookeeper
+// TestZooKeeperReconnect: the client's connection is cut under it; go-zookeeper
 // reconnects through the proxy with the same session, re-sets its watch
 // (setWatches), and the watch then fires.
-func TestReconnect(t *testing.T) {
-	srv := testenv.SharedZooKeeper(t)
+func TestZooKeeperReconnect(t *testing.T) {
+	srv := testenv.ZooKeeper(t)
 	modes(t, func(t *testing.T, opt proxy.Option) *sluicetest.Sluice {
 		s := sluicetest.StartWith(t, zkYAML(srv.Addr(), "", ""), opt)
 		node := fmt.Sprintf("/reconnect-%d", time.Now().UnixNano())
@@ -81,11 +81,11 @@ func connectFrame() []byte {
 	return withLen(append(b, 0))
 }
 
-// TestBadFrames: an oversized frame, a field running past its frame and a
+// TestZooKeeperBadFrames: an oversized frame, a field running past its frame and a
 // frame cut by the client's close each end that connection only and count
 // decoder_error; a session on the same listener carries on.
-func TestBadFrames(t *testing.T) {
-	srv := testenv.SharedZooKeeper(t)
+func TestZooKeeperBadFrames(t *testing.T) {
+	srv := testenv.ZooKeeper(t)
 	modes(t, func(t *testing.T, opt proxy.Option) *sluicetest.Sluice {
 		s := sluicetest.StartWith(t, zkYAML(srv.Addr(), ", max_packet_bytes: 4096, enable_per_opcode_decoder_error_metrics: true", ""), opt)
 		good := connect(t, s.Addr("zk"), nil)
@@ -114,7 +114,7 @@ func TestBadFrames(t *testing.T) {
 			} else {
 				c.SetReadDeadline(time.Now().Add(20 * time.Second))
 				io.Copy(io.Discard, c) // the connect response, then the close
-				if isTimeout(c) {
+				if zkSilent(c) {
 					t.Fatalf("%s: the connection stayed open", tc.name)
 				}
 				c.Close()
@@ -133,7 +133,7 @@ func TestBadFrames(t *testing.T) {
 
 // isTimeout reports whether a read on c now would time out (it is still
 // open and silent).
-func isTimeout(c net.Conn) bool {
+func zkSilent(c net.Conn) bool {
 	c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
 	_, err := c.Read(make([]byte, 1))
 	ne, ok := err.(net.Error)

@@ -1,4 +1,4 @@
-package zookeeper_test
+package integration
 
 import (
 	"errors"
@@ -35,10 +35,10 @@ func rbacFilters(secret, ro string) string {
 `, secret, ro)
 }
 
-// TestRBACDeniesPath: refused requests get NOAUTH in order, pipelined
+// TestZooKeeperRBACDeniesPath: refused requests get NOAUTH in order, pipelined
 // with allowed ones from many goroutines, and the session stays usable.
-func TestRBACDeniesPath(t *testing.T) {
-	srv := testenv.SharedZooKeeper(t)
+func TestZooKeeperRBACDeniesPath(t *testing.T) {
+	srv := testenv.ZooKeeper(t)
 	modesGated(t, true, func(t *testing.T, opt proxy.Option) *sluicetest.Sluice {
 		base := fmt.Sprintf("/rbac-%d", time.Now().UnixNano())
 		secret, ro := base+"-secret", base+"-ro"
