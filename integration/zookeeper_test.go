@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -209,4 +210,26 @@ func must2[A, B any](a A, b B, err error) (A, B) {
 		panic(err)
 	}
 	return a, b
+}
+
+// smokeZooKeeper runs examples/zookeeper.yaml: a session through it, a
+// refused path answered NOAUTH, and the session still usable.
+func smokeZooKeeper(t *testing.T, file string) {
+	srv := testenv.ZooKeeper(t)
+	s := startExample(t, file, map[string]string{"127.0.0.1:2181": srv.Addr()})
+	c := connect(t, s.Addr("zookeeper"), nil)
+	node := fmt.Sprintf("/example-%d", time.Now().UnixNano())
+	must(c.Create(node, []byte("hi"), 0, acl))
+	if _, _, err := c.Get("/secrets/x"); !errors.Is(err, zk.ErrNoAuth) {
+		t.Fatalf("get /secrets/x: %v, want ErrNoAuth", err)
+	}
+	if b, _ := must2(c.Get(node)); string(b) != "hi" {
+		t.Fatalf("get %s = %q", node, b)
+	}
+	for name, want := range map[string]uint64{"zk.zookeeper.create_rq": 1, "zk.zookeeper.getdata_resp": 2,
+		"zk.zookeeper.getdata_resp_fast": 2, "guard.rbac.denied": 1} {
+		if got := s.Counter(name); got != want {
+			t.Errorf("%s = %d, want %d", name, got, want)
+		}
+	}
 }
