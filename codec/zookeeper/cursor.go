@@ -57,7 +57,6 @@ func (c *cursor) buffer() []byte {
 	return c.take(int(n))
 }
 
-func (c *cursor) string() string { return string(c.buffer()) }
 
 // skipString skips a ustring.
 func (c *cursor) skipString() { c.buffer() }

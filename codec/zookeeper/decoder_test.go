@@ -1,6 +1,7 @@
 package zookeeper
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
 	"testing"
@@ -25,13 +26,13 @@ func session() ([]byte, []Request) {
 	b = append(b, frame{}.i32(6).i32(int32(OpClose)).done()...)
 	want := []Request{
 		{Op: OpConnect, Size: 49, ProtocolVersion: 0, Timeout: 30000, ReadOnly: true},
-		{Op: OpGetData, Xid: 1, Size: 23, Path: "/app/a", Watch: true},
-		{Op: OpCreate, Xid: 2, Size: 61, Path: "/app/e", Flags: 1},
-		{Op: OpSetData, Xid: 3, Size: 32, Path: "/app/a", Version: 7, HasVersion: true},
-		{Op: OpDelete, Xid: 4, Size: 26, Path: "/app/e", Version: -1, HasVersion: true},
-		{Op: OpMulti, Xid: 5, Size: 69, Ops: []Request{{Op: OpCreate, Xid: 5, Path: "/m/1"},
-			{Op: OpCheck, Xid: 5, Path: "/m", Version: 3, HasVersion: true}}},
-		{Op: OpSetAuth, Xid: XidAuth, Size: 33, Scheme: "digest"},
+		{Op: OpGetData, Xid: 1, Size: 23, Path: []byte("/app/a"), Watch: true},
+		{Op: OpCreate, Xid: 2, Size: 61, Path: []byte("/app/e"), Flags: 1},
+		{Op: OpSetData, Xid: 3, Size: 32, Path: []byte("/app/a"), Version: 7, HasVersion: true},
+		{Op: OpDelete, Xid: 4, Size: 26, Path: []byte("/app/e"), Version: -1, HasVersion: true},
+		{Op: OpMulti, Xid: 5, Size: 69, Ops: []Request{{Op: OpCreate, Xid: 5, Path: []byte("/m/1")},
+			{Op: OpCheck, Xid: 5, Path: []byte("/m"), Version: 3, HasVersion: true}}},
+		{Op: OpSetAuth, Xid: XidAuth, Size: 33, Scheme: []byte("digest")},
 		{Op: OpPing, Xid: XidPing, Size: 12},
 		{Op: OpClose, Xid: 6, Size: 12},
 	}
@@ -45,9 +46,11 @@ func collect(t *testing.T, chunks [][]byte) []Request {
 	for _, c := range chunks {
 		err := d.Feed(c, func(r *Request) error {
 			cp := *r
-			cp.Ops = append([]Request(nil), r.Ops...)
-			if len(cp.Ops) == 0 {
-				cp.Ops = nil
+			cp.Path, cp.Scheme = bytes.Clone(r.Path), bytes.Clone(r.Scheme)
+			cp.Ops = nil
+			for _, op := range r.Ops {
+				op.Path = bytes.Clone(op.Path)
+				cp.Ops = append(cp.Ops, op)
 			}
 			got = append(got, cp)
 			return nil
@@ -93,14 +96,19 @@ func TestResponses(t *testing.T) {
 	want := []Response{
 		{Connect: true, Size: 41, Timeout: 4000, SessionID: 0x1234},
 		{Xid: 1, Zxid: 99, Size: 49},
-		{Xid: XidWatchEvent, Zxid: 100, Size: 38, Event: true, EventType: 3, State: 3, Path: "/app/a"},
+		{Xid: XidWatchEvent, Zxid: 100, Size: 38, Event: true, EventType: 3, State: 3, Path: []byte("/app/a")},
 		{Xid: 2, Zxid: 101, Err: ErrNoNode, Size: 20},
 	}
 	for i := 0; i < len(b); i++ {
 		d := NewResponseDecoder(Config{})
 		var got []Response
 		for _, c := range [][]byte{b[:i], b[i:]} {
-			if err := d.Feed(c, func(r *Response) error { got = append(got, *r); return nil }); err != nil {
+			if err := d.Feed(c, func(r *Response) error {
+				cp := *r
+				cp.Path = bytes.Clone(r.Path)
+				got = append(got, cp)
+				return nil
+			}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -176,7 +184,7 @@ func TestErrPatcher(t *testing.T) {
 func TestAppendExists(t *testing.T) {
 	b := append(connectReq(false), AppendExists(nil, 42, "/\x00denied", false)...)
 	got := collect(t, [][]byte{b})
-	if len(got) != 2 || got[1].Op != OpExists || got[1].Xid != 42 || got[1].Path != "/\x00denied" {
+	if len(got) != 2 || got[1].Op != OpExists || got[1].Xid != 42 || string(got[1].Path) != "/\x00denied" {
 		t.Fatalf("got %+v", got)
 	}
 }

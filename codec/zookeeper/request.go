@@ -1,15 +1,16 @@
 package zookeeper
 
-// Request is one decoded client frame. Strings are copies; the value is
-// reused by the next frame of the same Decoder (copy what you keep).
+// Request is one decoded client frame. Path aliases the frame and, like
+// the whole value, is valid only during the callback (copy what you keep):
+// observing a request allocates nothing.
 type Request struct {
 	// Op is the opcode; OpConnect for the session's first frame.
 	Op  Opcode
 	Xid int32
 	// Size is the frame's length on the wire, the 4-byte prefix included.
 	Size int
-	// Path is the znode path of path operations ("" otherwise).
-	Path  string
+	// Path is the znode path of path operations (nil otherwise).
+	Path  []byte
 	Watch bool // getdata, exists, getchildren(2): a watch is set
 	// Version is the expected version of delete, setdata, setacl, check
 	// (HasVersion says whether the request has one).
@@ -18,7 +19,7 @@ type Request struct {
 	// Flags are create's flags (CreateMode names them).
 	Flags int32
 	// Scheme is setauth's scheme ("digest").
-	Scheme string
+	Scheme []byte
 	// Mode is addwatch's mode and checkwatches/removewatches' watcher type.
 	Mode int32
 
@@ -120,7 +121,7 @@ func parseRequest(b []byte, r *Request) error {
 				return ErrBadField
 			}
 			if r.Op == OpMultiRead {
-				op.Path = c.string() // multiRead's ops carry a path only
+				op.Path = c.buffer() // multiRead's ops carry a path only
 				continue
 			}
 			parseBody(&c, op)
@@ -136,10 +137,10 @@ func parseRequest(b []byte, r *Request) error {
 func parseBody(c *cursor, r *Request) {
 	switch r.Op {
 	case OpGetData, OpExists, OpGetChildren, OpGetChildren2:
-		r.Path = c.string()
+		r.Path = c.buffer()
 		r.Watch = c.bool()
 	case OpCreate, OpCreate2, OpCreateContainer, OpCreateTTL:
-		r.Path = c.string()
+		r.Path = c.buffer()
 		c.buffer() // data
 		c.acls()
 		r.Flags = c.int32()
@@ -147,26 +148,26 @@ func parseBody(c *cursor, r *Request) {
 			c.int64()
 		}
 	case OpSetData:
-		r.Path = c.string()
+		r.Path = c.buffer()
 		c.buffer()
 		r.Version, r.HasVersion = c.int32(), true
 	case OpDelete, OpCheck, OpDeleteContainer:
-		r.Path = c.string()
+		r.Path = c.buffer()
 		if r.Op != OpDeleteContainer {
 			r.Version, r.HasVersion = c.int32(), true
 		}
 	case OpSetACL:
-		r.Path = c.string()
+		r.Path = c.buffer()
 		c.acls()
 		r.Version, r.HasVersion = c.int32(), true
 	case OpGetACL, OpSync, OpGetEphemerals, OpGetAllChildrenNumber:
-		r.Path = c.string()
+		r.Path = c.buffer()
 	case OpCheckWatches, OpRemoveWatches, OpAddWatch:
-		r.Path = c.string()
+		r.Path = c.buffer()
 		r.Mode = c.int32()
 	case OpSetAuth:
 		c.int32() // type
-		r.Scheme = c.string()
+		r.Scheme = c.buffer()
 		c.buffer()
 	case OpSetWatches, OpSetWatches2:
 		c.int64()

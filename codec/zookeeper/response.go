@@ -5,7 +5,7 @@ const headerLen = 16
 
 // Response is one decoded server frame: a reply (matched to its request
 // by Xid), a watch event (Xid -1) or the connect response (Connect).
-// Strings are copies; the value is reused by the next frame.
+// Path aliases the frame; the value is valid only during the callback.
 type Response struct {
 	Xid  int32
 	Zxid int64
@@ -24,7 +24,7 @@ type Response struct {
 	Event     bool
 	EventType int32
 	State     int32
-	Path      string
+	Path      []byte
 }
 
 // ResponseDecoder decodes the server-to-client stream. Only the header of
@@ -100,7 +100,7 @@ func parseReply(b []byte, r *Response) error {
 		r.Event = true
 		r.EventType = c.int32()
 		r.State = c.int32()
-		r.Path = c.string()
+		r.Path = c.buffer()
 	}
 	return c.err
 }

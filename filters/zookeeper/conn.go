@@ -62,6 +62,10 @@ type conn struct {
 	failed         atomic.Bool
 	midReq, midRes atomic.Bool
 
+	// meta is published once as the session's metadata and updated per
+	// message.
+	meta liveMetadata
+
 	mu        sync.Mutex
 	pending   []pend
 	head      int
@@ -79,6 +83,7 @@ type verdict struct {
 func newConn(f *Filter, s *filters.Session, c filters.Conn) *conn {
 	cn := &conn{Conn: c, f: f, s: s, reqs: zk.NewRequestDecoder(f.codec), resps: zk.NewResponseDecoder(f.codec)}
 	cn.onReq, cn.onResp = cn.request, cn.response
+	s.SetMetadata(MetadataNamespace, &cn.meta)
 	s.OnClose(cn.closed)
 	return cn
 }
@@ -157,10 +162,10 @@ func (c *conn) decodeErr(err error) error {
 	}
 	st := c.f.stats
 	st.DecoderError.Inc()
-	if o := st.ops[fe.Op]; o != nil && o.decErr != nil {
+	if o := st.op(fe.Op); o != nil && o.decErr != nil {
 		o.decErr.Inc()
 	}
-	c.s.SetMetadata(MetadataNamespace, &Metadata{Opname: "error"})
+	c.meta.setError()
 	c.log().Warn("zookeeper_proxy: closing the connection on malformed input", "err", fe)
 	return fmt.Errorf("%w: %w", errProtocol, fe)
 }

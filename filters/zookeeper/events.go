@@ -11,7 +11,7 @@ import (
 func (c *conn) request(r *zk.Request) error {
 	st := c.f.stats
 	st.RequestBytes.Add(uint64(r.Size))
-	o := st.ops[r.Op]
+	o := st.op(r.Op)
 	switch {
 	case r.Op == zk.OpConnect && r.ReadOnly:
 		st.ConnectROnlyRq.Inc()
@@ -25,11 +25,10 @@ func (c *conn) request(r *zk.Request) error {
 	if o != nil && o.rqBytes != nil {
 		o.rqBytes.Add(uint64(r.Size))
 	}
-	md := requestMetadata(r)
-	c.s.SetMetadata(MetadataNamespace, md)
+	c.meta.setRequest(r)
 	deny := false
 	if c.gated {
-		v := c.check(r, md)
+		v := c.check(r, requestMetadata(r))
 		if v.Close {
 			return errDenyClose
 		}
@@ -60,12 +59,12 @@ func (c *conn) response(r *zk.Response) error {
 		c.mu.Lock()
 		t := c.connectAt
 		c.mu.Unlock()
-		st.response(st.ops[zk.OpConnect], r.Size, now.Sub(t))
-		c.s.SetMetadata(MetadataNamespace, responseMetadata(r, nil))
+		st.response(st.op(zk.OpConnect), r.Size, now.Sub(t))
+		c.meta.setResponse(r, nil)
 		return nil
 	case r.Event:
 		st.WatchEvent.Inc()
-		c.s.SetMetadata(MetadataNamespace, responseMetadata(r, nil))
+		c.meta.setResponse(r, nil)
 		return nil
 	}
 	c.mu.Lock()
@@ -73,12 +72,12 @@ func (c *conn) response(r *zk.Response) error {
 	c.mu.Unlock()
 	var o *opStats
 	if ok {
-		o = st.ops[p.op]
+		o = st.op(p.op)
 		st.response(o, r.Size, now.Sub(p.start))
 	} else {
 		st.response(nil, r.Size, 0)
 	}
-	c.s.SetMetadata(MetadataNamespace, responseMetadata(r, o))
+	c.meta.setResponse(r, o)
 	return nil
 }
 

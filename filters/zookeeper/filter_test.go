@@ -76,7 +76,7 @@ func meta(t *testing.T, s *filters.Session) map[string]string {
 	if !ok {
 		t.Fatal("no metadata")
 	}
-	return v.(*Metadata).Map()
+	return v.(interface{ Map() map[string]string }).Map()
 }
 
 // TestMetadata: each message's metadata with Envoy's keys and values.

@@ -49,16 +49,16 @@ func (c *conn) check(r *zk.Request, md *Metadata) filters.SQLVerdict {
 	}
 	var v filters.SQLVerdict
 	if r.Op != zk.OpMulti && r.Op != zk.OpMultiRead {
-		v = c.s.CheckRequest(&filters.Request{Namespace: MetadataNamespace, Op: md.Opname, Path: r.Path, Metadata: md})
+		v = c.s.CheckRequest(&filters.Request{Namespace: MetadataNamespace, Op: md.Opname, Path: md.Path, Metadata: md})
 	}
 	for i := 0; i < len(r.Ops) && !v.Deny && !v.Close; i++ {
 		op := &r.Ops[i]
 		sub := requestMetadata(op)
-		v = c.s.CheckRequest(&filters.Request{Namespace: MetadataNamespace, Op: sub.Opname, Path: op.Path, Metadata: sub})
+		v = c.s.CheckRequest(&filters.Request{Namespace: MetadataNamespace, Op: sub.Opname, Path: sub.Path, Metadata: sub})
 	}
 	if v.Deny || v.Close {
 		c.f.stats.RequestsDenied.Inc()
-		c.log().Info("zookeeper_proxy: request refused", "op", md.Opname, "path", r.Path, "policy", v.Policy)
+		c.log().Info("zookeeper_proxy: request refused", "op", md.Opname, "path", md.Path, "policy", v.Policy)
 	}
 	return v
 }

@@ -2,6 +2,7 @@ package zookeeper
 
 import (
 	"strconv"
+	"sync"
 
 	zk "github.com/sluice-proxy/sluice/codec/zookeeper"
 )
@@ -10,46 +11,54 @@ import (
 // metadata.
 const MetadataNamespace = "envoy.filters.network.zookeeper_proxy"
 
-// Metadata is the dynamic metadata of the last message decoded on a
-// connection (Envoy replaces it per message), published under
-// MetadataNamespace. It is immutable once published; values are kept
-// typed and formatted when asked for, so publishing costs one allocation.
-type Metadata struct {
-	Opname string
-	Path   string
-	// CreateType is create's flags by Envoy's names ("ephemeral").
-	CreateType string
-	Watch      *bool
-	Version    *int32
-	Xid        *int32
-	Zxid       *int64
-	Error      *int32
-	Timeout    *int32
-	// ProtocolVersion and ReadOnly are the connect response's.
-	ProtocolVersion *int32
-	ReadOnly        *bool
-	Bytes           int
-	EventType       *int32
-	ClientState     *int32
-
-	// storage behind the pointers, so that one Metadata is one allocation
-	b1, b2         bool
-	i1, i2, i3, i4 int32
-	i64            int64
-}
-
 // Keys are Envoy's metadata keys, in the order Map and the docs list them.
 var Keys = []string{"opname", "path", "create_type", "watch", "version", "xid", "zxid", "error",
 	"timeout", "protocol_version", "readonly", "bytes", "event_type", "client_state"}
 
-// Get returns one key's value as Envoy writes it (strings; booleans
-// "true"/"false", readonly as Envoy's "0"/"1").
+// Which optional keys a Metadata has.
+const (
+	hasWatch uint16 = 1 << iota
+	hasVersion
+	hasXid
+	hasZxid
+	hasError
+	hasTimeout
+	hasProtocolVersion
+	hasReadOnly
+	hasEventType
+	hasClientState
+)
+
+// Metadata is one message's dynamic metadata with Envoy's keys (Envoy
+// replaces it per message). Values are kept typed and formatted when asked
+// for; Has says which optional ones are set.
+type Metadata struct {
+	Opname     string
+	Path       string
+	CreateType string // create's flags by Envoy's names ("ephemeral")
+	Bytes      int
+	Watch      bool
+	ReadOnly   bool
+	Version    int32
+	Xid        int32
+	Error      int32
+	Timeout    int32
+	// ProtocolVersion is the connect response's.
+	ProtocolVersion int32
+	EventType       int32
+	ClientState     int32
+	Zxid            int64
+	Has             uint16
+}
+
+// Get returns one key's value as Envoy writes it: strings, booleans
+// "true"/"false", readonly as Envoy's "0"/"1".
 func (m *Metadata) Get(key string) (string, bool) {
-	i32 := func(p *int32) (string, bool) {
-		if p == nil {
+	i32 := func(v int32, bit uint16) (string, bool) {
+		if m.Has&bit == 0 {
 			return "", false
 		}
-		return strconv.Itoa(int(*p)), true
+		return strconv.Itoa(int(v)), true
 	}
 	switch key {
 	case "opname":
@@ -59,39 +68,30 @@ func (m *Metadata) Get(key string) (string, bool) {
 	case "create_type":
 		return m.CreateType, m.CreateType != ""
 	case "watch":
-		if m.Watch == nil {
-			return "", false
-		}
-		return strconv.FormatBool(*m.Watch), true
+		return strconv.FormatBool(m.Watch), m.Has&hasWatch != 0
 	case "version":
-		return i32(m.Version)
+		return i32(m.Version, hasVersion)
 	case "xid":
-		return i32(m.Xid)
+		return i32(m.Xid, hasXid)
 	case "zxid":
-		if m.Zxid == nil {
-			return "", false
-		}
-		return strconv.FormatInt(*m.Zxid, 10), true
+		return strconv.FormatInt(m.Zxid, 10), m.Has&hasZxid != 0
 	case "error":
-		return i32(m.Error)
+		return i32(m.Error, hasError)
 	case "timeout":
-		return i32(m.Timeout)
+		return i32(m.Timeout, hasTimeout)
 	case "protocol_version":
-		return i32(m.ProtocolVersion)
+		return i32(m.ProtocolVersion, hasProtocolVersion)
 	case "readonly":
-		if m.ReadOnly == nil {
-			return "", false
+		if m.ReadOnly {
+			return "1", m.Has&hasReadOnly != 0
 		}
-		if *m.ReadOnly {
-			return "1", true
-		}
-		return "0", true
+		return "0", m.Has&hasReadOnly != 0
 	case "bytes":
 		return strconv.Itoa(m.Bytes), m.Bytes > 0
 	case "event_type":
-		return i32(m.EventType)
+		return i32(m.EventType, hasEventType)
 	case "client_state":
-		return i32(m.ClientState)
+		return i32(m.ClientState, hasClientState)
 	}
 	return "", false
 }
@@ -107,47 +107,97 @@ func (m *Metadata) Map() map[string]string {
 	return out
 }
 
-// requestMetadata describes a request as Envoy's filter does.
-func requestMetadata(r *zk.Request) *Metadata {
-	m := &Metadata{Opname: r.Op.Name(), Path: r.Path, Bytes: r.Size}
+// fillRequest describes a request as Envoy's filter does (Path aside).
+func fillRequest(m *Metadata, r *zk.Request) {
+	*m = Metadata{Opname: r.Op.Name(), Bytes: r.Size}
 	switch r.Op {
 	case zk.OpConnect:
 		if r.ReadOnly {
 			m.Opname = "connect_readonly"
 		}
 	case zk.OpGetData, zk.OpExists, zk.OpGetChildren, zk.OpGetChildren2:
-		m.b1 = r.Watch
-		m.Watch = &m.b1
+		m.Watch, m.Has = r.Watch, m.Has|hasWatch
 	case zk.OpCreate, zk.OpCreate2, zk.OpCreateContainer, zk.OpCreateTTL:
 		m.CreateType = zk.CreateMode(r.Flags)
 	}
 	if r.HasVersion {
-		m.i1 = r.Version
-		m.Version = &m.i1
+		m.Version, m.Has = r.Version, m.Has|hasVersion
 	}
-	return m
 }
 
-// responseMetadata describes a reply, a watch event or the connect response.
-func responseMetadata(r *zk.Response, o *opStats) *Metadata {
-	m := &Metadata{Bytes: r.Size}
+// fillResponse describes a reply, a watch event or the connect response
+// (Path aside).
+func fillResponse(m *Metadata, r *zk.Response, o *opStats) {
+	*m = Metadata{Bytes: r.Size}
 	switch {
 	case r.Connect:
 		m.Opname = "connect_response"
-		m.i1, m.i2, m.b1 = r.ProtocolVersion, r.Timeout, r.ReadOnly
-		m.ProtocolVersion, m.Timeout, m.ReadOnly = &m.i1, &m.i2, &m.b1
-		return m
+		m.ProtocolVersion, m.Timeout, m.ReadOnly = r.ProtocolVersion, r.Timeout, r.ReadOnly
+		m.Has = hasProtocolVersion | hasTimeout | hasReadOnly
+		return
 	case r.Event:
-		m.Opname, m.Path = "watch_event", r.Path
-		m.i1, m.i2 = r.EventType, r.State
-		m.EventType, m.ClientState = &m.i1, &m.i2
-	case o != nil:
-		m.Opname = o.respName
+		m.Opname = "watch_event"
+		m.EventType, m.ClientState = r.EventType, r.State
+		m.Has = hasEventType | hasClientState
+	default:
+		if o != nil {
+			m.Opname = o.respName
+		}
+		m.Xid, m.Has = r.Xid, hasXid
 	}
-	m.i3, m.i4, m.i64 = r.Xid, r.Err, r.Zxid
-	if !r.Event {
-		m.Xid = &m.i3
-	}
-	m.Zxid, m.Error = &m.i64, &m.i4
+	m.Zxid, m.Error, m.Has = r.Zxid, r.Err, m.Has|hasZxid|hasError
+}
+
+// requestMetadata is a request's own Metadata, for the gates.
+func requestMetadata(r *zk.Request) *Metadata {
+	m := &Metadata{}
+	fillRequest(m, r)
+	m.Path = string(r.Path)
 	return m
 }
+
+// liveMetadata is a connection's metadata: published once, updated in
+// place per message under its lock (so that observing allocates nothing;
+// the path is copied into a reused buffer and made a string only when
+// read).
+type liveMetadata struct {
+	mu   sync.Mutex
+	m    Metadata
+	path []byte
+}
+
+func (l *liveMetadata) setRequest(r *zk.Request) {
+	l.mu.Lock()
+	fillRequest(&l.m, r)
+	l.path = append(l.path[:0], r.Path...)
+	l.mu.Unlock()
+}
+
+func (l *liveMetadata) setResponse(r *zk.Response, o *opStats) {
+	l.mu.Lock()
+	fillResponse(&l.m, r, o)
+	l.path = append(l.path[:0], r.Path...)
+	l.mu.Unlock()
+}
+
+func (l *liveMetadata) setError() {
+	l.mu.Lock()
+	l.m = Metadata{Opname: "error"}
+	l.path = l.path[:0]
+	l.mu.Unlock()
+}
+
+// Snapshot returns a copy of the current metadata.
+func (l *liveMetadata) Snapshot() *Metadata {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := l.m
+	m.Path = string(l.path)
+	return &m
+}
+
+// Get returns one key of the current metadata.
+func (l *liveMetadata) Get(key string) (string, bool) { return l.Snapshot().Get(key) }
+
+// Map returns the current metadata as Envoy's struct of strings.
+func (l *liveMetadata) Map() map[string]string { return l.Snapshot().Map() }

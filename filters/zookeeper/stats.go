@@ -20,7 +20,7 @@ type Stats struct {
 	// Envoy's RBAC closes the connection instead).
 	RequestsDenied *stats.Counter
 
-	ops            map[zk.Opcode]*opStats
+	ops            [opSlots]*opStats         // by opSlot
 	auth           map[string]*stats.Counter // auth.<scheme>_rq
 	authUnknown    *stats.Counter
 	unknownLatency *stats.Histogram
@@ -63,7 +63,6 @@ func newStats(root *stats.Scope, cfg *Config) *Stats {
 		DecoderError: c("decoder_error"), RequestBytes: c("request_bytes"), ResponseBytes: c("response_bytes"),
 		ConnectRq: c("connect_rq"), ConnectROnlyRq: c("connect_readonly_rq"), WatchEvent: c("watch_event"),
 		RequestsDenied: c("requests_denied"),
-		ops:            make(map[zk.Opcode]*opStats, len(statOps)),
 		auth:           make(map[string]*stats.Counter, len(authSchemes)),
 		authUnknown:    sc.Sub("auth").Counter("unknown_scheme_rq"),
 		unknownLatency: sc.Histogram("unknown_opcode_latency"),
@@ -100,14 +99,40 @@ func newStats(root *stats.Scope, cfg *Config) *Stats {
 		if cfg.EnablePerOpcodeDecoderErrorMetrics {
 			o.decErr = c(name + "_decoder_error")
 		}
-		st.ops[op] = o
+		if op == zk.OpConnect {
+			st.ops[0] = o
+		} else {
+			st.ops[opSlot(op)] = o
+		}
 	}
 	return st
 }
 
+// opSlots covers the opcodes from -16 to 111, plus slot 0 for OpConnect.
+const opSlots = 129
+
+// opSlot maps an opcode to its slot in Stats.ops (0: none or connect).
+func opSlot(op zk.Opcode) int {
+	if op >= -16 && op < 112 {
+		return int(op) + 17
+	}
+	return 0
+}
+
+// op returns an opcode's stats, or nil for one Envoy has none for.
+func (st *Stats) op(op zk.Opcode) *opStats {
+	if op == zk.OpConnect {
+		return st.ops[0]
+	}
+	if i := opSlot(op); i != 0 {
+		return st.ops[i]
+	}
+	return nil
+}
+
 // authRq returns auth.<scheme>_rq.
-func (st *Stats) authRq(scheme string) *stats.Counter {
-	if c, ok := st.auth[scheme]; ok {
+func (st *Stats) authRq(scheme []byte) *stats.Counter {
+	if c, ok := st.auth[string(scheme)]; ok {
 		return c
 	}
 	return st.authUnknown
