@@ -27,6 +27,7 @@ clientPort=$ZK
 clientPortAddress=127.0.0.1
 maxClientCnxns=0
 admin.enableServer=false
+4lw.commands.whitelist=srvr
 forceSync=no
 CFG
 java -Xmx512m -Dzookeeper.admin.enableServer=false -cp /usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar \
@@ -50,17 +51,30 @@ clusters:
     endpoints: ["127.0.0.1:$ZK"]
 YAML
 "$TMP/sluice" -c "$TMP/sluice.yaml" >"$TMP/sluice.log" 2>&1 &
-for p in $ZK $SL $ADM $TCP; do
+for p in $SL $ADM $TCP; do
   for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && break; sleep 0.1; done
+done
+# ZooKeeper serves once srvr says so (its port opens earlier).
+for _ in $(seq 300); do
+  (exec 3<>/dev/tcp/127.0.0.1/$ZK && printf srvr >&3 && grep -q standalone <&3) 2>/dev/null && break
+  sleep 0.1
 done
 "$TMP/zkload" setup -addr 127.0.0.1:$ZK
 
+# A warm-up run for the JVM's JIT, not counted.
+"$TMP/zkload" run -addr 127.0.0.1:$ZK -clients "$CLIENTS" -secs "$SECS" >/dev/null
+load() { "$TMP/zkload" run -addr "127.0.0.1:$1" -clients "$CLIENTS" -secs "$SECS" | awk '{print $2}'; }
 declare -a D T Z
 for r in $(seq "$ROUNDS"); do
-  D+=("$("$TMP/zkload" run -addr 127.0.0.1:$ZK -clients "$CLIENTS" -secs "$SECS" | awk '{print $2}')")
-  T+=("$("$TMP/zkload" run -addr 127.0.0.1:$TCP -clients "$CLIENTS" -secs "$SECS" | awk '{print $2}')")
-  Z+=("$("$TMP/zkload" run -addr 127.0.0.1:$SL -clients "$CLIENTS" -secs "$SECS" | awk '{print $2}')")
-  echo "round $r: direct ${D[-1]}  tcp_proxy ${T[-1]}  zookeeper_proxy ${Z[-1]} ops/s"
+  # The order rotates per round, so that drift in the machine's load
+  # does not always favour the same path.
+  case $((r % 3)) in
+    1) d=$(load $ZK); t=$(load $TCP); z=$(load $SL) ;;
+    2) t=$(load $TCP); z=$(load $SL); d=$(load $ZK) ;;
+    0) z=$(load $SL); d=$(load $ZK); t=$(load $TCP) ;;
+  esac
+  D+=("$d") T+=("$t") Z+=("$z")
+  echo "round $r: direct $d  tcp_proxy $t  zookeeper_proxy $z ops/s"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 d=$(median "${D[@]}") t=$(median "${T[@]}") z=$(median "${Z[@]}")
