@@ -188,3 +188,19 @@ func TestAppendExists(t *testing.T) {
 		t.Fatalf("got %+v", got)
 	}
 }
+
+// TestLongReply: a reply longer than MaxPacketBytes passes (its body is not
+// held); a watch event that long is refused.
+func TestLongReply(t *testing.T) {
+	long := make([]byte, 300)
+	in := append(connectResp(), frame{}.i32(3).i64(9).i32(0).str(string(long)).done()...)
+	d := NewResponseDecoder(Config{MaxPacketBytes: 100})
+	var got []int32
+	if err := d.Feed(in, func(r *Response) error { got = append(got, r.Xid); return nil }); err != nil || len(got) != 2 || got[1] != 3 {
+		t.Fatalf("long reply: %v, %v", got, err)
+	}
+	err := d.Feed(frame{}.i32(XidWatchEvent).i64(9).i32(0).i32(3).i32(3).str(string(long)).done(), func(*Response) error { return nil })
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("long event: %v", err)
+	}
+}

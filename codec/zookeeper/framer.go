@@ -58,7 +58,10 @@ func (e *FrameError) Unwrap() error { return e.Err }
 // frame gets the held prefix once complete; the rest of the body is skipped
 // as it passes.
 type framer struct {
-	max    int
+	max int
+	// heldOnly limits only what is held, not the frame (replies: a reply
+	// passes whatever its length, only its header is held).
+	heldOnly bool
 	lenBuf [4]byte
 	nLen   int
 	inBody bool
@@ -92,18 +95,23 @@ func (f *framer) feed(p []byte, want func(held []byte, n int) int, frame func(bo
 			case n < 0:
 				f.err = &FrameError{Op: OpError, Err: ErrBadLength}
 				return f.err
-			case n > f.max:
-				f.err = &FrameError{Op: OpError, Err: fmt.Errorf("%w: %d > %d", ErrTooLarge, n, f.max)}
-				return f.err
+			case n > f.max && !f.heldOnly:
+				return f.tooLarge(n)
 			}
 			f.inBody, f.n, f.got, f.done, f.buf = true, n, 0, false, f.buf[:0]
 			f.held = want(nil, n)
+			if f.held > f.max {
+				return f.tooLarge(n)
+			}
 		}
 		for !f.done && f.got < f.held {
 			// Whole held prefix in this chunk, nothing buffered: no copy.
 			if len(f.buf) == 0 && len(p) >= f.held-f.got && f.got == 0 {
 				body := p[:f.held]
 				if w := want(body, f.n); w > f.held {
+					if w > f.max {
+						return f.tooLarge(f.n)
+					}
 					if len(p) >= w {
 						f.held = w
 						continue
@@ -129,6 +137,9 @@ func (f *framer) feed(p []byte, want func(held []byte, n int) int, frame func(bo
 				return nil
 			}
 			if w := want(f.buf, f.n); w > f.held {
+				if w > f.max {
+					return f.tooLarge(f.n)
+				}
 				f.held = w
 				continue
 			}
@@ -154,6 +165,11 @@ func (f *framer) feed(p []byte, want func(held []byte, n int) int, frame func(bo
 		}
 	}
 	return nil
+}
+
+func (f *framer) tooLarge(n int) error {
+	f.err = &FrameError{Op: OpError, Err: fmt.Errorf("%w: %d > %d", ErrTooLarge, n, f.max)}
+	return f.err
 }
 
 func (f *framer) deliver(body []byte, frame func([]byte, int) error) error {

@@ -28,7 +28,9 @@ type Response struct {
 }
 
 // ResponseDecoder decodes the server-to-client stream. Only the header of
-// a reply is held; the connect response and watch events are held whole.
+// a reply is held, so a reply may be longer than MaxPacketBytes (a getData
+// of a znode near jute.maxbuffer is, by its stat); the connect response
+// and watch events are held whole and limited.
 type ResponseDecoder struct {
 	f       framer
 	started bool
@@ -37,7 +39,7 @@ type ResponseDecoder struct {
 
 // NewResponseDecoder returns a decoder of a server stream from its start.
 func NewResponseDecoder(c Config) *ResponseDecoder {
-	return &ResponseDecoder{f: framer{max: c.max()}}
+	return &ResponseDecoder{f: framer{max: c.max(), heldOnly: true}}
 }
 
 // Mid reports whether the stream stopped inside a frame.

@@ -14,9 +14,11 @@ const DefaultLatencyThreshold = 100 * time.Millisecond
 type Config struct {
 	// StatPrefix names the stats: <stat_prefix>.zookeeper.*. Required.
 	StatPrefix string `yaml:"stat_prefix" json:"stat_prefix"`
-	// MaxPacketBytes is the longest frame accepted; a longer one counts
-	// decoder_error and closes the connection (Envoy ignores it and stops
-	// decoding). Default 1 MiB, ZooKeeper's jute.maxbuffer.
+	// MaxPacketBytes is the longest request (and watch event or connect
+	// response) accepted; a longer one counts decoder_error and closes the
+	// connection (Envoy ignores it and stops decoding). Replies are not
+	// held and pass whatever their length. Default 1 MiB, ZooKeeper's
+	// jute.maxbuffer.
 	MaxPacketBytes uint32 `yaml:"max_packet_bytes" json:"max_packet_bytes"`
 	// EnableLatencyThresholdMetrics counts each response as <op>_resp_fast
 	// (latency at most its threshold) or <op>_resp_slow. Default false.
