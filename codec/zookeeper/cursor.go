@@ -57,7 +57,6 @@ func (c *cursor) buffer() []byte {
 	return c.take(int(n))
 }
 
-
 // skipString skips a ustring.
 func (c *cursor) skipString() { c.buffer() }
 

@@ -62,16 +62,16 @@ type framer struct {
 	// heldOnly limits only what is held, not the frame (replies: a reply
 	// passes whatever its length, only its header is held).
 	heldOnly bool
-	lenBuf [4]byte
-	nLen   int
-	inBody bool
-	n      int // body length
-	got    int // body bytes consumed
-	held   int // body bytes wanted so far
-	done   bool
-	buf    []byte
-	err    error
-	frames uint64
+	lenBuf   [4]byte
+	nLen     int
+	inBody   bool
+	n        int // body length
+	got      int // body bytes consumed
+	held     int // body bytes wanted so far
+	done     bool
+	buf      []byte
+	err      error
+	frames   uint64
 }
 
 // mid reports whether the stream stopped inside a frame.
