@@ -71,7 +71,6 @@ type framer struct {
 	done     bool
 	buf      []byte
 	err      error
-	frames   uint64
 }
 
 // mid reports whether the stream stopped inside a frame.
@@ -173,7 +172,6 @@ func (f *framer) tooLarge(n int) error {
 }
 
 func (f *framer) deliver(body []byte, frame func([]byte, int) error) error {
-	f.frames++
 	if err := frame(body, f.n); err != nil {
 		f.err = err
 		return err
