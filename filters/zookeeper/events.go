@@ -1,9 +1,11 @@
 package zookeeper
 
 import (
+	"strconv"
 	"time"
 
 	zk "github.com/sluice-proxy/sluice/codec/zookeeper"
+	"github.com/sluice-proxy/sluice/filters"
 )
 
 // request counts one client frame, publishes its metadata, asks the gates
@@ -61,6 +63,15 @@ func (c *conn) response(r *zk.Response) error {
 		c.mu.Unlock()
 		st.response(st.op(zk.OpConnect), r.Size, now.Sub(t))
 		c.meta.setResponse(r, nil)
+		// The session id goes to the access log once per connection: it
+		// ties a reconnect's connections to one session.
+		id := "0x" + strconv.FormatInt(r.SessionID, 16)
+		c.s.UpdateAccess(func(a *filters.AccessRecord) {
+			if a.Fields == nil {
+				a.Fields = make(map[string]any)
+			}
+			a.Fields["zookeeper_session"] = id
+		})
 		return nil
 	case r.Event:
 		st.WatchEvent.Inc()

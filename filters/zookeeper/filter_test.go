@@ -119,6 +119,9 @@ func TestMetadata(t *testing.T) {
 			t.Errorf("step %d: %v, want %v", i, got, step.want)
 		}
 	}
+	if got := s.AccessSnapshot().Fields["zookeeper_session"]; got != "0x7" {
+		t.Errorf("access zookeeper_session = %v, want 0x7", got)
+	}
 	for name, want := range map[string]uint64{"t.zookeeper.connect_readonly_rq": 1, "t.zookeeper.connect_rq": 0,
 		"t.zookeeper.getdata_rq_bytes": 19, "t.zookeeper.create_resp": 1, "t.zookeeper.getdata_resp": 1,
 		"t.zookeeper.watch_event": 1, "t.zookeeper.request_bytes": 49 + 19 + 33 + 24} {
