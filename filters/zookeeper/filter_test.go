@@ -3,6 +3,7 @@ package zookeeper
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -185,4 +186,59 @@ type denyAll struct{}
 
 func (denyAll) CheckRequest(*filters.Session, *filters.Request) filters.SQLVerdict {
 	return filters.SQLVerdict{Deny: true, Policy: "all"}
+}
+
+// gate refuses requests on one path, in-band or by closing.
+type gate struct {
+	path  string
+	close bool
+}
+
+func (g gate) CheckRequest(_ *filters.Session, r *filters.Request) filters.SQLVerdict {
+	if r.Path != g.path {
+		return filters.SQLVerdict{}
+	}
+	return filters.SQLVerdict{Deny: !g.close, Close: g.close, Policy: "p"}
+}
+
+// TestGate: a refused request is replaced by the exists on the impossible
+// path with its xid, its reply's error becomes NOAUTH, the others pass
+// untouched; a Close verdict ends the connection.
+func TestGate(t *testing.T) {
+	f, st := newTestFilter(t, nil)
+	s := newSession()
+	s.AddRequestGate(gate{path: "/secret"})
+	allowed := rec{}.i32(1).i32(int32(zk.OpGetData)).str("/open").b(false).frame()
+	denied := rec{}.i32(2).i32(int32(zk.OpSetData)).str("/secret").str("v").i32(-1).frame()
+	in := append(append(connectRq(false), allowed...), denied...)
+	c := newConn(f, s, &fakeConn{in: bytes.NewReader(in)})
+	out, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(append(connectRq(false), allowed...), zk.AppendExists(nil, 2, deniedPath, false)...)
+	if !bytes.Equal(out, want) {
+		t.Fatalf("forwarded %x\nwant      %x", out, want)
+	}
+	replies := append(append(connectRsp(false), zk.AppendReply(nil, 1, 10, zk.ErrNoNode)...), zk.AppendReply(nil, 2, 11, zk.ErrNoNode)...)
+	fc := c.Conn.(*fakeConn)
+	if _, err := c.Write(replies); err != nil {
+		t.Fatal(err)
+	}
+	wantOut := append(append(connectRsp(false), zk.AppendReply(nil, 1, 10, zk.ErrNoNode)...), zk.AppendReply(nil, 2, 11, zk.ErrNoAuth)...)
+	if !bytes.Equal(fc.out.Bytes(), wantOut) {
+		t.Fatalf("client got %x\nwant       %x", fc.out.Bytes(), wantOut)
+	}
+	for name, want := range map[string]uint64{"t.zookeeper.requests_denied": 1, "t.zookeeper.setdata_rq": 1, "t.zookeeper.setdata_resp": 1, "t.zookeeper.getdata_resp": 1} {
+		if got, _ := st.CounterValue(name); got != want {
+			t.Errorf("%s = %d, want %d", name, got, want)
+		}
+	}
+
+	s = newSession()
+	s.AddRequestGate(gate{path: "/secret", close: true})
+	c = newConn(f, s, &fakeConn{in: bytes.NewReader(in)})
+	if _, err := io.ReadAll(c); !errors.Is(err, errDenyClose) {
+		t.Fatalf("close verdict: %v", err)
+	}
 }
