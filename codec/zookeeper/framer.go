@@ -44,6 +44,7 @@ type FrameError struct {
 	Err error
 }
 
+// Error names the opcode when known and the problem.
 func (e *FrameError) Error() string {
 	if e.Op != OpError {
 		return fmt.Sprintf("zookeeper: %s: %v", e.Op.Name(), e.Err)
@@ -51,6 +52,7 @@ func (e *FrameError) Error() string {
 	return "zookeeper: " + e.Err.Error()
 }
 
+// Unwrap returns the sentinel (ErrTooLarge, ...).
 func (e *FrameError) Unwrap() error { return e.Err }
 
 // framer cuts a stream into frames, holding a prefix of each body: want
