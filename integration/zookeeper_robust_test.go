@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,4 +139,33 @@ func zkSilent(c net.Conn) bool {
 	_, err := c.Read(make([]byte, 1))
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
+}
+
+// TestZooKeeperFourLetterWords: admin commands on the client port (as
+// health checks send them) pass through the proxy undecoded.
+func TestZooKeeperFourLetterWords(t *testing.T) {
+	srv := testenv.ZooKeeper(t)
+	modes(t, func(t *testing.T, opt proxy.Option) *sluicetest.Sluice {
+		s := sluicetest.StartWith(t, zkYAML(srv.Addr(), "", ""), opt)
+		for cmd, want := range map[string]string{"ruok": "imok", "srvr": "Mode: standalone"} {
+			c, err := net.Dial("tcp", s.Addr("zk"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			if _, err := c.Write([]byte(cmd)); err != nil {
+				t.Fatal(err)
+			}
+			out, err := io.ReadAll(c)
+			c.Close()
+			if err != nil || !strings.Contains(string(out), want) {
+				t.Fatalf("%s: %q, %v", cmd, out, err)
+			}
+		}
+		s.WaitCounter("zk.zookeeper.four_letter_words", 2, 20*time.Second)
+		if n := s.Counter("zk.zookeeper.decoder_error"); n != 0 {
+			t.Errorf("decoder_error = %d", n)
+		}
+		return s
+	})
 }

@@ -204,3 +204,26 @@ func TestLongReply(t *testing.T) {
 		t.Fatalf("long event: %v", err)
 	}
 }
+
+// TestFourLetterWord: a stream starting with a four-letter word is
+// reported once and not framed, in any chunking; one that only looks like
+// it later is framed.
+func TestFourLetterWord(t *testing.T) {
+	for _, chunks := range [][][]byte{{[]byte("ruok")}, {[]byte("sr"), []byte("vr\n")}, {[]byte("m"), []byte("ntr"), []byte("more")}} {
+		d := NewRequestDecoder(Config{})
+		var got []string
+		for _, c := range chunks {
+			if err := d.Feed(c, func(r *Request) error { got = append(got, r.Op.Name()+":"+string(r.Word)); return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(got) != 1 || !d.Word() || d.Mid() {
+			t.Fatalf("%q: %v (word %v, mid %v)", chunks, got, d.Word(), d.Mid())
+		}
+	}
+	d := NewRequestDecoder(Config{})
+	b := append(connectReq(false), []byte("ruok")...)
+	if err := d.Feed(b, func(*Request) error { return nil }); !errors.Is(err, ErrTooLarge) || d.Word() {
+		t.Fatalf("ruok after connect: %v, word %v", err, d.Word())
+	}
+}

@@ -9,6 +9,7 @@ type Opcode int32
 // frame of a session is its connect request.
 const (
 	OpConnect              Opcode = -100 // sluice's marker for the connect frame
+	OpFourLetterWord       Opcode = -101 // sluice's marker for a four-letter word command
 	OpNotification         Opcode = 0
 	OpCreate               Opcode = 1
 	OpDelete               Opcode = 2
@@ -72,6 +73,7 @@ var opNames = map[Opcode]string{
 	OpAddWatch: "addwatch", OpClose: "close",
 	// Not in Envoy's set: named for metadata and rbac only.
 	OpMultiRead: "multiread", OpWhoAmI: "whoami", OpSASL: "sasl", OpDeleteContainer: "deletecontainer",
+	OpFourLetterWord: "four_letter_word",
 }
 
 // Name returns Envoy's opname ("getdata"), or "unknown".
@@ -88,7 +90,7 @@ func (o Opcode) String() string { return o.Name() + "(" + strconv.Itoa(int(o)) +
 // Known reports whether the opcode is one Envoy's zookeeper_proxy counts.
 func (o Opcode) Known() bool {
 	switch o {
-	case OpMultiRead, OpWhoAmI, OpSASL, OpDeleteContainer:
+	case OpMultiRead, OpWhoAmI, OpSASL, OpDeleteContainer, OpFourLetterWord:
 		return false
 	}
 	_, ok := opNames[o]

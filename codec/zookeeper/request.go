@@ -31,6 +31,8 @@ type Request struct {
 
 	// Ops are a multi's operations (each with Op, Path, Version, Flags).
 	Ops []Request
+	// Word is the command of an OpFourLetterWord ("ruok").
+	Word []byte
 }
 
 // maxMultiOps bounds the operations of one multi a Request keeps; a frame
@@ -42,6 +44,18 @@ type RequestDecoder struct {
 	f       framer
 	started bool
 	req     Request
+	head    [4]byte // the stream's first 4 bytes, to tell a four-letter word
+	nHead   int
+	word    bool // the stream is a four-letter word command: not framed
+}
+
+// fourLetterWords are ZooKeeper's admin commands, sent as the first bytes
+// of a connection on the client port instead of a connect request; the
+// server answers in plain text and closes.
+var fourLetterWords = map[string]bool{
+	"conf": true, "cons": true, "crst": true, "dump": true, "envi": true, "ruok": true, "srst": true,
+	"srvr": true, "stat": true, "wchc": true, "wchp": true, "wchs": true, "dirs": true, "mntr": true,
+	"isro": true, "hash": true, "gtmk": true, "stmk": true,
 }
 
 // NewRequestDecoder returns a decoder of a client stream from its start.
@@ -51,12 +65,41 @@ func NewRequestDecoder(c Config) *RequestDecoder {
 
 // Mid reports whether the stream stopped inside a frame (a truncated
 // frame, when the client is gone).
-func (d *RequestDecoder) Mid() bool { return d.f.mid() }
+func (d *RequestDecoder) Mid() bool {
+	return d.f.mid() || !d.word && !d.started && d.nHead > 0 && d.nHead < 4
+}
 
 // Feed decodes p, calling fn for each complete request. A malformed frame
 // returns a *FrameError, as does every later call. fn's error stops
-// decoding and is returned.
+// decoding and is returned. A stream that starts with a four-letter word
+// is reported once (Op OpFourLetterWord, Word) and not decoded further.
 func (d *RequestDecoder) Feed(p []byte, fn func(*Request) error) error {
+	if d.word {
+		return nil
+	}
+	if !d.started && d.nHead < 4 {
+		k := copy(d.head[d.nHead:], p)
+		d.nHead += k
+		p = p[k:]
+		if d.nHead < 4 {
+			return nil
+		}
+		if fourLetterWords[string(d.head[:])] {
+			d.word = true
+			d.req = Request{Op: OpFourLetterWord, Size: 4, Word: d.head[:]}
+			return fn(&d.req)
+		}
+		if err := d.frames(d.head[:], fn); err != nil {
+			return err
+		}
+	}
+	return d.frames(p, fn)
+}
+
+// Word reports whether the stream is a four-letter word command.
+func (d *RequestDecoder) Word() bool { return d.word }
+
+func (d *RequestDecoder) frames(p []byte, fn func(*Request) error) error {
 	return d.f.feed(p, holdAll, func(body []byte, n int) error {
 		r := &d.req
 		ops := r.Ops[:0]

@@ -59,6 +59,7 @@ type conn struct {
 	patcher zk.ErrPatcher
 
 	gatedW         atomic.Bool
+	word           atomic.Bool // a four-letter word command: bytes pass undecoded
 	failed         atomic.Bool
 	midReq, midRes atomic.Bool
 
@@ -124,6 +125,9 @@ func (c *conn) Read(p []byte) (int, error) {
 // Write decodes server bytes (rewriting refused requests' replies) and
 // writes them to the client.
 func (c *conn) Write(p []byte) (int, error) {
+	if c.word.Load() {
+		return c.Conn.Write(p)
+	}
 	if c.gatedW.Load() {
 		c.patcher.Patch(p, c.wasDenied, zk.ErrNoAuth)
 	}
@@ -143,6 +147,9 @@ func (c *conn) feedReq(p []byte) error {
 }
 
 func (c *conn) feedResp(p []byte) error {
+	if c.word.Load() {
+		return nil
+	}
 	err := c.resps.Feed(p, c.onResp)
 	c.midRes.Store(c.resps.Mid())
 	if err != nil {

@@ -12,6 +12,14 @@ import (
 // and remembers it for its reply.
 func (c *conn) request(r *zk.Request) error {
 	st := c.f.stats
+	if r.Op == zk.OpFourLetterWord {
+		// An admin command: the server answers in plain text and closes;
+		// nothing more is decoded either way.
+		c.word.Store(true)
+		st.FourLetterWords.Inc()
+		c.meta.setRequest(r)
+		return nil
+	}
 	st.RequestBytes.Add(uint64(r.Size))
 	o := st.op(r.Op)
 	switch {

@@ -19,6 +19,9 @@ type Stats struct {
 	// RequestsDenied counts requests a gate (rbac) refused (sluice's;
 	// Envoy's RBAC closes the connection instead).
 	RequestsDenied *stats.Counter
+	// FourLetterWords counts connections that carried a four-letter word
+	// command (ruok, srvr, ...), passed on undecoded (sluice's).
+	FourLetterWords *stats.Counter
 
 	ops            [opSlots]*opStats         // by opSlot
 	auth           map[string]*stats.Counter // auth.<scheme>_rq
@@ -62,7 +65,7 @@ func newStats(root *stats.Scope, cfg *Config) *Stats {
 	st := &Stats{
 		DecoderError: c("decoder_error"), RequestBytes: c("request_bytes"), ResponseBytes: c("response_bytes"),
 		ConnectRq: c("connect_rq"), ConnectROnlyRq: c("connect_readonly_rq"), WatchEvent: c("watch_event"),
-		RequestsDenied: c("requests_denied"),
+		RequestsDenied: c("requests_denied"), FourLetterWords: c("four_letter_words"),
 		auth:           make(map[string]*stats.Counter, len(authSchemes)),
 		authUnknown:    sc.Sub("auth").Counter("unknown_scheme_rq"),
 		unknownLatency: sc.Histogram("unknown_opcode_latency"),
