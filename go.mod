@@ -25,7 +25,7 @@ require (
 	google.golang.org/protobuf v1.36.12
 )
 
-require github.com/apache/thrift v0.22.0 // indirect
+require github.com/apache/thrift v0.22.0
 
 require (
 	cel.dev/expr v0.24.0 // indirect

@@ -5,3 +5,4 @@
 package thrifttest
 
 //go:generate thrift -r --gen go:package_prefix=github.com/sluice-proxy/sluice/internal/thrifttest/,skip_remote -out . ../../testdata/thrift/calc.thrift
+//go:generate gofmt -w calc

@@ -2,5 +2,4 @@
 
 package calc
 
-var GoUnusedProtection__ int;
-
+var GoUnusedProtection__ int
