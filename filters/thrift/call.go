@@ -118,7 +118,7 @@ func (p *Proxy) local(it *inflight, kind int32, msg string, closeAfter bool) *in
 		it.local = []byte{}
 		return it
 	}
-	b, err := codec.AppException(nil, it.m, kind, msg)
+	b, err := appException(nil, it.m, kind, msg)
 	if err != nil {
 		it.closeAfter = true
 		b = []byte{}
@@ -163,12 +163,12 @@ func (p *Proxy) answer(s *filters.Session, it *inflight) (out []byte, write bool
 	p.countResponse(rep, outcome, it.cs)
 	h.EndRequest(outcome == codec.ReplySuccess)
 	target := codec.Target{Transport: it.m.Transport, Protocol: it.m.Protocol, Headers: rep.Headers}
-	out, err := codec.Encode(dst, rep, target, it.m.Name, it.m.SeqID)
+	out, err := codec.Encode(dst, rep, target, rep.Name, it.m.SeqID)
 	if err != nil {
 		st.ResponseDecodingError.Inc()
 		it.cs.RespDecodingError.Inc()
 		s.Log.Warn("thrift_proxy: cannot re-encode reply", "method", it.m.Name, "err", err)
-		out, _ = codec.AppException(dst, it.m, codec.ExcInternalError, "bad reply from upstream")
+		out, _ = appException(dst, it.m, codec.ExcInternalError, "bad reply from upstream")
 	}
 	return out, true
 }
@@ -200,7 +200,7 @@ func (p *Proxy) upstreamFailure(s *filters.Session, it *inflight) ([]byte, bool)
 	if s.Log != nil {
 		s.Log.Debug("thrift_proxy: local exception", "method", it.m.Name, "err", err)
 	}
-	out, e := codec.AppException(dst, it.m, codec.ExcInternalError, msg)
+	out, e := appException(dst, it.m, codec.ExcInternalError, msg)
 	if e != nil {
 		it.closeAfter = true
 	}
@@ -235,4 +235,13 @@ func (p *Proxy) countResponse(m *codec.Message, o codec.ReplyOutcome, cs *Cluste
 	if cs != nil {
 		cs.RespReply.Inc()
 	}
+}
+
+// appException answers m locally. A multiplexed name loses its "Service:"
+// prefix, as a multiplexing server's reply does (the Go client checks the
+// reply's name against the bare method name).
+func appException(dst []byte, m *codec.Message, kind int32, msg string) ([]byte, error) {
+	mm := *m
+	mm.Name = stripService(m.Name)
+	return codec.AppException(dst, &mm, kind, msg)
 }

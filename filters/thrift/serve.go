@@ -80,9 +80,12 @@ func (p *Proxy) Serve(ctx context.Context, s *filters.Session, c filters.Conn) {
 			p.stats.CxDestroyLocalActiveRq.Inc()
 		}
 	}
+	if reason != "max_requests_per_connection" && reason != "local_reply_close" {
+		c.Close() // unblock a writer stuck on a client that does not read
+	}
 	close(d.stop)
-	c.Close()
 	<-wdone
+	c.Close()
 	s.UpdateAccess(func(a *filters.AccessRecord) {
 		if a.TerminationReason == "" {
 			a.TerminationReason = reason
@@ -140,30 +143,44 @@ func (d *downstream) complete(it *inflight) {
 }
 
 // writeLoop writes answers as they complete. A failed write closes the
-// connection (the reader then ends).
+// connection (the reader then ends). Once stopped it writes what is ready
+// and returns.
 func (d *downstream) writeLoop() {
 	bw := bufio.NewWriterSize(d.c, 16<<10)
 	var werr error
-	for {
-		select {
-		case it := <-d.ready:
-			if it.write && werr == nil {
-				if _, werr = bw.Write(it.out); werr == nil && (len(d.ready) == 0 || it.closeAfter) {
-					werr = bw.Flush()
-				}
-				if werr != nil {
-					d.closed.Store(true)
-					d.c.Close()
-				}
+	write := func(it *inflight) {
+		<-d.sem
+		d.done() // answered: it no longer counts as active
+		if it.write && werr == nil {
+			if _, werr = bw.Write(it.out); werr == nil && (len(d.ready) == 0 || it.closeAfter) {
+				werr = bw.Flush()
 			}
-			if it.closeAfter {
+			if werr != nil {
 				d.closed.Store(true)
 				d.c.Close()
 			}
-			<-d.sem
-			d.done()
+		}
+		if it.closeAfter {
+			d.closed.Store(true)
+			d.c.Close()
+		}
+	}
+	for {
+		select {
+		case it := <-d.ready:
+			write(it)
 		case <-d.stop:
-			return
+			for {
+				select {
+				case it := <-d.ready:
+					write(it)
+				default:
+					if werr == nil {
+						bw.Flush()
+					}
+					return
+				}
+			}
 		}
 	}
 }
