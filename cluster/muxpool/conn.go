@@ -111,7 +111,12 @@ func (c *conn[R]) expire(id int32) {
 	pc.call.finish(zero, ErrTimeout)
 	if idle {
 		c.fail(nil, false)
+		return
 	}
+	c.p.mu.Lock()
+	c.hc.remove(c)
+	c.p.mu.Unlock()
+	c.drain()
 }
 
 // readLoop delivers replies until the connection ends.

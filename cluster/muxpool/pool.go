@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -33,10 +34,15 @@ type EncodeFunc func(dst []byte, id int32) ([]byte, error)
 
 // Config sizes a pool.
 type Config struct {
-	// MaxConnsPerHost bounds the connections to one host. Default 4.
+	// MaxConnsPerHost bounds the connections to one host; 0 leaves the
+	// bound to the cluster's max_connections breaker.
 	MaxConnsPerHost int
 	// MaxPerConn is how many requests in flight a connection takes before
-	// another is opened (while under MaxConnsPerHost). Default 64.
+	// another is opened (while under MaxConnsPerHost). Default 1: most
+	// Thrift servers (the libraries' simple and threaded servers) answer
+	// the requests of one connection one after the other, so requests
+	// sharing a connection wait for each other; raise it for servers that
+	// work on a connection's requests concurrently.
 	MaxPerConn int
 	// ReadBuffer is the reader's buffer size. Default 16 KiB.
 	ReadBuffer int
@@ -44,10 +50,10 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.MaxConnsPerHost <= 0 {
-		c.MaxConnsPerHost = 4
+		c.MaxConnsPerHost = math.MaxInt32
 	}
 	if c.MaxPerConn <= 0 {
-		c.MaxPerConn = 64
+		c.MaxPerConn = 1
 	}
 	if c.ReadBuffer <= 0 {
 		c.ReadBuffer = 16 << 10

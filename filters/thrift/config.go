@@ -33,9 +33,16 @@ type Config struct {
 	// a reply by then is answered with a TApplicationException (InternalError).
 	// Envoy has no such timeout. Default 15s; 0 disables.
 	RequestTimeout config.Duration `yaml:"request_timeout" json:"request_timeout"`
-	// MaxUpstreamConnectionsPerHost (sluice) bounds the multiplexed
-	// connections to each host. Default 4.
+	// MaxUpstreamConnectionsPerHost (sluice) bounds the connections to each
+	// host; 0 (default) leaves it to the cluster's max_connections.
 	MaxUpstreamConnectionsPerHost int `yaml:"max_upstream_connections_per_host" json:"max_upstream_connections_per_host,omitempty"`
+	// MaxRequestsPerUpstreamConnection (sluice) is how many calls of any
+	// clients share one upstream connection at a time, matched back by
+	// sequence id. Default 1, Envoy's behaviour: the Thrift libraries'
+	// servers answer one connection's calls one after the other, so shared
+	// calls wait for each other. Raise it for servers that work on a
+	// connection's calls concurrently.
+	MaxRequestsPerUpstreamConnection int `yaml:"max_requests_per_upstream_connection" json:"max_requests_per_upstream_connection,omitempty"`
 	// MaxPendingPerClient (sluice) bounds one client's calls in flight
 	// (pipelined); reading from the client stops at the bound. Default 128.
 	MaxPendingPerClient int `yaml:"max_pending_per_client" json:"max_pending_per_client,omitempty"`
@@ -133,7 +140,7 @@ const RouterFilterName = "envoy.filters.thrift.router"
 
 // NewConfig returns a config with its defaults.
 func NewConfig() *Config {
-	return &Config{RequestTimeout: config.Duration(15e9), MaxUpstreamConnectionsPerHost: 4, MaxPendingPerClient: 128}
+	return &Config{RequestTimeout: config.Duration(15e9), MaxRequestsPerUpstreamConnection: 1, MaxPendingPerClient: 128}
 }
 
 // Validate records every problem with its path.
@@ -149,8 +156,8 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 	} else if p == codec.ProtocolTwitter {
 		errs.Add(config.Join(path, "protocol"), "TWITTER is not supported: Finagle's protocol upgrade is not implemented (deprecated in Envoy too); use BINARY")
 	}
-	if c.MaxUpstreamConnectionsPerHost < 0 || c.MaxPendingPerClient < 0 {
-		errs.Add(path, "max_upstream_connections_per_host and max_pending_per_client must not be negative")
+	if c.MaxUpstreamConnectionsPerHost < 0 || c.MaxPendingPerClient < 0 || c.MaxRequestsPerUpstreamConnection < 0 {
+		errs.Add(path, "max_upstream_connections_per_host, max_requests_per_upstream_connection and max_pending_per_client must not be negative")
 	}
 	rp := config.Join(path, "route_config.routes")
 	if len(c.RouteConfig.Routes) == 0 {

@@ -105,7 +105,7 @@ func (p *Proxy) pool(c *cluster.Cluster) (*muxpool.Pool[*codec.Message], bool) {
 	if g == nil {
 		g = &guard.Guard{Log: p.log}
 	}
-	pl := muxpool.New(c, read, muxpool.Config{MaxConnsPerHost: p.cfg.MaxUpstreamConnectionsPerHost}, g)
+	pl := muxpool.New(c, read, muxpool.Config{MaxConnsPerHost: p.cfg.MaxUpstreamConnectionsPerHost, MaxPerConn: p.cfg.MaxRequestsPerUpstreamConnection}, g)
 	p.pools[c] = pl
 	return pl, true
 }
