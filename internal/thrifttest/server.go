@@ -80,6 +80,9 @@ func (s *Server) Echo(_ context.Context, v string) (string, error) { s.count("ec
 // Describe returns its argument with a value appended.
 func (s *Server) Describe(_ context.Context, it *calc.Item) (*calc.Item, error) {
 	s.count("describe")
+	if it == nil { // a call without the argument (fuzzed input)
+		it = &calc.Item{}
+	}
 	it.Values = append(it.Values, int64(len(it.Values)))
 	return it, nil
 }
