@@ -79,6 +79,8 @@ type Pool[R any] struct {
 type hostConns[R any] struct {
 	conns   []*conn[R]
 	dialing int
+	// dialed is closed (and replaced) whenever a dial ends.
+	dialed chan struct{}
 }
 
 // New makes a pool for c; g contains panics of its reader goroutines.
@@ -138,23 +140,42 @@ func (p *Pool[R]) Send(ctx context.Context, h *cluster.Host, enc EncodeFunc, one
 	return call
 }
 
-// get returns a connection to h with room, dialing one when needed.
+// get returns a connection to h with room, dialing one when needed. When
+// the host's connections are all being dialed, it waits for one of them.
 func (p *Pool[R]) get(ctx context.Context, h *cluster.Host) (*conn[R], error) {
 	p.mu.Lock()
-	if p.closed {
+	for {
+		if p.closed {
+			p.mu.Unlock()
+			return nil, ErrClosed
+		}
+		hc := p.hosts[h]
+		if hc == nil {
+			hc = &hostConns[R]{dialed: make(chan struct{})}
+			p.hosts[h] = hc
+		}
+		best := hc.leastLoaded()
+		full := len(hc.conns)+hc.dialing >= p.cfg.MaxConnsPerHost
+		if best != nil && (best.load() < p.cfg.MaxPerConn || full) {
+			p.mu.Unlock()
+			return best, nil
+		}
+		if !full {
+			return p.dial(ctx, h, hc) // unlocks
+		}
+		wait := hc.dialed // every connection is being dialed: wait for one
 		p.mu.Unlock()
-		return nil, ErrClosed
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		p.mu.Lock()
 	}
-	hc := p.hosts[h]
-	if hc == nil {
-		hc = &hostConns[R]{}
-		p.hosts[h] = hc
-	}
-	best := hc.leastLoaded()
-	if best != nil && (best.load() < p.cfg.MaxPerConn || len(hc.conns)+hc.dialing >= p.cfg.MaxConnsPerHost) {
-		p.mu.Unlock()
-		return best, nil
-	}
+}
+
+// dial opens a connection to h; the caller holds p.mu, which dial releases.
+func (p *Pool[R]) dial(ctx context.Context, h *cluster.Host, hc *hostConns[R]) (*conn[R], error) {
 	hc.dialing++
 	p.mu.Unlock()
 
@@ -163,6 +184,8 @@ func (p *Pool[R]) get(ctx context.Context, h *cluster.Host) (*conn[R], error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	hc.dialing--
+	close(hc.dialed) // wake waiters: they retry, and dial themselves on failure
+	hc.dialed = make(chan struct{})
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +196,7 @@ func (p *Pool[R]) get(ctx context.Context, h *cluster.Host) (*conn[R], error) {
 	cn := newConn(p, hc, uc)
 	hc.conns = append(hc.conns, cn)
 	p.wg.Add(1)
-	p.guard.Go("thrift upstream reader", func(pe *guard.PanicError) { cn.fail(pe, false) }, cn.readLoop, "host", h.Address())
+	p.guard.Go("muxpool upstream reader", func(pe *guard.PanicError) { cn.fail(pe, false) }, cn.readLoop, "host", h.Address())
 	return cn, nil
 }
 

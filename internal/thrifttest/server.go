@@ -30,12 +30,23 @@ type Server struct {
 // port; it stops at the end of the test.
 func StartServer(tb testing.TB, name string, st Stack) *Server {
 	tb.Helper()
-	sock, err := thrift.NewTServerSocket("127.0.0.1:0")
+	s, err := NewServer("127.0.0.1:0", name, st)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// NewServer starts a server named name speaking st on addr (bench/thriftload
+// uses it outside tests); Stop ends it.
+func NewServer(addr, name string, st Stack) (*Server, error) {
+	sock, err := thrift.NewTServerSocket(addr)
+	if err != nil {
+		return nil, err
+	}
 	if err := sock.Listen(); err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	s := &Server{Name: name, Addr: sock.Addr().String(), Notes: make(chan string, 1024), stop: make(chan struct{}), calls: map[string]int{}}
 	mp := thrift.NewTMultiplexedProcessor()
@@ -46,8 +57,7 @@ func StartServer(tb testing.TB, name string, st Stack) *Server {
 	s.srv = thrift.NewTSimpleServer4(mp, sock, tf, pf)
 	s.srv.SetForwardHeaders([]string{"tenant", "route"})
 	go s.srv.Serve()
-	tb.Cleanup(s.Stop)
-	return s
+	return s, nil
 }
 
 // Stop stops the server: the listener and every connection close.
