@@ -42,10 +42,11 @@ listeners:
           route_config: {routes: [{match: {method_name: ""}, route: {cluster: up_shared}}]}
   - name: tcp
     address: $TCP
-    filters: [{tcp_proxy: {stat_prefix: bench, cluster: up}}]
+    filters: [{tcp_proxy: {stat_prefix: bench, cluster: up_tcp}}]
 clusters:
   - {name: up, endpoints: ["$UP"]}
   - {name: up_shared, endpoints: ["$UP"]}
+  - {name: up_tcp, endpoints: ["$UP"]}
 YAML
 "$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
 for i in $(seq 50); do
@@ -69,5 +70,5 @@ cx() { curl -fs "http://$ADMIN/stats?filter=cluster\\.$1\\.upstream_cx_total" | 
 printf '%-14s %10s %10s %10s %10s %10s %10s\n' 'calls/s' direct tcp_proxy thrift thr_shared thr/tcp shared/tcp
 printf '%-14s %10s %10s %10s %10s %10.2f %10.2f\n' "echo(64B)" "$d" "$t" "$h" "$m" \
   "$(echo "$h / $t" | bc -l)" "$(echo "$m / $t" | bc -l)"
-echo "upstream connections opened: thrift_proxy $(cx up) (tcp_proxy's included), shared $(cx up_shared)"
+echo "upstream connections opened over all rounds: tcp_proxy $(cx up_tcp), thrift_proxy $(cx up), thrift_proxy shared $(cx up_shared)"
 echo "rounds=$ROUNDS seconds=$SECS clients=$CLIENTS cores=$(nproc)"
