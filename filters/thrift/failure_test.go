@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
 	"github.com/sluice-proxy/sluice/internal/testenv"
 	"github.com/sluice-proxy/sluice/internal/thrifttest"
+	"github.com/sluice-proxy/sluice/internal/thrifttest/calc"
 )
 
 // TestTimeout: a reply that never comes is answered with a
@@ -186,4 +187,33 @@ func itoa(n int) string {
 			return string(b)
 		}
 	}
+}
+
+// TestProtocolViolations: a client that sends a reply is closed
+// (request_invalid_type); one that sends garbage after a call still in
+// flight is closed with that call counted (cx_destroy_local_with_active_rq).
+func TestProtocolViolations(t *testing.T) {
+	srv := thrifttest.StartServer(t, "pv", framedBinary)
+	s := sluicetest.Start(t, proxyYAML(`stat_prefix: pv
+route_config:
+  routes:
+    - match: {method_name: ""}
+      route: {cluster: pv}`, clusterYAML("pv", "", srv.Addr)))
+	send := func(b []byte) {
+		c, err := net.Dial("tcp", s.Addr("thrift"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write(b)
+		io.Copy(io.Discard, c) // until sluice closes
+	}
+	call := thrifttest.Capture(framedBinary, "", func(ctx context.Context, c *calc.CalcClient) { c.Sleep(ctx, 2000) })
+	reply := append([]byte(nil), call...)
+	reply[4+3] = 2 // message type REPLY in the strict binary version word
+	send(reply)
+	wantCounters(t, s, map[string]uint64{"thrift.pv.request_invalid_type": 1, "thrift.pv.request": 1})
+	send(append(call, "garbage!"...))
+	wantCounters(t, s, map[string]uint64{"thrift.pv.cx_destroy_local_with_active_rq": 1, "thrift.pv.request_decoding_error": 1})
 }
