@@ -46,6 +46,9 @@ type downstream struct {
 	ready chan *inflight
 	stop  chan struct{}
 
+	// rx and tx count the bytes of calls read and answers written, for the
+	// access log.
+	rx, tx atomic.Int64
 	// closed is set when the writer closed the connection after a local
 	// answer (close_downstream_on_upstream_error) or a failed write.
 	closed atomic.Bool
@@ -87,6 +90,8 @@ func (p *Proxy) Serve(ctx context.Context, s *filters.Session, c filters.Conn) {
 	<-wdone
 	c.Close()
 	s.UpdateAccess(func(a *filters.AccessRecord) {
+		a.BytesReceived = uint64(d.rx.Load())
+		a.BytesSent = uint64(d.tx.Load())
 		if a.TerminationReason == "" {
 			a.TerminationReason = reason
 		}
@@ -109,6 +114,7 @@ func (d *downstream) readLoop(ctx context.Context) string {
 			}
 			return p.decodeError(d.s, err)
 		}
+		d.rx.Add(int64(m.Size))
 		if m.Type == codec.Reply || m.Type == codec.Exception {
 			p.stats.Request.Inc()
 			p.stats.RequestInvalidType.Inc()
@@ -152,6 +158,7 @@ func (d *downstream) writeLoop() {
 		<-d.sem
 		d.done() // answered: it no longer counts as active
 		if it.write && werr == nil {
+			d.tx.Add(int64(len(it.out)))
 			if _, werr = bw.Write(it.out); werr == nil && (len(d.ready) == 0 || it.closeAfter) {
 				werr = bw.Flush()
 			}
