@@ -63,7 +63,7 @@ func (p *Proxy) route(ctx context.Context, s *filters.Session, m *codec.Message,
 		cl.Stats().CxNoneHealthy.Inc()
 		return p.local(it, codec.ExcInternalError, fmt.Sprintf("no healthy upstream for '%s'", name), p.closeOnUp), false
 	}
-	pl, ok := p.pool(cl)
+	up, ok := p.pool(cl)
 	if !ok {
 		return p.local(it, codec.ExcInternalError, "thrift_proxy is shutting down", true), false
 	}
@@ -71,14 +71,14 @@ func (p *Proxy) route(ctx context.Context, s *filters.Session, m *codec.Message,
 	if r.strip {
 		upName = stripService(upName)
 	}
-	target := upstreamTarget(cl)
+	target := up.target
 	target.Headers = m.Headers
 	enc := func(dst []byte, id int32) ([]byte, error) { return codec.Encode(dst, m, target, upName, id) }
 	h.BeginRequest()
 	for _, mr := range r.mirrors {
 		p.mirror(ctx, mr, m, upName)
 	}
-	pl.Send(ctx, h, enc, oneway, p.timeout, func(c *muxpool.Call[*codec.Message]) {
+	up.pool.Send(ctx, h, enc, oneway, p.timeout, func(c *muxpool.Call[*codec.Message]) {
 		it.call = c
 		complete(it)
 	})
@@ -95,20 +95,21 @@ func (p *Proxy) mirror(ctx context.Context, mr mirror, m *codec.Message, name st
 	if cl != nil {
 		h = cl.Pick(0, false)
 	}
-	pl, ok := (*muxpool.Pool[*codec.Message])(nil), false
+	var up *upstream
+	ok := false
 	if h != nil {
-		pl, ok = p.pool(cl)
+		up, ok = p.pool(cl)
 	}
 	if !ok {
 		p.stats.ShadowRequestSubmitFail.Inc()
 		return
 	}
-	target := upstreamTarget(cl)
+	target := up.target
 	target.Headers = m.Headers
 	enc := func(dst []byte, id int32) ([]byte, error) { return codec.Encode(dst, m, target, name, id) }
 	// The shadow's Call completes on its own (reply, reset or timeout);
 	// nothing waits for it.
-	pl.Send(context.WithoutCancel(ctx), h, enc, m.Type == codec.Oneway, p.timeout, nil)
+	up.pool.Send(context.WithoutCancel(ctx), h, enc, m.Type == codec.Oneway, p.timeout, nil)
 }
 
 // local makes a TApplicationException answer for a call (none for oneway).

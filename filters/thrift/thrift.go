@@ -42,8 +42,16 @@ type Proxy struct {
 	guard     *guard.Guard
 
 	mu     sync.Mutex
-	pools  map[*cluster.Cluster]*muxpool.Pool[*codec.Message]
+	pools  map[*cluster.Cluster]*upstream
 	closed bool
+}
+
+// upstream is a cluster's pool and the transport and protocol its
+// connections speak, fixed when the pool is made (a reload that changes the
+// cluster's options builds a new filter, with new pools).
+type upstream struct {
+	pool   *muxpool.Pool[*codec.Message]
+	target codec.Target
 }
 
 // New builds the filter.
@@ -64,23 +72,24 @@ func New(cfg *Config, env *filters.Env) (*Proxy, error) {
 		cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix), routes: compileRoutes(cfg.RouteConfig.Routes),
 		transport: t, protocol: p, limit: env.PerConnectionBufferLimit(), timeout: cfg.RequestTimeout.D(),
 		closeOnUp: closeOnUp, clusters: env.Clusters, log: log, guard: env.Guard,
-		pools: map[*cluster.Cluster]*muxpool.Pool[*codec.Message]{},
+		pools: map[*cluster.Cluster]*upstream{},
 	}, nil
 }
 
 // pool returns the shared pool of cluster c, made on first use.
-func (p *Proxy) pool(c *cluster.Cluster) (*muxpool.Pool[*codec.Message], bool) {
+func (p *Proxy) pool(c *cluster.Cluster) (*upstream, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return nil, false
 	}
-	if pl := p.pools[c]; pl != nil {
-		return pl, true
+	if u := p.pools[c]; u != nil {
+		return u, true
 	}
+	target := upstreamTarget(c)
 	// Replies come as the requests went: the cluster's options, else the
 	// downstream settings (lax binary cannot be detected).
-	up := upstreamTarget(c)
+	up := target
 	if up.Transport == codec.TransportAuto {
 		up.Transport = p.transport
 	}
@@ -106,8 +115,9 @@ func (p *Proxy) pool(c *cluster.Cluster) (*muxpool.Pool[*codec.Message], bool) {
 		g = &guard.Guard{Log: p.log}
 	}
 	pl := muxpool.New(c, read, muxpool.Config{MaxConnsPerHost: p.cfg.MaxUpstreamConnectionsPerHost, MaxPerConn: p.cfg.MaxRequestsPerUpstreamConnection}, g)
-	p.pools[c] = pl
-	return pl, true
+	u := &upstream{pool: pl, target: target}
+	p.pools[c] = u
+	return u, true
 }
 
 // Close closes the upstream pools; the filter's chain set has retired.
@@ -117,8 +127,8 @@ func (p *Proxy) Close() error {
 	pools := p.pools
 	p.pools = nil
 	p.mu.Unlock()
-	for _, pl := range pools {
-		pl.Close()
+	for _, u := range pools {
+		u.pool.Close()
 	}
 	return nil
 }
