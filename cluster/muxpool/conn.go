@@ -3,6 +3,7 @@ package muxpool
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"syscall"
@@ -18,8 +19,12 @@ type conn[R any] struct {
 	hc *hostConns[R]
 	uc *cluster.UpstreamConn
 
-	wmu  sync.Mutex
-	wbuf []byte
+	// wmu guards wbuf (requests encoded, not yet written), spare (the
+	// other buffer) and flushing (a sender is writing).
+	wmu      sync.Mutex
+	wbuf     []byte
+	spare    []byte
+	flushing bool
 
 	mu       sync.Mutex
 	seq      int32
@@ -45,7 +50,9 @@ func (c *conn[R]) load() int {
 	return len(c.pending)
 }
 
-// send registers call under a fresh id and writes the request.
+// send registers call under a fresh id and writes the request. Writes
+// are batched: the sender that finds no write in progress writes every
+// request queued meanwhile, in one system call, until none is left.
 func (c *conn[R]) send(call *Call[R], enc EncodeFunc, oneway bool, timeout time.Duration, rq *cluster.Resource) {
 	var zero R
 	c.mu.Lock()
@@ -60,37 +67,65 @@ func (c *conn[R]) send(call *Call[R], enc EncodeFunc, oneway bool, timeout time.
 		c.seq = 1
 	}
 	id := c.seq
-	if !oneway {
+	c.mu.Unlock()
+
+	c.wmu.Lock()
+	n0 := len(c.wbuf)
+	b, err := enc(c.wbuf, id)
+	if err != nil { // this request only: the connection is fine
+		c.wmu.Unlock()
+		rq.Release()
+		call.finish(zero, fmt.Errorf("muxpool: encoding the request: %w", err))
+		return
+	}
+	if !oneway { // registered before its bytes can reach the server
+		c.mu.Lock()
+		if c.dead {
+			c.mu.Unlock()
+			c.wmu.Unlock()
+			rq.Release()
+			call.finish(zero, ErrReset)
+			return
+		}
 		c.pending[id] = &pendingCall[R]{call: call, rq: rq}
 		if timeout > 0 {
 			call.timer = time.AfterFunc(timeout, func() { c.expire(id) })
 		}
+		c.mu.Unlock()
 	}
-	c.mu.Unlock()
-
-	c.wmu.Lock()
-	b, err := enc(c.wbuf[:0], id)
-	if err == nil {
-		call.Sent = len(b)
-		_, err = c.uc.Write(b)
-		c.uc.CountBytes(0, uint64(len(b)))
-	}
-	if cap(b) <= 64<<10 {
-		c.wbuf = b[:0]
-	}
-	c.wmu.Unlock()
-
-	if err != nil {
+	c.wbuf = b
+	call.Sent = len(b) - n0
+	if c.flushing { // the writing sender takes these bytes too
+		c.wmu.Unlock()
 		if oneway {
 			rq.Release()
-			call.finish(zero, err)
+			call.finish(zero, nil)
 		}
-		c.fail(err, false)
 		return
 	}
+	c.flushing = true
+	var werr error
+	for len(c.wbuf) > 0 && werr == nil {
+		out := c.wbuf
+		c.wbuf = c.spare[:0]
+		c.wmu.Unlock()
+		_, werr = c.uc.Write(out)
+		c.uc.CountBytes(0, uint64(len(out)))
+		c.wmu.Lock()
+		c.spare = nil
+		if cap(out) <= 64<<10 {
+			c.spare = out[:0]
+		}
+	}
+	c.wbuf = c.wbuf[:0]
+	c.flushing = false
+	c.wmu.Unlock()
 	if oneway {
 		rq.Release()
-		call.finish(zero, nil)
+		call.finish(zero, werr)
+	}
+	if werr != nil {
+		c.fail(werr, false)
 	}
 }
 
