@@ -102,7 +102,13 @@ func (p *Proxy) pool(c *cluster.Cluster) (*upstream, bool) {
 	}
 	read := func(br *bufio.Reader) func() (int32, *codec.Message, error) {
 		d := codec.NewDecoder(br, up.Transport, up.Protocol, max)
+		// Under auto, one connection carries the calls of clients that may
+		// speak differently (one after the other): detect every reply.
+		redetect := up.Transport == codec.TransportAuto || up.Protocol == codec.ProtocolAuto
 		return func() (int32, *codec.Message, error) {
+			if redetect {
+				d = codec.NewDecoder(br, up.Transport, up.Protocol, max)
+			}
 			m, err := d.Next()
 			if err != nil {
 				return 0, nil, err

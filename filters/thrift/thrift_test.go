@@ -118,3 +118,4 @@ func upper(s string) string {
 	}
 	return string(b)
 }
+
