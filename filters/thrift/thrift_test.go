@@ -118,4 +118,3 @@ func upper(s string) string {
 	}
 	return string(b)
 }
-
