@@ -217,3 +217,43 @@ route_config:
 	send(append(call, "garbage!"...))
 	wantCounters(t, s, map[string]uint64{"thrift.pv.cx_destroy_local_with_active_rq": 1, "thrift.pv.request_decoding_error": 1})
 }
+
+// TestPipelinedWithinBufferLimit: a client pipelining 8 calls of 30 KiB
+// through a 64 KiB buffer limit gets all 8 answers: sluice holds at most
+// two calls at a time and reads the next as answers go out.
+func TestPipelinedWithinBufferLimit(t *testing.T) {
+	srv := thrifttest.StartServer(t, "pl", framedBinary)
+	s := sluicetest.Start(t, `listeners:
+  - name: thrift
+    address: 127.0.0.1:0
+    per_connection_buffer_limit_bytes: 65536
+    filters:
+      - thrift_proxy:
+          stat_prefix: pl
+          route_config: {routes: [{match: {method_name: ""}, route: {cluster: pl}}]}
+clusters:
+`+indent(clusterYAML("pl", "", srv.Addr), 2)+"\n")
+	big := strings.Repeat("z", 30<<10)
+	var in []byte
+	for i := 0; i < 8; i++ {
+		in = append(in, thrifttest.Capture(framedBinary, "", func(ctx context.Context, c *calc.CalcClient) { c.Echo(ctx, big) })...)
+	}
+	c, err := net.Dial("tcp", s.Addr("thrift"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	go c.Write(in)
+	br := bufio.NewReader(c)
+	for i := 0; i < 8; i++ {
+		var hdr [4]byte
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		if _, err := br.Discard(int(binary.BigEndian.Uint32(hdr[:]))); err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+	}
+	wantCounters(t, s, map[string]uint64{"thrift.pl.response_success": 8, "thrift.pl.request_decoding_error": 0})
+}

@@ -55,6 +55,8 @@ type downstream struct {
 
 	mu       sync.Mutex
 	active   int
+	held     int // bytes of calls in flight and answers not yet written
+	room     *sync.Cond
 	draining bool
 	drained  chan struct{}
 }
@@ -65,6 +67,12 @@ func (p *Proxy) Serve(ctx context.Context, s *filters.Session, c filters.Conn) {
 	n := max(p.cfg.MaxPendingPerClient, 1)
 	d := &downstream{p: p, s: s, c: c, sem: make(chan struct{}, n), ready: make(chan *inflight, n),
 		stop: make(chan struct{}), drained: make(chan struct{})}
+	d.room = sync.NewCond(&d.mu)
+	s.SetBufferedBytes(func() int64 {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return int64(d.held)
+	})
 	wdone := make(chan struct{})
 	s.Go(func() {
 		defer close(wdone)
@@ -127,6 +135,12 @@ func (d *downstream) readLoop(ctx context.Context) string {
 			return "drain"
 		}
 		d.mu.Lock()
+		// Memory: calls in flight and answers not yet written stay within
+		// the buffer limit (one call alone may reach it).
+		for d.active > 0 && d.held+m.Size > p.limit {
+			d.room.Wait()
+		}
+		d.held += m.Size
 		d.active++
 		d.mu.Unlock()
 		closeAfter := p.handle(ctx, d.s, m, d.complete)
@@ -145,6 +159,9 @@ func (d *downstream) readLoop(ctx context.Context) string {
 // the goroutine that completed the call and never blocks.
 func (d *downstream) complete(it *inflight) {
 	it.out, it.write = d.p.answer(d.s, it)
+	d.mu.Lock()
+	d.held += len(it.out)
+	d.mu.Unlock()
 	d.ready <- it
 }
 
@@ -156,7 +173,7 @@ func (d *downstream) writeLoop() {
 	var werr error
 	write := func(it *inflight) {
 		<-d.sem
-		d.done() // answered: it no longer counts as active
+		d.done(it.m.Size + len(it.out)) // answered: it no longer counts as active
 		if it.write && werr == nil {
 			d.tx.Add(int64(len(it.out)))
 			if _, werr = bw.Write(it.out); werr == nil && (len(d.ready) == 0 || it.closeAfter) {
@@ -198,9 +215,11 @@ func (d *downstream) activeCount() int {
 	return d.active
 }
 
-// done counts one answer written.
-func (d *downstream) done() {
+// done counts one answer written and the bytes it no longer holds.
+func (d *downstream) done(bytes int) {
 	d.mu.Lock()
+	d.held -= bytes
+	d.room.Broadcast()
 	d.active--
 	if d.draining && d.active == 0 {
 		close(d.drained)
