@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -26,6 +27,8 @@ type conn[R any] struct {
 	spare    []byte
 	flushing bool
 
+	inflight atomic.Int32
+
 	mu       sync.Mutex
 	seq      int32
 	pending  map[int32]*pendingCall[R]
@@ -43,12 +46,13 @@ func newConn[R any](p *Pool[R], hc *hostConns[R], uc *cluster.UpstreamConn) *con
 	return &conn[R]{p: p, hc: hc, uc: uc, pending: map[int32]*pendingCall[R]{}}
 }
 
-// load is the number of replies awaited.
-func (c *conn[R]) load() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.pending)
-}
+// load is the number of requests given this connection and not done:
+// counted when the pool hands the connection out (so that concurrent
+// picks see each other), released when the request ends.
+func (c *conn[R]) load() int { return int(c.inflight.Load()) }
+
+// release ends one request's claim on the connection.
+func (c *conn[R]) release() { c.inflight.Add(-1) }
 
 // send registers call under a fresh id and writes the request. Writes
 // are batched: the sender that finds no write in progress writes every
@@ -58,6 +62,7 @@ func (c *conn[R]) send(call *Call[R], enc EncodeFunc, oneway bool, timeout time.
 	c.mu.Lock()
 	if c.dead {
 		c.mu.Unlock()
+		c.release()
 		rq.Release()
 		call.finish(zero, ErrReset)
 		return
@@ -74,6 +79,7 @@ func (c *conn[R]) send(call *Call[R], enc EncodeFunc, oneway bool, timeout time.
 	b, err := enc(c.wbuf, id)
 	if err != nil { // this request only: the connection is fine
 		c.wmu.Unlock()
+		c.release()
 		rq.Release()
 		call.finish(zero, fmt.Errorf("muxpool: encoding the request: %w", err))
 		return
@@ -83,6 +89,7 @@ func (c *conn[R]) send(call *Call[R], enc EncodeFunc, oneway bool, timeout time.
 		if c.dead {
 			c.mu.Unlock()
 			c.wmu.Unlock()
+			c.release()
 			rq.Release()
 			call.finish(zero, ErrReset)
 			return
@@ -98,6 +105,7 @@ func (c *conn[R]) send(call *Call[R], enc EncodeFunc, oneway bool, timeout time.
 	if c.flushing { // the writing sender takes these bytes too
 		c.wmu.Unlock()
 		if oneway {
+			c.release()
 			rq.Release()
 			call.finish(zero, nil)
 		}
@@ -121,6 +129,7 @@ func (c *conn[R]) send(call *Call[R], enc EncodeFunc, oneway bool, timeout time.
 	c.flushing = false
 	c.wmu.Unlock()
 	if oneway {
+		c.release()
 		rq.Release()
 		call.finish(zero, werr)
 	}
@@ -140,6 +149,7 @@ func (c *conn[R]) expire(id int32) {
 	if pc == nil {
 		return
 	}
+	c.release()
 	pc.rq.Release()
 	pc.call.Host.Report(cluster.LocalOriginTimeout)
 	var zero R
@@ -171,6 +181,7 @@ func (c *conn[R]) readLoop() {
 		idle := c.draining && len(c.pending) == 0
 		c.mu.Unlock()
 		if pc != nil { // nil: the call timed out, its late reply is dropped
+			c.release()
 			pc.rq.Release()
 			pc.call.finish(reply, nil)
 		}
@@ -215,6 +226,7 @@ func (c *conn[R]) fail(cause error, remote bool) {
 	}
 	var zero R
 	for _, pc := range pend {
+		c.release()
 		pc.rq.Release()
 		if err == ErrReset {
 			pc.call.Host.Report(cluster.LocalOriginTimeout)

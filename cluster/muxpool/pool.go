@@ -157,6 +157,7 @@ func (p *Pool[R]) get(ctx context.Context, h *cluster.Host) (*conn[R], error) {
 		best := hc.leastLoaded()
 		full := len(hc.conns)+hc.dialing >= p.cfg.MaxConnsPerHost
 		if best != nil && (best.load() < p.cfg.MaxPerConn || full) {
+			best.inflight.Add(1)
 			p.mu.Unlock()
 			return best, nil
 		}
@@ -194,6 +195,7 @@ func (p *Pool[R]) dial(ctx context.Context, h *cluster.Host, hc *hostConns[R]) (
 		return nil, ErrClosed
 	}
 	cn := newConn(p, hc, uc)
+	cn.inflight.Add(1)
 	hc.conns = append(hc.conns, cn)
 	p.wg.Add(1)
 	p.guard.Go("muxpool upstream reader", func(pe *guard.PanicError) { cn.fail(pe, false) }, cn.readLoop, "host", h.Address())
