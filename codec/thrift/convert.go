@@ -16,7 +16,7 @@ const maxDepth = athrift.DEFAULT_RECURSION_DEPTH
 // self-describing encoding with the library's reader and writer.
 func translate(ctx context.Context, m *Message, pw athrift.TProtocol) error {
 	mem := &athrift.TMemoryBuffer{Buffer: bytes.NewBuffer(m.Body)}
-	pr, err := newProtocol(m.Protocol, mem, conf(len(m.Body)))
+	pr, err := newProtocol(m.Protocol, mem, confAny)
 	if err != nil {
 		return err
 	}

@@ -20,13 +20,14 @@ type Decoder struct {
 	transport Transport
 	protocol  Protocol
 	max       int
+	cfg       *athrift.TConfiguration
 }
 
 // NewDecoder reads from r with the given transport and protocol (either may
 // be auto). max bounds a frame or message in bytes; larger ones fail with
 // ErrTooLarge before their body is read.
 func NewDecoder(r *bufio.Reader, t Transport, p Protocol, max int) *Decoder {
-	return &Decoder{r: r, transport: t, protocol: p, max: max}
+	return &Decoder{r: r, transport: t, protocol: p, max: max, cfg: conf(max)}
 }
 
 // Transport is the transport in use (auto until the first message).
@@ -74,7 +75,7 @@ func (d *Decoder) Next() (*Message, error) {
 	if d.protocol == ProtocolAuto && m.Transport != TransportHeader {
 		d.protocol = m.Protocol
 	}
-	off, err := readBegin(m, payload, d.max)
+	off, err := readBegin(m, payload, d.cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +126,7 @@ func (d *Decoder) unwrapHeader(m *Message, frame []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: not a header frame", ErrMalformed)
 	}
 	mem := &athrift.TMemoryBuffer{Buffer: bytes.NewBuffer(frame)}
-	ht := athrift.NewTHeaderTransportConf(mem, conf(d.max))
+	ht := athrift.NewTHeaderTransportConf(mem, d.cfg)
 	if err := ht.ReadFrame(context.Background()); err != nil {
 		return nil, fmt.Errorf("%w: header frame: %v", ErrMalformed, err)
 	}
@@ -164,7 +165,7 @@ func (d *Decoder) readUnframed(m *Message) ([]byte, error) {
 	}
 	m.Protocol = p
 	rec := &recorder{r: d.r, max: d.max}
-	pr, err := newProtocol(p, rec, conf(d.max))
+	pr, err := newProtocol(p, rec, d.cfg)
 	if err != nil {
 		return nil, err
 	}

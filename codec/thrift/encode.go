@@ -41,7 +41,7 @@ func Encode(dst []byte, m *Message, t Target, name string, seq int32) ([]byte, e
 		return dst, fmt.Errorf("%w: encode to %s/%s", ErrUnsupported, t.Transport, t.Protocol)
 	}
 	w := &sliceWriter{}
-	pw, err := newProtocol(t.Protocol, w, conf(0))
+	pw, err := newProtocol(t.Protocol, w, confAny)
 	if err != nil {
 		return dst, err
 	}
@@ -111,7 +111,7 @@ func wrapHeader(dst, payload []byte, t Target, seq int32) ([]byte, error) {
 func AppException(dst []byte, m *Message, kind int32, msg string) ([]byte, error) {
 	t := Target{Transport: m.Transport, Protocol: m.Protocol}
 	w := &sliceWriter{}
-	pw, err := newProtocol(t.Protocol, w, conf(0))
+	pw, err := newProtocol(t.Protocol, w, confAny)
 	if err != nil {
 		return dst, err
 	}
