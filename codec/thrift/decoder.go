@@ -125,6 +125,9 @@ func (d *Decoder) unwrapHeader(m *Message, frame []byte) ([]byte, error) {
 	if len(frame) < 6 || binary.BigEndian.Uint16(frame[4:]) != headerMagic {
 		return nil, fmt.Errorf("%w: not a header frame", ErrMalformed)
 	}
+	if err := checkHeaderCounts(frame[4:]); err != nil {
+		return nil, err
+	}
 	mem := &athrift.TMemoryBuffer{Buffer: bytes.NewBuffer(frame)}
 	ht := athrift.NewTHeaderTransportConf(mem, d.cfg)
 	if err := ht.ReadFrame(context.Background()); err != nil {
@@ -193,4 +196,29 @@ func (d *Decoder) readUnframed(m *Message) ([]byte, error) {
 func isSizeLimit(err error) bool {
 	var pe athrift.TProtocolException
 	return errors.As(err, &pe) && pe.TypeId() == athrift.SIZE_LIMIT
+}
+
+// checkHeaderCounts refuses a THeader frame whose transform count exceeds
+// its header section before the library sees it: apache/thrift v0.22's
+// THeaderTransport allocates that many entries from the wire, so a 52-byte
+// frame asked it for gigabytes (found by FuzzDecoder). frame starts after
+// the length prefix: magic and flags (4), sequence id (4), header length in
+// words (2), then the header: protocol id and transform count as varints.
+func checkHeaderCounts(frame []byte) error {
+	if len(frame) < 10 {
+		return fmt.Errorf("%w: header frame of %d bytes", ErrMalformed, len(frame))
+	}
+	hdr := frame[10:]
+	if n := int(binary.BigEndian.Uint16(frame[8:])) * 4; n < len(hdr) {
+		hdr = hdr[:n]
+	}
+	_, n := binary.Uvarint(hdr) // protocol id
+	if n <= 0 {
+		return fmt.Errorf("%w: header protocol id", ErrMalformed)
+	}
+	count, m := binary.Uvarint(hdr[n:])
+	if m <= 0 || count > uint64(len(hdr)-n-m) {
+		return fmt.Errorf("%w: header transform count", ErrMalformed)
+	}
+	return nil
 }
