@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -29,36 +31,55 @@ var (
 )
 
 // ThriftPyGen generates the Python code of testdata/thrift/calc.thrift with
-// Debian's thrift-compiler, once per test binary, and returns its directory
-// (holding gen-py/).
+// Debian's thrift-compiler, once per IDL content (a directory under the
+// temp dir named by its hash, shared by test binaries and runs), and
+// returns its directory (holding gen-py/).
 func ThriftPyGen(t testing.TB) string {
 	t.Helper()
-	pyGenOnce.Do(func() {
-		var thriftBin string
-		if thriftBin, pyGenErr = lookBin("thrift", "thrift-compiler"); pyGenErr != nil {
-			return
-		}
-		if _, pyGenErr = os.Stat("/usr/lib/python3/dist-packages/thrift/Thrift.py"); pyGenErr != nil {
-			pyGenErr = fmt.Errorf("testenv: python3-thrift missing: install the Debian package python3-thrift: %w", pyGenErr)
-			return
-		}
-		if pyGenDir, pyGenErr = os.MkdirTemp("", "sluice-thrift-py-"); pyGenErr != nil {
-			return
-		}
-		var out []byte
-		err := os.MkdirAll(filepath.Join(pyGenDir, "gen-py"), 0o755)
-		if err == nil {
-			out, err = exec.Command(thriftBin, "--gen", "py", "-out", filepath.Join(pyGenDir, "gen-py"),
-				filepath.Join(thriftDir(), "calc.thrift")).CombinedOutput()
-		}
-		if err != nil {
-			pyGenErr = fmt.Errorf("testenv: thrift --gen py: %v: %s", err, out)
-		}
-	})
+	pyGenOnce.Do(func() { pyGenDir, pyGenErr = genPy() })
 	if pyGenErr != nil {
 		t.Fatal(pyGenErr)
 	}
 	return pyGenDir
+}
+
+func genPy() (string, error) {
+	thriftBin, err := lookBin("thrift", "thrift-compiler")
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat("/usr/lib/python3/dist-packages/thrift/Thrift.py"); err != nil {
+		return "", fmt.Errorf("testenv: python3-thrift missing: install the Debian package python3-thrift: %w", err)
+	}
+	idl := filepath.Join(thriftDir(), "calc.thrift")
+	b, err := os.ReadFile(idl)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	dir := filepath.Join(os.TempDir(), "sluice-thrift-py-"+hex.EncodeToString(sum[:6]))
+	if _, err := os.Stat(filepath.Join(dir, "gen-py", "calc", "Calc.py")); err == nil {
+		return dir, nil
+	}
+	// Generate aside and rename into place: test binaries of other
+	// packages may be doing the same at this moment.
+	tmp, err := os.MkdirTemp("", "sluice-thrift-py-gen-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	if err := os.MkdirAll(filepath.Join(tmp, "gen-py"), 0o755); err != nil {
+		return "", err
+	}
+	if out, err := exec.Command(thriftBin, "--gen", "py", "-out", filepath.Join(tmp, "gen-py"), idl).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("testenv: thrift --gen py: %v: %s", err, out)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if _, serr := os.Stat(filepath.Join(dir, "gen-py", "calc", "Calc.py")); serr != nil {
+			return "", fmt.Errorf("testenv: python thrift code: %w", err)
+		}
+	}
+	return dir, nil
 }
 
 // ThriftPyServer is a Python Thrift server of the Calc service
