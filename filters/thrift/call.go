@@ -198,9 +198,7 @@ func (p *Proxy) upstreamFailure(s *filters.Session, it *inflight) ([]byte, bool)
 	it.cs.RespException.Inc()
 	it.cs.RespExcLocal.Inc()
 	p.countResponse(it.m, codec.ReplyException, nil)
-	if s.Log != nil {
-		s.Log.Debug("thrift_proxy: local exception", "method", it.m.Name, "err", err)
-	}
+	s.Log.Debug("thrift_proxy: local exception", "method", it.m.Name, "err", err)
 	out, e := appException(dst, it.m, codec.ExcInternalError, msg)
 	if e != nil {
 		it.closeAfter = true

@@ -64,6 +64,9 @@ type downstream struct {
 // Serve decodes calls and forwards them until the client leaves, sends bad
 // input, or reaches max_requests_per_connection.
 func (p *Proxy) Serve(ctx context.Context, s *filters.Session, c filters.Conn) {
+	if s.Log == nil { // a Session built by hand (tests, benchmarks)
+		s.Log = p.log
+	}
 	n := max(p.cfg.MaxPendingPerClient, 1)
 	d := &downstream{p: p, s: s, c: c, sem: make(chan struct{}, n), ready: make(chan *inflight, n),
 		stop: make(chan struct{}), drained: make(chan struct{})}
