@@ -49,6 +49,10 @@ type Cluster struct {
 	// multiplex upstream connections (redis_proxy) stream a reply larger
 	// than it instead of holding it whole. Default 1 MiB, at least 64 KiB.
 	PerConnectionBufferLimitBytes uint32 `yaml:"per_connection_buffer_limit_bytes" json:"per_connection_buffer_limit_bytes"`
+	// ThriftProtocolOptions are the transport and protocol thrift_proxy
+	// speaks to this cluster's hosts (Envoy's typed_extension_protocol_options
+	// envoy.filters.network.thrift_proxy); nil: as each client speaks.
+	ThriftProtocolOptions *ThriftProtocolOptions `yaml:"thrift_protocol_options" json:"thrift_protocol_options,omitempty"`
 }
 
 // Endpoint is one upstream address with its load-balancing weight.

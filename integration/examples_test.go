@@ -38,6 +38,7 @@ var exampleSmokes = map[string]func(t *testing.T, file string){
 	"kafka_broker.yaml":  smokeKafkaBroker,
 	"kafka_mesh.yaml":    smokeKafkaMesh,
 	"zookeeper.yaml":     smokeZooKeeper,
+	"thrift.yaml":        smokeThrift,
 }
 
 // exampleFiles lists examples/*.yaml.

@@ -22,6 +22,7 @@ var clusterSpecs = []message{
 		own("cluster_type", "envoy.clusters.redis (RedisClusterConfig): sluice's redis_cluster; lb_policy CLUSTER_PROVIDED goes with it"),
 		ok("ring_hash_lb_config"), ok("maglev_lb_config"), ok("least_request_lb_config"),
 		ignored("per_connection_buffer_limit_bytes", "sluice's buffers are fixed-size per connection"),
+		own("typed_extension_protocol_options", "envoy.filters.network.thrift_proxy (ThriftProtocolOptions) only"),
 	}},
 	{name: "envoy.config.endpoint.v3.ClusterLoadAssignment", fields: []field{
 		own("cluster_name", "required by Envoy; used by EDS only"),
@@ -74,6 +75,7 @@ func (t *translator) cluster(m protoreflect.Message, env, slu string) any {
 	out := t.copyFields(m, specs[m.Descriptor().FullName()], env, slu)
 	lower(out, "type")
 	lower(out, "lb_policy")
+	t.thriftProtocolOptions(m, env, slu, out)
 	fds := m.Descriptor().Fields()
 	if fd := fds.ByName("cluster_type"); m.Has(fd) {
 		t.redisCluster(m.Get(fd).Message(), config.Join(env, "cluster_type"), slu, out)
