@@ -58,13 +58,8 @@ func newProxyProtocol(c *config.ProxyProtocolConfig, root *stats.Scope) *proxyPr
 var errNoProxyHeader = errors.New("proxy protocol header missing")
 
 func (p *proxyProtocol) inspect(lc *lfConn) error {
-	br := bufio.NewReaderSize(io.LimitReader(lc.reader(), maxProxyHeader), 512)
-	first, _ := br.Peek(1)
-	ver := versionOf(first)
-	h, err := proxyproto.Read(br)
-	// What the bufio reader holds beyond the header is the client's data.
-	rest, _ := br.Peek(br.Buffered())
-	lc.buf = append([]byte(nil), rest...)
+	h, rest, ver, err := readProxyHeader(lc.reader())
+	lc.buf = rest
 	if errors.Is(err, proxyproto.ErrNoProxyProtocol) {
 		if p.cfg.AllowRequestsWithoutProxyProtocol {
 			p.st.notFoundAllowed.Inc()
@@ -132,6 +127,18 @@ func (p *proxyProtocol) apply(h *proxyproto.Header, lc *lfConn) error {
 		lc.s.SetMetadata(ns, m)
 	}
 	return nil
+}
+
+// readProxyHeader reads a PROXY header from r; rest is what was read
+// beyond it (the client's first bytes, all of them when there is no
+// header), ver the version its first byte announces.
+func readProxyHeader(r io.Reader) (h *proxyproto.Header, rest []byte, ver int, err error) {
+	br := bufio.NewReaderSize(io.LimitReader(r, maxProxyHeader), 512)
+	first, _ := br.Peek(1)
+	ver = versionOf(first)
+	h, err = proxyproto.Read(br)
+	b, _ := br.Peek(br.Buffered())
+	return h, append([]byte(nil), b...), ver, err
 }
 
 // versionOf guesses a broken header's version from its first byte, for
