@@ -38,7 +38,7 @@ func HAProxy(t testing.TB, config string) *HAProxyServer {
 			return err
 		}
 		p, err := startProc(procSpec{name: "haproxy", path: bin, args: []string{"-db", "-f", cfgPath},
-			dir: dir, logPath: logPath, })
+			dir: dir, logPath: logPath})
 		if err != nil {
 			return err
 		}
