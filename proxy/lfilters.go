@@ -29,8 +29,9 @@ type lfConn struct {
 	s     *filters.Session
 }
 
-// reader returns a net.Conn that reads buf first, then the socket; what
-// it read must be put back with unread.
+// reader returns a net.Conn that reads buf first, then the socket; the
+// caller puts back in buf what it read and did not consume, followed by
+// the reader's unread Prefix.
 func (lc *lfConn) reader() *filters.PrefixConn {
 	p := &filters.PrefixConn{TCPConn: lc.raw, Prefix: lc.buf}
 	lc.buf = nil

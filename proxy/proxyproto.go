@@ -58,8 +58,9 @@ func newProxyProtocol(c *config.ProxyProtocolConfig, root *stats.Scope) *proxyPr
 var errNoProxyHeader = errors.New("proxy protocol header missing")
 
 func (p *proxyProtocol) inspect(lc *lfConn) error {
-	h, rest, ver, err := readProxyHeader(lc.reader())
-	lc.buf = rest
+	r := lc.reader()
+	h, rest, ver, err := readProxyHeader(r)
+	lc.buf = append(rest, r.Prefix...)
 	if errors.Is(err, proxyproto.ErrNoProxyProtocol) {
 		if p.cfg.AllowRequestsWithoutProxyProtocol {
 			p.st.notFoundAllowed.Inc()

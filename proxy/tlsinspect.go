@@ -43,8 +43,10 @@ func (t *tlsInspector) inspect(lc *lfConn) error {
 	if lc.facts.transport != "" {
 		return nil // another inspector decided (http_inspector saw HTTP)
 	}
-	prefix, isTLS, sni, alpn, err := inspectHello(lc.reader())
-	lc.buf = prefix
+	r := lc.reader()
+	prefix, isTLS, sni, alpn, err := inspectHello(r)
+	// Bytes an earlier filter read ahead and the inspector did not reach.
+	lc.buf = append(prefix, r.Prefix...)
 	switch {
 	case errors.Is(err, errTooLong):
 		t.st.tooLarge.Inc()
