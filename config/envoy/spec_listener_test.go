@@ -128,3 +128,28 @@ func TestListenerFilterErrors(t *testing.T) {
 		t.Errorf("fill_interval 10ms: %v", err)
 	}
 }
+
+// TestTranslateUpstreamProxyProtocol: a cluster's
+// envoy.transport_sockets.upstream_proxy_protocol (over raw_buffer) becomes
+// upstream_proxy_protocol; any other inner socket is refused with its path.
+func TestTranslateUpstreamProxyProtocol(t *testing.T) {
+	sock := func(inner string) string {
+		return strings.Replace(listenerPolicy, "  - name: c\n", `  - name: c
+    transport_socket:
+      name: envoy.transport_sockets.upstream_proxy_protocol
+      typed_config:
+        "@type": type.googleapis.com/envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport
+        config: {version: V2, pass_through_tlvs: {match_type: INCLUDE_ALL}}
+        transport_socket: {name: raw, typed_config: {"@type": `+inner+`}}
+`, 1)
+	}
+	cfg, _ := parse(t, sock("type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer"))
+	pp := cfg.Clusters[0].UpstreamProxyProtocol
+	if pp == nil || pp.Version != "V2" || !pp.PassThroughTLVs.Includes(0x20) {
+		t.Fatalf("upstream_proxy_protocol = %+v", pp)
+	}
+	_, _, err := Parse("e.yaml", []byte(sock("type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext")))
+	if err == nil || !strings.Contains(err.Error(), "static_resources.clusters[0].transport_socket.typed_config.transport_socket.typed_config.@type") {
+		t.Fatalf("inner TLS socket: %v", err)
+	}
+}
