@@ -80,68 +80,97 @@ func (cs *chainSet) pickIn(all []*chain, f *connFacts) *chain {
 			transport = "tls"
 		}
 	}
-	port := f.local.Port()
-	c := narrow(all, func(m *chainMatch) int {
+	lf := levelFacts{connFacts: f, transport: transport, sameHost: isLocal(f)}
+	// Two buffers on the stack hold the survivors of each level, so a pick
+	// allocates nothing for listeners of up to 16 chains.
+	var bufA, bufB [16]*chain
+	cur, bufs := all, [2][]*chain{bufA[:0], bufB[:0]}
+	for lv := range numLevels {
+		cur = narrow(cur, bufs[lv%2][:0], lv, &lf)
+		if len(cur) == 0 {
+			return nil
+		}
+	}
+	return cur[0]
+}
+
+// levelFacts are the connection's facts with what every level derives.
+type levelFacts struct {
+	*connFacts
+	transport string
+	sameHost  bool // Envoy's SAME_IP_OR_LOOPBACK
+}
+
+// Envoy's levels, in order.
+const (
+	lvDestPort = iota
+	lvDestIP
+	lvServerName
+	lvTransport
+	lvALPN
+	lvDirectSource
+	lvSourceType
+	lvSourceIP
+	lvSourcePort
+	numLevels
+)
+
+// levelScore is how specifically chain match m fits the connection at one
+// level: higher is more specific, 0 is "no criterion", negative is no fit.
+func levelScore(lv int, m *chainMatch, f *levelFacts) int {
+	switch lv {
+	case lvDestPort:
 		if m.destPort == 0 {
 			return 0
 		}
-		return score(m.destPort == port, 1)
-	})
-	local := isLocal(f)
-	levels := []func(m *chainMatch) int{
-		func(m *chainMatch) int { return prefixScore(m.destPfx, f.local.Addr()) },
-		func(m *chainMatch) int { return serverNameScore(m.serverNames, f.sni) },
-		func(m *chainMatch) int {
-			if m.transport == "" {
-				return 0
+		return score(m.destPort == f.local.Port(), 1)
+	case lvDestIP:
+		return prefixScore(m.destPfx, f.local.Addr())
+	case lvServerName:
+		return serverNameScore(m.serverNames, f.sni)
+	case lvTransport:
+		if m.transport == "" {
+			return 0
+		}
+		return score(m.transport == f.transport, 1)
+	case lvALPN:
+		return alpnScore(m.alpn, f.alpn)
+	case lvDirectSource:
+		return prefixScore(m.directPfx, f.direct)
+	case lvSourceType:
+		switch m.sourceType {
+		case "":
+			return 0
+		case "SAME_IP_OR_LOOPBACK":
+			return score(f.sameHost, 1)
+		default:
+			return score(!f.sameHost, 1)
+		}
+	case lvSourceIP:
+		return prefixScore(m.srcPfx, f.remote.Addr())
+	default: // lvSourcePort
+		if len(m.srcPorts) == 0 {
+			return 0
+		}
+		for _, p := range m.srcPorts {
+			if p == f.remote.Port() {
+				return 1
 			}
-			return score(m.transport == transport, 1)
-		},
-		func(m *chainMatch) int { return alpnScore(m.alpn, f.alpn) },
-		func(m *chainMatch) int { return prefixScore(m.directPfx, f.direct) },
-		func(m *chainMatch) int {
-			switch m.sourceType {
-			case "":
-				return 0
-			case "SAME_IP_OR_LOOPBACK":
-				return score(local, 1)
-			default:
-				return score(!local, 1)
-			}
-		},
-		func(m *chainMatch) int { return prefixScore(m.srcPfx, f.remote.Addr()) },
-		func(m *chainMatch) int {
-			if len(m.srcPorts) == 0 {
-				return 0
-			}
-			for _, p := range m.srcPorts {
-				if p == f.remote.Port() {
-					return 1
-				}
-			}
-			return -1
-		},
+		}
+		return -1
 	}
-	for _, lv := range levels {
-		c = narrow(c, lv)
-	}
-	if len(c) == 0 {
-		return nil
-	}
-	return c[0]
 }
 
-// narrow keeps the chains with the highest non-negative score; a negative
-// score means the chain does not fit.
-func narrow(in []*chain, score func(m *chainMatch) int) []*chain {
+// narrow appends to out the chains of in with the highest non-negative
+// score at level lv.
+func narrow(in, out []*chain, lv int, f *levelFacts) []*chain {
 	best := -1
-	var out []*chain
 	for _, c := range in {
-		s := score(&c.match)
+		s := levelScore(lv, &c.match, f)
 		switch {
 		case s < 0 || s < best:
 		case s > best:
-			best, out = s, append(out[:0:0], c)
+			best, out = s, append(out[:0], c)
 		default:
 			out = append(out, c)
 		}

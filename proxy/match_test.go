@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -109,5 +110,27 @@ func TestChainPickEnvoyOrder(t *testing.T) {
 				t.Fatalf("picked %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// BenchmarkChainPick: a listener of 20 chains (SNI, source prefixes,
+// ports), one pick per new connection.
+func BenchmarkChainPick(b *testing.B) {
+	cs := &chainSet{}
+	for i := range 20 {
+		m := config.ChainMatch{ServerNames: []string{fmt.Sprintf("s%d.example.com", i)},
+			SourcePrefixes: []string{fmt.Sprintf("10.%d.0.0/16", i)}}
+		if i%4 == 0 {
+			m.DestinationPort = 443
+		}
+		cs.chains = append(cs.chains, &chain{match: newChainMatch(&m)})
+	}
+	f := &connFacts{sni: "s13.example.com", isTLS: true, local: netip.MustParseAddrPort("10.0.0.1:8443"),
+		remote: netip.MustParseAddrPort("10.13.3.4:5555"), direct: netip.MustParseAddr("10.13.3.4")}
+	b.ReportAllocs()
+	for b.Loop() {
+		if cs.pick(f) == nil {
+			b.Fatal("no chain")
+		}
 	}
 }

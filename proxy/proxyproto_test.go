@@ -117,3 +117,20 @@ func FuzzProxyProtocol(f *testing.F) {
 		_ = pp.apply(h, lc)
 	})
 }
+
+// BenchmarkReadProxyHeaderV2: haproxy's send-proxy-v2 header with the
+// client's first bytes behind it, as the listener filter reads it.
+func BenchmarkReadProxyHeaderV2(b *testing.B) {
+	data, err := os.ReadFile("testdata/proxyproto/haproxy-send-proxy-v2-ssl.bin")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := bytes.NewReader(data)
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Reset(data)
+		if _, _, _, err := readProxyHeader(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
