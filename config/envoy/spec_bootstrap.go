@@ -15,7 +15,7 @@ var bootstrapSpecs = []message{
 		own("static_resources", "listeners and clusters"),
 		own("admin", "the admin server's address"),
 		ignored("node", "sluice has no xDS client yet; node only identifies a proxy to its management server"),
-		ignored("layered_runtime", "sluice has no runtime; fields read from the runtime use their config values"),
+		own("layered_runtime", "static layers' envoy.resource_limits.listener.<name>.connection_limit becomes the listener's max_connections; other keys and layers are ignored (spec_runtime.go)"),
 	}},
 	{name: "envoy.config.bootstrap.v3.Bootstrap.StaticResources", fields: []field{
 		own("listeners", ""), own("clusters", ""),
@@ -67,6 +67,9 @@ func (t *translator) bootstrap(m protoreflect.Message, env, slu string) any {
 				out[key] = t.fieldValue(sr, fd, "static_resources."+key, key)
 			}
 		}
+	}
+	if lr, ok := get(m, "layered_runtime"); ok {
+		t.runtimeLimits(lr, out)
 	}
 	return out
 }

@@ -153,3 +153,32 @@ func TestTranslateUpstreamProxyProtocol(t *testing.T) {
 		t.Fatalf("inner TLS socket: %v", err)
 	}
 }
+
+// TestRuntimeListenerConnectionLimit: a static runtime layer's
+// envoy.resource_limits.listener.<name>.connection_limit (flat or nested)
+// becomes that listener's max_connections; a later layer wins; other keys
+// only warn.
+func TestRuntimeListenerConnectionLimit(t *testing.T) {
+	in := listenerPolicy + `
+layered_runtime:
+  layers:
+  - name: a
+    static_layer:
+      envoy.resource_limits.listener.edge.connection_limit: 100
+      other.key: true
+  - name: b
+    static_layer:
+      envoy: {resource_limits: {listener: {edge: {connection_limit: 7}}}}
+`
+	cfg, warns := parse(t, in)
+	if got := cfg.Listeners[0].MaxConnections; got != 7 {
+		t.Errorf("max_connections = %d, want 7", got)
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], "layered_runtime.layers[0].static_layer.other.key") {
+		t.Errorf("warnings %q", warns)
+	}
+	bad := strings.Replace(in, "connection_limit: 7", "connection_limit: -1", 1)
+	if _, _, err := Parse("e.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "layered_runtime.layers[1].static_layer.envoy.resource_limits.listener.edge.connection_limit") {
+		t.Errorf("negative limit: %v", err)
+	}
+}
