@@ -59,3 +59,52 @@ clusters:
 		})
 	}
 }
+
+// TestProxyProtocolEndToEnd: client -> haproxy (send-proxy-v2 with a
+// unique-id TLV) -> sluice (proxy_protocol with pass_through_tlvs) ->
+// haproxy (accept-proxy) through a cluster with upstream_proxy_protocol V2
+// and pass_through_tlvs: the last haproxy sees the first client's address
+// and the unique id the first haproxy made.
+func TestProxyProtocolEndToEnd(t *testing.T) {
+	back := testenv.HAProxy(t, `
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend fe
+  bind 127.0.0.1:%[1]d accept-proxy
+  http-request return status 200 content-type text/plain lf-string "src=%%[src] id=%%[fc_pp_unique_id]"
+`)
+	s := sluicetest.Start(t, fmt.Sprintf(`
+listeners:
+  - name: mid
+    address: 127.0.0.1:0
+    listener_filters:
+      - name: envoy.filters.listener.proxy_protocol
+        typed_config: {pass_through_tlvs: {match_type: INCLUDE_ALL}}
+    filters: [{tcp_proxy: {stat_prefix: mid, cluster: back}}]
+clusters:
+  - name: back
+    endpoints: ["%s"]
+    upstream_proxy_protocol: {version: V2, pass_through_tlvs: {match_type: INCLUDE, tlv_type: [5]}}
+`, back.Addr()))
+	front := testenv.HAProxy(t, `
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+listen fe
+  bind 127.0.0.1:%[1]d
+  unique-id-format req-%%[src]
+  server sluice `+s.Addr("mid")+` send-proxy-v2 proxy-v2-options unique-id
+`)
+	c := dialFrom(t, "127.0.0.8", front.Addr())
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.0\r\n\r\n")
+	b, _ := io.ReadAll(c)
+	if !strings.HasSuffix(string(b), "src=127.0.0.8 id=req-127.0.0.8") {
+		t.Fatalf("the back haproxy answered %q", b)
+	}
+}
