@@ -169,3 +169,38 @@ clusters:
 		s.WaitCounter(tc.counter, 1, 10*time.Second)
 	}
 }
+
+// TestProxyProtocolSourceHash: tcp_proxy's hash_policy source_ip hashes the
+// PROXY header's source, not the socket's peer (127.0.0.1 for every
+// connection here): one source always reaches the same host, and different
+// sources spread over the hosts.
+func TestProxyProtocolSourceHash(t *testing.T) {
+	var eps []string
+	for i := range 4 {
+		eps = append(eps, fmt.Sprintf("%q", tagServer(t, fmt.Sprintf("host%d", i))))
+	}
+	s := sluicetest.Start(t, fmt.Sprintf(`
+listeners:
+  - name: pp
+    address: 127.0.0.1:0
+    listener_filters: [{name: envoy.filters.listener.proxy_protocol}]
+    filters: [{tcp_proxy: {stat_prefix: pp, cluster: hosts, hash_policy: [{source_ip: {}}]}}]
+clusters:
+  - {name: hosts, lb_policy: maglev, endpoints: [%s]}
+`, strings.Join(eps, ", ")))
+	seen := map[string]bool{}
+	for i := range 16 {
+		hdr := fmt.Sprintf("PROXY TCP4 198.51.100.%d 127.0.0.1 %d 80\r\n", i+1, 40000+i)
+		first := tagVia(t, "127.0.0.1", s.Addr("pp"), []byte(hdr))
+		for j := range 3 { // other client ports, same client address
+			hdr := fmt.Sprintf("PROXY TCP4 198.51.100.%d 127.0.0.1 %d 80\r\n", i+1, 50000+j)
+			if got := tagVia(t, "127.0.0.1", s.Addr("pp"), []byte(hdr)); got != first {
+				t.Fatalf("source 198.51.100.%d reached %s, then %s", i+1, first, got)
+			}
+		}
+		seen[first] = true
+	}
+	if len(seen) < 2 {
+		t.Fatalf("16 PROXY sources all reached %v: the hash did not use them", seen)
+	}
+}
