@@ -1,6 +1,12 @@
 package proxy
 
-import "testing"
+import (
+	"bytes"
+	"crypto/tls"
+	"net"
+	"testing"
+	"time"
+)
 
 func TestDetectHTTP(t *testing.T) {
 	tests := []struct {
@@ -43,6 +49,42 @@ func FuzzHTTPInspector(f *testing.F) {
 				}
 				return
 			}
+		}
+	})
+}
+
+// bytesConn is a net.Conn reading from a byte slice, for feeding the
+// inspectors without a socket.
+type bytesConn struct {
+	net.Conn
+	r *bytes.Reader
+}
+
+func (c *bytesConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// FuzzTLSInspector: any first bytes give an answer (TLS with its SNI and
+// ALPN, or not TLS) or an error, never a panic, and every byte read is
+// handed back for replay, in order.
+func FuzzTLSInspector(f *testing.F) {
+	f.Add([]byte("\x16\x03\x01\x00\x05hello"))
+	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
+	for _, sni := range []string{"www.example.com", ""} {
+		a, b := net.Pipe()
+		go tls.Client(a, &tls.Config{ServerName: sni, NextProtos: []string{"h2"}, InsecureSkipVerify: true}).Handshake()
+		buf := make([]byte, 4096)
+		b.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _ := b.Read(buf)
+		a.Close()
+		b.Close()
+		f.Add(buf[:n])
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		prefix, isTLS, _, _, err := inspectHello(&bytesConn{r: bytes.NewReader(data)})
+		if err == nil && !bytes.HasPrefix(data, prefix) {
+			t.Fatalf("replay %q is not a prefix of the input", prefix)
+		}
+		if isTLS && (len(data) == 0 || data[0] != 0x16) {
+			t.Fatalf("TLS without a handshake record")
 		}
 	})
 }
