@@ -46,4 +46,3 @@ func FuzzConnectionLimit(f *testing.F) {
 		}
 	})
 }
-
