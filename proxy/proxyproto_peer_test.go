@@ -204,3 +204,34 @@ clusters:
 		t.Fatalf("16 PROXY sources all reached %v: the hash did not use them", seen)
 	}
 }
+
+// TestProxyProtocolAllowedSources: which peers may send PROXY headers is
+// said with rbac's direct_remote_ip (the socket's peer, never the header's
+// source): a header forged by a client connecting from 127.0.0.9 is
+// refused, the same header from the trusted proxy's 127.0.0.1 is served.
+func TestProxyProtocolAllowedSources(t *testing.T) {
+	up := serve(t, echo)
+	s := sluicetest.Start(t, fmt.Sprintf(`
+listeners:
+  - name: pp
+    address: 127.0.0.1:0
+    listener_filters: [{name: envoy.filters.listener.proxy_protocol}]
+    filters:
+      - rbac:
+          stat_prefix: trusted
+          rules:
+            policies:
+              from-lb: {permissions: [{any: true}], principals: [{direct_remote_ip: {address_prefix: 127.0.0.1, prefix_len: 32}}]}
+      - tcp_proxy: {stat_prefix: pp, cluster: echo}
+clusters:
+  - {name: echo, endpoints: ["%s"]}
+`, up))
+	hdr := "PROXY TCP4 127.0.0.1 127.0.0.1 40000 80\r\nhello\n"
+	if got := tagVia(t, "127.0.0.9", s.Addr("pp"), []byte(hdr)); got != "closed" {
+		t.Errorf("forged header from 127.0.0.9: %q, want refused", got)
+	}
+	if got := tagVia(t, "127.0.0.1", s.Addr("pp"), []byte(hdr)); got != "hello" {
+		t.Errorf("header from the trusted 127.0.0.1: %q, want the echo", got)
+	}
+	s.WaitCounter("trusted.rbac.denied", 1, 10*time.Second)
+}
