@@ -13,6 +13,7 @@ packages=(
   haproxy nutcracker pgbouncer sysbench wrk docker-compose
   kcat
   thrift-compiler python3-thrift
+  curl iptables
   make git gcc libc6-dev ca-certificates bc systemd
 )
 
