@@ -49,6 +49,14 @@ type Cluster struct {
 	// multiplex upstream connections (redis_proxy) stream a reply larger
 	// than it instead of holding it whole. Default 1 MiB, at least 64 KiB.
 	PerConnectionBufferLimitBytes uint32 `yaml:"per_connection_buffer_limit_bytes" json:"per_connection_buffer_limit_bytes"`
+	// TypedExtensionProtocolOptions holds Envoy's HttpProtocolOptions for
+	// the HTTP pools (cluster/httppool): protocol, lifetimes, HTTP/2 sizes.
+	TypedExtensionProtocolOptions *ExtensionProtocolOptions `yaml:"typed_extension_protocol_options" json:"typed_extension_protocol_options,omitempty"`
+	// HTTP2ProtocolOptions is Envoy's older cluster-level field: set, the
+	// cluster speaks HTTP/2 (typed_extension_protocol_options wins).
+	HTTP2ProtocolOptions *HTTP2Options `yaml:"http2_protocol_options" json:"http2_protocol_options,omitempty"`
+	// HTTPPool sizes sluice's HTTP/2 pool per host (sluice's own block).
+	HTTPPool HTTPPool `yaml:"http_pool" json:"http_pool"`
 }
 
 // Endpoint is one upstream address with its load-balancing weight.
@@ -88,6 +96,7 @@ func (c *Cluster) SetDefaults() {
 	c.ClusterRefreshRate = Duration(5 * time.Second)
 	c.HealthyPanicThreshold = 50
 	c.PerConnectionBufferLimitBytes = DefaultBufferLimit
+	c.HTTPPool.SetDefaults()
 }
 
 // Validate checks the cluster's own fields.
