@@ -1,0 +1,324 @@
+package httppool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/sluice-proxy/sluice/cluster"
+)
+
+// errHostGone: the host left the cluster (or the pool closed) while a
+// request waited for one of its connections; RoundTrip picks again.
+var errHostGone = errors.New("upstream host left the cluster")
+
+// hostKey names the connections of one kind to one host.
+type hostKey struct {
+	h *cluster.Host
+	k kind
+}
+
+// hostPool holds one host's connections of one kind. mu guards everything
+// but changed, which has its own lock so that net/http's state hooks
+// (which may run inside ClientConn calls made under mu) can signal.
+type hostPool struct {
+	p    *Pool
+	h    *cluster.Host
+	kind kind
+
+	mu      sync.Mutex
+	conns   []*conn
+	dialing int
+	waiting int
+	gone    bool
+	lastErr error // the last dial's error, nil after a success
+	failGen uint64
+
+	cmu     sync.Mutex
+	changed chan struct{} // closed and replaced on every change
+}
+
+// waitCh returns the channel the next change closes.
+func (hp *hostPool) waitCh() <-chan struct{} {
+	hp.cmu.Lock()
+	defer hp.cmu.Unlock()
+	return hp.changed
+}
+
+// notify wakes every request waiting for a connection.
+func (hp *hostPool) notify() {
+	hp.cmu.Lock()
+	close(hp.changed)
+	hp.changed = make(chan struct{})
+	hp.cmu.Unlock()
+}
+
+// acquire returns a connection with a slot reserved for one request,
+// dialing or waiting (under max_pending_requests) as the spreading rule says.
+func (hp *hostPool) acquire(ctx context.Context, s *settings) (*conn, error) {
+	st := hp.p.st
+	pend := &hp.p.c.Breakers(cluster.PriorityDefault).PendingRequests
+	pending := false
+	defer func() {
+		if pending {
+			pend.Release()
+			st.pendingActive.Dec()
+		}
+	}()
+	hp.mu.Lock()
+	for {
+		if hp.gone {
+			hp.mu.Unlock()
+			return nil, errHostGone
+		}
+		ch := hp.waitCh() // before looking: a change from now on wakes us
+		c, dial := hp.pickLocked(s)
+		if c != nil {
+			c.active++
+			c.requests++
+			c.lastUsed = time.Now()
+			if s.maxReq > 0 && c.requests >= s.maxReq {
+				c.retiring = true
+				st.cxMaxRequests.Inc()
+			}
+			hp.mu.Unlock()
+			return c, nil
+		}
+		if dial {
+			hp.dialing++
+			hp.p.wg.Add(1)
+			go hp.dial(s)
+		} else if len(hp.conns) == 0 && hp.dialing == 0 {
+			err := hp.lastErr
+			if err == nil {
+				cx := &hp.p.c.Breakers(cluster.PriorityDefault).Connections
+				err = fmt.Errorf("cluster %s: %w (max_connections %d)", hp.p.c.Name(), cluster.ErrOverflow, cx.Max())
+			}
+			hp.mu.Unlock()
+			return nil, err
+		}
+		if !pending {
+			if !pend.TryAcquire() {
+				hp.mu.Unlock()
+				return nil, fmt.Errorf("cluster %s: %w (max_pending_requests %d)", hp.p.c.Name(), cluster.ErrOverflow, pend.Max())
+			}
+			pending = true
+			st.pendingTotal.Inc()
+			st.pendingActive.Inc()
+		}
+		gen := hp.failGen
+		hp.waiting++
+		hp.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			hp.mu.Lock()
+			hp.waiting--
+			hp.mu.Unlock()
+			return nil, ctx.Err()
+		}
+		hp.mu.Lock()
+		hp.waiting--
+		if hp.failGen != gen && len(hp.conns) == 0 && hp.dialing == 0 && hp.lastErr != nil {
+			err := hp.lastErr
+			hp.mu.Unlock()
+			return nil, err
+		}
+	}
+}
+
+// pickLocked applies the spreading rule: the usable connection with the
+// fewest outstanding streams, unless it already carries its share and
+// another connection may open (dial=true: the caller dials and waits).
+func (hp *hostPool) pickLocked(s *settings) (c *conn, dial bool) {
+	hp.pruneLocked()
+	for {
+		var best *conn
+		for _, c := range hp.conns {
+			if c.retiring || c.skip || c.active >= c.limit(s) {
+				continue
+			}
+			if best == nil || c.active < best.active {
+				best = c
+			}
+		}
+		if best == nil || (best.h2 && best.active >= s.share) {
+			dial = hp.canDialLocked(s)
+		}
+		if best == nil || dial {
+			break
+		}
+		if best.cc.Reserve() == nil {
+			c = best
+			break
+		}
+		best.skip = true // full by the server's count, or closing
+	}
+	for _, x := range hp.conns {
+		x.skip = false
+	}
+	return c, dial
+}
+
+// canDialLocked: another connection may open to the host now.
+func (hp *hostPool) canDialLocked(s *settings) bool {
+	if hp.dialing > hp.waiting {
+		return false // enough dials in flight for the requests waiting
+	}
+	cx := &hp.p.c.Breakers(cluster.PriorityDefault).Connections
+	if cx.Count() >= cx.Max() {
+		return false
+	}
+	if !hp.kind.mayBeH2() {
+		return true
+	}
+	open := hp.dialing
+	for _, c := range hp.conns {
+		if !c.retiring {
+			open++
+		}
+	}
+	return open < s.maxConns
+}
+
+// pruneLocked drops connections net/http found broken (closed by the
+// server, reset); their UpstreamConn closed with them.
+func (hp *hostPool) pruneLocked() {
+	keep := hp.conns[:0]
+	for _, c := range hp.conns {
+		if c.cc.Err() != nil && c.active == 0 {
+			c.closed = true
+			hp.p.wg.Add(1)
+			go func() { defer hp.p.wg.Done(); c.cc.Close() }() // never under mu: closing can call back into the cluster
+			continue
+		}
+		keep = append(keep, c)
+	}
+	clear(hp.conns[len(keep):])
+	hp.conns = keep
+}
+
+// dial opens one connection and adds it, waking the waiting requests.
+func (hp *hostPool) dial(s *settings) {
+	defer hp.p.wg.Done()
+	c, err := hp.p.connect(hp)
+	hp.mu.Lock()
+	hp.dialing--
+	if err != nil {
+		hp.lastErr = err
+		hp.failGen++
+	} else if hp.gone {
+		c.closed = true
+		defer c.cc.Close()
+	} else {
+		hp.lastErr = nil
+		hp.conns = append(hp.conns, c)
+		c.cc.SetStateHook(func(*http.ClientConn) { hp.notify() })
+	}
+	hp.mu.Unlock()
+	hp.notify()
+}
+
+// release ends one request on c; a retiring connection closes with its last.
+func (hp *hostPool) release(c *conn) {
+	hp.mu.Lock()
+	c.active--
+	c.lastUsed = time.Now()
+	closeIt := c.retiring && c.active == 0 && !c.closed
+	if closeIt {
+		hp.removeLocked(c)
+	}
+	hp.mu.Unlock()
+	if closeIt {
+		c.cc.Close()
+	}
+	hp.notify()
+}
+
+func (hp *hostPool) removeLocked(c *conn) {
+	c.closed = true
+	for i, x := range hp.conns {
+		if x == c {
+			hp.conns = append(hp.conns[:i], hp.conns[i+1:]...)
+			hp.conns = hp.conns[:len(hp.conns):len(hp.conns)]
+			return
+		}
+	}
+}
+
+// retireAll stops new requests on every connection: idle ones close now,
+// busy ones with their last request, or at once when cut. gone also fails
+// the requests waiting for this host (they pick another).
+func (hp *hostPool) retireAll(gone, cut bool) {
+	hp.mu.Lock()
+	if gone {
+		hp.gone = true
+	}
+	var closing []*conn
+	keep := hp.conns[:0]
+	for _, c := range hp.conns {
+		c.retiring = true
+		if c.active == 0 || cut {
+			c.closed = true
+			closing = append(closing, c)
+			continue
+		}
+		keep = append(keep, c)
+	}
+	hp.conns = keep
+	hp.mu.Unlock()
+	for _, c := range closing {
+		c.cc.Close()
+	}
+	hp.notify()
+}
+
+// sweep closes idle, expired and broken connections and opens HTTP/2 ones
+// up to the minimum.
+func (hp *hostPool) sweep(s *settings, now time.Time) {
+	st := hp.p.st
+	hp.mu.Lock()
+	hp.pruneLocked()
+	var closing []*conn
+	live := 0
+	for _, c := range hp.conns {
+		if s.maxDur > 0 && !c.retiring && now.Sub(c.born) >= s.maxDur {
+			c.retiring = true
+			st.cxMaxDurReached.Inc()
+		}
+		if !c.retiring {
+			live++
+		}
+	}
+	keep := hp.conns[:0]
+	for _, c := range hp.conns {
+		idle := s.idle > 0 && c.active == 0 && now.Sub(c.lastUsed) >= s.idle && (!c.h2 || live > s.minConns)
+		if idle && !c.retiring {
+			st.cxIdleTimeout.Inc()
+			live--
+		}
+		if (c.retiring || idle) && c.active == 0 {
+			c.closed = true
+			closing = append(closing, c)
+			continue
+		}
+		keep = append(keep, c)
+	}
+	clear(hp.conns[len(keep):])
+	hp.conns = keep
+	for hp.kind.mayBeH2() && !hp.gone && hp.lastErr == nil && hp.h.Healthy() && live+hp.dialing < s.minConns {
+		hp.dialing++
+		hp.p.wg.Add(1)
+		go hp.dial(s)
+	}
+	hp.mu.Unlock()
+	for _, c := range closing {
+		c.cc.Close()
+	}
+	if len(closing) > 0 {
+		hp.notify()
+	}
+}
