@@ -47,9 +47,11 @@ const (
 	numKinds
 )
 
-func (k kind) tls() bool      { return k >= kindTLS1 }
-func (k kind) mayBeH2() bool  { return k == kindH2C || k == kindTLS2 || k == kindTLSAuto }
-func (k kind) alpn() []string { return [...][]string{nil, nil, {"http/1.1"}, {"h2"}, {"h2", "http/1.1"}}[k] }
+func (k kind) tls() bool     { return k >= kindTLS1 }
+func (k kind) mayBeH2() bool { return k == kindH2C || k == kindTLS2 || k == kindTLSAuto }
+func (k kind) alpn() []string {
+	return [...][]string{nil, nil, {"http/1.1"}, {"h2"}, {"h2", "http/1.1"}}[k]
+}
 
 // kindOf maps the cluster's protocol (and, for use_downstream_protocol_config,
 // the request's) to a connection kind.
@@ -212,4 +214,3 @@ func (u *upConn) Write(b []byte) (int, error) {
 
 // Close closes the connection once, as remote when the server went first.
 func (u *upConn) Close() error { return u.CloseBy(u.remote.Load()) }
-
