@@ -25,6 +25,7 @@ type conn struct {
 	retiring bool // takes no new request; closes with its last
 	closed   bool
 	skip     bool // scratch for pickLocked
+	capSeen  int  // HTTP/2: the most streams Available+InFlight showed
 }
 
 // limit is how many requests the pool puts on c at once.

@@ -75,7 +75,7 @@ func (hp *hostPool) acquire(ctx context.Context, s *settings) (*conn, error) {
 			return nil, errHostGone
 		}
 		ch := hp.waitCh() // before looking: a change from now on wakes us
-		c, dial := hp.pickLocked(s)
+		c, wait, dial := hp.pickLocked(s)
 		if c != nil {
 			c.active++
 			c.requests++
@@ -91,7 +91,7 @@ func (hp *hostPool) acquire(ctx context.Context, s *settings) (*conn, error) {
 			hp.dialing++
 			hp.p.wg.Add(1)
 			go hp.dial(s)
-		} else if len(hp.conns) == 0 && hp.dialing == 0 {
+		} else if !wait {
 			err := hp.lastErr
 			if err == nil {
 				cx := &hp.p.c.Breakers(cluster.PriorityDefault).Connections
@@ -132,9 +132,16 @@ func (hp *hostPool) acquire(ctx context.Context, s *settings) (*conn, error) {
 
 // pickLocked applies the spreading rule: the usable connection with the
 // fewest outstanding streams, unless it already carries its share and
-// another connection may open (dial=true: the caller dials and waits).
-func (hp *hostPool) pickLocked(s *settings) (c *conn, dial bool) {
+// another connection may open: then the caller waits (wait) for a
+// connection, dialing one (dial) unless enough dials are in flight for the
+// requests already waiting.
+func (hp *hostPool) pickLocked(s *settings) (c *conn, wait, dial bool) {
 	hp.pruneLocked()
+	defer func() {
+		for _, x := range hp.conns {
+			x.skip = false
+		}
+	}()
 	for {
 		var best *conn
 		for _, c := range hp.conns {
@@ -145,31 +152,28 @@ func (hp *hostPool) pickLocked(s *settings) (c *conn, dial bool) {
 				best = c
 			}
 		}
-		if best == nil || (best.h2 && best.active >= s.share) {
-			dial = hp.canDialLocked(s)
+		full := best == nil || (best.h2 && best.active >= s.share)
+		if full && hp.roomLocked(s) {
+			return nil, true, hp.dialing <= hp.waiting
 		}
-		if best == nil || dial {
-			break
+		if full && hp.dialing > 0 {
+			return nil, true, false // a connection is coming: better than going over the share
+		}
+		if best == nil {
+			return nil, len(hp.conns) > 0 || hp.dialing > 0, false
 		}
 		if best.cc.Reserve() == nil {
-			c = best
-			break
+			return best, false, false
 		}
 		best.skip = true // full by the server's count, or closing
 	}
-	for _, x := range hp.conns {
-		x.skip = false
-	}
-	return c, dial
 }
 
-// canDialLocked: another connection may open to the host now.
-func (hp *hostPool) canDialLocked(s *settings) bool {
-	if hp.dialing > hp.waiting {
-		return false // enough dials in flight for the requests waiting
-	}
+// roomLocked: another connection to the host may open, counting those
+// being dialed.
+func (hp *hostPool) roomLocked(s *settings) bool {
 	cx := &hp.p.c.Breakers(cluster.PriorityDefault).Connections
-	if cx.Count() >= cx.Max() {
+	if cx.Count()+int64(hp.dialing) >= cx.Max() {
 		return false
 	}
 	if !hp.kind.mayBeH2() {
@@ -185,20 +189,32 @@ func (hp *hostPool) canDialLocked(s *settings) bool {
 }
 
 // pruneLocked drops connections net/http found broken (closed by the
-// server, reset); their UpstreamConn closed with them.
-func (hp *hostPool) pruneLocked() {
+// server, reset), whose UpstreamConn closed with them, and retires HTTP/2
+// connections that stopped taking streams (a GOAWAY): net/http reports those
+// only as Available 0, so one with fewer streams in flight than it was seen
+// to hold is taken as closing. It reports whether anything changed.
+func (hp *hostPool) pruneLocked() bool {
+	changed := false
 	keep := hp.conns[:0]
 	for _, c := range hp.conns {
 		if c.cc.Err() != nil && c.active == 0 {
-			c.closed = true
+			c.closed, changed = true, true
 			hp.p.wg.Add(1)
 			go func() { defer hp.p.wg.Done(); c.cc.Close() }() // never under mu: closing can call back into the cluster
 			continue
+		}
+		if c.h2 && !c.retiring {
+			avail, inFlight := c.cc.Available(), c.cc.InFlight()
+			c.capSeen = max(c.capSeen, avail+inFlight)
+			if avail == 0 && inFlight < c.capSeen {
+				c.retiring, changed = true, true
+			}
 		}
 		keep = append(keep, c)
 	}
 	clear(hp.conns[len(keep):])
 	hp.conns = keep
+	return changed
 }
 
 // dial opens one connection and adds it, waking the waiting requests.
@@ -281,7 +297,7 @@ func (hp *hostPool) retireAll(gone, cut bool) {
 func (hp *hostPool) sweep(s *settings, now time.Time) {
 	st := hp.p.st
 	hp.mu.Lock()
-	hp.pruneLocked()
+	changed := hp.pruneLocked()
 	var closing []*conn
 	live := 0
 	for _, c := range hp.conns {
@@ -309,7 +325,7 @@ func (hp *hostPool) sweep(s *settings, now time.Time) {
 	}
 	clear(hp.conns[len(keep):])
 	hp.conns = keep
-	for hp.kind.mayBeH2() && !hp.gone && hp.lastErr == nil && hp.h.Healthy() && live+hp.dialing < s.minConns {
+	for hp.kind.mayBeH2() && !hp.gone && hp.lastErr == nil && hp.h.Healthy() && live+hp.dialing < s.minConns && hp.roomLocked(s) {
 		hp.dialing++
 		hp.p.wg.Add(1)
 		go hp.dial(s)
@@ -318,7 +334,7 @@ func (hp *hostPool) sweep(s *settings, now time.Time) {
 	for _, c := range closing {
 		c.cc.Close()
 	}
-	if len(closing) > 0 {
+	if changed || len(closing) > 0 {
 		hp.notify()
 	}
 }

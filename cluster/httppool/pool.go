@@ -260,7 +260,9 @@ func (p *Pool) reap() {
 	defer p.wg.Done()
 	tick := func() time.Duration {
 		s := p.settings()
-		d := time.Second
+		// A sweep notices GOAWAYs for the requests waiting (net/http
+		// raises no event for them), so it runs at least 4 times a second.
+		d := 250 * time.Millisecond
 		if s.idle > 0 {
 			d = min(d, max(s.idle/4, 10*time.Millisecond))
 		}
