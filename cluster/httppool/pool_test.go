@@ -1,6 +1,9 @@
 package httppool
 
 import (
+	"strings"
+
+	"github.com/sluice-proxy/sluice/internal/testenv"
 	"io"
 	"net/http"
 	"sync"
@@ -86,5 +89,45 @@ func TestH2CSpreads(t *testing.T) {
 	}
 	if got := e.counter("cluster.c.upstream_cx_http2_total"); got != 8 {
 		t.Errorf("upstream_cx_http2_total = %d", got)
+	}
+}
+
+// TestNginxUpstream: nginx 1.22 as an HTTP/1.1 upstream: keep-alive reuse
+// across requests, bodies both ways, and concurrent requests on a few
+// connections bounded by max_connections.
+func TestNginxUpstream(t *testing.T) {
+	ng := testenv.Nginx(t, `
+        location /hello { return 200 "hello from nginx\n"; }
+        location /big { return 200 "`+strings.Repeat("x", 3000)+`"; }
+        location /missing { return 404; }`)
+	e := newEnv(t, clusterYAML(`, circuit_breakers: {thresholds: [{max_connections: 4}]}`, ng.Addr()), Options{})
+	p := e.pool("c")
+	for i := 0; i < 10; i++ {
+		if code, body := get(t, p, "/hello"); code != 200 || body != "hello from nginx\n" {
+			t.Fatalf("got %d %q", code, body)
+		}
+	}
+	if got := e.counter("cluster.c.upstream_cx_http1_total"); got != 1 {
+		t.Errorf("upstream_cx_http1_total = %d after sequential requests, want 1", got)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 32; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if code, body := get(t, p, "/big"); code != 200 || len(body) != 3000 {
+				t.Errorf("got %d, %d bytes", code, len(body))
+			}
+		}()
+	}
+	wg.Wait()
+	if code, _ := get(t, p, "/missing"); code != 404 {
+		t.Errorf("got %d", code)
+	}
+	if got := e.counter("cluster.c.upstream_cx_http1_total"); got > 4 {
+		t.Errorf("upstream_cx_http1_total = %d, above max_connections 4", got)
+	}
+	if got := e.counter("cluster.c.upstream_rq_404") + e.counter("cluster.c.upstream_rq_200"); got != 43 {
+		t.Errorf("upstream_rq_200+404 = %d, want 43", got)
 	}
 }
