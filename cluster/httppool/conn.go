@@ -79,6 +79,13 @@ func kindOf(s *settings, req *http.Request, withTLS bool) kind {
 	return kindH1
 }
 
+// uses reports whether requests under s may use connections of kind k.
+func (s *settings) uses(k kind, withTLS bool) bool {
+	h1 := &http.Request{ProtoMajor: 1}
+	h2 := &http.Request{ProtoMajor: 2}
+	return kindOf(s, h1, withTLS) == k || kindOf(s, h2, withTLS) == k
+}
+
 // transport builds the net/http Transport that makes connections of kind k;
 // it never pools (NewClientConn connections are the caller's).
 func (p *Pool) transport(k kind, s *settings) *http.Transport {

@@ -131,3 +131,19 @@ func TestConnectFailure(t *testing.T) {
 		t.Errorf("upstream_cx_connect_fail = %d (%v)", got, err)
 	}
 }
+
+// TestReloadChangesProtocol: a reload from HTTP/1.1 to HTTP/2 sends new
+// requests over HTTP/2 and closes the HTTP/1.1 connections.
+func TestReloadChangesProtocol(t *testing.T) {
+	srv := serveGo(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Proto) }), true)
+	e := newEnv(t, clusterYAML("", srv.addr), Options{})
+	p := e.pool("c")
+	if _, body := get(t, p, "/"); body != "HTTP/1.1" {
+		t.Fatalf("before: %s", body)
+	}
+	e.apply(clusterYAML(h2c, srv.addr))
+	if _, body := get(t, p, "/"); body != "HTTP/2.0" {
+		t.Fatalf("after: %s", body)
+	}
+	e.eventually("the HTTP/1.1 connection closed", func() bool { return e.gauge("cluster.c.upstream_cx_active") == 1 })
+}

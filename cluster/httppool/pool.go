@@ -288,6 +288,15 @@ func (p *Pool) reap() {
 		p.mu.Unlock()
 		now := time.Now()
 		for _, hp := range list {
+			if !s.uses(hp.kind, p.opts.TLS != nil) {
+				// A reload changed the cluster's protocol: connections of
+				// the old kind drain and their host pool goes.
+				p.mu.Lock()
+				delete(p.hosts, hostKey{hp.h, hp.kind})
+				p.mu.Unlock()
+				hp.retireAll(true, false)
+				continue
+			}
 			hp.sweep(s, now)
 		}
 		t.Reset(tick())
