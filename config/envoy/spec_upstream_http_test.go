@@ -66,3 +66,27 @@ func TestTranslateUpstreamHTTP(t *testing.T) {
 		t.Errorf("err = %v, want %s", err, want)
 	}
 }
+
+// FuzzUpstreamHTTP: no cluster HTTP options make the loader panic, and
+// what it accepts resolves to a protocol.
+func FuzzUpstreamHTTP(f *testing.F) {
+	f.Add(httpCluster(`
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        common_http_protocol_options: {idle_timeout: 30s, max_requests_per_connection: 100}
+        explicit_http_config: {http2_protocol_options: {max_concurrent_streams: 4, initial_stream_window_size: 65536}}
+`))
+	f.Add(httpCluster("    http2_protocol_options: {max_concurrent_streams: 2}\n"))
+	f.Fuzz(func(t *testing.T, data string) {
+		cfg, _, err := Parse("fuzz.yaml", []byte(data))
+		if err != nil {
+			return
+		}
+		for i := range cfg.Clusters {
+			if p, _, common := cfg.Clusters[i].UpstreamHTTP(); p > config.ProtoAuto || common.IdleTimeout == nil {
+				t.Fatalf("cluster %d: protocol %v, idle %v", i, p, common.IdleTimeout)
+			}
+		}
+	})
+}
