@@ -90,3 +90,19 @@ func FuzzUpstreamHTTP(f *testing.F) {
 		}
 	})
 }
+
+// TestTranslateGRPCHealthCheck: Envoy's grpc_health_check reaches sluice's.
+func TestTranslateGRPCHealthCheck(t *testing.T) {
+	c, _ := parse(t, httpCluster(`
+    health_checks:
+    - timeout: 1s
+      interval: 5s
+      unhealthy_threshold: 2
+      healthy_threshold: 1
+      grpc_health_check: {service_name: model, authority: model.internal}
+`))
+	g := c.Clusters[0].HealthChecks[0].GRPCHealthCheck
+	if g == nil || g.ServiceName != "model" || g.Authority != "model.internal" {
+		t.Errorf("grpc_health_check: %+v", g)
+	}
+}
