@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/sluice-proxy/sluice/cluster"
 )
@@ -146,4 +147,26 @@ func TestReloadChangesProtocol(t *testing.T) {
 		t.Fatalf("after: %s", body)
 	}
 	e.eventually("the HTTP/1.1 connection closed", func() bool { return e.gauge("cluster.c.upstream_cx_active") == 1 })
+}
+
+// TestRequestTimeout: a request whose deadline passes before the answer
+// (the server holds it until the client gives up) fails with
+// context.DeadlineExceeded, counted as upstream_rq_timeout and as a
+// local-origin failure of the host.
+func TestRequestTimeout(t *testing.T) {
+	g := newGate()
+	srv := serveGo(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.wait(r.Context()) }), true)
+	e := newEnv(t, clusterYAML(h2c, srv.addr), Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://upstream/", nil)
+	if _, err := e.pool("c").RoundTrip(req); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want deadline exceeded", err)
+	}
+	if got := e.counter("cluster.c.upstream_rq_timeout"); got != 1 {
+		t.Errorf("upstream_rq_timeout = %d", got)
+	}
+	if h := e.m.Get("c").Hosts()[0]; h.RqError.Load() != 1 || h.RqActive.Load() != 0 {
+		t.Errorf("host rq_error %d rq_active %d", h.RqError.Load(), h.RqActive.Load())
+	}
 }
