@@ -26,7 +26,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // env is a cluster manager, its stats and pools for one test.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	st    *stats.Store
 	m     *cluster.Manager
 	pools *Pools
@@ -34,7 +34,7 @@ type env struct {
 
 // newEnv applies the clusters of src (a sluice YAML "clusters:" list) and
 // closes everything at test end.
-func newEnv(t *testing.T, src string, opts Options) *env {
+func newEnv(t testing.TB, src string, opts Options) *env {
 	t.Helper()
 	e := &env{t: t, st: stats.New()}
 	e.m = cluster.NewManager(e.st.Root(), slog.New(slog.DiscardHandler))
@@ -123,7 +123,7 @@ type goServer struct {
 
 // serveGo starts h on 127.0.0.1 with the given protocols (h2c when
 // unencryptedH2), counting connections by remote address.
-func serveGo(t *testing.T, h http.Handler, unencryptedH2 bool) *goServer {
+func serveGo(t testing.TB, h http.Handler, unencryptedH2 bool) *goServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -132,7 +132,7 @@ func serveGo(t *testing.T, h http.Handler, unencryptedH2 bool) *goServer {
 	return serveOn(t, ln, h, unencryptedH2)
 }
 
-func serveOn(t *testing.T, ln net.Listener, h http.Handler, unencryptedH2 bool) *goServer {
+func serveOn(t testing.TB, ln net.Listener, h http.Handler, unencryptedH2 bool) *goServer {
 	s := &goServer{ln: ln, addr: ln.Addr().String(), done: make(chan struct{})}
 	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.peers.add(r.RemoteAddr)
