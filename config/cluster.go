@@ -57,6 +57,9 @@ type Cluster struct {
 	HTTP2ProtocolOptions *HTTP2Options `yaml:"http2_protocol_options" json:"http2_protocol_options,omitempty"`
 	// HTTPPool sizes sluice's HTTP/2 pool per host (sluice's own block).
 	HTTPPool HTTPPool `yaml:"http_pool" json:"http_pool"`
+	// PreconnectPolicy is how much HTTP/2 connection capacity the pool
+	// keeps ahead of the streams; nil means sluice's default ratio 2.
+	PreconnectPolicy *PreconnectPolicy `yaml:"preconnect_policy" json:"preconnect_policy,omitempty"`
 }
 
 // Endpoint is one upstream address with its load-balancing weight.

@@ -95,6 +95,41 @@ type HTTPPool struct {
 	TargetStreamsPerConnection uint32 `yaml:"target_streams_per_connection" json:"target_streams_per_connection"`
 }
 
+// PreconnectPolicy is Envoy's Cluster.PreconnectPolicy.
+type PreconnectPolicy struct {
+	// PerUpstreamPreconnectRatio is how many streams' worth of HTTP/2
+	// connection capacity the pool keeps per outstanding stream, 1..3: with
+	// 2 and a share of one stream per connection, 32 outstanding streams
+	// keep 64 connections open (up to max_connections_per_host), so that
+	// server processes behind one SO_REUSEPORT port all get some. Envoy's
+	// default is 1 (no preconnecting); sluice's, when the block is absent,
+	// is DefaultPreconnectRatio.
+	PerUpstreamPreconnectRatio float64 `yaml:"per_upstream_preconnect_ratio" json:"per_upstream_preconnect_ratio"`
+}
+
+// DefaultPreconnectRatio is sluice's per_upstream_preconnect_ratio for
+// HTTP/2 pools of clusters without a preconnect_policy.
+const DefaultPreconnectRatio = 2
+
+// SetDefaults fills Envoy's default (set the field to use it).
+func (p *PreconnectPolicy) SetDefaults() { p.PerUpstreamPreconnectRatio = 1 }
+
+// Validate checks Envoy's range.
+func (p *PreconnectPolicy) Validate(path string, errs *Errors) {
+	if p.PerUpstreamPreconnectRatio < 1 || p.PerUpstreamPreconnectRatio > 3 {
+		errs.Add(Join(path, "per_upstream_preconnect_ratio"), "must be 1..3, got %v", p.PerUpstreamPreconnectRatio)
+	}
+}
+
+// PreconnectRatio is the cluster's per_upstream_preconnect_ratio, or
+// DefaultPreconnectRatio.
+func (c *Cluster) PreconnectRatio() float64 {
+	if c.PreconnectPolicy == nil {
+		return DefaultPreconnectRatio
+	}
+	return c.PreconnectPolicy.PerUpstreamPreconnectRatio
+}
+
 // SetDefaults fills sluice's defaults.
 func (p *HTTPPool) SetDefaults() {
 	*p = HTTPPool{MinConnectionsPerHost: 1, MaxConnectionsPerHost: 64, TargetStreamsPerConnection: 1}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"math"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -24,8 +25,34 @@ type conn struct {
 	lastUsed time.Time
 	retiring bool // takes no new request; closes with its last
 	closed   bool
-	skip     bool // scratch for pickLocked
-	capSeen  int  // HTTP/2: the most streams Available+InFlight showed
+	skip     bool      // scratch for pickLocked
+	capSeen  int       // HTTP/2: the most streams Available+InFlight showed
+	lat      float64   // moving average of request time in ms; 0 until measured
+	latAt    time.Time // when lat was last updated
+}
+
+// latNow is c's request-time estimate at now: lat halved for every 4 mean
+// request times (mean, of the host's connections) since it was measured,
+// so that a connection that once answered slowly and was left alone is
+// tried again (its server process may be idle by now); mean when c has
+// no measurement yet.
+func (c *conn) latNow(now time.Time, mean float64) float64 {
+	if c.lat == 0 {
+		return mean
+	}
+	age := float64(now.Sub(c.latAt).Microseconds()) / 1000
+	return c.lat * math.Exp2(-age/(4*mean))
+}
+
+// observe folds one request's time into c.lat (weight 1/4 for the newest).
+func (c *conn) observe(d time.Duration) {
+	ms := float64(d.Microseconds()) / 1000
+	c.latAt = time.Now()
+	if c.lat == 0 {
+		c.lat = ms
+		return
+	}
+	c.lat += (ms - c.lat) / 4
 }
 
 // limit is how many requests the pool puts on c at once.

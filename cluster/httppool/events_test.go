@@ -176,7 +176,7 @@ func TestTLS(t *testing.T) {
 	tlsCfg := srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
 	addr := strings.TrimPrefix(srv.URL, "https://")
 	for _, tc := range []struct{ name, extra, want, stat string }{
-		{"auto", `, typed_extension_protocol_options: {envoy.extensions.upstreams.http.v3.HttpProtocolOptions: {auto_config: {http_protocol_options: {}, http2_protocol_options: {}}}}`, "HTTP/2.0", "upstream_cx_http2_total"},
+		{"auto", `, typed_extension_protocol_options: {envoy.extensions.upstreams.http.v3.HttpProtocolOptions: {auto_config: {http_protocol_options: {}, http2_protocol_options: {}}}}` + noPreconnect, "HTTP/2.0", "upstream_cx_http2_total"},
 		{"http1", ``, "HTTP/1.1", "upstream_cx_http1_total"},
 		{"http2", h2c, "HTTP/2.0", "upstream_cx_http2_total"},
 	} {

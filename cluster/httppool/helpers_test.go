@@ -160,8 +160,15 @@ func clusterYAML(extra string, addrs ...string) string {
 	return fmt.Sprintf("clusters: [{name: c, connect_timeout: 1s, endpoints: [%s]%s}]", strings.Join(addrs, ", "), extra)
 }
 
-// h2c is the extra YAML that makes the cluster speak HTTP/2.
-const h2c = `, typed_extension_protocol_options: {envoy.extensions.upstreams.http.v3.HttpProtocolOptions: {explicit_http_config: {http2_protocol_options: {}}}}`
+// h2cDefaults is the extra YAML that makes the cluster speak HTTP/2, with
+// the pool's defaults.
+const h2cDefaults = `, typed_extension_protocol_options: {envoy.extensions.upstreams.http.v3.HttpProtocolOptions: {explicit_http_config: {http2_protocol_options: {}}}}`
+
+// noPreconnect turns spare connections off, for tests that count them.
+const noPreconnect = `, preconnect_policy: {per_upstream_preconnect_ratio: 1}`
+
+// h2c is HTTP/2 without spare connections.
+const h2c = h2cDefaults + noPreconnect
 
 // gate blocks handlers until opened, counting those waiting.
 type gate struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -84,6 +85,7 @@ func (hp *hostPool) acquire(ctx context.Context, s *settings) (*conn, error) {
 				c.retiring = true
 				st.cxMaxRequests.Inc()
 			}
+			hp.preconnectLocked(s)
 			hp.mu.Unlock()
 			return c, nil
 		}
@@ -130,11 +132,14 @@ func (hp *hostPool) acquire(ctx context.Context, s *settings) (*conn, error) {
 	}
 }
 
-// pickLocked applies the spreading rule: the usable connection with the
-// fewest outstanding streams, unless it already carries its share and
-// another connection may open: then the caller waits (wait) for a
-// connection, dialing one (dial) unless enough dials are in flight for the
-// requests already waiting.
+// pickLocked applies the spreading rule. A new stream goes where it should
+// finish first: on the connection with the least (outstanding streams + 1)
+// x recent request time, so a connection to a busy server process (its
+// requests queue there and take longer) gets fewer new streams; before any
+// time is measured this is the connection with the fewest outstanding
+// streams. When no connection is below its share of streams and another
+// may open, the caller waits (wait) for a connection, dialing one (dial)
+// unless enough dials are in flight for the requests already waiting.
 func (hp *hostPool) pickLocked(s *settings) (c *conn, wait, dial bool) {
 	hp.pruneLocked()
 	defer func() {
@@ -142,17 +147,24 @@ func (hp *hostPool) pickLocked(s *settings) (c *conn, wait, dial bool) {
 			x.skip = false
 		}
 	}()
+	unmeasured := hp.meanLatLocked()
+	now := time.Now()
 	for {
 		var best *conn
+		var bestCost float64
+		minActive := math.MaxInt
 		for _, c := range hp.conns {
 			if c.retiring || c.skip || c.active >= c.limit(s) {
 				continue
 			}
-			if best == nil || c.active < best.active {
-				best = c
+			lat := c.latNow(now, unmeasured)
+			cost := float64(c.active+1) * lat
+			minActive = min(minActive, c.active)
+			if best == nil || cost < bestCost || (cost == bestCost && c.active < best.active) {
+				best, bestCost = c, cost
 			}
 		}
-		full := best == nil || (best.h2 && best.active >= s.share)
+		full := best == nil || (best.h2 && minActive >= s.share)
 		if full && hp.roomLocked(s) {
 			return nil, true, hp.dialing <= hp.waiting
 		}
@@ -166,6 +178,47 @@ func (hp *hostPool) pickLocked(s *settings) (c *conn, wait, dial bool) {
 			return best, false, false
 		}
 		best.skip = true // full by the server's count, or closing
+	}
+}
+
+// meanLatLocked is the mean request time of the measured connections, the
+// estimate for those not measured yet; 1 when none is.
+func (hp *hostPool) meanLatLocked() float64 {
+	sum, n := 0.0, 0
+	for _, c := range hp.conns {
+		if c.lat > 0 {
+			sum += c.lat
+			n++
+		}
+	}
+	if n == 0 {
+		return 1
+	}
+	return sum / float64(n)
+}
+
+// preconnectLocked opens HTTP/2 connections in the background until those
+// open and being dialed hold per_upstream_preconnect_ratio times the
+// outstanding streams at their share. Spare connections are what make
+// server processes behind one SO_REUSEPORT port all likely to get one when
+// there are fewer streams than processes would need.
+func (hp *hostPool) preconnectLocked(s *settings) {
+	if !hp.kind.mayBeH2() || s.preconnect <= 1 || hp.gone {
+		return
+	}
+	streams, open := hp.waiting, hp.dialing
+	for _, c := range hp.conns {
+		streams += c.active
+		if !c.retiring {
+			open++
+		}
+	}
+	want := int(math.Ceil(s.preconnect * float64(streams) / float64(s.share)))
+	for open < want && hp.roomLocked(s) {
+		hp.dialing++
+		open++
+		hp.p.wg.Add(1)
+		go hp.dial(s)
 	}
 }
 
@@ -238,10 +291,14 @@ func (hp *hostPool) dial(s *settings) {
 	hp.notify()
 }
 
-// release ends one request on c; a retiring connection closes with its last.
-func (hp *hostPool) release(c *conn) {
+// release ends one request on c that took took (0: failed, not measured);
+// a retiring connection closes with its last.
+func (hp *hostPool) release(c *conn, took time.Duration) {
 	hp.mu.Lock()
 	c.active--
+	if took > 0 {
+		c.observe(took)
+	}
 	c.lastUsed = time.Now()
 	closeIt := c.retiring && c.active == 0 && !c.closed
 	if closeIt {

@@ -41,7 +41,7 @@ func TestOutlierSees5xx(t *testing.T) {
 // takes no new request and closes once idle.
 func TestMaxConnectionDuration(t *testing.T) {
 	srv := serveGo(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }), true)
-	e := newEnv(t, clusterYAML(`, typed_extension_protocol_options: {envoy.extensions.upstreams.http.v3.HttpProtocolOptions: {explicit_http_config: {http2_protocol_options: {}}, common_http_protocol_options: {max_connection_duration: 0.05s}}}, http_pool: {min_connections_per_host: 0}`, srv.addr), Options{})
+	e := newEnv(t, clusterYAML(`, typed_extension_protocol_options: {envoy.extensions.upstreams.http.v3.HttpProtocolOptions: {explicit_http_config: {http2_protocol_options: {}}, common_http_protocol_options: {max_connection_duration: 0.05s}}}, http_pool: {min_connections_per_host: 0}`+noPreconnect, srv.addr), Options{})
 	p := e.pool("c")
 	get(t, p, "/")
 	e.eventually("the connection retired and closed", func() bool {

@@ -48,6 +48,9 @@ type settings struct {
 	hard     int           // HTTP/2 streams per connection at most (math.MaxInt: the server's limit)
 	minConns int           // HTTP/2 connections kept per host
 	maxConns int           // HTTP/2 connections per host at most
+	// preconnect is per_upstream_preconnect_ratio: HTTP/2 capacity kept
+	// per outstanding stream.
+	preconnect float64
 }
 
 func newSettings(cfg *config.Cluster) *settings {
@@ -56,6 +59,7 @@ func newSettings(cfg *config.Cluster) *settings {
 		cfg: cfg, proto: proto, idle: common.IdleTimeout.D(), maxDur: common.MaxConnectionDuration.D(),
 		maxReq: common.MaxRequestsPerConnection, share: int(cfg.HTTPPool.TargetStreamsPerConnection), hard: math.MaxInt,
 		minConns: int(cfg.HTTPPool.MinConnectionsPerHost), maxConns: int(cfg.HTTPPool.MaxConnectionsPerHost),
+		preconnect: cfg.PreconnectRatio(),
 	}
 	if n := h2.MaxConcurrentStreams; n > 0 {
 		s.share, s.hard = int(n), int(n)
@@ -131,9 +135,10 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 			return end(p.failed(err, ctx, nil))
 		}
 		h.BeginRequest()
+		sent := time.Now()
 		resp, err := c.cc.RoundTrip(outgoing(req, h, c, body))
 		if err != nil {
-			hp.release(c)
+			hp.release(c, 0)
 			if retryable(err) && (body == nil || !body.read.Load()) && ctx.Err() == nil {
 				unsent(h)
 				lastErr = err
@@ -143,7 +148,11 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		p.st.response(resp.StatusCode)
 		p.finishWith(resp, func(err error) {
-			hp.release(c)
+			took := time.Duration(0) // failures say nothing of the server's pace
+			if err == nil {
+				took = time.Since(sent)
+			}
+			hp.release(c, took)
 			rqs.Release()
 			if body != nil {
 				body.finish()

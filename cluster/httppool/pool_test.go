@@ -131,3 +131,27 @@ func TestNginxUpstream(t *testing.T) {
 		t.Errorf("upstream_rq_200+404 = %d, want 43", got)
 	}
 }
+
+// TestPreconnect: with the default per_upstream_preconnect_ratio (2) and a
+// share of one stream, 4 outstanding streams keep 8 connections open.
+func TestPreconnect(t *testing.T) {
+	g := newGate()
+	srv := serveGo(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.wait(r.Context()) }), true)
+	e := newEnv(t, clusterYAML(h2cDefaults, srv.addr), Options{})
+	p := e.pool("c")
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			get(t, p, "/")
+		}()
+	}
+	e.eventually("4 streams at the server", func() bool { return g.n() == 4 })
+	e.eventually("8 connections open", func() bool { return e.gauge("cluster.c.upstream_cx_active") == 8 })
+	g.release()
+	wg.Wait()
+	if got := e.counter("cluster.c.upstream_cx_http2_total"); got != 8 {
+		t.Errorf("upstream_cx_http2_total = %d, want 8", got)
+	}
+}

@@ -17,9 +17,9 @@ import (
 // process doing all). Like the timed benchmark, the load is closed:
 // every worker calls again as soon as it is answered until the total is
 // reached, so a process that gets streams stays busy.
-func spreadRun(t *testing.T, extra string, workers, total int) ([]int, float64) {
-	g := testenv.PythonGRPC(t, 4, 2)
-	e := newEnv(t, clusterYAML(h2c+extra, g.Addr()), Options{})
+func spreadRun(t *testing.T, procs int, extra string, workers, total int) ([]int, float64) {
+	g := testenv.PythonGRPC(t, procs, 2)
+	e := newEnv(t, clusterYAML(h2cDefaults+extra, g.Addr()), Options{})
 	p := e.pool("c")
 	var wg sync.WaitGroup
 	var sent atomic.Int64
@@ -65,14 +65,25 @@ func spreadRun(t *testing.T, extra string, workers, total int) ([]int, float64) 
 // equally; one connection (Envoy's packing) leaves three of four idle.
 // The bound is lenient for a loaded CI machine; the log shows the figure.
 func TestSpreadOverReusePortProcesses(t *testing.T) {
-	counts, ratio := spreadRun(t, "", 64, 2000)
+	counts, ratio := spreadRun(t, 4, "", 64, 2000)
 	t.Logf("defaults: per-process calls %v, max/mean %.2f", counts, ratio)
 	if ratio > 1.5 {
 		t.Errorf("max/mean %.2f over 1.5: processes starved (%v)", ratio, counts)
 	}
-	counts, ratio = spreadRun(t, ", http_pool: {max_connections_per_host: 1}", 64, 2000)
+	counts, ratio = spreadRun(t, 4, ", http_pool: {max_connections_per_host: 1}", 64, 2000)
 	t.Logf("one connection: per-process calls %v, max/mean %.2f", counts, ratio)
 	if ratio < 2 {
 		t.Errorf("one connection spread the calls (max/mean %.2f, %v): the test cannot tell spreading from luck", ratio, counts)
+	}
+}
+
+// TestSpreadFewStreams: 8 processes and 32 streams, fewer streams than it
+// takes connections to be sure of reaching 8 processes: the spare
+// connections of the default preconnect ratio (2) cover them.
+func TestSpreadFewStreams(t *testing.T) {
+	counts, ratio := spreadRun(t, 8, "", 32, 2000)
+	t.Logf("8 processes, 32 streams: per-process calls %v, max/mean %.2f", counts, ratio)
+	if ratio > 1.5 {
+		t.Errorf("max/mean %.2f over 1.5: processes starved (%v)", ratio, counts)
 	}
 }

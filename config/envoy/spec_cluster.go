@@ -24,6 +24,7 @@ var clusterSpecs = []message{
 		ignored("per_connection_buffer_limit_bytes", "sluice's buffers are fixed-size per connection"),
 		okNote("typed_extension_protocol_options", "envoy.extensions.upstreams.http.v3.HttpProtocolOptions, for the HTTP pools"),
 		okNote("http2_protocol_options", "deprecated in Envoy; the cluster speaks HTTP/2"),
+		okNote("preconnect_policy", "per_upstream_preconnect_ratio, for the HTTP/2 pools"),
 	}},
 	{name: "envoy.config.endpoint.v3.ClusterLoadAssignment", fields: []field{
 		own("cluster_name", "required by Envoy; used by EDS only"),

@@ -24,6 +24,9 @@ var upstreamHTTPSpecs = []message{
 		ok("max_connection_duration"),
 		ok("max_requests_per_connection"),
 	}},
+	{name: "envoy.config.cluster.v3.Cluster.PreconnectPolicy", fields: []field{
+		okNote("per_upstream_preconnect_ratio", "HTTP/2 pools; sluice's default without the block is 2, Envoy's 1"),
+	}, note: "predictive_preconnect_ratio is refused"},
 	{name: "envoy.config.core.v3.Http1ProtocolOptions", note: "selects HTTP/1.1; its fields are not read yet"},
 	{name: "envoy.config.core.v3.Http2ProtocolOptions", fields: []field{
 		okNote("max_concurrent_streams", "streams per upstream connection before the pool opens another"),
