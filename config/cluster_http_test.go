@@ -38,6 +38,8 @@ func TestUpstreamHTTP(t *testing.T) {
 			wantErr: `clusters[0].http2_protocol_options.initial_stream_window_size: must be 65535..2147483647, got 10`},
 		{name: "bad type", cluster: hpo + `{"@type": foo}}`, wantErr: `must be envoy.extensions.upstreams.http.v3.HttpProtocolOptions, got "foo"`},
 		{name: "unknown key", cluster: `typed_extension_protocol_options: {envoy.extensions.upstreams.tcp.v3.TcpProtocolOptions: {}}`, wantErr: `unknown field`},
+		{name: "preconnect out of range", cluster: `preconnect_policy: {per_upstream_preconnect_ratio: 4}`,
+			wantErr: `clusters[0].preconnect_policy.per_upstream_preconnect_ratio: must be 1..3, got 4`},
 		{name: "pool min above max", cluster: `http_pool: {min_connections_per_host: 9, max_connections_per_host: 4}`,
 			wantErr: `clusters[0].http_pool.min_connections_per_host: 9 is above max_connections_per_host 4`},
 	}

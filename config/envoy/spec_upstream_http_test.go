@@ -26,6 +26,7 @@ static_resources:
 // sluice does not read are refused with their Envoy path.
 func TestTranslateUpstreamHTTP(t *testing.T) {
 	c, _ := parse(t, httpCluster(`
+    preconnect_policy: {per_upstream_preconnect_ratio: 1.5}
     typed_extension_protocol_options:
       envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
         "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
@@ -36,6 +37,9 @@ func TestTranslateUpstreamHTTP(t *testing.T) {
 	proto, h2, common := c.Clusters[0].UpstreamHTTP()
 	if proto != config.ProtoHTTP2 || h2.MaxConcurrentStreams != 4 || h2.InitialStreamWindowSize != 65536 || h2.InitialConnectionWindowSize != 1<<20 {
 		t.Errorf("got %v %+v", proto, h2)
+	}
+	if r := c.Clusters[0].PreconnectRatio(); r != 1.5 {
+		t.Errorf("preconnect ratio %v", r)
 	}
 	if common.IdleTimeout.D() != 30*time.Second || common.MaxRequestsPerConnection != 100 || common.MaxConnectionDuration.D() != time.Minute {
 		t.Errorf("common: %+v", common)
