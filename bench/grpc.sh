@@ -112,7 +112,8 @@ start_procs() {
 # stop_procs stops the servers and sets COUNTS to their counts (not run in
 # a $(...) subshell: wait only waits for the shell's own children).
 stop_procs() {
-  kill -TERM "${PIDS[@]}"
+  local p
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || echo "python server $p died before the end of the run" >&2; done
   wait "${PIDS[@]}" 2>/dev/null || true
   COUNTS=""
   for ((p = 0; p < PROCS; p++)); do COUNTS+="$(cat "$TMP/count$p" 2>/dev/null || echo missing) "; done
