@@ -7,7 +7,7 @@
 # per-process counts, max/mean of the counts (1.00 is even, 2.00 means half
 # the processes starved), upstream connections open to the processes, and
 # calls per second.
-#   bench/grpc.sh [rounds] [seconds]        (env: PROCS=4 CONNS=8 STREAMS=8 HOLD_MS=2)
+#   bench/grpc.sh [rounds] [seconds]        (env: PROCS=4 CONNS=8 STREAMS=8 HOLD_MS=2, PATHS="direct-8 pool")
 # Paths: direct-1 (1 connection x CONNS*STREAMS streams), direct-8 (CONNS x
 # STREAMS), haproxy 2.6 with http-reuse always (h2 both sides), nghttpx with
 # 2 workers, pool and pool-1conn (cluster/httppool behind bench/poolproxy,
@@ -112,8 +112,10 @@ start_procs() {
 # stop_procs stops the servers and sets COUNTS to their counts (not run in
 # a $(...) subshell: wait only waits for the shell's own children).
 stop_procs() {
-  local p
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || echo "python server $p died before the end of the run" >&2; done
+  local i
+  for ((i = 0; i < PROCS; i++)); do
+    kill -TERM "${PIDS[$i]}" 2>/dev/null || { echo "python server $i died before the end of the run:"; tail -5 "$TMP/py$i.log"; } >&2
+  done
   wait "${PIDS[@]}" 2>/dev/null || true
   COUNTS=""
   for ((p = 0; p < PROCS; p++)); do COUNTS+="$(cat "$TMP/count$p" 2>/dev/null || echo missing) "; done
@@ -124,7 +126,7 @@ upstream_conns() { ss -Htn state established "( dport = :$UP_PORT )" | wc -l; }
 
 printf '%-13s %-40s %8s %9s %10s\n' path per-process max/mean upstr-cx calls/s
 for ((r = 1; r <= ROUNDS; r++)); do
-  for path in direct-1 direct-8 haproxy nghttpx pool pool-1conn sluice sluice-1conn; do
+  for path in ${PATHS:-direct-1 direct-8 haproxy nghttpx pool pool-1conn sluice sluice-1conn}; do
     case $path in
       direct-1) addr=$UP c=1 s=$((CONNS * STREAMS)) ;;
       direct-8) addr=$UP c=$CONNS s=$STREAMS ;;

@@ -21,12 +21,12 @@
 // http2_protocol_options.max_concurrent_streams, else
 // http_pool.target_streams_per_connection, default 1) and keeps spare ones
 // ahead of the streams (preconnect_policy.per_upstream_preconnect_ratio,
-// default 2 here, 1 in Envoy). A new stream goes on the connection where it
-// should finish first: the least (outstanding streams + 1) x recent request
-// time, a moving average that decays while a connection is left alone, so
-// a connection to a busy process (whose requests queue) gets fewer new
-// streams and an idle process's connections are tried again. HTTP/1.1
-// connections carry one request each and are reused while keep-alive holds.
+// default 2 here, 1 in Envoy). A new stream goes on the connection with
+// the fewest outstanding streams and, among equals, the one whose recent
+// requests finished fastest (a moving average that decays while the
+// connection is left alone), so a connection to a busy process gets fewer
+// new streams. HTTP/1.1 connections carry one request each and are reused
+// while keep-alive holds.
 //
 // Connections are dialed with (*cluster.Cluster).Dial, so connect_timeout,
 // upstream_cx_* stats and the max_connections breaker apply; requests wait

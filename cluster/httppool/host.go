@@ -132,14 +132,14 @@ func (hp *hostPool) acquire(ctx context.Context, s *settings) (*conn, error) {
 	}
 }
 
-// pickLocked applies the spreading rule. A new stream goes where it should
-// finish first: on the connection with the least (outstanding streams + 1)
-// x recent request time, so a connection to a busy server process (its
-// requests queue there and take longer) gets fewer new streams; before any
-// time is measured this is the connection with the fewest outstanding
-// streams. When no connection is below its share of streams and another
-// may open, the caller waits (wait) for a connection, dialing one (dial)
-// unless enough dials are in flight for the requests already waiting.
+// pickLocked applies the spreading rule: a new stream goes on the usable
+// connection with the fewest outstanding streams; among equals, on the one
+// whose recent requests finished fastest (its server process is the least
+// busy; the estimate decays while a connection is left alone, so a slow
+// moment is not held against it for long). When no connection is below
+// its share of streams and another may open, the caller waits (wait) for a
+// connection, dialing one (dial) unless enough dials are in flight for the
+// requests already waiting.
 func (hp *hostPool) pickLocked(s *settings) (c *conn, wait, dial bool) {
 	hp.pruneLocked()
 	defer func() {
@@ -151,20 +151,17 @@ func (hp *hostPool) pickLocked(s *settings) (c *conn, wait, dial bool) {
 	now := time.Now()
 	for {
 		var best *conn
-		var bestCost float64
-		minActive := math.MaxInt
+		var bestLat float64
 		for _, c := range hp.conns {
 			if c.retiring || c.skip || c.active >= c.limit(s) {
 				continue
 			}
 			lat := c.latNow(now, unmeasured)
-			cost := float64(c.active+1) * lat
-			minActive = min(minActive, c.active)
-			if best == nil || cost < bestCost || (cost == bestCost && c.active < best.active) {
-				best, bestCost = c, cost
+			if best == nil || c.active < best.active || (c.active == best.active && lat < bestLat) {
+				best, bestLat = c, lat
 			}
 		}
-		full := best == nil || (best.h2 && minActive >= s.share)
+		full := best == nil || (best.h2 && best.active >= s.share)
 		if full && hp.roomLocked(s) {
 			return nil, true, hp.dialing <= hp.waiting
 		}
