@@ -1,6 +1,7 @@
 package httppool
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/sluice-proxy/sluice/internal/testenv"
@@ -153,5 +154,41 @@ func TestPreconnect(t *testing.T) {
 	wg.Wait()
 	if got := e.counter("cluster.c.upstream_cx_http2_total"); got != 8 {
 		t.Errorf("upstream_cx_http2_total = %d, want 8", got)
+	}
+}
+
+// TestLargeBodiesStream: 8 MiB up and back through one h2c stream while the
+// server echoes as it reads, with windows of 64 KiB: bodies stream both
+// ways under flow control rather than being held whole.
+func TestLargeBodiesStream(t *testing.T) {
+	srv := serveGo(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		io.Copy(w, r.Body)
+	}), true)
+	e := newEnv(t, clusterYAML(`, http2_protocol_options: {initial_stream_window_size: 65536, initial_connection_window_size: 65536}`+noPreconnect, srv.addr), Options{})
+	const size = 8 << 20
+	pr, pw := io.Pipe()
+	go func() {
+		chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096)
+		for sent := 0; sent < size; sent += len(chunk) {
+			if _, err := pw.Write(chunk); err != nil {
+				return
+			}
+		}
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", "http://upstream/echo", pr)
+	resp, err := e.pool("c").RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil || n != size {
+		t.Fatalf("echoed %d bytes, %v; want %d", n, err, size)
+	}
+	if got := e.counter("cluster.c.upstream_cx_rx_bytes_total"); got < size {
+		t.Errorf("upstream_cx_rx_bytes_total = %d", got)
 	}
 }
