@@ -32,13 +32,14 @@ type conn struct {
 }
 
 // latNow is c's request-time estimate at now: lat halved for every 4 mean
-// request times (mean, of the host's connections) since it was measured,
-// so that a connection that once answered slowly and was left alone is
-// tried again (its server process may be idle by now); mean when c has
-// no measurement yet.
+// request times (mean, of the host's measured connections) since it was
+// measured, so that a connection that once answered slowly and was left
+// alone is tried again (its server process may be idle by now). A
+// connection not measured yet estimates 0: it is tried first, once (the
+// fewest-outstanding rule comes before this one).
 func (c *conn) latNow(now time.Time, mean float64) float64 {
 	if c.lat == 0 {
-		return mean
+		return 0
 	}
 	age := float64(now.Sub(c.latAt).Microseconds()) / 1000
 	return c.lat * math.Exp2(-age/(4*mean))

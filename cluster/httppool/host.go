@@ -147,7 +147,7 @@ func (hp *hostPool) pickLocked(s *settings) (c *conn, wait, dial bool) {
 			x.skip = false
 		}
 	}()
-	unmeasured := hp.meanLatLocked()
+	mean := hp.meanLatLocked()
 	now := time.Now()
 	for {
 		var best *conn
@@ -156,7 +156,7 @@ func (hp *hostPool) pickLocked(s *settings) (c *conn, wait, dial bool) {
 			if c.retiring || c.skip || c.active >= c.limit(s) {
 				continue
 			}
-			lat := c.latNow(now, unmeasured)
+			lat := c.latNow(now, mean)
 			if best == nil || c.active < best.active || (c.active == best.active && lat < bestLat) {
 				best, bestLat = c, lat
 			}
@@ -178,8 +178,8 @@ func (hp *hostPool) pickLocked(s *settings) (c *conn, wait, dial bool) {
 	}
 }
 
-// meanLatLocked is the mean request time of the measured connections, the
-// estimate for those not measured yet; 1 when none is.
+// meanLatLocked is the mean request time of the measured connections (the
+// scale latNow decays by); 1 when none is.
 func (hp *hostPool) meanLatLocked() float64 {
 	sum, n := 0.0, 0
 	for _, c := range hp.conns {
