@@ -14,6 +14,7 @@ packages=(
   kcat
   thrift-compiler python3-thrift
   curl iptables
+  python3-grpcio nginx nghttp2-proxy nghttp2-client
   make git gcc libc6-dev ca-certificates bc systemd
 )
 
