@@ -1,0 +1,30 @@
+package stats
+
+// Counters returns every counter's value by full name: what a hot restart
+// hands to the process that replaces this one.
+func (s *Store) Counters() map[string]uint64 {
+	out := map[string]uint64{}
+	for _, m := range s.snapshot() {
+		if c, ok := m.(*Counter); ok {
+			out[m.info().name] = c.Value()
+		}
+	}
+	return out
+}
+
+// AddCounters adds each value to the counter of that name, when this store
+// has one, and returns how many it added. Counters this process has not
+// created (a stat_prefix the new config no longer has) are not carried:
+// only a scope knows a name's tags.
+func (s *Store) AddCounters(values map[string]uint64) int {
+	n := 0
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for name, v := range values {
+		if c, ok := s.metrics[name].(*Counter); ok && v > 0 {
+			c.Add(v)
+			n++
+		}
+	}
+	return n
+}
