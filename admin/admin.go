@@ -1,5 +1,5 @@
-// Package admin is sluice's admin HTTP server with Envoy's endpoints and
-// output formats: /stats (histogram_buckets too), /stats/prometheus,
+// Package admin is sluice's admin HTTP server: a live dashboard at / and
+// Envoy's endpoints and output formats: /stats (histogram_buckets too), /stats/prometheus,
 // /clusters, /listeners, /config_dump, /ready, /server_info, /memory,
 // /certs, /runtime, /help, and the mutating ones, POST only as in Envoy:
 // /healthcheck/fail|ok, /logging, /drain_listeners, /reset_counters,
@@ -76,7 +76,8 @@ func (a *Server) Close() error {
 // Handler returns the admin endpoints.
 func (a *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", a.index)
+	mux.HandleFunc("GET /{$}", a.dashboard)
+	mux.HandleFunc("GET /dashboard/data", a.dashboardData)
 	mux.HandleFunc("GET /stats", a.stats)
 	mux.HandleFunc("GET /stats/prometheus", a.prometheus)
 	mux.HandleFunc("GET /clusters", a.clusters)
@@ -114,6 +115,8 @@ var endpoints = [][2]string{
 	{"/debug/pprof/", "Go profiles (profile?seconds=N for CPU)"},
 	{"/config_dump", "dump the running config as JSON"},
 	{"/drain_listeners", "POST: stop accepting on every listener (?graceful: after drain_timeout)"},
+	{"/", "the live dashboard (HTML)"},
+	{"/dashboard/data", "the dashboard's JSON: ?page=N&q=CLUSTER_SUBSTRING"},
 	{"/help", "this list"},
 	{"/logging", "GET: the log level; POST ?level=debug|info|warning|error|off: change it"},
 	{"/memory", "memory use (Go runtime)"},

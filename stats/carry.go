@@ -28,3 +28,15 @@ func (s *Store) AddCounters(values map[string]uint64) int {
 	}
 	return n
 }
+
+// Histograms returns a copy of each histogram whose name keep accepts (nil:
+// all), for the admin's dashboard.
+func (s *Store) Histograms(keep func(name string) bool) map[string]HistogramData {
+	out := map[string]HistogramData{}
+	for _, m := range s.snapshot() {
+		if h, ok := m.(*Histogram); ok && (keep == nil || keep(m.info().name)) {
+			out[m.info().name] = h.Snapshot()
+		}
+	}
+	return out
+}
