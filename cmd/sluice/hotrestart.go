@@ -94,6 +94,7 @@ type parentSide struct {
 	srv     *proxy.Server
 	adm     **admin.Server
 	drainRq chan chan struct{}
+	quit    chan struct{} // closed when serve returns
 }
 
 func (p *parentSide) ListenerFiles(addrs []string) ([]string, []*os.File) {
@@ -111,8 +112,11 @@ func (p *parentSide) ShutdownAdmin() {
 // Drain hands the request to serve's loop and waits until it drained.
 func (p *parentSide) Drain() {
 	done := make(chan struct{})
-	p.drainRq <- done
-	<-done
+	select {
+	case p.drainRq <- done:
+		<-done
+	case <-p.quit: // already exiting (SIGTERM): nothing left to drain
+	}
 }
 
 // carryFinal adds what the parent counted after the first snapshot.

@@ -34,6 +34,9 @@ const usage = `Usage:
                                   hot restart: take over the listening sockets
                                   and counters of the running epoch E, which
                                   drains and exits (docs/operating.md)
+  sluice hot-restarter [-base-id N] -- ARGS
+                                  run "sluice ARGS" as epoch 0 and hot restart
+                                  it on SIGHUP (for systemd's ExecReload)
 
 FILE is sluice's YAML or an Envoy v3 bootstrap (YAML or JSON: static
 resources; see docs/envoy-compat.md), told apart by content unless
@@ -48,6 +51,9 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "hot-restarter" {
+		return restarter(args[1:], stderr)
+	}
 	cmd := "run"
 	if len(args) > 0 && (args[0] == "run" || args[0] == "validate" || args[0] == "version" || args[0] == "help") {
 		cmd, args = args[0], args[1:]

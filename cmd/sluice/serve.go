@@ -79,12 +79,13 @@ func serve(file, format string, watch time.Duration, ioLoops int, hot *hotFlags,
 		loops = g.Len()
 	}
 	log.Info("sluice started", "version", version.String(), "config", file, "concurrency", runtime.GOMAXPROCS(0), "io_loops", loops)
-	side := &parentSide{srv: srv, adm: &adm, drainRq: make(chan chan struct{})}
+	side := &parentSide{srv: srv, adm: &adm, drainRq: make(chan chan struct{}), quit: make(chan struct{})}
 	var drained <-chan struct{} // the next epoch took over and was answered
 	if hs := hot.listen(side, log); hs != nil {
 		defer hs.Close()
 		drained = hs.Drained
 	}
+	defer close(side.quit) // before hs.Close: a drain request then no longer waits
 	if parent != nil {
 		// Everything is serving: the parent may stop accepting now.
 		go carryFinal(parent, srv, before, log)
