@@ -4,6 +4,11 @@
 // /certs, /runtime, /help, and the mutating ones, POST only as in Envoy:
 // /healthcheck/fail|ok, /logging, /drain_listeners, /reset_counters,
 // /quitquitquit.
+//
+// The dashboard (dashboard.go, ui/index.html) is plain SVG drawn by a small
+// script in the one embedded page, not a chart library bundled from npm: the
+// binary stays static and self-contained with no JavaScript build step, the
+// page works with no internet access, and a few line charts need no more.
 package admin
 
 import (
