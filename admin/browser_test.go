@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sluice-proxy/sluice/internal/poll"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
@@ -103,16 +104,17 @@ func (b *browser) eval(t *testing.T, js string) string {
 	return s
 }
 
-// TestBrowserDashboard loads the dashboard in chromium with 501 clusters:
+// TestBrowserDashboard loads the dashboard in chromium with 502 clusters:
 // no console error; the listener's connection count and chart move while
-// connections flow; the page lists 25 clusters a page and pages on; a host
+// connections flow; redis_proxy's command counters get a panel; the page lists 25 clusters a page and pages on; a host
 // killed under a TCP health check shows failed_active_hc within a few
 // check intervals; the DOM stays small.
 func TestBrowserDashboard(t *testing.T) {
 	b := newBrowser(t)
 	echo := testenv.Echo(t)
 	const interval = 500 * time.Millisecond
-	s := sluicetest.Start(t, dashConfig(echo.Addr(), interval, 500))
+	rs := testenv.Redis(t)
+	s := sluicetest.Start(t, dashConfig(echo.Addr(), rs.Addr(), interval, 500))
 	b.do(t, chromedp.Navigate("http://"+s.Admin.Addr()+"/?interval=200"))
 	updates := func() int {
 		n, _ := strconv.Atoi(b.eval(t, `document.getElementById("updates").textContent`))
@@ -120,7 +122,7 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	poll.Eventually(t, 20*time.Second, func() bool { return updates() >= 2 }, "the page polling")
 	b.noErrors(t)
-	if got := b.eval(t, `document.getElementById("cluster-summary").textContent`); !strings.HasPrefix(got, "501 clusters, 501 hosts") {
+	if got := b.eval(t, `document.getElementById("cluster-summary").textContent`); !strings.HasPrefix(got, "502 clusters, 502 hosts") {
 		t.Fatalf("cluster summary %q", got)
 	}
 	if n := b.eval(t, `document.querySelectorAll("#clusters tbody tr").length`); n != "25" {
@@ -134,6 +136,16 @@ func TestBrowserDashboard(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
+	wg.Add(1)
+	go func() { // redis_proxy's own figures: its command counters
+		defer wg.Done()
+		rc := redis.NewClient(&redis.Options{Addr: s.Addr("cache")})
+		defer rc.Close()
+		for ctx.Err() == nil {
+			rc.Set(ctx, "k", "v", 0)
+			rc.Get(ctx, "k")
+		}
+	}()
 	go func() {
 		defer wg.Done()
 		for ctx.Err() == nil {
@@ -155,6 +167,9 @@ func TestBrowserDashboard(t *testing.T) {
 	poll.Eventually(t, 20*time.Second, func() bool {
 		return b.eval(t, `document.querySelectorAll('section[data-prefix="tcp.front"] polyline').length`) != "0"
 	}, "a tcp.front panel with a series")
+	poll.Eventually(t, 20*time.Second, func() bool {
+		return strings.Contains(b.eval(t, `(document.querySelector('section[data-prefix="redis.dash"] .legend') || {}).textContent`), "command.get.total")
+	}, "a redis.dash panel charting command.get.total")
 	stop()
 	wg.Wait()
 

@@ -14,16 +14,27 @@ import (
 )
 
 // dashConfig is a tcp_proxy listener to cluster "echo" (with a TCP health
-// check every interval) plus n more clusters of one host each.
-func dashConfig(echo string, interval time.Duration, n int) string {
+// check every interval), a redis_proxy listener to redis when it is not
+// empty, plus n more clusters of one host each.
+func dashConfig(echo, redis string, interval time.Duration, n int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `listeners:
   - {name: front, address: "127.0.0.1:0", filters: [{tcp_proxy: {stat_prefix: front, cluster: echo}}]}
-clusters:
+`)
+	if redis != "" {
+		fmt.Fprintf(&b, `  - name: cache
+    address: "127.0.0.1:0"
+    filters: [{redis_proxy: {stat_prefix: dash, settings: {op_timeout: 5s}, prefix_routes: {catch_all_route: {cluster: redis}}}}]
+`)
+	}
+	fmt.Fprintf(&b, `clusters:
   - name: echo
     endpoints: [%q]
     health_checks: [{timeout: 200ms, interval: %s, unhealthy_threshold: 1, healthy_threshold: 1, tcp_health_check: {}}]
 `, echo, interval)
+	if redis != "" {
+		fmt.Fprintf(&b, "  - {name: redis, endpoints: [%q]}\n", redis)
+	}
 	for i := range n {
 		fmt.Fprintf(&b, "  - {name: c%03d, endpoints: [\"127.0.0.1:%d\"]}\n", i, 20000+i)
 	}
@@ -67,7 +78,7 @@ func dashGet(t *testing.T, s *sluicetest.Sluice, query string) (dashData, int) {
 // as a panel of their own.
 func TestDashboardData(t *testing.T) {
 	echo := testenv.Echo(t)
-	s := sluicetest.Start(t, dashConfig(echo.Addr(), time.Second, 500))
+	s := sluicetest.Start(t, dashConfig(echo.Addr(), "", time.Second, 500))
 	code, page := s.AdminGet("/")
 	if code != 200 || !strings.Contains(page, "<svg") || !strings.Contains(page, "dashboard/data") {
 		t.Fatalf("/: %d %.200s", code, page)
