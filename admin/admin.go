@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sluice-proxy/sluice/hotrestart"
 	"github.com/sluice-proxy/sluice/internal/version"
 	"github.com/sluice-proxy/sluice/proxy"
 	"github.com/sluice-proxy/sluice/stats"
@@ -41,6 +42,9 @@ type Server struct {
 
 	level *slog.LevelVar // /logging; nil: not adjustable
 	quit  func()         // /quitquitquit; nil: not available
+
+	epoch      int       // hot restart epoch, for /server_info
+	firstStart time.Time // the first epoch's start; zero: this process's
 }
 
 // Start binds addr and serves the admin endpoints for srv.
@@ -254,10 +258,14 @@ func (a *Server) configDump(w http.ResponseWriter, r *http.Request) {
 
 func (a *Server) serverInfo(w http.ResponseWriter, r *http.Request) {
 	up := int64(a.srv.Uptime().Seconds())
+	all := up
+	if !a.firstStart.IsZero() {
+		all = int64(time.Since(a.firstStart).Seconds())
+	}
 	writeJSON(w, map[string]any{
-		"version": version.String(), "state": a.srv.State(),
-		"uptime_current_epoch": fmt.Sprintf("%ds", up), "uptime_all_epochs": fmt.Sprintf("%ds", up),
-		"command_line_options": map[string]any{"args": os.Args},
+		"version": version.String(), "state": a.srv.State(), "hot_restart_version": hotrestart.Version,
+		"uptime_current_epoch": fmt.Sprintf("%ds", up), "uptime_all_epochs": fmt.Sprintf("%ds", all),
+		"command_line_options": map[string]any{"args": os.Args, "restart_epoch": a.epoch},
 		"listeners":            len(a.srv.Listeners()),
 	})
 }

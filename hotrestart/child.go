@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"time"
 )
 
 // Client is the new process's side, connected to its parent.
 type Client struct {
 	c *net.UnixConn
+	// Started is when the first epoch started, as the parent said.
+	Started time.Time
 }
 
 // Dial connects to the parent's socket name and checks its version.
@@ -18,10 +21,12 @@ func Dial(name string) (*Client, error) {
 		return nil, err
 	}
 	cl := &Client{c: c}
-	if _, _, err := cl.call(&message{Op: "hello", Version: Version}); err != nil {
+	reply, _, err := cl.call(&message{Op: "hello", Version: Version})
+	if err != nil {
 		c.Close()
 		return nil, err
 	}
+	cl.Started = time.UnixMilli(reply.Started)
 	return cl, nil
 }
 

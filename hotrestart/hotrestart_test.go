@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -40,7 +41,8 @@ func (p *fakeParent) Counters() map[string]uint64 {
 	}
 	return map[string]uint64{"a.b": 3}
 }
-func (p *fakeParent) ShutdownAdmin() { p.admin.Store(true) }
+func (p *fakeParent) ShutdownAdmin()     { p.admin.Store(true) }
+func (p *fakeParent) Started() time.Time { return time.UnixMilli(1e12) }
 func (p *fakeParent) Drain() {
 	for _, ln := range p.lns {
 		ln.Close()
@@ -74,6 +76,9 @@ func TestHandOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	if !c.Started.Equal(time.UnixMilli(1e12)) {
+		t.Fatalf("first epoch started %v", c.Started)
+	}
 	lns, err := c.Listeners([]string{addrs[0], "127.0.0.1:1"})
 	if err != nil {
 		t.Fatal(err)

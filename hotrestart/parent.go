@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Parent is what a running sluice offers the sluice that replaces it.
@@ -20,6 +21,9 @@ type Parent interface {
 	Counters() map[string]uint64
 	// ShutdownAdmin closes the admin server, whose address the child binds.
 	ShutdownAdmin()
+	// Started returns when the first epoch started (Envoy's
+	// uptime_all_epochs counts from there).
+	Started() time.Time
 	// Drain stops accepting and returns once open connections are done (or
 	// the drain time is over); the process exits after the reply is sent.
 	Drain()
@@ -93,6 +97,7 @@ func (s *Server) serve(c *net.UnixConn) {
 				reply.Error = "hot restart version " + m.Version + " does not match the parent's " + Version
 			}
 			reply.Version = Version
+			reply.Started = s.p.Started().UnixMilli()
 		case "listeners":
 			reply.Addresses, out = s.p.ListenerFiles(m.Addresses)
 			s.log.Info("hot restart: handing listening sockets to the new process", "addresses", reply.Addresses)

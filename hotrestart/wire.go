@@ -34,6 +34,7 @@ type message struct {
 	Version   string            `json:"version,omitempty"`
 	Addresses []string          `json:"addresses,omitempty"` // listeners: asked, or sent in file order
 	Counters  map[string]uint64 `json:"counters,omitempty"`
+	Started   int64             `json:"started,omitempty"` // hello: Unix ms the first epoch started
 	Error     string            `json:"error,omitempty"`
 }
 

@@ -95,7 +95,10 @@ type parentSide struct {
 	adm     **admin.Server
 	drainRq chan chan struct{}
 	quit    chan struct{} // closed when serve returns
+	started time.Time     // the first epoch's start
 }
+
+func (p *parentSide) Started() time.Time { return p.started }
 
 func (p *parentSide) ListenerFiles(addrs []string) ([]string, []*os.File) {
 	return p.srv.ListenerFiles(addrs)

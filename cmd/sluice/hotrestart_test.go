@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -261,5 +262,21 @@ clusters:
 	waitFor(t, want, func() bool { return child.stat(want[:strings.Index(want, ":")]) == want })
 	if err := tcpShort(tcpAddr); err != nil {
 		t.Fatalf("epoch 1 does not serve: %v", err)
+	}
+	var info struct {
+		Version string `json:"hot_restart_version"`
+		All     string `json:"uptime_all_epochs"`
+		Current string `json:"uptime_current_epoch"`
+		Opts    struct {
+			Epoch int `json:"restart_epoch"`
+		} `json:"command_line_options"`
+	}
+	if err := json.Unmarshal([]byte(get("http://"+admin+"/server_info")), &info); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := time.ParseDuration(info.All)
+	cur, _ := time.ParseDuration(info.Current)
+	if info.Version == "" || info.Opts.Epoch != 1 || all < cur {
+		t.Fatalf("/server_info of epoch 1: %+v", info)
 	}
 }

@@ -56,7 +56,9 @@ func serve(file, format string, watch time.Duration, ioLoops int, hot *hotFlags,
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
 	var before map[string]uint64 // the parent's counters, carried over
+	firstStart := time.Now()     // of epoch 0, for uptime_all_epochs
 	if parent != nil {
+		firstStart = parent.Started
 		if before, err = parent.Counters(); err == nil {
 			srv.Store.AddCounters(before)
 		}
@@ -67,7 +69,8 @@ func serve(file, format string, watch time.Duration, ioLoops int, hot *hotFlags,
 	var adm *admin.Server
 	if cfg.Admin.Address != "" {
 		quit := func() { sigs <- syscall.SIGTERM } // /quitquitquit drains as SIGTERM does
-		if adm, err = admin.Start(cfg.Admin.Address, srv, log, admin.WithLogLevel(lv), admin.WithQuit(quit)); err != nil {
+		if adm, err = admin.Start(cfg.Admin.Address, srv, log, admin.WithLogLevel(lv), admin.WithQuit(quit),
+			admin.WithHotRestart(hot.epoch, firstStart)); err != nil {
 			fmt.Fprintln(stderr, err)
 			srv.Shutdown()
 			return 1
@@ -79,7 +82,7 @@ func serve(file, format string, watch time.Duration, ioLoops int, hot *hotFlags,
 		loops = g.Len()
 	}
 	log.Info("sluice started", "version", version.String(), "config", file, "concurrency", runtime.GOMAXPROCS(0), "io_loops", loops)
-	side := &parentSide{srv: srv, adm: &adm, drainRq: make(chan chan struct{}), quit: make(chan struct{})}
+	side := &parentSide{srv: srv, adm: &adm, started: firstStart, drainRq: make(chan chan struct{}), quit: make(chan struct{})}
 	var drained <-chan struct{} // the next epoch took over and was answered
 	if hs := hot.listen(side, log); hs != nil {
 		defer hs.Close()
