@@ -85,8 +85,12 @@ func recv(c *net.UnixConn) (*message, []*os.File, error) {
 		closeAll(files)
 		return nil, nil, fmt.Errorf("hot restart: message of %d bytes exceeds %d", size, maxFrame)
 	}
-	body := make([]byte, size)
-	if _, err := io.ReadFull(c, body); err != nil {
+	// Read as it comes rather than allocating the announced size up front.
+	body, err := io.ReadAll(io.LimitReader(c, int64(size)))
+	if err == nil && len(body) < int(size) {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
 		closeAll(files)
 		return nil, nil, err
 	}
