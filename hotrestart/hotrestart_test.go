@@ -140,6 +140,25 @@ func TestVersionMismatch(t *testing.T) {
 
 // FuzzRecv: any bytes from a peer are an error or a message, never a panic.
 func FuzzRecv(f *testing.F) {
+	// Seeds: the bytes send writes for the messages of a real exchange.
+	for _, m := range []*message{
+		{Op: "hello", Version: Version}, {Op: "hello", Version: Version, Started: 1765000000000},
+		{Op: "listeners", Addresses: []string{"127.0.0.1:6379", "[::1]:5432"}},
+		{Op: "counters", Counters: map[string]uint64{"listener.127.0.0.1_6379.downstream_cx_total": 42}},
+		{Op: "drain"}, {Op: "shutdown_admin", Error: "unknown op"},
+	} {
+		a, z, err := socketPair()
+		if err != nil {
+			f.Fatal(err)
+		}
+		if err := send(a, m, nil); err != nil {
+			f.Fatal(err)
+		}
+		a.Close()
+		raw, _ := io.ReadAll(z)
+		z.Close()
+		f.Add(raw)
+	}
 	f.Add([]byte("\x00\x00\x00\x1d{\"op\":\"hello\",\"version\":\"x\"}"))
 	f.Add([]byte("\x00\x00\x00\x02{}"))
 	f.Add([]byte("\xff\xff\xff\xff"))
