@@ -106,7 +106,8 @@ func (b *browser) eval(t *testing.T, js string) string {
 
 // TestBrowserDashboard loads the dashboard in chromium with 502 clusters:
 // no console error; the listener's connection count and chart move while
-// connections flow; redis_proxy's command counters get a panel; the page lists 25 clusters a page and pages on; a host
+// connections flow; redis_proxy's command counters get a panel and its
+// latency recent percentiles; the page lists 25 clusters a page and pages on; a host
 // killed under a TCP health check shows failed_active_hc within a few
 // check intervals; the DOM stays small.
 func TestBrowserDashboard(t *testing.T) {
@@ -170,6 +171,10 @@ func TestBrowserDashboard(t *testing.T) {
 	poll.Eventually(t, 20*time.Second, func() bool {
 		return strings.Contains(b.eval(t, `(document.querySelector('section[data-prefix="redis.dash"] .legend') || {}).textContent`), "command.get.total")
 	}, "a redis.dash panel charting command.get.total")
+	poll.Eventually(t, 20*time.Second, func() bool {
+		n, _ := strconv.Atoi(b.eval(t, `(document.querySelector('tr[data-histogram^="redis.dash."] td:nth-child(2)') || {}).textContent`))
+		return n > 0
+	}, "redis_proxy latency percentiles over the recent samples")
 	stop()
 	wg.Wait()
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/cluster"
+	"github.com/sluice-proxy/sluice/stats"
 )
 
 // The dashboard at the admin root is one embedded HTML page whose small
@@ -95,11 +96,12 @@ type dashPanel struct {
 }
 
 type dashHistogram struct {
-	Name  string  `json:"name"`
-	Count uint64  `json:"count"`
-	P50   float64 `json:"p50"`
-	P90   float64 `json:"p90"`
-	P99   float64 `json:"p99"`
+	Name    string   `json:"name"`
+	Count   uint64   `json:"count"`
+	Buckets []uint64 `json:"buckets"` // per bucket, of BucketBounds and +Inf: the page's recent percentiles
+	P50     float64  `json:"p50"`
+	P90     float64  `json:"p90"`
+	P99     float64  `json:"p99"`
 }
 
 type dashData struct {
@@ -119,6 +121,8 @@ type dashData struct {
 	} `json:"clusters"`
 	Panels     []dashPanel     `json:"panels"`
 	Histograms []dashHistogram `json:"histograms"`
+	// BucketBounds are the histograms' bucket upper bounds (ms).
+	BucketBounds []float64 `json:"bucket_bounds"`
 }
 
 // dashboardData answers the page's poll: ?page=N (from 0) and ?q=TEXT (a
@@ -138,7 +142,7 @@ func (a *Server) dashboardData(w http.ResponseWriter, r *http.Request) {
 	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
 	a.dashClusters(&d, r.URL.Query().Get("q"), page)
 	d.Panels = panels(counters)
-	d.Histograms = a.histograms()
+	d.Histograms, d.BucketBounds = a.histograms(), stats.DefaultBuckets
 	writeJSON(w, d)
 }
 
@@ -237,7 +241,7 @@ func (a *Server) histograms() []dashHistogram {
 		if h.Count == 0 {
 			continue
 		}
-		out = append(out, dashHistogram{Name: name, Count: h.Count,
+		out = append(out, dashHistogram{Name: name, Count: h.Count, Buckets: h.Counts,
 			P50: finite(h.Quantile(0.5)), P90: finite(h.Quantile(0.9)), P99: finite(h.Quantile(0.99))})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
