@@ -99,6 +99,7 @@ func TestDashboardData(t *testing.T) {
 	if d.Clusters.Total != 501 || d.Clusters.Pages != 21 || len(d.Clusters.Items) != 25 || d.Clusters.Items[0].Name != "c000" {
 		t.Fatalf("clusters: total %d pages %d items %d", d.Clusters.Total, d.Clusters.Pages, len(d.Clusters.Items))
 	}
+	t.Logf("/dashboard/data at 501 clusters: %d bytes", size)
 	if size > 32<<10 {
 		t.Fatalf("answer of %d bytes at 501 clusters", size)
 	}
