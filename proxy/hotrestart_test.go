@@ -50,11 +50,14 @@ func TestInheritListenerFiles(t *testing.T) {
 
 	stopped := make(chan struct{})
 	go func() { old.Server.Shutdown(); close(stopped) }() // waits for the open connection
+	// Until the old server stops accepting, a connection may land on
+	// either: every one is served, and the two counts add up.
+	dials := 1
 	for i := range 20 {
-		dialEcho(t, kept).roundTrip(fmt.Sprintf("new %d", i))
+		dialEcho(t, kept).roundTrip(fmt.Sprintf("during %d", i))
+		dials++
 	}
 	open.roundTrip("old connection, still on the old server")
-	next.WaitCounter("listener."+underscore(kept)+".downstream_cx_total", 20, 5*time.Second)
 	poll.Eventually(t, 5*time.Second, func() bool {
 		c, err := net.DialTimeout("tcp", dropped, time.Second)
 		if err == nil {
@@ -62,6 +65,16 @@ func TestInheritListenerFiles(t *testing.T) {
 		}
 		return err != nil
 	}, "the dropped address refusing once the old server stopped")
+	name := "listener." + underscore(kept) + ".downstream_cx_total"
+	poll.Eventually(t, 5*time.Second, func() bool {
+		before := next.Counter(name)
+		dialEcho(t, kept).roundTrip("after")
+		dials++
+		return next.Counter(name) > before
+	}, "the new server accepting what the old one no longer does")
+	if got := old.Counter(name) + next.Counter(name); got != uint64(dials) {
+		t.Fatalf("%d connections counted by the two servers, %d made", got, dials)
+	}
 	open.c.Close()
 	<-stopped
 }
