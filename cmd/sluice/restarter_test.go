@@ -79,6 +79,12 @@ func TestBinaryHotRestarter(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("hot-restarter did not exit after SIGTERM")
 	}
+	for _, l := range strings.Split(r.logs.String(), "\n") {
+		if strings.HasPrefix(l, "sluice hot-restarter:") {
+			t.Log(l)
+		}
+	}
+	t.Logf("%d short connections, none failed", short.ok.Load())
 	if !strings.Contains(r.logs.String(), "epoch 1 exited: status 0") {
 		t.Fatalf("epoch 1 did not drain and exit 0")
 	}
