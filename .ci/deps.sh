@@ -11,7 +11,7 @@ packages=(
   mariadb-server mariadb-client
   zookeeper default-jre-headless libslf4j-java
   haproxy nutcracker pgbouncer sysbench wrk docker-compose
-  kcat
+  kcat chromium
   thrift-compiler python3-thrift
   curl iptables
   python3-grpcio nginx nghttp2-proxy nghttp2-client
