@@ -49,6 +49,9 @@ type Cluster struct {
 	// multiplex upstream connections (redis_proxy) stream a reply larger
 	// than it instead of holding it whole. Default 1 MiB, at least 64 KiB.
 	PerConnectionBufferLimitBytes uint32 `yaml:"per_connection_buffer_limit_bytes" json:"per_connection_buffer_limit_bytes"`
+	// TLS is Envoy's transport_socket with an UpstreamTlsContext: every
+	// connection to the cluster's hosts speaks TLS. Nil: plain TCP.
+	TLS *UpstreamTLSContext `yaml:"tls" json:"tls,omitempty"`
 }
 
 // Endpoint is one upstream address with its load-balancing weight.

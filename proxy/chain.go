@@ -1,18 +1,16 @@
 package proxy
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"os"
 	"sync"
 	"sync/atomic"
 
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/router"
+	"github.com/sluice-proxy/sluice/tlsctx"
 )
 
 // chain is one built filter chain: its match, optional TLS termination, the
@@ -20,7 +18,7 @@ import (
 type chain struct {
 	name      string
 	match     chainMatch
-	tls       *tls.Config
+	tls       *tlsctx.Server
 	observers []filters.ObserverFilter
 	terminal  filters.TerminalFilter
 }
@@ -175,10 +173,12 @@ func buildChains(l *config.Listener, lpath string, env *filters.Env) (_ *chainSe
 			cs.needHello = true
 		}
 		if fc.TLS != nil {
-			tc, err := tlsConfig(fc.TLS)
+			tc, err := tlsctx.NewServer(fc.TLS, tlsctx.Options{Path: cpath + ".tls", Log: env.Log,
+				Stats: tlsctx.NewStats(listenerScope(env.Stats, l.Address), "server_ssl_socket_factory")})
 			if err != nil {
-				return nil, fmt.Errorf("%s.tls: %w", cpath, err)
+				return nil, err
 			}
+			cs.closers = append(cs.closers, tc)
 			c.tls = tc
 			cs.needHello = true
 		}
@@ -210,29 +210,4 @@ func buildChains(l *config.Listener, lpath string, env *filters.Env) (_ *chainSe
 		cs.chains = append(cs.chains, c)
 	}
 	return cs, nil
-}
-
-// tlsConfig loads a chain's certificate and client CA.
-func tlsConfig(t *config.TLSContext) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(t.CertificateFile, t.PrivateKeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("loading certificate: %w", err)
-	}
-	tc := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: t.ALPN, MinVersion: tls.VersionTLS12}
-	if t.ClientCAFile != "" {
-		pem, err := os.ReadFile(t.ClientCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading client CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("client CA file %s has no PEM certificates", t.ClientCAFile)
-		}
-		tc.ClientCAs = pool
-		tc.ClientAuth = tls.VerifyClientCertIfGiven
-		if t.RequireClientCert {
-			tc.ClientAuth = tls.RequireAndVerifyClientCert
-		}
-	}
-	return tc, nil
 }

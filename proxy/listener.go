@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -15,6 +14,7 @@ import (
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/stats"
+	"github.com/sluice-proxy/sluice/tlsctx"
 )
 
 // helloTimeout bounds the wait for a TLS ClientHello (Envoy's
@@ -60,11 +60,19 @@ type listenerStats struct {
 	cxLength                         *stats.Histogram
 	// Envoy's downstream_cx_overload_reject, downstream_global_cx_overflow.
 	overloadReject, globalOverflow *stats.Counter
+	// ssl is listener.<addr>.ssl.*, Envoy's TLS handshake counters.
+	ssl *tlsctx.Stats
+}
+
+// listenerScope is listener.<addr>, the address tagged as Envoy does.
+func listenerScope(root *stats.Scope, addr string) *stats.Scope {
+	return root.Sub("listener").Tagged("envoy_listener_address", strings.ReplaceAll(addr, ":", "_"))
 }
 
 func newListenerStats(root *stats.Scope, addr string) listenerStats {
-	sc := root.Sub("listener").Tagged("envoy_listener_address", strings.ReplaceAll(addr, ":", "_"))
+	sc := listenerScope(root, addr)
 	return listenerStats{
+		ssl: tlsctx.NewStats(sc, "server_ssl_socket_factory"),
 		cxTotal: sc.Counter("downstream_cx_total"), cxDestroy: sc.Counter("downstream_cx_destroy"),
 		noChainMatch: sc.Counter("no_filter_chain_match"), cxActive: sc.Gauge("downstream_cx_active"),
 		cxLength:       sc.Histogram("downstream_cx_length_ms"),
@@ -197,13 +205,12 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 		return
 	}
 	if ch.tls != nil {
-		tc := tls.Server(c, ch.tls)
 		hctx, cancel := context.WithTimeout(ctx, helloTimeout)
-		err := tc.HandshakeContext(hctx)
+		tc, err := ch.tls.Handshake(hctx, c, l.st.ssl)
 		cancel()
 		if err != nil {
 			s.Log.Info("TLS handshake failed", "err", err)
-			s.UpdateAccess(func(a *filters.AccessRecord) { a.TerminationReason = "tls_handshake_failed" })
+			s.UpdateAccess(func(a *filters.AccessRecord) { a.TerminationReason = "tls_handshake_failed: " + err.Error() })
 			return
 		}
 		st := tc.ConnectionState()
