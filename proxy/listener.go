@@ -72,7 +72,7 @@ func listenerScope(root *stats.Scope, addr string) *stats.Scope {
 func newListenerStats(root *stats.Scope, addr string) listenerStats {
 	sc := listenerScope(root, addr)
 	return listenerStats{
-		ssl: tlsctx.NewStats(sc, "server_ssl_socket_factory"),
+		ssl:     tlsctx.NewStats(sc, "server_ssl_socket_factory"),
 		cxTotal: sc.Counter("downstream_cx_total"), cxDestroy: sc.Counter("downstream_cx_destroy"),
 		noChainMatch: sc.Counter("no_filter_chain_match"), cxActive: sc.Gauge("downstream_cx_active"),
 		cxLength:       sc.Histogram("downstream_cx_length_ms"),

@@ -1,11 +1,11 @@
 package tlsctx
 
 import (
-	"fmt"
-	"io"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
