@@ -20,7 +20,7 @@ import (
 	"github.com/sluice-proxy/sluice/stats"
 )
 
-func newCA(t *testing.T, name string) *testenv.CA {
+func newCA(t testing.TB, name string) *testenv.CA {
 	t.Helper()
 	ca, err := testenv.NewCA(name)
 	if err != nil {
@@ -29,7 +29,7 @@ func newCA(t *testing.T, name string) *testenv.CA {
 	return ca
 }
 
-func issue(t *testing.T, ca *testenv.CA, o testenv.LeafOptions) *testenv.Leaf {
+func issue(t testing.TB, ca *testenv.CA, o testenv.LeafOptions) *testenv.Leaf {
 	t.Helper()
 	l, err := ca.Issue(o)
 	if err != nil {
@@ -38,7 +38,7 @@ func issue(t *testing.T, ca *testenv.CA, o testenv.LeafOptions) *testenv.Leaf {
 	return l
 }
 
-func writeFile(t *testing.T, dir, name string, data []byte) string {
+func writeFile(t testing.TB, dir, name string, data []byte) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, data, 0o600); err != nil {
@@ -48,7 +48,7 @@ func writeFile(t *testing.T, dir, name string, data []byte) string {
 }
 
 // decodeTLS decodes a DownstreamTlsContext written in sluice's YAML.
-func decodeTLS(t *testing.T, src string) *config.TLSContext {
+func decodeTLS(t testing.TB, src string) *config.TLSContext {
 	t.Helper()
 	var n yaml.Node
 	if err := yaml.Unmarshal([]byte(src), &n); err != nil {
@@ -77,6 +77,7 @@ func serveTLS(t *testing.T, s *Server, st *Stats) (addr string, results <-chan e
 	t.Cleanup(func() { ln.Close(); <-done })
 	go func() {
 		defer close(done)
+		defer close(out)
 		for {
 			c, err := ln.Accept()
 			if err != nil {
