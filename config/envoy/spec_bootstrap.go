@@ -40,7 +40,7 @@ var bootstrapSpecs = []message{
 	}},
 	{name: "envoy.config.listener.v3.FilterChain", fields: []field{
 		ok("name"), as("filter_chain_match", "match"), ok("filters"),
-		field{name: "transport_socket", to: "tls", note: "TLS termination: DownstreamTlsContext with files"},
+		field{name: "transport_socket", to: "tls", note: "TLS termination: DownstreamTlsContext"},
 	}},
 	{name: "envoy.config.listener.v3.FilterChainMatch", translate: chainMatch, fields: []field{
 		ok("destination_port"), as("source_prefix_ranges", "source_prefixes"), ok("server_names"),

@@ -22,6 +22,7 @@ var clusterSpecs = []message{
 		own("cluster_type", "envoy.clusters.redis (RedisClusterConfig): sluice's redis_cluster; lb_policy CLUSTER_PROVIDED goes with it"),
 		ok("ring_hash_lb_config"), ok("maglev_lb_config"), ok("least_request_lb_config"),
 		ignored("per_connection_buffer_limit_bytes", "sluice's buffers are fixed-size per connection"),
+		field{name: "transport_socket", to: "tls", note: "TLS origination: UpstreamTlsContext"},
 	}},
 	{name: "envoy.config.endpoint.v3.ClusterLoadAssignment", fields: []field{
 		own("cluster_name", "required by Envoy; used by EDS only"),
