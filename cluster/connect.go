@@ -42,6 +42,9 @@ func (c *Cluster) dial(ctx context.Context, h *Host, onSuccess Result) (*Upstrea
 	start := time.Now()
 	dctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout.D())
 	conn, err := c.dialer(dctx, "tcp", h.DialAddress())
+	if err == nil {
+		conn, err = c.handshake(dctx, ctx, conn)
+	}
 	cancel()
 	if err != nil {
 		cx.Release()
@@ -60,6 +63,27 @@ func (c *Cluster) dial(ctx context.Context, h *Host, onSuccess Result) (*Upstrea
 	h.CxActive.Add(1)
 	h.Report(onSuccess)
 	return &UpstreamConn{Conn: conn, Host: h, start: time.Now(), cx: cx}, nil
+}
+
+// handshake runs the cluster's upstream TLS on conn, if it has any, within
+// the connect timeout (dctx); the SNI is the configured one or, with
+// auto_sni, the downstream's from ctx.
+func (c *Cluster) handshake(dctx, ctx context.Context, conn net.Conn) (net.Conn, error) {
+	u := c.tls.Load()
+	if u == nil {
+		return conn, nil
+	}
+	if u.err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("upstream TLS: %w", u.err)
+	}
+	tc, err := u.client.Handshake(dctx, conn, u.client.ServerName(downstreamSNI(ctx)))
+	if err != nil {
+		conn.Close()
+		c.log.Info("upstream TLS handshake failed", "err", err)
+		return nil, fmt.Errorf("TLS handshake: %w", err)
+	}
+	return tc, nil
 }
 
 // UpstreamConn is a connection to a host of a cluster.

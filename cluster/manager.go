@@ -24,6 +24,7 @@ type Manager struct {
 
 	mu       sync.RWMutex
 	clusters map[string]*Cluster
+	prepared map[string]*upstreamTLS // PrepareTLS's contexts for the next Apply
 
 	added, modified, removed *stats.Counter
 	active                   *stats.Gauge
@@ -87,6 +88,7 @@ func (m *Manager) Apply(cfgs []config.Cluster) {
 		c, ok := m.clusters[cfg.Name]
 		if !ok {
 			c = m.newCluster(&cfg)
+			m.setTLS(c, &cfg)
 			m.clusters[cfg.Name] = c
 			m.added.Inc()
 			warming = append(warming, warm{c.start(), probeTimeout(cfg.HealthChecks)})
@@ -97,17 +99,20 @@ func (m *Manager) Apply(cfgs []config.Cluster) {
 		}
 		m.modified.Inc()
 		c.stopBackground()
+		m.setTLS(c, &cfg)
 		c.cfg.Store(&cfg)
 		c.start()
 	}
 	for name, c := range m.clusters {
 		if !want[name] {
 			c.stopBackground()
+			c.closeTLS()
 			delete(m.clusters, name)
 			m.removed.Inc()
 		}
 	}
 	m.active.Set(int64(len(m.clusters)))
+	m.dropPrepared()
 	m.mu.Unlock()
 	for _, w := range warming {
 		w.wait()
@@ -138,7 +143,9 @@ func (m *Manager) Close() {
 	defer m.mu.Unlock()
 	for _, c := range m.clusters {
 		c.stopBackground()
+		c.closeTLS()
 	}
+	m.dropPrepared()
 }
 
 func (m *Manager) newCluster(cfg *config.Cluster) *Cluster {

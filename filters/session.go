@@ -131,6 +131,14 @@ func (s *Session) SetTLS(st *tls.ConnectionState, sni string) {
 	s.mu.Unlock()
 }
 
+// TLSState returns TLS under the session's lock (SetTLS may run on another
+// goroutine).
+func (s *Session) TLSState() *tls.ConnectionState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.TLS
+}
+
 // UpstreamWrapper prepares a terminal's freshly dialed upstream connection
 // before any downstream byte is written to it, and returns the connection to
 // use from then on (postgres_proxy's upstream_ssl: an SSLRequest, then TLS).

@@ -93,6 +93,11 @@ func (s *Server) apply(cfg *config.Config) error {
 		}
 	}
 
+	// Upstream TLS contexts load their files now: a bad one refuses the config.
+	if err := s.Clusters.PrepareTLS(cfg.Clusters); err != nil {
+		return fail(err)
+	}
+
 	// Nothing can fail from here on.
 	s.Clusters.Apply(cfg.Clusters)
 	s.Overload.Apply(cfg.OverloadManager)
