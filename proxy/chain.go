@@ -19,6 +19,7 @@ type chain struct {
 	name      string
 	match     chainMatch
 	tls       *tlsctx.Server
+	tlsLater  bool // an observer terminates TLS inside the stream
 	observers []filters.ObserverFilter
 	terminal  filters.TerminalFilter
 }
@@ -203,6 +204,9 @@ func buildChains(l *config.Listener, lpath string, env *filters.Env) (_ *chainSe
 				c.terminal = v
 			case filters.ObserverFilter:
 				c.observers = append(c.observers, v)
+				if t, ok := v.(filters.TLSTerminator); ok && t.TerminatesTLS() {
+					c.tlsLater = true
+				}
 			default:
 				return nil, fmt.Errorf("%s.filters[%d].%s: factory built %T, neither observer nor terminal", cpath, j, f.Name, built)
 			}

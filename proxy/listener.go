@@ -217,6 +217,7 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 		s.TLS = &st
 		c = tc
 	}
+	s.TLSLater = ch.tlsLater
 	for _, o := range ch.observers {
 		next, err := o.Observe(s, c)
 		if err != nil {

@@ -79,6 +79,10 @@ func New(cfg *Config, env *filters.Env) (*Filter, error) {
 	return f, nil
 }
 
+// TerminatesTLS reports terminate_ssl: rbac's connection check then waits
+// for the client's TLS (filters.TLSTerminator).
+func (f *Filter) TerminatesTLS() bool { return f.tls != nil }
+
 // Stats returns the filter's stat handles.
 func (f *Filter) Stats() *Stats { return f.stats }
 

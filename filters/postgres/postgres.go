@@ -85,6 +85,10 @@ func New(cfg *Config, env *filters.Env) (*Filter, error) {
 	return f, nil
 }
 
+// TerminatesTLS reports terminate_ssl: rbac's connection check then waits
+// for the client's TLS (filters.TLSTerminator).
+func (f *Filter) TerminatesTLS() bool { return f.tls != nil }
+
 // Stats returns the filter's counters.
 func (f *Filter) Stats() *Stats { return f.stats }
 
@@ -154,6 +158,11 @@ func (f *Filter) Observe(s *filters.Session, c filters.Conn) (filters.Conn, erro
 		}
 	}
 	c.SetDeadline(time.Time{})
+	// TLS is settled: connection checks that waited for the client
+	// certificate (rbac before this filter) run now.
+	if err := s.ConnChecksReady(); err != nil {
+		return nil, err
+	}
 
 	cn := newConn(f, s, c, rd, pkt.Raw)
 	cn.passthrough = passthrough
