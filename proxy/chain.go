@@ -174,8 +174,7 @@ func buildChains(l *config.Listener, lpath string, env *filters.Env) (_ *chainSe
 			cs.needHello = true
 		}
 		if fc.TLS != nil {
-			tc, err := tlsctx.NewServer(fc.TLS, tlsctx.Options{Path: cpath + ".tls", Log: env.Log,
-				Stats: tlsctx.NewStats(listenerScope(env.Stats, l.Address), "server_ssl_socket_factory")})
+			tc, err := tlsctx.NewServer(fc.TLS, tlsctx.Options{Path: cpath + ".tls", Log: env.Log})
 			if err != nil {
 				return nil, err
 			}

@@ -142,6 +142,11 @@ func (l *listener) acquireChains() *chainSet {
 
 // setChains installs a new chain set and retires the old one.
 func (l *listener) setChains(cs *chainSet) {
+	for _, ch := range cs.chains {
+		if ch.tls != nil {
+			ch.tls.SetStats(l.st.ssl) // rotations count at the bound address
+		}
+	}
 	if old := l.chains.Swap(cs); old != nil {
 		old.retire()
 	}

@@ -39,6 +39,7 @@ type base struct {
 	opt        Options
 	log        *slog.Logger
 	cur        atomic.Pointer[material]
+	stats      atomic.Pointer[Stats] // rotations; Options.Stats until SetStats
 	last       [32]byte
 	onUpdate   func(*material)
 	stop       chan struct{}
@@ -62,6 +63,9 @@ func (b *base) start() error {
 		return err
 	}
 	b.last = r.sum()
+	if b.opt.Stats != nil {
+		b.stats.Store(b.opt.Stats)
+	}
 	b.set(m)
 	b.stop, b.done = make(chan struct{}), make(chan struct{})
 	every := b.opt.Refresh
@@ -113,15 +117,15 @@ func (b *base) refresh() {
 	b.last = sum
 	m, err := r.parse(b.opt.Path, b.mustStaple, b.sans)
 	if err != nil {
-		if b.opt.Stats != nil {
-			b.opt.Stats.UpdateFailed.Inc()
+		if st := b.stats.Load(); st != nil {
+			st.UpdateFailed.Inc()
 		}
 		b.log.Warn("changed TLS material does not load; keeping the current one", "context", b.opt.Path, "err", err)
 		return
 	}
 	b.set(m)
-	if b.opt.Stats != nil {
-		b.opt.Stats.ContextUpdate.Inc()
+	if st := b.stats.Load(); st != nil {
+		st.ContextUpdate.Inc()
 	}
 	attrs := []any{"context", b.opt.Path}
 	for _, c := range m.certs {
@@ -129,6 +133,10 @@ func (b *base) refresh() {
 	}
 	b.log.Info("TLS material rotated; new handshakes use it", attrs...)
 }
+
+// SetStats sets where rotations are counted (a listener's stats, known
+// only once it is bound).
+func (b *base) SetStats(st *Stats) { b.stats.Store(st) }
 
 // Close stops the refresh goroutine. Open connections are not affected.
 func (b *base) Close() error {
