@@ -50,13 +50,13 @@ type Session struct {
 	mu         sync.Mutex
 	connChecks []func() error // DeferConnCheck's, until ConnChecksReady
 	checksRan  bool
-	meta     map[string]any
-	route    string
-	onClose  []func()
-	sqlGates []SQLGate
-	upWrap   UpstreamWrapper
-	access   AccessRecord
-	buffered func() int64
+	meta       map[string]any
+	route      string
+	onClose    []func()
+	sqlGates   []SQLGate
+	upWrap     UpstreamWrapper
+	access     AccessRecord
+	buffered   func() int64
 }
 
 // AccessRecord is what the access log writes for the connection; terminals

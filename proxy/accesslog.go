@@ -2,10 +2,10 @@ package proxy
 
 import (
 	"crypto/tls"
-	"strings"
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
