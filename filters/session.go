@@ -47,16 +47,17 @@ type Session struct {
 	// connection; nil logs to slog's default and counts nothing.
 	Guard *guard.Guard
 
-	mu         sync.Mutex
+	mu       sync.Mutex
+	meta     map[string]any
+	route    string
+	onClose  []func()
+	sqlGates []SQLGate
+	upWrap   UpstreamWrapper
+	access   AccessRecord
+	buffered func() int64
+
 	connChecks []func() error // DeferConnCheck's, until ConnChecksReady
 	checksRan  bool
-	meta       map[string]any
-	route      string
-	onClose    []func()
-	sqlGates   []SQLGate
-	upWrap     UpstreamWrapper
-	access     AccessRecord
-	buffered   func() int64
 }
 
 // AccessRecord is what the access log writes for the connection; terminals
