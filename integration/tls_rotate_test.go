@@ -163,7 +163,7 @@ clusters:
 	}
 	t.Logf("%d connections, none failed, across 2 rotations", ok.Load())
 	_, body := s.AdminGet("/certs")
-	if want := fmt.Sprintf(`"serial_number":"%s"`, leaves[2].Cert.SerialNumber.Text(16)); !strings.Contains(body, want) {
+	if want := fmt.Sprintf(`"serial_number": "%s"`, leaves[2].Cert.SerialNumber.Text(16)); !strings.Contains(body, want) {
 		t.Fatalf("/certs does not show the current certificate (%s): %s", want, body)
 	}
 	name := "listener." + strings.ReplaceAll(s.Addr("tls"), ":", "_") + ".server_ssl_socket_factory.ssl_context_update_by_sds"
