@@ -8,7 +8,7 @@
 # TLS_AES_128_GCM_SHA256 on AES-capable CPUs); TLS 1.2 runs with
 # ECDHE-ECDSA-AES128-GCM-SHA256 only, so the cipher is the same for both.
 #   bench/tls.sh [rounds] [seconds-per-run]
-# Needs: go, openssl, haproxy (apt-get install haproxy).
+# Needs: go, python3, openssl, haproxy (apt-get install haproxy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
@@ -25,7 +25,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
   -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
 cat "$TMP/cert.pem" "$TMP/key.pem" > "$TMP/haproxy.pem"
 
-UP=127.0.0.1:19100 SL=127.0.0.1:19101 HA=127.0.0.1:19102
+# Free ports, picked now: fixed ones collide with other benchmarks running.
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+UP=127.0.0.1:$(freeport) SL=127.0.0.1:$(freeport) HA=127.0.0.1:$(freeport)
 "$TMP/tcpload" -mode server -addr $UP &
 cat > "$TMP/sluice.yaml" <<YAML
 listeners:

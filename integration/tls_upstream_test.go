@@ -1,7 +1,10 @@
 package integration
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -104,4 +107,72 @@ func writeTemp(t *testing.T, name string, data []byte) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestUpstreamAutoSNI: with auto_sni the downstream's SNI goes upstream;
+// with a fixed sni that one does; ALPN from the cluster's context is
+// offered. The upstream is a crypto/tls server recording what it saw.
+func TestUpstreamAutoSNI(t *testing.T) {
+	p := newPKI(t)
+	pair, err := tls.LoadX509KeyPair(p.srvCert, p.srvKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make(chan [2]string, 4)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}, NextProtos: []string{"redis"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				tc := c.(*tls.Conn)
+				if tc.Handshake() == nil {
+					st := tc.ConnectionState()
+					seen <- [2]string{st.ServerName, st.NegotiatedProtocol}
+					io.Copy(tc, tc)
+				}
+			}()
+		}
+	}()
+	s := sluicetest.Start(t, fmt.Sprintf(`
+listeners:
+  - name: auto
+    address: 127.0.0.1:0
+    filter_chains:
+      - tls: {common_tls_context: {tls_certificates: [{certificate_chain: {filename: %[1]s}, private_key: {filename: %[2]s}}]}}
+        filters: [{tcp_proxy: {stat_prefix: a, cluster: auto}}]
+  - name: fixed
+    address: 127.0.0.1:0
+    filters: [{tcp_proxy: {stat_prefix: f, cluster: fixed}}]
+clusters:
+  - {name: auto, endpoints: ["%[3]s"], tls: {auto_sni: true, common_tls_context: {alpn_protocols: [redis], validation_context: {trusted_ca: {filename: %[4]s}}}}}
+  - {name: fixed, endpoints: ["%[3]s"], tls: {sni: fixed.internal}}
+`, p.srvCert, p.srvKey, ln.Addr(), p.caFile))
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(p.ca.PEM)
+	c, err := tls.Dial("tcp", s.Addr("auto"), &tls.Config{RootCAs: roots, ServerName: "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintln(c, "hi")
+	if got := <-seen; got != [2]string{"localhost", "redis"} {
+		t.Fatalf("auto_sni upstream saw SNI/ALPN %q, want localhost/redis", got)
+	}
+	pc, err := net.Dial("tcp", s.Addr("fixed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	fmt.Fprintln(pc, "hi")
+	if got := <-seen; got[0] != "fixed.internal" {
+		t.Fatalf("fixed sni: upstream saw %q", got[0])
+	}
 }
