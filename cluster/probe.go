@@ -48,9 +48,9 @@ func newProber(c *Cluster, hc *config.HealthCheck) prober {
 	case hc.HTTPHealthCheck != nil:
 		return newHTTPProbe(c, hc.HTTPHealthCheck)
 	case hc.RedisHealthCheck != nil:
-		return &redisProbe{dial: c.dialer, key: hc.RedisHealthCheck.Key}
+		return &redisProbe{dial: c.probeDialer(), key: hc.RedisHealthCheck.Key}
 	}
-	p := &tcpProbe{dial: c.dialer}
+	p := &tcpProbe{dial: c.probeDialer()}
 	if t := hc.TCPHealthCheck; t != nil {
 		if t.Send != nil {
 			p.send = t.Send.Bytes()
@@ -172,7 +172,7 @@ type httpProbe struct {
 }
 
 func newHTTPProbe(c *Cluster, cfg *config.HTTPHealthCheck) *httpProbe {
-	tr := &http.Transport{DialContext: c.dialer, DisableKeepAlives: true, Proxy: nil}
+	tr := &http.Transport{DialContext: c.probeDialer(), DisableKeepAlives: true, Proxy: nil}
 	host := cfg.Host
 	if host == "" {
 		host = c.name

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"net"
 	"reflect"
 
 	"github.com/sluice-proxy/sluice/config"
@@ -114,5 +115,17 @@ func (m *Manager) setTLS(c *Cluster, cfg *config.Cluster) {
 func (c *Cluster) closeTLS() {
 	if old := c.tls.Swap(nil); old != nil && old.client != nil {
 		old.client.Close()
+	}
+}
+
+// probeDialer dials for health checks through the cluster's transport
+// socket, as Envoy's checks do: a TLS-only host is probed over TLS.
+func (c *Cluster) probeDialer() dialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := c.dialer(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return c.handshake(ctx, ctx, conn)
 	}
 }

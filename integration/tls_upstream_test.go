@@ -29,7 +29,7 @@ func (p *pki) upstreamTLS(sni string) string {
 // tcp_proxy carries the bytes to a TLS-only redis-server (client
 // certificates required) over upstream TLS; redis_proxy does the same
 // for a plain redis-cli. The cluster's ssl.* counters count the
-// handshakes; a cluster whose CA does not sign the server fails the
+// handshakes, the redis health check's among them; a cluster whose CA does not sign the server fails the
 // connect and counts ssl.fail_verify_error.
 func TestRedisTLSBothWays(t *testing.T) {
 	if _, err := exec.LookPath("redis-cli"); err != nil {
@@ -60,7 +60,10 @@ listeners:
     address: 127.0.0.1:0
     filters: [{tcp_proxy: {stat_prefix: w, cluster: wrong}}]
 clusters:
-  - {name: redis, endpoints: ["%[3]s"], tls: %[4]s}
+  - name: redis
+    endpoints: ["%[3]s"]
+    tls: %[4]s
+    health_checks: [{interval: 100ms, timeout: 1s, unhealthy_threshold: 2, healthy_threshold: 1, redis_health_check: {}}]
   - name: wrong
     endpoints: ["%[3]s"]
     tls: {common_tls_context: {validation_context: {trusted_ca: {filename: %[5]s}}}}
@@ -80,6 +83,9 @@ clusters:
 	if out, err := cli("plain", false, "GET", "k"); err != nil || out != "through TLS twice" {
 		t.Fatalf("redis_proxy GET over upstream TLS: %v %q", err, out)
 	}
+	// The redis health check speaks TLS too (Envoy's checks use the
+	// cluster's transport socket); the host would be down otherwise.
+	s.WaitCounter("cluster.redis.health_check.success", 2, 5*time.Second)
 	s.WaitCounter("cluster.redis.ssl.handshake", 2, 5*time.Second)
 	if s.Counter("cluster.redis.ssl.versions.TLSv1.3") < 2 {
 		t.Fatalf("cluster.redis.ssl.versions.TLSv1.3 = %d", s.Counter("cluster.redis.ssl.versions.TLSv1.3"))
