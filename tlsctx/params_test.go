@@ -152,3 +152,28 @@ func TestALPN(t *testing.T) {
 		t.Fatalf("%v %q", err, cs.NegotiatedProtocol)
 	}
 }
+
+// TestOCSPStaple: the staple is sent to clients; must_staple refuses a
+// certificate without one.
+func TestOCSPStaple(t *testing.T) {
+	ca, cf, kf := serverFiles(t)
+	staple := []byte("\x30\x03\x0a\x01\x00") // an OCSPResponse (status successful, no body): bytes are sent as given
+	sf := writeFile(t, t.TempDir(), "ocsp.der", staple)
+	s, err := NewServer(decodeTLS(t, fmt.Sprintf("ocsp_staple_policy: MUST_STAPLE\ncommon_tls_context:\n  tls_certificates: [{certificate_chain: {filename: %s}, private_key: {filename: %s}, ocsp_staple: {filename: %s}}]\n", cf, kf, sf)),
+		Options{Path: "tls", Refresh: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	addr, results := serveTLS(t, s, nil)
+	cs, err := dial(addr, &tls.Config{RootCAs: pool(ca.PEM), ServerName: "svc"})
+	<-results
+	if err != nil || string(cs.OCSPResponse) != string(staple) {
+		t.Fatalf("%v: OCSP response %x", err, cs.OCSPResponse)
+	}
+	_, err = NewServer(decodeTLS(t, fmt.Sprintf("ocsp_staple_policy: MUST_STAPLE\ncommon_tls_context:\n  tls_certificates: [{certificate_chain: {filename: %s}, private_key: {filename: %s}}]\n", cf, kf)),
+		Options{Path: "tls", Refresh: -1})
+	if err == nil || !strings.Contains(err.Error(), "tls: certificate 0 has no ocsp_staple") {
+		t.Fatalf("must_staple without a staple: %v", err)
+	}
+}

@@ -190,4 +190,19 @@ func TestCertificateSelection(t *testing.T) {
 			t.Errorf("SNI %s ciphers %v: got the certificate for %v, want %s", tc.sni, tc.ciphers, cs.PeerCertificates[0].DNSNames, tc.want)
 		}
 	}
+
+	// With full_scan_certs_on_sni_mismatch an unknown SNI gets the first
+	// certificate the client can use: an ECDSA-only client an ECDSA one.
+	full, err := NewServer(decodeTLS(t, "full_scan_certs_on_sni_mismatch: true\ncommon_tls_context:\n  tls_certificates:\n"+certs.String()), Options{Path: "tls", Refresh: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	faddr, fresults := serveTLS(t, full, nil)
+	cs, err := dial(faddr, &tls.Config{ServerName: "unknown.test", InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}})
+	<-fresults
+	if err != nil || cs.PeerCertificates[0].SerialNumber.Cmp(leaves["a.test-false"].Cert.SerialNumber) != 0 {
+		t.Fatalf("full scan: %v, got %v", err, cs)
+	}
 }
