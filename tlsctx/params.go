@@ -93,13 +93,33 @@ func protoVersion(s string, def uint16) uint16 {
 	return def
 }
 
+// defaultCiphers are Envoy's default TLS 1.2 suites: ECDHE with AEAD only
+// (no CBC, no RSA key exchange), which is also what testssl.sh wants.
+var defaultCiphers = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+}
+
+// defaultCurves are Envoy's default ecdh_curves (X25519, P-256) after Go's
+// post-quantum hybrid, which Go offers first by default.
+var defaultCurves = []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256}
+
 // applyParams sets versions, suites and curves on tc; path is the
 // common_tls_context's, for errors. Both directions default to TLS 1.2
-// through 1.3, Envoy's defaults since 1.22 for clients and servers.
+// through 1.3, Envoy's defaults since 1.22 for clients and servers, and to
+// Envoy's default suites and curves.
 func applyParams(tc *tls.Config, p *config.TLSParameters, path string) error {
 	tc.MinVersion, tc.MaxVersion = tls.VersionTLS12, tls.VersionTLS13
+	tc.CipherSuites, tc.CurvePreferences = defaultCiphers, defaultCurves
 	if p == nil {
 		return nil
+	}
+	if len(p.CipherSuites) > 0 {
+		tc.CipherSuites = nil
+	}
+	if len(p.ECDHCurves) > 0 {
+		tc.CurvePreferences = nil
 	}
 	pp := config.Join(path, "tls_params")
 	tc.MinVersion = protoVersion(p.TLSMinimumProtocolVersion, tls.VersionTLS12)

@@ -36,6 +36,7 @@ func TestParams(t *testing.T) {
 		counters     []string
 	}{
 		{"default refuses TLS 1.1", "", &tls.Config{MaxVersion: tls.VersionTLS11}, true, nil},
+		{"default refuses CBC", "", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}}, true, nil},
 		{"default TLS 1.3", "", &tls.Config{}, false, []string{"versions.TLSv1.3", "ciphers.TLS_AES_128_GCM_SHA256"}},
 		{"pinned 1.2 suite and curve", `tls_params: {tls_maximum_protocol_version: TLSv1_2, cipher_suites: ["[ECDHE-ECDSA-CHACHA20-POLY1305|ECDHE-RSA-CHACHA20-POLY1305]"], ecdh_curves: [P-384]}`,
 			&tls.Config{}, false, []string{"versions.TLSv1.2", "ciphers.ECDHE-ECDSA-CHACHA20-POLY1305", "curves.P-384"}},
