@@ -73,8 +73,8 @@ echo
 echo "| check | sluice (defaults) | haproxy (defaults) |"
 echo "|---|---|---|"
 for id in SSLv2 SSLv3 TLS1 TLS1_1 TLS1_2 TLS1_3 NPN ALPN \
-  cipherlist_NULL cipherlist_aNULL cipherlist_EXPORT cipherlist_LOW cipherlist_3DES_IDEA cipherlist_AVERAGE cipherlist_STRONG FS \
-  heartbleed CCS ticketbleed ROBOT secure_renego secure_client_renego CRIME_TLS BREACH POODLE_SSL fallback_SCSV \
+  cipherlist_NULL cipherlist_aNULL cipherlist_EXPORT cipherlist_LOW cipherlist_3DES_IDEA cipherlist_AVERAGE cipherlist_STRONG PFS PFS_ciphers PFS_ECDHE_curves \
+  heartbleed CCS ticketbleed ROBOT secure_renego secure_client_renego CRIME_TLS POODLE_SSL fallback_SCSV \
   SWEET32 FREAK DROWN LOGJAM BEAST LUCKY13 RC4; do
   row $id
 done
