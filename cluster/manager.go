@@ -12,6 +12,7 @@ import (
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/internal/guard"
 	"github.com/sluice-proxy/sluice/stats"
+	"github.com/sluice-proxy/sluice/tlsctx"
 )
 
 // Manager holds the running clusters. Apply swaps in a new set; clusters that
@@ -32,6 +33,9 @@ type Manager struct {
 	// Dialer, when set before the first Apply, replaces the net.Dialer used
 	// for upstream connects and health checks (tests).
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Secrets serves SDS secrets from the control plane (ads) to upstream
+	// TLS contexts; set it before the first Apply. Nil refuses them.
+	Secrets tlsctx.SecretSource
 	// Resolver resolves strict_dns and logical_dns names; net.DefaultResolver
 	// when nil. Set it before the first Apply.
 	Resolver Resolver

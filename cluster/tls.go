@@ -83,7 +83,7 @@ func (m *Manager) sameTLS(cfg *config.Cluster) bool {
 
 func (m *Manager) buildTLS(cfg *config.Cluster, path string) *upstreamTLS {
 	st := tlsctx.NewStats(m.root.Sub("cluster").Tagged("envoy_cluster_name", cfg.Name), "client_ssl_socket_factory")
-	cl, err := tlsctx.NewClient(cfg.TLS, tlsctx.Options{Path: path, Stats: st, Log: m.log.With("cluster", cfg.Name)})
+	cl, err := tlsctx.NewClient(cfg.TLS, tlsctx.Options{Path: path, Stats: st, Log: m.log.With("cluster", cfg.Name), Secrets: m.Secrets})
 	return &upstreamTLS{cfg: cfg.TLS, client: cl, err: err}
 }
 

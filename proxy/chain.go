@@ -174,7 +174,7 @@ func buildChains(l *config.Listener, lpath string, env *filters.Env) (_ *chainSe
 			cs.needHello = true
 		}
 		if fc.TLS != nil {
-			tc, err := tlsctx.NewServer(fc.TLS, tlsctx.Options{Path: cpath + ".tls", Log: env.Log})
+			tc, err := tlsctx.NewServer(fc.TLS, tlsctx.Options{Path: cpath + ".tls", Log: env.Log, Secrets: env.Secrets})
 			if err != nil {
 				return nil, err
 			}

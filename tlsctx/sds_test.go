@@ -6,8 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 
 	"github.com/sluice-proxy/sluice/internal/poll"
 	"github.com/sluice-proxy/sluice/internal/testenv"
@@ -105,4 +110,61 @@ common_tls_context:
 			t.Errorf("%s: %v, want %s", tc.name, err, tc.want)
 		}
 	}
+}
+
+// memSecrets is a SecretSource holding the latest Secret per name, as an
+// xDS client's cache does.
+type memSecrets struct{ m sync.Map }
+
+func (s *memSecrets) Fetch(name string) (*tlsv3.Secret, error) {
+	if v, ok := s.m.Load(name); ok {
+		return v.(*tlsv3.Secret), nil
+	}
+	return nil, fmt.Errorf("secret %q not received yet", name)
+}
+
+func (s *memSecrets) put(name string, l *testenv.Leaf) {
+	s.m.Store(name, &tlsv3.Secret{Name: name, Type: &tlsv3.Secret_TlsCertificate{TlsCertificate: &tlsv3.TlsCertificate{
+		CertificateChain: &corev3.DataSource{Specifier: &corev3.DataSource_InlineBytes{InlineBytes: l.CertPEM}},
+		PrivateKey:       &corev3.DataSource{Specifier: &corev3.DataSource_InlineBytes{InlineBytes: l.KeyPEM}},
+	}}})
+}
+
+// TestSecretSource: a secret config with sds_config: {ads: {}} is served
+// by Options.Secrets; a missing one refuses the build; a new version is
+// served to new handshakes.
+func TestSecretSource(t *testing.T) {
+	ca := newCA(t, "ca")
+	first, second := issue(t, ca, testenv.LeafOptions{DNS: []string{"svc"}}), issue(t, ca, testenv.LeafOptions{DNS: []string{"svc"}})
+	cfg := "common_tls_context:\n  tls_certificate_sds_secret_configs: [{name: xds_cert, sds_config: {ads: {}}}]\n"
+	if _, err := NewServer(decodeTLS(t, cfg), Options{Path: "tls", Refresh: -1}); err == nil || !strings.Contains(err.Error(), "ads needs an xDS secret source") {
+		t.Fatalf("without a source: %v", err)
+	}
+	src := &memSecrets{}
+	if _, err := NewServer(decodeTLS(t, cfg), Options{Path: "tls", Refresh: -1, Secrets: src}); err == nil || !strings.Contains(err.Error(), `secret "xds_cert" not received yet`) {
+		t.Fatalf("before the secret arrived: %v", err)
+	}
+	src.put("xds_cert", first)
+	s, err := NewServer(decodeTLS(t, cfg), Options{Path: "tls", Refresh: 20 * time.Millisecond, Secrets: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	addr, results := serveTLS(t, s, nil)
+	go func() {
+		for range results {
+		}
+	}()
+	serial := func() string {
+		cs, err := dial(addr, &tls.Config{RootCAs: pool(ca.PEM), ServerName: "svc"})
+		if err != nil {
+			t.Fatalf("handshake: %v", err)
+		}
+		return cs.PeerCertificates[0].SerialNumber.String()
+	}
+	if serial() != first.Cert.SerialNumber.String() {
+		t.Fatal("not the first secret's certificate")
+	}
+	src.put("xds_cert", second)
+	poll.Eventually(t, 10*time.Second, func() bool { return serial() == second.Cert.SerialNumber.String() }, "the new secret served")
 }

@@ -130,7 +130,7 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 // serverTLS builds the terminate_ssl context (tlsctx: every Envoy
 // DownstreamTlsContext field, files re-read when they rotate).
 func serverTLS(t *config.TLSContext, env *filters.Env) (*tlsctx.Server, error) {
-	srv, err := tlsctx.NewServer(t, tlsctx.Options{Path: "terminate_ssl", Log: env.Log})
+	srv, err := tlsctx.NewServer(t, tlsctx.Options{Path: "terminate_ssl", Log: env.Log, Secrets: env.Secrets})
 	if err != nil {
 		return nil, fmt.Errorf("mysql_proxy: %w", err)
 	}

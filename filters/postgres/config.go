@@ -151,7 +151,7 @@ func (c *Config) ClusterRefs(path string) []config.ClusterRef {
 // serverTLS builds the terminate_ssl context (tlsctx: every Envoy
 // DownstreamTlsContext field, files re-read when they rotate).
 func serverTLS(t *config.TLSContext, env *filters.Env) (*tlsctx.Server, error) {
-	srv, err := tlsctx.NewServer(t, tlsctx.Options{Path: "tls", Log: env.Log})
+	srv, err := tlsctx.NewServer(t, tlsctx.Options{Path: "tls", Log: env.Log, Secrets: env.Secrets})
 	if err != nil {
 		return nil, fmt.Errorf("postgres_proxy: %w", err)
 	}
