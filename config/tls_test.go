@@ -1,10 +1,13 @@
 package config_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/internal/testenv"
 	_ "github.com/sluice-proxy/sluice/router" // SAN matchers decode into router.StringMatcher
 )
 
@@ -44,5 +47,46 @@ clusters: [{name: c, endpoints: ["127.0.0.1:1"]}]
 				t.Fatalf("error:\n%v\nwant:\n%s", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestTLSCheckFiles: CheckFiles (sluice validate) loads the pairs and CA
+// files of Envoy-shaped contexts: a key that is not the certificate's and
+// a CA file without certificates are reported with their paths.
+func TestTLSCheckFiles(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := testenv.NewCA("ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := ca.Issue(testenv.LeafOptions{DNS: []string{"a"}})
+	b, _ := ca.Issue(testenv.LeafOptions{DNS: []string{"b"}})
+	acert, _, _ := a.Write(dir, "a")
+	_, bkey, _ := b.Write(dir, "b")
+	notCA := filepath.Join(dir, "not-ca.pem")
+	os.WriteFile(notCA, []byte("nothing here"), 0o644)
+	file := filepath.Join(dir, "sluice.yaml")
+	os.WriteFile(file, []byte(`
+listeners:
+  - name: l
+    address: 127.0.0.1:0
+    filter_chains:
+      - tls: {common_tls_context: {tls_certificates: [{certificate_chain: {filename: `+acert+`}, private_key: {filename: `+bkey+`}}]}}
+        filters: [{tcp_proxy: {stat_prefix: t, cluster: c}}]
+clusters:
+  - {name: c, endpoints: ["127.0.0.1:1"], tls: {common_tls_context: {validation_context: {trusted_ca: {filename: `+notCA+`}}}}}
+`), 0o644)
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.CheckFiles()
+	for _, want := range []string{
+		"listeners[0].filter_chains[0].tls.common_tls_context.tls_certificates[0].certificate_chain: with private_key: tls: private key does not match public key",
+		"clusters[0].tls.common_tls_context.validation_context.trusted_ca: no PEM certificate in " + notCA,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckFiles: %v\nwant %s", err, want)
+		}
 	}
 }

@@ -1,6 +1,11 @@
 package config
 
-import "fmt"
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+)
 
 // hasCerts reports whether the common context names any certificate.
 func (t *TLSContext) hasCerts() bool {
@@ -170,3 +175,36 @@ func (d *DataSource) String() string {
 }
 
 var _ fmt.Stringer = (*DataSource)(nil)
+
+// checkFiles loads the certificate pairs and the CA bundle named by file
+// (sluice validate); data from SDS, inline or the environment is checked
+// when the context is built.
+func (c *CommonTLSContext) checkFiles(path string, errs *Errors) {
+	if c == nil {
+		return
+	}
+	for i, tc := range c.TLSCertificates {
+		if tc.CertificateChain == nil || tc.PrivateKey == nil || tc.CertificateChain.Filename == "" || tc.PrivateKey.Filename == "" {
+			continue
+		}
+		cf, kf := tc.CertificateChain.Filename, tc.PrivateKey.Filename
+		if readable(cf) && readable(kf) {
+			if _, err := tls.LoadX509KeyPair(cf, kf); err != nil {
+				errs.Add(Join(Index(Join(path, "tls_certificates"), i), "certificate_chain"), "with private_key: %v", err)
+			}
+		}
+	}
+	if v := c.ValidationContext; v != nil && v.TrustedCA != nil && v.TrustedCA.Filename != "" && readable(v.TrustedCA.Filename) {
+		pem, _ := os.ReadFile(v.TrustedCA.Filename)
+		if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			errs.Add(Join(path, "validation_context.trusted_ca"), "no PEM certificate in %s", v.TrustedCA.Filename)
+		}
+	}
+}
+
+// CheckFiles loads an upstream context's certificate pairs and CA bundle.
+func (u *UpstreamTLSContext) CheckFiles(path string, errs *Errors) {
+	u.CommonTLSContext.checkFiles(Join(path, "common_tls_context"), errs)
+}
+
+var _ FileChecker = (*UpstreamTLSContext)(nil)
