@@ -15,6 +15,7 @@ packages=(
   thrift-compiler python3-thrift
   curl iptables
   python3-grpcio nginx nghttp2-proxy nghttp2-client
+  openssl testssl.sh jq
   make git gcc libc6-dev ca-certificates bc systemd
 )
 

@@ -154,9 +154,20 @@ func (a *Server) certs(w http.ResponseWriter, r *http.Request) {
 	out := struct {
 		Certificates []certEntry `json:"certificates"`
 	}{Certificates: []certEntry{}}
-	for _, tc := range tlsContexts(a.srv.Config()) {
-		out.Certificates = append(out.Certificates, certEntry{
-			CACert: certDetails(tc.ClientCAFile), CertChain: certDetails(tc.CertificateFile)})
+	cfg := a.srv.Config()
+	for _, tc := range tlsContexts(cfg) {
+		e := certEntry{CACert: certDetails(tc.ClientCAFile), CertChain: certDetails(tc.CertificateFile)}
+		addCommon(&e, tc.CommonTLSContext)
+		out.Certificates = append(out.Certificates, e)
+	}
+	if cfg != nil {
+		for i := range cfg.Clusters {
+			if u := cfg.Clusters[i].TLS; u != nil {
+				e := certEntry{CACert: []certDetail{}, CertChain: []certDetail{}}
+				addCommon(&e, u.CommonTLSContext)
+				out.Certificates = append(out.Certificates, e)
+			}
+		}
 	}
 	writeJSON(w, out)
 }
@@ -191,6 +202,23 @@ func tlsContexts(cfg *config.Config) []*config.TLSContext {
 		}
 	}
 	return out
+}
+
+// addCommon adds a common TLS context's certificate and CA files, read as
+// they are now: a rotated certificate shows at once (certificates from SDS
+// files or inline data are not listed).
+func addCommon(e *certEntry, c *config.CommonTLSContext) {
+	if c == nil {
+		return
+	}
+	for _, tc := range c.TLSCertificates {
+		if tc.CertificateChain != nil {
+			e.CertChain = append(e.CertChain, certDetails(tc.CertificateChain.Filename)...)
+		}
+	}
+	if v := c.ValidationContext; v != nil && v.TrustedCA != nil {
+		e.CACert = append(e.CACert, certDetails(v.TrustedCA.Filename)...)
+	}
 }
 
 func certDetails(path string) []certDetail {

@@ -52,6 +52,7 @@ type Cluster struct {
 
 	cfg  atomic.Pointer[config.Cluster]
 	snap atomic.Pointer[snapshot]
+	tls  atomic.Pointer[upstreamTLS] // nil: plain TCP
 
 	mu       sync.Mutex // guards the fields below; control-plane work only
 	hosts    []*Host

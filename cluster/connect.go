@@ -42,6 +42,17 @@ func (c *Cluster) dial(ctx context.Context, h *Host, onSuccess Result) (*Upstrea
 	start := time.Now()
 	dctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout.D())
 	conn, err := c.dialer(dctx, "tcp", h.DialAddress())
+	if pp := cfg.UpstreamProxyProtocol; err == nil && pp != nil {
+		// Envoy's upstream_proxy_protocol transport socket: the header
+		// goes first, before anything else (TLS included) is spoken.
+		if err = writeProxyHeader(ctx, conn, pp); err != nil {
+			conn.Close()
+			err = fmt.Errorf("PROXY header: %w", err)
+		}
+	}
+	if err == nil {
+		conn, err = c.handshake(dctx, ctx, conn)
+	}
 	cancel()
 	if err != nil {
 		cx.Release()
@@ -55,22 +66,32 @@ func (c *Cluster) dial(ctx context.Context, h *Host, onSuccess Result) (*Upstrea
 		}
 		return nil, fmt.Errorf("cluster %s: connect to %s: %w", c.name, h.addr, err)
 	}
-	if pp := cfg.UpstreamProxyProtocol; pp != nil {
-		// Envoy's upstream_proxy_protocol transport socket: the header
-		// goes first, before anything else (TLS included) is spoken.
-		if err := writeProxyHeader(ctx, conn, pp); err != nil {
-			conn.Close()
-			cx.Release()
-			c.stats.CxConnectFail.Inc()
-			h.CxConnectFail.Add(1)
-			return nil, fmt.Errorf("cluster %s: %s: %w", c.name, h.addr, err)
-		}
-	}
 	c.stats.CxConnectMs.Record(float64(time.Since(start).Microseconds()) / 1000)
 	c.stats.CxActive.Inc()
 	h.CxActive.Add(1)
 	h.Report(onSuccess)
 	return &UpstreamConn{Conn: conn, Host: h, start: time.Now(), cx: cx}, nil
+}
+
+// handshake runs the cluster's upstream TLS on conn, if it has any, within
+// the connect timeout (dctx); the SNI is the configured one or, with
+// auto_sni, the downstream's from ctx.
+func (c *Cluster) handshake(dctx, ctx context.Context, conn net.Conn) (net.Conn, error) {
+	u := c.tls.Load()
+	if u == nil {
+		return conn, nil
+	}
+	if u.err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("upstream TLS: %w", u.err)
+	}
+	tc, err := u.client.Handshake(dctx, conn, u.client.ServerName(downstreamSNI(ctx)))
+	if err != nil {
+		conn.Close()
+		c.log.Info("upstream TLS handshake failed", "err", err)
+		return nil, fmt.Errorf("TLS handshake: %w", err)
+	}
+	return tc, nil
 }
 
 // UpstreamConn is a connection to a host of a cluster.

@@ -12,6 +12,7 @@ import (
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/internal/guard"
 	"github.com/sluice-proxy/sluice/stats"
+	"github.com/sluice-proxy/sluice/tlsctx"
 )
 
 // Manager holds the running clusters. Apply swaps in a new set; clusters that
@@ -24,6 +25,7 @@ type Manager struct {
 
 	mu       sync.RWMutex
 	clusters map[string]*Cluster
+	prepared map[string]*upstreamTLS // PrepareTLS's contexts for the next Apply
 
 	added, modified, removed *stats.Counter
 	active                   *stats.Gauge
@@ -31,6 +33,9 @@ type Manager struct {
 	// Dialer, when set before the first Apply, replaces the net.Dialer used
 	// for upstream connects and health checks (tests).
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Secrets serves SDS secrets from the control plane (ads) to upstream
+	// TLS contexts; set it before the first Apply. Nil refuses them.
+	Secrets tlsctx.SecretSource
 	// Resolver resolves strict_dns and logical_dns names; net.DefaultResolver
 	// when nil. Set it before the first Apply.
 	Resolver Resolver
@@ -87,6 +92,7 @@ func (m *Manager) Apply(cfgs []config.Cluster) {
 		c, ok := m.clusters[cfg.Name]
 		if !ok {
 			c = m.newCluster(&cfg)
+			m.setTLS(c, &cfg)
 			m.clusters[cfg.Name] = c
 			m.added.Inc()
 			warming = append(warming, warm{c.start(), probeTimeout(cfg.HealthChecks)})
@@ -97,6 +103,7 @@ func (m *Manager) Apply(cfgs []config.Cluster) {
 		}
 		m.modified.Inc()
 		c.stopBackground()
+		m.setTLS(c, &cfg)
 		c.cfg.Store(&cfg)
 		c.start()
 	}
@@ -104,11 +111,13 @@ func (m *Manager) Apply(cfgs []config.Cluster) {
 		if !want[name] {
 			c.stopBackground()
 			c.retire()
+			c.closeTLS()
 			delete(m.clusters, name)
 			m.removed.Inc()
 		}
 	}
 	m.active.Set(int64(len(m.clusters)))
+	m.dropPrepared()
 	m.mu.Unlock()
 	for _, w := range warming {
 		w.wait()
@@ -140,7 +149,9 @@ func (m *Manager) Close() {
 	for _, c := range m.clusters {
 		c.stopBackground()
 		c.retire()
+		c.closeTLS()
 	}
+	m.dropPrepared()
 }
 
 func (m *Manager) newCluster(cfg *config.Cluster) *Cluster {

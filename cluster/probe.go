@@ -48,11 +48,11 @@ func newProber(c *Cluster, hc *config.HealthCheck) prober {
 	case hc.HTTPHealthCheck != nil:
 		return newHTTPProbe(c, hc.HTTPHealthCheck)
 	case hc.RedisHealthCheck != nil:
-		return &redisProbe{dial: c.dialer, key: hc.RedisHealthCheck.Key}
+		return &redisProbe{dial: c.probeDialer(), key: hc.RedisHealthCheck.Key}
 	case hc.GRPCHealthCheck != nil:
 		return newGRPCProbe(c, hc.GRPCHealthCheck)
 	}
-	p := &tcpProbe{dial: c.dialer}
+	p := &tcpProbe{dial: c.probeDialer()}
 	if t := hc.TCPHealthCheck; t != nil {
 		if t.Send != nil {
 			p.send = t.Send.Bytes()
@@ -174,7 +174,7 @@ type httpProbe struct {
 }
 
 func newHTTPProbe(c *Cluster, cfg *config.HTTPHealthCheck) *httpProbe {
-	tr := &http.Transport{DialContext: c.dialer, DisableKeepAlives: true, Proxy: nil}
+	tr := &http.Transport{DialContext: c.probeDialer(), DisableKeepAlives: true, Proxy: nil}
 	host := cfg.Host
 	if host == "" {
 		host = c.name

@@ -69,6 +69,9 @@ type Cluster struct {
 	// PreconnectPolicy is how much HTTP/2 connection capacity the pool
 	// keeps ahead of the streams; nil means sluice's default ratio 2.
 	PreconnectPolicy *PreconnectPolicy `yaml:"preconnect_policy" json:"preconnect_policy,omitempty"`
+	// TLS is Envoy's transport_socket with an UpstreamTlsContext: every
+	// connection to the cluster's hosts speaks TLS. Nil: plain TCP.
+	TLS *UpstreamTLSContext `yaml:"tls" json:"tls,omitempty"`
 }
 
 // Endpoint is one upstream address with its load-balancing weight.

@@ -100,6 +100,7 @@ func (t *TLSContext) CheckFiles(path string, errs *Errors) {
 			errs.Add(Join(path, "client_ca_file"), "no PEM certificate in %s", t.ClientCAFile)
 		}
 	}
+	t.CommonTLSContext.checkFiles(Join(path, "common_tls_context"), errs)
 }
 
 func readable(file string) bool {

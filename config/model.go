@@ -174,18 +174,6 @@ func ParseCIDR(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// TLSContext makes a filter chain terminate TLS before its filters run.
-type TLSContext struct {
-	// CertificateFile and PrivateKeyFile are PEM files; relative paths are
-	// resolved against the config file's directory.
-	CertificateFile string `yaml:"certificate_file" json:"certificate_file" sluice:"path"`
-	PrivateKeyFile  string `yaml:"private_key_file" json:"private_key_file" sluice:"path"`
-	// ClientCAFile, when set, asks for and verifies client certificates.
-	ClientCAFile      string   `yaml:"client_ca_file" json:"client_ca_file,omitempty" sluice:"path"`
-	RequireClientCert bool     `yaml:"require_client_certificate" json:"require_client_certificate,omitempty"`
-	ALPN              []string `yaml:"alpn" json:"alpn,omitempty"`
-}
-
 // AccessLog writes JSON lines to a file ("/dev/stdout" works); a relative
 // path is resolved against the config file's directory.
 type AccessLog struct {
@@ -306,19 +294,6 @@ func (m *ChainMatch) Validate(path string, errs *Errors) {
 	case "", "tls", "raw_buffer":
 	default:
 		errs.Add(Join(path, "transport_protocol"), "must be tls or raw_buffer, got %q", m.TransportProtocol)
-	}
-}
-
-// Validate checks that the files are named.
-func (t *TLSContext) Validate(path string, errs *Errors) {
-	if t.CertificateFile == "" {
-		errs.Add(Join(path, "certificate_file"), "required")
-	}
-	if t.PrivateKeyFile == "" {
-		errs.Add(Join(path, "private_key_file"), "required")
-	}
-	if t.RequireClientCert && t.ClientCAFile == "" {
-		errs.Add(Join(path, "client_ca_file"), "required when require_client_certificate is set")
 	}
 }
 

@@ -138,11 +138,12 @@ var RedirectCodes = map[string]int{
 
 // DirectResponse is Envoy's DirectResponseAction: sluice answers itself.
 type DirectResponse struct {
-	Status uint32      `yaml:"status" json:"status"`
-	Body   *DataSource `yaml:"body" json:"body,omitempty"`
+	Status uint32            `yaml:"status" json:"status"`
+	Body   *InlineDataSource `yaml:"body" json:"body,omitempty"`
 }
 
-// DataSource is the inline part of Envoy's envoy.config.core.v3.DataSource.
-type DataSource struct {
+// InlineDataSource is the inline part of Envoy's
+// envoy.config.core.v3.DataSource (the Envoy loader reads a file into it).
+type InlineDataSource struct {
 	InlineString string `yaml:"inline_string" json:"inline_string,omitempty"`
 }

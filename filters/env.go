@@ -8,6 +8,7 @@ import (
 	"github.com/sluice-proxy/sluice/internal/guard"
 	"github.com/sluice-proxy/sluice/proxy/ioloop"
 	"github.com/sluice-proxy/sluice/stats"
+	"github.com/sluice-proxy/sluice/tlsctx"
 )
 
 // Env is what a factory's Build may use: the stats root, the cluster
@@ -36,6 +37,9 @@ type Env struct {
 	// reading from it (each filter's README says what it counts). Zero
 	// (an Env built by hand in a test) means config.DefaultBufferLimit.
 	BufferLimit int
+	// Secrets serves SDS secrets from the control plane to TLS contexts
+	// filters build (terminate_ssl); nil refuses ads secret configs.
+	Secrets tlsctx.SecretSource
 }
 
 // PerConnectionBufferLimit returns BufferLimit, or the default when unset.

@@ -46,7 +46,12 @@ type Session struct {
 	// TLS is set when the filter chain terminated TLS (or an observer did,
 	// through SetTLS).
 	TLS *tls.ConnectionState
-	Log *slog.Logger
+	// TLSLater is set by the server, before any observer runs, when a
+	// filter of the chain terminates TLS inside the stream (mysql_proxy's
+	// or postgres_proxy's terminate_ssl): connection checks that look at
+	// the client certificate wait for it (DeferConnCheck).
+	TLSLater bool
+	Log      *slog.Logger
 	// Guard logs and counts a panic contained while working for this
 	// connection; nil logs to slog's default and counts nothing.
 	Guard *guard.Guard
@@ -60,6 +65,9 @@ type Session struct {
 	upWrap   UpstreamWrapper
 	access   AccessRecord
 	buffered func() int64
+
+	connChecks []func() error // DeferConnCheck's, until ConnChecksReady
+	checksRan  bool
 }
 
 // ProxyTLV is one PROXY protocol v2 type-length-value.
@@ -145,6 +153,50 @@ func (s *Session) SetTLS(st *tls.ConnectionState, sni string) {
 		s.SNI = sni
 	}
 	s.mu.Unlock()
+}
+
+// TLSTerminator is implemented by observers that may terminate TLS inside
+// the stream; the server sets Session.TLSLater when one says it does.
+type TLSTerminator interface {
+	TerminatesTLS() bool
+}
+
+// DeferConnCheck runs check now or, when TLSLater, keeps it until the
+// terminating filter calls ConnChecksReady (after its TLS handshake, or
+// when the client went on without TLS), so that a check on the client
+// certificate sees it.
+func (s *Session) DeferConnCheck(check func() error) error {
+	s.mu.Lock()
+	if s.TLSLater && !s.checksRan {
+		s.connChecks = append(s.connChecks, check)
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
+	return check()
+}
+
+// ConnChecksReady runs the deferred connection checks once; the first
+// error refuses the connection.
+func (s *Session) ConnChecksReady() error {
+	s.mu.Lock()
+	checks := s.connChecks
+	s.connChecks, s.checksRan = nil, true
+	s.mu.Unlock()
+	for _, c := range checks {
+		if err := c(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TLSState returns TLS under the session's lock (SetTLS may run on another
+// goroutine).
+func (s *Session) TLSState() *tls.ConnectionState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.TLS
 }
 
 // UpstreamWrapper prepares a terminal's freshly dialed upstream connection

@@ -1,13 +1,16 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/tlsctx"
 )
 
 // accessLog writes one JSON line per closed connection. Files are shared by
@@ -64,6 +67,33 @@ type accessEntry struct {
 	BytesSent         uint64         `json:"bytes_sent"`
 	TerminationReason string         `json:"termination_reason,omitempty"`
 	Fields            map[string]any `json:"fields,omitempty"`
+	tlsEntry
+}
+
+// tlsEntry is the downstream TLS session, named after Envoy's
+// %DOWNSTREAM_TLS_VERSION%, %DOWNSTREAM_PEER_URI_SAN% ... commands.
+type tlsEntry struct {
+	TLSVersion      string `json:"downstream_tls_version,omitempty"`
+	TLSCipher       string `json:"downstream_tls_cipher,omitempty"`
+	PeerURISAN      string `json:"downstream_peer_uri_san,omitempty"`
+	PeerDNSSAN      string `json:"downstream_peer_dns_san,omitempty"`
+	PeerSubject     string `json:"downstream_peer_subject,omitempty"`
+	PeerFingerprint string `json:"downstream_peer_fingerprint_256,omitempty"`
+	PeerSerial      string `json:"downstream_peer_serial,omitempty"`
+}
+
+// tlsFields fills the TLS part of an entry (Envoy joins several SANs with
+// a comma).
+func tlsFields(cs *tls.ConnectionState) tlsEntry {
+	if cs == nil {
+		return tlsEntry{}
+	}
+	e := tlsEntry{TLSVersion: tlsctx.VersionName(cs.Version), TLSCipher: tlsctx.CipherName(cs.CipherSuite)}
+	if p := tlsctx.PeerOf(cs); p != nil {
+		e.PeerURISAN, e.PeerDNSSAN = strings.Join(p.URISANs, ","), strings.Join(p.DNSSANs, ",")
+		e.PeerSubject, e.PeerFingerprint, e.PeerSerial = p.Subject, p.Fingerprint, p.Serial
+	}
+	return e
 }
 
 func (l *accessLog) write(s *filters.Session, d time.Duration) {
@@ -74,7 +104,7 @@ func (l *accessLog) write(s *filters.Session, d time.Duration) {
 		DownstreamRemote: s.Remote.String(), DownstreamLocal: s.Local.String(), SNI: s.SNI,
 		Cluster: a.Cluster, UpstreamHost: a.UpstreamHost, UpstreamLocal: a.UpstreamLocal,
 		BytesReceived: a.BytesReceived, BytesSent: a.BytesSent, TerminationReason: a.TerminationReason,
-		Fields: a.Fields,
+		Fields: a.Fields, tlsEntry: tlsFields(s.TLSState()),
 	}
 	if s.DirectRemote.IsValid() && s.DirectRemote != s.Remote {
 		e.DownstreamDirect = s.DirectRemote.String()

@@ -40,7 +40,7 @@ func (s *Server) apply(cfg *config.Config) error {
 		return fmt.Errorf("listeners: the config has none and would drain all %d running listeners; "+
 			"set allow_no_listeners: true to do that on purpose", len(s.listeners))
 	}
-	env := &filters.Env{Stats: s.Store.Root(), Clusters: s.Clusters, Log: s.log, Guard: s.guard, Loops: s.loops}
+	env := &filters.Env{Stats: s.Store.Root(), Clusters: s.Clusters, Log: s.log, Guard: s.guard, Loops: s.loops, Secrets: s.Secrets}
 	type plan struct {
 		cfg    config.Listener
 		chains *chainSet
@@ -94,6 +94,11 @@ func (s *Server) apply(cfg *config.Config) error {
 				p.adopt = r
 			}
 		}
+	}
+
+	// Upstream TLS contexts load their files now: a bad one refuses the config.
+	if err := s.Clusters.PrepareTLS(cfg.Clusters); err != nil {
+		return fail(err)
 	}
 
 	// Nothing can fail from here on.

@@ -1,17 +1,15 @@
 package proxy
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/tlsctx"
 )
 
 // chain is one built filter chain: its match, optional TLS termination, the
@@ -19,7 +17,8 @@ import (
 type chain struct {
 	name      string
 	match     chainMatch
-	tls       *tls.Config
+	tls       *tlsctx.Server
+	tlsLater  bool // an observer terminates TLS inside the stream
 	observers []filters.ObserverFilter
 	terminal  filters.TerminalFilter
 	// handshakeTimeout bounds TLS termination
@@ -126,10 +125,11 @@ func (cs *chainSet) buildChain(fc *config.FilterChain, cpath string, env *filter
 		cs.needHello = true
 	}
 	if fc.TLS != nil {
-		tc, err := tlsConfig(fc.TLS)
+		tc, err := tlsctx.NewServer(fc.TLS, tlsctx.Options{Path: cpath + ".tls", Log: env.Log, Secrets: env.Secrets})
 		if err != nil {
-			return nil, fmt.Errorf("%s.tls: %w", cpath, err)
+			return nil, err
 		}
+		cs.closers = append(cs.closers, tc)
 		c.tls = tc
 		cs.needHello = true
 	}
@@ -154,34 +154,12 @@ func (cs *chainSet) buildChain(fc *config.FilterChain, cpath string, env *filter
 			c.terminal = v
 		case filters.ObserverFilter:
 			c.observers = append(c.observers, v)
+			if t, ok := v.(filters.TLSTerminator); ok && t.TerminatesTLS() {
+				c.tlsLater = true
+			}
 		default:
 			return nil, fmt.Errorf("%s.filters[%d].%s: factory built %T, neither observer nor terminal", cpath, j, f.Name, built)
 		}
 	}
 	return c, nil
-}
-
-// tlsConfig loads a chain's certificate and client CA.
-func tlsConfig(t *config.TLSContext) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(t.CertificateFile, t.PrivateKeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("loading certificate: %w", err)
-	}
-	tc := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: t.ALPN, MinVersion: tls.VersionTLS12}
-	if t.ClientCAFile != "" {
-		pem, err := os.ReadFile(t.ClientCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading client CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("client CA file %s has no PEM certificates", t.ClientCAFile)
-		}
-		tc.ClientCAs = pool
-		tc.ClientAuth = tls.VerifyClientCertIfGiven
-		if t.RequireClientCert {
-			tc.ClientAuth = tls.RequireAndVerifyClientCert
-		}
-	}
-	return tc, nil
 }

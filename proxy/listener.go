@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -15,6 +14,7 @@ import (
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/stats"
+	"github.com/sluice-proxy/sluice/tlsctx"
 )
 
 // helloTimeout bounds the wait for a TLS ClientHello (Envoy's
@@ -65,11 +65,19 @@ type listenerStats struct {
 	// downstream_cx_transport_socket_connect_timeout (TLS handshakes).
 	preCxTimeout, cxOverflow, transportTimeout *stats.Counter
 	preCxActive                                *stats.Gauge
+	// ssl is listener.<addr>.ssl.*, Envoy's TLS handshake counters.
+	ssl *tlsctx.Stats
+}
+
+// listenerScope is listener.<addr>, the address tagged as Envoy does.
+func listenerScope(root *stats.Scope, addr string) *stats.Scope {
+	return root.Sub("listener").Tagged("envoy_listener_address", strings.ReplaceAll(addr, ":", "_"))
 }
 
 func newListenerStats(root *stats.Scope, addr string) listenerStats {
-	sc := root.Sub("listener").Tagged("envoy_listener_address", strings.ReplaceAll(addr, ":", "_"))
+	sc := listenerScope(root, addr)
 	return listenerStats{
+		ssl:     tlsctx.NewStats(sc, "server_ssl_socket_factory"),
 		cxTotal: sc.Counter("downstream_cx_total"), cxDestroy: sc.Counter("downstream_cx_destroy"),
 		noChainMatch: sc.Counter("no_filter_chain_match"), cxActive: sc.Gauge("downstream_cx_active"),
 		cxLength:       sc.Histogram("downstream_cx_length_ms"),
@@ -148,6 +156,11 @@ func (l *listener) acquireChains() *chainSet {
 
 // setChains installs a new chain set and retires the old one.
 func (l *listener) setChains(cs *chainSet) {
+	for _, ch := range cs.chains {
+		if ch.tls != nil {
+			ch.tls.SetStats(l.st.ssl) // rotations count at the bound address
+		}
+	}
 	if old := l.chains.Swap(cs); old != nil {
 		old.retire()
 	}
@@ -209,9 +222,8 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 		return
 	}
 	if ch.tls != nil {
-		tc := tls.Server(c, ch.tls)
 		hctx, cancel := context.WithTimeout(ctx, ch.handshakeTimeout)
-		err := tc.HandshakeContext(hctx)
+		tc, err := ch.tls.Handshake(hctx, c, l.st.ssl)
 		cancel()
 		if err != nil {
 			reason := "tls_handshake_failed"
@@ -220,13 +232,14 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 				reason = "transport_socket_connect_timeout"
 			}
 			s.Log.Info("TLS handshake failed", "err", err)
-			s.UpdateAccess(func(a *filters.AccessRecord) { a.TerminationReason = reason })
+			s.UpdateAccess(func(a *filters.AccessRecord) { a.TerminationReason = reason + ": " + err.Error() })
 			return
 		}
 		st := tc.ConnectionState()
 		s.TLS = &st
 		c = tc
 	}
+	s.TLSLater = ch.tlsLater
 	for _, o := range ch.observers {
 		next, err := o.Observe(s, c)
 		if err != nil {

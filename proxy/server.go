@@ -20,12 +20,18 @@ import (
 	"github.com/sluice-proxy/sluice/overload"
 	"github.com/sluice-proxy/sluice/proxy/ioloop"
 	"github.com/sluice-proxy/sluice/stats"
+	"github.com/sluice-proxy/sluice/tlsctx"
 )
 
 // Server runs listeners and clusters for the current config.
 type Server struct {
 	Store    *stats.Store
 	Clusters *cluster.Manager
+	// Secrets serves SDS secrets whose sds_config is the control plane
+	// (ads) to listener TLS contexts; set it before the first Apply (the
+	// xDS client). Nil refuses such configs. Clusters take theirs from
+	// Clusters.Secrets.
+	Secrets tlsctx.SecretSource
 	// Overload is the overload manager; listeners take its actions.
 	Overload *overload.Manager
 	log      *slog.Logger

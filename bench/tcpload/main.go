@@ -4,12 +4,14 @@
 //	tcpload -mode server -addr 127.0.0.1:9000        echo for connrate, sink/source for throughput
 //	tcpload -mode throughput -addr A -c 8 -d 10s      prints MB/s (both directions summed)
 //	tcpload -mode connrate -addr A -c 16 -d 10s       prints connections/s (connect, 1-byte echo, close)
+//	tcpload ... -tls 1.2|1.3                           throughput and connrate over TLS (bench/tls.sh)
 //	tcpload -mode idle -addr A -c 9000 [-proto redis] opens c connections, one exchange each
 //	                                                  (a held echo, or PING), prints "ready", and
 //	                                                  holds them until stdin closes
 package main
 
 import (
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -27,7 +29,15 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:9000", "address to listen on or connect to")
 	conc := flag.Int("c", 8, "concurrent connections")
 	dur := flag.Duration("d", 10*time.Second, "duration")
+	tlsMode := flag.String("tls", "", "throughput, connrate: speak TLS to addr: 1.2 (ECDHE-ECDSA-AES128-GCM-SHA256 only) or 1.3 (bench/tls.sh)")
 	flag.Parse()
+	if *tlsMode != "" {
+		cfg := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // a benchmark of the handshake, not of trust
+		if *tlsMode == "1.2" {
+			cfg.MaxVersion, cfg.CipherSuites = tls.VersionTLS12, []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}
+		}
+		dial = func(addr string) (net.Conn, error) { return tls.Dial("tcp", addr, cfg) }
+	}
 	switch *mode {
 	case "server":
 		server(*addr)
@@ -81,6 +91,10 @@ func server(addr string) {
 	}
 }
 
+// dial connects the throughput and connrate clients: plain TCP, or TLS
+// with -tls (no session resumption: every connection is a full handshake).
+var dial = func(addr string) (net.Conn, error) { return net.Dial("tcp", addr) }
+
 func throughput(addr string, conc int, d time.Duration) float64 {
 	var total atomic.Int64
 	var wg sync.WaitGroup
@@ -90,7 +104,7 @@ func throughput(addr string, conc int, d time.Duration) float64 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := net.Dial("tcp", addr)
+			c, err := dial(addr)
 			if err != nil {
 				log.Fatal(err)
 			}
@@ -130,7 +144,7 @@ func connrate(addr string, conc int, d time.Duration) float64 {
 			defer wg.Done()
 			var b [1]byte
 			for time.Now().Before(deadline) {
-				c, err := net.Dial("tcp", addr)
+				c, err := dial(addr)
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "dial:", err)
 					time.Sleep(10 * time.Millisecond)

@@ -41,7 +41,7 @@ var bootstrapSpecs = []message{
 	}},
 	{name: "envoy.config.listener.v3.FilterChain", fields: []field{
 		ok("name"), as("filter_chain_match", "match"), ok("filters"), ok("transport_socket_connect_timeout"),
-		field{name: "transport_socket", to: "tls", note: "TLS termination: DownstreamTlsContext with files"},
+		field{name: "transport_socket", to: "tls", note: "TLS termination: DownstreamTlsContext"},
 	}},
 	{name: "envoy.config.listener.v3.Filter", translate: (*translator).filter, fields: []field{
 		own("name", "free text: sluice picks the filter by typed_config's @type"),

@@ -23,7 +23,7 @@ var clusterSpecs = []message{
 		ok("ring_hash_lb_config"), ok("maglev_lb_config"), ok("least_request_lb_config"),
 		ignored("per_connection_buffer_limit_bytes", "sluice's buffers are fixed-size per connection"),
 		own("typed_extension_protocol_options", "envoy.extensions.upstreams.http.v3.HttpProtocolOptions (the HTTP pools) and envoy.filters.network.thrift_proxy (ThriftProtocolOptions)"),
-		own("transport_socket", "envoy.transport_sockets.upstream_proxy_protocol over raw_buffer (spec_upstream.go)"),
+		own("transport_socket", "UpstreamTlsContext (TLS origination, sluice's tls), envoy.transport_sockets.upstream_proxy_protocol over raw_buffer or TLS (spec_upstream.go)"),
 		okNote("http2_protocol_options", "deprecated in Envoy; the cluster speaks HTTP/2"),
 		okNote("preconnect_policy", "per_upstream_preconnect_ratio, for the HTTP/2 pools"),
 	}},

@@ -148,9 +148,14 @@ func TestTranslateUpstreamProxyProtocol(t *testing.T) {
 	if pp == nil || pp.Version != "V2" || !pp.PassThroughTLVs.Includes(0x20) {
 		t.Fatalf("upstream_proxy_protocol = %+v", pp)
 	}
-	_, _, err := Parse("e.yaml", []byte(sock("type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext")))
-	if err == nil || !strings.Contains(err.Error(), "static_resources.clusters[0].transport_socket.typed_config.transport_socket.typed_config.@type") {
-		t.Fatalf("inner TLS socket: %v", err)
+	// TLS inside the PROXY socket: the header first, then the handshake.
+	cfg, _ = parse(t, sock("type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"))
+	if cfg.Clusters[0].UpstreamProxyProtocol == nil || cfg.Clusters[0].TLS == nil {
+		t.Fatalf("PROXY over TLS: upstream_proxy_protocol %+v, tls %+v", cfg.Clusters[0].UpstreamProxyProtocol, cfg.Clusters[0].TLS)
+	}
+	_, _, err := Parse("e.yaml", []byte(sock("type.googleapis.com/envoy.extensions.transport_sockets.alts.v3.Alts")))
+	if err == nil || !strings.Contains(err.Error(), "static_resources.clusters[0].transport_socket.typed_config.transport_socket.typed_config") {
+		t.Fatalf("inner ALTS socket: %v", err)
 	}
 }
 

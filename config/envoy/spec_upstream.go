@@ -10,15 +10,16 @@ import (
 var upstreamSpecs = []message{
 	{name: "envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport", fields: []field{
 		own("config", "version and pass_through_tlvs"),
-		own("transport_socket", "raw_buffer only"),
+		own("transport_socket", "raw_buffer or UpstreamTlsContext"),
 	}},
 	{name: "envoy.config.core.v3.ProxyProtocolConfig", fields: oks("version", "pass_through_tlvs")},
 	{name: "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer", fields: nil},
 }
 
 // upstreamTransport reads a cluster's transport_socket into out:
-// ProxyProtocolUpstreamTransport becomes sluice's upstream_proxy_protocol;
-// its inner socket must be raw_buffer (or absent).
+// UpstreamTlsContext becomes sluice's tls; ProxyProtocolUpstreamTransport
+// becomes upstream_proxy_protocol, its inner socket raw_buffer (or absent)
+// or TLS (the PROXY header goes first, then the handshake).
 func (t *translator) upstreamTransport(m protoreflect.Message, env, slu string, out map[string]any) {
 	fd := m.Descriptor().Fields().ByName("typed_config")
 	tc := config.Join(env, "typed_config")
@@ -34,9 +35,12 @@ func (t *translator) upstreamTransport(m protoreflect.Message, env, slu string, 
 	switch inner.Descriptor().FullName() {
 	case "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer":
 		return
+	case "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext", "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext":
+		t.clusterTLS(m, env, slu, out)
+		return
 	case "envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport":
 	default:
-		t.errs.Add(config.Join(tc, "@type"), "%s: not supported by sluice on a cluster (it has upstream_proxy_protocol and raw_buffer)", inner.Descriptor().FullName())
+		t.errs.Add(config.Join(tc, "@type"), "%s: not supported by sluice on a cluster (it has UpstreamTlsContext, upstream_proxy_protocol and raw_buffer)", inner.Descriptor().FullName())
 		return
 	}
 	fds := inner.Descriptor().Fields()
@@ -47,12 +51,21 @@ func (t *translator) upstreamTransport(m protoreflect.Message, env, slu string, 
 	t.paths[config.Join(slu, "upstream_proxy_protocol")] = config.Join(tc, "config")
 	out["upstream_proxy_protocol"] = pp
 	if ts := fds.ByName("transport_socket"); inner.Has(ts) {
-		t.upstreamTransportInner(inner.Get(ts).Message(), config.Join(tc, "transport_socket"))
+		t.upstreamTransportInner(inner.Get(ts).Message(), config.Join(tc, "transport_socket"), slu, out)
 	}
 }
 
-// upstreamTransportInner accepts raw_buffer inside the PROXY socket.
-func (t *translator) upstreamTransportInner(m protoreflect.Message, env string) {
+// clusterTLS translates a TransportSocket holding a TLS context into the
+// cluster's tls block.
+func (t *translator) clusterTLS(m protoreflect.Message, env, slu string, out map[string]any) {
+	if v := transportSocket(t, m, env, config.Join(slu, "tls")); v != nil {
+		out["tls"] = v
+		t.paths[config.Join(slu, "tls")] = config.Join(env, "typed_config")
+	}
+}
+
+// upstreamTransportInner accepts raw_buffer or TLS inside the PROXY socket.
+func (t *translator) upstreamTransportInner(m protoreflect.Message, env, slu string, out map[string]any) {
 	fd := m.Descriptor().Fields().ByName("typed_config")
 	if !m.Has(fd) {
 		return // a name alone: raw_buffer is the default
@@ -62,7 +75,11 @@ func (t *translator) upstreamTransportInner(m protoreflect.Message, env string) 
 		t.errs.Add(config.Join(env, "typed_config"), "%v", err)
 		return
 	}
-	if inner.Descriptor().FullName() != "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer" {
-		t.errs.Add(config.Join(env, "typed_config.@type"), "%s: not supported by sluice inside upstream_proxy_protocol (raw_buffer only)", inner.Descriptor().FullName())
+	switch inner.Descriptor().FullName() {
+	case "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer":
+	case "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext", "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext":
+		t.clusterTLS(m, env, slu, out)
+	default:
+		t.errs.Add(config.Join(env, "typed_config.@type"), "%s: not supported by sluice inside upstream_proxy_protocol (raw_buffer or UpstreamTlsContext)", inner.Descriptor().FullName())
 	}
 }

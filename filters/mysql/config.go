@@ -1,13 +1,12 @@
 package mysql
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/tlsctx"
 )
 
 // upstream_ssl values, after postgres_proxy's (Envoy's mysql_proxy has no
@@ -128,26 +127,12 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 	}
 }
 
-// serverTLS loads the terminate_ssl certificate and optional client CA.
-func serverTLS(t *config.TLSContext) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(t.CertificateFile, t.PrivateKeyFile)
+// serverTLS builds the terminate_ssl context (tlsctx: every Envoy
+// DownstreamTlsContext field, files re-read when they rotate).
+func serverTLS(t *config.TLSContext, env *filters.Env) (*tlsctx.Server, error) {
+	srv, err := tlsctx.NewServer(t, tlsctx.Options{Path: "terminate_ssl", Log: env.Log, Secrets: env.Secrets})
 	if err != nil {
-		return nil, fmt.Errorf("mysql_proxy: terminate_ssl: loading certificate: %w", err)
+		return nil, fmt.Errorf("mysql_proxy: %w", err)
 	}
-	tc := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: t.ALPN, MinVersion: tls.VersionTLS12}
-	if t.ClientCAFile != "" {
-		pem, err := os.ReadFile(t.ClientCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("mysql_proxy: terminate_ssl: reading client CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("mysql_proxy: terminate_ssl: %s has no PEM certificates", t.ClientCAFile)
-		}
-		tc.ClientCAs, tc.ClientAuth = pool, tls.VerifyClientCertIfGiven
-		if t.RequireClientCert {
-			tc.ClientAuth = tls.RequireAndVerifyClientCert
-		}
-	}
-	return tc, nil
+	return srv, nil
 }

@@ -164,6 +164,12 @@ func (c *conn) complete(rest []byte) ([]byte, error) {
 	switch {
 	case c.connPhase && !c.loginSeen:
 		c.loginSeen = true
+		// TLS is settled (terminated or not): connection checks that
+		// waited for the client certificate (rbac) run before the login
+		// goes up.
+		if err := c.s.ConnChecksReady(); err != nil {
+			return nil, err
+		}
 		if !v.sslRequest { // an SSLRequest here passes through, as is
 			c.handshakeResponse(msg)
 		}

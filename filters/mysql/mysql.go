@@ -27,6 +27,7 @@ import (
 	"crypto/tls"
 
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/tlsctx"
 )
 
 // Name is the filter's config key.
@@ -45,8 +46,10 @@ type Filter struct {
 	cfg   *Config
 	stats *Stats
 	tls   *tls.Config // nil unless terminate_ssl
-	upTLS *tls.Config // nil unless upstream_ssl: require
-	cache *parseCache // nil when parse_cache_size is 0
+	// tlsCtx is terminate_ssl's context, refreshed until Close.
+	tlsCtx *tlsctx.Server
+	upTLS  *tls.Config // nil unless upstream_ssl: require
+	cache  *parseCache // nil when parse_cache_size is 0
 	// parses runs the parses taken off the event loops, one at a time.
 	parses filters.Serial
 	// limit is the listener's per_connection_buffer_limit_bytes: a
@@ -63,11 +66,11 @@ func New(cfg *Config, env *filters.Env) (*Filter, error) {
 		f.cache = newParseCache(cfg.ParseCacheSize, f.stats.ParseCacheHits, f.stats.ParseCacheMisses)
 	}
 	if cfg.TerminateSSL != nil {
-		tc, err := serverTLS(cfg.TerminateSSL)
+		srv, err := serverTLS(cfg.TerminateSSL, env)
 		if err != nil {
 			return nil, err
 		}
-		f.tls = tc
+		f.tlsCtx, f.tls = srv, srv.Config()
 	}
 	if cfg.UpstreamSSL == UpstreamSSLRequire {
 		tc, err := upstreamTLSConfig(cfg.UpstreamTLS)
@@ -78,6 +81,18 @@ func New(cfg *Config, env *filters.Env) (*Filter, error) {
 	}
 	return f, nil
 }
+
+// Close stops the terminate_ssl context's refresh.
+func (f *Filter) Close() error {
+	if f.tlsCtx != nil {
+		return f.tlsCtx.Close()
+	}
+	return nil
+}
+
+// TerminatesTLS reports terminate_ssl: rbac's connection check then waits
+// for the client's TLS (filters.TLSTerminator).
+func (f *Filter) TerminatesTLS() bool { return f.tls != nil }
 
 // Stats returns the filter's stat handles.
 func (f *Filter) Stats() *Stats { return f.stats }

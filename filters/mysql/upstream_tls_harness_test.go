@@ -92,6 +92,7 @@ func startProxy(t testing.TB, cfg *Config, upstream string) *miniProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { f.Close() }) // terminate_ssl's context refresh
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/router"
+	"github.com/sluice-proxy/sluice/tlsctx"
 )
 
 // DefaultMaxSQLPrefix is how much of a Query's or Parse's SQL text is kept
@@ -109,8 +111,8 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 	default:
 		errs.Add(config.Join(path, "upstream_ssl"), "must be disable, prefer or require, got %q", c.UpstreamSSL)
 	}
-	if c.TerminateSSL && (c.TLS == nil || c.TLS.CertificateFile == "" || c.TLS.PrivateKeyFile == "") {
-		errs.Add(config.Join(path, "tls"), "terminate_ssl needs tls.certificate_file and tls.private_key_file")
+	if c.TerminateSSL && c.TLS == nil {
+		errs.Add(config.Join(path, "tls"), "terminate_ssl needs tls (certificate_file and private_key_file, or common_tls_context)")
 	}
 	if !c.TerminateSSL && c.TLS != nil {
 		errs.Add(config.Join(path, "tls"), "only used with terminate_ssl: true")
@@ -146,24 +148,14 @@ func (c *Config) ClusterRefs(path string) []config.ClusterRef {
 	return out
 }
 
-// serverTLS loads the terminate_ssl certificate (and optional client CA).
-func serverTLS(t *config.TLSContext) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(t.CertificateFile, t.PrivateKeyFile)
+// serverTLS builds the terminate_ssl context (tlsctx: every Envoy
+// DownstreamTlsContext field, files re-read when they rotate).
+func serverTLS(t *config.TLSContext, env *filters.Env) (*tlsctx.Server, error) {
+	srv, err := tlsctx.NewServer(t, tlsctx.Options{Path: "tls", Log: env.Log, Secrets: env.Secrets})
 	if err != nil {
-		return nil, fmt.Errorf("postgres_proxy: tls: loading certificate: %w", err)
+		return nil, fmt.Errorf("postgres_proxy: %w", err)
 	}
-	tc := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: t.ALPN, MinVersion: tls.VersionTLS12}
-	if t.ClientCAFile != "" {
-		pool, err := loadPool(t.ClientCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("postgres_proxy: tls: %w", err)
-		}
-		tc.ClientCAs, tc.ClientAuth = pool, tls.VerifyClientCertIfGiven
-		if t.RequireClientCert {
-			tc.ClientAuth = tls.RequireAndVerifyClientCert
-		}
-	}
-	return tc, nil
+	return srv, nil
 }
 
 // clientTLS builds the config for upstream_ssl require and prefer.

@@ -25,6 +25,7 @@ import (
 
 	pg "github.com/sluice-proxy/sluice/codec/postgres"
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/tlsctx"
 )
 
 // Name is the filter's config key.
@@ -43,8 +44,9 @@ func init() {
 type Filter struct {
 	cfg     *Config
 	stats   *Stats
-	tls     *tls.Config // terminate_ssl, or nil
-	upTLS   *tls.Config // upstream_ssl require or prefer, or nil
+	tls     *tls.Config    // terminate_ssl, or nil
+	tlsCtx  *tlsctx.Server // terminate_ssl's context, refreshed until Close
+	upTLS   *tls.Config    // upstream_ssl require or prefer, or nil
 	codec   pg.Config
 	cache   *parseCache
 	cancels *cancelRegistry
@@ -69,11 +71,11 @@ func New(cfg *Config, env *filters.Env) (*Filter, error) {
 		cancels: globalCancels,
 	}
 	if cfg.TerminateSSL {
-		tc, err := serverTLS(cfg.TLS)
+		srv, err := serverTLS(cfg.TLS, env)
 		if err != nil {
 			return nil, err
 		}
-		f.tls = tc
+		f.tlsCtx, f.tls = srv, srv.Config()
 	}
 	if cfg.UpstreamSSL != UpstreamSSLDisable {
 		tc, err := clientTLS(cfg.UpstreamTLS)
@@ -84,6 +86,18 @@ func New(cfg *Config, env *filters.Env) (*Filter, error) {
 	}
 	return f, nil
 }
+
+// Close stops the terminate_ssl context's refresh.
+func (f *Filter) Close() error {
+	if f.tlsCtx != nil {
+		return f.tlsCtx.Close()
+	}
+	return nil
+}
+
+// TerminatesTLS reports terminate_ssl: rbac's connection check then waits
+// for the client's TLS (filters.TLSTerminator).
+func (f *Filter) TerminatesTLS() bool { return f.tls != nil }
 
 // Stats returns the filter's counters.
 func (f *Filter) Stats() *Stats { return f.stats }
@@ -154,6 +168,11 @@ func (f *Filter) Observe(s *filters.Session, c filters.Conn) (filters.Conn, erro
 		}
 	}
 	c.SetDeadline(time.Time{})
+	// TLS is settled: connection checks that waited for the client
+	// certificate (rbac before this filter) run now.
+	if err := s.ConnChecksReady(); err != nil {
+		return nil, err
+	}
 
 	cn := newConn(f, s, c, rd, pkt.Raw)
 	cn.passthrough = passthrough

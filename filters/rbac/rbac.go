@@ -56,22 +56,33 @@ func (f *Filter) Stats() *Stats { return f.stats }
 
 // Observe checks the connection; a refused one is closed with the matched
 // policy in the access record.
+// When a later filter terminates TLS inside the stream (mysql_proxy), the
+// check waits for it (Session.DeferConnCheck) so that authenticated
+// principals see the client certificate.
 func (f *Filter) Observe(s *filters.Session, c filters.Conn) (filters.Conn, error) {
-	fa := &facts{s: s}
-	f.checkShadow(fa)
-	if ok, pol := f.check(s, fa); !ok {
-		s.UpdateAccess(func(a *filters.AccessRecord) {
-			a.TerminationReason = "rbac_access_denied_matched_policy[" + pol + "]"
-		})
-		return nil, fmt.Errorf("rbac: connection denied (policy %q)", pol)
-	}
 	if f.sqlGate {
 		s.AddSQLGate(f)
 	}
 	if f.reqGate {
 		s.AddRequestGate(f)
 	}
+	if err := s.DeferConnCheck(func() error { return f.checkConn(s) }); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// checkConn is the connection-level check.
+func (f *Filter) checkConn(s *filters.Session) error {
+	fa := &facts{s: s}
+	f.checkShadow(fa)
+	if ok, pol := f.check(s, fa); !ok {
+		s.UpdateAccess(func(a *filters.AccessRecord) {
+			a.TerminationReason = "rbac_access_denied_matched_policy[" + pol + "]"
+		})
+		return fmt.Errorf("rbac: connection denied (policy %q)", pol)
+	}
+	return nil
 }
 
 // CheckSQL checks each statement; the first refused one decides.

@@ -137,7 +137,7 @@ func (p *Proxy) connect(ctx context.Context, s *filters.Session, cl *cluster.Clu
 	var err error
 	for i := 0; i < p.cfg.MaxConnectAttempts; i++ {
 		var up *cluster.UpstreamConn
-		up, err = cl.Connect(ctx, hash, hasHash)
+		up, err = cl.Connect(cluster.WithDownstreamSNI(ctx, s.SNI), hash, hasHash)
 		if err == nil {
 			return up, nil
 		}

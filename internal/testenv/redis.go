@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"os"
@@ -34,7 +36,22 @@ type redisConfig struct {
 	password string
 	cluster  bool
 	args     []string
+	tls      *RedisTLSFiles
 }
+
+// RedisTLSFiles are the PEM files of a TLS-only redis-server.
+type RedisTLSFiles struct {
+	// Cert and Key are the server's pair; it is also the harness's own
+	// client certificate, so issue it for both uses (testenv.CA does).
+	Cert, Key string
+	// CA verifies client certificates (tls-auth-clients yes).
+	CA string
+}
+
+// RedisTLS makes the server speak TLS only (Debian's redis-server is built
+// with it): --port 0, --tls-port on the chosen port, client certificates
+// required and checked against f.CA.
+func RedisTLS(f RedisTLSFiles) RedisOption { return func(c *redisConfig) { c.tls = &f } }
 
 // RedisOption configures Redis.
 type RedisOption func(*redisConfig)
@@ -109,6 +126,11 @@ func (s *RedisServer) start() error {
 	if s.cfg.password != "" {
 		args = append(args, "--requirepass", s.cfg.password)
 	}
+	if f := s.cfg.tls; f != nil {
+		args[1] = "0"
+		args = append(args, "--tls-port", strconv.Itoa(s.port), "--tls-cert-file", f.Cert, "--tls-key-file", f.Key,
+			"--tls-ca-cert-file", f.CA, "--tls-auth-clients", "yes")
+	}
 	if s.cfg.cluster {
 		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
 			"--cluster-node-timeout", "2000")
@@ -156,13 +178,38 @@ func (s *RedisServer) ping() error {
 
 // do runs one command on a fresh connection.
 func (s *RedisServer) do(args ...any) (any, error) {
-	c := redis.NewClient(&redis.Options{
+	opt := &redis.Options{
 		Addr: s.Addr(), Password: s.cfg.password, MaxRetries: -1,
 		DialTimeout: time.Second, ReadTimeout: 10 * time.Second, PoolSize: 1,
 		Protocol: 2, DisableIdentity: true,
-	})
+	}
+	if s.cfg.tls != nil {
+		tc, err := s.TLSClientConfig()
+		if err != nil {
+			return nil, err
+		}
+		opt.TLSConfig = tc
+	}
+	c := redis.NewClient(opt)
 	defer c.Close()
 	return c.Do(context.Background(), args...).Result()
+}
+
+// TLSClientConfig is a client config for a RedisTLS server: it trusts the
+// CA and presents the server's own pair as client certificate.
+func (s *RedisServer) TLSClientConfig() (*tls.Config, error) {
+	f := s.cfg.tls
+	pair, err := tls.LoadX509KeyPair(f.Cert, f.Key)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := os.ReadFile(f.CA)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, ServerName: "localhost"}, nil
 }
 
 // Addr returns host:port of the server.

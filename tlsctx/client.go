@@ -1,0 +1,98 @@
+package tlsctx
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+
+	"github.com/sluice-proxy/sluice/config"
+)
+
+// Client is an upstream TLS context: a cluster's transport socket. It is
+// safe for concurrent handshakes; Close stops its refresh.
+type Client struct {
+	base
+	cfg     *tls.Config
+	sni     string
+	autoSNI bool
+}
+
+// NewClient builds an upstream context and loads its material.
+func NewClient(u *config.UpstreamTLSContext, opt Options) (*Client, error) {
+	c := u.CommonTLSContext
+	if c == nil {
+		c = &config.CommonTLSContext{}
+	}
+	in, err := newInputs(c, opt.Path, opt.Secrets)
+	if err != nil {
+		return nil, err
+	}
+	cl := &Client{sni: u.SNI, autoSNI: u.AutoSNI}
+	cl.in, cl.opt, cl.sans = in, opt, compileSANs(c.ValidationContext)
+	// Verification is ours (VerifyConnection) so that the trust store
+	// rotates and Envoy's SAN matchers and pins apply; without a
+	// validation context the server is not verified, as in Envoy.
+	cl.cfg = &tls.Config{NextProtos: c.ALPNProtocols, InsecureSkipVerify: true, VerifyConnection: cl.verifyServer,
+		Renegotiation: tls.RenegotiateNever}
+	if err := applyParams(cl.cfg, c.TLSParams, config.Join(opt.Path, "common_tls_context")); err != nil {
+		return nil, err
+	}
+	keys := 1
+	if u.MaxSessionKeys != nil {
+		keys = int(*u.MaxSessionKeys)
+	}
+	if keys > 0 {
+		cl.cfg.ClientSessionCache = tls.NewLRUClientSessionCache(keys)
+	}
+	cl.cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		if certs := cl.cur.Load().certs; len(certs) > 0 {
+			return certs[0], nil
+		}
+		return &tls.Certificate{}, nil
+	}
+	if err := cl.start(); err != nil {
+		return nil, err
+	}
+	return cl, nil
+}
+
+func (cl *Client) verifyServer(cs tls.ConnectionState) error {
+	m := cl.cur.Load()
+	if m.verify == nil {
+		return nil
+	}
+	if len(cs.PeerCertificates) == 0 {
+		return refuse(failNoCert, "the server sent no certificate")
+	}
+	return m.verify.check(cs.PeerCertificates)
+}
+
+// ServerName is the SNI to send: the configured sni, else with auto_sni
+// the downstream's.
+func (cl *Client) ServerName(downstream string) string {
+	if cl.sni != "" {
+		return cl.sni
+	}
+	if cl.autoSNI {
+		return downstream
+	}
+	return ""
+}
+
+// Handshake runs the client handshake on c with the given SNI (empty: none),
+// counting ssl.* stats.
+func (cl *Client) Handshake(ctx context.Context, c net.Conn, sni string) (*tls.Conn, error) {
+	cfg := cl.cfg
+	if sni != "" {
+		cfg = cl.cfg.Clone()
+		cfg.ServerName = sni
+	}
+	tc := tls.Client(c, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		cl.opt.Stats.failure(err)
+		return nil, err
+	}
+	st := tc.ConnectionState()
+	cl.opt.Stats.success(&st)
+	return tc, nil
+}
