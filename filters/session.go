@@ -50,6 +50,7 @@ type Session struct {
 	upWrap   UpstreamWrapper
 	access   AccessRecord
 	buffered func() int64
+	drain    drainSignal
 }
 
 // AccessRecord is what the access log writes for the connection; terminals

@@ -1,0 +1,196 @@
+package httpconn
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sluice-proxy/sluice/cluster"
+	httpfilter "github.com/sluice-proxy/sluice/filters/http"
+)
+
+// routeState is what the router hands from route to its transport.
+type routeState struct {
+	cl  *cluster.Cluster
+	ups *upstreamStats
+}
+
+type routeStateKey struct{}
+
+// route is the last handler: Envoy's router filter. It matches the route,
+// answers direct responses and redirects, and forwards the rest through the
+// reverse proxy to the route's cluster within the route's timeout.
+func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
+	st := httpfilter.FromContext(r.Context())
+	rt := m.routes.Route(r)
+	if rt == nil {
+		m.stats.NoRoute.Inc()
+		m.localReply(w, r, http.StatusNotFound, "", httpfilter.NoRoute)
+		return
+	}
+	st.Route = rt
+	if status, body, ok := rt.DirectResponse(); ok {
+		m.stats.RqDirectResponse.Inc()
+		m.localReplyBody(w, r, status, body)
+		return
+	}
+	if loc, status, ok := rt.Redirect(r); ok {
+		m.stats.RqRedirect.Inc()
+		w.Header().Set("Location", loc)
+		m.localReplyBody(w, r, status, "")
+		return
+	}
+	name := rt.Cluster(r)
+	st.Cluster = name
+	cl := m.clusters.Get(name)
+	if cl == nil {
+		m.stats.NoCluster.Inc()
+		m.localReply(w, r, http.StatusServiceUnavailable, "", httpfilter.NoClusterFound)
+		return
+	}
+	ctx := context.WithValue(r.Context(), routeStateKey{}, &routeState{cl: cl, ups: m.ups.of(cl)})
+	if d := rt.Timeout(); d > 0 && !isUpgrade(r) {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	m.proxy.ServeHTTP(w, r.WithContext(ctx))
+}
+
+func isUpgrade(r *http.Request) bool { return r.Header.Get("Upgrade") != "" }
+
+// direct prepares the outgoing request (a clone, hop-by-hop headers removed
+// by the reverse proxy): the cluster is the URL's host, the Host header is
+// kept, and x-forwarded-for is left as prepare set it.
+func (m *Manager) direct(out *http.Request) {
+	out.URL.Scheme = "http"
+	if rs, ok := out.Context().Value(routeStateKey{}).(*routeState); ok {
+		out.URL.Host = rs.cl.Name()
+	}
+	out.RemoteAddr = "" // the reverse proxy must not append to x-forwarded-for
+	if _, ok := out.Header["User-Agent"]; !ok {
+		out.Header["User-Agent"] = nil // nor add Go's user agent
+	}
+}
+
+// routerTransport sends a request through its cluster's Upstream and counts
+// the cluster's upstream_rq_* stats (here, once per request).
+type routerTransport struct{ m *Manager }
+
+func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rs := r.Context().Value(routeStateKey{}).(*routeState)
+	st := httpfilter.FromContext(r.Context())
+	up, ok := t.m.upstream(rs.cl)
+	if !ok {
+		return nil, errNoCluster
+	}
+	rs.ups.total.Inc()
+	ctx := httptrace.WithClientTrace(r.Context(), &httptrace.ClientTrace{
+		GotConn: func(ci httptrace.GotConnInfo) {
+			if uc, ok := ci.Conn.(*cluster.UpstreamConn); ok && st != nil {
+				st.UpstreamHost = uc.Host.Address()
+			}
+		},
+	})
+	start := time.Now()
+	resp, err := up.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			rs.ups.timeout.Inc()
+		}
+		return nil, err
+	}
+	rs.ups.time.Record(float64(time.Since(start).Milliseconds()))
+	rs.ups.response(resp.StatusCode)
+	if !t.m.router.SuppressEnvoyHeaders {
+		resp.Header.Set("X-Envoy-Upstream-Service-Time", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
+	}
+	if t.m.cfg.ServerName != "" {
+		resp.Header.Set("Server", t.m.cfg.ServerName)
+	}
+	resp.Body = &watchedBody{ReadCloser: resp.Body, st: st, ctx: r.Context()}
+	return resp, nil
+}
+
+var errNoCluster = errors.New("no upstream for the cluster")
+
+// watchedBody marks the stream when the upstream body fails midway, so the
+// HTTP/1 writer closes the connection instead of ending the body cleanly.
+type watchedBody struct {
+	io.ReadCloser
+	st  *httpfilter.Stream
+	ctx context.Context
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && b.st != nil {
+		if errors.Is(b.ctx.Err(), context.DeadlineExceeded) {
+			b.st.SetFlag(httpfilter.UpstreamRequestTimeout)
+		} else {
+			b.st.SetFlag(httpfilter.UpstreamReset)
+		}
+	}
+	return n, err
+}
+
+// upstreamError answers a request the upstream did not: Envoy's statuses,
+// bodies and response flags.
+func (m *Manager) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	st := httpfilter.FromContext(r.Context())
+	f := st.Flags()
+	switch {
+	case f&httpfilter.NoHealthyUpstream != 0:
+		m.localReply(w, r, http.StatusServiceUnavailable, "no healthy upstream", 0)
+	case f&httpfilter.UpstreamOverflow != 0:
+		m.localReply(w, r, http.StatusServiceUnavailable, "upstream connect error or disconnect/reset before headers. reset reason: overflow", 0)
+	case errors.Is(r.Context().Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+		m.localReply(w, r, http.StatusGatewayTimeout, "upstream request timeout", httpfilter.UpstreamRequestTimeout)
+	case f&httpfilter.UpstreamConnectFailure != 0:
+		m.localReply(w, r, http.StatusServiceUnavailable, "upstream connect error or disconnect/reset before headers. reset reason: connection failure", 0)
+	case r.Context().Err() != nil:
+		st.SetFlag(httpfilter.DownstreamConnTerminated)
+		w.WriteHeader(499) // the client left; nothing is sent
+	default:
+		m.log.Debug("http_connection_manager: upstream error", "err", err)
+		m.localReply(w, r, http.StatusServiceUnavailable, "upstream connect error or disconnect/reset before headers. reset reason: connection termination", httpfilter.UpstreamReset)
+	}
+}
+
+// localReply answers with a plain-text body (Envoy's local reply) and sets
+// flag (0 for none).
+func (m *Manager) localReply(w http.ResponseWriter, r *http.Request, status int, body string, flag httpfilter.Flag) {
+	if st := httpfilter.FromContext(r.Context()); st != nil && flag != 0 {
+		st.SetFlag(flag)
+	}
+	m.localReplyBody(w, r, status, body)
+}
+
+func (m *Manager) localReplyBody(w http.ResponseWriter, r *http.Request, status int, body string) {
+	h := w.Header()
+	if body != "" {
+		h.Set("Content-Type", "text/plain")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if m.cfg.ServerName != "" {
+		h.Set("Server", m.cfg.ServerName)
+	}
+	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		io.WriteString(w, body)
+	}
+}
+
+// bufPool lends the reverse proxy its 32 KiB copy buffers.
+type bufPool struct{}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufPool) Get() []byte  { return *copyBufs.Get().(*[]byte) }
+func (bufPool) Put(b []byte) { copyBufs.Put(&b) }
