@@ -20,18 +20,18 @@ type Flag uint32
 
 // Envoy's response flags that sluice sets.
 const (
-	NoRoute Flag = 1 << iota // NR
-	NoHealthyUpstream        // UH
-	UpstreamConnectFailure   // UF
-	UpstreamRequestTimeout   // UT
-	UpstreamOverflow         // UO
-	UpstreamReset            // UR
-	DownstreamConnTerminated // DC
-	StreamIdleTimeout        // SI
-	NoClusterFound           // NC
-	DownstreamProtocolError  // DPE
-	UpstreamProtocolError    // UPE
-	DurationTimeout          // DT
+	NoRoute                  Flag = 1 << iota // NR
+	NoHealthyUpstream                         // UH
+	UpstreamConnectFailure                    // UF
+	UpstreamRequestTimeout                    // UT
+	UpstreamOverflow                          // UO
+	UpstreamReset                             // UR
+	DownstreamConnTerminated                  // DC
+	StreamIdleTimeout                         // SI
+	NoClusterFound                            // NC
+	DownstreamProtocolError                   // DPE
+	UpstreamProtocolError                     // UPE
+	DurationTimeout                           // DT
 )
 
 var flagNames = []string{"NR", "UH", "UF", "UT", "UO", "UR", "DC", "SI", "NC", "DPE", "UPE", "DT"}

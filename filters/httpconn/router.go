@@ -54,6 +54,11 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := context.WithValue(r.Context(), routeStateKey{}, &routeState{cl: cl, ups: m.ups.of(cl)})
+	if isUpgrade(r) {
+		m.stats.CxUpgradesTotal.Inc()
+		m.stats.CxUpgradesActive.Inc()
+		defer m.stats.CxUpgradesActive.Dec()
+	}
 	if d := rt.Timeout(); d > 0 && !isUpgrade(r) {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d)
@@ -113,7 +118,9 @@ func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if t.m.cfg.ServerName != "" {
 		resp.Header.Set("Server", t.m.cfg.ServerName)
 	}
-	resp.Body = &watchedBody{ReadCloser: resp.Body, st: st, ctx: r.Context()}
+	if resp.StatusCode != http.StatusSwitchingProtocols { // the tunnel needs the writable body
+		resp.Body = &watchedBody{ReadCloser: resp.Body, st: st, ctx: r.Context()}
+	}
 	return resp, nil
 }
 
