@@ -55,6 +55,7 @@ cluster ` + "`type`" + ` sluice lacks, such as ` + "`EDS`" + `, is refused by th
 		{"Health checks", healthSpecs},
 		{"Filters", filterSpecs},
 		{"RBAC", rbacSpecs},
+		{"HTTP route tables", routeSpecs},
 	} {
 		fmt.Fprintf(&b, "\n## %s\n", group.title)
 		for i := range group.list {

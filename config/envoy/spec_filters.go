@@ -19,9 +19,10 @@ var filterSpecs = []message{
 		ok("downstream_auth_password"), ok("downstream_auth_username"),
 		ignored("latency_in_micros", "sluice's command latency histograms are in milliseconds"),
 	}},
-	{name: "envoy.extensions.filters.network.redis_proxy.v3.RedisProxy.ConnPoolSettings", translate: redisSettings, fields: oks(
-		"op_timeout", "enable_hashtagging", "enable_redirection", "enable_command_stats", "read_policy",
-		"max_buffer_size_before_flush", "buffer_flush_timeout")},
+	{name: "envoy.extensions.filters.network.redis_proxy.v3.RedisProxy.ConnPoolSettings", translate: redisSettings, fields: append(oks(
+		"op_timeout", "enable_hashtagging", "enable_redirection", "read_policy",
+		"max_buffer_size_before_flush", "buffer_flush_timeout"),
+		ignored("enable_command_stats", "command.<cmd>.* are counted at the filter level whatever it says, as in Envoy; the per-cluster upstream_commands.* it adds are not built"))},
 	{name: "envoy.extensions.filters.network.redis_proxy.v3.RedisProxy.PrefixRoutes", fields: oks(
 		"routes", "case_insensitive", "catch_all_route")},
 	{name: "envoy.extensions.filters.network.redis_proxy.v3.RedisProxy.PrefixRoutes.Route", fields: oks(
