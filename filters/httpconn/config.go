@@ -17,7 +17,7 @@ type Config struct {
 	// else HTTP/1.1), HTTP1 or HTTP2.
 	CodecType string `yaml:"codec_type" json:"codec_type,omitempty"`
 	// RouteConfig is the inline route table. Required.
-	RouteConfig RouteConfiguration `yaml:"route_config" json:"route_config"`
+	RouteConfig config.RouteConfiguration `yaml:"route_config" json:"route_config"`
 	// HTTPFilters run in order on each request; the last is router.
 	// Empty means [router].
 	HTTPFilters []httpfilter.Spec `yaml:"http_filters" json:"http_filters,omitempty"`
@@ -169,10 +169,9 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 			}
 		}
 	}
-	c.RouteConfig.validate(config.Join(path, "route_config"), errs)
 }
 
 // ClusterRefs names the clusters the routes use, for the loader's check.
 func (c *Config) ClusterRefs(path string) []config.ClusterRef {
-	return c.RouteConfig.clusterRefs(config.Join(path, "route_config"))
+	return clusterRefs(&c.RouteConfig, config.Join(path, "route_config"))
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/sluice-proxy/sluice/codec/http1"
 	"github.com/sluice-proxy/sluice/filters"
 	httpfilter "github.com/sluice-proxy/sluice/filters/http"
+	"github.com/sluice-proxy/sluice/router"
 )
 
 // Name is the filter's config key (Envoy's extension name).
@@ -50,7 +51,7 @@ type Manager struct {
 	stats     *Stats
 	clusters  *cluster.Manager
 	log       *slog.Logger
-	routes    routeTable
+	routes    *router.Table
 	handler   http.Handler // the HTTP filters, then the router
 	upstream  UpstreamFunc
 	transport *transportUpstreams
@@ -71,7 +72,7 @@ type accessLogger struct {
 func New(cfg *Config, env *filters.Env) (*Manager, error) {
 	m := &Manager{
 		cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix), clusters: env.Clusters, log: env.Log,
-		routes: &cfg.RouteConfig, transport: &transportUpstreams{},
+		transport: &transportUpstreams{},
 		limits: http1.Limits{MaxHeaderBytes: int(cfg.MaxRequestHeadersKb) << 10,
 			MaxHeaders: int(cfg.CommonHTTPProtocolOptions.MaxHeadersCount)},
 	}
@@ -79,6 +80,11 @@ func New(cfg *Config, env *filters.Env) (*Manager, error) {
 		m.log = slog.Default()
 	}
 	m.upstream = m.transport.get
+	rt, err := router.Compile(&cfg.RouteConfig)
+	if err != nil {
+		return nil, fmt.Errorf("route_config: %w", err)
+	}
+	m.routes = rt
 	for i, a := range cfg.AccessLog {
 		l, err := newAccessLogger(a)
 		if err != nil {

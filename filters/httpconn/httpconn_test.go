@@ -174,3 +174,16 @@ func TestUpstreamFailures(t *testing.T) {
 		s.WaitCounter("cluster.c.upstream_rq_timeout", 1, 5*time.Second)
 	})
 }
+
+// TestSharedRouterActions checks that the route table's rewrites and header
+// mutations apply (router.Compile on route_config).
+func TestSharedRouterActions(t *testing.T) {
+	be := startBackend(t, echoHandler)
+	s := startHCM(t, be.addr(), "", `[{match: {prefix: "/v1/"}, route: {cluster: c, prefix_rewrite: "/api/"},
+   request_headers_to_add: [{header: {key: x-added, value: yes}}],
+   response_headers_to_add: [{header: {key: x-route, value: v1}}]}]`)
+	resp, body := get(t, "http://"+s.Addr("l")+"/v1/items?q=1")
+	if resp.StatusCode != 200 || body != "GET /api/items?q=1 " || resp.Header.Get("X-Route") != "v1" {
+		t.Fatalf("got %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
@@ -12,12 +13,23 @@ import (
 
 	"github.com/sluice-proxy/sluice/cluster"
 	httpfilter "github.com/sluice-proxy/sluice/filters/http"
+	"github.com/sluice-proxy/sluice/router"
 )
 
 // routeState is what the router hands from route to its transport.
 type routeState struct {
-	cl  *cluster.Cluster
-	ups *upstreamStats
+	cl    *cluster.Cluster
+	ups   *upstreamStats
+	route *router.Route
+}
+
+// remoteAddr is the request's peer as a net.Addr, for source_ip hashing.
+func remoteAddr(r *http.Request) net.Addr {
+	a, err := net.ResolveTCPAddr("tcp", r.RemoteAddr)
+	if err != nil {
+		return nil
+	}
+	return a
 }
 
 type routeStateKey struct{}
@@ -34,26 +46,38 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.Route = rt
+	rt.Rewrite(r)
 	if status, body, ok := rt.DirectResponse(); ok {
 		m.stats.RqDirectResponse.Inc()
+		rt.MutateResponse(w.Header())
 		m.localReplyBody(w, r, status, body)
 		return
 	}
 	if loc, status, ok := rt.Redirect(r); ok {
 		m.stats.RqRedirect.Inc()
+		rt.MutateResponse(w.Header())
 		w.Header().Set("Location", loc)
 		m.localReplyBody(w, r, status, "")
 		return
 	}
 	name := rt.Cluster(r)
 	st.Cluster = name
+	for _, h := range m.routes.InternalOnlyHeaders() {
+		if m.cfg.UseRemoteAddress {
+			r.Header.Del(h)
+		}
+	}
 	cl := m.clusters.Get(name)
 	if cl == nil {
 		m.stats.NoCluster.Inc()
 		m.localReply(w, r, http.StatusServiceUnavailable, "", httpfilter.NoClusterFound)
 		return
 	}
-	ctx := context.WithValue(r.Context(), routeStateKey{}, &routeState{cl: cl, ups: m.ups.of(cl)})
+	ctx := context.WithValue(r.Context(), routeStateKey{}, &routeState{cl: cl, ups: m.ups.of(cl), route: rt})
+	if h, ok := rt.HashKey(r, remoteAddr(r)); ok {
+		ctx = withHash(ctx, h)
+	}
+
 	if isUpgrade(r) {
 		m.stats.CxUpgradesTotal.Inc()
 		m.stats.CxUpgradesActive.Inc()
@@ -118,6 +142,7 @@ func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if t.m.cfg.ServerName != "" {
 		resp.Header.Set("Server", t.m.cfg.ServerName)
 	}
+	rs.route.MutateResponse(resp.Header)
 	if resp.StatusCode != http.StatusSwitchingProtocols { // the tunnel needs the writable body
 		resp.Body = &watchedBody{ReadCloser: resp.Body, st: st, ctx: r.Context()}
 	}
