@@ -3,6 +3,7 @@ package httpconn
 import (
 	"bufio"
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -31,7 +32,9 @@ func (m *Manager) serveHTTP2(ctx context.Context, s *filters.Session, c filters.
 	}
 	hs := &http.Server{
 		MaxHeaderBytes: m.limits.MaxHeaderBytes,
-		ErrorLog:       nil,
+		// x/net/http2 logs protocol errors here: debug level, they are
+		// counted in downstream_cx_protocol_error.
+		ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug),
 	}
 	if err := http2.ConfigureServer(hs, h2s); err != nil {
 		s.Log.Warn("http_connection_manager: configuring HTTP/2", "err", err)
