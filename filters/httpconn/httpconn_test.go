@@ -8,9 +8,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluice-proxy/sluice/internal/testenv"
 )
 
 func TestProxyGetKeepAlive(t *testing.T) {
@@ -185,5 +188,22 @@ func TestSharedRouterActions(t *testing.T) {
 	resp, body := get(t, "http://"+s.Addr("l")+"/v1/items?q=1")
 	if resp.StatusCode != 200 || body != "GET /api/items?q=1 " || resp.Header.Get("X-Route") != "v1" {
 		t.Fatalf("got %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+}
+
+// TestNginxUpstream proxies HTTP/1.1 and HTTP/2 clients to nginx.
+func TestNginxUpstream(t *testing.T) {
+	ng := testenv.Nginx(t, `location / { add_header X-Nginx yes; return 200 "from nginx $request_uri"; }`)
+	s := startHCM(t, ng.Addr(), "", "")
+	resp, body := get(t, "http://"+s.Addr("l")+"/path?x=1")
+	if resp.StatusCode != 200 || body != "from nginx /path?x=1" || resp.Header.Get("X-Nginx") != "yes" {
+		t.Fatalf("got %d %q", resp.StatusCode, body)
+	}
+	out, err := exec.Command(needTool(t, "curl"), "-sS", "--http2-prior-knowledge", "http://"+s.Addr("l")+"/h2").CombinedOutput()
+	if err != nil || string(out) != "from nginx /h2" {
+		t.Fatalf("curl: %v %q", err, out)
+	}
+	if log := ng.AccessLog(); strings.Count(log, "HTTP/1.1\" 200") != 2 {
+		t.Fatalf("nginx access log:\n%s", log)
 	}
 }
