@@ -68,6 +68,9 @@ func (h *h1conn) serve(ctx context.Context) {
 	defer func() { m.stats.CxRxBytes.Add(uint64(h.rc.n)) }()
 	for ctx.Err() == nil {
 		req, err := h.readHead()
+		if err == errDrain {
+			break
+		}
 		if err != nil {
 			h.headError(err)
 			return

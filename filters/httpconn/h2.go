@@ -46,7 +46,10 @@ func (m *Manager) serveHTTP2(ctx context.Context, s *filters.Session, c filters.
 		hs.Shutdown(sctx) // GOAWAY
 	})
 	defer stop()
-	stopDrain := s.OnDrain(func() { hs.Shutdown(ctx) }) // GOAWAY, streams finish
+	stopDrain := s.OnDrain(func() { // GOAWAY, streams finish
+		m.stats.CxDrainClose.Inc()
+		hs.Shutdown(ctx)
+	})
 	defer stopDrain()
 	c.SetReadDeadline(time.Time{})
 	h2s.ServeConn(&bufferedConn{Conn: c, r: br}, &http2.ServeConnOpts{

@@ -88,7 +88,9 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
-	m.proxy.ServeHTTP(w, r.WithContext(ctx))
+	out := r.WithContext(ctx)
+	out.RemoteAddr = "" // the reverse proxy must not append to x-forwarded-for: prepare did
+	m.proxy.ServeHTTP(w, out)
 }
 
 func isUpgrade(r *http.Request) bool { return r.Header.Get("Upgrade") != "" }
@@ -101,7 +103,6 @@ func (m *Manager) direct(out *http.Request) {
 	if rs, ok := out.Context().Value(routeStateKey{}).(*routeState); ok {
 		out.URL.Host = rs.cl.Name()
 	}
-	out.RemoteAddr = "" // the reverse proxy must not append to x-forwarded-for
 	if _, ok := out.Header["User-Agent"]; !ok {
 		out.Header["User-Agent"] = nil // nor add Go's user agent
 	}

@@ -134,6 +134,14 @@ func (m *Manager) prepare(w *stream, r *http.Request, s *filters.Session) bool {
 			delete(r.Header, k)
 		}
 	}
+	// Envoy strips x-envoy-* headers from external clients at the edge.
+	if m.cfg.UseRemoteAddress {
+		for k := range r.Header {
+			if strings.HasPrefix(k, "X-Envoy-") {
+				delete(r.Header, k)
+			}
+		}
+	}
 	m.forwardedFor(r, s)
 	if r.Header.Get("X-Forwarded-Proto") == "" || m.cfg.UseRemoteAddress {
 		proto := "http"
@@ -146,14 +154,6 @@ func (m *Manager) prepare(w *stream, r *http.Request, s *filters.Session) bool {
 	external := m.cfg.UseRemoteAddress && !m.cfg.PreserveExternalRequestID
 	if gen && (r.Header.Get("X-Request-Id") == "" || external) {
 		r.Header.Set("X-Request-Id", uuid4())
-	}
-	// Envoy strips x-envoy-* headers from external clients at the edge.
-	if m.cfg.UseRemoteAddress {
-		for k := range r.Header {
-			if strings.HasPrefix(k, "X-Envoy-") {
-				delete(r.Header, k)
-			}
-		}
 	}
 	return true
 }
