@@ -12,6 +12,7 @@ packages=(
   zookeeper default-jre-headless libslf4j-java
   haproxy nutcracker pgbouncer sysbench wrk docker-compose
   kcat
+  nginx curl nghttp2-client
   make git gcc libc6-dev ca-certificates bc systemd
 )
 

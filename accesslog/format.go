@@ -58,15 +58,24 @@ func Compile(s string) (*Format, error) {
 			f.parts = append(f.parts, part{lit: s[:i]})
 		}
 		s = s[i+1:]
-		j := strings.IndexByte(s, '%')
-		if j < 0 {
-			return nil, fmt.Errorf("unterminated %% operator at %q", s)
-		}
-		if j == 0 { // "%%" is a literal percent sign
+		if strings.HasPrefix(s, "%") { // "%%" is a literal percent sign
 			f.parts = append(f.parts, part{lit: "%"})
 			s = s[1:]
 			continue
 		}
+		// An argument may hold '%' (START_TIME's layout): the operator
+		// ends at the first '%' after its closing parenthesis.
+		from := 0
+		if k := strings.IndexAny(s, "(%"); k >= 0 && s[k] == '(' {
+			if c := strings.IndexByte(s[k:], ')'); c >= 0 {
+				from = k + c
+			}
+		}
+		j := strings.IndexByte(s[from:], '%')
+		if j < 0 {
+			return nil, fmt.Errorf("unterminated %% operator at %q", s)
+		}
+		j += from
 		p, err := parseOp(s[:j])
 		if err != nil {
 			return nil, err

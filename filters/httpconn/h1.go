@@ -193,16 +193,7 @@ func (h *h1conn) serveOne(ctx context.Context, req *http.Request) bool {
 		req.Body = &continueBody{ReadCloser: req.Body, w: w}
 		req.Header.Del("Expect") // answered here, not by the upstream
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if d := m.cfg.RequestTimeout.D(); d > 0 {
-		t := time.AfterFunc(d, func() {
-			m.stats.RqTimeout.Inc()
-			cancel()
-		})
-		defer t.Stop()
-	}
-	m.serveStream(w, req.WithContext(rctx), h.s)
+	m.serveStream(w, req.WithContext(ctx), h.s)
 	if w.hijacked {
 		return false
 	}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/sluice-proxy/sluice/config"
 	_ "github.com/sluice-proxy/sluice/filters/httpconn"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
 )
@@ -101,3 +102,10 @@ func rawExchange(t *testing.T, addr, req string) string {
 	b, _ := io.ReadAll(c)
 	return string(b)
 }
+
+// loadConfig parses a sluice config from a string.
+func loadConfig(yaml string) (*config.Config, error) {
+	return config.Parse("test.yaml", []byte(yaml))
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -89,6 +89,18 @@ func (m *Manager) serveStream(w http.ResponseWriter, r *http.Request, s *filters
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
+	if d := m.cfg.RequestTimeout.D(); d > 0 {
+		// Envoy's request_timeout: the whole request must arrive in time;
+		// the timer stops when the body is read to its end.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		t := time.AfterFunc(d, func() {
+			m.stats.RqTimeout.Inc()
+			cancel()
+		})
+		defer t.Stop()
+	}
 	body := &countingBody{r: r.Body, c: r.Body, done: -1, t0: start}
 	if r.Body == nil || r.Body == http.NoBody {
 		body.done = 0
