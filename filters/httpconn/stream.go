@@ -53,11 +53,12 @@ func (w *stream) Flush() {
 
 // countingBody counts request body bytes.
 type countingBody struct {
-	r    interface{ Read([]byte) (int, error) }
-	c    interface{ Close() error }
-	n    int64
-	done time.Duration
-	t0   time.Time
+	r     interface{ Read([]byte) (int, error) }
+	c     interface{ Close() error }
+	n     int64
+	done  time.Duration
+	t0    time.Time
+	onEnd func() // at the body's end, if set
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
@@ -65,6 +66,9 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	b.n += int64(n)
 	if err != nil && b.done < 0 {
 		b.done = time.Since(b.t0)
+		if b.onEnd != nil {
+			b.onEnd()
+		}
 	}
 	return n, err
 }
@@ -89,9 +93,13 @@ func (m *Manager) serveStream(w http.ResponseWriter, r *http.Request, s *filters
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
-	if d := m.cfg.RequestTimeout.D(); d > 0 {
+	body := &countingBody{r: r.Body, c: r.Body, done: -1, t0: start}
+	if r.Body == nil || r.Body == http.NoBody {
+		body.done = 0
+	}
+	if d := m.cfg.RequestTimeout.D(); d > 0 && body.done < 0 {
 		// Envoy's request_timeout: the whole request must arrive in time;
-		// the timer stops when the body is read to its end.
+		// the timer stops when the body has been read to its end.
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithCancel(ctx)
 		defer cancel()
@@ -100,10 +108,7 @@ func (m *Manager) serveStream(w http.ResponseWriter, r *http.Request, s *filters
 			cancel()
 		})
 		defer t.Stop()
-	}
-	body := &countingBody{r: r.Body, c: r.Body, done: -1, t0: start}
-	if r.Body == nil || r.Body == http.NoBody {
-		body.done = 0
+		body.onEnd = func() { t.Stop() }
 	}
 	r = r.WithContext(ctx)
 	r.Body = body
