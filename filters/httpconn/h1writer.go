@@ -28,7 +28,10 @@ type h1Writer struct {
 	closeAfter  bool
 	hijacked    bool
 	err         error
+	st          *httpfilter.Stream
 }
+
+func (w *h1Writer) setStream(st *httpfilter.Stream) { w.st = st }
 
 func newH1Writer(h *h1conn, req *http.Request) *h1Writer {
 	return &h1Writer{h: h, req: req, header: make(http.Header), length: -1}
@@ -147,7 +150,7 @@ func (w *h1Writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // write failed, or the upstream body broke off and the client must see a
 // truncated response rather than a complete one).
 func (w *h1Writer) finish() bool {
-	st := httpfilter.FromContext(w.req.Context())
+	st := w.st
 	broken := st != nil && st.Flags()&(httpfilter.UpstreamReset|httpfilter.UpstreamRequestTimeout) != 0 && w.wroteHeader
 	if !w.wroteHeader {
 		w.header.Set("Content-Length", "0")

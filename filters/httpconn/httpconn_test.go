@@ -207,3 +207,23 @@ func TestNginxUpstream(t *testing.T) {
 		t.Fatalf("nginx access log:\n%s", log)
 	}
 }
+
+// TestUpstreamBodyBreaksOff: an upstream that dies mid-body must not look
+// like a complete response to the client (the chunked body is not ended).
+func TestUpstreamBodyBreaksOff(t *testing.T) {
+	be := startBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Write(bytes.Repeat([]byte("x"), 1000))
+		w.(http.Flusher).Flush()
+		c, _, _ := http.NewResponseController(w).Hijack()
+		c.Close()
+	})
+	s := startHCM(t, be.addr(), "", "")
+	resp, err := http.Get("http://" + s.Addr("l") + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadAll(resp.Body); err == nil {
+		t.Fatal("a broken upstream body reached the client as complete")
+	}
+}

@@ -87,6 +87,9 @@ func (m *Manager) serveStream(w http.ResponseWriter, r *http.Request, s *filters
 		m.stats.RqHTTP1Total.Inc()
 	}
 	st := &httpfilter.Stream{}
+	if sw, ok := w.(interface{ setStream(*httpfilter.Stream) }); ok {
+		sw.setStream(st) // the HTTP/1 writer ends a broken response by closing
+	}
 	ctx := httpfilter.WithStream(r.Context(), st)
 	if d := m.cfg.CommonHTTPProtocolOptions.MaxStreamDuration.D(); d > 0 {
 		var cancel context.CancelFunc
@@ -113,19 +116,31 @@ func (m *Manager) serveStream(w http.ResponseWriter, r *http.Request, s *filters
 	r = r.WithContext(ctx)
 	r.Body = body
 	sw := &stream{ResponseWriter: w, st: st, start: start}
+	// Deferred: the reverse proxy aborts an HTTP/2 stream whose upstream
+	// body broke off with a panic (http.ErrAbortHandler) that x/net/http2
+	// turns into RST_STREAM; the request is still counted and logged.
+	defer func() {
+		aborted := recover()
+		if aborted != nil {
+			st.SetFlag(httpfilter.UpstreamReset)
+		}
+		d := time.Since(start)
+		m.stats.RqActive.Dec()
+		m.stats.RqCompleted.Inc()
+		m.stats.countResponse(sw.status)
+		m.stats.RqTime.Record(float64(d.Milliseconds()))
+		if len(m.logs) > 0 {
+			m.writeAccess(sw, r, s, body, d)
+		}
+		if aborted != nil {
+			panic(aborted)
+		}
+	}()
 	if m.prepare(sw, r, s) {
 		m.handler.ServeHTTP(sw, r)
 	}
 	if sw.status == 0 {
 		sw.WriteHeader(http.StatusOK)
-	}
-	d := time.Since(start)
-	m.stats.RqActive.Dec()
-	m.stats.RqCompleted.Inc()
-	m.stats.countResponse(sw.status)
-	m.stats.RqTime.Record(float64(d.Milliseconds()))
-	if len(m.logs) > 0 {
-		m.writeAccess(sw, r, s, body, d)
 	}
 }
 
