@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-proxy/sluice/internal/sluicetest"
 	"github.com/sluice-proxy/sluice/internal/testenv"
 )
 
@@ -49,7 +50,7 @@ func TestProxyGetKeepAlive(t *testing.T) {
 	for name, want := range map[string]uint64{
 		"http.ingress.downstream_rq_total": 5, "http.ingress.downstream_rq_http1_total": 5,
 		"cluster.c.upstream_rq_total": 5, "cluster.c.upstream_rq_200": 5, "cluster.c.upstream_rq_2xx": 5,
-		"cluster.c.upstream_cx_total": 1,
+		"cluster.c.upstream_cx_total": 1, "cluster.c.upstream_cx_http1_total": 1,
 	} {
 		if got := s.Counter(name); got != want {
 			t.Errorf("%s = %d, want %d", name, got, want)
@@ -159,6 +160,15 @@ func TestUpstreamFailures(t *testing.T) {
 			t.Fatalf("got %d %q", resp.StatusCode, body)
 		}
 		s.WaitCounter("http.ingress.downstream_rq_5xx", 1, 5*time.Second)
+	})
+	t.Run("no healthy host 503", func(t *testing.T) {
+		// The only host fails its health check; no panic routing.
+		s := sluicetest.Start(t, hcmConfig("127.0.0.1:1", "", "")+
+			"    healthy_panic_threshold: 0\n    health_checks: [{timeout: 1s, interval: 1h, tcp_health_check: {}}]\n")
+		resp, body := get(t, "http://"+s.Addr("l")+"/")
+		if resp.StatusCode != 503 || body != "no healthy upstream" {
+			t.Fatalf("got %d %q", resp.StatusCode, body)
+		}
 	})
 	t.Run("route timeout 504", func(t *testing.T) {
 		release := make(chan struct{})

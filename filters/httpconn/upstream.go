@@ -49,6 +49,7 @@ func (t *transportUpstreams) get(cl *cluster.Cluster) (Upstream, bool) {
 	if t.ts == nil {
 		t.ts = map[*cluster.Cluster]*http.Transport{}
 	}
+	http1Total := cl.Stats().Scope.Counter("upstream_cx_http1_total")
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			h, hasHash := ctx.Value(hashKey{}).(uint64)
@@ -66,6 +67,7 @@ func (t *transportUpstreams) get(cl *cluster.Cluster) (Upstream, bool) {
 				}
 				return nil, err
 			}
+			http1Total.Inc()
 			return up, nil
 		},
 		MaxIdleConnsPerHost:    1024,
