@@ -7,7 +7,8 @@
 # Prints medians over the rounds and each proxy's ratio to sluice, then the
 # memory per idle HTTP/2 downstream connection of sluice (RSS growth over N
 # idle connections, each after one request).
-#   bench/http.sh [rounds] [seconds-per-run]      CADDY=/path/to/caddy skips its build
+#   bench/http.sh [rounds] [seconds-per-run]      CADDY=/path/to/caddy skips its build,
+#   CADDY=none leaves Caddy out; IDLE=2000 idle HTTP/2 connections for the memory figure
 # Needs: go, wrk, nghttp2-client (h2load), haproxy, nginx (apt-get install
 # wrk nghttp2-client haproxy nginx); Caddy is built from the module proxy.
 set -euo pipefail
@@ -24,6 +25,7 @@ done
 ulimit -n "$(ulimit -Hn)"
 CADDY=${CADDY:-}
 if [ -z "$CADDY" ]; then
+  echo "building caddy v2.11.9 (minutes)..." >&2
   GOBIN="$TMP" GOFLAGS=-mod=mod go install github.com/caddyserver/caddy/v2/cmd/caddy@v2.11.9
   CADDY=$TMP/caddy
 fi
@@ -31,7 +33,7 @@ go build -o "$TMP/sluice" ./cmd/sluice
 go build -o "$TMP/h2idle" ./bench/h2idle
 
 # Ports: upstream (h1 and h2c), then per proxy an HTTP/1.1 and an h2c port.
-UP=19500 UP2=19501 SL=19510 HA=19520 HA2=19521 NG=19530 NG2=19531 CA=19540 ADM=19549
+UP=19500 UP2=19501 SL=19510 IDLEP=19511 HA=19520 HA2=19521 NG=19530 NG2=19531 CA=19540 ADM=19549
 nginx_conf() { # nginx_conf NAME BODY
   cat > "$TMP/$1.conf" <<CONF
 worker_processes 1;
@@ -74,7 +76,7 @@ YAML
 SLPID=$!
 cat > "$TMP/haproxy.cfg" <<CFG
 global
-  maxconn 20000
+  maxconn 8000
 defaults
   mode http
   timeout connect 5s
@@ -99,8 +101,15 @@ http://127.0.0.1:$CA {
   reverse_proxy 127.0.0.1:$UP
 }
 CADDY
-"$CADDY" run --config "$TMP/Caddyfile" --adapter caddyfile >"$TMP/caddy.log" 2>&1 &
-for p in $UP $SL $HA $HA2 $NG $NG2 $CA; do
+NAMES=(direct sluice haproxy nginx caddy)
+PORTS="$UP $SL $HA $HA2 $NG $NG2 $CA"
+if [ "$CADDY" = none ]; then
+  NAMES=(direct sluice haproxy nginx)
+  PORTS=${PORTS% *}
+else
+  "$CADDY" run --config "$TMP/Caddyfile" --adapter caddyfile >"$TMP/caddy.log" 2>&1 &
+fi
+for p in $PORTS; do
   for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && break; sleep 0.1; done
 done
 
@@ -124,7 +133,6 @@ h2_run() {
 }
 declare -A URL1=([direct]=http://127.0.0.1:$UP/ [sluice]=http://127.0.0.1:$SL/ [haproxy]=http://127.0.0.1:$HA/ [nginx]=http://127.0.0.1:$NG/ [caddy]=http://127.0.0.1:$CA/)
 declare -A URL2=([direct]=http://127.0.0.1:$UP2/ [sluice]=http://127.0.0.1:$SL/ [haproxy]=http://127.0.0.1:$HA2/ [nginx]=http://127.0.0.1:$NG2/ [caddy]=http://127.0.0.1:$CA/)
-NAMES=(direct sluice haproxy nginx caddy)
 for round in $(seq "$ROUNDS"); do
   for n in "${NAMES[@]}"; do
     read -r r p <<<"$(wrk_run "${URL1[$n]}")"
@@ -144,10 +152,18 @@ for n in "${NAMES[@]}"; do
     "$(awk -v s="$S2" -v x="$b" 'BEGIN {printf "%.2f", x ? s/x : 0}')"
 done
 
+# A fresh sluice: after the load runs, the first one's heap has free memory
+# that idle connections would reuse unseen.
+kill $SLPID
+sed "s/127.0.0.1:$SL/127.0.0.1:$IDLEP/; s/127.0.0.1:$ADM/127.0.0.1:$((ADM - 1))/" "$TMP/sluice.yaml" > "$TMP/idle.yaml"
+"$TMP/sluice" -c "$TMP/idle.yaml" -log-level warn &
+SLPID=$!
+for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$IDLEP) 2>/dev/null && break; sleep 0.1; done
+curl -s -o /dev/null "http://127.0.0.1:$IDLEP/" # warm: the first request's allocations are not per connection
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 before=$(rss $SLPID)
 mkfifo "$TMP/idle.fifo"
-"$TMP/h2idle" -addr 127.0.0.1:$SL -n "$IDLE" > "$TMP/idle.fifo" &
+"$TMP/h2idle" -addr 127.0.0.1:$IDLEP -n "$IDLE" > "$TMP/idle.fifo" &
 IDPID=$!
 read -r _ < "$TMP/idle.fifo"
 sleep 1
