@@ -1,11 +1,11 @@
 package httpconn
 
 import (
-	"bufio"
 	"context"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -13,46 +13,62 @@ import (
 	"github.com/sluice-proxy/sluice/filters"
 )
 
+// h2server is a Manager's HTTP/2 server, shared by its connections: one
+// config, and one graceful shutdown (GOAWAY to every connection) when the
+// listener drains.
+type h2server struct {
+	once, shut sync.Once
+	h2s        *http2.Server
+	hs         *http.Server
+	err        error
+}
+
+func (m *Manager) h2() (*http2.Server, *http.Server, error) {
+	h := &m.h2srv
+	h.once.Do(func() {
+		opts := m.cfg.HTTP2ProtocolOptions
+		h.h2s = &http2.Server{
+			MaxConcurrentStreams:         opts.MaxConcurrentStreams,
+			MaxUploadBufferPerStream:     int32(opts.InitialStreamWindowSize),
+			MaxUploadBufferPerConnection: int32(opts.InitialConnectionWindowSize),
+			MaxReadFrameSize:             16 << 10,
+			IdleTimeout:                  m.cfg.CommonHTTPProtocolOptions.IdleTimeout.D(),
+			CountError:                   func(string) { m.stats.CxProtocolError.Inc() },
+		}
+		h.hs = &http.Server{
+			MaxHeaderBytes: m.limits.MaxHeaderBytes,
+			// x/net/http2 logs protocol errors here: debug level, they are
+			// counted in downstream_cx_protocol_error.
+			ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelDebug),
+		}
+		h.err = http2.ConfigureServer(h.hs, h.h2s)
+	})
+	return h.h2s, h.hs, h.err
+}
+
 // serveHTTP2 serves an HTTP/2 connection (h2 after ALPN, or h2c with prior
 // knowledge) with x/net/http2's server: flow control windows bound what a
 // stream and the connection buffer, and protocol errors get GOAWAY or
-// RST_STREAM as that server implements RFC 9113. On ctx cancellation (drain)
-// the connection gets a GOAWAY and in-flight streams may finish.
-func (m *Manager) serveHTTP2(ctx context.Context, s *filters.Session, c filters.Conn, br *bufio.Reader) {
-	opts := m.cfg.HTTP2ProtocolOptions
-	h2s := &http2.Server{
-		MaxConcurrentStreams:         opts.MaxConcurrentStreams,
-		MaxUploadBufferPerStream:     int32(opts.InitialStreamWindowSize),
-		MaxUploadBufferPerConnection: int32(opts.InitialConnectionWindowSize),
-		MaxReadFrameSize:             16 << 10,
-		IdleTimeout:                  m.cfg.CommonHTTPProtocolOptions.IdleTimeout.D(),
-		CountError: func(string) {
-			m.stats.CxProtocolError.Inc()
-		},
-	}
-	hs := &http.Server{
-		MaxHeaderBytes: m.limits.MaxHeaderBytes,
-		// x/net/http2 logs protocol errors here: debug level, they are
-		// counted in downstream_cx_protocol_error.
-		ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug),
-	}
-	if err := http2.ConfigureServer(hs, h2s); err != nil {
+// RST_STREAM as that server implements RFC 9113. When the listener drains,
+// the connection gets a GOAWAY and in-flight streams finish; prefix holds
+// the bytes read to recognise the preface.
+func (m *Manager) serveHTTP2(ctx context.Context, s *filters.Session, c filters.Conn, prefix []byte) {
+	h2s, hs, err := m.h2()
+	if err != nil {
 		s.Log.Warn("http_connection_manager: configuring HTTP/2", "err", err)
 		return
 	}
-	stop := context.AfterFunc(ctx, func() {
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		hs.Shutdown(sctx) // GOAWAY
-	})
+	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	stopDrain := s.OnDrain(func() { // GOAWAY, streams finish
+	stopDrain := s.OnDrain(func() {
 		m.stats.CxDrainClose.Inc()
-		hs.Shutdown(ctx)
+		// Shutdown returns at once: the connections are not the
+		// http.Server's own; its hook sends every one a GOAWAY.
+		m.h2srv.shut.Do(func() { hs.Shutdown(context.Background()) })
 	})
 	defer stopDrain()
 	c.SetReadDeadline(time.Time{})
-	h2s.ServeConn(&bufferedConn{Conn: c, r: br}, &http2.ServeConnOpts{
+	h2s.ServeConn(&prefixConn{Conn: c, prefix: prefix}, &http2.ServeConnOpts{
 		Context:    ctx,
 		BaseConfig: hs,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -65,10 +81,19 @@ func (m *Manager) serveHTTP2(ctx context.Context, s *filters.Session, c filters.
 	})
 }
 
-// bufferedConn replays the bytes read ahead (the preface peek).
-type bufferedConn struct {
+// prefixConn replays the bytes read ahead (the preface peek), then reads
+// the connection; the peek's 4 KiB buffer is not kept for the connection's
+// life.
+type prefixConn struct {
 	net.Conn
-	r *bufio.Reader
+	prefix []byte
 }
 
-func (b *bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
+func (p *prefixConn) Read(b []byte) (int, error) {
+	if len(p.prefix) > 0 {
+		n := copy(b, p.prefix)
+		p.prefix = p.prefix[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
+}

@@ -60,6 +60,7 @@ type Manager struct {
 	limits    http1.Limits
 	logs      []accessLogger
 	router    RouterConfig
+	h2srv     h2server
 }
 
 type accessLogger struct {
@@ -169,7 +170,8 @@ func (m *Manager) Serve(ctx context.Context, s *filters.Session, c filters.Conn)
 		m.stats.CxHTTP2Total.Inc()
 		m.stats.CxHTTP2Active.Inc()
 		defer m.stats.CxHTTP2Active.Dec()
-		m.serveHTTP2(ctx, s, c, br)
+		prefix, _ := br.Peek(br.Buffered())
+		m.serveHTTP2(ctx, s, c, append([]byte(nil), prefix...))
 		return
 	}
 	m.stats.CxHTTP1Total.Inc()
