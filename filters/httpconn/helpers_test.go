@@ -109,3 +109,5 @@ func loadConfig(yaml string) (*config.Config, error) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }

@@ -119,7 +119,6 @@ func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !ok {
 		return nil, errNoCluster
 	}
-	rs.ups.total.Inc()
 	ctx := httptrace.WithClientTrace(r.Context(), &httptrace.ClientTrace{
 		GotConn: func(ci httptrace.GotConnInfo) {
 			if uc, ok := ci.Conn.(*cluster.UpstreamConn); ok && st != nil {
@@ -128,11 +127,8 @@ func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		},
 	})
 	start := time.Now()
-	resp, err := up.RoundTrip(r.WithContext(ctx))
+	resp, err := t.tries(up, r.WithContext(ctx), rs)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			rs.ups.timeout.Inc()
-		}
 		return nil, err
 	}
 	rs.ups.time.Record(float64(time.Since(start).Milliseconds()))

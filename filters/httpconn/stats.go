@@ -95,7 +95,10 @@ type upstreamStats struct {
 	class   [6]*stats.Counter
 	timeout *stats.Counter
 	time    *stats.Histogram
-	codes   sync.Map // int -> *stats.Counter
+	retry   *stats.Counter
+	// retrySuccess counts requests that succeeded after a retry.
+	retrySuccess *stats.Counter
+	codes        sync.Map // int -> *stats.Counter
 }
 
 // upstreamCache holds a built filter's upstreamStats per cluster scope.
@@ -107,7 +110,8 @@ func (uc *upstreamCache) of(cl *cluster.Cluster) *upstreamStats {
 		return v.(*upstreamStats)
 	}
 	u := &upstreamStats{sc: sc, total: sc.Counter("upstream_rq_total"), timeout: sc.Counter("upstream_rq_timeout"),
-		time: sc.Histogram("upstream_rq_time")}
+		time: sc.Histogram("upstream_rq_time"), retry: sc.Counter("upstream_rq_retry"),
+		retrySuccess: sc.Counter("upstream_rq_retry_success")}
 	for i := 1; i <= 5; i++ {
 		u.class[i] = sc.Counter("upstream_rq_" + strconv.Itoa(i) + "xx")
 	}
