@@ -95,7 +95,9 @@ cat > "$TMP/Caddyfile" <<CADDY
 {
   admin off
   auto_https off
-  servers { protocols h1 h2 h2c }
+  servers {
+    protocols h1 h2 h2c
+  }
 }
 http://127.0.0.1:$CA {
   reverse_proxy 127.0.0.1:$UP
