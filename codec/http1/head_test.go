@@ -94,3 +94,26 @@ func TestHeadLimitBoundary(t *testing.T) {
 		t.Fatalf("got %v, want ErrHeadTooLarge", err)
 	}
 }
+
+// BenchmarkReadRequest reads curl's GET head and a chunked POST.
+func BenchmarkReadRequest(b *testing.B) {
+	get := "GET /path?q=1 HTTP/1.1\r\nHost: 127.0.0.1:18777\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\nX-A: b\r\n\r\n"
+	post := "POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+	for _, in := range []struct{ name, req string }{{"get", get}, {"chunked", post}} {
+		b.Run(in.name, func(b *testing.B) {
+			r := strings.NewReader(in.req)
+			br := bufio.NewReader(r)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(in.req)))
+			for i := 0; i < b.N; i++ {
+				r.Reset(in.req)
+				br.Reset(r)
+				req, err := ReadRequest(br, DefaultLimits)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, req.Body)
+			}
+		})
+	}
+}

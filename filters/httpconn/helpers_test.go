@@ -21,7 +21,7 @@ type backend struct {
 	hits atomic.Int64
 }
 
-func startBackend(t *testing.T, h http.HandlerFunc) *backend {
+func startBackend(t testing.TB, h http.HandlerFunc) *backend {
 	t.Helper()
 	b := &backend{}
 	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -82,7 +82,7 @@ func indent(s, pre string) string {
 	return strings.Join(lines, "\n")
 }
 
-func startHCM(t *testing.T, upstream, extra, routes string) *sluicetest.Sluice {
+func startHCM(t testing.TB, upstream, extra, routes string) *sluicetest.Sluice {
 	t.Helper()
 	return sluicetest.Start(t, hcmConfig(upstream, extra, routes))
 }
