@@ -47,6 +47,7 @@ type Session struct {
 	route    string
 	onClose  []func()
 	sqlGates []SQLGate
+	reqGates []RequestGate
 	upWrap   UpstreamWrapper
 	access   AccessRecord
 	buffered func() int64

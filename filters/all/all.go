@@ -11,4 +11,5 @@ import (
 	_ "github.com/sluice-proxy/sluice/filters/rbac"        // rbac
 	_ "github.com/sluice-proxy/sluice/filters/redis"       // redis_proxy
 	_ "github.com/sluice-proxy/sluice/filters/tcpproxy"    // tcp_proxy
+	_ "github.com/sluice-proxy/sluice/filters/zookeeper"   // zookeeper_proxy
 )

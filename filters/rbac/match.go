@@ -40,6 +40,7 @@ func (t tri) not() tri {
 type facts struct {
 	s    *filters.Session
 	stmt *sqlmeta.Statement
+	req  *filters.Request // a request observer's operation (ZooKeeper)
 }
 
 type matcher func(*facts) tri
@@ -130,6 +131,10 @@ func compilePermission(p *Permission, hasSQL *bool) matcher {
 	case p.SQL != nil:
 		*hasSQL = true
 		return compileSQL(p.SQL)
+	case p.ZooKeeper != nil:
+		return compileZooKeeper(p.ZooKeeper)
+	case p.Metadata != nil:
+		return compileMetadata(p.Metadata)
 	case p.AndRules != nil:
 		ms := compilePermissions(p.AndRules.Rules, hasSQL)
 		return func(f *facts) tri { return allOf(ms, f) }
@@ -162,6 +167,9 @@ func compileSQL(p *SQLPermission) matcher {
 	}
 	return func(f *facts) tri {
 		if f.stmt == nil {
+			if f.req != nil {
+				return no // a ZooKeeper request is no statement
+			}
 			return unknown
 		}
 		if table == "" {
