@@ -191,13 +191,20 @@ func TestUpstreamFailures(t *testing.T) {
 // TestSharedRouterActions checks that the route table's rewrites and header
 // mutations apply (router.Compile on route_config).
 func TestSharedRouterActions(t *testing.T) {
-	be := startBackend(t, echoHandler)
+	var seen http.Header
+	be := startBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		seen = r.Header.Clone()
+		echoHandler(w, r)
+	})
 	s := startHCM(t, be.addr(), "", `[{match: {prefix: "/v1/"}, route: {cluster: c, prefix_rewrite: "/api/"},
    request_headers_to_add: [{header: {key: x-added, value: yes}}],
    response_headers_to_add: [{header: {key: x-route, value: v1}}]}]`)
 	resp, body := get(t, "http://"+s.Addr("l")+"/v1/items?q=1")
 	if resp.StatusCode != 200 || body != "GET /api/items?q=1 " || resp.Header.Get("X-Route") != "v1" {
 		t.Fatalf("got %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+	if seen.Get("X-Added") != "yes" || seen.Get("X-Envoy-Expected-Rq-Timeout-Ms") != "15000" {
+		t.Fatalf("upstream saw %v", seen)
 	}
 }
 

@@ -84,6 +84,9 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 		defer m.stats.CxUpgradesActive.Dec()
 	}
 	if d := rt.Timeout(); d > 0 && !isUpgrade(r) {
+		if !m.router.SuppressEnvoyHeaders {
+			r.Header.Set("X-Envoy-Expected-Rq-Timeout-Ms", strconv.FormatInt(d.Milliseconds(), 10))
+		}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
