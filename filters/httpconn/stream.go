@@ -174,6 +174,12 @@ func (m *Manager) prepare(w *stream, r *http.Request, s *filters.Session) bool {
 			}
 		}
 	}
+	// An h2c upgrade is the downstream connection's business, never the
+	// upstream's (Envoy drops it too).
+	if strings.EqualFold(r.Header.Get("Upgrade"), "h2c") {
+		r.Header.Del("Upgrade")
+		r.Header.Del("Http2-Settings")
+	}
 	m.forwardedFor(r, s)
 	if r.Header.Get("X-Forwarded-Proto") == "" || m.cfg.UseRemoteAddress {
 		proto := "http"

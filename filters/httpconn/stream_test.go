@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -163,5 +164,23 @@ func TestAccessLogFormats(t *testing.T) {
 	want := `{"code":200,"flags":null,"host":"` + be.addr() + `","method":"GET","ua":"teste"}` + "\n"
 	if jl != want {
 		t.Fatalf("json line %q, want %q", jl, want)
+	}
+}
+
+// TestH2CUpgradeNotForwarded: curl --http2 on cleartext asks for an h2c
+// upgrade; sluice answers over HTTP/1.1 and the upstream sees no Upgrade.
+func TestH2CUpgradeNotForwarded(t *testing.T) {
+	var upgrade atomic.Value
+	be := startBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		upgrade.Store(r.Header.Get("Upgrade") + "|" + r.Header.Get("Http2-Settings"))
+		io.WriteString(w, "plain")
+	})
+	s := startHCM(t, be.addr(), "", "")
+	out, err := exec.Command(needTool(t, "curl"), "-sS", "--http2", "-w", " %{http_version}", "http://"+s.Addr("l")+"/").CombinedOutput()
+	if err != nil || string(out) != "plain 1.1" {
+		t.Fatalf("curl: %v %q", err, out)
+	}
+	if got := upgrade.Load(); got != "|" {
+		t.Fatalf("upstream saw Upgrade|HTTP2-Settings %q", got)
 	}
 }
