@@ -2,8 +2,8 @@ package httpconn
 
 import (
 	"context"
+	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -68,7 +68,7 @@ func (m *Manager) serveHTTP2(ctx context.Context, s *filters.Session, c filters.
 	})
 	defer stopDrain()
 	c.SetReadDeadline(time.Time{})
-	h2s.ServeConn(&prefixConn{Conn: c, prefix: prefix}, &http2.ServeConnOpts{
+	h2s.ServeConn(&prefixConn{Conn: c, prefix: prefix, ctx: ctx}, &http2.ServeConnOpts{
 		Context:    ctx,
 		BaseConfig: hs,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -81,12 +81,32 @@ func (m *Manager) serveHTTP2(ctx context.Context, s *filters.Session, c filters.
 	})
 }
 
+// lingerClose sends FIN and reads what the client still sends for a moment
+// (at most 256 KiB), as net/http does: closing with unread bytes would
+// reset the connection, and the client might lose the GOAWAY before it.
+func lingerClose(c filters.Conn) {
+	if c.CloseWrite() != nil {
+		return
+	}
+	c.SetReadDeadline(time.Now().Add(250 * time.Millisecond))
+	io.CopyN(io.Discard, c, 256<<10)
+}
+
 // prefixConn replays the bytes read ahead (the preface peek), then reads
 // the connection; the peek's 4 KiB buffer is not kept for the connection's
 // life.
 type prefixConn struct {
-	net.Conn
+	filters.Conn
 	prefix []byte
+	ctx    context.Context
+}
+
+// Close lingers (lingerClose) unless the server gave up on the connection.
+func (p *prefixConn) Close() error {
+	if p.ctx.Err() == nil {
+		lingerClose(p.Conn)
+	}
+	return p.Conn.Close()
 }
 
 func (p *prefixConn) Read(b []byte) (int, error) {
