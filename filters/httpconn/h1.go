@@ -166,7 +166,9 @@ func (h *h1conn) headError(err error) {
 	h.m.stats.countResponse(status)
 	h.bw.WriteString("HTTP/1.1 " + strconv.Itoa(status) + " " + http.StatusText(status) + "\r\n" +
 		"content-length: 0\r\nconnection: close\r\n\r\n")
-	h.bw.Flush()
+	if h.bw.Flush() == nil {
+		lingerClose(h.c) // so that unread request bytes do not reset the answer away
+	}
 }
 
 // serveOne serves one request; it reports whether the connection may carry

@@ -43,3 +43,14 @@ func TestSmugglingVectorsRefused(t *testing.T) {
 	}
 	s.WaitCounter("http.ingress.downstream_cx_protocol_error", 11, 5*time.Second)
 }
+
+// TestRefusalSurvivesUnreadBytes: a refused request followed by much more
+// data than the proxy reads still gets its 4xx (no reset).
+func TestRefusalSurvivesUnreadBytes(t *testing.T) {
+	be := startBackend(t, echoHandler)
+	s := startHCM(t, be.addr(), "", "")
+	out := rawExchange(t, s.Addr("l"), "GET / HTTP/1.1\nHost: x\n\n"+strings.Repeat("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 4000))
+	if !strings.HasPrefix(out, "HTTP/1.1 400 ") {
+		t.Fatalf("got %q", out)
+	}
+}
