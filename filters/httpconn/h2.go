@@ -68,7 +68,7 @@ func (m *Manager) serveHTTP2(ctx context.Context, s *filters.Session, c filters.
 	})
 	defer stopDrain()
 	c.SetReadDeadline(time.Time{})
-	h2s.ServeConn(&prefixConn{Conn: c, prefix: prefix, ctx: ctx}, &http2.ServeConnOpts{
+	h2s.ServeConn(&prefixConn{Conn: c, prefix: prefix, ctx: ctx, st: m.stats}, &http2.ServeConnOpts{
 		Context:    ctx,
 		BaseConfig: hs,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -99,6 +99,13 @@ type prefixConn struct {
 	filters.Conn
 	prefix []byte
 	ctx    context.Context
+	st     *Stats // downstream_cx_rx_bytes_total, downstream_cx_tx_bytes_total
+}
+
+func (p *prefixConn) Write(b []byte) (int, error) {
+	n, err := p.Conn.Write(b)
+	p.st.CxTxBytes.Add(uint64(n))
+	return n, err
 }
 
 // Close lingers (lingerClose) unless the server gave up on the connection.
@@ -115,5 +122,7 @@ func (p *prefixConn) Read(b []byte) (int, error) {
 		p.prefix = p.prefix[n:]
 		return n, nil
 	}
-	return p.Conn.Read(b)
+	n, err := p.Conn.Read(b)
+	p.st.CxRxBytes.Add(uint64(n))
+	return n, err
 }

@@ -62,6 +62,9 @@ func TestH2CPriorKnowledge(t *testing.T) {
 		t.Fatalf("h2load: %v\n%s", err, out)
 	}
 	s.WaitCounter("http.ingress.downstream_rq_http2_total", 202, 5*time.Second)
+	if s.Counter("http.ingress.downstream_cx_rx_bytes_total") == 0 || s.Counter("http.ingress.downstream_cx_tx_bytes_total") == 0 {
+		t.Error("HTTP/2 bytes not counted")
+	}
 	if got := s.Counter("http.ingress.downstream_cx_http2_total"); got != 4 {
 		t.Errorf("downstream_cx_http2_total %d, want 4", got)
 	}
