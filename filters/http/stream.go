@@ -40,6 +40,9 @@ var flagNames = []string{"NR", "UH", "UF", "UT", "UO", "UR", "DC", "SI", "NC", "
 // the filters; FromContext finds it. Fields are written by the goroutine
 // serving the request; Flags may be set from any goroutine.
 type Stream struct {
+	// Route is the route matched before the filters run (nil: none). A
+	// filter that changes what routing reads (path, headers) sets it to
+	// nil to have the router match again (Envoy's clearRouteCache).
 	Route        Route
 	Cluster      string
 	UpstreamHost string

@@ -22,7 +22,14 @@ func (f headerFilter) Wrap(next http.Handler) http.Handler {
 			http.Error(w, "denied by filter", http.StatusForbidden)
 			return
 		}
-		r.Header.Set("X-Filter", f.value)
+		v := f.value
+		// Per-route config: the route's typed_per_filter_config entry.
+		if st := httpfilter.FromContext(r.Context()); st != nil && st.Route != nil {
+			if m, ok := st.Route.PerFilterConfig("test_header").(map[string]any); ok {
+				v, _ = m["value"].(string)
+			}
+		}
+		r.Header.Set("X-Filter", v)
 		w.Header().Set("X-Filter-Response", f.value)
 		next.ServeHTTP(w, r)
 	})
@@ -51,6 +58,21 @@ func TestHTTPFilterChain(t *testing.T) {
 	}
 	if be.hits.Load() != 1 {
 		t.Fatalf("upstream hits %d", be.hits.Load())
+	}
+}
+
+// TestHTTPFilterPerRouteConfig: a filter reads its route's
+// typed_per_filter_config through the request's Stream.
+func TestHTTPFilterPerRouteConfig(t *testing.T) {
+	var seen string
+	be := startBackend(t, func(w http.ResponseWriter, r *http.Request) { seen = r.Header.Get("X-Filter") })
+	s := startHCM(t, be.addr(), "http_filters: [{test_header: {value: default}}, {router: {}}]",
+		`[{match: {prefix: "/special"}, route: {cluster: c}, typed_per_filter_config: {test_header: {value: special}}},
+  {match: {prefix: "/"}, route: {cluster: c}}]`)
+	for path, want := range map[string]string{"/special": "special", "/plain": "default"} {
+		if resp, _ := get(t, "http://"+s.Addr("l")+path); resp.StatusCode != 200 || seen != want {
+			t.Fatalf("%s: %d, filter value %q, want %q", path, resp.StatusCode, seen, want)
+		}
 	}
 }
 

@@ -39,7 +39,10 @@ type routeStateKey struct{}
 // reverse proxy to the route's cluster within the route's timeout.
 func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 	st := httpfilter.FromContext(r.Context())
-	rt := m.routes.Route(r)
+	rt, _ := st.Route.(*router.Route)
+	if rt == nil { // no route, or a filter cleared it to have it matched again
+		rt = m.routes.Route(r)
+	}
 	if rt == nil {
 		m.stats.NoRoute.Inc()
 		m.localReply(w, r, http.StatusNotFound, "", httpfilter.NoRoute)
