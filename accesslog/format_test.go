@@ -41,6 +41,7 @@ func TestOperators(t *testing.T) {
 		{"%REQUEST_DURATION% %RESPONSE_DURATION%", "- 5"},
 		{"%START_TIME(%Y/%m/%d %H:%M:%S.%3f)%", "2026/12/07 19:00:01.234"},
 		{"100%% %UPSTREAM_CLUSTER%", "100% svc"},
+		{"%PROTOCOL%", "HTTP/1.1"},
 	} {
 		f, err := Compile(tc.format)
 		if err != nil {
@@ -49,6 +50,15 @@ func TestOperators(t *testing.T) {
 		if got := string(f.Append(nil, record())); got != tc.want {
 			t.Errorf("%s: got %q, want %q", tc.format, got, tc.want)
 		}
+	}
+}
+
+func TestProtocolHTTP2(t *testing.T) {
+	r := record()
+	r.Req.Proto, r.Req.ProtoMajor, r.Req.ProtoMinor = "HTTP/2.0", 2, 0
+	f, _ := Compile("%PROTOCOL%")
+	if got := string(f.Append(nil, r)); got != "HTTP/2" {
+		t.Fatalf("got %q", got)
 	}
 }
 

@@ -66,6 +66,9 @@ func (r *Record) raw(p *part) (string, bool) {
 		if r.Req == nil {
 			return "", false
 		}
+		if r.Req.ProtoMajor == 2 {
+			return "HTTP/2", true // Envoy's spelling; Go says HTTP/2.0
+		}
 		return r.Req.Proto, true
 	case "UPSTREAM_HOST":
 		return r.UpstreamHost, true
