@@ -204,7 +204,7 @@ func (h *h1conn) serveOne(ctx context.Context, req *http.Request) bool {
 		return false
 	}
 	// Keep the connection only when the request body was read to its end.
-	if cb, ok := req.Body.(*continueBody); ok && !cb.started {
+	if cb, ok := req.Body.(*continueBody); ok && !cb.started.Load() {
 		return false
 	}
 	n, err := io.CopyN(io.Discard, req.Body, maxDrain)
@@ -215,17 +215,21 @@ func (h *h1conn) serveOne(ctx context.Context, req *http.Request) bool {
 type continueBody struct {
 	io.ReadCloser
 	w       *h1Writer
-	started bool
+	started atomic.Bool // read by the connection's goroutine afterwards
 }
 
 func (b *continueBody) Read(p []byte) (int, error) {
-	if !b.started {
-		b.started = true
+	if !b.started.Load() {
+		b.started.Store(true)
+		b.w.mu.Lock()
+		var err error
 		if !b.w.wroteHeader {
 			b.w.h.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
-			if err := b.w.h.bw.Flush(); err != nil {
-				return 0, err
-			}
+			err = b.w.h.bw.Flush()
+		}
+		b.w.mu.Unlock()
+		if err != nil {
+			return 0, err
 		}
 	}
 	return b.ReadCloser.Read(p)

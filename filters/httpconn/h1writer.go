@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	httpfilter "github.com/sluice-proxy/sluice/filters/http"
@@ -17,6 +18,9 @@ import (
 // HTTP/1.0 client, the connection's close, and supports Flush and Hijack
 // (Upgrade tunnels).
 type h1Writer struct {
+	// mu orders the response head with a 100 Continue written by the
+	// goroutine that reads the request body (the upstream transport's).
+	mu          sync.Mutex
 	h           *h1conn
 	req         *http.Request
 	header      http.Header
@@ -40,6 +44,8 @@ func newH1Writer(h *h1conn, req *http.Request) *h1Writer {
 func (w *h1Writer) Header() http.Header { return w.header }
 
 func (w *h1Writer) WriteHeader(code int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.wroteHeader || w.hijacked {
 		return
 	}
