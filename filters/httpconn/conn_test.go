@@ -119,3 +119,36 @@ common_http_protocol_options: {headers_with_underscores_action: REJECT_REQUEST}`
 	}
 	s.WaitCounter("http.ingress.requests_rejected_with_underscores_in_headers", 1, 5*time.Second)
 }
+
+// TestEarlyUpstreamAnswer: the upstream answers an upload before reading
+// it; the client gets the answer and the connection serves the next
+// request (run with -race: the body is read by the upstream transport).
+func TestEarlyUpstreamAnswer(t *testing.T) {
+	be := startBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			return
+		}
+		io.WriteString(w, "next")
+	})
+	s := startHCM(t, be.addr(), "", "")
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Post("http://"+s.Addr("l")+"/up", "application/octet-stream", strings.NewReader(strings.Repeat("x", 100<<10)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("got %d", resp.StatusCode)
+	}
+	resp, err = client.Get("http://" + s.Addr("l") + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "next" {
+		t.Fatalf("next request: %q", b)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -191,11 +192,17 @@ func (h *h1conn) serveOne(ctx context.Context, req *http.Request) bool {
 	req.RemoteAddr = h.s.Remote.String()
 	req.TLS = h.s.TLS
 	w := newH1Writer(h, req)
+	body := req.Body // the codec's reader, for the drain below
+	var cont *continueBody
 	if len(expect) == 12 && http.CanonicalHeaderKey(expect) == "100-Continue" {
-		req.Body = &continueBody{ReadCloser: req.Body, w: w}
+		cont = &continueBody{ReadCloser: req.Body, w: w}
+		req.Body = cont
 		req.Header.Del("Expect") // answered here, not by the upstream
 	}
+	lb := &lockedBody{r: req.Body}
+	req.Body = lb
 	m.serveStream(w, req.WithContext(ctx), h.s)
+	lb.detach() // the upstream transport may still be reading it
 	if w.hijacked {
 		return false
 	}
@@ -204,11 +211,41 @@ func (h *h1conn) serveOne(ctx context.Context, req *http.Request) bool {
 		return false
 	}
 	// Keep the connection only when the request body was read to its end.
-	if cb, ok := req.Body.(*continueBody); ok && !cb.started.Load() {
+	if cont != nil && !cont.started.Load() {
 		return false
 	}
-	n, err := io.CopyN(io.Discard, req.Body, maxDrain)
-	return err == io.EOF || (err == nil && n == 0)
+	_, err := io.CopyN(io.Discard, body, maxDrain)
+	return err == io.EOF
+}
+
+// lockedBody hands the request body to the upstream transport, whose
+// goroutine may still read it after the handler returned (an upstream that
+// answered before the whole body was sent); detach waits for a read in
+// progress and ends the transport's access, so the connection's goroutine
+// can drain the rest and read the next request.
+type lockedBody struct {
+	mu       sync.Mutex
+	r        io.ReadCloser
+	detached bool
+}
+
+var errDetached = errors.New("http_connection_manager: request finished")
+
+func (b *lockedBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.detached {
+		return 0, errDetached
+	}
+	return b.r.Read(p)
+}
+
+func (b *lockedBody) Close() error { return nil }
+
+func (b *lockedBody) detach() {
+	b.mu.Lock()
+	b.detached = true
+	b.mu.Unlock()
 }
 
 // continueBody sends 100 Continue when the body is first read.
