@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -183,6 +184,10 @@ func (h *h1conn) serveOne(ctx context.Context, req *http.Request) bool {
 	// A malformed first chunk is refused before anything is forwarded
 	// (unless the client waits for 100 Continue before sending it).
 	expect := req.Header.Get("Expect")
+	if expect != "" && !strings.EqualFold(expect, "100-continue") {
+		h.headError(&http1.Error{Status: http.StatusExpectationFailed, Reason: "unsupported Expect"})
+		return false
+	}
 	if expect == "" {
 		if err := http1.PeekChunk(req.Body); err != nil {
 			h.headError(err)
@@ -194,7 +199,7 @@ func (h *h1conn) serveOne(ctx context.Context, req *http.Request) bool {
 	w := newH1Writer(h, req)
 	body := req.Body // the codec's reader, for the drain below
 	var cont *continueBody
-	if len(expect) == 12 && http.CanonicalHeaderKey(expect) == "100-Continue" {
+	if expect != "" {
 		cont = &continueBody{ReadCloser: req.Body, w: w}
 		req.Body = cont
 		req.Header.Del("Expect") // answered here, not by the upstream

@@ -91,6 +91,9 @@ func TestExpectContinueAndHTTP10(t *testing.T) {
 	if !strings.HasPrefix(out, "HTTP/1.1 200 OK") || !strings.HasSuffix(out, "GET /old ") {
 		t.Fatalf("HTTP/1.0: %q", out)
 	}
+	if out := rawExchange(t, s.Addr("l"), "POST / HTTP/1.1\r\nHost: x\r\nExpect: magic\r\nContent-Length: 1\r\n\r\nx"); !strings.HasPrefix(out, "HTTP/1.1 417 ") {
+		t.Fatalf("Expect: magic: %q", out)
+	}
 	s2 := startHCM(t, be.addr(), "", "")
 	if out := rawExchange(t, s2.Addr("l"), "GET / HTTP/1.0\r\n\r\n"); !strings.HasPrefix(out, "HTTP/1.1 426 ") {
 		t.Fatalf("HTTP/1.0 refused: %q", out)
