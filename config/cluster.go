@@ -49,6 +49,26 @@ type Cluster struct {
 	// multiplex upstream connections (redis_proxy) stream a reply larger
 	// than it instead of holding it whole. Default 1 MiB, at least 64 KiB.
 	PerConnectionBufferLimitBytes uint32 `yaml:"per_connection_buffer_limit_bytes" json:"per_connection_buffer_limit_bytes"`
+	// ThriftProtocolOptions are the transport and protocol thrift_proxy
+	// speaks to this cluster's hosts (Envoy's typed_extension_protocol_options
+	// envoy.filters.network.thrift_proxy); nil: as each client speaks.
+	ThriftProtocolOptions *ThriftProtocolOptions `yaml:"thrift_protocol_options" json:"thrift_protocol_options,omitempty"`
+	// UpstreamProxyProtocol, when set, starts every connection to a host
+	// with a PROXY protocol header (Envoy's upstream_proxy_protocol
+	// transport socket). tcp_proxy names its downstream client in it;
+	// connections without one (pools, health checks) send a LOCAL header.
+	UpstreamProxyProtocol *UpstreamProxyProtocol `yaml:"upstream_proxy_protocol" json:"upstream_proxy_protocol,omitempty"`
+	// TypedExtensionProtocolOptions holds Envoy's HttpProtocolOptions for
+	// the HTTP pools (cluster/httppool): protocol, lifetimes, HTTP/2 sizes.
+	TypedExtensionProtocolOptions *ExtensionProtocolOptions `yaml:"typed_extension_protocol_options" json:"typed_extension_protocol_options,omitempty"`
+	// HTTP2ProtocolOptions is Envoy's older cluster-level field: set, the
+	// cluster speaks HTTP/2 (typed_extension_protocol_options wins).
+	HTTP2ProtocolOptions *HTTP2Options `yaml:"http2_protocol_options" json:"http2_protocol_options,omitempty"`
+	// HTTPPool sizes sluice's HTTP/2 pool per host (sluice's own block).
+	HTTPPool HTTPPool `yaml:"http_pool" json:"http_pool"`
+	// PreconnectPolicy is how much HTTP/2 connection capacity the pool
+	// keeps ahead of the streams; nil means sluice's default ratio 2.
+	PreconnectPolicy *PreconnectPolicy `yaml:"preconnect_policy" json:"preconnect_policy,omitempty"`
 }
 
 // Endpoint is one upstream address with its load-balancing weight.
@@ -88,6 +108,7 @@ func (c *Cluster) SetDefaults() {
 	c.ClusterRefreshRate = Duration(5 * time.Second)
 	c.HealthyPanicThreshold = 50
 	c.PerConnectionBufferLimitBytes = DefaultBufferLimit
+	c.HTTPPool.SetDefaults()
 }
 
 // Validate checks the cluster's own fields.
@@ -142,4 +163,25 @@ func (c *Cluster) MaxWeight() uint32 {
 		m = max(m, e.Weight)
 	}
 	return m
+}
+
+// UpstreamProxyProtocol is Envoy's upstream_proxy_protocol transport socket
+// (ProxyProtocolUpstreamTransport.config): every connection to a host of
+// the cluster starts with a PROXY protocol header naming the downstream
+// client, so the server sees the real client address.
+type UpstreamProxyProtocol struct {
+	// Version is V1 (text) or V2 (binary). Default V1, as in Envoy.
+	Version string `yaml:"version" json:"version,omitempty"`
+	// PassThroughTLVs sends (v2) the downstream header's TLVs the listener's
+	// proxy_protocol filter kept.
+	PassThroughTLVs *PassThroughTLVs `yaml:"pass_through_tlvs" json:"pass_through_tlvs,omitempty"`
+}
+
+// Validate checks the version.
+func (p *UpstreamProxyProtocol) Validate(path string, errs *Errors) {
+	switch p.Version {
+	case "", "V1", "V2":
+	default:
+		errs.Add(Join(path, "version"), "must be V1 or V2, got %q", p.Version)
+	}
 }

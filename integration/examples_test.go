@@ -39,6 +39,7 @@ var exampleSmokes = map[string]func(t *testing.T, file string){
 	"kafka_mesh.yaml":    smokeKafkaMesh,
 	"zookeeper.yaml":     smokeZooKeeper,
 	"http.yaml":          smokeHTTP,
+	"thrift.yaml":        smokeThrift,
 }
 
 // exampleFiles lists examples/*.yaml.

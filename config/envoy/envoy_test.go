@@ -62,7 +62,7 @@ static_resources:
 	for _, tc := range []struct{ name, in, want string }{
 		{"priority", base("        priority: 1\n"), "static_resources.clusters[0].load_assignment.endpoints[0].priority: not supported by sluice"},
 		{"locality weight", base("        load_balancing_weight: 2\n"), "static_resources.clusters[0].load_assignment.endpoints[0].load_balancing_weight: not supported by sluice"},
-		{"transport_socket", base("    transport_socket: {name: tls}\n"), "static_resources.clusters[0].transport_socket: not supported by sluice"},
+		{"transport_socket", base("    transport_socket: {name: tls}\n"), "static_resources.clusters[0].transport_socket.typed_config: required"},
 		{"eds", base("    type: EDS\n"), `static_resources.clusters[0].type: unknown cluster type "eds"`},
 		{"dynamic_resources", "dynamic_resources: {lds_config: {path_config_source: {path: /x}}}", "dynamic_resources: not supported by sluice"},
 		{"pipe", `

@@ -49,20 +49,9 @@ var httpSpecs = []message{
 		ok("suppress_envoy_headers"),
 		ignored("dynamic_stats", "always on"), ignored("start_child_span", "no tracing"),
 	}},
-	{name: "envoy.config.core.v3.HttpProtocolOptions", fields: []field{
-		ok("idle_timeout"), ok("max_headers_count"), ok("max_stream_duration"),
-		okNote("headers_with_underscores_action", "ALLOW, REJECT_REQUEST, DROP_HEADER"),
-	}},
-	{name: "envoy.config.core.v3.Http1ProtocolOptions", fields: []field{
-		ok("accept_http_10"),
-		ignored("enable_trailers", "trailers are always forwarded"),
-	}},
-	{name: "envoy.config.core.v3.Http2ProtocolOptions", fields: []field{
-		ok("max_concurrent_streams"), okNote("initial_stream_window_size", "the most buffered per stream upload (x/net/http2)"),
-		ok("initial_connection_window_size"),
-		ignored("hpack_table_size", "x/net/http2's default, 4096"),
-		ignored("allow_connect", "CONNECT is not proxied yet"),
-	}},
+	// envoy.config.core.v3.HttpProtocolOptions, Http1ProtocolOptions and
+	// Http2ProtocolOptions are shared with the clusters' protocol options:
+	// their tables are in spec_upstream_http.go.
 	{name: "envoy.config.accesslog.v3.AccessLog", translate: accessLog, fields: []field{
 		ok("name"), own("typed_config", "file (path, log_format) and stdout/stderr loggers"),
 	}},
@@ -74,9 +63,6 @@ var httpSpecs = []message{
 		ignored("omit_empty_values", "sluice writes '-' or null as Envoy does by default"),
 		ignored("content_type", "access logs only"),
 	}},
-	{name: "google.protobuf.Struct", fields: oks("fields")},
-	{name: "google.protobuf.Value", fields: oks("string_value", "number_value", "bool_value", "null_value", "struct_value", "list_value")},
-	{name: "google.protobuf.ListValue", fields: oks("values")},
 }
 
 // httpFilter renders an HttpFilter as sluice's {<name>: config}.

@@ -205,11 +205,20 @@ func compilePrincipal(p *Principal) matcher {
 	switch {
 	case p.Any:
 		return func(*facts) tri { return yes }
-	case p.SourceIP != nil, p.DirectRemoteIP != nil, p.RemoteIP != nil:
-		c := p.SourceIP
-		if c == nil {
-			c = p.DirectRemoteIP
+	case p.DirectRemoteIP != nil:
+		// The socket's peer, even behind a PROXY protocol header.
+		pfx, _ := p.DirectRemoteIP.prefix()
+		return func(f *facts) tri {
+			a := f.s.DirectRemote
+			if !a.IsValid() {
+				a = f.s.Remote
+			}
+			return triOf(pfx.Contains(a.Addr().Unmap()))
 		}
+	case p.SourceIP != nil, p.RemoteIP != nil:
+		// The client as Envoy sees it: a PROXY header's source when the
+		// proxy_protocol listener filter read one.
+		c := p.SourceIP
 		if c == nil {
 			c = p.RemoteIP
 		}
