@@ -21,6 +21,7 @@ import (
 
 	"github.com/sluice-proxy/sluice/accesslog"
 	"github.com/sluice-proxy/sluice/cluster"
+	"github.com/sluice-proxy/sluice/cluster/httppool"
 	"github.com/sluice-proxy/sluice/codec/http1"
 	"github.com/sluice-proxy/sluice/filters"
 	httpfilter "github.com/sluice-proxy/sluice/filters/http"
@@ -47,20 +48,21 @@ type RouterConfig struct {
 // Manager is a built http_connection_manager; one per filter chain, shared
 // by its connections.
 type Manager struct {
-	cfg       *Config
-	stats     *Stats
-	clusters  *cluster.Manager
-	log       *slog.Logger
-	routes    *router.Table
-	handler   http.Handler // the HTTP filters, then the router
-	upstream  UpstreamFunc
-	transport *transportUpstreams
-	ups       upstreamCache
-	proxy     *httputil.ReverseProxy
-	limits    http1.Limits
-	logs      []accessLogger
-	router    RouterConfig
-	h2srv     h2server
+	cfg      *Config
+	stats    *Stats
+	clusters *cluster.Manager
+	log      *slog.Logger
+	routes   *router.Table
+	handler  http.Handler // the HTTP filters, then the router
+	upstream UpstreamFunc
+	pools    *httppool.Pools
+	upgrades upgradeTransports
+	ups      upstreamCache
+	proxy    *httputil.ReverseProxy
+	limits   http1.Limits
+	logs     []accessLogger
+	router   RouterConfig
+	h2srv    h2server
 }
 
 type accessLogger struct {
@@ -73,14 +75,14 @@ type accessLogger struct {
 func New(cfg *Config, env *filters.Env) (*Manager, error) {
 	m := &Manager{
 		cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix), clusters: env.Clusters, log: env.Log,
-		transport: &transportUpstreams{},
 		limits: http1.Limits{MaxHeaderBytes: int(cfg.MaxRequestHeadersKb) << 10,
 			MaxHeaders: int(cfg.CommonHTTPProtocolOptions.MaxHeadersCount)},
 	}
 	if m.log == nil {
 		m.log = slog.Default()
 	}
-	m.upstream = m.transport.get
+	m.pools = httppool.NewPools(env.Clusters, httppool.Options{Log: m.log})
+	m.upstream = poolUpstreams(m.pools)
 	rt, err := router.Compile(&cfg.RouteConfig)
 	if err != nil {
 		return nil, fmt.Errorf("route_config: %w", err)
@@ -141,10 +143,10 @@ func newAccessLogger(a AccessLog) (accessLogger, error) {
 	return l, err
 }
 
-// Close closes the idle upstream connections of the stand-in transports.
+// Close closes the filter's upstream pools.
 func (m *Manager) Close() error {
-	m.transport.close()
-	return nil
+	m.upgrades.close()
+	return m.pools.Close()
 }
 
 // Serve speaks HTTP on c until the client leaves, an idle timeout fires or

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	httpfilter "github.com/sluice-proxy/sluice/filters/http"
+	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/router"
 )
 
@@ -25,13 +25,7 @@ func (t routerTransport) tries(up Upstream, r *http.Request, rs *routeState) (*h
 		max = pol.NumRetries
 	}
 	for n := uint32(0); ; n++ {
-		rs.ups.total.Inc()
 		resp, err := t.try(up, r, pol)
-		if err != nil {
-			if errors.Is(err, context.DeadlineExceeded) {
-				rs.ups.timeout.Inc()
-			}
-		}
 		if n == max || r.Context().Err() != nil || !retriable(pol, r, resp, err) {
 			if n > 0 && err == nil && !retriable(pol, r, resp, nil) {
 				rs.ups.retrySuccess.Inc()
@@ -39,7 +33,6 @@ func (t routerTransport) tries(up Upstream, r *http.Request, rs *routeState) (*h
 			return resp, err
 		}
 		if resp != nil {
-			rs.ups.response(resp.StatusCode)
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 		}
@@ -83,12 +76,12 @@ func retriable(pol *router.RetryPolicy, r *http.Request, resp *http.Response, er
 		return false
 	}
 	if err != nil {
-		st := httpfilter.FromContext(r.Context())
-		connectFail := st != nil && st.Flags()&httpfilter.UpstreamConnectFailure != 0
-		if connectFail && (pol.On("connect-failure") || pol.On("5xx") || pol.On("gateway-error")) {
-			return true
+		if errors.Is(err, cluster.ErrNoHealthyHost) || errors.Is(err, cluster.ErrOverflow) {
+			return false
 		}
-		return pol.On("reset") || pol.On("5xx") || pol.On("gateway-error") ||
+		// The pool does not tell a connect failure from a reset: either
+		// condition retries both.
+		return pol.On("connect-failure") || pol.On("reset") || pol.On("5xx") || pol.On("gateway-error") ||
 			(errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil) // a per-try timeout
 	}
 	return pol.RetriableStatus(resp.StatusCode)

@@ -6,12 +6,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/sluice-proxy/sluice/cluster"
+	"github.com/sluice-proxy/sluice/cluster/httppool"
 	httpfilter "github.com/sluice-proxy/sluice/filters/http"
 	"github.com/sluice-proxy/sluice/router"
 )
@@ -78,7 +78,7 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := context.WithValue(r.Context(), routeStateKey{}, &routeState{cl: cl, ups: m.ups.of(cl), route: rt})
 	if h, ok := rt.HashKey(r, remoteAddr(r)); ok {
-		ctx = withHash(ctx, h)
+		ctx = httppool.WithHash(context.WithValue(ctx, upgradeHashKey{}, h), h)
 	}
 
 	if isUpgrade(r) {
@@ -121,24 +121,24 @@ type routerTransport struct{ m *Manager }
 func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	rs := r.Context().Value(routeStateKey{}).(*routeState)
 	st := httpfilter.FromContext(r.Context())
-	up, ok := t.m.upstream(rs.cl)
-	if !ok {
-		return nil, errNoCluster
+	var up Upstream = t.m.upgrades.get(rs.cl)
+	if !isUpgrade(r) {
+		var ok bool
+		if up, ok = t.m.upstream(rs.cl); !ok {
+			return nil, errNoCluster
+		}
 	}
-	ctx := httptrace.WithClientTrace(r.Context(), &httptrace.ClientTrace{
-		GotConn: func(ci httptrace.GotConnInfo) {
-			if uc, ok := ci.Conn.(*cluster.UpstreamConn); ok && st != nil {
-				st.UpstreamHost = uc.Host.Address()
-			}
-		},
+	// The pool picks the host and says which (%UPSTREAM_HOST%).
+	ctx := httppool.WithHostReport(r.Context(), func(h *cluster.Host) {
+		if st != nil {
+			st.UpstreamHost = h.Address()
+		}
 	})
 	start := time.Now()
 	resp, err := t.tries(up, r.WithContext(ctx), rs)
 	if err != nil {
 		return nil, err
 	}
-	rs.ups.time.Record(float64(time.Since(start).Milliseconds()))
-	rs.ups.response(resp.StatusCode)
 	if !t.m.router.SuppressEnvoyHeaders {
 		resp.Header.Set("X-Envoy-Upstream-Service-Time", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
 	}
@@ -177,23 +177,19 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 // upstreamError answers a request the upstream did not: Envoy's statuses,
 // bodies and response flags.
 func (m *Manager) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
-	st := httpfilter.FromContext(r.Context())
-	f := st.Flags()
 	switch {
-	case f&httpfilter.NoHealthyUpstream != 0:
-		m.localReply(w, r, http.StatusServiceUnavailable, "no healthy upstream", 0)
-	case f&httpfilter.UpstreamOverflow != 0:
-		m.localReply(w, r, http.StatusServiceUnavailable, "upstream connect error or disconnect/reset before headers. reset reason: overflow", 0)
+	case errors.Is(err, cluster.ErrNoHealthyHost):
+		m.localReply(w, r, http.StatusServiceUnavailable, "no healthy upstream", httpfilter.NoHealthyUpstream)
+	case errors.Is(err, cluster.ErrOverflow):
+		m.localReply(w, r, http.StatusServiceUnavailable, "upstream connect error or disconnect/reset before headers. reset reason: overflow", httpfilter.UpstreamOverflow)
 	case errors.Is(r.Context().Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		m.localReply(w, r, http.StatusGatewayTimeout, "upstream request timeout", httpfilter.UpstreamRequestTimeout)
-	case f&httpfilter.UpstreamConnectFailure != 0:
-		m.localReply(w, r, http.StatusServiceUnavailable, "upstream connect error or disconnect/reset before headers. reset reason: connection failure", 0)
 	case r.Context().Err() != nil:
-		st.SetFlag(httpfilter.DownstreamConnTerminated)
+		httpfilter.FromContext(r.Context()).SetFlag(httpfilter.DownstreamConnTerminated)
 		w.WriteHeader(499) // the client left; nothing is sent
 	default:
 		m.log.Debug("http_connection_manager: upstream error", "err", err)
-		m.localReply(w, r, http.StatusServiceUnavailable, "upstream connect error or disconnect/reset before headers. reset reason: connection termination", httpfilter.UpstreamReset)
+		m.localReply(w, r, http.StatusServiceUnavailable, "upstream connect error or disconnect/reset before headers. reset reason: connection failure", httpfilter.UpstreamConnectFailure)
 	}
 }
 

@@ -87,18 +87,11 @@ func (s *Stats) countResponse(status int) {
 	}
 }
 
-// upstreamStats are a cluster's upstream_rq_* stats. They are counted here,
-// in the router, once per request sent upstream, not by the pool.
+// upstreamStats are the router's own cluster stats; the pool counts the
+// other upstream_rq_* ones.
 type upstreamStats struct {
-	sc      *stats.Scope
-	total   *stats.Counter
-	class   [6]*stats.Counter
-	timeout *stats.Counter
-	time    *stats.Histogram
-	retry   *stats.Counter
-	// retrySuccess counts requests that succeeded after a retry.
-	retrySuccess *stats.Counter
-	codes        sync.Map // int -> *stats.Counter
+	retry        *stats.Counter
+	retrySuccess *stats.Counter // requests that succeeded after a retry
 }
 
 // upstreamCache holds a built filter's upstreamStats per cluster scope.
@@ -109,23 +102,7 @@ func (uc *upstreamCache) of(cl *cluster.Cluster) *upstreamStats {
 	if v, ok := uc.m.Load(sc); ok {
 		return v.(*upstreamStats)
 	}
-	u := &upstreamStats{sc: sc, total: sc.Counter("upstream_rq_total"), timeout: sc.Counter("upstream_rq_timeout"),
-		time: sc.Histogram("upstream_rq_time"), retry: sc.Counter("upstream_rq_retry"),
-		retrySuccess: sc.Counter("upstream_rq_retry_success")}
-	for i := 1; i <= 5; i++ {
-		u.class[i] = sc.Counter("upstream_rq_" + strconv.Itoa(i) + "xx")
-	}
+	u := &upstreamStats{retry: sc.Counter("upstream_rq_retry"), retrySuccess: sc.Counter("upstream_rq_retry_success")}
 	v, _ := uc.m.LoadOrStore(sc, u)
 	return v.(*upstreamStats)
-}
-
-func (u *upstreamStats) response(status int) {
-	if c := status / 100; c >= 1 && c <= 5 {
-		u.class[c].Inc()
-	}
-	v, ok := u.codes.Load(status)
-	if !ok {
-		v, _ = u.codes.LoadOrStore(status, u.sc.Counter("upstream_rq_"+strconv.Itoa(status)))
-	}
-	v.(*stats.Counter).Inc()
 }

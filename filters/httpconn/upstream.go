@@ -2,90 +2,80 @@ package httpconn
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/sluice-proxy/sluice/cluster"
-	httpfilter "github.com/sluice-proxy/sluice/filters/http"
+	"github.com/sluice-proxy/sluice/cluster/httppool"
 )
 
 // Upstream sends a request to a cluster and returns its response; one per
-// cluster. The cluster's pool (cluster/httppool) satisfies it; until then
-// transportUpstreams below does.
+// cluster. cluster/httppool's Pool satisfies it: it picks the host (the
+// route's hash policy reaches it through httppool.WithHash), pools HTTP/1.1
+// and HTTP/2 connections by the cluster's protocol options and counts the
+// cluster's upstream_rq_* stats (the router counts only upstream_rq_retry
+// and upstream_rq_retry_success).
 type Upstream interface {
 	RoundTrip(*http.Request) (*http.Response, error)
 }
 
-// UpstreamFunc returns the Upstream of a cluster; false when the cluster
-// does not exist.
+// UpstreamFunc returns the Upstream of a cluster; false when it has none.
 type UpstreamFunc func(cl *cluster.Cluster) (Upstream, bool)
 
-type hashKey struct{}
-
-// withHash passes a route's hash policy result to the dial's host pick.
-func withHash(ctx context.Context, h uint64) context.Context {
-	return context.WithValue(ctx, hashKey{}, h)
+// poolUpstreams hands out the pools of the filter's own httppool.Pools
+// (the server does not hand filters a shared one yet), closed with the
+// filter.
+func poolUpstreams(ps *httppool.Pools) UpstreamFunc {
+	return func(cl *cluster.Cluster) (Upstream, bool) {
+		p, err := ps.For(cl)
+		if err != nil {
+			return nil, false
+		}
+		return p, true
+	}
 }
 
-// transportUpstreams is the stand-in for the cluster pools: one
-// http.Transport (HTTP/1.1, keep-alive) per cluster, whose DialContext picks
-// a host and connects through the cluster (upstream_cx_* stats, the
-// connection circuit breaker, outlier detection of connect failures). It is
-// kept small so that the pool replaces it whole.
-type transportUpstreams struct {
+// upgradeTransports carry Upgrade requests (WebSocket), which the pool's
+// client connections do not: one http.Transport per cluster without
+// keep-alive (a tunnel ends its connection), dialing a host the cluster
+// picks (upstream_cx_* stats and the connection breaker apply).
+type upgradeTransports struct {
 	mu sync.Mutex
 	ts map[*cluster.Cluster]*http.Transport
 }
 
-func (t *transportUpstreams) get(cl *cluster.Cluster) (Upstream, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if tr, ok := t.ts[cl]; ok {
-		return tr, true
+func (u *upgradeTransports) get(cl *cluster.Cluster) *http.Transport {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if tr, ok := u.ts[cl]; ok {
+		return tr
 	}
-	if t.ts == nil {
-		t.ts = map[*cluster.Cluster]*http.Transport{}
+	if u.ts == nil {
+		u.ts = map[*cluster.Cluster]*http.Transport{}
 	}
-	http1Total := cl.Stats().Scope.Counter("upstream_cx_http1_total")
 	tr := &http.Transport{
+		DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			h, hasHash := ctx.Value(hashKey{}).(uint64)
+			h, hasHash := ctx.Value(upgradeHashKey{}).(uint64)
 			up, err := cl.Connect(ctx, h, hasHash)
 			if err != nil {
-				if st := httpfilter.FromContext(ctx); st != nil {
-					switch {
-					case errors.Is(err, cluster.ErrNoHealthyHost):
-						st.SetFlag(httpfilter.NoHealthyUpstream)
-					case errors.Is(err, cluster.ErrOverflow):
-						st.SetFlag(httpfilter.UpstreamOverflow)
-					case ctx.Err() == nil:
-						st.SetFlag(httpfilter.UpstreamConnectFailure)
-					}
-				}
 				return nil, err
 			}
-			http1Total.Inc()
 			return up, nil
 		},
-		MaxIdleConnsPerHost:    1024,
-		IdleConnTimeout:        time.Hour,
-		DisableCompression:     true,
-		ResponseHeaderTimeout:  0, // the route timeout bounds it
-		MaxResponseHeaderBytes: 60 << 10,
 	}
-	t.ts[cl] = tr
-	return tr, true
+	u.ts[cl] = tr
+	return tr
 }
 
-// close closes every idle upstream connection.
-func (t *transportUpstreams) close() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, tr := range t.ts {
+type upgradeHashKey struct{}
+
+func (u *upgradeTransports) close() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, tr := range u.ts {
 		tr.CloseIdleConnections()
 	}
-	t.ts = nil
+	u.ts = nil
 }
