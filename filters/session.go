@@ -68,6 +68,7 @@ type Session struct {
 
 	connChecks []func() error // DeferConnCheck's, until ConnChecksReady
 	checksRan  bool
+	drain      drainSignal
 }
 
 // ProxyTLV is one PROXY protocol v2 type-length-value.

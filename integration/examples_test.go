@@ -38,6 +38,7 @@ var exampleSmokes = map[string]func(t *testing.T, file string){
 	"kafka_broker.yaml":  smokeKafkaBroker,
 	"kafka_mesh.yaml":    smokeKafkaMesh,
 	"zookeeper.yaml":     smokeZooKeeper,
+	"http.yaml":          smokeHTTP,
 	"thrift.yaml":        smokeThrift,
 }
 

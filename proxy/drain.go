@@ -9,6 +9,7 @@ import "time"
 // drain goroutine that starts late.
 func (l *listener) drain() {
 	l.stopAccepting()
+	l.signalDrain()
 	defer l.drained.Store(true)
 	defer l.chains.Load().retire()
 	done := make(chan struct{})
@@ -58,6 +59,18 @@ func (l *listener) drainDeadline() time.Time {
 	l.dlMu.Lock()
 	defer l.dlMu.Unlock()
 	return l.deadline
+}
+
+// signalDrain tells every open connection's filters that the listener
+// drains (filters.Session.Draining).
+func (l *listener) signalDrain() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for ac := range l.conns {
+		if s := ac.ov.s.Load(); s != nil {
+			s.StartDrain()
+		}
+	}
 }
 
 // closeConns cancels and closes every open connection.

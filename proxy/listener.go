@@ -181,6 +181,12 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 	}
 	s.DirectRemote = s.Remote
 	ac.bind(s)
+	l.mu.Lock()
+	draining := l.closing // a drain that began before bind could not signal s
+	l.mu.Unlock()
+	if draining {
+		s.StartDrain()
+	}
 	s.Log = l.log.With("conn", s.ID, "remote", s.Remote.String())
 	s.Guard = l.srv.guard
 	defer func() {

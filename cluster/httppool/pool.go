@@ -122,6 +122,9 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 			p.c.Stats().CxNoneHealthy.Inc()
 			return end(fmt.Errorf("cluster %s: %w", p.c.Name(), cluster.ErrNoHealthyHost))
 		}
+		if report, ok := ctx.Value(hostReportKey{}).(func(*cluster.Host)); ok {
+			report(h)
+		}
 		hp, err := p.hostPool(h, kindOf(s, req, p.opts.TLS != nil))
 		if err != nil {
 			return end(err)

@@ -112,3 +112,12 @@ func hashFrom(ctx context.Context) (uint64, bool) {
 	h, ok := ctx.Value(hashKey{}).(uint64)
 	return h, ok
 }
+
+// hostReportKey carries a callback told which host a request went to.
+type hostReportKey struct{}
+
+// WithHostReport returns ctx carrying f, which RoundTrip calls with each
+// host it sends the request to (the access log's %UPSTREAM_HOST%).
+func WithHostReport(ctx context.Context, f func(*cluster.Host)) context.Context {
+	return context.WithValue(ctx, hostReportKey{}, f)
+}

@@ -56,6 +56,7 @@ cluster ` + "`type`" + ` sluice lacks, such as ` + "`EDS`" + `, is refused by th
 		{"Filters", filterSpecs},
 		{"RBAC", rbacSpecs},
 		{"HTTP route tables", routeSpecs},
+		{"HTTP connection manager", httpSpecs},
 	} {
 		fmt.Fprintf(&b, "\n## %s\n", group.title)
 		for i := range group.list {

@@ -62,7 +62,7 @@ func oks(names ...string) []field {
 var specs map[protoreflect.FullName]*message
 
 func init() {
-	specs = indexSpecs(bootstrapSpecs, tlsSpecs, clusterSpecs, healthSpecs, filterSpecs, rbacSpecs, routeSpecs, listenerSpecs, upstreamSpecs, runtimeSpecs, upstreamHTTPSpecs)
+	specs = indexSpecs(bootstrapSpecs, tlsSpecs, clusterSpecs, healthSpecs, filterSpecs, rbacSpecs, routeSpecs, listenerSpecs, upstreamSpecs, runtimeSpecs, upstreamHTTPSpecs, httpSpecs)
 }
 
 func indexSpecs(lists ...[]message) map[protoreflect.FullName]*message {
@@ -91,7 +91,8 @@ var leafTypes = map[protoreflect.FullName]bool{
 // filterNames maps each typed_config type sluice has a filter for to the
 // filter's registered name.
 var filterNames = map[protoreflect.FullName]string{
-	"envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy":                "tcp_proxy",
+	"envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy": "tcp_proxy",
+	hcmMessage: "http_connection_manager",
 	"envoy.extensions.filters.network.redis_proxy.v3.RedisProxy":            "redis_proxy",
 	"envoy.extensions.filters.network.postgres_proxy.v3alpha.PostgresProxy": "postgres_proxy",
 	"envoy.extensions.filters.network.mysql_proxy.v3.MySQLProxy":            "mysql_proxy",

@@ -23,11 +23,17 @@ var upstreamHTTPSpecs = []message{
 		okNote("idle_timeout", "default 1h upstream"),
 		ok("max_connection_duration"),
 		ok("max_requests_per_connection"),
+		okNote("max_headers_count", "http_connection_manager (downstream)"),
+		okNote("max_stream_duration", "http_connection_manager (downstream)"),
+		okNote("headers_with_underscores_action", "http_connection_manager: ALLOW, REJECT_REQUEST, DROP_HEADER"),
 	}},
 	{name: "envoy.config.cluster.v3.Cluster.PreconnectPolicy", fields: []field{
 		okNote("per_upstream_preconnect_ratio", "HTTP/2 pools; sluice's default without the block is 2, Envoy's 1"),
 	}, note: "predictive_preconnect_ratio is refused"},
-	{name: "envoy.config.core.v3.Http1ProtocolOptions", note: "selects HTTP/1.1; its fields are not read yet"},
+	{name: "envoy.config.core.v3.Http1ProtocolOptions", note: "upstream: selects HTTP/1.1", fields: []field{
+		okNote("accept_http_10", "http_connection_manager (downstream)"),
+		ignored("enable_trailers", "trailers are always forwarded"),
+	}},
 	{name: "envoy.config.core.v3.Http2ProtocolOptions", fields: []field{
 		okNote("max_concurrent_streams", "streams per upstream connection before the pool opens another"),
 		okNote("initial_stream_window_size", "Go's HTTP/2 client caps windows below 4 MiB"),

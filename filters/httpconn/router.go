@@ -1,0 +1,227 @@
+package httpconn
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sluice-proxy/sluice/cluster"
+	"github.com/sluice-proxy/sluice/cluster/httppool"
+	httpfilter "github.com/sluice-proxy/sluice/filters/http"
+	"github.com/sluice-proxy/sluice/router"
+)
+
+// routeState is what the router hands from route to its transport.
+type routeState struct {
+	cl    *cluster.Cluster
+	ups   *upstreamStats
+	route *router.Route
+}
+
+// remoteAddr is the request's peer as a net.Addr, for source_ip hashing.
+func remoteAddr(r *http.Request) net.Addr {
+	a, err := net.ResolveTCPAddr("tcp", r.RemoteAddr)
+	if err != nil {
+		return nil
+	}
+	return a
+}
+
+type routeStateKey struct{}
+
+// route is the last handler: Envoy's router filter. It matches the route,
+// answers direct responses and redirects, and forwards the rest through the
+// reverse proxy to the route's cluster within the route's timeout.
+func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
+	st := httpfilter.FromContext(r.Context())
+	rt, _ := st.Route.(*router.Route)
+	if rt == nil { // no route, or a filter cleared it to have it matched again
+		rt = m.routes.Route(r)
+	}
+	if rt == nil {
+		m.stats.NoRoute.Inc()
+		m.localReply(w, r, http.StatusNotFound, "", httpfilter.NoRoute)
+		return
+	}
+	st.Route = rt
+	rt.Rewrite(r)
+	if status, body, ok := rt.DirectResponse(); ok {
+		m.stats.RqDirectResponse.Inc()
+		rt.MutateResponse(w.Header())
+		m.localReplyBody(w, r, status, body)
+		return
+	}
+	if loc, status, ok := rt.Redirect(r); ok {
+		m.stats.RqRedirect.Inc()
+		rt.MutateResponse(w.Header())
+		w.Header().Set("Location", loc)
+		m.localReplyBody(w, r, status, "")
+		return
+	}
+	name := rt.Cluster(r)
+	st.Cluster = name
+	for _, h := range m.routes.InternalOnlyHeaders() {
+		if m.cfg.UseRemoteAddress {
+			r.Header.Del(h)
+		}
+	}
+	cl := m.clusters.Get(name)
+	if cl == nil {
+		m.stats.NoCluster.Inc()
+		m.localReply(w, r, http.StatusServiceUnavailable, "", httpfilter.NoClusterFound)
+		return
+	}
+	ctx := context.WithValue(r.Context(), routeStateKey{}, &routeState{cl: cl, ups: m.ups.of(cl), route: rt})
+	if h, ok := rt.HashKey(r, remoteAddr(r)); ok {
+		ctx = httppool.WithHash(context.WithValue(ctx, upgradeHashKey{}, h), h)
+	}
+
+	if isUpgrade(r) {
+		m.stats.CxUpgradesTotal.Inc()
+		m.stats.CxUpgradesActive.Inc()
+		defer m.stats.CxUpgradesActive.Dec()
+	}
+	if d := rt.Timeout(); d > 0 && !isUpgrade(r) {
+		if !m.router.SuppressEnvoyHeaders {
+			r.Header.Set("X-Envoy-Expected-Rq-Timeout-Ms", strconv.FormatInt(d.Milliseconds(), 10))
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	out := r.WithContext(ctx)
+	out.RemoteAddr = "" // the reverse proxy must not append to x-forwarded-for: prepare did
+	m.proxy.ServeHTTP(w, out)
+}
+
+func isUpgrade(r *http.Request) bool { return r.Header.Get("Upgrade") != "" }
+
+// direct prepares the outgoing request (a clone, hop-by-hop headers removed
+// by the reverse proxy): the cluster is the URL's host, the Host header is
+// kept, and x-forwarded-for is left as prepare set it.
+func (m *Manager) direct(out *http.Request) {
+	out.URL.Scheme = "http"
+	if rs, ok := out.Context().Value(routeStateKey{}).(*routeState); ok {
+		out.URL.Host = rs.cl.Name()
+	}
+	if _, ok := out.Header["User-Agent"]; !ok {
+		out.Header["User-Agent"] = nil // nor add Go's user agent
+	}
+}
+
+// routerTransport sends a request through its cluster's Upstream and counts
+// the cluster's upstream_rq_* stats (here, once per request).
+type routerTransport struct{ m *Manager }
+
+func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rs := r.Context().Value(routeStateKey{}).(*routeState)
+	st := httpfilter.FromContext(r.Context())
+	var up Upstream = t.m.upgrades.get(rs.cl)
+	if !isUpgrade(r) {
+		var ok bool
+		if up, ok = t.m.upstream(rs.cl); !ok {
+			return nil, errNoCluster
+		}
+	}
+	// The pool picks the host and says which (%UPSTREAM_HOST%).
+	ctx := httppool.WithHostReport(r.Context(), func(h *cluster.Host) {
+		if st != nil {
+			st.UpstreamHost = h.Address()
+		}
+	})
+	start := time.Now()
+	resp, err := t.tries(up, r.WithContext(ctx), rs)
+	if err != nil {
+		return nil, err
+	}
+	if !t.m.router.SuppressEnvoyHeaders {
+		resp.Header.Set("X-Envoy-Upstream-Service-Time", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
+	}
+	if t.m.cfg.ServerName != "" {
+		resp.Header.Set("Server", t.m.cfg.ServerName)
+	}
+	rs.route.MutateResponse(resp.Header)
+	if resp.StatusCode != http.StatusSwitchingProtocols { // the tunnel needs the writable body
+		resp.Body = &watchedBody{ReadCloser: resp.Body, st: st, ctx: r.Context()}
+	}
+	return resp, nil
+}
+
+var errNoCluster = errors.New("no upstream for the cluster")
+
+// watchedBody marks the stream when the upstream body fails midway, so the
+// HTTP/1 writer closes the connection instead of ending the body cleanly.
+type watchedBody struct {
+	io.ReadCloser
+	st  *httpfilter.Stream
+	ctx context.Context
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && b.st != nil {
+		if errors.Is(b.ctx.Err(), context.DeadlineExceeded) {
+			b.st.SetFlag(httpfilter.UpstreamRequestTimeout)
+		} else {
+			b.st.SetFlag(httpfilter.UpstreamReset)
+		}
+	}
+	return n, err
+}
+
+// upstreamError answers a request the upstream did not: Envoy's statuses,
+// bodies and response flags.
+func (m *Manager) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, cluster.ErrNoHealthyHost):
+		m.localReply(w, r, http.StatusServiceUnavailable, "no healthy upstream", httpfilter.NoHealthyUpstream)
+	case errors.Is(err, cluster.ErrOverflow):
+		m.localReply(w, r, http.StatusServiceUnavailable, "upstream connect error or disconnect/reset before headers. reset reason: overflow", httpfilter.UpstreamOverflow)
+	case errors.Is(r.Context().Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+		m.localReply(w, r, http.StatusGatewayTimeout, "upstream request timeout", httpfilter.UpstreamRequestTimeout)
+	case r.Context().Err() != nil:
+		httpfilter.FromContext(r.Context()).SetFlag(httpfilter.DownstreamConnTerminated)
+		w.WriteHeader(499) // the client left; nothing is sent
+	default:
+		m.log.Debug("http_connection_manager: upstream error", "err", err)
+		m.localReply(w, r, http.StatusServiceUnavailable, "upstream connect error or disconnect/reset before headers. reset reason: connection failure", httpfilter.UpstreamConnectFailure)
+	}
+}
+
+// localReply answers with a plain-text body (Envoy's local reply) and sets
+// flag (0 for none).
+func (m *Manager) localReply(w http.ResponseWriter, r *http.Request, status int, body string, flag httpfilter.Flag) {
+	if st := httpfilter.FromContext(r.Context()); st != nil && flag != 0 {
+		st.SetFlag(flag)
+	}
+	m.localReplyBody(w, r, status, body)
+}
+
+func (m *Manager) localReplyBody(w http.ResponseWriter, r *http.Request, status int, body string) {
+	h := w.Header()
+	if body != "" {
+		h.Set("Content-Type", "text/plain")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if m.cfg.ServerName != "" {
+		h.Set("Server", m.cfg.ServerName)
+	}
+	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		io.WriteString(w, body)
+	}
+}
+
+// bufPool lends the reverse proxy its 32 KiB copy buffers.
+type bufPool struct{}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufPool) Get() []byte  { return *copyBufs.Get().(*[]byte) }
+func (bufPool) Put(b []byte) { copyBufs.Put(&b) }
