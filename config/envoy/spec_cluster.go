@@ -10,7 +10,8 @@ import (
 var clusterSpecs = []message{
 	{name: "envoy.config.cluster.v3.Cluster", translate: (*translator).cluster, fields: []field{
 		ok("name"),
-		okNote("type", "STATIC, STRICT_DNS, LOGICAL_DNS (EDS and ORIGINAL_DST are refused)"),
+		okNote("type", "STATIC, STRICT_DNS, LOGICAL_DNS, EDS (ORIGINAL_DST is refused)"),
+		own("eds_cluster_config", "where an EDS cluster's endpoints come from (config/xds)"),
 		ok("connect_timeout"),
 		okNote("lb_policy", "ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV"),
 		own("load_assignment", "endpoints with load_balancing_weight; priority 0, no locality weights"),
@@ -22,6 +23,7 @@ var clusterSpecs = []message{
 		own("cluster_type", "envoy.clusters.redis (RedisClusterConfig): sluice's redis_cluster; lb_policy CLUSTER_PROVIDED goes with it"),
 		ok("ring_hash_lb_config"), ok("maglev_lb_config"), ok("least_request_lb_config"),
 		ignored("per_connection_buffer_limit_bytes", "sluice's buffers are fixed-size per connection"),
+		ignored("http2_protocol_options", "sluice speaks HTTP/2 upstream only to an xDS cluster (gRPC), where it always does"),
 	}},
 	{name: "envoy.config.endpoint.v3.ClusterLoadAssignment", fields: []field{
 		own("cluster_name", "required by Envoy; used by EDS only"),
