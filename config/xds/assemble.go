@@ -206,10 +206,10 @@ func danglingCluster(msg string) (string, bool) {
 }
 
 // appliedCluster returns the running dynamic cluster of that name, as
-// received.
+// received; nil when it is not running (a warming one).
 func (c *Client) appliedCluster(name string) *clusterv3.Cluster {
 	r, ok := c.res[ClusterType][name]
-	if !ok {
+	if !ok || c.applied == nil || c.applied.Cluster(name) == nil {
 		return nil
 	}
 	cl := r.msg.(*clusterv3.Cluster)
