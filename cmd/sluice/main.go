@@ -15,8 +15,11 @@ import (
 	"runtime"
 	"time"
 
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/config/envoy"
+	"github.com/sluice-proxy/sluice/config/xds"
 	_ "github.com/sluice-proxy/sluice/filters/all"
 	"github.com/sluice-proxy/sluice/internal/version"
 )
@@ -31,8 +34,8 @@ const usage = `Usage:
   sluice help                     print this help
 
 FILE is sluice's YAML or an Envoy v3 bootstrap (YAML or JSON: static
-resources; see docs/envoy-compat.md), told apart by content unless
--config-format says. Relative file paths in FILE are resolved against
+resources, and dynamic_resources from a control plane or files; see
+docs/envoy-compat.md), told apart by content unless -config-format says. Relative file paths in FILE are resolved against
 FILE's directory.
 
 Flags:
@@ -61,6 +64,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ioLoops := fs.Int("io-loops", -1, "event loops (epoll threads) that move the bytes of plain-TCP tcp_proxy connections; -1: one per two --concurrency cores (at least one), 0: none (a goroutine per direction)")
 	checkAddrs := fs.Bool("check-addresses", false, "validate: also bind every listener and admin address, and fail if one is in use")
 	format := fs.String("config-format", "auto", "config file format: sluice, envoy (an Envoy v3 bootstrap, YAML or JSON) or auto (envoy when the file has static_resources, dynamic_resources, node or an admin.address.socket_address at its top level)")
+	var node nodeFlags
+	fs.StringVar(&node.id, "service-node", "", "xDS: the node id sent to the control plane, over the bootstrap's node.id (Envoy's --service-node)")
+	fs.StringVar(&node.cluster, "service-cluster", "", "xDS: the node cluster sent to the control plane, over the bootstrap's node.cluster (Envoy's --service-cluster)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -102,7 +108,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sluice:", err)
 		return 2
 	}
-	return serve(*file, *format, *watch, *ioLoops, log, lv, stderr)
+	return serve(*file, *format, *watch, *ioLoops, node, log, lv, stderr)
 }
 
 // validate checks file as a start would, without starting anything.
@@ -115,6 +121,12 @@ func validate(file, format string, checkAddrs bool, stdout, stderr io.Writer) in
 	}
 	if err == nil {
 		err = cfg.CheckFiles()
+	}
+	if err == nil && format != "sluice" && (format == "envoy" || envoy.IsBootstrap(data)) {
+		var bs *bootstrapv3.Bootstrap
+		if bs, err = envoy.Decode(file, data); err == nil {
+			err = xds.Check(file, bs)
+		}
 	}
 	if err == nil && checkAddrs {
 		err = cfg.CheckAddresses()

@@ -22,7 +22,7 @@ import (
 // serve runs file until SIGTERM or SIGINT. SIGHUP reloads the file at once;
 // the watcher (every watch, 0: none) reloads it once a new content has
 // stopped changing.
-func serve(file, format string, watch time.Duration, ioLoops int, log *slog.Logger, lv *slog.LevelVar, stderr io.Writer) int {
+func serve(file, format string, watch time.Duration, ioLoops int, node nodeFlags, log *slog.Logger, lv *slog.LevelVar, stderr io.Writer) int {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		fmt.Fprintln(stderr, "sluice:", err)
@@ -46,6 +46,18 @@ func serve(file, format string, watch time.Duration, ioLoops int, log *slog.Logg
 		}
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	stopXDS, err := startXDS(file, data, format, srv, log, node)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		srv.Shutdown()
+		return 1
+	}
+	if stopXDS != nil {
+		// Envoy does not reload its bootstrap either: the static part would
+		// replace what the control plane sent.
+		defer stopXDS()
+		watch = 0
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
@@ -82,6 +94,10 @@ func serve(file, format string, watch time.Duration, ioLoops int, log *slog.Logg
 		case sig := <-sigs:
 			if sig != syscall.SIGHUP {
 				return drain(srv, sigs, sig, log)
+			}
+			if stopXDS != nil {
+				log.Warn("SIGHUP ignored: a bootstrap with dynamic_resources is not reloaded; restart sluice to change it", "file", file)
+				continue
 			}
 			b, err := os.ReadFile(file)
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 )
 
@@ -84,7 +85,27 @@ func (c *Client) plan() (*plan, error) {
 	if ads != nil && len(ads.types) > 0 {
 		p.streams = append([]*stream{ads}, p.streams...)
 	}
+	static := map[string]bool{}
+	for _, cl := range c.o.Bootstrap.GetStaticResources().GetClusters() {
+		static[cl.GetName()] = true
+	}
+	for _, s := range p.streams {
+		if !static[s.cluster] {
+			return nil, fmt.Errorf("%s: envoy_grpc.cluster_name %q is not a static cluster of the bootstrap", s.path, s.cluster)
+		}
+	}
 	return p, nil
+}
+
+// Check reports the problems of a bootstrap's dynamic_resources that the
+// loader's tables leave to the client (api_type, transport version, the
+// gRPC service and its cluster), as New does: sluice validate runs it.
+func Check(file string, bs *bootstrapv3.Bootstrap) error {
+	c := &Client{o: Options{File: file, Bootstrap: bs}}
+	if _, err := c.plan(); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	return nil
 }
 
 // run starts the streams and file watchers and waits for ctx's end.

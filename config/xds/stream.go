@@ -19,6 +19,7 @@ import (
 // it carries) or one type's own service.
 type stream struct {
 	name      string // "ads", "cds", "lds", "eds": logs
+	path      string // the ApiConfigSource's bootstrap path, for errors
 	cluster   string // envoy_grpc.cluster_name
 	authority string
 	delta     bool
@@ -28,7 +29,7 @@ type stream struct {
 // newStream checks an ApiConfigSource: GRPC or DELTA_GRPC, V3, exactly one
 // envoy_grpc service.
 func newStream(name string, api *corev3.ApiConfigSource, path string) (*stream, error) {
-	s := &stream{name: name}
+	s := &stream{name: name, path: path + ".grpc_services[0]"}
 	switch api.GetApiType() {
 	case corev3.ApiConfigSource_GRPC:
 	case corev3.ApiConfigSource_DELTA_GRPC:

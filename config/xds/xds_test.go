@@ -83,7 +83,10 @@ func (s *sluice) waitCounter(name string, want uint64) {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // backendPort asks the redis-server behind a new connection to addr which
 // port it serves (tells the backends apart).

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestValidateDynamicResources: validate checks dynamic_resources as a
+// start would: a supported bootstrap passes, an api_type sluice lacks and a
+// management cluster that is not a static cluster are refused with paths.
+func TestValidateDynamicResources(t *testing.T) {
+	const xdsCluster = `
+static_resources:
+  clusters:
+  - name: xds
+    type: STATIC
+    load_assignment:
+      cluster_name: xds
+      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 18000}}}}]}]
+`
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"ok", `node: {id: n}
+dynamic_resources:
+  ads_config: {api_type: DELTA_GRPC, transport_api_version: V3, grpc_services: [{envoy_grpc: {cluster_name: xds}}]}
+  cds_config: {ads: {}, resource_api_version: V3}
+  lds_config: {ads: {}, resource_api_version: V3}
+` + xdsCluster, ": OK"},
+		{"rest", `dynamic_resources:
+  cds_config: {api_config_source: {api_type: REST, transport_api_version: V3, grpc_services: [{envoy_grpc: {cluster_name: xds}}]}}
+` + xdsCluster, "dynamic_resources.cds_config.api_config_source.api_type: REST is not supported by sluice"},
+		{"no such cluster", `dynamic_resources:
+  ads_config: {api_type: GRPC, transport_api_version: V3, grpc_services: [{envoy_grpc: {cluster_name: cp}}]}
+  lds_config: {ads: {}}
+` + xdsCluster, `dynamic_resources.ads_config.grpc_services[0]: envoy_grpc.cluster_name "cp" is not a static cluster`},
+		{"ads missing", `dynamic_resources:
+  lds_config: {ads: {}}
+` + xdsCluster, "dynamic_resources.lds_config.ads: dynamic_resources.ads_config is required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "envoy.yaml")
+			os.WriteFile(file, []byte(tc.yaml), 0o644)
+			var out, errb bytes.Buffer
+			code := run([]string{"validate", "-c", file}, &out, &errb)
+			text := out.String() + errb.String()
+			if !strings.Contains(text, tc.want) {
+				t.Fatalf("exit %d, output:\n%s\nwant %q", code, text, tc.want)
+			}
+			if (tc.want == ": OK") != (code == 0) {
+				t.Fatalf("exit %d:\n%s", code, text)
+			}
+		})
+	}
+}
