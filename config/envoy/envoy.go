@@ -90,6 +90,17 @@ func Decode(name string, data []byte) (*bootstrapv3.Bootstrap, error) {
 	return &bs, nil
 }
 
+// DecodeMessage reads YAML or JSON into m (an xDS file's
+// DiscoveryResponse), reporting every unknown field, bad enum value and
+// unknown @type with its JSON path, as Decode does for a bootstrap.
+func DecodeMessage(name string, data []byte, m proto.Message) error {
+	errs := &config.Errors{File: name}
+	if !decodeMessage(data, m, errs) || errs.Err() != nil {
+		return errs
+	}
+	return nil
+}
+
 // decodeMessage is Decode for any message type (xDS files hold a
 // DiscoveryResponse). It returns false when the later stages cannot run;
 // problems it could remove from the tree are in errs either way.

@@ -53,6 +53,9 @@ type Options struct {
 	// the base, each delay drawn at random up to the bound (full jitter).
 	// Defaults 500ms and 30s, Envoy's.
 	BackoffBase, BackoffMax time.Duration
+	// FileInterval is how often path_config_source files are read. Default
+	// 1s (sluice's -watch-interval).
+	FileInterval time.Duration
 }
 
 // resource is one resource received, as Envoy's proto.
@@ -102,6 +105,9 @@ func New(o Options) (*Client, error) {
 	}
 	if o.BackoffMax <= 0 {
 		o.BackoffMax = 30 * time.Second
+	}
+	if o.FileInterval <= 0 {
+		o.FileInterval = time.Second
 	}
 	log := o.Log
 	if log == nil {

@@ -2,19 +2,135 @@ package xds
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+
+	"github.com/sluice-proxy/sluice/config/envoy"
 )
 
-// fileSource is a path_config_source: a file holding a DiscoveryResponse.
+// fileSource is a path_config_source: a file holding a DiscoveryResponse
+// (YAML or JSON) of one type. Envoy reads it again when a file is moved
+// into place (an atomic rename, seen through watched_directory or the
+// file's own inode); sluice does that too, and also applies a file
+// rewritten in place once it read the same bytes at two polls in a row
+// (config.Watcher's rule), so a half-written file is never applied. A file
+// that does not parse or apply is refused (update_rejected) and the
+// previous config keeps serving.
 type fileSource struct {
 	typeURL string
 	path    string
-	dir     string
+	dir     string // watched_directory: informational, sluice polls the file
+
+	ino     uint64
+	current [sha256.Size]byte
+	seen    [sha256.Size]byte
+	hasSeen bool
 }
 
-func newFileSource(typeURL string, pcs *corev3.PathConfigSource) *fileSource {
-	return &fileSource{typeURL: typeURL, path: pcs.GetPath(), dir: pcs.GetWatchedDirectory().GetPath()}
+func newFileSource(typeURL string, pcs *corev3.PathConfigSource, base string) *fileSource {
+	p := pcs.GetPath()
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(filepath.Dir(base), p)
+	}
+	return &fileSource{typeURL: typeURL, path: p, dir: pcs.GetWatchedDirectory().GetPath()}
 }
 
-func (f *fileSource) run(ctx context.Context, c *Client) { <-ctx.Done() }
+// run reads the file at once, then every FileInterval until ctx ends.
+func (f *fileSource) run(ctx context.Context, c *Client) {
+	t := time.NewTicker(c.o.FileInterval)
+	defer t.Stop()
+	first := true
+	for {
+		if data, ok := f.poll(first); ok {
+			f.apply(c, data)
+		} else if first {
+			c.markFetched(f.typeURL) // missing at start: go on without it
+		}
+		first = false
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// poll returns the file's content when it is new and complete: moved into
+// place (a new inode), read at start, or the same at two polls in a row.
+func (f *fileSource) poll(first bool) ([]byte, bool) {
+	fi, err := os.Stat(f.path)
+	if err != nil {
+		f.hasSeen = false
+		return nil, false
+	}
+	data, err := os.ReadFile(f.path)
+	if err != nil {
+		f.hasSeen = false
+		return nil, false
+	}
+	var ino uint64
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		ino = st.Ino
+	}
+	sum := sha256.Sum256(data)
+	moved := ino != f.ino
+	f.ino = ino
+	switch {
+	case sum == f.current && !first:
+		f.hasSeen = false
+		return nil, false
+	case first || moved || (f.hasSeen && sum == f.seen):
+		f.current, f.hasSeen = sum, false
+		return data, true
+	}
+	f.seen, f.hasSeen = sum, true // written in place: wait until it holds still
+	return nil, false
+}
+
+// apply decodes the DiscoveryResponse and applies its resources.
+func (f *fileSource) apply(c *Client, data []byte) {
+	defer c.markFetched(f.typeURL)
+	u, err := f.decode(data)
+	if err != nil {
+		c.refuse(f.typeURL, err)
+		return
+	}
+	if err := c.apply(u); err != nil {
+		c.log.Warn("file refused", "file", f.path)
+	}
+}
+
+func (f *fileSource) decode(data []byte) (*update, error) {
+	var resp discoveryv3.DiscoveryResponse
+	if err := envoy.DecodeMessage(f.path, data, &resp); err != nil {
+		return nil, err
+	}
+	msgs, err := decode(f.typeURL, resp.GetResources())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", f.path, err)
+	}
+	h := handler(f.typeURL)
+	u := &update{typeURL: f.typeURL, version: resp.GetVersionInfo(), full: h.FullState,
+		resources: make(map[string]resource, len(msgs))}
+	for _, m := range msgs {
+		u.resources[h.Name(m)] = resource{msg: m, version: resp.GetVersionInfo()}
+	}
+	return u, nil
+}
+
+// refuse counts and logs an update refused before it could be applied (a
+// file that does not parse).
+func (c *Client) refuse(typeURL string, err error) {
+	if st := typeStats(c.o.Stats, typeURL); st != nil {
+		st.attempt.Inc()
+		st.rejected.Inc()
+	}
+	c.log.Warn("xDS update refused; the running config keeps serving", "type", typeURL, "err", err)
+}

@@ -60,7 +60,7 @@ func (c *Client) plan() (*plan, error) {
 			p.streams = append(p.streams, s)
 			via = s
 		case cs.GetPathConfigSource() != nil:
-			p.files = append(p.files, newFileSource(src.typeURL, cs.GetPathConfigSource()))
+			p.files = append(p.files, newFileSource(src.typeURL, cs.GetPathConfigSource(), c.o.File))
 		default:
 			return nil, fmt.Errorf("%s: give ads, api_config_source or path_config_source", src.path)
 		}

@@ -38,7 +38,13 @@ type sluice struct {
 
 func startSluice(t *testing.T, bootstrap string) *sluice {
 	t.Helper()
-	file := filepath.Join(t.TempDir(), "envoy.yaml")
+	return startSluiceAt(t, bootstrap, filepath.Join(t.TempDir(), "envoy.yaml"))
+}
+
+// startSluiceAt is startSluice with the bootstrap written to file (its
+// relative paths resolve against file's directory).
+func startSluiceAt(t *testing.T, bootstrap, file string) *sluice {
+	t.Helper()
 	if err := os.WriteFile(file, []byte(bootstrap), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +63,8 @@ func startSluice(t *testing.T, bootstrap string) *sluice {
 		t.Fatal(err)
 	}
 	cl, err := xds.New(xds.Options{File: file, Bootstrap: bs, Server: srv, Clusters: srv.Clusters,
-		Stats: store.Root(), Log: log, BackoffBase: 20 * time.Millisecond, BackoffMax: 300 * time.Millisecond})
+		Stats: store.Root(), Log: log, BackoffBase: 20 * time.Millisecond, BackoffMax: 300 * time.Millisecond,
+		FileInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
