@@ -47,17 +47,25 @@ func serve(file, format string, watch time.Duration, ioLoops int, node nodeFlags
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	stopXDS, err := startXDS(file, data, format, srv, log, node)
+	es, err := startEnvoySource(file, data, format, srv, log, node)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		srv.Shutdown()
 		return 1
 	}
-	if stopXDS != nil {
+	dynamic := es != nil && es.dynamic
+	if es != nil {
+		defer es.stop()
+	}
+	if dynamic {
 		// Envoy does not reload its bootstrap either: the static part would
 		// replace what the control plane sent.
-		defer stopXDS()
 		watch = 0
+	}
+	reload := func(b []byte) {
+		if srv.ReloadData(file, b) == nil && es != nil {
+			es.reloaded(file, b)
+		}
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
@@ -65,7 +73,11 @@ func serve(file, format string, watch time.Duration, ioLoops int, node nodeFlags
 	var adm *admin.Server
 	if cfg.Admin.Address != "" {
 		quit := func() { sigs <- syscall.SIGTERM } // /quitquitquit drains as SIGTERM does
-		if adm, err = admin.Start(cfg.Admin.Address, srv, log, admin.WithLogLevel(lv), admin.WithQuit(quit)); err != nil {
+		opts := []admin.Option{admin.WithLogLevel(lv), admin.WithQuit(quit)}
+		if es != nil {
+			opts = append(opts, admin.WithConfigDump(es.client.ConfigDump))
+		}
+		if adm, err = admin.Start(cfg.Admin.Address, srv, log, opts...); err != nil {
 			fmt.Fprintln(stderr, err)
 			srv.Shutdown()
 			return 1
@@ -89,13 +101,13 @@ func serve(file, format string, watch time.Duration, ioLoops int, node nodeFlags
 		select {
 		case <-tick:
 			if b, ok := w.Poll(); ok {
-				srv.ReloadData(file, b)
+				reload(b)
 			}
 		case sig := <-sigs:
 			if sig != syscall.SIGHUP {
 				return drain(srv, sigs, sig, log)
 			}
-			if stopXDS != nil {
+			if dynamic {
 				log.Warn("SIGHUP ignored: a bootstrap with dynamic_resources is not reloaded; restart sluice to change it", "file", file)
 				continue
 			}
@@ -105,7 +117,7 @@ func serve(file, format string, watch time.Duration, ioLoops int, node nodeFlags
 				continue
 			}
 			w.SetCurrent(b)
-			srv.ReloadData(file, b)
+			reload(b)
 		}
 	}
 }

@@ -62,16 +62,18 @@ type Options struct {
 type resource struct {
 	msg     proto.Message
 	version string
+	updated time.Time // when it was accepted (config_dump's last_updated)
 }
 
 // Client keeps the resources a control plane or files sent, merges them
 // with the static ones and applies the result. Its methods are safe for
 // concurrent use; updates are applied one at a time.
 type Client struct {
-	o    Options
-	p    *plan
-	node *corev3.Node
-	log  *slog.Logger
+	o       Options
+	p       *plan
+	started time.Time
+	node    *corev3.Node
+	log     *slog.Logger
 
 	mu       sync.Mutex
 	res      map[string]map[string]resource // type URL → name → resource
@@ -124,7 +126,7 @@ func New(o Options) (*Client, error) {
 		node.Cluster = o.NodeCluster
 	}
 	node.UserAgentName = "sluice"
-	c := &Client{o: o, node: node, log: log.With("component", "xds"),
+	c := &Client{o: o, node: node, started: time.Now(), log: log.With("component", "xds"),
 		res: map[string]map[string]resource{}, active: map[string]*listenerv3.Listener{},
 		warmed: map[string]time.Time{}, expired: map[string]bool{}, warned: map[string]bool{}, lastVer: map[string]string{},
 		cds: typeStats(o.Stats, ClusterType), lds: typeStats(o.Stats, ListenerType),
@@ -208,6 +210,11 @@ func (c *Client) apply(u *update) error {
 	if err != nil {
 		c.log.Warn("xDS update refused; the running config keeps serving", "type", u.typeURL, "version", u.version, "err", err)
 		return err
+	}
+	now := time.Now()
+	for n, r := range u.resources {
+		r.updated = now
+		next[n] = r
 	}
 	c.res = cand
 	c.log.Info("xDS update applied", "type", u.typeURL, "version", u.version, "resources", len(next))
@@ -366,4 +373,13 @@ func (c *Client) setLastVersion(t, v string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lastVer[t] = v
+}
+
+// SetBootstrap replaces the bootstrap whose static resources the client
+// merges and dumps (a static bootstrap reloaded from its file).
+func (c *Client) SetBootstrap(bs *bootstrapv3.Bootstrap) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.o.Bootstrap = bs
+	c.started = time.Now()
 }
