@@ -30,6 +30,9 @@ const usage = `Usage:
   sluice validate -c FILE         check FILE as a start would: syntax, fields,
                                   references, certificate and key files; with
                                   -check-addresses also that the addresses bind
+  sluice convert -c FILE --to envoy|sluice
+                                  print FILE's config in the other form: an
+                                  Envoy v3 bootstrap or sluice's YAML
   sluice version                  print the version
   sluice help                     print this help
 
@@ -47,7 +50,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	cmd := "run"
-	if len(args) > 0 && (args[0] == "run" || args[0] == "validate" || args[0] == "version" || args[0] == "help") {
+	if len(args) > 0 && (args[0] == "run" || args[0] == "validate" || args[0] == "convert" || args[0] == "version" || args[0] == "help") {
 		cmd, args = args[0], args[1:]
 	}
 	fs := flag.NewFlagSet("sluice "+cmd, flag.ContinueOnError)
@@ -64,6 +67,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ioLoops := fs.Int("io-loops", -1, "event loops (epoll threads) that move the bytes of plain-TCP tcp_proxy connections; -1: one per two --concurrency cores (at least one), 0: none (a goroutine per direction)")
 	checkAddrs := fs.Bool("check-addresses", false, "validate: also bind every listener and admin address, and fail if one is in use")
 	format := fs.String("config-format", "auto", "config file format: sluice, envoy (an Envoy v3 bootstrap, YAML or JSON) or auto (envoy when the file has static_resources, dynamic_resources, node or an admin.address.socket_address at its top level)")
+	to := fs.String("to", "", "convert: the form to print, envoy or sluice")
 	var node nodeFlags
 	fs.StringVar(&node.id, "service-node", "", "xDS: the node id sent to the control plane, over the bootstrap's node.id (Envoy's --service-node)")
 	fs.StringVar(&node.cluster, "service-cluster", "", "xDS: the node cluster sent to the control plane, over the bootstrap's node.cluster (Envoy's --service-cluster)")
@@ -98,6 +102,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return validate(*file, *format, *checkAddrs, stdout, stderr)
+	case "convert":
+		if *file == "" || *to == "" {
+			fmt.Fprintln(stderr, "sluice convert: -c FILE and --to envoy|sluice are required")
+			return 2
+		}
+		return convert(*file, *format, *to, stdout, stderr)
 	}
 	if *file == "" {
 		fmt.Fprintln(stderr, "sluice: -c FILE is required (try: sluice -c examples/tcp.yaml, or sluice -h)")

@@ -54,3 +54,34 @@ dynamic_resources:
 		})
 	}
 }
+
+// TestConvert: sluice convert prints an Envoy bootstrap that validate
+// accepts, and back; a bad --to is a usage error.
+func TestConvert(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := run([]string{"convert", "-c", "../../testdata/envoy/redis.yaml", "--to", "sluice"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	sl := filepath.Join(dir, "sluice.yaml")
+	os.WriteFile(sl, out.Bytes(), 0o644)
+	if !strings.Contains(out.String(), "redis_proxy:") {
+		t.Fatalf("not sluice's form:\n%s", out.String())
+	}
+	out.Reset()
+	if code := run([]string{"convert", "-c", sl, "--to", "envoy"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProxy") {
+		t.Fatalf("not Envoy's form:\n%s", out.String())
+	}
+	ev := filepath.Join(dir, "envoy.yaml")
+	os.WriteFile(ev, out.Bytes(), 0o644)
+	out.Reset()
+	if code := run([]string{"validate", "-c", ev}, &out, &errb); code != 0 || !strings.Contains(out.String(), ": OK") {
+		t.Fatalf("validate of the converted file: exit %d: %s%s", code, out.String(), errb.String())
+	}
+	if code := run([]string{"convert", "-c", ev, "--to", "istio"}, &out, &errb); code != 2 {
+		t.Fatalf("--to istio: exit %d", code)
+	}
+}
