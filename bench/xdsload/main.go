@@ -51,6 +51,7 @@ func main() {
 	clients := flag.Int("clients", 8, "live connections doing request/response")
 	settle := flag.Duration("settle", 3*time.Second, "live traffic measured before the push")
 	profile := flag.String("profile", "xds.cpu.pprof", "where to write sluice's CPU profile of the update")
+	profSecs := flag.Int("profile-seconds", 12, "length of the CPU profile, from just before the push")
 	flag.Parse()
 	if *bin == "" {
 		log.Fatal("-sluice is required")
@@ -105,8 +106,9 @@ static_resources:
 `, port(admin), api, port(cpLn.Addr().String()))
 	file := filepath.Join(dir, "envoy.yaml")
 	os.WriteFile(file, []byte(bs), 0o644)
-	cmd := exec.Command(*bin, "-c", file, "-log-level", "warn")
-	cmd.Stderr = os.Stderr
+	cmd := exec.Command(*bin, "-c", file, "-log-level", "info")
+	logs := &lineLog{}
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		log.Fatal(err)
 	}
@@ -132,7 +134,7 @@ static_resources:
 
 	prof := make(chan []byte, 1)
 	go func() {
-		prof <- get("http://" + admin + "/debug/pprof/profile?seconds=" + strconv.Itoa(int(max(5, *settle/time.Second))))
+		prof <- get("http://" + admin + "/debug/pprof/profile?seconds=" + strconv.Itoa(*profSecs))
 	}()
 	time.Sleep(200 * time.Millisecond) // let the profile start first
 	big := snapshot(live, echo.Addr().String(), *nClusters, *nEndpoints)
@@ -161,6 +163,10 @@ static_resources:
 	fmt.Printf("                    during: %s\n", during)
 	fmt.Printf("                    after:  %s\n", after)
 	fmt.Printf("  CPU profile       %s (go tool pprof -top %s)\n", *profile, *profile)
+	fmt.Println("  sluice's own account (update received -> applied):")
+	for _, l := range logs.matching("xDS update applied") {
+		fmt.Println("   ", l)
+	}
 }
 
 // snapshot is the live listener and cluster plus n EDS clusters with eps
@@ -392,4 +398,45 @@ func rss(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// lineLog keeps sluice's log lines and passes warnings through.
+type lineLog struct {
+	mu    sync.Mutex
+	lines []string
+	part  string
+}
+
+func (l *lineLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.part += string(p)
+	for {
+		i := strings.IndexByte(l.part, '\n')
+		if i < 0 {
+			break
+		}
+		line := l.part[:i]
+		l.part = l.part[i+1:]
+		l.lines = append(l.lines, line)
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+			fmt.Fprintln(os.Stderr, line)
+		}
+	}
+	return len(p), nil
+}
+
+func (l *lineLog) matching(s string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range l.lines {
+		if strings.Contains(line, s) {
+			if i := strings.Index(line, "type="); i >= 0 {
+				line = line[i:]
+			}
+			out = append(out, line)
+		}
+	}
+	return out
 }

@@ -179,6 +179,7 @@ func (c *Client) apply(u *update) error {
 	for _, s := range st {
 		s.attempt.Inc()
 	}
+	start := time.Now()
 	cand := make(map[string]map[string]resource, len(c.res)+1)
 	for t, m := range c.res {
 		cand[t] = m
@@ -197,12 +198,13 @@ func (c *Client) apply(u *update) error {
 	}
 	cand[u.typeURL] = next
 	err := c.build(cand)
+	took := time.Since(start)
 	for _, s := range st {
 		if err != nil {
 			s.rejected.Inc()
 			continue
 		}
-		s.accepted(u.version)
+		s.accepted(u.version, took)
 		if len(u.resources) == 0 && len(u.removed) == 0 {
 			s.empty.Inc()
 		}
@@ -217,7 +219,7 @@ func (c *Client) apply(u *update) error {
 		next[n] = r
 	}
 	c.res = cand
-	c.log.Info("xDS update applied", "type", u.typeURL, "version", u.version, "resources", len(next))
+	c.log.Info("xDS update applied", "type", u.typeURL, "version", u.version, "resources", len(next), "took", took)
 	c.resubscribe()
 	return nil
 }

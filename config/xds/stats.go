@@ -13,6 +13,8 @@ import (
 type subStats struct {
 	attempt, success, rejected, failure, empty, initTimeout *stats.Counter
 	version, updateTime                                     *stats.Gauge
+	// duration is Envoy's update_duration: ms to apply an accepted update.
+	duration *stats.Histogram
 }
 
 func newSubStats(sc *stats.Scope) *subStats {
@@ -21,12 +23,14 @@ func newSubStats(sc *stats.Scope) *subStats {
 		rejected: sc.Counter("update_rejected"), failure: sc.Counter("update_failure"),
 		empty: sc.Counter("update_empty"), initTimeout: sc.Counter("init_fetch_timeout"),
 		version: sc.Gauge("version"), updateTime: sc.Gauge("update_time"),
+		duration: sc.Histogram("update_duration"),
 	}
 }
 
-// accepted counts a successful update of version v.
-func (s *subStats) accepted(v string) {
+// accepted counts a successful update of version v that took d.
+func (s *subStats) accepted(v string, d time.Duration) {
 	s.success.Inc()
+	s.duration.Record(float64(d.Microseconds()) / 1000)
 	s.version.Set(versionHash(v))
 	s.updateTime.Set(time.Now().UnixMilli())
 }
