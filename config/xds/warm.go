@@ -24,7 +24,7 @@ func initialFetchTimeout(cs *corev3.ConfigSource) time.Duration {
 // that its listeners start. c.mu is held.
 func (c *Client) startWarmTimer(cl *clusterv3.Cluster) {
 	d := initialFetchTimeout(cl.GetEdsClusterConfig().GetEdsConfig())
-	if d <= 0 {
+	if d <= 0 || c.stopped {
 		return
 	}
 	name := cl.GetName()
