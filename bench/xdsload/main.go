@@ -84,7 +84,7 @@ func main() {
 	defer gs.Stop()
 
 	live, admin := freeAddr(), freeAddr()
-	set(cache, "1", snapshot(live, echo.Addr().String(), 0, 0))
+	set(cache, "1", snapshot(live, echo.Addr().String(), 0, 0, 1000))
 	api := "GRPC"
 	if *delta {
 		api = "DELTA_GRPC"
@@ -137,7 +137,7 @@ static_resources:
 		prof <- get("http://" + admin + "/debug/pprof/profile?seconds=" + strconv.Itoa(*profSecs))
 	}()
 	time.Sleep(200 * time.Millisecond) // let the profile start first
-	big := snapshot(live, echo.Addr().String(), *nClusters, *nEndpoints)
+	big := snapshot(live, echo.Addr().String(), *nClusters, *nEndpoints, 1000)
 	start := time.Now()
 	set(cache, "2", big)
 	cds := acks.wait(resource.ClusterType, "2")
@@ -145,6 +145,12 @@ static_resources:
 	during := lat.take()
 	time.Sleep(time.Second) // live traffic just after, for comparison
 	after := lat.take()
+	// Every endpoint moves (new ports): an EDS-only change.
+	moved := snapshot(live, echo.Addr().String(), *nClusters, *nEndpoints, 2000)
+	start3 := time.Now()
+	set(cache, "3", moved)
+	eds3 := acks.wait(resource.EndpointType, "3")
+	during3 := lat.take()
 	close(stop)
 	wg.Wait()
 	rssAfter := rss(cmd.Process.Pid)
@@ -158,6 +164,8 @@ static_resources:
 	fmt.Printf("xDS update: %d clusters, %d endpoints, %s (figures under load from other processes are noisy)\n", *nClusters, *nEndpoints, mode)
 	fmt.Printf("  push -> CDS ACK   %v%s\n", cds.at.Sub(start).Round(time.Millisecond), cds.nack)
 	fmt.Printf("  push -> EDS ACK   %v%s\n", eds.at.Sub(start).Round(time.Millisecond), eds.nack)
+	fmt.Printf("  every endpoint moved: push -> EDS ACK %v%s; live traffic during: %s\n",
+		eds3.at.Sub(start3).Round(time.Millisecond), eds3.nack, during3)
 	fmt.Printf("  sluice RSS        %.1f MiB before, %.1f MiB after\n", float64(rssBefore)/(1<<20), float64(rssAfter)/(1<<20))
 	fmt.Printf("  live traffic      before: %s\n", before)
 	fmt.Printf("                    during: %s\n", during)
@@ -171,7 +179,7 @@ static_resources:
 
 // snapshot is the live listener and cluster plus n EDS clusters with eps
 // endpoints in all (addresses in 10.0.0.0/8, never dialed).
-func snapshot(live, echo string, n, eps int) map[resource.Type][]types.Resource {
+func snapshot(live, echo string, n, eps, portBase int) map[resource.Type][]types.Resource {
 	tp, _ := anypb.New(&tcpproxyv3.TcpProxy{StatPrefix: "live", ClusterSpecifier: &tcpproxyv3.TcpProxy_Cluster{Cluster: "live"}})
 	res := map[resource.Type][]types.Resource{
 		resource.ListenerType: {&listenerv3.Listener{Name: "live", Address: addr(live),
@@ -196,7 +204,7 @@ func snapshot(live, echo string, n, eps int) map[resource.Type][]types.Resource 
 		}
 		var as []string
 		for j := 0; j < per; j++ {
-			as = append(as, fmt.Sprintf("10.%d.%d.%d:%d", k>>16&255, k>>8&255, k&255, 1000+j))
+			as = append(as, fmt.Sprintf("10.%d.%d.%d:%d", k>>16&255, k>>8&255, k&255, portBase+j))
 			k++
 		}
 		res[resource.EndpointType] = append(res[resource.EndpointType], cla(name, as))

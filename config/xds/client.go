@@ -197,7 +197,23 @@ func (c *Client) apply(u *update) error {
 		next[n] = r
 	}
 	cand[u.typeURL] = next
-	err := c.build(cand)
+	var err error
+	if unchanged(c.res[u.typeURL], next) {
+		// A State of the World response repeats what is held when another
+		// type changed (a new snapshot version): nothing to translate.
+	} else if cfg, fast, ferr := c.fastEDS(u); fast {
+		err = ferr
+		if err == nil {
+			var ok bool
+			if ok, err = c.o.Server.ApplyClusters(cfg); ok && err == nil {
+				c.applied = cfg
+			} else if err == nil {
+				err = c.build(cand)
+			}
+		}
+	} else {
+		err = c.build(cand)
+	}
 	took := time.Since(start)
 	for _, s := range st {
 		if err != nil {
@@ -222,6 +238,20 @@ func (c *Client) apply(u *update) error {
 	c.log.Info("xDS update applied", "type", u.typeURL, "version", u.version, "resources", len(next), "took", took)
 	c.resubscribe()
 	return nil
+}
+
+// unchanged reports whether next holds the same resources as cur.
+func unchanged(cur, next map[string]resource) bool {
+	if len(cur) != len(next) {
+		return false
+	}
+	for n, r := range next {
+		o, ok := cur[n]
+		if !ok || (o.msg != r.msg && !proto.Equal(o.msg, r.msg)) {
+			return false
+		}
+	}
+	return true
 }
 
 // statsFor returns the stats an update moves: CDS's or LDS's, or those of

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"github.com/redis/go-redis/v9"
@@ -288,6 +289,24 @@ func scenario(t *testing.T, ads, delta bool) {
 	}
 	if s.srv.Clusters.Get("broken") != nil {
 		t.Error("the refused cluster is running")
+	}
+
+	// A bad endpoint update is refused too: the endpoints stay on b.
+	edsRejected := s.counter("cluster.redis.update_rejected")
+	badEDS := base(a.Addr())
+	badEDS[resource.EndpointType][0].(*endpointv3.ClusterLoadAssignment).Endpoints[0].Priority = 1
+	cp.set("5b", badEDS)
+	s.waitCounter("cluster.redis.update_rejected", edsRejected+1)
+	poll.Eventually(t, 20*time.Second, func() bool {
+		for _, m := range cp.nacked() {
+			if strings.Contains(m, `ClusterLoadAssignment "redis": endpoints[0].priority: not supported by sluice`) {
+				return true
+			}
+		}
+		return false
+	}, "no NACK naming the endpoint field; NACKs: %v", func() any { return joinLines(cp.nacked()) })
+	if p, err := backendPort(l1); err != nil || p != itoa(b.Port()) {
+		t.Errorf("after the refused endpoints: %v %v, want still b", p, err)
 	}
 
 	// 5. The control plane goes away: traffic carries on while sluice
