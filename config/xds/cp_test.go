@@ -123,11 +123,17 @@ func (cp *controlPlane) restart() {
 // set publishes a snapshot for sluice's node.
 func (cp *controlPlane) set(version string, res map[resource.Type][]types.Resource) {
 	cp.t.Helper()
+	cp.setFor(nodeID, version, res)
+}
+
+// setFor publishes a snapshot for a node id.
+func (cp *controlPlane) setFor(node, version string, res map[resource.Type][]types.Resource) {
+	cp.t.Helper()
 	snap, err := cachev3.NewSnapshot(version, res)
 	if err != nil {
 		cp.t.Fatal(err)
 	}
-	if err := cp.cache.SetSnapshot(context.Background(), nodeID, snap); err != nil {
+	if err := cp.cache.SetSnapshot(context.Background(), node, snap); err != nil {
 		cp.t.Fatal(err)
 	}
 	cp.mu.Lock()

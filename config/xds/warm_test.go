@@ -48,3 +48,24 @@ func TestWarming(t *testing.T) {
 		return err == nil && p == itoa(r.Port())
 	}, "lw never served once w had its endpoints")
 }
+
+// TestNodeOverride: --service-node and --service-cluster (Options.NodeID,
+// NodeCluster) replace the bootstrap's node: the control plane serves the
+// snapshot of the overriding id.
+func TestNodeOverride(t *testing.T) {
+	r := testenv.Redis(t)
+	cp := startControlPlane(t)
+	l := "127.0.0.1:" + itoa(testenv.FreePort(t))
+	cp.setFor("edge-7", "1", map[resource.Type][]types.Resource{
+		resource.ClusterType:  {staticCluster("redis", r.Addr())},
+		resource.ListenerType: {tcpListener("edge", l, "redis")},
+	})
+	s := startSluiceNode(t, bootstrap(cp, true, true), "edge-7", "edges")
+	if n := s.xds.Node(); n.GetId() != "edge-7" || n.GetCluster() != "edges" {
+		t.Fatalf("node %v", n)
+	}
+	poll.Eventually(t, 20*time.Second, func() bool {
+		p, err := backendPort(l)
+		return err == nil && p == itoa(r.Port())
+	}, "the overriding node's snapshot never served")
+}

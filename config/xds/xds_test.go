@@ -42,9 +42,21 @@ func startSluice(t *testing.T, bootstrap string) *sluice {
 	return startSluiceAt(t, bootstrap, filepath.Join(t.TempDir(), "envoy.yaml"))
 }
 
+// startSluiceNode is startSluice with the node identity given as
+// --service-node and --service-cluster would.
+func startSluiceNode(t *testing.T, bootstrap, id, cluster string) *sluice {
+	t.Helper()
+	return startSluiceOpts(t, bootstrap, filepath.Join(t.TempDir(), "envoy.yaml"), id, cluster)
+}
+
 // startSluiceAt is startSluice with the bootstrap written to file (its
 // relative paths resolve against file's directory).
 func startSluiceAt(t *testing.T, bootstrap, file string) *sluice {
+	t.Helper()
+	return startSluiceOpts(t, bootstrap, file, "", "")
+}
+
+func startSluiceOpts(t *testing.T, bootstrap, file, nodeID, nodeCluster string) *sluice {
 	t.Helper()
 	if err := os.WriteFile(file, []byte(bootstrap), 0o644); err != nil {
 		t.Fatal(err)
@@ -65,7 +77,7 @@ func startSluiceAt(t *testing.T, bootstrap, file string) *sluice {
 	}
 	cl, err := xds.New(xds.Options{File: file, Bootstrap: bs, Server: srv, Clusters: srv.Clusters,
 		Stats: store.Root(), Log: log, BackoffBase: 20 * time.Millisecond, BackoffMax: 300 * time.Millisecond,
-		FileInterval: 20 * time.Millisecond})
+		FileInterval: 20 * time.Millisecond, NodeID: nodeID, NodeCluster: nodeCluster})
 	if err != nil {
 		t.Fatal(err)
 	}
