@@ -38,7 +38,7 @@ func startEnvoySource(file string, data []byte, format string, srv *proxy.Server
 	if err != nil {
 		return nil, err
 	}
-	es := &envoySource{client: c, dynamic: bs.GetDynamicResources() != nil, stop: func() {}}
+	es := &envoySource{client: c, dynamic: c.Dynamic(), stop: func() {}}
 	if es.dynamic {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})

@@ -71,7 +71,7 @@ func (c *Client) assemble(cand map[string]map[string]resource) (*config.Config, 
 	retained := map[string]*clusterv3.Cluster{}
 	dropped := map[string]bool{}
 	for pass := 0; ; pass++ {
-		a := c.merge(inUse, retained, listeners)
+		a := c.merge(inUse, retained, listeners, cand[EndpointType])
 		cfg, warns, err := envoy.FromBootstrap(c.o.File, a.bs)
 		if err == nil {
 			c.warn(warns)
@@ -112,14 +112,22 @@ func (c *Client) assemble(cand map[string]map[string]resource) (*config.Config, 
 }
 
 // merge builds the bootstrap of one assembly attempt.
-func (c *Client) merge(inUse []*clusterv3.Cluster, retained map[string]*clusterv3.Cluster, listeners map[string]*listenerv3.Listener) *assembly {
+func (c *Client) merge(inUse []*clusterv3.Cluster, retained map[string]*clusterv3.Cluster, listeners map[string]*listenerv3.Listener, eds map[string]resource) *assembly {
 	base := c.o.Bootstrap
 	bs := &bootstrapv3.Bootstrap{Admin: base.GetAdmin(), StaticResources: &bootstrapv3.Bootstrap_StaticResources{}}
 	a := &assembly{bs: bs}
 	sr := bs.StaticResources
 	for _, cl := range base.GetStaticResources().GetClusters() {
+		o := origin{}
+		if r, ok := eds[serviceName(cl)]; ok && cl.GetType() == clusterv3.Cluster_EDS {
+			// A static EDS cluster: in use from the start, its endpoints
+			// come when they come.
+			cl = proto.Clone(cl).(*clusterv3.Cluster)
+			cl.LoadAssignment = r.msg.(*endpointv3.ClusterLoadAssignment)
+			o = origin{kind: "Cluster", name: cl.GetName(), cla: serviceName(cl)}
+		}
 		sr.Clusters = append(sr.Clusters, cl)
-		a.clusters = append(a.clusters, origin{})
+		a.clusters = append(a.clusters, o)
 	}
 	for _, l := range base.GetStaticResources().GetListeners() {
 		sr.Listeners = append(sr.Listeners, l)

@@ -140,6 +140,10 @@ func New(o Options) (*Client, error) {
 	return c, nil
 }
 
+// Dynamic reports whether the bootstrap asks for anything dynamic: a
+// stream or a watched file. Run has nothing to do otherwise.
+func (c *Client) Dynamic() bool { return len(c.p.streams)+len(c.p.files) > 0 }
+
 // Node returns the node identity sent to the control plane.
 func (c *Client) Node() *corev3.Node { return c.node }
 
@@ -271,8 +275,11 @@ func (c *Client) statsFor(u *update) []*subStats {
 			names[n] = true
 		}
 		var out []*subStats
+		clusters := append([]*clusterv3.Cluster(nil), c.o.Bootstrap.GetStaticResources().GetClusters()...)
 		for _, r := range c.res[ClusterType] {
-			cl := r.msg.(*clusterv3.Cluster)
+			clusters = append(clusters, r.msg.(*clusterv3.Cluster))
+		}
+		for _, cl := range clusters {
 			if cl.GetType() == clusterv3.Cluster_EDS && names[serviceName(cl)] {
 				s := c.eds[cl.GetName()]
 				if s == nil {
@@ -365,10 +372,13 @@ func (c *Client) versions(typeURL string) map[string]string {
 func (c *Client) wantedEDS(res map[string]map[string]resource) []string {
 	seen := map[string]bool{}
 	var out []string
+	clusters := append([]*clusterv3.Cluster(nil), c.o.Bootstrap.GetStaticResources().GetClusters()...)
 	for _, r := range res[ClusterType] {
-		cl := r.msg.(*clusterv3.Cluster)
-		if cl.GetType() != clusterv3.Cluster_EDS {
-			continue
+		clusters = append(clusters, r.msg.(*clusterv3.Cluster))
+	}
+	for _, cl := range clusters {
+		if cl.GetType() != clusterv3.Cluster_EDS || cl.GetEdsClusterConfig().GetEdsConfig().GetPathConfigSource() != nil {
+			continue // files are read, not subscribed to
 		}
 		if n := serviceName(cl); !seen[n] {
 			seen[n] = true

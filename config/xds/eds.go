@@ -25,8 +25,12 @@ func (c *Client) fastEDS(u *update) (*config.Config, bool, error) {
 		return nil, false, nil
 	}
 	users := map[string][]string{} // service name → running clusters
-	for name, r := range c.res[ClusterType] {
-		cl := r.msg.(*clusterv3.Cluster)
+	clusters := append([]*clusterv3.Cluster(nil), c.o.Bootstrap.GetStaticResources().GetClusters()...)
+	for _, r := range c.res[ClusterType] {
+		clusters = append(clusters, r.msg.(*clusterv3.Cluster))
+	}
+	for _, cl := range clusters {
+		name := cl.GetName()
 		if cl.GetType() != clusterv3.Cluster_EDS {
 			continue
 		}

@@ -118,3 +118,51 @@ dynamic_resources:
 		t.Errorf("%d requests failed: %v", len(f), f[:min(len(f), 5)])
 	}
 }
+
+// edsFile is a DiscoveryResponse of one ClusterLoadAssignment.
+func edsFile(version, name, endpoint string) string {
+	return fmt.Sprintf(`version_info: "%s"
+resources:
+- "@type": type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment
+  cluster_name: %s
+  endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: %s}}}}]}]
+`, version, name, endpoint)
+}
+
+// TestEDSFile: a static EDS cluster reads its endpoints from an
+// eds_config path_config_source file; rewriting it moves the traffic, a
+// bad one is refused and counted in cluster.<name>.update_rejected.
+func TestEDSFile(t *testing.T) {
+	a, b := testenv.Redis(t), testenv.Redis(t)
+	dir := t.TempDir()
+	port := itoa(testenv.FreePort(t))
+	eds := filepath.Join(dir, "eds.yaml")
+	writeFile(t, eds, edsFile("1", "redis", itoa(a.Port())))
+	s := startSluiceAt(t, fmt.Sprintf(`static_resources:
+  listeners:
+  - name: l1
+    address: {socket_address: {address: 127.0.0.1, port_value: %s}}
+    filter_chains: [{filters: [{name: tcp, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, stat_prefix: l1, cluster: redis}}]}]
+  clusters:
+  - name: redis
+    type: EDS
+    connect_timeout: 1s
+    eds_cluster_config: {eds_config: {path_config_source: {path: eds.yaml}, resource_api_version: V3}}
+`, port), filepath.Join(dir, "envoy.yaml"))
+	l1 := "127.0.0.1:" + port
+	poll.Eventually(t, 20*time.Second, func() bool {
+		p, err := backendPort(l1)
+		return err == nil && p == itoa(a.Port())
+	}, "l1 never reached the endpoint from eds.yaml")
+	rename(t, eds, edsFile("2", "redis", itoa(b.Port())))
+	poll.Eventually(t, 20*time.Second, func() bool {
+		p, err := backendPort(l1)
+		return err == nil && p == itoa(b.Port())
+	}, "the new eds.yaml never applied")
+	s.waitCounter("cluster.redis.update_success", 2)
+	rename(t, eds, edsFile("3", "redis", "0"))
+	s.waitCounter("cluster.redis.update_rejected", 1)
+	if p, err := backendPort(l1); err != nil || p != itoa(b.Port()) {
+		t.Errorf("after a bad eds.yaml: %v %v, want b", p, err)
+	}
+}

@@ -3,10 +3,12 @@ package xds
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 )
 
@@ -23,9 +25,6 @@ type plan struct {
 func (c *Client) plan() (*plan, error) {
 	dr := c.o.Bootstrap.GetDynamicResources()
 	p := &plan{fetch: map[string]time.Duration{}}
-	if dr == nil {
-		return p, nil
-	}
 	var ads *stream
 	if a := dr.GetAdsConfig(); a != nil {
 		s, err := newStream("ads", a, "dynamic_resources.ads_config")
@@ -82,6 +81,41 @@ func (c *Client) plan() (*plan, error) {
 		e.name, e.types = "eds", []string{EndpointType}
 		p.streams = append(p.streams, &e)
 	}
+	// Static EDS clusters: their eds_config says where endpoints come from.
+	files := map[string]bool{}
+	for i, cl := range c.o.Bootstrap.GetStaticResources().GetClusters() {
+		if cl.GetType() != clusterv3.Cluster_EDS {
+			continue
+		}
+		path := fmt.Sprintf("static_resources.clusters[%d].eds_cluster_config.eds_config", i)
+		cs := cl.GetEdsClusterConfig().GetEdsConfig()
+		switch {
+		case cs.GetPathConfigSource() != nil:
+			f := newFileSource(EndpointType, cs.GetPathConfigSource(), c.o.File)
+			if !files[f.path] {
+				files[f.path] = true
+				p.files = append(p.files, f)
+			}
+		case cs.GetAds() != nil:
+			if ads == nil {
+				return nil, fmt.Errorf("%s.ads: dynamic_resources.ads_config is required for it", path)
+			}
+			if !slices.Contains(ads.types, EndpointType) {
+				ads.types = append(ads.types, EndpointType)
+			}
+		case cs.GetApiConfigSource() != nil:
+			if !hasType(p.streams, EndpointType) {
+				s, err := newStream("eds", cs.GetApiConfigSource(), path+".api_config_source")
+				if err != nil {
+					return nil, err
+				}
+				s.types = []string{EndpointType}
+				p.streams = append(p.streams, s)
+			}
+		default:
+			return nil, fmt.Errorf("%s: give ads, api_config_source or path_config_source", path)
+		}
+	}
 	if ads != nil && len(ads.types) > 0 {
 		p.streams = append([]*stream{ads}, p.streams...)
 	}
@@ -95,6 +129,15 @@ func (c *Client) plan() (*plan, error) {
 		}
 	}
 	return p, nil
+}
+
+func hasType(streams []*stream, t string) bool {
+	for _, s := range streams {
+		if slices.Contains(s.types, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // Check reports the problems of a bootstrap's dynamic_resources that the
