@@ -20,6 +20,10 @@ type translator struct {
 	errs     *config.Errors
 	warnings []string
 	paths    map[string]string // sluice path -> Envoy JSON path
+	// viol are protoc-gen-validate violations by the path of the message
+	// whose field broke a rule, reported when the check walks there.
+	viol  map[string][][2]string
+	depth int // check calls under way (an Any's check nests in its parent's)
 }
 
 func newTranslator(errs *config.Errors) *translator {
