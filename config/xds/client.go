@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
@@ -87,6 +88,8 @@ type Client struct {
 	timers   []*time.Timer
 	lastVer  map[string]string // type → last accepted version_info (State of the World)
 	stopped  bool
+
+	streamsOpen atomic.Int64
 
 	cds, lds *subStats
 	eds      map[string]*subStats

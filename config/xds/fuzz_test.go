@@ -38,7 +38,7 @@ func fuzzClient(t testing.TB) *Client {
 // sink takes configs and keeps nothing.
 type sink struct{}
 
-func (sink) Apply(*config.Config) error                { return nil }
+func (sink) Apply(*config.Config) error                 { return nil }
 func (sink) ApplyClusters(*config.Config) (bool, error) { return true, nil }
 
 // seedResponses are real responses: a listener, a cluster and its

@@ -117,9 +117,15 @@ func (s *stream) dial(c *Client) (*grpc.ClientConn, error) {
 		}))
 }
 
-// connected counts an open stream in control_plane.connected_state.
+// connected counts an open stream: control_plane.connected_state is 1
+// while any stream to a management server is open.
 func (c *Client) connected(on bool) {
+	d := int64(-1)
 	if on {
+		d = 1
+	}
+	n := c.streamsOpen.Add(d)
+	if n > 0 {
 		c.cp.connected.Set(1)
 	} else {
 		c.cp.connected.Set(0)
