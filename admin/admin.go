@@ -41,7 +41,8 @@ type Server struct {
 
 // ConfigDumpFunc renders Envoy's /config_dump (protojson of
 // envoy.admin.v3.ConfigDump) for its query: ?resource=, ?mask=,
-// ?include_eds. config/xds's Client.ConfigDump is one.
+// ?include_eds. config/xds's Client.ConfigDump is one. nil bytes and no
+// error mean "no Envoy form": the admin shows sluice's own view.
 type ConfigDumpFunc func(resource, mask string, includeEDS bool) ([]byte, error)
 
 // WithConfigDump makes /config_dump answer in Envoy's format through f;
@@ -122,7 +123,7 @@ var endpoints = [][2]string{
 	{"/certs", "the certificates of the running config's TLS contexts"},
 	{"/clusters", "upstream cluster status"},
 	{"/debug/pprof/", "Go profiles (profile?seconds=N for CPU)"},
-	{"/config_dump", "the running config: Envoy's format for an Envoy bootstrap (?resource=, ?mask=, ?include_eds), ?format=sluice for sluice's own"},
+	{"/config_dump", "the running config in Envoy's format (?resource=, ?mask=, ?include_eds) when it can be written so; ?format=sluice for sluice's own"},
 	{"/drain_listeners", "POST: stop accepting on every listener (?graceful: after drain_timeout)"},
 	{"/help", "this list"},
 	{"/logging", "GET: the log level; POST ?level=debug|info|warning|error|off: change it"},
@@ -263,6 +264,10 @@ func (a *Server) configDump(w http.ResponseWriter, r *http.Request) {
 	b, err := a.dump(q.Get("resource"), q.Get("mask"), eds)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	if b == nil {
+		writeJSON(w, map[string]any{"configs": []any{a.srv.Config()}})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

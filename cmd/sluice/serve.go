@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-proxy/sluice/admin"
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/config/envoy"
+	"github.com/sluice-proxy/sluice/config/xds"
 	"github.com/sluice-proxy/sluice/internal/version"
 	"github.com/sluice-proxy/sluice/proxy"
 	"github.com/sluice-proxy/sluice/stats"
@@ -76,6 +77,13 @@ func serve(file, format string, watch time.Duration, ioLoops int, node nodeFlags
 		opts := []admin.Option{admin.WithLogLevel(lv), admin.WithQuit(quit)}
 		if es != nil {
 			opts = append(opts, admin.WithConfigDump(es.client.ConfigDump))
+		} else {
+			// sluice's own format: Envoy's dump of the config converted,
+			// when Envoy's form can carry it.
+			opts = append(opts, admin.WithConfigDump(func(resource, mask string, eds bool) ([]byte, error) {
+				b, _, err := xds.StaticConfigDump(srv.Config(), resource, mask, eds)
+				return b, err
+			}))
 		}
 		if adm, err = admin.Start(cfg.Admin.Address, srv, log, opts...); err != nil {
 			fmt.Fprintln(stderr, err)

@@ -11,6 +11,9 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/config/envoy"
 )
 
 // ConfigDump renders Envoy's /config_dump from the Envoy resources sluice
@@ -115,7 +118,10 @@ func prune(m protoreflect.Message, paths [][]string) {
 func (c *Client) dumps(includeEDS bool) []proto.Message {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	started := timestamppb.New(c.started)
+	var started *timestamppb.Timestamp
+	if !c.started.IsZero() {
+		started = timestamppb.New(c.started)
+	}
 	bs := &adminv3.BootstrapConfigDump{Bootstrap: c.o.Bootstrap, LastUpdated: started}
 	cl := &adminv3.ClustersConfigDump{VersionInfo: c.lastVer[ClusterType]}
 	ls := &adminv3.ListenersConfigDump{VersionInfo: c.lastVer[ListenerType]}
@@ -173,4 +179,18 @@ func pack(m proto.Message) *anypb.Any {
 		panic(err) // every message here is a generated Envoy type
 	}
 	return a
+}
+
+// StaticConfigDump renders Envoy's /config_dump for a config that has no
+// Envoy bootstrap behind it (sluice's own format), converted with
+// envoy.ToBootstrap. It reports false when the config uses what Envoy's
+// form cannot carry (the admin then shows sluice's own view).
+func StaticConfigDump(cfg *config.Config, field, mask string, includeEDS bool) ([]byte, bool, error) {
+	bs, err := envoy.ToBootstrap(cfg)
+	if err != nil {
+		return nil, false, nil
+	}
+	c := &Client{o: Options{Bootstrap: bs}, res: map[string]map[string]resource{}, lastVer: map[string]string{}}
+	b, err := c.ConfigDump(field, mask, includeEDS)
+	return b, true, err
 }

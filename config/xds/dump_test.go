@@ -13,6 +13,8 @@ import (
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 
 	"github.com/sluice-proxy/sluice/admin"
+	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/config/xds"
 	"github.com/sluice-proxy/sluice/internal/poll"
 	"github.com/sluice-proxy/sluice/internal/testenv"
 )
@@ -98,5 +100,39 @@ func TestConfigDump(t *testing.T) {
 	}
 	if _, body = get("?format=sluice"); !strings.Contains(body, `"listeners"`) || strings.Contains(body, "@type") {
 		t.Errorf("format=sluice: %s", body)
+	}
+}
+
+// TestStaticConfigDump: a config in sluice's own format dumps in Envoy's
+// format when Envoy's form can carry it, and reports false when not.
+func TestStaticConfigDump(t *testing.T) {
+	const base = `listeners:
+  - name: l
+    address: 127.0.0.1:16379
+    filters: [{tcp_proxy: {stat_prefix: t, cluster: c}}]
+clusters: [{name: c, endpoints: ["127.0.0.1:6379"]}]
+`
+	cfg, err := config.Parse("s.yaml", []byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, ok, err := xds.StaticConfigDump(cfg, "static_listeners", "listener.name", false)
+	var d struct {
+		Configs []struct {
+			Type     string `json:"@type"`
+			Listener map[string]any
+		}
+	}
+	if !ok || err != nil || json.Unmarshal(b, &d) != nil || len(d.Configs) != 1 ||
+		d.Configs[0].Type != "type.googleapis.com/envoy.admin.v3.ListenersConfigDump.StaticListener" ||
+		d.Configs[0].Listener["name"] != "l" || d.Configs[0].Listener["filter_chains"] != nil {
+		t.Fatalf("%v %v:\n%s", ok, err, b)
+	}
+	cfg, err = config.Parse("s.yaml", []byte(base+"drain_timeout: 5s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := xds.StaticConfigDump(cfg, "", "", false); ok {
+		t.Fatal("drain_timeout has no Envoy field, yet the config converted")
 	}
 }
