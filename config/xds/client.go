@@ -90,6 +90,8 @@ type Client struct {
 	stopped  bool
 
 	streamsOpen atomic.Int64
+	files       edsFiles        // dynamic clusters' EDS files
+	staticFiles map[string]bool // files the plan reads itself
 
 	cds, lds *subStats
 	eds      map[string]*subStats
@@ -242,6 +244,7 @@ func (c *Client) apply(u *update) error {
 		next[n] = r
 	}
 	c.res = cand
+	c.reconcileFiles()
 	c.log.Info("xDS update applied", "type", u.typeURL, "version", u.version, "resources", len(next), "took", took)
 	c.resubscribe()
 	return nil

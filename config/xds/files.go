@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 
@@ -133,4 +135,44 @@ func (c *Client) refuse(typeURL string, err error) {
 		st.rejected.Inc()
 	}
 	c.log.Warn("xDS update refused; the running config keeps serving", "type", typeURL, "err", err)
+}
+
+// edsFiles runs the path_config_source files of the dynamic EDS clusters
+// held: one watcher per file, started when a cluster names it and stopped
+// when none does any more. c.mu is held.
+type edsFiles struct {
+	ctx     context.Context // Run's; nil before Run
+	wg      *sync.WaitGroup
+	stopped bool
+	running map[string]context.CancelFunc
+}
+
+func (c *Client) reconcileFiles() {
+	ef := &c.files
+	if ef.ctx == nil || ef.stopped {
+		return
+	}
+	want := map[string]*corev3.PathConfigSource{}
+	for _, r := range c.res[ClusterType] {
+		cl := r.msg.(*clusterv3.Cluster)
+		if pcs := cl.GetEdsClusterConfig().GetEdsConfig().GetPathConfigSource(); cl.GetType() == clusterv3.Cluster_EDS && pcs != nil {
+			want[newFileSource(EndpointType, pcs, c.o.File).path] = pcs
+		}
+	}
+	for path, stop := range ef.running {
+		if want[path] == nil {
+			stop()
+			delete(ef.running, path)
+		}
+	}
+	for path, pcs := range want {
+		if ef.running[path] != nil || c.staticFiles[path] {
+			continue
+		}
+		ctx, cancel := context.WithCancel(ef.ctx)
+		ef.running[path] = cancel
+		f := newFileSource(EndpointType, pcs, c.o.File)
+		ef.wg.Add(1)
+		go func() { defer ef.wg.Done(); f.run(ctx, c) }()
+	}
 }

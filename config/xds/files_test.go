@@ -166,3 +166,37 @@ func TestEDSFile(t *testing.T) {
 		t.Errorf("after a bad eds.yaml: %v %v, want b", p, err)
 	}
 }
+
+// TestDynamicEDSFile: clusters from a CDS file whose endpoints come from an
+// EDS file (eds_config.path_config_source): the listener waits for them,
+// then follows the file.
+func TestDynamicEDSFile(t *testing.T) {
+	a, b := testenv.Redis(t), testenv.Redis(t)
+	dir := t.TempDir()
+	port := itoa(testenv.FreePort(t))
+	l1 := "127.0.0.1:" + port
+	writeFile(t, filepath.Join(dir, "cds.yaml"), `version_info: "1"
+resources:
+- "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster
+  name: redis
+  type: EDS
+  connect_timeout: 1s
+  eds_cluster_config: {eds_config: {path_config_source: {path: eds.yaml}}}
+`)
+	writeFile(t, filepath.Join(dir, "lds.json"), ldsFile("1", port))
+	startSluiceAt(t, `dynamic_resources:
+  cds_config: {path_config_source: {path: cds.yaml}}
+  lds_config: {path_config_source: {path: lds.json}}
+`, filepath.Join(dir, "envoy.yaml"))
+	eds := filepath.Join(dir, "eds.yaml")
+	rename(t, eds, edsFile("1", "redis", itoa(a.Port())))
+	poll.Eventually(t, 20*time.Second, func() bool {
+		p, err := backendPort(l1)
+		return err == nil && p == itoa(a.Port())
+	}, "l1 never served with the endpoints of eds.yaml")
+	rename(t, eds, edsFile("2", "redis", itoa(b.Port())))
+	poll.Eventually(t, 20*time.Second, func() bool {
+		p, err := backendPort(l1)
+		return err == nil && p == itoa(b.Port())
+	}, "the new eds.yaml never applied")
+}

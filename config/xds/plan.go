@@ -178,6 +178,14 @@ func (p *plan) run(ctx context.Context, c *Client) error {
 		}))
 	}
 	var wg sync.WaitGroup
+	c.mu.Lock()
+	c.staticFiles = map[string]bool{}
+	for _, f := range p.files {
+		c.staticFiles[f.path] = true
+	}
+	c.files = edsFiles{ctx: ctx, wg: &wg, running: map[string]context.CancelFunc{}}
+	c.reconcileFiles()
+	c.mu.Unlock()
 	for _, s := range p.streams {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.run(ctx, c) }()
@@ -187,6 +195,9 @@ func (p *plan) run(ctx context.Context, c *Client) error {
 		go func() { defer wg.Done(); f.run(ctx, c) }()
 	}
 	<-ctx.Done()
+	c.mu.Lock()
+	c.files.stopped = true // no watcher starts after this
+	c.mu.Unlock()
 	wg.Wait()
 	for _, t := range timers {
 		t.Stop()
