@@ -18,6 +18,7 @@ import (
 
 	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/internal/guard"
 	"github.com/sluice-proxy/sluice/stats"
 )
 
@@ -96,6 +97,7 @@ type Client struct {
 	cds, lds *subStats
 	eds      map[string]*subStats
 	cp       *controlPlaneStats
+	guard    *guard.Guard // server.contained_panics
 
 	readyOnce sync.Once
 	ready     chan struct{}
@@ -131,7 +133,8 @@ func New(o Options) (*Client, error) {
 		node.Cluster = o.NodeCluster
 	}
 	node.UserAgentName = "sluice"
-	c := &Client{o: o, node: node, started: time.Now(), log: log.With("component", "xds"),
+	c := &Client{o: o, node: node, started: time.Now(),
+		guard: &guard.Guard{Log: log, Panics: o.Stats.Sub("server").Counter("contained_panics")}, log: log.With("component", "xds"),
 		res: map[string]map[string]resource{}, active: map[string]*listenerv3.Listener{},
 		warmed: map[string]time.Time{}, expired: map[string]bool{}, warned: map[string]bool{}, lastVer: map[string]string{},
 		cds: typeStats(o.Stats, ClusterType), lds: typeStats(o.Stats, ListenerType),
@@ -181,9 +184,20 @@ type update struct {
 // apply validates, translates and applies u against the other types'
 // current resources. On any problem nothing changes and the error, one
 // line per problem naming the resource and field, is returned for a NACK.
-func (c *Client) apply(u *update) error {
+func (c *Client) apply(u *update) (err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	defer func() {
+		// A bug in a translation costs that update (NACKed), not the process.
+		if v := recover(); v != nil {
+			p := guard.Recovered(v)
+			c.guard.Contain(p, "xDS update", "type", u.typeURL, "version", u.version)
+			for _, s := range c.statsFor(u) {
+				s.rejected.Inc()
+			}
+			err = fmt.Errorf("internal error while applying the update: %v", p.Value)
+		}
+	}()
 	st := c.statsFor(u)
 	for _, s := range st {
 		s.attempt.Inc()
@@ -206,7 +220,6 @@ func (c *Client) apply(u *update) error {
 		next[n] = r
 	}
 	cand[u.typeURL] = next
-	var err error
 	if unchanged(c.res[u.typeURL], next) {
 		// A State of the World response repeats what is held when another
 		// type changed (a new snapshot version): nothing to translate.

@@ -5,6 +5,8 @@ import (
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+
+	"github.com/sluice-proxy/sluice/internal/guard"
 )
 
 // defaultInitialFetchTimeout is Envoy's initial_fetch_timeout.
@@ -36,6 +38,11 @@ func (c *Client) startWarmTimer(cl *clusterv3.Cluster) {
 func (c *Client) expire(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	defer func() {
+		if v := recover(); v != nil {
+			c.guard.Contain(guard.Recovered(v), "EDS initial fetch timeout", "cluster", name)
+		}
+	}()
 	if c.stopped {
 		return
 	}
