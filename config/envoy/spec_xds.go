@@ -32,6 +32,7 @@ var xdsSpecs = []message{
 	}},
 	{name: "envoy.config.core.v3.GrpcService.EnvoyGrpc", fields: []field{
 		own("cluster_name", ""), own("authority", "the :authority of the streams"),
+		own("max_receive_message_length", "a larger response ends the stream; 0 (Envoy's unlimited) is 1 GiB in sluice"),
 	}},
 	{name: "envoy.config.core.v3.PathConfigSource", fields: []field{
 		own("path", "a file holding a DiscoveryResponse (YAML or JSON)"),

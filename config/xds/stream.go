@@ -22,6 +22,7 @@ type stream struct {
 	path      string // the ApiConfigSource's bootstrap path, for errors
 	cluster   string // envoy_grpc.cluster_name
 	authority string
+	maxMsg    int // bytes of one response
 	delta     bool
 	types     []string
 }
@@ -46,6 +47,10 @@ func newStream(name string, api *corev3.ApiConfigSource, path string) (*stream, 
 	}
 	s.cluster = gs[0].GetEnvoyGrpc().GetClusterName()
 	s.authority = gs[0].GetEnvoyGrpc().GetAuthority()
+	s.maxMsg = 1 << 30
+	if n := gs[0].GetEnvoyGrpc().GetMaxReceiveMessageLength().GetValue(); n > 0 {
+		s.maxMsg = int(n)
+	}
 	if s.authority == "" {
 		s.authority = s.cluster
 	}
@@ -107,7 +112,7 @@ func (s *stream) dial(c *Client) (*grpc.ClientConn, error) {
 	return grpc.NewClient("passthrough:///"+s.cluster,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithAuthority(s.authority),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(1<<30)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(s.maxMsg)),
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
 			cl := c.o.Clusters.Get(s.cluster)
 			if cl == nil {
