@@ -24,6 +24,12 @@ func convert(file, format, to string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	if to == "sluice" && format != "sluice" && (format == "envoy" || envoy.IsBootstrap(data)) {
+		if bs, err := envoy.Decode(file, data); err == nil && bs.GetDynamicResources() != nil {
+			fmt.Fprintf(stderr, "%s: dynamic_resources: sluice's own format has no dynamic configuration (xDS, watched resource files); keep the Envoy bootstrap\n", file)
+			return 1
+		}
+	}
 	var out []byte
 	switch to {
 	case "sluice":

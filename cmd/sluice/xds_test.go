@@ -84,4 +84,10 @@ func TestConvert(t *testing.T) {
 	if code := run([]string{"convert", "-c", ev, "--to", "istio"}, &out, &errb); code != 2 {
 		t.Fatalf("--to istio: exit %d", code)
 	}
+	dyn := filepath.Join(dir, "dyn.yaml")
+	os.WriteFile(dyn, []byte("dynamic_resources:\n  lds_config: {path_config_source: {path: lds.yaml}}\n"), 0o644)
+	errb.Reset()
+	if code := run([]string{"convert", "-c", dyn, "--to", "sluice"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "dynamic_resources: sluice's own format has no dynamic configuration") {
+		t.Fatalf("dynamic_resources to sluice: exit %d: %s", code, errb.String())
+	}
 }
