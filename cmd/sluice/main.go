@@ -145,7 +145,7 @@ func validate(file, format string, checkAddrs bool, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if len(cfg.Listeners) == 0 && !cfg.AllowNoListeners {
+	if len(cfg.Listeners) == 0 && !cfg.AllowNoListeners && !hasLDS(file, data, format) {
 		fmt.Fprintf(stderr, "%s: listeners: none; a running sluice refuses to reload to this config unless it sets allow_no_listeners: true\n", file)
 	}
 	fmt.Fprintf(stdout, "%s: OK\n", file)
@@ -167,4 +167,14 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, *slog.LevelVar,
 		return slog.New(slog.NewJSONHandler(w, opts)), lv, nil
 	}
 	return nil, nil, fmt.Errorf("invalid -log-format %q: want text or json", format)
+}
+
+// hasLDS reports whether file is an Envoy bootstrap whose listeners come
+// from LDS.
+func hasLDS(file string, data []byte, format string) bool {
+	if format == "sluice" || (format != "envoy" && !envoy.IsBootstrap(data)) {
+		return false
+	}
+	bs, err := envoy.Decode(file, data)
+	return err == nil && bs.GetDynamicResources().GetLdsConfig() != nil
 }

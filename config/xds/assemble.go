@@ -75,6 +75,9 @@ func (c *Client) assemble(cand map[string]map[string]resource) (*config.Config, 
 		cfg, warns, err := envoy.FromBootstrap(c.o.File, a.bs)
 		if err == nil {
 			c.warn(warns)
+			// Listeners come from LDS: a response without any is the
+			// control plane's (or the file's) explicit word, as in Envoy.
+			cfg.AllowNoListeners = cfg.AllowNoListeners || c.o.Bootstrap.GetDynamicResources().GetLdsConfig() != nil
 			return cfg, listeners, nil
 		}
 		var errs *config.Errors

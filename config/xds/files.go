@@ -1,6 +1,7 @@
 package xds
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -110,6 +111,11 @@ func (f *fileSource) apply(c *Client, data []byte) {
 }
 
 func (f *fileSource) decode(data []byte) (*update, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		// Envoy cannot parse an empty file either; here it would drain
+		// every listener.
+		return nil, fmt.Errorf("%s: empty file (an empty set is {\"resources\": []})", f.path)
+	}
 	var resp discoveryv3.DiscoveryResponse
 	if err := envoy.DecodeMessage(f.path, data, &resp); err != nil {
 		return nil, err

@@ -117,6 +117,17 @@ dynamic_resources:
 	if f := ld.failures(); len(f) > 0 {
 		t.Errorf("%d requests failed: %v", len(f), f[:min(len(f), 5)])
 	}
+
+	// An empty file is refused (it would drain every listener); an
+	// explicit empty set drains them, as in Envoy.
+	writeFile(t, lds, "")
+	s.waitCounter("listener_manager.lds.update_rejected", 2)
+	if p, err := backendPort(l1); err != nil || p != itoa(a.Port()) {
+		t.Fatalf("after an empty lds file: %v %v", p, err)
+	}
+	rename(t, lds, `{"version_info": "9", "resources": []}`)
+	poll.Eventually(t, 20*time.Second, func() bool { return s.srv.ListenerAddr("l1") == "" },
+		"an explicit empty LDS set did not drain l1")
 }
 
 // edsFile is a DiscoveryResponse of one ClusterLoadAssignment.
