@@ -145,12 +145,7 @@ func fromBootstrap(bs *bootstrapv3.Bootstrap, errs *config.Errors) (*config.Conf
 	// every problem is reported at once.
 	early := len(errs.List)
 	out := t.message(bs.ProtoReflect(), "", "")
-	sl, err := json.Marshal(out)
-	if err != nil {
-		errs.Add("", "%v", err)
-		return nil, t.warnings, errs
-	}
-	cfg, err := config.Parse(name, sl)
+	cfg, err := config.ParseNode(name, toNode(out))
 	if err != nil {
 		t.remap(err)
 	}
