@@ -12,6 +12,8 @@ packages=(
   zookeeper default-jre-headless libslf4j-java
   haproxy nutcracker pgbouncer sysbench wrk docker-compose
   kcat
+  thrift-compiler python3-thrift
+  curl iptables
   make git gcc libc6-dev ca-certificates bc systemd
 )
 

@@ -55,6 +55,17 @@ func (c *Cluster) dial(ctx context.Context, h *Host, onSuccess Result) (*Upstrea
 		}
 		return nil, fmt.Errorf("cluster %s: connect to %s: %w", c.name, h.addr, err)
 	}
+	if pp := cfg.UpstreamProxyProtocol; pp != nil {
+		// Envoy's upstream_proxy_protocol transport socket: the header
+		// goes first, before anything else (TLS included) is spoken.
+		if err := writeProxyHeader(ctx, conn, pp); err != nil {
+			conn.Close()
+			cx.Release()
+			c.stats.CxConnectFail.Inc()
+			h.CxConnectFail.Add(1)
+			return nil, fmt.Errorf("cluster %s: %s: %w", c.name, h.addr, err)
+		}
+	}
 	c.stats.CxConnectMs.Record(float64(time.Since(start).Microseconds()) / 1000)
 	c.stats.CxActive.Inc()
 	h.CxActive.Add(1)

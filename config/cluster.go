@@ -50,6 +50,15 @@ type Cluster struct {
 	// multiplex upstream connections (redis_proxy) stream a reply larger
 	// than it instead of holding it whole. Default 1 MiB, at least 64 KiB.
 	PerConnectionBufferLimitBytes uint32 `yaml:"per_connection_buffer_limit_bytes" json:"per_connection_buffer_limit_bytes"`
+	// ThriftProtocolOptions are the transport and protocol thrift_proxy
+	// speaks to this cluster's hosts (Envoy's typed_extension_protocol_options
+	// envoy.filters.network.thrift_proxy); nil: as each client speaks.
+	ThriftProtocolOptions *ThriftProtocolOptions `yaml:"thrift_protocol_options" json:"thrift_protocol_options,omitempty"`
+	// UpstreamProxyProtocol, when set, starts every connection to a host
+	// with a PROXY protocol header (Envoy's upstream_proxy_protocol
+	// transport socket). tcp_proxy names its downstream client in it;
+	// connections without one (pools, health checks) send a LOCAL header.
+	UpstreamProxyProtocol *UpstreamProxyProtocol `yaml:"upstream_proxy_protocol" json:"upstream_proxy_protocol,omitempty"`
 }
 
 // Endpoint is one upstream address with its load-balancing weight.
@@ -143,4 +152,25 @@ func (c *Cluster) MaxWeight() uint32 {
 		m = max(m, e.Weight)
 	}
 	return m
+}
+
+// UpstreamProxyProtocol is Envoy's upstream_proxy_protocol transport socket
+// (ProxyProtocolUpstreamTransport.config): every connection to a host of
+// the cluster starts with a PROXY protocol header naming the downstream
+// client, so the server sees the real client address.
+type UpstreamProxyProtocol struct {
+	// Version is V1 (text) or V2 (binary). Default V1, as in Envoy.
+	Version string `yaml:"version" json:"version,omitempty"`
+	// PassThroughTLVs sends (v2) the downstream header's TLVs the listener's
+	// proxy_protocol filter kept.
+	PassThroughTLVs *PassThroughTLVs `yaml:"pass_through_tlvs" json:"pass_through_tlvs,omitempty"`
+}
+
+// Validate checks the version.
+func (p *UpstreamProxyProtocol) Validate(path string, errs *Errors) {
+	switch p.Version {
+	case "", "V1", "V2":
+	default:
+		errs.Add(Join(path, "version"), "must be V1 or V2, got %q", p.Version)
+	}
 }

@@ -56,12 +56,27 @@ type Listener struct {
 	Address string `yaml:"address" json:"address"`
 	// Filters is shorthand for a single filter chain with no match.
 	Filters []FilterSpec `yaml:"filters" json:"filters,omitempty"`
-	// FilterChains are tried in order; the first whose match fits wins.
+	// FilterChains are chosen by Envoy's most-specific match (see
+	// ChainMatch), not by their order.
 	FilterChains []FilterChain `yaml:"filter_chains" json:"filter_chains,omitempty"`
+	// DefaultFilterChain serves connections no chain matches (Envoy's
+	// default_filter_chain); without it they are closed
+	// (no_filter_chain_match).
+	DefaultFilterChain *FilterChain `yaml:"default_filter_chain" json:"default_filter_chain,omitempty"`
+	// ListenerFilters run in order on each accepted connection before a
+	// chain is chosen (listener_filters.go).
+	ListenerFilters []ListenerFilter `yaml:"listener_filters" json:"listener_filters,omitempty"`
+	// MaxConnections caps the listener's open connections; more are closed
+	// on accept and counted in downstream_cx_overflow. It is the config
+	// analogue of Envoy's runtime key
+	// envoy.resource_limits.listener.<name>.connection_limit (Envoy's v3
+	// Listener has no field for it). 0: no limit.
+	MaxConnections uint32 `yaml:"max_connections" json:"max_connections,omitempty"`
 	// AccessLog, when set, writes one JSON line per closed connection.
 	AccessLog *AccessLog `yaml:"access_log" json:"access_log,omitempty"`
-	// ListenerFiltersTimeout bounds the wait for a client's first bytes
-	// when a chain matches on TLS facts (SNI, ALPN, transport). Default 15s.
+	// ListenerFiltersTimeout bounds the time listener filters (and the
+	// implicit ClientHello read) wait for a client's first bytes. Default
+	// 15s; 0 disables the bound, as in Envoy.
 	ListenerFiltersTimeout Duration `yaml:"listener_filters_timeout" json:"listener_filters_timeout"`
 	// ContinueOnListenerFiltersTimeout treats a client that sent nothing in
 	// time as plain text (for server-speaks-first protocols such as MySQL)
@@ -107,23 +122,56 @@ type FilterChain struct {
 	Match   ChainMatch   `yaml:"match" json:"match"`
 	TLS     *TLSContext  `yaml:"tls" json:"tls,omitempty"`
 	Filters []FilterSpec `yaml:"filters" json:"filters"`
+	// TransportSocketConnectTimeout bounds the TLS handshake of a chain
+	// that terminates TLS (Envoy's transport_socket_connect_timeout);
+	// expiry counts downstream_cx_transport_socket_connect_timeout.
+	// Default (0) 15s: sluice bounds every handshake.
+	TransportSocketConnectTimeout Duration `yaml:"transport_socket_connect_timeout" json:"transport_socket_connect_timeout,omitempty"`
 }
 
-// ChainMatch selects a filter chain, as Envoy's filter_chain_match does. Empty
-// fields match anything. SNI and ALPN come from the TLS ClientHello, read
-// without consuming it.
+// ChainMatch selects a filter chain, as Envoy's filter_chain_match does:
+// criteria are looked at in Envoy's order (destination port, destination
+// prefixes, server names, transport, application protocols, direct source
+// prefixes, source type, source prefixes, source ports); at each level the
+// most specific chains that fit are kept and an empty criterion matches
+// anything but only when no chain is more specific. SNI and ALPN come from
+// the TLS ClientHello, read without consuming it; http_inspector sets the
+// application protocol of plain-text HTTP.
 type ChainMatch struct {
-	ServerNames          []string `yaml:"server_names" json:"server_names,omitempty"`
-	ApplicationProtocols []string `yaml:"application_protocols" json:"application_protocols,omitempty"`
-	SourcePrefixes       []string `yaml:"source_prefixes" json:"source_prefixes,omitempty"`
-	DestinationPort      int      `yaml:"destination_port" json:"destination_port,omitempty"`
+	DestinationPort int `yaml:"destination_port" json:"destination_port,omitempty"`
+	// DestinationPrefixes is Envoy's prefix_ranges: CIDRs of the local
+	// (destination) address.
+	DestinationPrefixes []string `yaml:"destination_prefixes" json:"destination_prefixes,omitempty"`
+	ServerNames         []string `yaml:"server_names" json:"server_names,omitempty"`
 	// TransportProtocol is "tls" or "raw_buffer"; empty matches both.
-	TransportProtocol string `yaml:"transport_protocol" json:"transport_protocol,omitempty"`
+	TransportProtocol    string   `yaml:"transport_protocol" json:"transport_protocol,omitempty"`
+	ApplicationProtocols []string `yaml:"application_protocols" json:"application_protocols,omitempty"`
+	// DirectSourcePrefixes match the socket's peer, even when a PROXY
+	// protocol header names another source.
+	DirectSourcePrefixes []string `yaml:"direct_source_prefixes" json:"direct_source_prefixes,omitempty"`
+	// SourceType is ANY (default), SAME_IP_OR_LOOPBACK or EXTERNAL.
+	SourceType string `yaml:"source_type" json:"source_type,omitempty"`
+	// SourcePrefixes match the client address (the PROXY header's source
+	// when proxy_protocol read one).
+	SourcePrefixes []string `yaml:"source_prefixes" json:"source_prefixes,omitempty"`
+	SourcePorts    []int    `yaml:"source_ports" json:"source_ports,omitempty"`
 }
 
 // NeedsClientHello reports whether matching needs the TLS ClientHello.
 func (m *ChainMatch) NeedsClientHello() bool {
 	return len(m.ServerNames) > 0 || len(m.ApplicationProtocols) > 0 || m.TransportProtocol != ""
+}
+
+// ParseCIDR reads "addr/len" or a bare address (a /32 or /128).
+func ParseCIDR(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // TLSContext makes a filter chain terminate TLS before its filters run.
@@ -179,8 +227,8 @@ func (l *Listener) Validate(path string, errs *Errors) {
 	switch {
 	case len(l.Filters) > 0 && len(l.FilterChains) > 0:
 		errs.Add(path, "give either filters or filter_chains, not both")
-	case len(l.Filters) == 0 && len(l.FilterChains) == 0:
-		errs.Add(path, "a listener needs filters or filter_chains")
+	case len(l.Filters) == 0 && len(l.FilterChains) == 0 && l.DefaultFilterChain == nil:
+		errs.Add(path, "a listener needs filters, filter_chains or default_filter_chain")
 	case len(l.Filters) > 0:
 		checkFilterOrder(Join(path, "filters"), l.Filters, errs)
 	}
@@ -192,6 +240,18 @@ func (l *Listener) Validate(path string, errs *Errors) {
 		}
 		checkFilterOrder(Join(p, "filters"), fc.Filters, errs)
 	}
+	if fc := l.DefaultFilterChain; fc != nil {
+		p := Join(path, "default_filter_chain")
+		if len(fc.Filters) == 0 {
+			errs.Add(Join(p, "filters"), "a filter chain needs at least a terminal filter")
+		}
+		checkFilterOrder(Join(p, "filters"), fc.Filters, errs)
+		if len(l.Filters) > 0 {
+			errs.Add(p, "give filter_chains with default_filter_chain, not the filters shorthand")
+		}
+	}
+	checkChainOverlap(path, l.FilterChains, errs)
+	checkListenerFilters(path, l.ListenerFilters, errs)
 }
 
 // checkBufferLimit refuses a per_connection_buffer_limit_bytes below
@@ -221,15 +281,26 @@ func checkFilterOrder(path string, fs []FilterSpec, errs *Errors) {
 
 // Validate checks the match's values.
 func (m *ChainMatch) Validate(path string, errs *Errors) {
-	for i, p := range m.SourcePrefixes {
-		if _, err := netip.ParsePrefix(p); err != nil {
-			if _, err2 := netip.ParseAddr(p); err2 != nil {
-				errs.Add(Index(Join(path, "source_prefixes"), i), "invalid CIDR %q", p)
+	for name, l := range map[string][]string{"source_prefixes": m.SourcePrefixes,
+		"destination_prefixes": m.DestinationPrefixes, "direct_source_prefixes": m.DirectSourcePrefixes} {
+		for i, p := range l {
+			if _, err := ParseCIDR(p); err != nil {
+				errs.Add(Index(Join(path, name), i), "invalid CIDR %q", p)
 			}
 		}
 	}
 	if m.DestinationPort < 0 || m.DestinationPort > 65535 {
 		errs.Add(Join(path, "destination_port"), "must be 0..65535")
+	}
+	for i, p := range m.SourcePorts {
+		if p < 1 || p > 65535 {
+			errs.Add(Index(Join(path, "source_ports"), i), "must be 1..65535")
+		}
+	}
+	switch m.SourceType {
+	case "", "ANY", "SAME_IP_OR_LOOPBACK", "EXTERNAL":
+	default:
+		errs.Add(Join(path, "source_type"), "must be ANY, SAME_IP_OR_LOOPBACK or EXTERNAL, got %q", m.SourceType)
 	}
 	switch m.TransportProtocol {
 	case "", "tls", "raw_buffer":

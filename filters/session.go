@@ -24,8 +24,17 @@ type Session struct {
 	Start    time.Time
 	// Downstream is the accepted connection itself, below any TLS or tap.
 	Downstream net.Conn
-	Local      netip.AddrPort
-	Remote     netip.AddrPort
+	// Local and Remote are the connection's addresses as Envoy sees them:
+	// a PROXY protocol header (proxy_protocol listener filter) or
+	// SO_ORIGINAL_DST (original_dst) replace the socket's.
+	Local  netip.AddrPort
+	Remote netip.AddrPort
+	// DirectRemote is the socket's peer (rbac direct_remote_ip, chain
+	// match direct_source_prefix_ranges), whatever a PROXY header said.
+	DirectRemote netip.AddrPort
+	// ProxyTLVs are PROXY protocol v2 TLVs kept by the proxy_protocol
+	// listener filter's pass_through_tlvs, for an upstream PROXY header.
+	ProxyTLVs []ProxyTLV
 	// Cancel, set by the server, cancels the context the terminal serves
 	// under (as a drain does); Abort uses it. Nil in tests that build a
 	// Session by hand.
@@ -47,9 +56,16 @@ type Session struct {
 	route    string
 	onClose  []func()
 	sqlGates []SQLGate
+	reqGates []RequestGate
 	upWrap   UpstreamWrapper
 	access   AccessRecord
 	buffered func() int64
+}
+
+// ProxyTLV is one PROXY protocol v2 type-length-value.
+type ProxyTLV struct {
+	Type  byte
+	Value []byte
 }
 
 // AccessRecord is what the access log writes for the connection; terminals

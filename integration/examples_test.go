@@ -37,6 +37,8 @@ var exampleSmokes = map[string]func(t *testing.T, file string){
 	"redis_cluster.yaml": smokeRedisCluster,
 	"kafka_broker.yaml":  smokeKafkaBroker,
 	"kafka_mesh.yaml":    smokeKafkaMesh,
+	"zookeeper.yaml":     smokeZooKeeper,
+	"thrift.yaml":        smokeThrift,
 }
 
 // exampleFiles lists examples/*.yaml.

@@ -47,12 +47,15 @@ func openAccessLog(path string) (*accessLog, error) {
 }
 
 type accessEntry struct {
-	StartTime         string         `json:"start_time"`
-	DurationMs        int64          `json:"duration_ms"`
-	Listener          string         `json:"listener"`
-	ConnectionID      uint64         `json:"connection_id"`
-	DownstreamRemote  string         `json:"downstream_remote_address"`
-	DownstreamLocal   string         `json:"downstream_local_address"`
+	StartTime        string `json:"start_time"`
+	DurationMs       int64  `json:"duration_ms"`
+	Listener         string `json:"listener"`
+	ConnectionID     uint64 `json:"connection_id"`
+	DownstreamRemote string `json:"downstream_remote_address"`
+	DownstreamLocal  string `json:"downstream_local_address"`
+	// DownstreamDirect is %DOWNSTREAM_DIRECT_REMOTE_ADDRESS%: the socket's
+	// peer, written when a PROXY header named another client.
+	DownstreamDirect  string         `json:"downstream_direct_remote_address,omitempty"`
 	SNI               string         `json:"requested_server_name,omitempty"`
 	Cluster           string         `json:"upstream_cluster,omitempty"`
 	UpstreamHost      string         `json:"upstream_host,omitempty"`
@@ -72,6 +75,9 @@ func (l *accessLog) write(s *filters.Session, d time.Duration) {
 		Cluster: a.Cluster, UpstreamHost: a.UpstreamHost, UpstreamLocal: a.UpstreamLocal,
 		BytesReceived: a.BytesReceived, BytesSent: a.BytesSent, TerminationReason: a.TerminationReason,
 		Fields: a.Fields,
+	}
+	if s.DirectRemote.IsValid() && s.DirectRemote != s.Remote {
+		e.DownstreamDirect = s.DirectRemote.String()
 	}
 	b, err := json.Marshal(e)
 	if err != nil {

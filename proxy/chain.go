@@ -5,14 +5,13 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/filters"
-	"github.com/sluice-proxy/sluice/router"
 )
 
 // chain is one built filter chain: its match, optional TLS termination, the
@@ -23,6 +22,9 @@ type chain struct {
 	tls       *tls.Config
 	observers []filters.ObserverFilter
 	terminal  filters.TerminalFilter
+	// handshakeTimeout bounds TLS termination
+	// (transport_socket_connect_timeout).
+	handshakeTimeout time.Duration
 }
 
 // chainSet is the immutable set of chains of one listener config; a reload
@@ -33,7 +35,9 @@ type chainSet struct {
 	listener  config.Listener
 	alog      *accessLog
 	chains    []*chain
-	needHello bool // some chain matches on SNI, ALPN or transport, or terminates TLS
+	dflt      *chain // default_filter_chain, or nil
+	needHello bool   // some chain matches on SNI, ALPN or transport, or terminates TLS
+	lfilters  []listenerFilter
 
 	// Built filters that hold resources (redis_proxy's upstream pools,
 	// kafka_mesh's clients) implement filters.Closer; they are closed once
@@ -71,79 +75,6 @@ func (cs *chainSet) close() {
 	})
 }
 
-type chainMatch struct {
-	serverNames []string
-	alpn        []string
-	prefixes    []netip.Prefix
-	destPort    uint16
-	transport   string
-}
-
-// connFacts is what chain matching looks at.
-type connFacts struct {
-	sni    string
-	alpn   []string
-	isTLS  bool
-	remote netip.Addr
-	port   uint16
-}
-
-func (m *chainMatch) matches(f *connFacts) bool {
-	if m.destPort != 0 && m.destPort != f.port {
-		return false
-	}
-	if len(m.serverNames) > 0 && !router.MatchServerName(m.serverNames, f.sni) {
-		return false
-	}
-	switch m.transport {
-	case "tls":
-		if !f.isTLS {
-			return false
-		}
-	case "raw_buffer":
-		if f.isTLS {
-			return false
-		}
-	}
-	if len(m.alpn) > 0 && !anyIn(m.alpn, f.alpn) {
-		return false
-	}
-	if len(m.prefixes) > 0 {
-		ok := false
-		for _, p := range m.prefixes {
-			if p.Contains(f.remote.Unmap()) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-func anyIn(want, have []string) bool {
-	for _, w := range want {
-		for _, h := range have {
-			if w == h {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// pick returns the first chain whose match fits, in config order.
-func (cs *chainSet) pick(f *connFacts) *chain {
-	for _, c := range cs.chains {
-		if c.match.matches(f) {
-			return c
-		}
-	}
-	return nil
-}
-
 // buildChains builds every chain of a listener config. It returns errors with
 // the config path so that a bad reload is refused before anything changes.
 // A failed build closes the filters it had built.
@@ -154,62 +85,80 @@ func buildChains(l *config.Listener, lpath string, env *filters.Env) (_ *chainSe
 			cs.retire()
 		}
 	}()
+	lfs, hasTLS, err := buildListenerFilters(l, lpath, env.Stats)
+	if err != nil {
+		return nil, err
+	}
+	cs.lfilters = lfs
 	for i, fc := range l.Chains() {
 		cpath := fmt.Sprintf("%s.filter_chains[%d]", lpath, i)
 		if len(l.Filters) > 0 {
 			cpath = lpath
 		}
-		c := &chain{name: fc.Name}
-		m := fc.Match
-		c.match = chainMatch{serverNames: m.ServerNames, alpn: m.ApplicationProtocols,
-			destPort: uint16(m.DestinationPort), transport: m.TransportProtocol}
-		for _, p := range m.SourcePrefixes {
-			pfx, err := netip.ParsePrefix(p)
-			if err != nil {
-				a, _ := netip.ParseAddr(p)
-				pfx = netip.PrefixFrom(a, a.BitLen())
-			}
-			c.match.prefixes = append(c.match.prefixes, pfx)
-		}
-		if m.NeedsClientHello() {
-			cs.needHello = true
-		}
-		if fc.TLS != nil {
-			tc, err := tlsConfig(fc.TLS)
-			if err != nil {
-				return nil, fmt.Errorf("%s.tls: %w", cpath, err)
-			}
-			c.tls = tc
-			cs.needHello = true
-		}
-		for j, f := range fc.Filters {
-			fac, ok := filters.Lookup(f.Name)
-			if !ok {
-				return nil, fmt.Errorf("%s.filters[%d]: unknown filter %q", cpath, j, f.Name)
-			}
-			built, err := fac.Build(f.Config, env)
-			if err != nil {
-				return nil, fmt.Errorf("%s.filters[%d].%s: %w", cpath, j, f.Name, err)
-			}
-			cl, err := filters.AsCloser(built)
-			if err != nil {
-				return nil, fmt.Errorf("%s.filters[%d].%s: %w", cpath, j, f.Name, err)
-			}
-			if cl != nil {
-				cs.closers = append(cs.closers, cl)
-			}
-			switch v := built.(type) {
-			case filters.TerminalFilter:
-				c.terminal = v
-			case filters.ObserverFilter:
-				c.observers = append(c.observers, v)
-			default:
-				return nil, fmt.Errorf("%s.filters[%d].%s: factory built %T, neither observer nor terminal", cpath, j, f.Name, built)
-			}
+		c, err := cs.buildChain(&fc, cpath, env)
+		if err != nil {
+			return nil, err
 		}
 		cs.chains = append(cs.chains, c)
 	}
+	if l.DefaultFilterChain != nil {
+		c, err := cs.buildChain(l.DefaultFilterChain, lpath+".default_filter_chain", env)
+		if err != nil {
+			return nil, err
+		}
+		cs.dflt = c
+	}
+	if cs.needHello && !hasTLS {
+		// Chains match on TLS facts or terminate TLS: read the ClientHello
+		// as sluice always did, after the configured listener filters.
+		cs.lfilters = append(cs.lfilters, newTLSInspector(&config.TLSInspectorConfig{}, env.Stats))
+	}
 	return cs, nil
+}
+
+// buildChain builds one chain's match, TLS and filters.
+func (cs *chainSet) buildChain(fc *config.FilterChain, cpath string, env *filters.Env) (*chain, error) {
+	c := &chain{name: fc.Name, match: newChainMatch(&fc.Match), handshakeTimeout: fc.TransportSocketConnectTimeout.D()}
+	if c.handshakeTimeout <= 0 {
+		c.handshakeTimeout = helloTimeout
+	}
+	if fc.Match.NeedsClientHello() {
+		cs.needHello = true
+	}
+	if fc.TLS != nil {
+		tc, err := tlsConfig(fc.TLS)
+		if err != nil {
+			return nil, fmt.Errorf("%s.tls: %w", cpath, err)
+		}
+		c.tls = tc
+		cs.needHello = true
+	}
+	for j, f := range fc.Filters {
+		fac, ok := filters.Lookup(f.Name)
+		if !ok {
+			return nil, fmt.Errorf("%s.filters[%d]: unknown filter %q", cpath, j, f.Name)
+		}
+		built, err := fac.Build(f.Config, env)
+		if err != nil {
+			return nil, fmt.Errorf("%s.filters[%d].%s: %w", cpath, j, f.Name, err)
+		}
+		cl, err := filters.AsCloser(built)
+		if err != nil {
+			return nil, fmt.Errorf("%s.filters[%d].%s: %w", cpath, j, f.Name, err)
+		}
+		if cl != nil {
+			cs.closers = append(cs.closers, cl)
+		}
+		switch v := built.(type) {
+		case filters.TerminalFilter:
+			c.terminal = v
+		case filters.ObserverFilter:
+			c.observers = append(c.observers, v)
+		default:
+			return nil, fmt.Errorf("%s.filters[%d].%s: factory built %T, neither observer nor terminal", cpath, j, f.Name, built)
+		}
+	}
+	return c, nil
 }
 
 // tlsConfig loads a chain's certificate and client CA.

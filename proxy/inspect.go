@@ -13,15 +13,19 @@ import (
 // ClientHello (Envoy's tls_inspector allows 64 KiB).
 const maxHelloBytes = 64 << 10
 
-var errHelloDone = errors.New("client hello read")
+var (
+	errHelloDone = errors.New("client hello read")
+	// errNotHello: the first record claims to be a handshake but is no
+	// ClientHello crypto/tls can parse.
+	errNotHello = errors.New("client hello parsing error")
+)
 
 // inspectHello reads the start of a connection to learn whether it is TLS and,
 // if so, its SNI and ALPN, without consuming anything: the bytes read are
 // returned so they can be replayed. crypto/tls parses the ClientHello for us:
 // a server handshake over a read-only recorder stops in GetConfigForClient.
-func inspectHello(c net.Conn, timeout time.Duration) (prefix []byte, isTLS bool, sni string, alpn []string, err error) {
-	c.SetReadDeadline(time.Now().Add(timeout))
-	defer c.SetReadDeadline(time.Time{})
+// The caller bounds the time with a read deadline.
+func inspectHello(c net.Conn) (prefix []byte, isTLS bool, sni string, alpn []string, err error) {
 	var first [1]byte
 	if _, err := io.ReadFull(c, first[:]); err != nil {
 		return nil, false, "", nil, err
@@ -39,9 +43,12 @@ func inspectHello(c net.Conn, timeout time.Duration) (prefix []byte, isTLS bool,
 	if !errors.Is(herr, errHelloDone) {
 		// Not a parseable ClientHello: pass the bytes on as they are.
 		if rec.readErr != nil && !errors.Is(rec.readErr, errTooLong) {
-			return nil, false, "", nil, rec.readErr
+			return rec.buf.Bytes(), false, "", nil, rec.readErr
 		}
-		return rec.buf.Bytes(), false, "", nil, nil
+		if errors.Is(rec.readErr, errTooLong) {
+			return rec.buf.Bytes(), false, "", nil, errTooLong
+		}
+		return rec.buf.Bytes(), false, "", nil, errNotHello
 	}
 	return rec.buf.Bytes(), true, sni, alpn, nil
 }

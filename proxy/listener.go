@@ -60,6 +60,11 @@ type listenerStats struct {
 	cxLength                         *stats.Histogram
 	// Envoy's downstream_cx_overload_reject, downstream_global_cx_overflow.
 	overloadReject, globalOverflow *stats.Counter
+	// Envoy's downstream_pre_cx_timeout and _active (listener filters),
+	// downstream_cx_overflow (max_connections) and
+	// downstream_cx_transport_socket_connect_timeout (TLS handshakes).
+	preCxTimeout, cxOverflow, transportTimeout *stats.Counter
+	preCxActive                                *stats.Gauge
 }
 
 func newListenerStats(root *stats.Scope, addr string) listenerStats {
@@ -70,6 +75,9 @@ func newListenerStats(root *stats.Scope, addr string) listenerStats {
 		cxLength:       sc.Histogram("downstream_cx_length_ms"),
 		overloadReject: sc.Counter("downstream_cx_overload_reject"),
 		globalOverflow: sc.Counter("downstream_global_cx_overflow"),
+		preCxTimeout:   sc.Counter("downstream_pre_cx_timeout"), preCxActive: sc.Gauge("downstream_pre_cx_active"),
+		cxOverflow:       sc.Counter("downstream_cx_overflow"),
+		transportTimeout: sc.Counter("downstream_cx_transport_socket_connect_timeout"),
 	}
 }
 
@@ -106,6 +114,15 @@ func (l *listener) acceptLoop() {
 		l.mu.Lock()
 		if l.closing {
 			l.mu.Unlock()
+			cancel()
+			raw.Close()
+			l.srv.Overload.ReleaseConnection()
+			continue
+		}
+		if max := l.chains.Load().listener.MaxConnections; max > 0 && len(l.conns) >= int(max) {
+			// Envoy's per-listener connection limit: refused at once.
+			l.mu.Unlock()
+			l.st.cxOverflow.Inc()
 			cancel()
 			raw.Close()
 			l.srv.Overload.ReleaseConnection()
@@ -152,6 +169,7 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 		ID: l.srv.nextID.Add(1), Listener: cs.listener.Name, Start: start, Downstream: raw,
 		Local: addrPort(raw.LocalAddr()), Remote: addrPort(raw.RemoteAddr()),
 	}
+	s.DirectRemote = s.Remote
 	ac.bind(s)
 	s.Log = l.log.With("conn", s.ID, "remote", s.Remote.String())
 	s.Guard = l.srv.guard
@@ -175,20 +193,17 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 	// closes this connection only, and the cleanup then runs as usual.
 	defer s.Recover()
 	var c filters.Conn = raw.(*net.TCPConn)
-	facts := connFacts{remote: s.Remote.Addr(), port: s.Local.Port()}
-	if cs.needHello {
-		prefix, isTLS, sni, alpn, err := inspectHello(raw, cs.listener.ListenerFiltersTimeout.D())
-		if isTimeout(err) && len(prefix) == 0 && cs.listener.ContinueOnListenerFiltersTimeout {
-			err = nil // a server-speaks-first client: plain text
-		}
-		if err != nil {
-			s.Log.Debug("reading client hello", "err", err)
-			s.UpdateAccess(func(a *filters.AccessRecord) { a.TerminationReason = "client_hello_error" })
+	facts := connFacts{local: s.Local, remote: s.Remote, direct: s.Remote.Addr()}
+	if len(cs.lfilters) > 0 {
+		lc := &lfConn{raw: raw.(*net.TCPConn), facts: &facts, s: s}
+		if err := l.runListenerFilters(cs, lc); err != nil {
+			s.Log.Info("listener filter closed connection", "err", err)
+			s.UpdateAccess(func(a *filters.AccessRecord) { a.TerminationReason = "listener_filter: " + err.Error() })
 			return
 		}
-		facts.isTLS, facts.sni, facts.alpn = isTLS, sni, alpn
-		s.SNI, s.ALPN = sni, alpn
-		c = &filters.PrefixConn{TCPConn: raw.(*net.TCPConn), Prefix: prefix}
+		if len(lc.buf) > 0 {
+			c = &filters.PrefixConn{TCPConn: raw.(*net.TCPConn), Prefix: lc.buf}
+		}
 	}
 	ch := cs.pick(&facts)
 	if ch == nil {
@@ -198,12 +213,17 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 	}
 	if ch.tls != nil {
 		tc := tls.Server(c, ch.tls)
-		hctx, cancel := context.WithTimeout(ctx, helloTimeout)
+		hctx, cancel := context.WithTimeout(ctx, ch.handshakeTimeout)
 		err := tc.HandshakeContext(hctx)
 		cancel()
 		if err != nil {
+			reason := "tls_handshake_failed"
+			if hctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+				l.st.transportTimeout.Inc()
+				reason = "transport_socket_connect_timeout"
+			}
 			s.Log.Info("TLS handshake failed", "err", err)
-			s.UpdateAccess(func(a *filters.AccessRecord) { a.TerminationReason = "tls_handshake_failed" })
+			s.UpdateAccess(func(a *filters.AccessRecord) { a.TerminationReason = reason })
 			return
 		}
 		st := tc.ConnectionState()

@@ -7,44 +7,20 @@ import (
 	"github.com/sluice-proxy/sluice/config"
 )
 
-// StringMatcher is Envoy's envoy.type.matcher.v3.StringMatcher: exactly one
-// of Exact, Prefix, Suffix, Contains or SafeRegex; IgnoreCase applies to all
-// but SafeRegex (as in Envoy, a regex says its own case rules: (?i)).
-type StringMatcher struct {
-	Exact      *string    `yaml:"exact" json:"exact,omitempty"`
-	Prefix     string     `yaml:"prefix" json:"prefix,omitempty"`
-	Suffix     string     `yaml:"suffix" json:"suffix,omitempty"`
-	Contains   string     `yaml:"contains" json:"contains,omitempty"`
-	SafeRegex  *SafeRegex `yaml:"safe_regex" json:"safe_regex,omitempty"`
-	IgnoreCase bool       `yaml:"ignore_case" json:"ignore_case,omitempty"`
-}
+// StringMatcher is Envoy's envoy.type.matcher.v3.StringMatcher:
+// config.StringMatcher with the Compile method. The data type lives in
+// config so that the route model can hold it; a *config.StringMatcher
+// converts to a *StringMatcher for free.
+type StringMatcher config.StringMatcher
 
 // SafeRegex is an RE2 regular expression matched against the whole value.
-type SafeRegex struct {
-	Regex string `yaml:"regex" json:"regex"`
-}
+type SafeRegex = config.SafeRegex
 
 // Validate records a matcher that does not set exactly one field, or whose
 // regex does not compile. A nil matcher is valid (the owner decides what nil
 // means).
 func (m *StringMatcher) Validate(path string, errs *config.Errors) {
-	if m == nil {
-		return
-	}
-	n := 0
-	for _, set := range []bool{m.Exact != nil, m.Prefix != "", m.Suffix != "", m.Contains != "", m.SafeRegex != nil} {
-		if set {
-			n++
-		}
-	}
-	if n != 1 {
-		errs.Add(path, "set exactly one of exact, prefix, suffix, contains, safe_regex (%d set)", n)
-	}
-	if m.SafeRegex != nil {
-		if _, err := regexp.Compile(m.SafeRegex.Regex); err != nil {
-			errs.Add(config.Join(path, "safe_regex.regex"), "%v", err)
-		}
-	}
+	(*config.StringMatcher)(m).Validate(path, errs)
 }
 
 type kind uint8

@@ -55,7 +55,7 @@ func TestValidateEnvoyBootstrap(t *testing.T) {
 		{"detected", good, nil, 0, []string{"static_resources.clusters[0].dns_lookup_family: accepted and ignored by sluice", ": OK"}},
 		{"forced", good, []string{"-config-format", "envoy"}, 0, []string{": OK"}},
 		{"refused", bad, nil, 1, []string{
-			"static_resources.clusters[0].transport_socket: not supported by sluice",
+			"static_resources.clusters[0].transport_socket.typed_config: required",
 			`static_resources.clusters[0].lb_policy: unknown lb_policy "cluster_provided"`,
 		}},
 		{"read as sluice", good, []string{"-config-format", "sluice"}, 1, []string{"static_resources: unknown field"}},

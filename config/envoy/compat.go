@@ -55,6 +55,7 @@ cluster ` + "`type`" + ` sluice lacks, such as ` + "`ORIGINAL_DST`" + `, is refu
 		{"Health checks", healthSpecs},
 		{"Filters", filterSpecs},
 		{"RBAC", rbacSpecs},
+		{"HTTP route tables", routeSpecs},
 		{"Dynamic resources (xDS, config/xds)", xdsSpecs},
 	} {
 		fmt.Fprintf(&b, "\n## %s\n", group.title)

@@ -16,6 +16,8 @@ var unconvertible = map[string]string{
 	"kafka_broker.yaml": "listeners[0].filter_chains[0].filters[0].kafka_broker.broker_address_rewrite: no Envoy field for it",
 	"mysql_rbac.yaml":   "listeners[0].filter_chains[0].filters[0].rbac.rules.policies.no-order-deletes.permissions[0].sql: no Envoy field for it",
 	"tcp.yaml":          "listeners[0].access_log: no conversion to Envoy's access_log yet",
+	"zookeeper.yaml":    "listeners[0].filter_chains[0].filters[0].rbac.rules.policies.no-secrets.permissions[0].zookeeper: no Envoy field for it",
+	"thrift.yaml":       "listeners[0].filter_chains[0].filters[0].thrift_proxy.request_timeout: no Envoy field for it",
 }
 
 // TestConvertRoundTrips: every example and Envoy test file converts to the

@@ -189,6 +189,14 @@ func (r *reverser) single(fd protoreflect.FieldDescriptor, v any, p string) any 
 	switch fd.Kind() {
 	case protoreflect.EnumKind:
 		if s, ok := v.(string); ok {
+			// sluice lower-cases some enums; Envoy's names are upper case,
+			// or mixed (zookeeper's Multi).
+			vals := fd.Enum().Values()
+			for i := 0; i < vals.Len(); i++ {
+				if n := string(vals.Get(i).Name()); strings.EqualFold(n, s) {
+					return n
+				}
+			}
 			return strings.ToUpper(s)
 		}
 	case protoreflect.MessageKind:

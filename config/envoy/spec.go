@@ -62,7 +62,7 @@ func oks(names ...string) []field {
 var specs map[protoreflect.FullName]*message
 
 func init() {
-	specs = indexSpecs(bootstrapSpecs, tlsSpecs, clusterSpecs, healthSpecs, filterSpecs, rbacSpecs, xdsSpecs)
+	specs = indexSpecs(bootstrapSpecs, tlsSpecs, clusterSpecs, healthSpecs, filterSpecs, rbacSpecs, routeSpecs, listenerSpecs, upstreamSpecs, runtimeSpecs, xdsSpecs)
 }
 
 func indexSpecs(lists ...[]message) map[protoreflect.FullName]*message {
@@ -98,6 +98,8 @@ var filterNames = map[protoreflect.FullName]string{
 	"envoy.extensions.filters.network.rbac.v3.RBAC":                         "rbac",
 	"envoy.extensions.filters.network.kafka_broker.v3.KafkaBroker":          "kafka_broker",
 	"envoy.extensions.filters.network.kafka_mesh.v3alpha.KafkaMesh":         "kafka_mesh",
+	"envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit":  "connection_limit",
+	"envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit":    "local_ratelimit",
 }
 
 // typeURLs lists the network filter types sluice has, for errors.

@@ -16,7 +16,7 @@ var bootstrapSpecs = []message{
 		own("admin", "the admin server's address"),
 		own("dynamic_resources", "LDS, CDS (and EDS) from a control plane or files: config/xds"),
 		own("node", "identifies sluice to its management server (config/xds)"),
-		ignored("layered_runtime", "sluice has no runtime; fields read from the runtime use their config values"),
+		own("layered_runtime", "static layers' envoy.resource_limits.listener.<name>.connection_limit becomes the listener's max_connections; other keys and layers are ignored (spec_runtime.go)"),
 	}},
 	{name: "envoy.config.bootstrap.v3.Bootstrap.StaticResources", fields: []field{
 		own("listeners", ""), own("clusters", ""),
@@ -36,23 +36,14 @@ var bootstrapSpecs = []message{
 	{name: "envoy.config.listener.v3.Listener", translate: listener, fields: []field{
 		okNote("name", "an unnamed listener is named listener_<index>"), ok("address"), ok("filter_chains"),
 		ok("listener_filters_timeout"), ok("continue_on_listener_filters_timeout"),
-		own("listener_filters", "tls_inspector only, a no-op: sluice reads the TLS ClientHello itself whenever a chain matches on SNI, ALPN or transport"),
+		okNote("listener_filters", "tls_inspector, http_inspector, proxy_protocol, original_dst (spec_listener.go); without tls_inspector sluice still reads the ClientHello when a chain matches on SNI, ALPN or transport or terminates TLS"),
+		ok("default_filter_chain"),
 		ignored("traffic_direction", "no effect on a proxy without HTTP"),
 	}},
 	{name: "envoy.config.listener.v3.FilterChain", fields: []field{
-		ok("name"), as("filter_chain_match", "match"), ok("filters"),
+		ok("name"), as("filter_chain_match", "match"), ok("filters"), ok("transport_socket_connect_timeout"),
 		field{name: "transport_socket", to: "tls", note: "TLS termination: DownstreamTlsContext with files"},
 	}},
-	{name: "envoy.config.listener.v3.FilterChainMatch", translate: chainMatch, fields: []field{
-		ok("destination_port"), as("source_prefix_ranges", "source_prefixes"), ok("server_names"),
-		ok("transport_protocol"), ok("application_protocols"),
-	}},
-	{name: "envoy.config.core.v3.CidrRange", fields: oks("address_prefix", "prefix_len")},
-	{name: "envoy.config.listener.v3.ListenerFilter", fields: []field{
-		own("name", "free text"), own("typed_config", "TlsInspector"),
-	}},
-	{name: "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector", fields: nil,
-		note: "accepted as a no-op; its options are refused"},
 	{name: "envoy.config.listener.v3.Filter", translate: (*translator).filter, fields: []field{
 		own("name", "free text: sluice picks the filter by typed_config's @type"),
 		own("typed_config", "one of the filter types below"),
@@ -78,6 +69,9 @@ func (t *translator) bootstrap(m protoreflect.Message, env, slu string) any {
 			}
 		}
 	}
+	if lr, ok := get(m, "layered_runtime"); ok {
+		t.runtimeLimits(lr, out)
+	}
 	return out
 }
 
@@ -95,23 +89,6 @@ func address(t *translator, m protoreflect.Message, env, slu string) any {
 		host = "[" + host + "]"
 	}
 	return fmt.Sprintf("%s:%d", host, port)
-}
-
-// chainMatch copies a FilterChainMatch, with source_prefix_ranges as
-// sluice's "address/len" strings.
-func chainMatch(t *translator, m protoreflect.Message, env, slu string) any {
-	out := t.copyFields(m, specs[m.Descriptor().FullName()], env, slu)
-	if l, ok := out["source_prefixes"].([]any); ok {
-		for i, e := range l {
-			r, _ := e.(map[string]any)
-			s, _ := r["address_prefix"].(string)
-			if n, ok := r["prefix_len"]; ok {
-				s = fmt.Sprintf("%s/%v", s, n)
-			}
-			l[i] = s
-		}
-	}
-	return out
 }
 
 // filter renders a Filter as sluice's {<filter name>: config}.

@@ -24,6 +24,8 @@ var clusterSpecs = []message{
 		ok("ring_hash_lb_config"), ok("maglev_lb_config"), ok("least_request_lb_config"),
 		ignored("per_connection_buffer_limit_bytes", "sluice's buffers are fixed-size per connection"),
 		ignored("http2_protocol_options", "sluice speaks HTTP/2 upstream only to an xDS cluster (gRPC), where it always does"),
+		own("typed_extension_protocol_options", "envoy.filters.network.thrift_proxy (ThriftProtocolOptions) only"),
+		own("transport_socket", "envoy.transport_sockets.upstream_proxy_protocol over raw_buffer (spec_upstream.go)"),
 	}},
 	{name: "envoy.config.endpoint.v3.ClusterLoadAssignment", fields: []field{
 		own("cluster_name", "required by Envoy; used by EDS only"),
@@ -76,6 +78,7 @@ func (t *translator) cluster(m protoreflect.Message, env, slu string) any {
 	out := t.copyFields(m, specs[m.Descriptor().FullName()], env, slu)
 	lower(out, "type")
 	lower(out, "lb_policy")
+	t.thriftProtocolOptions(m, env, slu, out)
 	fds := m.Descriptor().Fields()
 	if fd := fds.ByName("cluster_type"); m.Has(fd) {
 		t.redisCluster(m.Get(fd).Message(), config.Join(env, "cluster_type"), slu, out)
@@ -86,6 +89,9 @@ func (t *translator) cluster(m protoreflect.Message, env, slu string) any {
 			p := config.Join(env, "common_lb_config.healthy_panic_threshold")
 			out["healthy_panic_threshold"] = t.message(cl.Get(hp).Message(), p, config.Join(slu, "healthy_panic_threshold"))
 		}
+	}
+	if fd := fds.ByName("transport_socket"); m.Has(fd) {
+		t.upstreamTransport(m.Get(fd).Message(), config.Join(env, "transport_socket"), slu, out)
 	}
 	fd := fds.ByName("load_assignment")
 	if !m.Has(fd) {

@@ -19,9 +19,10 @@ var filterSpecs = []message{
 		ok("downstream_auth_password"), ok("downstream_auth_username"),
 		ignored("latency_in_micros", "sluice's command latency histograms are in milliseconds"),
 	}},
-	{name: "envoy.extensions.filters.network.redis_proxy.v3.RedisProxy.ConnPoolSettings", translate: redisSettings, fields: oks(
-		"op_timeout", "enable_hashtagging", "enable_redirection", "enable_command_stats", "read_policy",
-		"max_buffer_size_before_flush", "buffer_flush_timeout")},
+	{name: "envoy.extensions.filters.network.redis_proxy.v3.RedisProxy.ConnPoolSettings", translate: redisSettings, fields: append(oks(
+		"op_timeout", "enable_hashtagging", "enable_redirection", "read_policy",
+		"max_buffer_size_before_flush", "buffer_flush_timeout"),
+		ignored("enable_command_stats", "command.<cmd>.* are counted at the filter level whatever it says, as in Envoy; the per-cluster upstream_commands.* it adds are not built"))},
 	{name: "envoy.extensions.filters.network.redis_proxy.v3.RedisProxy.PrefixRoutes", fields: oks(
 		"routes", "case_insensitive", "catch_all_route")},
 	{name: "envoy.extensions.filters.network.redis_proxy.v3.RedisProxy.PrefixRoutes.Route", fields: oks(
@@ -74,8 +75,9 @@ var rbacSpecs = []message{
 		"stat_prefix", "rules", "shadow_rules", "shadow_rules_stat_prefix")},
 	{name: "envoy.config.rbac.v3.RBAC", fields: oks("action", "policies")},
 	{name: "envoy.config.rbac.v3.Policy", fields: oks("permissions", "principals")},
-	{name: "envoy.config.rbac.v3.Permission", fields: oks(
-		"any", "destination_port", "destination_ip", "requested_server_name", "and_rules", "or_rules", "not_rule")},
+	{name: "envoy.config.rbac.v3.Permission", fields: []field{
+		ok("any"), ok("destination_port"), ok("destination_ip"), ok("requested_server_name"), ok("and_rules"), ok("or_rules"), ok("not_rule"),
+		okNote("metadata", "request observers' metadata (zookeeper_proxy), judged per request; a refusal is answered in-band (NOAUTH)")}},
 	{name: "envoy.config.rbac.v3.Permission.Set", fields: oks("rules")},
 	{name: "envoy.config.rbac.v3.Principal", fields: oks(
 		"any", "source_ip", "direct_remote_ip", "remote_ip", "authenticated", "and_ids", "or_ids", "not_id")},

@@ -51,7 +51,5 @@ var xdsSpecs = []message{
 		ignored("user_agent_name", "sluice sends its own"),
 	}},
 	{name: "envoy.config.core.v3.Locality", fields: oks("region", "zone", "sub_zone")},
-	{name: "google.protobuf.Struct", fields: oks("fields")},
-	{name: "google.protobuf.Value", fields: oks("null_value", "number_value", "string_value", "bool_value", "struct_value", "list_value")},
-	{name: "google.protobuf.ListValue", fields: oks("values")},
+	// google.protobuf.Struct (node.metadata) is in runtimeSpecs.
 }

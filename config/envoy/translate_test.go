@@ -184,7 +184,7 @@ static_resources:
 `)
 	rc := cfg.Listeners[0].FilterChains[0].Filters[0].Config.(*redis.Config)
 	if rc.StatPrefix != "egress_redis" || rc.Settings.OpTimeout.D().String() != "5s" || !rc.Settings.EnableHashtagging ||
-		rc.Settings.ReadPolicy != "prefer_replica" || !rc.Settings.EnableCommandStats || rc.DownstreamAuthPassword != "secret" {
+		rc.Settings.ReadPolicy != "prefer_replica" || rc.Settings.EnableCommandStats || rc.DownstreamAuthPassword != "secret" {
 		t.Errorf("redis_proxy = %+v", rc)
 	}
 	r := rc.PrefixRoutes
@@ -240,9 +240,9 @@ static_resources:
 	}
 }
 
-// TestListenerFilters: tls_inspector is accepted (sluice inspects the
-// ClientHello itself); a listener filter that would change the stream is
-// refused.
+// TestListenerFilters: tls_inspector and proxy_protocol are accepted; a
+// listener filter sluice lacks (original_src) is refused. (Before listener
+// filters were built, proxy_protocol was the refused example.)
 func TestListenerFilters(t *testing.T) {
 	cfg := func(lf string) string {
 		return `
@@ -259,9 +259,12 @@ static_resources:
 	if _, warns := parse(t, cfg(`{name: envoy.filters.listener.tls_inspector, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector}}`)); len(warns) != 0 {
 		t.Errorf("warnings %q", warns)
 	}
-	_, _, err := Parse("e.yaml", []byte(cfg(`{name: envoy.filters.listener.proxy_protocol, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol}}`)))
+	if _, warns := parse(t, cfg(`{name: envoy.filters.listener.proxy_protocol, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol}}`)); len(warns) != 0 {
+		t.Errorf("warnings %q", warns)
+	}
+	_, _, err := Parse("e.yaml", []byte(cfg(`{name: envoy.filters.listener.original_src, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.listener.original_src.v3.OriginalSrc}}`)))
 	if err == nil || !strings.Contains(err.Error(), "static_resources.listeners[0].listener_filters[0].typed_config.@type: unknown @type") {
-		t.Fatalf("proxy_protocol: %v", err)
+		t.Fatalf("original_src: %v", err)
 	}
 }
 

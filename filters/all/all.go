@@ -10,4 +10,9 @@ import (
 	_ "github.com/sluice-proxy/sluice/filters/rbac"        // rbac
 	_ "github.com/sluice-proxy/sluice/filters/redis"       // redis_proxy
 	_ "github.com/sluice-proxy/sluice/filters/tcpproxy"    // tcp_proxy
+	_ "github.com/sluice-proxy/sluice/filters/thrift"      // thrift_proxy
+	_ "github.com/sluice-proxy/sluice/filters/zookeeper"   // zookeeper_proxy
+
+	_ "github.com/sluice-proxy/sluice/filters/connlimit"      // connection_limit
+	_ "github.com/sluice-proxy/sluice/filters/localratelimit" // local_ratelimit
 )

@@ -45,14 +45,16 @@ type Policy struct {
 // Permission is one of Envoy's permission rules (exactly one field set), or
 // sql, sluice's statement permission.
 type Permission struct {
-	Any                 bool           `yaml:"any" json:"any,omitempty"`
-	DestinationPort     uint32         `yaml:"destination_port" json:"destination_port,omitempty"`
-	DestinationIP       *CIDR          `yaml:"destination_ip" json:"destination_ip,omitempty"`
-	RequestedServerName *StringMatcher `yaml:"requested_server_name" json:"requested_server_name,omitempty"`
-	SQL                 *SQLPermission `yaml:"sql" json:"sql,omitempty"`
-	AndRules            *PermissionSet `yaml:"and_rules" json:"and_rules,omitempty"`
-	OrRules             *PermissionSet `yaml:"or_rules" json:"or_rules,omitempty"`
-	NotRule             *Permission    `yaml:"not_rule" json:"not_rule,omitempty"`
+	Any                 bool                 `yaml:"any" json:"any,omitempty"`
+	DestinationPort     uint32               `yaml:"destination_port" json:"destination_port,omitempty"`
+	DestinationIP       *CIDR                `yaml:"destination_ip" json:"destination_ip,omitempty"`
+	RequestedServerName *StringMatcher       `yaml:"requested_server_name" json:"requested_server_name,omitempty"`
+	SQL                 *SQLPermission       `yaml:"sql" json:"sql,omitempty"`
+	ZooKeeper           *ZooKeeperPermission `yaml:"zookeeper" json:"zookeeper,omitempty"`
+	Metadata            *MetadataMatcher     `yaml:"metadata" json:"metadata,omitempty"`
+	AndRules            *PermissionSet       `yaml:"and_rules" json:"and_rules,omitempty"`
+	OrRules             *PermissionSet       `yaml:"or_rules" json:"or_rules,omitempty"`
+	NotRule             *Permission          `yaml:"not_rule" json:"not_rule,omitempty"`
 }
 
 // PermissionSet is a list of permissions for and_rules / or_rules.
@@ -157,10 +159,12 @@ func (p *Permission) validate(path string, errs *config.Errors) {
 		return
 	}
 	n := count(p.Any, p.DestinationPort != 0, p.DestinationIP != nil, p.RequestedServerName != nil, p.SQL != nil,
-		p.AndRules != nil, p.OrRules != nil, p.NotRule != nil)
+		p.ZooKeeper != nil, p.Metadata != nil, p.AndRules != nil, p.OrRules != nil, p.NotRule != nil)
 	if n != 1 {
-		errs.Add(path, "set exactly one of any, destination_port, destination_ip, requested_server_name, sql, and_rules, or_rules, not_rule (%d set)", n)
+		errs.Add(path, "set exactly one of any, destination_port, destination_ip, requested_server_name, sql, zookeeper, metadata, and_rules, or_rules, not_rule (%d set)", n)
 	}
+	p.ZooKeeper.validate(config.Join(path, "zookeeper"), errs)
+	p.Metadata.validate(config.Join(path, "metadata"), errs)
 	p.DestinationIP.validate(config.Join(path, "destination_ip"), errs)
 	p.RequestedServerName.Validate(config.Join(path, "requested_server_name"), errs)
 	if p.SQL != nil {

@@ -40,6 +40,7 @@ func (t tri) not() tri {
 type facts struct {
 	s    *filters.Session
 	stmt *sqlmeta.Statement
+	req  *filters.Request // a request observer's operation (ZooKeeper)
 }
 
 type matcher func(*facts) tri
@@ -130,6 +131,10 @@ func compilePermission(p *Permission, hasSQL *bool) matcher {
 	case p.SQL != nil:
 		*hasSQL = true
 		return compileSQL(p.SQL)
+	case p.ZooKeeper != nil:
+		return compileZooKeeper(p.ZooKeeper)
+	case p.Metadata != nil:
+		return compileMetadata(p.Metadata)
 	case p.AndRules != nil:
 		ms := compilePermissions(p.AndRules.Rules, hasSQL)
 		return func(f *facts) tri { return allOf(ms, f) }
@@ -162,6 +167,9 @@ func compileSQL(p *SQLPermission) matcher {
 	}
 	return func(f *facts) tri {
 		if f.stmt == nil {
+			if f.req != nil {
+				return no // a ZooKeeper request is no statement
+			}
 			return unknown
 		}
 		if table == "" {
@@ -197,11 +205,20 @@ func compilePrincipal(p *Principal) matcher {
 	switch {
 	case p.Any:
 		return func(*facts) tri { return yes }
-	case p.SourceIP != nil, p.DirectRemoteIP != nil, p.RemoteIP != nil:
-		c := p.SourceIP
-		if c == nil {
-			c = p.DirectRemoteIP
+	case p.DirectRemoteIP != nil:
+		// The socket's peer, even behind a PROXY protocol header.
+		pfx, _ := p.DirectRemoteIP.prefix()
+		return func(f *facts) tri {
+			a := f.s.DirectRemote
+			if !a.IsValid() {
+				a = f.s.Remote
+			}
+			return triOf(pfx.Contains(a.Addr().Unmap()))
 		}
+	case p.SourceIP != nil, p.RemoteIP != nil:
+		// The client as Envoy sees it: a PROXY header's source when the
+		// proxy_protocol listener filter read one.
+		c := p.SourceIP
 		if c == nil {
 			c = p.RemoteIP
 		}

@@ -37,6 +37,7 @@ type Filter struct {
 	rules   *engine // nil: allow everything
 	shadow  *engine
 	sqlGate bool // some policy uses a sql permission
+	reqGate bool // some policy uses a zookeeper or metadata permission
 }
 
 // New builds the filter from a validated config.
@@ -46,6 +47,7 @@ func New(cfg *Config, env *filters.Env) *Filter {
 	f.rules, sqlA = newEngine(cfg.Rules)
 	f.shadow, sqlB = newEngine(cfg.ShadowRules)
 	f.sqlGate = sqlA || sqlB
+	f.reqGate = usesRequests(cfg.Rules) || usesRequests(cfg.ShadowRules)
 	return f
 }
 
@@ -65,6 +67,9 @@ func (f *Filter) Observe(s *filters.Session, c filters.Conn) (filters.Conn, erro
 	}
 	if f.sqlGate {
 		s.AddSQLGate(f)
+	}
+	if f.reqGate {
+		s.AddRequestGate(f)
 	}
 	return c, nil
 }
@@ -137,4 +142,5 @@ func record(s *filters.Session, policy string) {
 var (
 	_ filters.ObserverFilter = (*Filter)(nil)
 	_ filters.SQLGate        = (*Filter)(nil)
+	_ filters.RequestGate    = (*Filter)(nil)
 )

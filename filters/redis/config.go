@@ -46,7 +46,11 @@ type Settings struct {
 	EnableHashtagging bool `yaml:"enable_hashtagging" json:"enable_hashtagging"`
 	// EnableRedirection follows MOVED and ASK replies.
 	EnableRedirection bool `yaml:"enable_redirection" json:"enable_redirection"`
-	// EnableCommandStats adds command.<cmd>.total|success|error|latency.
+	// EnableCommandStats is Envoy's switch for per-cluster
+	// upstream_commands.<cmd>.* stats. The filter-level
+	// command.<cmd>.total|success|error|latency are always counted, as in
+	// Envoy; the per-cluster ones are not built yet, so the field is
+	// accepted and has no effect.
 	EnableCommandStats bool `yaml:"enable_command_stats" json:"enable_command_stats"`
 	// ReadPolicy picks the node of a redis_cluster shard for read commands:
 	// master (default), prefer_master, replica, prefer_replica, any.

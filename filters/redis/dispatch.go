@@ -37,9 +37,10 @@ func (c *client) dispatch(cmd redis.Command) bool {
 		c.reply(replyNoAuth)
 		return true
 	}
-	var cs *CommandStats
-	if p.cfg.Settings.EnableCommandStats {
-		cs = p.stats.Command(ci)
+	// Envoy counts command.<cmd>.* at the filter level always;
+	// enable_command_stats adds per-cluster upstream_commands.* on top.
+	cs := p.stats.Command(ci)
+	if cs != nil {
 		cs.Total.Inc()
 	}
 	switch ci.Name {

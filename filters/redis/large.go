@@ -165,9 +165,10 @@ func (c *client) streamLarge(h redis.Head) error {
 		c.refuseLarge(name, why)
 		return errStop
 	}
-	var cs *CommandStats
-	if p.cfg.Settings.EnableCommandStats {
-		cs = p.stats.Command(ci)
+	// Envoy counts command.<cmd>.* at the filter level always;
+	// enable_command_stats adds per-cluster upstream_commands.* on top.
+	cs := p.stats.Command(ci)
+	if cs != nil {
 		cs.Total.Inc()
 	}
 	t, ok := c.routeKeys(h.Args, keys, ci.Flags.Has(redis.FlagReadOnly))

@@ -24,7 +24,7 @@ type slot struct {
 
 	// Request facts used on completion.
 	host  *cluster.Host // for rq_* and outlier reporting; nil for cluster nodes
-	cs    *CommandStats // nil unless enable_command_stats
+	cs    *CommandStats // nil for a command outside the command table
 	start time.Time     // set when cs != nil
 	// raw is the request, kept only when redirection may resend it.
 	raw       []byte

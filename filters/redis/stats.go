@@ -40,7 +40,8 @@ type Stats struct {
 	cmdsMu sync.Mutex
 }
 
-// CommandStats are the per-command stats of enable_command_stats.
+// CommandStats are the filter's per-command stats (command.<cmd>.*),
+// counted for every known command as Envoy does.
 type CommandStats struct {
 	Total   *stats.Counter
 	Success *stats.Counter

@@ -96,7 +96,11 @@ func (p *Proxy) Serve(ctx context.Context, s *filters.Session, c filters.Conn) {
 		return
 	}
 	s.UpdateAccess(func(a *filters.AccessRecord) { a.Cluster = name })
-	up, err := p.connect(ctx, s, cl)
+	dctx := ctx
+	if cl.Config().UpstreamProxyProtocol != nil {
+		dctx = cluster.WithProxySource(ctx, proxySource(s))
+	}
+	up, err := p.connect(dctx, s, cl)
 	if err != nil {
 		reason := "upstream_connect_failed"
 		switch {
@@ -151,3 +155,14 @@ var (
 	_ filters.TerminalFilter = (*Proxy)(nil)
 	_ net.Conn               = filters.Conn(nil)
 )
+
+// proxySource is what the cluster's upstream PROXY header says about the
+// session: its client (a downstream PROXY header's source, when there was
+// one), its local address and the TLVs kept for passing through.
+func proxySource(s *filters.Session) cluster.ProxySource {
+	ps := cluster.ProxySource{Src: s.Remote, Dst: s.Local}
+	for _, t := range s.ProxyTLVs {
+		ps.TLVs = append(ps.TLVs, cluster.ProxyTLV{Type: t.Type, Value: t.Value})
+	}
+	return ps
+}

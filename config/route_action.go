@@ -1,0 +1,148 @@
+package config
+
+// RouteAction is Envoy's envoy.config.route.v3.RouteAction: exactly one of
+// cluster, cluster_header or weighted_clusters, and what to do on the way.
+type RouteAction struct {
+	Cluster          string            `yaml:"cluster" json:"cluster,omitempty"`
+	ClusterHeader    string            `yaml:"cluster_header" json:"cluster_header,omitempty"`
+	WeightedClusters *WeightedClusters `yaml:"weighted_clusters" json:"weighted_clusters,omitempty"`
+	// PrefixRewrite replaces the matched prefix (or path); not with
+	// safe_regex matches, and not together with regex_rewrite.
+	PrefixRewrite      string                   `yaml:"prefix_rewrite" json:"prefix_rewrite,omitempty"`
+	RegexRewrite       *RegexMatchAndSubstitute `yaml:"regex_rewrite" json:"regex_rewrite,omitempty"`
+	HostRewriteLiteral string                   `yaml:"host_rewrite_literal" json:"host_rewrite_literal,omitempty"`
+	AutoHostRewrite    bool                     `yaml:"auto_host_rewrite" json:"auto_host_rewrite,omitempty"`
+	HostRewriteHeader  string                   `yaml:"host_rewrite_header" json:"host_rewrite_header,omitempty"`
+	// Timeout is the whole upstream exchange's limit: 15s when unset, and
+	// 0s disables it (Envoy's rules).
+	Timeout *Duration `yaml:"timeout" json:"timeout,omitempty"`
+	// IdleTimeout, when set, overrides the connection manager's
+	// stream_idle_timeout for this route; 0s disables it.
+	IdleTimeout           *Duration      `yaml:"idle_timeout" json:"idle_timeout,omitempty"`
+	RetryPolicy           *RetryPolicy   `yaml:"retry_policy" json:"retry_policy,omitempty"`
+	RequestMirrorPolicies []MirrorPolicy `yaml:"request_mirror_policies" json:"request_mirror_policies,omitempty"`
+	HashPolicy            []HashPolicy   `yaml:"hash_policy" json:"hash_policy,omitempty"`
+}
+
+// WeightedClusters is Envoy's WeightedCluster: one cluster picked per
+// request in proportion to its weight.
+type WeightedClusters struct {
+	Clusters []ClusterWeight `yaml:"clusters" json:"clusters"`
+	// TotalWeight is Envoy's deprecated total; when set it must equal the
+	// sum of the weights.
+	TotalWeight uint32 `yaml:"total_weight" json:"total_weight,omitempty"`
+}
+
+// ClusterWeight is one cluster of weighted_clusters. (Envoy's per-cluster
+// header mutations and typed_per_filter_config are not supported yet: the
+// loader refuses them.)
+type ClusterWeight struct {
+	Name   string `yaml:"name" json:"name"`
+	Weight uint32 `yaml:"weight" json:"weight"`
+}
+
+// RegexMatchAndSubstitute is Envoy's envoy.type.matcher.v3 message of that
+// name: every match of pattern in the path (not the query) is replaced by
+// substitution (\1 style group references, as RE2 and Envoy write them).
+type RegexMatchAndSubstitute struct {
+	Pattern      SafeRegex `yaml:"pattern" json:"pattern"`
+	Substitution string    `yaml:"substitution" json:"substitution"`
+}
+
+// RetryPolicy is Envoy's envoy.config.route.v3.RetryPolicy, exposed as data
+// for the router filter to act on.
+type RetryPolicy struct {
+	// RetryOn is Envoy's comma-separated list (5xx, gateway-error, reset,
+	// connect-failure, retriable-4xx, refused-stream,
+	// retriable-status-codes, retriable-headers, envoy-ratelimited,
+	// http3-post-connect-failure, and the gRPC ones).
+	RetryOn                       string        `yaml:"retry_on" json:"retry_on,omitempty"`
+	NumRetries                    *uint32       `yaml:"num_retries" json:"num_retries,omitempty"`
+	PerTryTimeout                 *Duration     `yaml:"per_try_timeout" json:"per_try_timeout,omitempty"`
+	PerTryIdleTimeout             *Duration     `yaml:"per_try_idle_timeout" json:"per_try_idle_timeout,omitempty"`
+	RetryBackOff                  *RetryBackOff `yaml:"retry_back_off" json:"retry_back_off,omitempty"`
+	RetriableStatusCodes          []uint32      `yaml:"retriable_status_codes" json:"retriable_status_codes,omitempty"`
+	HostSelectionRetryMaxAttempts int64         `yaml:"host_selection_retry_max_attempts" json:"host_selection_retry_max_attempts,omitempty"`
+}
+
+// RetryBackOff is Envoy's exponential back-off: base_interval (required,
+// above 0) and max_interval (10x base when unset).
+type RetryBackOff struct {
+	BaseInterval Duration  `yaml:"base_interval" json:"base_interval"`
+	MaxInterval  *Duration `yaml:"max_interval" json:"max_interval,omitempty"`
+}
+
+// MirrorPolicy is Envoy's RequestMirrorPolicy: a copy of the request goes
+// to cluster (fire and forget), for runtime_fraction of requests (all when
+// unset).
+type MirrorPolicy struct {
+	Cluster         string           `yaml:"cluster" json:"cluster"`
+	RuntimeFraction *RuntimeFraction `yaml:"runtime_fraction" json:"runtime_fraction,omitempty"`
+}
+
+// HashPolicy is Envoy's RouteAction.HashPolicy: exactly one of header,
+// cookie, connection_properties, query_parameter. Policies are tried in
+// order; a terminal policy that produced a hash ends the list.
+type HashPolicy struct {
+	Header               *HashHeader         `yaml:"header" json:"header,omitempty"`
+	Cookie               *HashCookie         `yaml:"cookie" json:"cookie,omitempty"`
+	ConnectionProperties *HashConnProperties `yaml:"connection_properties" json:"connection_properties,omitempty"`
+	QueryParameter       *HashQueryParameter `yaml:"query_parameter" json:"query_parameter,omitempty"`
+	Terminal             bool                `yaml:"terminal" json:"terminal,omitempty"`
+}
+
+// HashHeader hashes a request header's value.
+type HashHeader struct {
+	HeaderName string `yaml:"header_name" json:"header_name"`
+}
+
+// HashCookie hashes a cookie's value. Envoy generates the cookie when ttl
+// is set and it is missing; sluice does not yet (the hash is then absent).
+type HashCookie struct {
+	Name string    `yaml:"name" json:"name"`
+	TTL  *Duration `yaml:"ttl" json:"ttl,omitempty"`
+	Path string    `yaml:"path" json:"path,omitempty"`
+}
+
+// HashConnProperties hashes the downstream source IP when SourceIP is set.
+type HashConnProperties struct {
+	SourceIP bool `yaml:"source_ip" json:"source_ip"`
+}
+
+// HashQueryParameter hashes a query parameter's value.
+type HashQueryParameter struct {
+	Name string `yaml:"name" json:"name"`
+}
+
+// RedirectAction is Envoy's RedirectAction: the answer is a redirect built
+// from the request with the given parts replaced.
+type RedirectAction struct {
+	HTTPSRedirect  bool                     `yaml:"https_redirect" json:"https_redirect,omitempty"`
+	SchemeRedirect string                   `yaml:"scheme_redirect" json:"scheme_redirect,omitempty"`
+	HostRedirect   string                   `yaml:"host_redirect" json:"host_redirect,omitempty"`
+	PortRedirect   uint32                   `yaml:"port_redirect" json:"port_redirect,omitempty"`
+	PathRedirect   string                   `yaml:"path_redirect" json:"path_redirect,omitempty"`
+	PrefixRewrite  string                   `yaml:"prefix_rewrite" json:"prefix_rewrite,omitempty"`
+	RegexRewrite   *RegexMatchAndSubstitute `yaml:"regex_rewrite" json:"regex_rewrite,omitempty"`
+	// ResponseCode: MOVED_PERMANENTLY (301, the default), FOUND (302),
+	// SEE_OTHER (303), TEMPORARY_REDIRECT (307), PERMANENT_REDIRECT (308).
+	ResponseCode string `yaml:"response_code" json:"response_code,omitempty"`
+	StripQuery   bool   `yaml:"strip_query" json:"strip_query,omitempty"`
+}
+
+// RedirectCodes maps Envoy's RedirectResponseCode names to HTTP statuses.
+var RedirectCodes = map[string]int{
+	"": 301, "MOVED_PERMANENTLY": 301, "FOUND": 302, "SEE_OTHER": 303,
+	"TEMPORARY_REDIRECT": 307, "PERMANENT_REDIRECT": 308,
+}
+
+// DirectResponse is Envoy's DirectResponseAction: sluice answers itself.
+type DirectResponse struct {
+	Status uint32      `yaml:"status" json:"status"`
+	Body   *DataSource `yaml:"body" json:"body,omitempty"`
+}
+
+// DataSource is the inline part of Envoy's envoy.config.core.v3.DataSource.
+type DataSource struct {
+	InlineString string `yaml:"inline_string" json:"inline_string,omitempty"`
+}

@@ -1,0 +1,212 @@
+package router
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/sluice-proxy/sluice/config"
+)
+
+// DefaultTimeout is Envoy's route timeout when none is configured.
+const DefaultTimeout = 15 * time.Second
+
+// Route is one compiled route: its match and what to do with a request it
+// matched. Methods are safe for concurrent use.
+type Route struct {
+	name string
+	t    *Table
+	vh   *vhost
+
+	kind     pathKind
+	path     string
+	queryAt  int // the index of '?' in a prefix, or -1
+	fold     bool
+	re       *regexp.Regexp
+	headers  []headerMatch
+	query    []queryMatch
+	grpc     bool
+	fraction fraction
+
+	cluster       string
+	clusterHeader string
+	weighted      []weightedCluster
+	totalWeight   uint64
+
+	prefixRewrite string
+	regexRewrite  *regexp.Regexp
+	regexSub      string
+	hostLiteral   string
+	hostHeader    string
+	autoHost      bool
+
+	timeout       time.Duration
+	idle          time.Duration
+	hasIdle       bool
+	retry         *RetryPolicy
+	hashes        []hashPolicy
+	mirrors       []Mirror
+	direct        *directResponse
+	redirect      *redirect
+	mut           mutations
+	perFilter     map[string]any
+	order         [3]*mutations // route, vhost, config, in application order
+	isRouteAction bool
+}
+
+type weightedCluster struct {
+	name string
+	end  uint64 // cumulative weight
+}
+
+type directResponse struct {
+	status int
+	body   string
+}
+
+func compileRoute(t *Table, vh *vhost, rc *config.Route, path string, errs *config.Errors) *Route {
+	r := &Route{name: rc.Name, t: t, vh: vh, mut: compileMutations(rc.Mutations()), perFilter: rc.TypedPerFilterConfig, timeout: DefaultTimeout}
+	compileMatch(r, &rc.Match, config.Join(path, "match"), errs)
+	if t.specificLast {
+		r.order = [3]*mutations{&t.mut, &vh.mut, &r.mut}
+	} else {
+		r.order = [3]*mutations{&r.mut, &vh.mut, &t.mut}
+	}
+	switch {
+	case rc.DirectResponse != nil:
+		d := &directResponse{status: int(rc.DirectResponse.Status)}
+		if rc.DirectResponse.Body != nil {
+			d.body = rc.DirectResponse.Body.InlineString
+		}
+		r.direct = d
+	case rc.Redirect != nil:
+		r.redirect = compileRedirect(rc.Redirect, config.Join(path, "redirect"), errs)
+	case rc.Route != nil:
+		compileAction(r, rc.Route, config.Join(path, "route"), errs)
+	}
+	return r
+}
+
+func compileAction(r *Route, a *config.RouteAction, path string, errs *config.Errors) {
+	r.isRouteAction = true
+	r.cluster = a.Cluster
+	if a.ClusterHeader != "" {
+		r.clusterHeader = http.CanonicalHeaderKey(a.ClusterHeader)
+	}
+	if w := a.WeightedClusters; w != nil {
+		for _, c := range w.Clusters {
+			r.totalWeight += uint64(c.Weight)
+			r.weighted = append(r.weighted, weightedCluster{c.Name, r.totalWeight})
+		}
+	}
+	r.prefixRewrite = a.PrefixRewrite
+	if rr := a.RegexRewrite; rr != nil {
+		re, err := regexp.Compile(rr.Pattern.Regex)
+		if err != nil {
+			errs.Add(config.Join(path, "regex_rewrite.pattern.regex"), "%v", err)
+		}
+		r.regexRewrite, r.regexSub = re, rr.Substitution
+	}
+	r.hostLiteral, r.autoHost = a.HostRewriteLiteral, a.AutoHostRewrite
+	if a.HostRewriteHeader != "" {
+		r.hostHeader = http.CanonicalHeaderKey(a.HostRewriteHeader)
+	}
+	if a.Timeout != nil {
+		r.timeout = a.Timeout.D()
+	}
+	if a.IdleTimeout != nil {
+		r.idle, r.hasIdle = a.IdleTimeout.D(), true
+	}
+	switch {
+	case a.RetryPolicy != nil:
+		r.retry = compileRetry(a.RetryPolicy)
+	case r.vh.retry != nil:
+		r.retry = r.vh.retry // Envoy: a route's own policy replaces the virtual host's
+	}
+	for _, m := range a.RequestMirrorPolicies {
+		r.mirrors = append(r.mirrors, Mirror{Cluster: m.Cluster, fraction: compileFraction(m.RuntimeFraction)})
+	}
+	for _, h := range a.HashPolicy {
+		r.hashes = append(r.hashes, compileHash(h))
+	}
+}
+
+// Name is the route's configured name ("" when unnamed).
+func (r *Route) Name() string { return r.name }
+
+// VirtualHost is the name of the route's virtual host.
+func (r *Route) VirtualHost() string { return r.vh.name }
+
+// Cluster returns the upstream cluster for req: the configured cluster, the
+// value of cluster_header ("" when the header is missing: the caller
+// answers as Envoy does for an unknown cluster), or a weighted pick drawn
+// fresh per call with Envoy's rule (a random number below the total
+// weight, then the first cluster whose cumulative weight exceeds it). ""
+// for a redirect or direct response.
+func (r *Route) Cluster(req *http.Request) string {
+	switch {
+	case r.cluster != "":
+		return r.cluster
+	case r.clusterHeader != "":
+		return req.Header.Get(r.clusterHeader)
+	case len(r.weighted) > 0:
+		v := rand.Uint64N(r.totalWeight)
+		for _, w := range r.weighted {
+			if v < w.end {
+				return w.name
+			}
+		}
+	}
+	return ""
+}
+
+// DirectResponse returns the status and body sluice answers with itself,
+// when the route is a direct_response.
+func (r *Route) DirectResponse() (status int, body string, ok bool) {
+	if r.direct == nil {
+		return 0, "", false
+	}
+	return r.direct.status, r.direct.body, true
+}
+
+// AutoHostRewrite reports auto_host_rewrite: the caller sets the Host to the
+// chosen upstream host's name.
+func (r *Route) AutoHostRewrite() bool { return r.autoHost }
+
+// Timeout is the route's upstream timeout: DefaultTimeout unless
+// configured; 0 means none.
+func (r *Route) Timeout() time.Duration { return r.timeout }
+
+// IdleTimeout is the route's idle_timeout and whether one is set (when not,
+// the connection manager's stream_idle_timeout applies; 0 disables).
+func (r *Route) IdleTimeout() (time.Duration, bool) { return r.idle, r.hasIdle }
+
+// Retry is the route's retry policy (or its virtual host's), nil for none.
+func (r *Route) Retry() *RetryPolicy { return r.retry }
+
+// Mirrors are the route's request_mirror_policies.
+func (r *Route) Mirrors() []Mirror { return r.mirrors }
+
+// PerFilterConfig returns the raw typed_per_filter_config for the filter
+// name, the route's over its virtual host's over the configuration's; nil
+// when none is set.
+func (r *Route) PerFilterConfig(name string) any {
+	for _, m := range []map[string]any{r.perFilter, r.vh.perFilter, r.t.perFilter} {
+		if v, ok := m[name]; ok {
+			return v
+		}
+	}
+	return nil
+}
+
+// Mirror is one request_mirror_policies entry.
+type Mirror struct {
+	// Cluster receives a copy of the request.
+	Cluster  string
+	fraction fraction
+}
+
+// Sample reports whether this request is to be mirrored (runtime_fraction;
+// all requests when none is set). Each call draws afresh.
+func (m Mirror) Sample() bool { return m.fraction.sample() }
