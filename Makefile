@@ -15,7 +15,7 @@ SQL_PKGS  = ./sqlmeta/... ./filters/postgres/... ./filters/rbac/... ./filters/my
 SQL_IT    = TestPostgres|TestRBAC|TestMySQL|TestExamples
 RACE_PKGS = ./proxy/... ./filters/... ./cluster/... ./stats/... ./admin/... ./internal/sluicetest/... ./internal/guard/... ./integration/... ./config/xds/...
 
-.PHONY: all build run test vet fmt unit race test-cgo deps fuzz bench-tcp compose-config
+.PHONY: all build run test vet fmt unit race test-cgo deps fuzz bench-tcp bench-grpc compose-config
 
 all: build
 
@@ -60,6 +60,9 @@ fuzz:
 
 bench-tcp:
 	bash bench/tcp.sh
+
+bench-grpc:
+	bash bench/grpc.sh
 
 compose-config:
 	docker-compose -f docker-compose.yml config -q

@@ -11,9 +11,10 @@ packages=(
   mariadb-server mariadb-client
   zookeeper default-jre-headless libslf4j-java
   haproxy nutcracker pgbouncer sysbench wrk docker-compose
-  kcat
+  kcat chromium
   thrift-compiler python3-thrift
   curl iptables
+  python3-grpcio nginx nghttp2-proxy nghttp2-client
   make git gcc libc6-dev ca-certificates bc systemd
 )
 

@@ -1,9 +1,14 @@
-// Package admin is sluice's admin HTTP server with Envoy's endpoints and
-// output formats: /stats (histogram_buckets too), /stats/prometheus,
+// Package admin is sluice's admin HTTP server: a live dashboard at / and
+// Envoy's endpoints and output formats: /stats (histogram_buckets too), /stats/prometheus,
 // /clusters, /listeners, /config_dump, /ready, /server_info, /memory,
 // /certs, /runtime, /help, and the mutating ones, POST only as in Envoy:
 // /healthcheck/fail|ok, /logging, /drain_listeners, /reset_counters,
 // /quitquitquit.
+//
+// The dashboard (dashboard.go, ui/index.html) is plain SVG drawn by a small
+// script in the one embedded page, not a chart library bundled from npm: the
+// binary stays static and self-contained with no JavaScript build step, the
+// page works with no internet access, and a few line charts need no more.
 package admin
 
 import (
@@ -22,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sluice-proxy/sluice/hotrestart"
 	"github.com/sluice-proxy/sluice/internal/version"
 	"github.com/sluice-proxy/sluice/proxy"
 	"github.com/sluice-proxy/sluice/stats"
@@ -37,6 +43,9 @@ type Server struct {
 	level *slog.LevelVar // /logging; nil: not adjustable
 	quit  func()         // /quitquitquit; nil: not available
 	dump  ConfigDumpFunc // /config_dump in Envoy's format; nil: sluice's view
+
+	epoch      int       // hot restart epoch, for /server_info
+	firstStart time.Time // the first epoch's start; zero: this process's
 }
 
 // ConfigDumpFunc renders Envoy's /config_dump (protojson of
@@ -87,7 +96,8 @@ func (a *Server) Close() error {
 // Handler returns the admin endpoints.
 func (a *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", a.index)
+	mux.HandleFunc("GET /{$}", a.dashboard)
+	mux.HandleFunc("GET /dashboard/data", a.dashboardData)
 	mux.HandleFunc("GET /stats", a.stats)
 	mux.HandleFunc("GET /stats/prometheus", a.prometheus)
 	mux.HandleFunc("GET /clusters", a.clusters)
@@ -125,6 +135,8 @@ var endpoints = [][2]string{
 	{"/debug/pprof/", "Go profiles (profile?seconds=N for CPU)"},
 	{"/config_dump", "the running config in Envoy's format (?resource=, ?mask=, ?include_eds) when it can be written so; ?format=sluice for sluice's own"},
 	{"/drain_listeners", "POST: stop accepting on every listener (?graceful: after drain_timeout)"},
+	{"/", "the live dashboard (HTML)"},
+	{"/dashboard/data", "the dashboard's JSON: ?page=N&q=CLUSTER_SUBSTRING"},
 	{"/help", "this list"},
 	{"/logging", "GET: the log level; POST ?level=debug|info|warning|error|off: change it"},
 	{"/memory", "memory use (Go runtime)"},
@@ -276,10 +288,14 @@ func (a *Server) configDump(w http.ResponseWriter, r *http.Request) {
 
 func (a *Server) serverInfo(w http.ResponseWriter, r *http.Request) {
 	up := int64(a.srv.Uptime().Seconds())
+	all := up
+	if !a.firstStart.IsZero() {
+		all = int64(time.Since(a.firstStart).Seconds())
+	}
 	writeJSON(w, map[string]any{
-		"version": version.String(), "state": a.srv.State(),
-		"uptime_current_epoch": fmt.Sprintf("%ds", up), "uptime_all_epochs": fmt.Sprintf("%ds", up),
-		"command_line_options": map[string]any{"args": os.Args},
+		"version": version.String(), "state": a.srv.State(), "hot_restart_version": hotrestart.Version,
+		"uptime_current_epoch": fmt.Sprintf("%ds", up), "uptime_all_epochs": fmt.Sprintf("%ds", all),
+		"command_line_options": map[string]any{"args": os.Args, "restart_epoch": a.epoch},
 		"listeners":            len(a.srv.Listeners()),
 	})
 }

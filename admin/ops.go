@@ -22,6 +22,12 @@ type Option func(*Server)
 // WithLogLevel lets /logging read and change the process's log level.
 func WithLogLevel(lv *slog.LevelVar) Option { return func(a *Server) { a.level = lv } }
 
+// WithHotRestart tells /server_info the hot restart epoch and when the
+// first epoch started (uptime_all_epochs).
+func WithHotRestart(epoch int, firstStart time.Time) Option {
+	return func(a *Server) { a.epoch, a.firstStart = epoch, firstStart }
+}
+
 // WithQuit is what POST /quitquitquit calls: a clean shutdown, as on SIGTERM.
 func WithQuit(quit func()) Option { return func(a *Server) { a.quit = quit } }
 

@@ -67,7 +67,17 @@ type Cluster struct {
 
 	outlier   atomic.Pointer[detector]
 	outlierMu sync.Mutex // guards every host's ejection state
+
+	retired    chan struct{} // closed when the Manager drops the cluster
+	retireOnce sync.Once
 }
+
+// Retired is closed when a reload removes the cluster or its Manager closes:
+// pools built on it (cluster/httppool) close their connections then.
+func (c *Cluster) Retired() <-chan struct{} { return c.retired }
+
+// retire closes Retired once.
+func (c *Cluster) retire() { c.retireOnce.Do(func() { close(c.retired) }) }
 
 // Name returns the cluster's name.
 func (c *Cluster) Name() string { return c.name }

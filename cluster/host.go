@@ -140,6 +140,18 @@ func (h *Host) EndRequest(ok bool) {
 	}
 }
 
+// EndRequestLocal ends a request begun with BeginRequest that failed on
+// sluice's side of the wire (reset, timeout, connection lost): it counts
+// rq_error and reports LocalOriginTimeout, not an upstream error answer.
+func (h *Host) EndRequestLocal() {
+	h.RqActive.Add(-1)
+	if h.cluster != nil {
+		h.cluster.stats.RqActive.Dec()
+	}
+	h.RqError.Add(1)
+	h.Report(LocalOriginTimeout)
+}
+
 // String renders the flags as Envoy's /clusters does: "healthy" or
 // "/failed_active_hc/failed_outlier_check".
 func (f HealthFlag) String() string {

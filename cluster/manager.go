@@ -103,6 +103,7 @@ func (m *Manager) Apply(cfgs []config.Cluster) {
 	for name, c := range m.clusters {
 		if !want[name] {
 			c.stopBackground()
+			c.retire()
 			delete(m.clusters, name)
 			m.removed.Inc()
 		}
@@ -138,12 +139,13 @@ func (m *Manager) Close() {
 	defer m.mu.Unlock()
 	for _, c := range m.clusters {
 		c.stopBackground()
+		c.retire()
 	}
 }
 
 func (m *Manager) newCluster(cfg *config.Cluster) *Cluster {
 	st := newStats(m.root, cfg.Name)
-	c := &Cluster{name: cfg.Name, stats: st, log: m.log.With("cluster", cfg.Name), guard: m.guard}
+	c := &Cluster{name: cfg.Name, stats: st, log: m.log.With("cluster", cfg.Name), guard: m.guard, retired: make(chan struct{})}
 	c.cfg.Store(cfg)
 	c.dialer = m.Dialer
 	if c.dialer == nil {

@@ -49,6 +49,8 @@ func newProber(c *Cluster, hc *config.HealthCheck) prober {
 		return newHTTPProbe(c, hc.HTTPHealthCheck)
 	case hc.RedisHealthCheck != nil:
 		return &redisProbe{dial: c.dialer, key: hc.RedisHealthCheck.Key}
+	case hc.GRPCHealthCheck != nil:
+		return newGRPCProbe(c, hc.GRPCHealthCheck)
 	}
 	p := &tcpProbe{dial: c.dialer}
 	if t := hc.TCPHealthCheck; t != nil {

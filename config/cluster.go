@@ -59,6 +59,17 @@ type Cluster struct {
 	// transport socket). tcp_proxy names its downstream client in it;
 	// connections without one (pools, health checks) send a LOCAL header.
 	UpstreamProxyProtocol *UpstreamProxyProtocol `yaml:"upstream_proxy_protocol" json:"upstream_proxy_protocol,omitempty"`
+	// TypedExtensionProtocolOptions holds Envoy's HttpProtocolOptions for
+	// the HTTP pools (cluster/httppool): protocol, lifetimes, HTTP/2 sizes.
+	TypedExtensionProtocolOptions *ExtensionProtocolOptions `yaml:"typed_extension_protocol_options" json:"typed_extension_protocol_options,omitempty"`
+	// HTTP2ProtocolOptions is Envoy's older cluster-level field: set, the
+	// cluster speaks HTTP/2 (typed_extension_protocol_options wins).
+	HTTP2ProtocolOptions *HTTP2Options `yaml:"http2_protocol_options" json:"http2_protocol_options,omitempty"`
+	// HTTPPool sizes sluice's HTTP/2 pool per host (sluice's own block).
+	HTTPPool HTTPPool `yaml:"http_pool" json:"http_pool"`
+	// PreconnectPolicy is how much HTTP/2 connection capacity the pool
+	// keeps ahead of the streams; nil means sluice's default ratio 2.
+	PreconnectPolicy *PreconnectPolicy `yaml:"preconnect_policy" json:"preconnect_policy,omitempty"`
 }
 
 // Endpoint is one upstream address with its load-balancing weight.
@@ -98,6 +109,7 @@ func (c *Cluster) SetDefaults() {
 	c.ClusterRefreshRate = Duration(5 * time.Second)
 	c.HealthyPanicThreshold = 50
 	c.PerConnectionBufferLimitBytes = DefaultBufferLimit
+	c.HTTPPool.SetDefaults()
 }
 
 // Validate checks the cluster's own fields.

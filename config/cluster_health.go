@@ -33,6 +33,8 @@ type HealthCheck struct {
 	HTTPHealthCheck *HTTPHealthCheck `yaml:"http_health_check" json:"http_health_check,omitempty"`
 	// RedisHealthCheck sends PING and expects PONG (or EXISTS key → 0).
 	RedisHealthCheck *RedisHealthCheck `yaml:"redis_health_check" json:"redis_health_check,omitempty"`
+	// GRPCHealthCheck calls grpc.health.v1.Health/Check and expects SERVING.
+	GRPCHealthCheck *GRPCHealthCheck `yaml:"grpc_health_check" json:"grpc_health_check,omitempty"`
 }
 
 // TCPHealthCheck is Envoy's tcp_health_check. With neither Send nor Receive
@@ -135,13 +137,15 @@ func (h *HealthCheck) SetDefaults() {
 	h.HealthyThreshold = 2
 }
 
-// Kind returns "tcp", "http" or "redis".
+// Kind returns "tcp", "http", "redis" or "grpc".
 func (h *HealthCheck) Kind() string {
 	switch {
 	case h.HTTPHealthCheck != nil:
 		return "http"
 	case h.RedisHealthCheck != nil:
 		return "redis"
+	case h.GRPCHealthCheck != nil:
+		return "grpc"
 	}
 	return "tcp"
 }
@@ -161,13 +165,13 @@ func (h *HealthCheck) Validate(path string, errs *Errors) {
 		errs.Add(Join(path, "healthy_threshold"), "must be at least 1")
 	}
 	n := 0
-	for _, set := range []bool{h.TCPHealthCheck != nil, h.HTTPHealthCheck != nil, h.RedisHealthCheck != nil} {
+	for _, set := range []bool{h.TCPHealthCheck != nil, h.HTTPHealthCheck != nil, h.RedisHealthCheck != nil, h.GRPCHealthCheck != nil} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		errs.Add(path, "give exactly one of tcp_health_check, http_health_check, redis_health_check (got %d)", n)
+		errs.Add(path, "give exactly one of tcp_health_check, http_health_check, redis_health_check, grpc_health_check (got %d)", n)
 	}
 }
 

@@ -103,22 +103,24 @@ func dig(m map[string]any, keys ...string) any {
 	return v
 }
 
-// TestSystemdUnit runs systemd-analyze verify on deploy/systemd/sluice.service
+// TestSystemdUnit runs systemd-analyze verify on deploy/systemd's units
 // (the binary's path replaced by one that exists here).
 func TestSystemdUnit(t *testing.T) {
 	sa, err := exec.LookPath("systemd-analyze")
 	if err != nil {
 		t.Fatal("systemd-analyze is not installed (.ci/deps.sh installs systemd)")
 	}
-	raw, err := os.ReadFile("../deploy/systemd/sluice.service")
-	if err != nil {
-		t.Fatal(err)
-	}
-	unit := filepath.Join(t.TempDir(), "sluice.service")
-	os.WriteFile(unit, bytes.ReplaceAll(raw, []byte("/usr/local/bin/sluice"), []byte("/usr/bin/true")), 0o644)
-	out, err := exec.Command(sa, "verify", "--man=no", unit).CombinedOutput()
-	if err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	for _, name := range []string{"sluice.service", "sluice-hot-restart.service"} {
+		raw, err := os.ReadFile("../deploy/systemd/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unit := filepath.Join(t.TempDir(), name)
+		os.WriteFile(unit, bytes.ReplaceAll(raw, []byte("/usr/local/bin/sluice"), []byte("/usr/bin/true")), 0o644)
+		out, err := exec.Command(sa, "verify", "--man=no", unit).CombinedOutput()
+		if err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Fatalf("systemd-analyze verify %s: %v\n%s", name, err, out)
+		}
 	}
 }
 

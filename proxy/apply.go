@@ -80,7 +80,10 @@ func (s *Server) apply(cfg *config.Config) error {
 			}
 		}
 		if p.old == nil {
-			ln, err := listen(lc.Address, s.listeners)
+			ln := s.takeInherited(lc.Address)
+			if ln == nil {
+				ln, err = listen(lc.Address, s.listeners)
+			}
 			if err != nil {
 				s.lmFailed.Inc()
 				return fail(fmt.Errorf("listeners[%d].address: %w", i, err))
@@ -142,6 +145,7 @@ func (s *Server) apply(cfg *config.Config) error {
 		go func(l *listener) { defer s.draining.Done(); l.drain() }(old)
 	}
 	s.listeners = next
+	s.closeInherited()
 	s.pruneOwned()
 	s.lmActive.Set(int64(len(next)))
 	s.cfg.Store(cfg)

@@ -111,14 +111,11 @@ func (l *listener) acceptLoop() {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		ac := &activeConn{raw: raw, cancel: cancel}
+		// Accepted while stopAccepting ran: served like the others (drain
+		// waits for it; this loop's own wg count keeps the Add legal), since
+		// closing it would reset a client that a hot restart's new process
+		// would otherwise have served.
 		l.mu.Lock()
-		if l.closing {
-			l.mu.Unlock()
-			cancel()
-			raw.Close()
-			l.srv.Overload.ReleaseConnection()
-			continue
-		}
 		if max := l.chains.Load().listener.MaxConnections; max > 0 && len(l.conns) >= int(max) {
 			// Envoy's per-listener connection limit: refused at once.
 			l.mu.Unlock()

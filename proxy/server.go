@@ -5,6 +5,7 @@ package proxy
 
 import (
 	"log/slog"
+	"net"
 	"runtime"
 	"sort"
 	"strings"
@@ -57,14 +58,18 @@ type Server struct {
 	guard       *guard.Guard  // server.contained_panics
 	loops       *ioloop.Group // nil: none
 	parse       func(file string, data []byte) (*config.Config, error)
+	inherited   map[string]net.Listener // hotrestart.go; guarded by mu
+	drainTime   time.Duration           // DrainTime; 0: the config's
 }
 
 // Option configures a Server at New.
 type Option func(*options)
 
 type options struct {
-	ioLoops int
-	parse   func(file string, data []byte) (*config.Config, error)
+	ioLoops   int
+	parse     func(file string, data []byte) (*config.Config, error)
+	inherited map[string]net.Listener
+	drainTime time.Duration
 }
 
 // ConfigParser sets how Reload and ReloadData turn a file's bytes into a
@@ -96,6 +101,7 @@ func New(store *stats.Store, log *slog.Logger, opts ...Option) *Server {
 		lmAdded: lm.Counter("listener_added"), lmRemoved: lm.Counter("listener_removed"),
 		lmModified: lm.Counter("listener_modified"), lmFailed: lm.Counter("listener_create_failure"),
 		lmActive: lm.Gauge("total_listeners_active"), parse: o.parse,
+		inherited: o.inherited, drainTime: o.drainTime,
 	}
 	s.guard = &guard.Guard{Log: log, Panics: srv.Counter("contained_panics")}
 	if n := o.ioLoops; n != 0 {
@@ -134,6 +140,9 @@ func (s *Server) Shutdown() {
 	timeout := 30 * time.Second
 	if cfg := s.cfg.Load(); cfg != nil {
 		timeout = cfg.DrainTimeout.D()
+	}
+	if s.drainTime > 0 {
+		timeout = s.drainTime
 	}
 	deadline := time.Now().Add(timeout)
 	for _, l := range s.listeners {

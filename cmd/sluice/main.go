@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-proxy/sluice/config/envoy"
 	"github.com/sluice-proxy/sluice/config/xds"
 	_ "github.com/sluice-proxy/sluice/filters/all"
+	"github.com/sluice-proxy/sluice/hotrestart"
 	"github.com/sluice-proxy/sluice/internal/version"
 )
 
@@ -35,6 +36,13 @@ const usage = `Usage:
                                   Envoy v3 bootstrap or sluice's YAML
   sluice version                  print the version
   sluice help                     print this help
+  sluice -c FILE -base-id N -restart-epoch E+1
+                                  hot restart: take over the listening sockets
+                                  and counters of the running epoch E, which
+                                  drains and exits (docs/operating.md)
+  sluice hot-restarter [-base-id N] -- ARGS
+                                  run "sluice ARGS" as epoch 0 and hot restart
+                                  it on SIGHUP (for systemd's ExecReload)
 
 FILE is sluice's YAML or an Envoy v3 bootstrap (YAML or JSON: static
 resources, and dynamic_resources from a control plane or files; see
@@ -49,6 +57,9 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "hot-restarter" {
+		return restarter(args[1:], stderr)
+	}
 	cmd := "run"
 	if len(args) > 0 && (args[0] == "run" || args[0] == "validate" || args[0] == "convert" || args[0] == "version" || args[0] == "help") {
 		cmd, args = args[0], args[1:]
@@ -66,6 +77,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	concurrency := fs.Int("concurrency", 0, "CPU cores sluice runs on at once (GOMAXPROCS), as Envoy's --concurrency; 0: every core the process may use")
 	ioLoops := fs.Int("io-loops", -1, "event loops (epoll threads) that move the bytes of plain-TCP tcp_proxy connections; -1: one per two --concurrency cores (at least one), 0: none (a goroutine per direction)")
 	checkAddrs := fs.Bool("check-addresses", false, "validate: also bind every listener and admin address, and fail if one is in use")
+	var hot hotFlags
+	hot.register(fs)
 	format := fs.String("config-format", "auto", "config file format: sluice, envoy (an Envoy v3 bootstrap, YAML or JSON) or auto (envoy when the file has static_resources, dynamic_resources, node or an admin.address.socket_address at its top level)")
 	to := fs.String("to", "", "convert: the form to print, envoy or sluice")
 	var node nodeFlags
@@ -87,6 +100,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *concurrency > 0 {
 		runtime.GOMAXPROCS(*concurrency)
+	}
+	if hot.version {
+		fmt.Fprintln(stdout, hotrestart.Version)
+		return 0
 	}
 	switch cmd {
 	case "help":
@@ -118,7 +135,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sluice:", err)
 		return 2
 	}
-	return serve(*file, *format, *watch, *ioLoops, node, log, lv, stderr)
+	return serve(*file, *format, *watch, *ioLoops, node, &hot, log, lv, stderr)
 }
 
 // validate checks file as a start would, without starting anything.

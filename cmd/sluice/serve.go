@@ -23,7 +23,7 @@ import (
 // serve runs file until SIGTERM or SIGINT. SIGHUP reloads the file at once;
 // the watcher (every watch, 0: none) reloads it once a new content has
 // stopped changing.
-func serve(file, format string, watch time.Duration, ioLoops int, node nodeFlags, log *slog.Logger, lv *slog.LevelVar, stderr io.Writer) int {
+func serve(file, format string, watch time.Duration, ioLoops int, node nodeFlags, hot *hotFlags, log *slog.Logger, lv *slog.LevelVar, stderr io.Writer) int {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		fmt.Fprintln(stderr, "sluice:", err)
@@ -39,7 +39,12 @@ func serve(file, format string, watch time.Duration, ioLoops int, node nodeFlags
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	srv := proxy.New(stats.New(), log, proxy.IOLoops(ioLoops), proxy.ConfigParser(parse))
+	parent, inherited := hot.joinParent(cfg, log)
+	if parent != nil {
+		defer parent.Close()
+	}
+	srv := proxy.New(stats.New(), log, proxy.IOLoops(ioLoops), proxy.ConfigParser(parse),
+		proxy.Inherit(inherited), proxy.DrainTime(hot.drainTime))
 	if err := srv.Apply(cfg); err != nil {
 		var errs *config.Errors
 		if !errors.As(err, &errs) {
@@ -71,10 +76,21 @@ func serve(file, format string, watch time.Duration, ioLoops int, node nodeFlags
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
+	var before map[string]uint64 // the parent's counters, carried over
+	firstStart := time.Now()     // of epoch 0, for uptime_all_epochs
+	if parent != nil {
+		firstStart = parent.Started
+		if before, err = parent.Counters(); err == nil {
+			srv.Store.AddCounters(before)
+		}
+		if err := parent.ShutdownAdmin(); err != nil {
+			log.Warn("hot restart: the parent's admin", "err", err)
+		}
+	}
 	var adm *admin.Server
 	if cfg.Admin.Address != "" {
 		quit := func() { sigs <- syscall.SIGTERM } // /quitquitquit drains as SIGTERM does
-		opts := []admin.Option{admin.WithLogLevel(lv), admin.WithQuit(quit)}
+		opts := []admin.Option{admin.WithLogLevel(lv), admin.WithQuit(quit), admin.WithHotRestart(hot.epoch, firstStart)}
 		if es != nil {
 			opts = append(opts, admin.WithConfigDump(es.client.ConfigDump))
 		} else {
@@ -97,6 +113,17 @@ func serve(file, format string, watch time.Duration, ioLoops int, node nodeFlags
 		loops = g.Len()
 	}
 	log.Info("sluice started", "version", version.String(), "config", file, "concurrency", runtime.GOMAXPROCS(0), "io_loops", loops)
+	side := &parentSide{srv: srv, adm: &adm, started: firstStart, drainRq: make(chan chan struct{}), quit: make(chan struct{})}
+	var drained <-chan struct{} // the next epoch took over and was answered
+	if hs := hot.listen(side, log); hs != nil {
+		defer hs.Close()
+		drained = hs.Drained
+	}
+	defer close(side.quit) // before hs.Close: a drain request then no longer waits
+	if parent != nil {
+		// Everything is serving: the parent may stop accepting now.
+		go carryFinal(parent, srv, before, log)
+	}
 
 	w := config.NewWatcher(file, data)
 	var tick <-chan time.Time
@@ -111,6 +138,14 @@ func serve(file, format string, watch time.Duration, ioLoops int, node nodeFlags
 			if b, ok := w.Poll(); ok {
 				reload(b)
 			}
+		case done := <-side.drainRq:
+			code := drainForRestart(srv, hot.parentShutdown, log)
+			close(done)
+			select { // the reply carries the final counters
+			case <-drained:
+			case <-time.After(5 * time.Second):
+			}
+			return code
 		case sig := <-sigs:
 			if sig != syscall.SIGHUP {
 				return drain(srv, sigs, sig, log)
@@ -150,5 +185,29 @@ func drain(srv *proxy.Server, sigs <-chan os.Signal, sig os.Signal, log *slog.Lo
 				"open_connections", srv.OpenConnections())
 			return 1
 		}
+	}
+}
+
+// drainForRestart is drain for a hot restart: the next epoch accepts on the
+// same sockets, so this one stops accepting and lets its connections
+// finish, up to the drain time; limit (Envoy's --parent-shutdown-time-s)
+// ends the wait early when set.
+func drainForRestart(srv *proxy.Server, limit time.Duration, log *slog.Logger) int {
+	log.Info("hot restart: draining and exiting", "open_connections", srv.OpenConnections())
+	done := make(chan struct{})
+	go func() { srv.Shutdown(); close(done) }()
+	var expire <-chan time.Time
+	if limit > 0 {
+		t := time.NewTimer(limit)
+		defer t.Stop()
+		expire = t.C
+	}
+	select {
+	case <-done:
+		log.Info("hot restart: drained")
+		return 0
+	case <-expire:
+		log.Warn("hot restart: parent shutdown time reached; exiting", "open_connections", srv.OpenConnections())
+		return 0
 	}
 }

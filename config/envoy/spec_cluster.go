@@ -23,9 +23,10 @@ var clusterSpecs = []message{
 		own("cluster_type", "envoy.clusters.redis (RedisClusterConfig): sluice's redis_cluster; lb_policy CLUSTER_PROVIDED goes with it"),
 		ok("ring_hash_lb_config"), ok("maglev_lb_config"), ok("least_request_lb_config"),
 		ignored("per_connection_buffer_limit_bytes", "sluice's buffers are fixed-size per connection"),
-		ignored("http2_protocol_options", "sluice speaks HTTP/2 upstream only to an xDS cluster (gRPC), where it always does"),
-		own("typed_extension_protocol_options", "envoy.filters.network.thrift_proxy (ThriftProtocolOptions) only"),
+		own("typed_extension_protocol_options", "envoy.extensions.upstreams.http.v3.HttpProtocolOptions (the HTTP pools) and envoy.filters.network.thrift_proxy (ThriftProtocolOptions)"),
 		own("transport_socket", "envoy.transport_sockets.upstream_proxy_protocol over raw_buffer (spec_upstream.go)"),
+		okNote("http2_protocol_options", "deprecated in Envoy; the cluster speaks HTTP/2"),
+		okNote("preconnect_policy", "per_upstream_preconnect_ratio, for the HTTP/2 pools"),
 	}},
 	{name: "envoy.config.endpoint.v3.ClusterLoadAssignment", fields: []field{
 		own("cluster_name", "required by Envoy; used by EDS only"),

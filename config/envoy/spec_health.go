@@ -11,7 +11,7 @@ var healthSpecs = []message{
 	{name: "envoy.config.core.v3.HealthCheck", fields: []field{
 		ok("timeout"), ok("interval"), ok("interval_jitter"), ok("initial_jitter"),
 		ok("unhealthy_threshold"), ok("healthy_threshold"),
-		ok("tcp_health_check"), ok("http_health_check"),
+		ok("tcp_health_check"), ok("http_health_check"), ok("grpc_health_check"),
 		field{name: "custom_health_check", to: "redis_health_check", note: "envoy.health_checkers.redis only"},
 		ignored("no_traffic_interval", "sluice checks every interval, with or without traffic"),
 		ignored("event_log_path", "sluice logs health transitions to its own log"),
@@ -20,6 +20,8 @@ var healthSpecs = []message{
 	{name: "envoy.config.core.v3.HealthCheck.Payload", fields: oks("text", "binary")},
 	{name: "envoy.config.core.v3.HealthCheck.HttpHealthCheck", fields: oks("host", "path", "expected_statuses")},
 	{name: "envoy.type.v3.Int64Range", fields: oks("start", "end")},
+	{name: "envoy.config.core.v3.HealthCheck.GrpcHealthCheck", fields: oks("service_name", "authority"),
+		note: "h2c; initial_metadata is refused"},
 	{name: "envoy.config.core.v3.HealthCheck.CustomHealthCheck", translate: customHealthCheck, fields: []field{
 		own("name", "envoy.health_checkers.redis"), own("typed_config", "envoy.extensions.health_checkers.redis.v3.Redis"),
 	}},

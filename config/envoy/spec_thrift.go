@@ -63,8 +63,11 @@ func init() {
 	}
 }
 
-// thriftProtocolOptions translates a cluster's typed_extension_protocol_options
-// into sluice's thrift_protocol_options; any other key is refused.
+// httpOptionsKey is the HTTP pools' entry of typed_extension_protocol_options.
+const httpOptionsKey = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+
+// thriftProtocolOptions translates typed_extension_protocol_options: the
+// HTTP pools' and thrift_proxy's entries.
 func (t *translator) thriftProtocolOptions(m protoreflect.Message, env, slu string, out map[string]any) {
 	fd := m.Descriptor().Fields().ByName("typed_extension_protocol_options")
 	if fd == nil || !m.Has(fd) {
@@ -73,11 +76,16 @@ func (t *translator) thriftProtocolOptions(m protoreflect.Message, env, slu stri
 	env = config.Join(env, "typed_extension_protocol_options")
 	m.Get(fd).Map().Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
 		p := config.Join(env, k.String())
-		if k.String() != thriftOptionsKey {
-			t.errs.Add(p, "not supported by sluice (only %s)", thriftOptionsKey)
-			return true
+		switch k.String() {
+		case thriftOptionsKey:
+			out["thrift_protocol_options"] = t.message(v.Message(), p, config.Join(slu, "thrift_protocol_options"))
+		case httpOptionsKey:
+			out["typed_extension_protocol_options"] = map[string]any{
+				httpOptionsKey: t.message(v.Message(), p, config.Join(config.Join(slu, "typed_extension_protocol_options"), httpOptionsKey)),
+			}
+		default:
+			t.errs.Add(p, "not supported by sluice (only %s and %s)", httpOptionsKey, thriftOptionsKey)
 		}
-		out["thrift_protocol_options"] = t.message(v.Message(), p, config.Join(slu, "thrift_protocol_options"))
 		return true
 	})
 }

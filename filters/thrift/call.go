@@ -148,7 +148,7 @@ func (p *Proxy) answer(s *filters.Session, it *inflight) (out []byte, write bool
 	it.cs.RqSize.Record(float64(call.Sent))
 	if it.m.Type == codec.Oneway {
 		if call.Err != nil {
-			h.EndRequestLocal()
+			h.EndRequestReported()
 		} else {
 			h.EndRequest(true)
 		}
@@ -179,7 +179,7 @@ func (p *Proxy) upstreamFailure(s *filters.Session, it *inflight) ([]byte, bool)
 	var dst []byte
 	err := it.call.Err
 	h := it.call.Host
-	h.EndRequestLocal()
+	h.EndRequestReported()
 	msg := "connection failure"
 	switch {
 	case errors.Is(err, muxpool.ErrTimeout):

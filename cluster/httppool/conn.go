@@ -1,0 +1,252 @@
+package httppool
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"math"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-proxy/sluice/cluster"
+	"github.com/sluice-proxy/sluice/config"
+)
+
+// conn is one pooled connection; its fields but cc are guarded by its
+// hostPool's mu.
+type conn struct {
+	cc       *http.ClientConn
+	h2, tls  bool
+	active   int    // requests assigned and not yet finished
+	requests uint32 // requests ever assigned
+	born     time.Time
+	lastUsed time.Time
+	retiring bool // takes no new request; closes with its last
+	closed   bool
+	skip     bool      // scratch for pickLocked
+	capSeen  int       // HTTP/2: the most streams Available+InFlight showed
+	lat      float64   // moving average of request time in ms; 0 until measured
+	latAt    time.Time // when lat was last updated
+}
+
+// latNow is c's request-time estimate at now: lat halved for every 4 mean
+// request times (mean, of the host's measured connections) since it was
+// measured, so that a connection that once answered slowly and was left
+// alone is tried again (its server process may be idle by now). A
+// connection not measured yet estimates 0: it is tried first, once (the
+// fewest-outstanding rule comes before this one).
+func (c *conn) latNow(now time.Time, mean float64) float64 {
+	if c.lat == 0 {
+		return 0
+	}
+	age := float64(now.Sub(c.latAt).Microseconds()) / 1000
+	return c.lat * math.Exp2(-age/(4*mean))
+}
+
+// observe folds one request's time into c.lat (weight 1/4 for the newest).
+func (c *conn) observe(d time.Duration) {
+	ms := float64(d.Microseconds()) / 1000
+	c.latAt = time.Now()
+	if c.lat == 0 {
+		c.lat = ms
+		return
+	}
+	c.lat += (ms - c.lat) / 4
+}
+
+// limit is how many requests the pool puts on c at once.
+func (c *conn) limit(s *settings) int {
+	if !c.h2 {
+		return 1
+	}
+	return s.hard
+}
+
+// kind is how a host pool's connections are made.
+type kind uint8
+
+const (
+	kindH1      kind = iota // plain HTTP/1.1
+	kindH2C                 // plain HTTP/2, prior knowledge
+	kindTLS1                // TLS, ALPN http/1.1
+	kindTLS2                // TLS, ALPN h2
+	kindTLSAuto             // TLS, ALPN h2 or http/1.1
+	numKinds
+)
+
+func (k kind) tls() bool     { return k >= kindTLS1 }
+func (k kind) mayBeH2() bool { return k == kindH2C || k == kindTLS2 || k == kindTLSAuto }
+func (k kind) alpn() []string {
+	return [...][]string{nil, nil, {"http/1.1"}, {"h2"}, {"h2", "http/1.1"}}[k]
+}
+
+// kindOf maps the cluster's protocol (and, for use_downstream_protocol_config,
+// the request's) to a connection kind.
+func kindOf(s *settings, req *http.Request, withTLS bool) kind {
+	h2 := false
+	switch s.proto {
+	case config.ProtoHTTP2:
+		h2 = true
+	case config.ProtoDownstream:
+		h2 = req.ProtoMajor == 2
+	case config.ProtoAuto:
+		if withTLS {
+			return kindTLSAuto
+		}
+	}
+	switch {
+	case withTLS && h2:
+		return kindTLS2
+	case withTLS:
+		return kindTLS1
+	case h2:
+		return kindH2C
+	}
+	return kindH1
+}
+
+// uses reports whether requests under s may use connections of kind k.
+func (s *settings) uses(k kind, withTLS bool) bool {
+	h1 := &http.Request{ProtoMajor: 1}
+	h2 := &http.Request{ProtoMajor: 2}
+	return kindOf(s, h1, withTLS) == k || kindOf(s, h2, withTLS) == k
+}
+
+// transport builds the net/http Transport that makes connections of kind k;
+// it never pools (NewClientConn connections are the caller's).
+func (p *Pool) transport(k kind, s *settings) *http.Transport {
+	_, h2, _ := s.cfg.UpstreamHTTP()
+	t := &http.Transport{
+		DialContext:        p.dial,
+		DisableCompression: true, // a proxy passes Accept-Encoding and bodies through
+		ForceAttemptHTTP2:  k.mayBeH2(),
+		Protocols:          new(http.Protocols),
+		HTTP2: &http.HTTP2Config{
+			MaxReceiveBufferPerConnection: capWindow(h2.InitialConnectionWindowSize),
+			MaxReceiveBufferPerStream:     capWindow(h2.InitialStreamWindowSize),
+		},
+	}
+	switch k {
+	case kindH1:
+		t.Protocols.SetHTTP1(true)
+	case kindH2C:
+		t.Protocols.SetUnencryptedHTTP2(true)
+	default:
+		t.Protocols.SetHTTP1(true)
+		t.Protocols.SetHTTP2(true)
+		t.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return p.dialTLS(ctx, network, addr, k)
+		}
+	}
+	return t
+}
+
+// capWindow fits an Envoy window size to what Go's HTTP/2 client accepts
+// (below 4 MiB); 0 keeps Go's default.
+func capWindow(w uint32) int {
+	return int(min(w, 4<<20-1))
+}
+
+// dialKey carries a connect's host and results through net/http's dial.
+type dialKey struct{}
+
+type dialInfo struct {
+	h    *cluster.Host
+	alpn string
+}
+
+// connect opens one connection of hp's kind to its host.
+func (p *Pool) connect(hp *hostPool) (*conn, error) {
+	di := &dialInfo{h: hp.h}
+	cfg := p.c.Config()
+	// The timeout bounds TCP connect (again, in Dial) and the TLS and
+	// HTTP/2 preface exchange.
+	ctx, cancel := context.WithTimeout(context.WithValue(p.ctx, dialKey{}, di), 2*cfg.ConnectTimeout.D())
+	defer cancel()
+	scheme := "http"
+	if hp.kind.tls() {
+		scheme = "https"
+	}
+	cc, err := p.tr[hp.kind].NewClientConn(ctx, scheme, hp.h.DialAddress())
+	if err != nil {
+		return nil, err
+	}
+	c := &conn{cc: cc, tls: hp.kind.tls(), born: time.Now()}
+	c.lastUsed = c.born
+	c.h2 = hp.kind == kindH2C || di.alpn == "h2"
+	if c.h2 {
+		p.st.cxHTTP2.Inc()
+	} else {
+		p.st.cxHTTP1.Inc()
+	}
+	return c, nil
+}
+
+// dial is net/http's DialContext: a connect through the cluster, so that
+// connect_timeout, max_connections and upstream_cx_* apply.
+func (p *Pool) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	di, _ := ctx.Value(dialKey{}).(*dialInfo)
+	if di == nil {
+		return nil, errors.New("httppool: dial outside a pool connect")
+	}
+	uc, err := p.c.Dial(ctx, di.h)
+	if err != nil {
+		return nil, err
+	}
+	return &upConn{UpstreamConn: uc}, nil
+}
+
+// dialTLS dials through the cluster and runs the TLS handshake with the
+// kind's ALPN; it returns the *tls.Conn itself, which net/http needs to see
+// the negotiated protocol.
+func (p *Pool) dialTLS(ctx context.Context, network, addr string, k kind) (net.Conn, error) {
+	raw, err := p.dial(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	cfg := p.opts.TLS.Clone()
+	cfg.NextProtos = k.alpn()
+	if cfg.ServerName == "" {
+		cfg.ServerName, _, _ = net.SplitHostPort(addr)
+	}
+	tc := tls.Client(raw, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, err
+	}
+	if di, _ := ctx.Value(dialKey{}).(*dialInfo); di != nil {
+		di.alpn = tc.ConnectionState().NegotiatedProtocol
+	}
+	return tc, nil
+}
+
+// upConn counts bytes and tells a close after the server's EOF or reset
+// (upstream_cx_destroy_remote) from sluice's own.
+type upConn struct {
+	*cluster.UpstreamConn
+	remote atomic.Bool
+}
+
+func (u *upConn) Read(b []byte) (int, error) {
+	n, err := u.UpstreamConn.Read(b)
+	if n > 0 {
+		u.CountBytes(uint64(n), 0)
+	}
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		u.remote.Store(true)
+	}
+	return n, err
+}
+
+func (u *upConn) Write(b []byte) (int, error) {
+	n, err := u.UpstreamConn.Write(b)
+	if n > 0 {
+		u.CountBytes(0, uint64(n))
+	}
+	return n, err
+}
+
+// Close closes the connection once, as remote when the server went first.
+func (u *upConn) Close() error { return u.CloseBy(u.remote.Load()) }

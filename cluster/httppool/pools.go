@@ -1,0 +1,114 @@
+package httppool
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/sluice-proxy/sluice/cluster"
+)
+
+// Options are what every pool of a Pools shares.
+type Options struct {
+	// TLS, when set, makes the pools speak TLS to upstream hosts (h2 by
+	// ALPN where the cluster's protocol allows it). Nil: plain text, HTTP/2
+	// as h2c with prior knowledge. The cluster model has no upstream
+	// transport_socket yet; this is where it will plug in.
+	TLS *tls.Config
+	// Log receives connection-level problems; nil discards them.
+	Log *slog.Logger
+}
+
+// Pools hands out one Pool per cluster of a Manager, made on first use and
+// closed when a reload removes its cluster. It is what the server owns and
+// passes to HTTP filters.
+type Pools struct {
+	m    *cluster.Manager
+	opts Options
+
+	mu     sync.Mutex
+	pools  map[*cluster.Cluster]*Pool
+	closed bool
+}
+
+// NewPools returns the pools over m's clusters.
+func NewPools(m *cluster.Manager, opts Options) *Pools {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Pools{m: m, opts: opts, pools: map[*cluster.Cluster]*Pool{}}
+}
+
+// ErrNoCluster is returned by Get for a name the Manager does not have.
+var ErrNoCluster = errors.New("no such cluster")
+
+// ErrClosed is returned by a closed pool.
+var ErrClosed = errors.New("upstream pool closed")
+
+// Get returns the pool of the named cluster.
+func (ps *Pools) Get(name string) (*Pool, error) {
+	c := ps.m.Get(name)
+	if c == nil {
+		return nil, fmt.Errorf("httppool: %w %q", ErrNoCluster, name)
+	}
+	return ps.For(c)
+}
+
+// For returns c's pool, making it on first use.
+func (ps *Pools) For(c *cluster.Cluster) (*Pool, error) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.closed {
+		return nil, ErrClosed
+	}
+	if p := ps.pools[c]; p != nil {
+		return p, nil
+	}
+	select {
+	case <-c.Retired():
+		return nil, fmt.Errorf("httppool: cluster %s: %w", c.Name(), ErrNoCluster)
+	default:
+	}
+	p := newPool(c, ps.opts, func(p *Pool) {
+		ps.mu.Lock()
+		if ps.pools[c] == p {
+			delete(ps.pools, c)
+		}
+		ps.mu.Unlock()
+	})
+	ps.pools[c] = p
+	return p, nil
+}
+
+// Close closes every pool.
+func (ps *Pools) Close() error {
+	ps.mu.Lock()
+	ps.closed = true
+	list := make([]*Pool, 0, len(ps.pools))
+	for _, p := range ps.pools {
+		list = append(list, p)
+	}
+	ps.mu.Unlock()
+	var errs []error
+	for _, p := range list {
+		errs = append(errs, p.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// hashKey carries a request's load-balancing hash to RoundTrip.
+type hashKey struct{}
+
+// WithHash returns ctx carrying h, the hash ring_hash and maglev clusters
+// pick a host with (the route's hash_policy result).
+func WithHash(ctx context.Context, h uint64) context.Context {
+	return context.WithValue(ctx, hashKey{}, h)
+}
+
+func hashFrom(ctx context.Context) (uint64, bool) {
+	h, ok := ctx.Value(hashKey{}).(uint64)
+	return h, ok
+}
