@@ -33,13 +33,18 @@ require (
 require github.com/apache/thrift v0.22.0
 
 require (
+	github.com/envoyproxy/go-control-plane/ratelimit v0.1.0 // indirect
+	golang.org/x/net v0.59.0 // indirect
+)
+
+require (
 	cel.dev/expr v0.24.0 // indirect
 	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/chromedp/cdproto v0.160.1 // indirect
 	github.com/cncf/xds/go v0.0.0-20250501225837-2ac532fd4443 // indirect
 	github.com/coreos/go-semver v0.3.1 // indirect
-	github.com/envoyproxy/go-control-plane v0.14.0 // indirect; pinned: /envoy v1.36.0 names v0.13.4, and the root must not lag it (go mod tidy drops this line until a root package is imported)
+	github.com/envoyproxy/go-control-plane v0.14.0 // pinned: /envoy v1.36.0 names v0.13.4, and the root must not lag it; config/xds tests run its pkg/server and pkg/cache
 	github.com/envoyproxy/protoc-gen-validate v1.2.1 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/google/uuid v1.6.0 // indirect
@@ -63,10 +68,8 @@ require (
 	go.uber.org/atomic v1.12.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.uber.org/zap v1.27.0 // indirect
-	golang.org/x/crypto v0.57.0 // indirect
-	golang.org/x/net v0.59.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20250728155136-f173205681a0 // indirect
-	google.golang.org/genproto/googleapis/rpc v0.0.0-20250728155136-f173205681a0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20250728155136-f173205681a0
 	gopkg.in/natefinch/lumberjack.v2 v2.2.1 // indirect
 )

@@ -42,10 +42,21 @@ type Server struct {
 
 	level *slog.LevelVar // /logging; nil: not adjustable
 	quit  func()         // /quitquitquit; nil: not available
+	dump  ConfigDumpFunc // /config_dump in Envoy's format; nil: sluice's view
 
 	epoch      int       // hot restart epoch, for /server_info
 	firstStart time.Time // the first epoch's start; zero: this process's
 }
+
+// ConfigDumpFunc renders Envoy's /config_dump (protojson of
+// envoy.admin.v3.ConfigDump) for its query: ?resource=, ?mask=,
+// ?include_eds. config/xds's Client.ConfigDump is one. nil bytes and no
+// error mean "no Envoy form": the admin shows sluice's own view.
+type ConfigDumpFunc func(resource, mask string, includeEDS bool) ([]byte, error)
+
+// WithConfigDump makes /config_dump answer in Envoy's format through f;
+// /config_dump?format=sluice still shows sluice's own config.
+func WithConfigDump(f ConfigDumpFunc) Option { return func(a *Server) { a.dump = f } }
 
 // Start binds addr and serves the admin endpoints for srv.
 func Start(addr string, srv *proxy.Server, log *slog.Logger, opts ...Option) (*Server, error) {
@@ -122,7 +133,7 @@ var endpoints = [][2]string{
 	{"/certs", "the certificates of the running config's TLS contexts"},
 	{"/clusters", "upstream cluster status"},
 	{"/debug/pprof/", "Go profiles (profile?seconds=N for CPU)"},
-	{"/config_dump", "dump the running config as JSON"},
+	{"/config_dump", "the running config in Envoy's format (?resource=, ?mask=, ?include_eds) when it can be written so; ?format=sluice for sluice's own"},
 	{"/drain_listeners", "POST: stop accepting on every listener (?graceful: after drain_timeout)"},
 	{"/", "the live dashboard (HTML)"},
 	{"/dashboard/data", "the dashboard's JSON: ?page=N&q=CLUSTER_SUBSTRING"},
@@ -252,8 +263,27 @@ func (a *Server) listeners(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// configDump is Envoy's format when the config came from an Envoy
+// bootstrap (WithConfigDump), else, and with ?format=sluice, sluice's own
+// config as {"configs": [config]}.
 func (a *Server) configDump(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, map[string]any{"configs": []any{a.srv.Config()}})
+	q := r.URL.Query()
+	if a.dump == nil || q.Get("format") == "sluice" {
+		writeJSON(w, map[string]any{"configs": []any{a.srv.Config()}})
+		return
+	}
+	_, eds := q["include_eds"]
+	b, err := a.dump(q.Get("resource"), q.Get("mask"), eds)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	if b == nil {
+		writeJSON(w, map[string]any{"configs": []any{a.srv.Config()}})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
 }
 
 func (a *Server) serverInfo(w http.ResponseWriter, r *http.Request) {

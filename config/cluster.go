@@ -12,9 +12,10 @@ import (
 type Cluster struct {
 	// Name is referenced by terminal filters; required and unique.
 	Name string `yaml:"name" json:"name"`
-	// Type is the discovery type: static (default), strict_dns, logical_dns
-	// or redis_cluster (endpoints are seed nodes; redis_proxy discovers the
-	// slot map with CLUSTER SLOTS).
+	// Type is the discovery type: static (default), strict_dns, logical_dns,
+	// redis_cluster (endpoints are seed nodes; redis_proxy discovers the
+	// slot map with CLUSTER SLOTS) or eds (endpoints come from a control
+	// plane or a file, config/xds; there may be none yet).
 	Type string `yaml:"type" json:"type"`
 	// ClusterRefreshRate is how often a redis_cluster's slot map is read
 	// again (Envoy's RedisClusterConfig.cluster_refresh_rate). Default 5s.
@@ -120,16 +121,16 @@ func (c *Cluster) Validate(path string, errs *Errors) {
 		errs.Add(Join(path, "name"), "required")
 	}
 	switch c.Type {
-	case "static", "strict_dns", "logical_dns", "redis_cluster":
+	case "static", "strict_dns", "logical_dns", "redis_cluster", "eds":
 	default:
-		errs.Add(Join(path, "type"), "unknown cluster type %q (known: static, strict_dns, logical_dns, redis_cluster)", c.Type)
+		errs.Add(Join(path, "type"), "unknown cluster type %q (known: static, strict_dns, logical_dns, redis_cluster, eds)", c.Type)
 	}
 	c.validateLB(path, errs)
 	if c.ConnectTimeout <= 0 {
 		errs.Add(Join(path, "connect_timeout"), "must be positive")
 	}
 	checkBufferLimit(Join(path, "per_connection_buffer_limit_bytes"), c.PerConnectionBufferLimitBytes, errs)
-	if c.Type != "static" && c.DNSRefreshRate <= 0 {
+	if c.Type != "static" && c.Type != "eds" && c.DNSRefreshRate <= 0 {
 		errs.Add(Join(path, "dns_refresh_rate"), "must be positive")
 	}
 	if c.Type == "redis_cluster" && c.ClusterRefreshRate <= 0 {
@@ -138,13 +139,13 @@ func (c *Cluster) Validate(path string, errs *Errors) {
 	if c.HealthyPanicThreshold < 0 || c.HealthyPanicThreshold > 100 {
 		errs.Add(Join(path, "healthy_panic_threshold"), "must be 0..100 (percent), got %v", c.HealthyPanicThreshold)
 	}
-	if len(c.Endpoints) == 0 {
+	if len(c.Endpoints) == 0 && c.Type != "eds" {
 		errs.Add(Join(path, "endpoints"), "a cluster needs at least one endpoint")
 	}
 	if c.Type == "logical_dns" && len(c.Endpoints) != 1 {
 		errs.Add(Join(path, "endpoints"), "a logical_dns cluster has exactly one endpoint, got %d", len(c.Endpoints))
 	}
-	if c.Type == "static" {
+	if c.Type == "static" || c.Type == "eds" {
 		for i, e := range c.Endpoints {
 			if !isIPHostPort(e.Address) {
 				errs.Add(Join(Index(Join(path, "endpoints"), i), "address"),

@@ -72,8 +72,9 @@ func Join(path, name string) string {
 	return path + "." + name
 }
 
-// Index returns "path[i]".
-func Index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
+// Index returns "path[i]". (Not fmt.Sprintf: loaders call it for every list
+// element, 100,000 endpoints in a large xDS update.)
+func Index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
 // fillLines gives each problem without a line the line of its path, or of
 // the nearest enclosing path that was read from the file ("listeners[0]"

@@ -41,18 +41,25 @@ func Load(file string) (*Config, error) {
 // errors name it, and relative file paths in the config are resolved
 // against its directory.
 func Parse(name string, data []byte) (*Config, error) {
-	errs := &Errors{File: name}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
+		errs := &Errors{File: name}
 		line, msg := syntaxError(err)
 		errs.AddLine("", line, "invalid YAML: %s", msg)
 		return nil, errs
 	}
+	return ParseNode(name, &root)
+}
+
+// ParseNode is Parse of a YAML document already parsed (or built: the
+// Envoy loader builds the tree it translated, skipping the YAML text).
+func ParseNode(name string, root *yaml.Node) (*Config, error) {
+	errs := &Errors{File: name}
 	c := &Config{source: name}
 	c.SetDefaults()
 	d := &Decoder{Errs: errs, Dir: filepath.Dir(name)}
 	if len(root.Content) > 0 {
-		d.Decode("", &root, c)
+		d.Decode("", root, c)
 	}
 	c.lines, c.files, c.checks = d.lines, d.files, d.checks
 	c.check(errs)

@@ -139,10 +139,11 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		h.BeginRequest()
 		sent := time.Now()
+		reused := !c.h2 && c.requests > 1 // an HTTP/1.1 connection is held alone
 		resp, err := c.cc.RoundTrip(outgoing(req, h, c, body))
 		if err != nil {
 			hp.release(c, 0)
-			if retryable(err) && (body == nil || !body.read.Load()) && ctx.Err() == nil {
+			if (retryable(err) || reused && idleRace(err, req, body)) && (body == nil || !body.read.Load()) && ctx.Err() == nil {
 				unsent(h)
 				lastErr = err
 				continue

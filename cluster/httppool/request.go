@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/sluice-proxy/sluice/cluster"
 )
@@ -126,4 +127,25 @@ func retryable(err error) bool {
 		}
 	}
 	return false
+}
+
+// idleRace reports the keep-alive race of HTTP/1.1: a reused connection
+// that the server closed as the request went out (after an early answer,
+// or at its idle timeout) fails with EOF or a reset before any response
+// byte. An idempotent request without a body is sent again on another
+// connection, as net/http's Transport does; Envoy answers 503 UC here.
+func idleRace(err error, req *http.Request, body *trackedBody) bool {
+	if body != nil {
+		return false
+	}
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+	default:
+		return false
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	s := err.Error()
+	return strings.Contains(s, "EOF") || strings.Contains(s, "connection reset") || strings.Contains(s, "broken pipe")
 }

@@ -115,10 +115,16 @@ func TestBinaryEnvoyBootstrap(t *testing.T) {
 
 	os.WriteFile(file, []byte(envoyBootstrap(admin, up.Addr().String(), []string{l1, l2}, "")), 0o644)
 	waitFor(t, "the second listener", func() bool { return through(l2) == "hi" })
+	// /config_dump is Envoy's, and shows the reloaded bootstrap.
+	waitFor(t, "the reloaded bootstrap in /config_dump", func() bool {
+		d := get("http://" + admin + "/config_dump?resource=static_listeners&mask=listener.address")
+		return strings.Contains(d, "envoy.admin.v3.ListenersConfigDump.StaticListener") &&
+			strings.Count(d, `"port_value"`) == 2 && !strings.Contains(d, "filter_chains")
+	})
 
-	os.WriteFile(file, []byte(envoyBootstrap(admin, up.Addr().String(), []string{l1, l2}, "    type: EDS\n")), 0o644)
+	os.WriteFile(file, []byte(envoyBootstrap(admin, up.Addr().String(), []string{l1, l2}, "    type: ORIGINAL_DST\n")), 0o644)
 	waitFor(t, "the refused reload", func() bool {
-		return strings.Contains(logs.String(), `static_resources.clusters[0].type: unknown cluster type \"eds\"`)
+		return strings.Contains(logs.String(), `static_resources.clusters[0].type: unknown cluster type \"original_dst\"`)
 	})
 	if got := through(l2); got != "hi" {
 		t.Fatalf("after a refused reload, through l2: %q", got)

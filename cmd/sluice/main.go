@@ -15,8 +15,11 @@ import (
 	"runtime"
 	"time"
 
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/config/envoy"
+	"github.com/sluice-proxy/sluice/config/xds"
 	_ "github.com/sluice-proxy/sluice/filters/all"
 	"github.com/sluice-proxy/sluice/hotrestart"
 	"github.com/sluice-proxy/sluice/internal/version"
@@ -28,6 +31,9 @@ const usage = `Usage:
   sluice validate -c FILE         check FILE as a start would: syntax, fields,
                                   references, certificate and key files; with
                                   -check-addresses also that the addresses bind
+  sluice convert -c FILE --to envoy|sluice
+                                  print FILE's config in the other form: an
+                                  Envoy v3 bootstrap or sluice's YAML
   sluice version                  print the version
   sluice help                     print this help
   sluice -c FILE -base-id N -restart-epoch E+1
@@ -39,8 +45,8 @@ const usage = `Usage:
                                   it on SIGHUP (for systemd's ExecReload)
 
 FILE is sluice's YAML or an Envoy v3 bootstrap (YAML or JSON: static
-resources; see docs/envoy-compat.md), told apart by content unless
--config-format says. Relative file paths in FILE are resolved against
+resources, and dynamic_resources from a control plane or files; see
+docs/envoy-compat.md), told apart by content unless -config-format says. Relative file paths in FILE are resolved against
 FILE's directory.
 
 Flags:
@@ -55,7 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return restarter(args[1:], stderr)
 	}
 	cmd := "run"
-	if len(args) > 0 && (args[0] == "run" || args[0] == "validate" || args[0] == "version" || args[0] == "help") {
+	if len(args) > 0 && (args[0] == "run" || args[0] == "validate" || args[0] == "convert" || args[0] == "version" || args[0] == "help") {
 		cmd, args = args[0], args[1:]
 	}
 	fs := flag.NewFlagSet("sluice "+cmd, flag.ContinueOnError)
@@ -74,6 +80,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var hot hotFlags
 	hot.register(fs)
 	format := fs.String("config-format", "auto", "config file format: sluice, envoy (an Envoy v3 bootstrap, YAML or JSON) or auto (envoy when the file has static_resources, dynamic_resources, node or an admin.address.socket_address at its top level)")
+	to := fs.String("to", "", "convert: the form to print, envoy or sluice")
+	var node nodeFlags
+	fs.StringVar(&node.id, "service-node", "", "xDS: the node id sent to the control plane, over the bootstrap's node.id (Envoy's --service-node)")
+	fs.StringVar(&node.cluster, "service-cluster", "", "xDS: the node cluster sent to the control plane, over the bootstrap's node.cluster (Envoy's --service-cluster)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -109,6 +119,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return validate(*file, *format, *checkAddrs, stdout, stderr)
+	case "convert":
+		if *file == "" || *to == "" {
+			fmt.Fprintln(stderr, "sluice convert: -c FILE and --to envoy|sluice are required")
+			return 2
+		}
+		return convert(*file, *format, *to, stdout, stderr)
 	}
 	if *file == "" {
 		fmt.Fprintln(stderr, "sluice: -c FILE is required (try: sluice -c examples/tcp.yaml, or sluice -h)")
@@ -119,7 +135,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sluice:", err)
 		return 2
 	}
-	return serve(*file, *format, *watch, *ioLoops, &hot, log, lv, stderr)
+	return serve(*file, *format, *watch, *ioLoops, node, &hot, log, lv, stderr)
 }
 
 // validate checks file as a start would, without starting anything.
@@ -133,6 +149,12 @@ func validate(file, format string, checkAddrs bool, stdout, stderr io.Writer) in
 	if err == nil {
 		err = cfg.CheckFiles()
 	}
+	if err == nil && format != "sluice" && (format == "envoy" || envoy.IsBootstrap(data)) {
+		var bs *bootstrapv3.Bootstrap
+		if bs, err = envoy.Decode(file, data); err == nil {
+			err = xds.Check(file, bs)
+		}
+	}
 	if err == nil && checkAddrs {
 		err = cfg.CheckAddresses()
 	}
@@ -140,7 +162,7 @@ func validate(file, format string, checkAddrs bool, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if len(cfg.Listeners) == 0 && !cfg.AllowNoListeners {
+	if len(cfg.Listeners) == 0 && !cfg.AllowNoListeners && !hasLDS(file, data, format) {
 		fmt.Fprintf(stderr, "%s: listeners: none; a running sluice refuses to reload to this config unless it sets allow_no_listeners: true\n", file)
 	}
 	fmt.Fprintf(stdout, "%s: OK\n", file)
@@ -162,4 +184,14 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, *slog.LevelVar,
 		return slog.New(slog.NewJSONHandler(w, opts)), lv, nil
 	}
 	return nil, nil, fmt.Errorf("invalid -log-format %q: want text or json", format)
+}
+
+// hasLDS reports whether file is an Envoy bootstrap whose listeners come
+// from LDS.
+func hasLDS(file string, data []byte, format string) bool {
+	if format == "sluice" || (format != "envoy" && !envoy.IsBootstrap(data)) {
+		return false
+	}
+	bs, err := envoy.Decode(file, data)
+	return err == nil && bs.GetDynamicResources().GetLdsConfig() != nil
 }

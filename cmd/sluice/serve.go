@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-proxy/sluice/admin"
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/config/envoy"
+	"github.com/sluice-proxy/sluice/config/xds"
 	"github.com/sluice-proxy/sluice/internal/version"
 	"github.com/sluice-proxy/sluice/proxy"
 	"github.com/sluice-proxy/sluice/stats"
@@ -22,7 +23,7 @@ import (
 // serve runs file until SIGTERM or SIGINT. SIGHUP reloads the file at once;
 // the watcher (every watch, 0: none) reloads it once a new content has
 // stopped changing.
-func serve(file, format string, watch time.Duration, ioLoops int, hot *hotFlags, log *slog.Logger, lv *slog.LevelVar, stderr io.Writer) int {
+func serve(file, format string, watch time.Duration, ioLoops int, node nodeFlags, hot *hotFlags, log *slog.Logger, lv *slog.LevelVar, stderr io.Writer) int {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		fmt.Fprintln(stderr, "sluice:", err)
@@ -52,6 +53,26 @@ func serve(file, format string, watch time.Duration, ioLoops int, hot *hotFlags,
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	es, err := startEnvoySource(file, data, format, srv, log, node)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		srv.Shutdown()
+		return 1
+	}
+	dynamic := es != nil && es.dynamic
+	if es != nil {
+		defer es.stop()
+	}
+	if dynamic {
+		// Envoy does not reload its bootstrap either: the static part would
+		// replace what the control plane sent.
+		watch = 0
+	}
+	reload := func(b []byte) {
+		if srv.ReloadData(file, b) == nil && es != nil {
+			es.reloaded(file, b)
+		}
+	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
@@ -69,8 +90,18 @@ func serve(file, format string, watch time.Duration, ioLoops int, hot *hotFlags,
 	var adm *admin.Server
 	if cfg.Admin.Address != "" {
 		quit := func() { sigs <- syscall.SIGTERM } // /quitquitquit drains as SIGTERM does
-		if adm, err = admin.Start(cfg.Admin.Address, srv, log, admin.WithLogLevel(lv), admin.WithQuit(quit),
-			admin.WithHotRestart(hot.epoch, firstStart)); err != nil {
+		opts := []admin.Option{admin.WithLogLevel(lv), admin.WithQuit(quit), admin.WithHotRestart(hot.epoch, firstStart)}
+		if es != nil {
+			opts = append(opts, admin.WithConfigDump(es.client.ConfigDump))
+		} else {
+			// sluice's own format: Envoy's dump of the config converted,
+			// when Envoy's form can carry it.
+			opts = append(opts, admin.WithConfigDump(func(resource, mask string, eds bool) ([]byte, error) {
+				b, _, err := xds.StaticConfigDump(srv.Config(), resource, mask, eds)
+				return b, err
+			}))
+		}
+		if adm, err = admin.Start(cfg.Admin.Address, srv, log, opts...); err != nil {
 			fmt.Fprintln(stderr, err)
 			srv.Shutdown()
 			return 1
@@ -105,7 +136,7 @@ func serve(file, format string, watch time.Duration, ioLoops int, hot *hotFlags,
 		select {
 		case <-tick:
 			if b, ok := w.Poll(); ok {
-				srv.ReloadData(file, b)
+				reload(b)
 			}
 		case done := <-side.drainRq:
 			code := drainForRestart(srv, hot.parentShutdown, log)
@@ -119,13 +150,17 @@ func serve(file, format string, watch time.Duration, ioLoops int, hot *hotFlags,
 			if sig != syscall.SIGHUP {
 				return drain(srv, sigs, sig, log)
 			}
+			if dynamic {
+				log.Warn("SIGHUP ignored: a bootstrap with dynamic_resources is not reloaded; restart sluice to change it", "file", file)
+				continue
+			}
 			b, err := os.ReadFile(file)
 			if err != nil {
 				srv.Reload(file) // logs and counts the failure
 				continue
 			}
 			w.SetCurrent(b)
-			srv.ReloadData(file, b)
+			reload(b)
 		}
 	}
 }

@@ -11,8 +11,34 @@ import (
 
 // check walks every set field of m: a field not in its message's table is
 // refused, an ignored one warned about, a supported message checked in
-// turn; each message's protoc-gen-validate rules run on the way.
+// turn. protoc-gen-validate's rules run once from the top (ValidateAll
+// descends into embedded messages itself; running it again at each level
+// cost a large xDS update several times over) and again inside each Any,
+// which they do not open.
 func (t *translator) check(m protoreflect.Message, path string) {
+	t.validate(m, path)
+	t.depth++
+	t.walk(m, path)
+	t.depth--
+	if t.depth > 0 {
+		return // inside an Any: the outermost check reports what is left
+	}
+	for _, p := range sortedKeys(t.viol) { // under fields the walk did not enter
+		t.flushViolations(p)
+	}
+}
+
+// flushViolations reports the rule violations of the message at path, in
+// the walk's order (the problems of a file read top to bottom).
+func (t *translator) flushViolations(path string) {
+	for _, v := range t.viol[path] {
+		t.errs.Add(v[0], "%s", v[1])
+	}
+	delete(t.viol, path)
+}
+
+func (t *translator) walk(m protoreflect.Message, path string) {
+	t.flushViolations(path)
 	md := m.Descriptor()
 	name := md.FullName()
 	if leafTypes[name] {
@@ -36,7 +62,6 @@ func (t *translator) check(m protoreflect.Message, path string) {
 		t.errs.Add(path, "%s is not supported by sluice", name)
 		return
 	}
-	t.validate(m, path)
 	fds := md.Fields()
 	for i := 0; i < fds.Len(); i++ {
 		fd := fds.Get(i)
@@ -65,33 +90,37 @@ func (t *translator) check(m protoreflect.Message, path string) {
 		case fd.IsList():
 			l := v.List()
 			for j := 0; j < l.Len(); j++ {
-				t.check(l.Get(j).Message(), config.Index(fp, j))
+				t.walk(l.Get(j).Message(), config.Index(fp, j))
 			}
 		case fd.IsMap():
 			if fd.MapValue().Kind() == protoreflect.MessageKind {
 				v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
-					t.check(mv.Message(), config.Join(fp, k.String()))
+					t.walk(mv.Message(), config.Join(fp, k.String()))
 					return true
 				})
 			}
 		default:
-			t.check(v.Message(), fp)
+			t.walk(v.Message(), fp)
 		}
 	}
 }
 
 // validate runs the message's protoc-gen-validate rules and reports each
-// violation of the message's own fields at its path; a violation inside an
-// embedded message is reported when the walk reaches that message.
+// violation at its path, following the chain of embedded-message failures
+// down to the field that broke a rule.
 func (t *translator) validate(m protoreflect.Message, path string) {
 	v, ok := m.Interface().(interface{ ValidateAll() error })
 	if !ok {
 		return
 	}
-	err := v.ValidateAll()
-	if err == nil {
-		return
+	if err := v.ValidateAll(); err != nil {
+		t.violations(err, m.Descriptor(), path)
 	}
+}
+
+// violations reports err, a validation error of a message of type md at
+// path.
+func (t *translator) violations(err error, md protoreflect.MessageDescriptor, path string) {
 	list := []error{err}
 	if me, ok := err.(interface{ AllErrors() []error }); ok {
 		list = me.AllErrors()
@@ -106,10 +135,27 @@ func (t *translator) validate(m protoreflect.Message, path string) {
 			t.errs.Add(path, "%v", e)
 			continue
 		}
+		fp := config.Join(path, protoPath(md, ve.Field()))
 		if ve.Cause() != nil && ve.Reason() == "embedded message failed validation" {
-			continue
+			base := protoPath(md, ve.Field())
+			if i := strings.IndexByte(base, '['); i >= 0 {
+				base = base[:i]
+			}
+			if fd := md.Fields().ByName(protoreflect.Name(base)); fd != nil && fd.Message() != nil {
+				child := fd.Message()
+				if fd.IsMap() {
+					child = fd.MapValue().Message()
+				}
+				if child != nil {
+					t.violations(ve.Cause(), child, fp)
+					continue
+				}
+			}
 		}
-		t.errs.Add(config.Join(path, protoPath(m.Descriptor(), ve.Field())), "%s", ve.Reason())
+		if t.viol == nil {
+			t.viol = map[string][][2]string{}
+		}
+		t.viol[path] = append(t.viol[path], [2]string{fp, ve.Reason()})
 	}
 }
 

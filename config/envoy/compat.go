@@ -30,7 +30,7 @@ field that is set is looked up here:
 
 A message not listed is refused wherever it appears. Enum values are read
 case-insensitively, as Envoy does; sluice's own checks then apply (an ` + "`lb_policy`" + ` or
-cluster ` + "`type`" + ` sluice lacks, such as ` + "`EDS`" + `, is refused by them).
+cluster ` + "`type`" + ` sluice lacks, such as ` + "`ORIGINAL_DST`" + `, is refused by them).
 
 ## Network filters (typed_config @type)
 
@@ -57,6 +57,7 @@ cluster ` + "`type`" + ` sluice lacks, such as ` + "`EDS`" + `, is refused by th
 		{"RBAC", rbacSpecs},
 		{"HTTP route tables", routeSpecs},
 		{"HTTP connection manager", httpSpecs},
+		{"Dynamic resources (xDS, config/xds)", xdsSpecs},
 	} {
 		fmt.Fprintf(&b, "\n## %s\n", group.title)
 		for i := range group.list {

@@ -20,6 +20,7 @@ import (
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	"go.yaml.in/yaml/v3"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/sluice-proxy/sluice/config"
 )
@@ -67,26 +68,76 @@ func Load(file string) (*config.Config, []string, error) {
 // directory). The warnings name fields that sluice accepts and ignores, one
 // line each, for the caller to log.
 func Parse(name string, data []byte) (*config.Config, []string, error) {
+	// Problems the precheck could remove do not stop the translation, so
+	// that every problem of the file is reported at once.
 	errs := &config.Errors{File: name}
+	var bs bootstrapv3.Bootstrap
+	if !decodeMessage(data, &bs, errs) {
+		return nil, nil, errs
+	}
+	return fromBootstrap(&bs, errs)
+}
+
+// Decode reads YAML or JSON into Envoy's Bootstrap message, reporting every
+// unknown field, bad enum value and unknown @type with its JSON path. It does
+// not check the result against what sluice supports: FromBootstrap does.
+func Decode(name string, data []byte) (*bootstrapv3.Bootstrap, error) {
+	errs := &config.Errors{File: name}
+	var bs bootstrapv3.Bootstrap
+	if !decodeMessage(data, &bs, errs) || errs.Err() != nil {
+		return nil, errs
+	}
+	return &bs, nil
+}
+
+// DecodeMessage reads YAML or JSON into m (an xDS file's
+// DiscoveryResponse), reporting every unknown field, bad enum value and
+// unknown @type with its JSON path, as Decode does for a bootstrap.
+func DecodeMessage(name string, data []byte, m proto.Message) error {
+	errs := &config.Errors{File: name}
+	if !decodeMessage(data, m, errs) || errs.Err() != nil {
+		return errs
+	}
+	return nil
+}
+
+// decodeMessage is Decode for any message type (xDS files hold a
+// DiscoveryResponse). It returns false when the later stages cannot run;
+// problems it could remove from the tree are in errs either way.
+func decodeMessage(data []byte, m proto.Message, errs *config.Errors) bool {
 	tree, err := toJSONTree(data)
 	if err != nil {
 		errs.Add("", "%v", err)
-		return nil, nil, errs
+		return false
 	}
 	pc := &prechecker{errs: errs}
-	if !pc.precheck(tree, (&bootstrapv3.Bootstrap{}).ProtoReflect().Descriptor(), "") || pc.stuck {
-		return nil, nil, errs
+	if !pc.precheck(tree, m.ProtoReflect().Descriptor(), "") || pc.stuck {
+		return false
 	}
 	js, err := json.Marshal(tree)
 	if err != nil {
 		errs.Add("", "%v", err)
-		return nil, nil, errs
+		return false
 	}
-	var bs bootstrapv3.Bootstrap
-	if err := (protojson.UnmarshalOptions{}).Unmarshal(js, &bs); err != nil {
+	if err := (protojson.UnmarshalOptions{}).Unmarshal(js, m); err != nil {
 		errs.Add("", "%v", err)
-		return nil, nil, errs
+		return false
 	}
+	return true
+}
+
+// FromBootstrap checks a decoded bootstrap against the loader's tables and
+// translates its admin and static resources into sluice's config, as Parse
+// does. The xDS client (config/xds) calls it with a bootstrap whose static
+// resources it extended with the resources a control plane sent, so that a
+// listener or cluster from xDS is checked and translated exactly as one in a
+// file.
+func FromBootstrap(name string, bs *bootstrapv3.Bootstrap) (*config.Config, []string, error) {
+	return fromBootstrap(bs, &config.Errors{File: name})
+}
+
+func fromBootstrap(bs *bootstrapv3.Bootstrap, errs *config.Errors) (*config.Config, []string, error) {
+	name := errs.File
 	t := newTranslator(errs)
 	t.check(bs.ProtoReflect(), "")
 	// Fields refused by the check are left out of the translation, so that
@@ -94,12 +145,7 @@ func Parse(name string, data []byte) (*config.Config, []string, error) {
 	// every problem is reported at once.
 	early := len(errs.List)
 	out := t.message(bs.ProtoReflect(), "", "")
-	sl, err := json.Marshal(out)
-	if err != nil {
-		errs.Add("", "%v", err)
-		return nil, t.warnings, errs
-	}
-	cfg, err := config.Parse(name, sl)
+	cfg, err := config.ParseNode(name, toNode(out))
 	if err != nil {
 		t.remap(err)
 	}

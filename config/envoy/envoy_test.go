@@ -63,8 +63,8 @@ static_resources:
 		{"priority", base("        priority: 1\n"), "static_resources.clusters[0].load_assignment.endpoints[0].priority: not supported by sluice"},
 		{"locality weight", base("        load_balancing_weight: 2\n"), "static_resources.clusters[0].load_assignment.endpoints[0].load_balancing_weight: not supported by sluice"},
 		{"transport_socket without a context", base("    transport_socket: {name: tls}\n"), "static_resources.clusters[0].transport_socket.typed_config: required"},
-		{"eds", base("    type: EDS\n"), `static_resources.clusters[0].type: unknown cluster type "eds"`},
-		{"dynamic_resources", "dynamic_resources: {lds_config: {path_config_source: {path: /x}}}", "dynamic_resources: not supported by sluice"},
+		{"original_dst", base("    type: ORIGINAL_DST\n    lb_policy: CLUSTER_PROVIDED\n"), `static_resources.clusters[0].type: unknown cluster type "original_dst"`},
+		{"resource locator", "dynamic_resources: {lds_resources_locator: xdstp://x/envoy.config.listener.v3.Listener/*}", "dynamic_resources.lds_resources_locator: not supported by sluice"},
 		{"pipe", `
 static_resources:
   listeners:

@@ -14,7 +14,8 @@ var bootstrapSpecs = []message{
 	{name: "envoy.config.bootstrap.v3.Bootstrap", translate: (*translator).bootstrap, fields: []field{
 		own("static_resources", "listeners and clusters"),
 		own("admin", "the admin server's address"),
-		ignored("node", "sluice has no xDS client yet; node only identifies a proxy to its management server"),
+		own("dynamic_resources", "LDS, CDS (and EDS) from a control plane or files: config/xds"),
+		own("node", "identifies sluice to its management server (config/xds)"),
 		own("layered_runtime", "static layers' envoy.resource_limits.listener.<name>.connection_limit becomes the listener's max_connections; other keys and layers are ignored (spec_runtime.go)"),
 	}},
 	{name: "envoy.config.bootstrap.v3.Bootstrap.StaticResources", fields: []field{

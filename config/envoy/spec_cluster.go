@@ -10,7 +10,8 @@ import (
 var clusterSpecs = []message{
 	{name: "envoy.config.cluster.v3.Cluster", translate: (*translator).cluster, fields: []field{
 		ok("name"),
-		okNote("type", "STATIC, STRICT_DNS, LOGICAL_DNS (EDS and ORIGINAL_DST are refused)"),
+		okNote("type", "STATIC, STRICT_DNS, LOGICAL_DNS, EDS (ORIGINAL_DST is refused)"),
+		own("eds_cluster_config", "where an EDS cluster's endpoints come from (config/xds)"),
 		ok("connect_timeout"),
 		okNote("lb_policy", "ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV"),
 		own("load_assignment", "endpoints with load_balancing_weight; priority 0, no locality weights"),

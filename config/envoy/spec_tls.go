@@ -43,10 +43,16 @@ var tlsSpecs = []message{
 	{name: "envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig", translate: tlsMessage, fields: oks("name", "sds_config")},
 	{name: "envoy.extensions.transport_sockets.tls.v3.TlsSessionTicketKeys", translate: tlsMessage, fields: []field{okNote("keys", "80-byte files, Envoy's format")}},
 	{name: "envoy.config.core.v3.ConfigSource", translate: tlsMessage, fields: []field{
-		ok("path_config_source"), okNote("ads", "needs an xDS secret source"), ignored("resource_api_version", "v3 is the only one"),
+		okNote("path_config_source", "a watched file holding a DiscoveryResponse (dynamic_resources) or Secrets (SDS)"),
+		okNote("ads", "over the ADS stream of ads_config; SDS needs an xDS secret source"),
+		own("api_config_source", "a per-type stream (dynamic_resources only)"),
+		own("initial_fetch_timeout", "default 15s; 0 waits forever (dynamic_resources only)"),
+		ignored("resource_api_version", "v3 is the only one"),
 	}},
 	{name: "envoy.config.core.v3.AggregatedConfigSource", translate: tlsMessage},
-	{name: "envoy.config.core.v3.PathConfigSource", translate: tlsMessage, fields: oks("path", "watched_directory")},
+	{name: "envoy.config.core.v3.PathConfigSource", translate: tlsMessage, fields: []field{
+		ok("path"), okNote("watched_directory", "a rename into this directory triggers a reload; sluice also polls the file"),
+	}},
 	{name: "envoy.config.core.v3.WatchedDirectory", translate: tlsMessage, fields: oks("path")},
 	{name: "envoy.config.core.v3.DataSource", translate: dataSource, fields: []field{
 		own("filename", "read at load (a TLS file: its path, re-read when it changes)"), own("inline_string", ""), own("inline_bytes", ""),

@@ -20,6 +20,10 @@ type translator struct {
 	errs     *config.Errors
 	warnings []string
 	paths    map[string]string // sluice path -> Envoy JSON path
+	// viol are protoc-gen-validate violations by the path of the message
+	// whose field broke a rule, reported when the check walks there.
+	viol  map[string][][2]string
+	depth int // check calls under way (an Any's check nests in its parent's)
 }
 
 func newTranslator(errs *config.Errors) *translator {
@@ -104,8 +108,20 @@ func (t *translator) value(fd protoreflect.FieldDescriptor, v protoreflect.Value
 	if fd.Kind() == protoreflect.MessageKind {
 		return t.message(v.Message(), env, slu)
 	}
-	t.paths[slu] = env
+	if lastName(slu) != lastName(env) {
+		// Else envPath finds it from its parent: most scalars keep their
+		// name, and a large update has hundreds of thousands of them.
+		t.paths[slu] = env
+	}
 	return scalar(fd, v)
+}
+
+// lastName is a path's last component, index included.
+func lastName(p string) string {
+	if i := strings.LastIndexByte(p, '.'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
 }
 
 func scalar(fd protoreflect.FieldDescriptor, v protoreflect.Value) any {

@@ -1,6 +1,8 @@
 package httpfilter
 
 import (
+	"encoding/json"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sluice-proxy/sluice/config"
@@ -27,4 +29,14 @@ func (s *Spec) DecodeNode(d *config.Decoder, path string, n *yaml.Node) {
 	}
 	s.Config = f.NewConfig()
 	d.Decode(config.Join(path, s.Name), n.Content[1], s.Config)
+}
+
+// MarshalJSON writes the entry in its config form, a one-key mapping of
+// the filter's name to its config, so that a marshalled config loads again.
+func (s Spec) MarshalJSON() ([]byte, error) {
+	cfg := s.Config
+	if cfg == nil {
+		cfg = struct{}{}
+	}
+	return json.Marshal(map[string]any{s.Name: cfg})
 }
