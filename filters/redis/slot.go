@@ -26,6 +26,10 @@ type slot struct {
 	host  *cluster.Host // for rq_* and outlier reporting; nil for cluster nodes
 	cs    *CommandStats // nil for a command outside the command table
 	start time.Time     // set when cs != nil
+	// ucs are upstream_commands.<cmd>.* (enable_command_stats), timed
+	// from ustart, when the request was handed to its upstream.
+	ucs    *upstreamCommand
+	ustart time.Time
 	// raw is the request, kept only when redirection may resend it.
 	raw       []byte
 	rt        *route
@@ -72,6 +76,9 @@ func (s *slot) settle(reply []byte, upstreamOK bool) *client {
 	s.answered()
 	if s.host != nil {
 		s.host.EndRequest(upstreamOK)
+	}
+	if s.ucs != nil {
+		s.ucs.finish(s.ustart, !upstreamOK || len(reply) > 0 && reply[0] == '-')
 	}
 	if s.cs != nil {
 		s.cs.Latency.Record(float64(time.Since(s.start).Microseconds()) / 1000)
