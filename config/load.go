@@ -41,6 +41,12 @@ func Load(file string) (*Config, error) {
 // errors name it, and relative file paths in the config are resolved
 // against its directory.
 func Parse(name string, data []byte) (*Config, error) {
+	return ParseFilters(name, data, nil)
+}
+
+// ParseFilters is Parse that also knows the filter types extra, besides the
+// registered ones (a server built with its own filters, proxy.Filters).
+func ParseFilters(name string, data []byte, extra []FilterType) (*Config, error) {
 	errs := &Errors{File: name}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -50,7 +56,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	c := &Config{source: name}
 	c.SetDefaults()
-	d := &Decoder{Errs: errs, Dir: filepath.Dir(name)}
+	d := &Decoder{Errs: errs, Dir: filepath.Dir(name), Filters: extra}
 	if len(root.Content) > 0 {
 		d.Decode("", &root, c)
 	}

@@ -36,6 +36,9 @@ type Env struct {
 	// reading from it (each filter's README says what it counts). Zero
 	// (an Env built by hand in a test) means config.DefaultBufferLimit.
 	BufferLimit int
+	// Factories are filters known to this server only (proxy.Filters),
+	// looked up before the registry; nil means the registry alone.
+	Factories Factories
 }
 
 // PerConnectionBufferLimit returns BufferLimit, or the default when unset.

@@ -183,7 +183,7 @@ func buildChains(l *config.Listener, lpath string, env *filters.Env) (_ *chainSe
 			cs.needHello = true
 		}
 		for j, f := range fc.Filters {
-			fac, ok := filters.Lookup(f.Name)
+			fac, ok := env.Factories.Lookup(f.Name)
 			if !ok {
 				return nil, fmt.Errorf("%s.filters[%d]: unknown filter %q", cpath, j, f.Name)
 			}
