@@ -67,6 +67,11 @@ type Cluster struct {
 
 	outlier   atomic.Pointer[detector]
 	outlierMu sync.Mutex // guards every host's ejection state
+
+	// redis_cluster discovery (rediscluster.go).
+	redisSlots atomic.Pointer[RedisSlots]
+	redisAuth  atomic.Pointer[RedisAuth]
+	redisKick  chan struct{}
 }
 
 // Name returns the cluster's name.

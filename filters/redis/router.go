@@ -57,6 +57,18 @@ func (u *upstream) state() *upstreamState {
 	case st.cluster.Config().Type == "redis_cluster":
 		st.topo = getTopology(st.cluster, u.auth, u.p)
 	}
+	if st.cluster != nil {
+		// Pools close when their host leaves the cluster.
+		p := u.p
+		cancel := st.cluster.Subscribe(func(ev cluster.HostEvent) {
+			if ev.Kind == cluster.HostRemoved {
+				p.dropHost(ev.Host)
+			}
+		})
+		p.topoMu.Lock()
+		p.unsub = append(p.unsub, cancel)
+		p.topoMu.Unlock()
+	}
 	if st.cluster != nil && u.p.cfg.Settings.EnableCommandStats {
 		st.cmds = newUpstreamCommands(st.cluster.Stats().Scope)
 	}

@@ -38,7 +38,7 @@ const idleClose = 2 * time.Minute
 // commands to a host stay on one connection, in order.
 type hostPool struct {
 	addr    string
-	host    *cluster.Host // nil for Redis Cluster nodes found by discovery
+	host    *cluster.Host // nil for a redirect target not discovered yet
 	dial    func(ctx context.Context) (net.Conn, error)
 	auth    *Credentials
 	proxy   *Proxy
@@ -50,6 +50,12 @@ type hostPool struct {
 	conns    []atomic.Pointer[upConn]
 	mu       sync.Mutex // serializes dials
 	failedAt atomic.Int64
+}
+
+// clusterNode reports a pool of a Redis Cluster node (a host of a
+// redis_cluster cluster, or a redirect target not discovered yet).
+func (hp *hostPool) clusterNode() bool {
+	return hp.host == nil || hp.host.Cluster().Config().Type == "redis_cluster"
 }
 
 // get returns a live connection for client id, dialing if needed.
