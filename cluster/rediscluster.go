@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"time"
@@ -177,7 +178,7 @@ func btoi(b bool) int {
 }
 
 // readReplies reads n whole replies, at most maxSlotsReply bytes in all.
-func readReplies(nc net.Conn, n int) ([]redis.Value, error) {
+func readReplies(nc io.Reader, n int) ([]redis.Value, error) {
 	buf := make([]byte, 0, 16<<10)
 	var out []redis.Value
 	for len(out) < n {
