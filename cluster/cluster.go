@@ -72,6 +72,7 @@ type Cluster struct {
 	redisSlots atomic.Pointer[RedisSlots]
 	redisAuth  atomic.Pointer[RedisAuth]
 	redisKick  chan struct{}
+	redisTrig  redisTriggers
 }
 
 // Name returns the cluster's name.

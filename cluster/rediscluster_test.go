@@ -52,3 +52,38 @@ func TestRedisClusterDiscovery(t *testing.T) {
 		t.Fatalf("dead seed: slots %v, update_failure %d, hosts %d", d.RedisSlots() != nil, counter(st, "cluster.dead.update_failure"), len(d.Hosts()))
 	}
 }
+
+// TestRedisClusterRefreshTriggers: redirect_refresh_threshold redirects, or
+// failure_refresh_threshold failed requests, make the cluster read its
+// slot map again before cluster_refresh_rate; events within
+// redirect_refresh_interval of a triggered refresh are ignored.
+func TestRedisClusterRefreshTriggers(t *testing.T) {
+	rc := testenv.RedisCluster(t, 3, 0)
+	m, st := testManager(t)
+	m.Apply([]config.Cluster{clusterCfg(t, fmt.Sprintf(`{name: rc, type: redis_cluster, cluster_refresh_rate: 1h,
+  redirect_refresh_threshold: 2, failure_refresh_threshold: 3, redirect_refresh_interval: 1s, endpoints: [%q]}`, rc.Addrs()[0]))})
+	c := m.Get("rc")
+	attempts := func() uint64 { return counter(st, "cluster.rc.update_attempt") }
+	if attempts() != 1 {
+		t.Fatalf("update_attempt = %d after start, want 1", attempts())
+	}
+	c.RedisRedirected()
+	c.RedisRedirected()
+	eventually(t, "a refresh after 2 redirects", func() bool { return attempts() == 2 })
+	for i := 0; i < 5; i++ { // within the interval: ignored
+		c.RedisRedirected()
+	}
+	h := c.Hosts()[0]
+	eventually(t, "the interval to pass", func() bool {
+		// Each round is 3 failed requests; the first round after the
+		// interval triggers one refresh.
+		for i := 0; i < 3; i++ {
+			h.BeginRequest()
+			h.EndRequest(false)
+		}
+		return attempts() >= 3
+	})
+	if a := attempts(); a != 3 {
+		t.Fatalf("update_attempt = %d, want 3 (start, 2 redirects, 3 failures)", a)
+	}
+}

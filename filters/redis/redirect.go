@@ -78,9 +78,7 @@ func (p *Proxy) redirectPool(t target, rd redis.Redirect) (*hostPool, *cluster.H
 		return nil, nil
 	}
 	if topo := st.topo; topo != nil {
-		if !rd.Ask {
-			topo.kick()
-		}
+		topo.redirected()
 		return topo.pool(addr)
 	}
 	for _, h := range st.cluster.Hosts() {

@@ -60,8 +60,9 @@ func (t *topology) pick(slot int, read bool, policy string) (*hostPool, *cluster
 	return t.p.hostPool(t.cl, t.auth, h, ro), h
 }
 
-// kick asks the cluster for a refresh of its slot map (after a MOVED).
-func (t *topology) kick() { t.cl.RefreshRedis() }
+// redirected tells the cluster of a MOVED or ASK; enough of them
+// (redirect_refresh_threshold) make it read its slot map again.
+func (t *topology) redirected() { t.cl.RedisRedirected() }
 
 // pool returns the pool of a redirect target: the host with that address,
 // or a pool of its own for a node the slot map does not list yet.
