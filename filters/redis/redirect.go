@@ -63,7 +63,7 @@ func (p *Proxy) redirect(s *slot, from *hostPool, rd redis.Redirect) bool {
 }
 
 // redirectPool returns the pool of a redirect's address: a node of the
-// route's Redis Cluster (refreshing its map after MOVED), or a host of a
+// route's Redis Cluster (counted towards redirect_refresh_threshold), or a host of a
 // standalone cluster with that address.
 func (p *Proxy) redirectPool(t target, rd redis.Redirect) (*hostPool, *cluster.Host) {
 	addr := string(rd.Addr)
