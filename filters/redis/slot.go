@@ -51,13 +51,7 @@ func newSlot(c *client) *slot {
 
 // release returns a slot whose reply has been consumed.
 func (s *slot) release() {
-	if cap(s.reply) > 64<<10 {
-		s.reply = nil
-	}
-	if cap(s.raw) > 64<<10 {
-		s.raw = nil
-	}
-	*s = slot{reply: s.reply[:0], raw: s.raw[:0]}
+	*s = slot{reply: reuse(s.reply, keepSlot), raw: reuse(s.raw, keepSlot)}
 	slotPool.Put(s)
 }
 

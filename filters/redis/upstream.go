@@ -211,11 +211,7 @@ func (c *upConn) flush(maxRounds int) {
 		c.mu.Unlock()
 		_, err := c.nc.Write(out)
 		c.mu.Lock()
-		if cap(out) <= 1<<20 {
-			c.spare = out[:0]
-		} else {
-			c.spare = nil
-		}
+		c.spare = reuse(out, keepBatch)
 		if err != nil {
 			c.releaseWriter()
 			c.mu.Unlock()
