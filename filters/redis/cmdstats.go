@@ -11,9 +11,11 @@ import (
 )
 
 // upstreamCommands are Envoy's per-cluster command stats, switched on by
-// enable_command_stats: cluster.<name>.upstream_commands.<cmd>.total,
-// success, failure and latency, plus upstream_commands.upstream_rq_time
-// for every upstream request. Both histograms are in microseconds, as
+// enable_command_stats: cluster.<name>.redis_cluster.upstream_commands.<cmd>.
+// total, success, failure and latency, plus
+// cluster.<name>.redis_cluster.upstream_commands.upstream_rq_time for every
+// upstream request (Envoy's redis_proxy records them in its per-cluster
+// "cluster.<name>.redis_cluster" scope, whatever the cluster's type). Both histograms are in microseconds, as
 // Envoy's RedisCommandStats records them. They count upstream requests:
 // a split MGET counts one per fragment, a redirected request once.
 type upstreamCommands struct {
@@ -30,7 +32,7 @@ type upstreamCommand struct {
 }
 
 func newUpstreamCommands(clusterScope *stats.Scope) *upstreamCommands {
-	sc := clusterScope.Sub("upstream_commands")
+	sc := clusterScope.Sub("redis_cluster").Sub("upstream_commands")
 	return &upstreamCommands{
 		scope:  sc,
 		rqTime: sc.Histogram("upstream_rq_time"),

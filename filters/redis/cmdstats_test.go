@@ -22,22 +22,22 @@ func TestUpstreamCommandStats(t *testing.T) {
 		t.Fatalf("got %q\nwant %q", got, want)
 	}
 	for name, v := range map[string]uint64{
-		"cluster.up.upstream_commands.get.total":    2,
-		"cluster.up.upstream_commands.get.success":  2,
-		"cluster.up.upstream_commands.get.failure":  0,
-		"cluster.up.upstream_commands.set.total":    1,
-		"cluster.up.upstream_commands.incr.total":   1,
-		"cluster.up.upstream_commands.incr.failure": 1,
-		"redis.t.command.get.total":                 2,
+		"cluster.up.redis_cluster.upstream_commands.get.total":    2,
+		"cluster.up.redis_cluster.upstream_commands.get.success":  2,
+		"cluster.up.redis_cluster.upstream_commands.get.failure":  0,
+		"cluster.up.redis_cluster.upstream_commands.set.total":    1,
+		"cluster.up.redis_cluster.upstream_commands.incr.total":   1,
+		"cluster.up.redis_cluster.upstream_commands.incr.failure": 1,
+		"redis.t.command.get.total":                               2,
 	} {
 		if got, _ := store.CounterValue(name); got != v {
 			t.Errorf("%s = %d, want %d", name, got, v)
 		}
 	}
 	for name, n := range map[string]uint64{
-		"cluster.up.upstream_commands.get.latency":      2,
-		"cluster.up.upstream_commands.upstream_rq_time": 4,
-		"cluster.up.upstream_commands.incr.latency":     1,
+		"cluster.up.redis_cluster.upstream_commands.get.latency":      2,
+		"cluster.up.redis_cluster.upstream_commands.upstream_rq_time": 4,
+		"cluster.up.redis_cluster.upstream_commands.incr.latency":     1,
 	} {
 		h, ok := store.HistogramSnapshot(name)
 		if !ok || h.Count != n {
@@ -55,8 +55,8 @@ func TestUpstreamCommandStatsOff(t *testing.T) {
 	if got := roundTrip(t, p, in); got != "$-1\r\n+OK\r\n" {
 		t.Fatalf("got %q", got)
 	}
-	if _, ok := store.CounterValue("cluster.up.upstream_commands.get.total"); ok {
-		t.Error("upstream_commands.get.total exists with enable_command_stats off")
+	if _, ok := store.CounterValue("cluster.up.redis_cluster.upstream_commands.get.total"); ok {
+		t.Error("redis_cluster.upstream_commands.get.total exists with enable_command_stats off")
 	}
 	if got, _ := store.CounterValue("redis.t.command.get.total"); got != 1 {
 		t.Errorf("command.get.total = %d, want 1", got)
