@@ -202,7 +202,6 @@ func (p *Proxy) hostPool(cl *cluster.Cluster, auth *Credentials, h *cluster.Host
 		addr: h.Address(), host: h, auth: auth, proxy: p, readonly: readonly,
 		timeout: cl.Config().ConnectTimeout.D(),
 		limit:   upLimit(cl),
-		conns:   make([]atomic.Pointer[upConn], p.cfg.Settings.MaxUpstreamConnectionsPerHost),
 		dial: func(ctx context.Context) (net.Conn, error) {
 			uc, err := cl.Dial(ctx, h)
 			if err != nil {
@@ -211,6 +210,7 @@ func (p *Proxy) hostPool(cl *cluster.Cluster, auth *Credentials, h *cluster.Host
 			return uc, nil
 		},
 	}
+	hp.init(p.cfg.Settings.MaxUpstreamConnectionsPerHost)
 	nw := make(map[poolKey]*hostPool, len(old)+1)
 	for k, v := range old {
 		nw[k] = v

@@ -3,7 +3,6 @@ package redis
 import (
 	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 
 	"github.com/sluice-proxy/sluice/cluster"
 )
@@ -80,9 +79,9 @@ func (t *topology) pool(addr string) (*hostPool, *cluster.Host) {
 	timeout := t.cl.Config().ConnectTimeout.D()
 	hp := &hostPool{
 		addr: addr, auth: t.auth, proxy: t.p, timeout: timeout, limit: upLimit(t.cl),
-		dial:  dialAddr(addr, timeout),
-		conns: make([]atomic.Pointer[upConn], t.p.cfg.Settings.MaxUpstreamConnectionsPerHost),
+		dial: dialAddr(addr, timeout),
 	}
+	hp.init(t.p.cfg.Settings.MaxUpstreamConnectionsPerHost)
 	t.unknown[addr] = hp
 	return hp, nil
 }

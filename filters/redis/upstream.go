@@ -34,8 +34,9 @@ const dialFailBackoff = 500 * time.Millisecond
 const idleClose = 2 * time.Minute
 
 // hostPool is the shared set of multiplexed connections to one upstream
-// address. Clients use conns[clientID % len(conns)], so one client's
-// commands to a host stay on one connection, in order.
+// address. Clients use slot clientID % MaxUpstreamConnectionsPerHost of
+// the generic cluster.Pool, so one client's commands to a host stay on one
+// connection, in order; what a connection does (batching, framing) is here.
 type hostPool struct {
 	addr    string
 	host    *cluster.Host // nil for a redirect target not discovered yet
@@ -47,9 +48,19 @@ type hostPool struct {
 	// readonly sends READONLY after AUTH (Redis Cluster replicas).
 	readonly bool
 
-	conns    []atomic.Pointer[upConn]
-	mu       sync.Mutex // serializes dials
-	failedAt atomic.Int64
+	pool *cluster.Pool[upConn, *upConn]
+}
+
+// init makes the pool's connection slots; call it once the fields are set.
+func (hp *hostPool) init(n int) *hostPool {
+	hp.pool = cluster.NewPool(n, dialFailBackoff, func() (*upConn, error) {
+		nc, err := hp.open()
+		if err != nil {
+			return nil, err
+		}
+		return newUpConn(hp, nc), nil
+	})
+	return hp
 }
 
 // clusterNode reports a pool of a Redis Cluster node (a host of a
@@ -60,37 +71,15 @@ func (hp *hostPool) clusterNode() bool {
 
 // get returns a live connection for client id, dialing if needed.
 func (hp *hostPool) get(id uint64) (*upConn, error) {
-	slotp := &hp.conns[id%uint64(len(hp.conns))]
-	if c := slotp.Load(); c != nil && !c.isDead() {
-		return c, nil
+	c, err := hp.pool.Get(id)
+	if errors.Is(err, cluster.ErrRecentConnectFailure) {
+		return nil, fmt.Errorf("redis: %s: %w", hp.addr, err)
 	}
-	hp.mu.Lock()
-	defer hp.mu.Unlock()
-	if c := slotp.Load(); c != nil && !c.isDead() {
-		return c, nil
-	}
-	if t := hp.failedAt.Load(); t != 0 && time.Since(time.Unix(0, t)) < dialFailBackoff {
-		return nil, fmt.Errorf("redis: %s: recent connect failure", hp.addr)
-	}
-	nc, err := hp.open()
-	if err != nil {
-		hp.failedAt.Store(time.Now().UnixNano())
-		return nil, err
-	}
-	hp.failedAt.Store(0)
-	c := newUpConn(hp, nc)
-	slotp.Store(c)
-	return c, nil
+	return c, err
 }
 
 // closeAll closes the pool's connections.
-func (hp *hostPool) closeAll() {
-	for i := range hp.conns {
-		if c := hp.conns[i].Load(); c != nil {
-			c.fail(errIdle)
-		}
-	}
-}
+func (hp *hostPool) closeAll() { hp.pool.CloseAll() }
 
 var readonlyCmd = []byte("*1\r\n$8\r\nREADONLY\r\n")
 
@@ -154,6 +143,12 @@ func newUpConn(hp *hostPool, nc net.Conn) *upConn {
 }
 
 func (c *upConn) isDead() bool { return c.deadFlag.Load() }
+
+// Dead reports a closed connection (cluster.PoolConn).
+func (c *upConn) Dead() bool { return c.deadFlag.Load() }
+
+// Close fails what is in flight and closes the connection (cluster.PoolConn).
+func (c *upConn) Close() { c.fail(errIdle) }
 
 // send queues raw with the slots that take its replies, one per command in
 // raw, in order, and wakes the writer goroutine. It fails only on a dead
