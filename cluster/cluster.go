@@ -71,6 +71,11 @@ type Cluster struct {
 
 	retired    chan struct{} // closed when the Manager drops the cluster
 	retireOnce sync.Once
+	// redis_cluster discovery (rediscluster.go).
+	redisSlots atomic.Pointer[RedisSlots]
+	redisAuth  atomic.Pointer[RedisAuth]
+	redisKick  chan struct{}
+	redisTrig  redisTriggers
 }
 
 // Retired is closed when a reload removes the cluster or its Manager closes:

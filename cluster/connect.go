@@ -63,6 +63,7 @@ func (c *Cluster) dial(ctx context.Context, h *Host, onSuccess Result) (*Upstrea
 		h.CxConnectFail.Add(1)
 		if ctx.Err() == nil { // our own cancellation says nothing of the host
 			h.Report(ConnectFailed)
+			c.redisFailed()
 		}
 		return nil, fmt.Errorf("cluster %s: connect to %s: %w", c.name, h.addr, err)
 	}

@@ -137,6 +137,9 @@ func (h *Host) EndRequest(ok bool) {
 	} else {
 		h.RqError.Add(1)
 		h.Report(ExtOriginRequestFailed)
+		if h.cluster != nil {
+			h.cluster.redisFailed()
+		}
 	}
 }
 

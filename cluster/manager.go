@@ -156,7 +156,7 @@ func (m *Manager) Close() {
 
 func (m *Manager) newCluster(cfg *config.Cluster) *Cluster {
 	st := newStats(m.root, cfg.Name)
-	c := &Cluster{name: cfg.Name, stats: st, log: m.log.With("cluster", cfg.Name), guard: m.guard, retired: make(chan struct{})}
+	c := &Cluster{name: cfg.Name, stats: st, log: m.log.With("cluster", cfg.Name), guard: m.guard, retired: make(chan struct{}), redisKick: make(chan struct{}, 1)}
 	c.cfg.Store(cfg)
 	c.dialer = m.Dialer
 	if c.dialer == nil {
@@ -177,7 +177,8 @@ func (m *Manager) newCluster(cfg *config.Cluster) *Cluster {
 // start begins the background work of the current config: health checks,
 // outlier sweeps and discovery. Static and logical_dns hosts are set at once;
 // strict_dns resolves once synchronously (bounded by the connect timeout)
-// and then every dns_refresh_rate. It returns the first-check channels of
+// and then every dns_refresh_rate; redis_cluster reads CLUSTER SLOTS the
+// same way, then every cluster_refresh_rate (rediscluster.go). It returns the first-check channels of
 // the health checks.
 func (c *Cluster) start() []<-chan struct{} {
 	cfg := c.cfg.Load()
@@ -215,6 +216,10 @@ func (c *Cluster) start() []<-chan struct{} {
 		c.resolveLogical(ctx, cfg)
 		c.bg.Add(1)
 		go c.refreshLoop(ctx, cfg, c.resolveLogical)
+	case "redis_cluster":
+		c.discoverRedis(ctx, cfg)
+		c.bg.Add(1)
+		go c.redisLoop(ctx, cfg)
 	default:
 		c.setHosts(cfg.Endpoints)
 	}

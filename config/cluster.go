@@ -13,13 +13,23 @@ type Cluster struct {
 	// Name is referenced by terminal filters; required and unique.
 	Name string `yaml:"name" json:"name"`
 	// Type is the discovery type: static (default), strict_dns, logical_dns,
-	// redis_cluster (endpoints are seed nodes; redis_proxy discovers the
-	// slot map with CLUSTER SLOTS) or eds (endpoints come from a control
-	// plane or a file, config/xds; there may be none yet).
+	// redis_cluster (endpoints are seed nodes; the cluster discovers its
+	// nodes and slot map with CLUSTER SLOTS) or eds (endpoints come from a
+	// control plane or a file, config/xds; there may be none yet).
 	Type string `yaml:"type" json:"type"`
 	// ClusterRefreshRate is how often a redis_cluster's slot map is read
 	// again (Envoy's RedisClusterConfig.cluster_refresh_rate). Default 5s.
 	ClusterRefreshRate Duration `yaml:"cluster_refresh_rate" json:"cluster_refresh_rate,omitempty"`
+	// RedirectRefreshThreshold is how many MOVED/ASK redirects a
+	// redis_cluster takes before it reads its slot map again; 0 turns
+	// redirect-triggered refreshes off. Unset means Envoy's default, 5.
+	RedirectRefreshThreshold *uint32 `yaml:"redirect_refresh_threshold" json:"redirect_refresh_threshold,omitempty"`
+	// FailureRefreshThreshold is how many upstream failures (connect
+	// failures, failed requests) trigger a refresh; 0 (default) is off.
+	FailureRefreshThreshold uint32 `yaml:"failure_refresh_threshold" json:"failure_refresh_threshold,omitempty"`
+	// RedirectRefreshInterval is the least time between two triggered
+	// refreshes; what comes in between is ignored. Unset means 5s (Envoy's).
+	RedirectRefreshInterval Duration `yaml:"redirect_refresh_interval" json:"redirect_refresh_interval,omitempty"`
 	// LBPolicy picks a host per connection or request. Default round_robin.
 	LBPolicy string `yaml:"lb_policy" json:"lb_policy"`
 	// ConnectTimeout bounds each upstream connect. Default 5s (Envoy's).

@@ -36,6 +36,10 @@ type Decoder struct {
 	// Dir is the directory relative file paths (fields tagged
 	// `sluice:"path"`) are resolved against: the config file's.
 	Dir string
+	// Filters are filter types known to this decode only, besides the
+	// registered ones (a test server's own filters): tests add theirs here
+	// instead of registering them globally, so they can run in parallel.
+	Filters []FilterType
 
 	lines  map[string]int // the YAML line of each decoded path
 	files  []fileRef      // path-tagged fields, for CheckFiles

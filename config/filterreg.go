@@ -35,19 +35,29 @@ func RegisterFilterType(ft FilterType) {
 	filterTypes[ft.Name] = ft
 }
 
-func lookupFilterType(name string) (FilterType, bool) {
+// lookupFilterType finds name among extra (a server's own filter types,
+// see ParseFilters) and then the registry.
+func lookupFilterType(extra []FilterType, name string) (FilterType, bool) {
+	for _, ft := range extra {
+		if ft.Name == name {
+			return ft, true
+		}
+	}
 	ftMu.RLock()
 	defer ftMu.RUnlock()
 	ft, ok := filterTypes[name]
 	return ft, ok
 }
 
-func filterTypeNames() []string {
+func filterTypeNames(extra []FilterType) []string {
 	ftMu.RLock()
 	defer ftMu.RUnlock()
-	out := make([]string, 0, len(filterTypes))
+	out := make([]string, 0, len(filterTypes)+len(extra))
 	for n := range filterTypes {
 		out = append(out, n)
+	}
+	for _, ft := range extra {
+		out = append(out, ft.Name)
 	}
 	sort.Strings(out)
 	return out

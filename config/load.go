@@ -41,6 +41,12 @@ func Load(file string) (*Config, error) {
 // errors name it, and relative file paths in the config are resolved
 // against its directory.
 func Parse(name string, data []byte) (*Config, error) {
+	return ParseFilters(name, data, nil)
+}
+
+// ParseFilters is Parse that also knows the filter types extra, besides the
+// registered ones (a server built with its own filters, proxy.Filters).
+func ParseFilters(name string, data []byte, extra []FilterType) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		errs := &Errors{File: name}
@@ -48,16 +54,21 @@ func Parse(name string, data []byte) (*Config, error) {
 		errs.AddLine("", line, "invalid YAML: %s", msg)
 		return nil, errs
 	}
-	return ParseNode(name, &root)
+	return ParseNodeFilters(name, &root, extra)
 }
 
 // ParseNode is Parse of a YAML document already parsed (or built: the
 // Envoy loader builds the tree it translated, skipping the YAML text).
 func ParseNode(name string, root *yaml.Node) (*Config, error) {
+	return ParseNodeFilters(name, root, nil)
+}
+
+// ParseNodeFilters is ParseNode that also knows the filter types extra.
+func ParseNodeFilters(name string, root *yaml.Node, extra []FilterType) (*Config, error) {
 	errs := &Errors{File: name}
 	c := &Config{source: name}
 	c.SetDefaults()
-	d := &Decoder{Errs: errs, Dir: filepath.Dir(name)}
+	d := &Decoder{Errs: errs, Dir: filepath.Dir(name), Filters: extra}
 	if len(root.Content) > 0 {
 		d.Decode("", root, c)
 	}

@@ -185,7 +185,17 @@ type AccessLog struct {
 type FilterSpec struct {
 	Name   string `json:"name"`
 	Config any    `json:"config"`
+	// kind is what DecodeNode found (0 not decoded, kindObserver,
+	// kindTerminal); the order check reads it, so that filter types known
+	// to one decode only (Decoder.Filters) count. A plain value, so that
+	// reflect.DeepEqual still compares two parses of one config as equal.
+	kind uint8
 }
+
+const (
+	kindObserver uint8 = iota + 1
+	kindTerminal
+)
 
 // DecodeNode decodes "{name: {config...}}" using the filter registry.
 func (f *FilterSpec) DecodeNode(d *Decoder, path string, n *yaml.Node) {
@@ -194,10 +204,14 @@ func (f *FilterSpec) DecodeNode(d *Decoder, path string, n *yaml.Node) {
 		return
 	}
 	f.Name = n.Content[0].Value
-	ft, ok := lookupFilterType(f.Name)
+	ft, ok := lookupFilterType(d.Filters, f.Name)
 	if !ok {
-		d.fail(Join(path, f.Name), n.Content[0], "unknown filter %q (known: %v)", f.Name, filterTypeNames())
+		d.fail(Join(path, f.Name), n.Content[0], "unknown filter %q (known: %v)", f.Name, filterTypeNames(d.Filters))
 		return
+	}
+	f.kind = kindObserver
+	if ft.Terminal {
+		f.kind = kindTerminal
 	}
 	f.Config = ft.NewConfig()
 	d.Decode(Join(path, f.Name), n.Content[1], f.Config)
@@ -253,15 +267,19 @@ func checkBufferLimit(path string, v uint32, errs *Errors) {
 // checkFilterOrder insists that exactly the last filter is a terminal.
 func checkFilterOrder(path string, fs []FilterSpec, errs *Errors) {
 	for i, f := range fs {
-		ft, ok := lookupFilterType(f.Name)
-		if !ok {
-			continue // reported by DecodeNode
+		terminal := f.kind == kindTerminal
+		if f.kind == 0 { // built in Go, not decoded
+			ft, ok := lookupFilterType(nil, f.Name)
+			if !ok {
+				continue // reported by DecodeNode
+			}
+			terminal = ft.Terminal
 		}
 		last := i == len(fs)-1
-		if last && !ft.Terminal {
+		if last && !terminal {
 			errs.Add(Join(Index(path, i), f.Name), "the last filter of a chain must be a terminal filter (such as tcp_proxy)")
 		}
-		if !last && ft.Terminal {
+		if !last && terminal {
 			errs.Add(Join(Index(path, i), f.Name), "a terminal filter must be the last of its chain")
 		}
 	}

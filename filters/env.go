@@ -40,6 +40,9 @@ type Env struct {
 	// Secrets serves SDS secrets from the control plane to TLS contexts
 	// filters build (terminate_ssl); nil refuses ads secret configs.
 	Secrets tlsctx.SecretSource
+	// Factories are filters known to this server only (proxy.Filters),
+	// looked up before the registry; nil means the registry alone.
+	Factories Factories
 }
 
 // PerConnectionBufferLimit returns BufferLimit, or the default when unset.

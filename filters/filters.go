@@ -96,7 +96,7 @@ func Register(f Factory) {
 		panic(fmt.Sprintf("filters: %q registered twice", name))
 	}
 	registry[name] = f
-	config.RegisterFilterType(config.FilterType{Name: name, Terminal: f.Kind() == Terminal, NewConfig: f.NewConfig})
+	config.RegisterFilterType(configType(f))
 }
 
 // Lookup returns the factory registered under name.

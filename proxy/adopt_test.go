@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-proxy/sluice/internal/sluicetest"
 	"github.com/sluice-proxy/sluice/internal/testenv"
 )
 
@@ -90,7 +89,7 @@ func TestListenerComesBackAdoptsDrainingConnections(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	cfg := func(drain string, ls ...[2]string) string { return fmt.Sprintf(adoptConfig(drain, ls...), up) }
 	a, x := [2]string{"a", addr}, [2]string{"x", "127.0.0.1:0"}
-	s := sluicetest.Start(t, cfg("2s", a, x))
+	s := startSluice(t, cfg("2s", a, x))
 	ca, cx := dialEcho(t, addr), dialEcho(t, s.Addr("x"))
 
 	// Both removed; a comes back under a new name at once.
@@ -125,7 +124,7 @@ func TestListenerRenamedKeepsSocket(t *testing.T) {
 	up := testenv.Echo(t).Addr()
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	cfg := func(name string) string { return fmt.Sprintf(adoptConfig("100ms", [2]string{name, addr}), up) }
-	s := sluicetest.Start(t, cfg("old"))
+	s := startSluice(t, cfg("old"))
 	c := dialEcho(t, addr)
 	if err := s.Reload(cfg("new")); err != nil {
 		t.Fatal(err)
@@ -144,7 +143,7 @@ func TestListenerRenamedKeepsSocket(t *testing.T) {
 // listeners) does not drain a running sluice; allow_no_listeners does.
 func TestReloadRefusesNoListeners(t *testing.T) {
 	up := testenv.Echo(t).Addr()
-	s := sluicetest.Start(t, fmt.Sprintf(adoptConfig("100ms", [2]string{"a", "127.0.0.1:0"}), up))
+	s := startSluice(t, fmt.Sprintf(adoptConfig("100ms", [2]string{"a", "127.0.0.1:0"}), up))
 	addr := s.Addr("a")
 	c := dialEcho(t, addr)
 	for i, body := range []string{"", "# nothing yet\n", "drain_timeout: 1s\n"} {

@@ -40,7 +40,7 @@ func (s *Server) apply(cfg *config.Config) error {
 		return fmt.Errorf("listeners: the config has none and would drain all %d running listeners; "+
 			"set allow_no_listeners: true to do that on purpose", len(s.listeners))
 	}
-	env := &filters.Env{Stats: s.Store.Root(), Clusters: s.Clusters, Log: s.log, Guard: s.guard, Loops: s.loops, Secrets: s.Secrets}
+	env := &filters.Env{Stats: s.Store.Root(), Clusters: s.Clusters, Log: s.log, Guard: s.guard, Loops: s.loops, Secrets: s.Secrets, Factories: s.factories}
 	type plan struct {
 		cfg    config.Listener
 		chains *chainSet
@@ -237,6 +237,13 @@ func (s *Server) ReloadData(file string, data []byte) error {
 		err = s.Apply(cfg)
 	}
 	return s.reloaded(file, err)
+}
+
+// ParseConfig turns a config file's bytes into a config as Reload does:
+// with the server's ConfigParser, or config.ParseFilters knowing the
+// server's own filters (Filters).
+func (s *Server) ParseConfig(file string, data []byte) (*config.Config, error) {
+	return s.parse(file, data)
 }
 
 // reloaded logs and counts a reload's outcome.

@@ -134,7 +134,7 @@ func (cs *chainSet) buildChain(fc *config.FilterChain, cpath string, env *filter
 		cs.needHello = true
 	}
 	for j, f := range fc.Filters {
-		fac, ok := filters.Lookup(f.Name)
+		fac, ok := env.Factories.Lookup(f.Name)
 		if !ok {
 			return nil, fmt.Errorf("%s.filters[%d]: unknown filter %q", cpath, j, f.Name)
 		}

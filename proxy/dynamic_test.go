@@ -34,8 +34,6 @@ func (dynamicFactory) Build(_ any, env *filters.Env) (any, error) {
 	return closingFilter{new(atomic.Int32)}, nil
 }
 
-func init() { filters.Register(dynamicFactory{}) }
-
 func dynamicHost(t *testing.T, owner string) filters.DynamicListeners {
 	t.Helper()
 	dynamicHosts.Lock()
@@ -81,7 +79,7 @@ clusters:
   - {name: c, endpoints: ["%s"]}
 `, owner, up)
 	}
-	s := sluicetest.Start(t, cfg("own"))
+	s := startSluice(t, cfg("own"))
 	h := dynamicHost(t, "own")
 	one, err := h.Listen("x", "127.0.0.1:0", filters.DynamicChain{Terminal: greeter("one")})
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/filters"
-	"github.com/sluice-proxy/sluice/internal/sluicetest"
 	"github.com/sluice-proxy/sluice/overload"
 )
 
@@ -81,7 +80,7 @@ func acceptQueue(t *testing.T, port int) int {
 // accepted and served. The action's and monitor's stats follow.
 func TestOverloadStopAcceptingConnections(t *testing.T) {
 	up := serve(t, echo)
-	s := sluicetest.Start(t, heapOverloadYAML(up, "envoy.overload_actions.stop_accepting_connections", heapLimit(t)))
+	s := startSluice(t, heapOverloadYAML(up, "envoy.overload_actions.stop_accepting_connections", heapLimit(t)))
 	const active = "overload.envoy.overload_actions.stop_accepting_connections.active"
 	const pressure = "overload.envoy.resource_monitors.fixed_heap.pressure"
 	addr := s.Addr("l")
@@ -136,7 +135,7 @@ func TestOverloadStopAcceptingConnections(t *testing.T) {
 // accepted and closed at once, counted as downstream_cx_overload_reject.
 func TestOverloadRejectIncomingConnections(t *testing.T) {
 	up := serve(t, echo)
-	s := sluicetest.Start(t, heapOverloadYAML(up, "envoy.overload_actions.reject_incoming_connections", heapLimit(t)))
+	s := startSluice(t, heapOverloadYAML(up, "envoy.overload_actions.reject_incoming_connections", heapLimit(t)))
 	addr := s.Addr("l")
 	prefix := "listener." + strings.ReplaceAll(addr, ":", "_") + "."
 	ballast := make([]byte, ballastSize)
@@ -202,14 +201,12 @@ func (bufferedFactory) Build(c any, _ *filters.Env) (any, error) {
 	return c.(*bufferedFilter), nil
 }
 
-func init() { filters.Register(bufferedFactory{}) }
-
 // TestOverloadResetHighMemoryStream: under heap pressure the connection
 // whose filters report 2 MiB buffered is reset; one reporting 512 KiB (under
 // the 1 MiB minimum tracked) keeps working.
 func TestOverloadResetHighMemoryStream(t *testing.T) {
 	up := serve(t, echo)
-	s := sluicetest.Start(t, fmt.Sprintf(`
+	s := startSluice(t, fmt.Sprintf(`
 listeners:
   - name: big
     address: 127.0.0.1:0
@@ -267,7 +264,7 @@ overload_manager:
 // connection is served again.
 func TestOverloadGlobalDownstreamMaxConnections(t *testing.T) {
 	up := serve(t, echo)
-	s := sluicetest.Start(t, fmt.Sprintf(`
+	s := startSluice(t, fmt.Sprintf(`
 listeners:
   - name: a
     address: 127.0.0.1:0

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/filters"
-	"github.com/sluice-proxy/sluice/internal/sluicetest"
 )
 
 const reloadBase = `
@@ -36,7 +35,7 @@ func listenerYAML(name string) string {
 // a bad reload changes nothing.
 func TestReloadAddsAndRemovesListeners(t *testing.T) {
 	up := serve(t, echo)
-	s := sluicetest.Start(t, fmt.Sprintf(reloadBase, listenerYAML("a"), up))
+	s := startSluice(t, fmt.Sprintf(reloadBase, listenerYAML("a"), up))
 	oldAddr := s.Addr("a")
 	c, err := net.Dial("tcp", oldAddr)
 	if err != nil {
@@ -108,7 +107,7 @@ func readAllEcho(t *testing.T, addr string) string {
 func TestReloadChangesClusterEndpoints(t *testing.T) {
 	one, two := serve(t, echo), serve(t, named("two"))
 	cfg := func(ep string) string { return fmt.Sprintf(reloadBase, listenerYAML("a"), ep) }
-	s := sluicetest.Start(t, cfg(one))
+	s := startSluice(t, cfg(one))
 	c, err := net.Dial("tcp", s.Addr("a"))
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +151,7 @@ func TestChainMatchBySNI(t *testing.T) {
 		}
 	}
 	a, b, plain := serve(t, tlsEcho(certA, "A")), serve(t, tlsEcho(certB, "B")), serve(t, named("plain"))
-	s := sluicetest.Start(t, fmt.Sprintf(`
+	s := startSluice(t, fmt.Sprintf(`
 listeners:
   - name: l
     address: 127.0.0.1:0
@@ -203,7 +202,7 @@ clusters:
 func TestTLSTermination(t *testing.T) {
 	certFile, keyFile, _ := selfSigned(t, "db.example")
 	up := serve(t, echo)
-	s := sluicetest.Start(t, fmt.Sprintf(`
+	s := startSluice(t, fmt.Sprintf(`
 listeners:
   - name: l
     address: 127.0.0.1:0
@@ -229,7 +228,7 @@ clusters:
 // clients; the next chain does.
 func TestSourcePrefixMatch(t *testing.T) {
 	ten, lo := serve(t, named("ten")), serve(t, named("loopback"))
-	s := sluicetest.Start(t, fmt.Sprintf(`
+	s := startSluice(t, fmt.Sprintf(`
 listeners:
   - name: l
     address: 127.0.0.1:0
@@ -267,8 +266,6 @@ func (closingFactory) Build(any, *filters.Env) (any, error) {
 	return closingFilter{&closedCount}, nil
 }
 
-func init() { filters.Register(closingFactory{}) }
-
 // TestRetiredFiltersClose: a reload retires the old chain's filters, which
 // are closed only after the connection still using them ends.
 func TestRetiredFiltersClose(t *testing.T) {
@@ -284,7 +281,7 @@ clusters:
   - {name: c, endpoints: ["%s"]}
 `, prefix, up)
 	}
-	s := sluicetest.Start(t, cfg("a"))
+	s := startSluice(t, cfg("a"))
 	c, err := net.Dial("tcp", s.Addr("l"))
 	if err != nil {
 		t.Fatal(err)

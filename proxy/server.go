@@ -66,6 +66,7 @@ type Server struct {
 	parse       func(file string, data []byte) (*config.Config, error)
 	inherited   map[string]net.Listener // hotrestart.go; guarded by mu
 	drainTime   time.Duration           // DrainTime; 0: the config's
+	factories   filters.Factories       // Filters: known to this server only
 }
 
 // Option configures a Server at New.
@@ -76,6 +77,15 @@ type options struct {
 	parse     func(file string, data []byte) (*config.Config, error)
 	inherited map[string]net.Listener
 	drainTime time.Duration
+	factories filters.Factories
+}
+
+// Filters adds filter factories known to this server only, looked up
+// before the registered ones, in its configs (with the default parser) and
+// chains. Tests use it for their own filters instead of filters.Register
+// in init, so that tests can run in parallel.
+func Filters(fs ...filters.Factory) Option {
+	return func(o *options) { o.factories = append(o.factories, fs...) }
 }
 
 // ConfigParser sets how Reload and ReloadData turn a file's bytes into a
@@ -93,9 +103,15 @@ func IOLoops(n int) Option { return func(o *options) { o.ioLoops = n } }
 // New returns a server with no listeners. It starts the server's event
 // loops; Shutdown stops them.
 func New(store *stats.Store, log *slog.Logger, opts ...Option) *Server {
-	o := options{ioLoops: -1, parse: config.Parse}
+	o := options{ioLoops: -1}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.parse == nil {
+		types := o.factories.ConfigTypes()
+		o.parse = func(file string, data []byte) (*config.Config, error) {
+			return config.ParseFilters(file, data, types)
+		}
 	}
 	root := store.Root()
 	srv, lm := root.Sub("server"), root.Sub("listener_manager")
@@ -106,7 +122,7 @@ func New(store *stats.Store, log *slog.Logger, opts ...Option) *Server {
 		reloadOK: srv.Counter("config_reload"), reloadFail: srv.Counter("config_reload_failed"),
 		lmAdded: lm.Counter("listener_added"), lmRemoved: lm.Counter("listener_removed"),
 		lmModified: lm.Counter("listener_modified"), lmFailed: lm.Counter("listener_create_failure"),
-		lmActive: lm.Gauge("total_listeners_active"), parse: o.parse,
+		lmActive: lm.Gauge("total_listeners_active"), parse: o.parse, factories: o.factories,
 		inherited: o.inherited, drainTime: o.drainTime,
 	}
 	s.guard = &guard.Guard{Log: log, Panics: srv.Counter("contained_panics")}

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/sluice-proxy/sluice/config"
-	"github.com/sluice-proxy/sluice/internal/sluicetest"
 	"github.com/sluice-proxy/sluice/internal/testenv"
 )
 
@@ -22,7 +21,7 @@ func TestWatcherRewriteInPlaceKeepsConnections(t *testing.T) {
 		return fmt.Sprintf(adoptConfig("100ms", [2]string{"a", "127.0.0.1:0"}, [2]string{"b", "127.0.0.1:0"}), up) + comment
 	}
 	orig := full("")
-	s := sluicetest.Start(t, orig)
+	s := startSluice(t, orig)
 	w := config.NewWatcher(s.File, []byte(orig))
 	c := dialEcho(t, s.Addr("b"))
 	write := func(content string) {

@@ -50,10 +50,9 @@ var clusterSpecs = []message{
 	{name: "envoy.extensions.clusters.redis.v3.RedisClusterConfig", fields: []field{
 		own("cluster_refresh_rate", ""),
 		ignored("cluster_refresh_timeout", "sluice bounds a refresh by connect_timeout"),
-		ignored("redirect_refresh_interval", "a MOVED reply makes sluice read the slot map again at once"),
-		ignored("redirect_refresh_threshold", "a MOVED reply makes sluice read the slot map again at once"),
-		ignored("failure_refresh_threshold", "sluice refreshes every cluster_refresh_rate and on MOVED"),
-		ignored("host_degraded_refresh_threshold", "sluice refreshes every cluster_refresh_rate and on MOVED"),
+		own("redirect_refresh_interval", ""), own("redirect_refresh_threshold", "MOVED and ASK count"),
+		own("failure_refresh_threshold", "connect failures and failed requests to nodes count"),
+		ignored("host_degraded_refresh_threshold", "sluice has no degraded host state; health checks and outlier detection mark nodes unhealthy instead"),
 	}},
 	{name: "envoy.type.v3.Percent", translate: percent, fields: []field{own("value", "")}},
 	{name: "envoy.config.cluster.v3.Cluster.RingHashLbConfig", fields: oks("minimum_ring_size", "maximum_ring_size", "hash_function")},
@@ -162,8 +161,14 @@ func (t *translator) redisCluster(ct protoreflect.Message, env, slu string, out 
 		delete(out, "lb_policy")
 	}
 	t.paths[config.Join(slu, "type")] = env
-	if rr := inner.Descriptor().Fields().ByName("cluster_refresh_rate"); inner.Has(rr) {
-		p := config.Join(env, "typed_config.cluster_refresh_rate")
-		out["cluster_refresh_rate"] = t.message(inner.Get(rr).Message(), p, config.Join(slu, "cluster_refresh_rate"))
+	for _, name := range []protoreflect.Name{"cluster_refresh_rate", "redirect_refresh_interval", "redirect_refresh_threshold"} {
+		if fd := inner.Descriptor().Fields().ByName(name); inner.Has(fd) {
+			p := config.Join(env, "typed_config."+string(name))
+			out[string(name)] = t.message(inner.Get(fd).Message(), p, config.Join(slu, string(name)))
+		}
+	}
+	if fd := inner.Descriptor().Fields().ByName("failure_refresh_threshold"); inner.Has(fd) {
+		out["failure_refresh_threshold"] = inner.Get(fd).Uint()
+		t.paths[config.Join(slu, "failure_refresh_threshold")] = config.Join(env, "typed_config.failure_refresh_threshold")
 	}
 }

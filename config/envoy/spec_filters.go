@@ -22,7 +22,7 @@ var filterSpecs = []message{
 	{name: "envoy.extensions.filters.network.redis_proxy.v3.RedisProxy.ConnPoolSettings", translate: redisSettings, fields: append(oks(
 		"op_timeout", "enable_hashtagging", "enable_redirection", "read_policy",
 		"max_buffer_size_before_flush", "buffer_flush_timeout"),
-		ignored("enable_command_stats", "command.<cmd>.* are counted at the filter level whatever it says, as in Envoy; the per-cluster upstream_commands.* it adds are not built"))},
+		okNote("enable_command_stats", "adds cluster.<name>.redis_cluster.upstream_commands.<cmd>.total|success|failure|latency and upstream_commands.upstream_rq_time (microseconds); command.<cmd>.* are counted whatever it says, as in Envoy"))},
 	{name: "envoy.extensions.filters.network.redis_proxy.v3.RedisProxy.PrefixRoutes", fields: oks(
 		"routes", "case_insensitive", "catch_all_route")},
 	{name: "envoy.extensions.filters.network.redis_proxy.v3.RedisProxy.PrefixRoutes.Route", fields: oks(

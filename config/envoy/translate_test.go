@@ -184,7 +184,7 @@ static_resources:
 `)
 	rc := cfg.Listeners[0].FilterChains[0].Filters[0].Config.(*redis.Config)
 	if rc.StatPrefix != "egress_redis" || rc.Settings.OpTimeout.D().String() != "5s" || !rc.Settings.EnableHashtagging ||
-		rc.Settings.ReadPolicy != "prefer_replica" || rc.Settings.EnableCommandStats || rc.DownstreamAuthPassword != "secret" {
+		rc.Settings.ReadPolicy != "prefer_replica" || !rc.Settings.EnableCommandStats || rc.DownstreamAuthPassword != "secret" {
 		t.Errorf("redis_proxy = %+v", rc)
 	}
 	r := rc.PrefixRoutes

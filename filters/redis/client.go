@@ -161,11 +161,7 @@ func (c *client) headReady() bool {
 
 // keepBuf keeps a written buffer for reuse unless it grew large; c.mu is held.
 func (c *client) keepBuf(b []byte) {
-	if cap(b) <= 1<<20 {
-		c.wbuf = b[:0]
-	} else {
-		c.wbuf = nil
-	}
+	c.wbuf = reuse(b, keepBatch)
 }
 
 // tryWrite makes one non-blocking write attempt and returns how much of b

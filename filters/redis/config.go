@@ -47,10 +47,9 @@ type Settings struct {
 	// EnableRedirection follows MOVED and ASK replies.
 	EnableRedirection bool `yaml:"enable_redirection" json:"enable_redirection"`
 	// EnableCommandStats is Envoy's switch for per-cluster
-	// upstream_commands.<cmd>.* stats. The filter-level
-	// command.<cmd>.total|success|error|latency are always counted, as in
-	// Envoy; the per-cluster ones are not built yet, so the field is
-	// accepted and has no effect.
+	// cluster.<name>.redis_cluster.upstream_commands.<cmd>.total|success|
+	// failure|latency and upstream_commands.upstream_rq_time (microseconds). The
+	// filter-level command.<cmd>.* are always counted, as in Envoy.
 	EnableCommandStats bool `yaml:"enable_command_stats" json:"enable_command_stats"`
 	// ReadPolicy picks the node of a redis_cluster shard for read commands:
 	// master (default), prefer_master, replica, prefer_replica, any.

@@ -10,7 +10,7 @@ import (
 )
 
 // dedicated is an upstream connection owned by one client (blocking
-// commands, pub/sub) or by the topology refresher, used request by request.
+// commands, pub/sub, WAIT), used request by request.
 type dedicated struct {
 	nc   net.Conn
 	buf  []byte

@@ -187,7 +187,7 @@ func (c *client) forward(cmd redis.Command, ci *redis.CommandInfo, keys []int, c
 	if cs != nil {
 		s.cs, s.start = cs, time.Now()
 	}
-	c.sendSlot(t, raw, s)
+	c.sendSlot(t, raw, s, ci)
 	if ci.Flags&(redis.FlagWrite|redis.FlagScripting) != 0 {
 		c.noteWrite(t.hp)
 	}
@@ -195,7 +195,10 @@ func (c *client) forward(cmd redis.Command, ci *redis.CommandInfo, keys []int, c
 }
 
 // sendSlot sends raw to t's host with s taking the reply; failures complete s.
-func (c *client) sendSlot(t target, raw []byte, s *slot) {
+func (c *client) sendSlot(t target, raw []byte, s *slot, ci *redis.CommandInfo) {
+	if uc := c.upCommand(t.rt, ci); uc != nil {
+		s.ucs, s.ustart = uc, time.Now()
+	}
 	if c.p.cfg.Settings.EnableRedirection {
 		s.raw = append(s.raw[:0], raw...)
 		s.rt = t.rt
@@ -283,7 +286,7 @@ func (c *client) publish(cmd redis.Command, cs *CommandStats) {
 	if cs != nil {
 		s.cs, s.start = cs, time.Now()
 	}
-	c.sendSlot(target{c.p.pubsub, hp, h}, c.wire(cmd, nil, nil), s)
+	c.sendSlot(target{c.p.pubsub, hp, h}, c.wire(cmd, nil, nil), s, redis.Lookup(cmd.Args[0]))
 }
 
 // notSubscribed is redis-server's RESP2 reply to an unsubscribe from a

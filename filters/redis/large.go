@@ -186,6 +186,9 @@ func (c *client) streamLarge(h redis.Head) error {
 	if cs != nil {
 		s.cs, s.start = cs, time.Now()
 	}
+	if uc := c.upCommand(t.rt, ci); uc != nil {
+		s.ucs, s.ustart = uc, time.Now()
+	}
 	c.flushUp() // commands queued for other hosts go now, not after the value
 	uc, err := t.hp.get(c.id)
 	if err == nil {

@@ -100,7 +100,7 @@ func (c *client) followDedicated(t target, raw, r []byte) ([]byte, error) {
 	if !ok {
 		return r, nil
 	}
-	hp := c.p.redirectPool(t, rd)
+	hp, _ := c.p.redirectPool(t, rd)
 	if hp == nil {
 		return r, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/codec/redis"
 )
 
@@ -20,14 +21,17 @@ func (p *Proxy) redirect(s *slot, from *hostPool, rd redis.Redirect) bool {
 		return false
 	}
 	t := target{rt: s.rt, hp: from}
-	hp := p.redirectPool(t, rd)
+	hp, h := p.redirectPool(t, rd)
 	if hp == nil {
 		return false
 	}
 	s.redirects++
 	if s.host != nil {
 		s.host.EndRequest(true)
-		s.host = hp.host
+	}
+	s.host = h
+	if h != nil {
+		h.BeginRequest()
 	}
 	// A panic here is contained; the request then waits for the client's
 	// connection to end (completing it from the handler could complete it
@@ -59,9 +63,9 @@ func (p *Proxy) redirect(s *slot, from *hostPool, rd redis.Redirect) bool {
 }
 
 // redirectPool returns the pool of a redirect's address: a node of the
-// route's Redis Cluster (refreshing its map after MOVED), or a host of a
+// route's Redis Cluster (counted towards redirect_refresh_threshold), or a host of a
 // standalone cluster with that address.
-func (p *Proxy) redirectPool(t target, rd redis.Redirect) *hostPool {
+func (p *Proxy) redirectPool(t target, rd redis.Redirect) (*hostPool, *cluster.Host) {
 	addr := string(rd.Addr)
 	if strings.HasPrefix(addr, ":") {
 		host, _, _ := net.SplitHostPort(t.hp.addr)
@@ -71,18 +75,16 @@ func (p *Proxy) redirectPool(t target, rd redis.Redirect) *hostPool {
 	}
 	st := t.rt.state()
 	if st.err != nil {
-		return nil
+		return nil, nil
 	}
 	if topo := st.topo; topo != nil {
-		if !rd.Ask {
-			topo.kick()
-		}
-		return topo.pool(addr, false)
+		topo.redirected()
+		return topo.pool(addr)
 	}
 	for _, h := range st.cluster.Hosts() {
 		if h.Address() == addr || h.DialAddress() == addr {
-			return p.hostPool(st.cluster, t.rt.auth, h)
+			return p.hostPool(st.cluster, t.rt.auth, h, false), h
 		}
 	}
-	return nil
+	return nil, nil
 }

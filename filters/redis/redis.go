@@ -71,7 +71,9 @@ type Proxy struct {
 	nextID atomic.Uint64
 
 	poolMu sync.Mutex
-	pools  atomic.Pointer[map[*cluster.Host]*hostPool]
+	pools  atomic.Pointer[map[poolKey]*hostPool]
+	// unsub cancels the host-event subscriptions that prune pools.
+	unsub []func()
 
 	topoMu sync.Mutex
 	topos  []*topology
@@ -84,7 +86,7 @@ func New(cfg *Config, env *filters.Env) (*Proxy, error) {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	empty := map[*cluster.Host]*hostPool{}
+	empty := map[poolKey]*hostPool{}
 	p.pools.Store(&empty)
 	ups := map[string]*upstream{}
 	up := func(name string) *upstream {
@@ -144,7 +146,7 @@ func (p *Proxy) pick(rt *route, key []byte, read bool) (*hostPool, *cluster.Host
 		return nil, nil
 	}
 	if st.topo != nil {
-		return st.topo.pick(redis.HashSlot(key), read, p.cfg.Settings.ReadPolicy), nil
+		return st.topo.pick(redis.HashSlot(key), read, p.cfg.Settings.ReadPolicy)
 	}
 	k := key
 	if p.cfg.Settings.EnableHashtagging {
@@ -154,7 +156,7 @@ func (p *Proxy) pick(rt *route, key []byte, read bool) (*hostPool, *cluster.Host
 	if h == nil {
 		return nil, nil
 	}
-	return p.hostPool(st.cluster, rt.auth, h), h
+	return p.hostPool(st.cluster, rt.auth, h, false), h
 }
 
 // pickAny chooses an upstream for a keyless command on route rt: the first
@@ -165,32 +167,41 @@ func (p *Proxy) pickAny(rt *route) (*hostPool, *cluster.Host) {
 		return nil, nil
 	}
 	if st.topo != nil {
-		return st.topo.pick(0, false, "master"), nil
+		return st.topo.pick(0, false, "master")
 	}
 	for _, h := range st.cluster.Hosts() {
 		if h.Healthy() {
-			return p.hostPool(st.cluster, rt.auth, h), h
+			return p.hostPool(st.cluster, rt.auth, h, false), h
 		}
 	}
 	return nil, nil
 }
 
-// hostPool returns the shared pool of a standalone host.
-func (p *Proxy) hostPool(cl *cluster.Cluster, auth *Credentials, h *cluster.Host) *hostPool {
-	if hp := (*p.pools.Load())[h]; hp != nil {
+// poolKey names a pool: a host, and whether its connections send READONLY
+// (a Redis Cluster replica serving reads).
+type poolKey struct {
+	h        *cluster.Host
+	readonly bool
+}
+
+// hostPool returns the shared pool of a host, dialed through the cluster
+// (breakers, upstream_cx_* stats, outlier detection). The pools of a host
+// close when it leaves the cluster (dropHost).
+func (p *Proxy) hostPool(cl *cluster.Cluster, auth *Credentials, h *cluster.Host, readonly bool) *hostPool {
+	k := poolKey{h, readonly}
+	if hp := (*p.pools.Load())[k]; hp != nil {
 		return hp
 	}
 	p.poolMu.Lock()
 	defer p.poolMu.Unlock()
 	old := *p.pools.Load()
-	if hp := old[h]; hp != nil {
+	if hp := old[k]; hp != nil {
 		return hp
 	}
 	hp := &hostPool{
-		addr: h.Address(), host: h, auth: auth, proxy: p,
+		addr: h.Address(), host: h, auth: auth, proxy: p, readonly: readonly,
 		timeout: cl.Config().ConnectTimeout.D(),
 		limit:   upLimit(cl),
-		conns:   make([]atomic.Pointer[upConn], p.cfg.Settings.MaxUpstreamConnectionsPerHost),
 		dial: func(ctx context.Context) (net.Conn, error) {
 			uc, err := cl.Dial(ctx, h)
 			if err != nil {
@@ -199,14 +210,42 @@ func (p *Proxy) hostPool(cl *cluster.Cluster, auth *Credentials, h *cluster.Host
 			return uc, nil
 		},
 	}
-	nw := make(map[*cluster.Host]*hostPool, len(old)+1)
+	hp.init(p.cfg.Settings.MaxUpstreamConnectionsPerHost)
+	nw := make(map[poolKey]*hostPool, len(old)+1)
 	for k, v := range old {
 		nw[k] = v
 	}
-	nw[h] = hp
+	nw[k] = hp
 	p.pools.Store(&nw)
 	return hp
 }
+
+// dropHost closes and forgets the pools of a host that left its cluster,
+// so that pools do not outlive their hosts (requests in flight on them
+// fail with the upstream-failure reply, as on a closed connection).
+func (p *Proxy) dropHost(h *cluster.Host) {
+	p.poolMu.Lock()
+	old := *p.pools.Load()
+	var gone []*hostPool
+	nw := make(map[poolKey]*hostPool, len(old))
+	for k, v := range old {
+		if k.h == h {
+			gone = append(gone, v)
+			continue
+		}
+		nw[k] = v
+	}
+	if len(gone) > 0 {
+		p.pools.Store(&nw)
+	}
+	p.poolMu.Unlock()
+	for _, hp := range gone {
+		hp.closeAll()
+	}
+}
+
+// poolCount is how many host pools p holds (tests).
+func (p *Proxy) poolCount() int { return len(*p.pools.Load()) }
 
 // upLimit is the cluster's per_connection_buffer_limit_bytes: a reply
 // larger than it is streamed to its client, not held.
@@ -240,14 +279,14 @@ func (p *Proxy) Close() error {
 		hp.closeAll()
 	}
 	p.topoMu.Lock()
-	topos := p.topos
+	topos, unsub := p.topos, p.unsub
+	p.unsub = nil
 	p.topoMu.Unlock()
+	for _, cancel := range unsub {
+		cancel()
+	}
 	for _, t := range topos {
-		t.mu.Lock()
-		for _, hp := range t.pools {
-			hp.closeAll()
-		}
-		t.mu.Unlock()
+		t.closeAll()
 	}
 	return nil
 }

@@ -35,7 +35,9 @@ type upstream struct {
 type upstreamState struct {
 	cluster *cluster.Cluster
 	topo    *topology // nil unless the cluster's type is redis_cluster
-	err     error
+	// cmds are the cluster's upstream_commands.* (enable_command_stats).
+	cmds *upstreamCommands
+	err  error
 }
 
 // state resolves the cluster on first use.
@@ -54,6 +56,21 @@ func (u *upstream) state() *upstreamState {
 		st.err = fmt.Errorf("redis_proxy: no such cluster %q", u.name)
 	case st.cluster.Config().Type == "redis_cluster":
 		st.topo = getTopology(st.cluster, u.auth, u.p)
+	}
+	if st.cluster != nil {
+		// Pools close when their host leaves the cluster.
+		p := u.p
+		cancel := st.cluster.Subscribe(func(ev cluster.HostEvent) {
+			if ev.Kind == cluster.HostRemoved {
+				p.dropHost(ev.Host)
+			}
+		})
+		p.topoMu.Lock()
+		p.unsub = append(p.unsub, cancel)
+		p.topoMu.Unlock()
+	}
+	if st.cluster != nil && u.p.cfg.Settings.EnableCommandStats {
+		st.cmds = newUpstreamCommands(st.cluster.Stats().Scope)
 	}
 	if st.err != nil {
 		u.p.log.Error(st.err.Error())

@@ -26,6 +26,10 @@ type slot struct {
 	host  *cluster.Host // for rq_* and outlier reporting; nil for cluster nodes
 	cs    *CommandStats // nil for a command outside the command table
 	start time.Time     // set when cs != nil
+	// ucs are upstream_commands.<cmd>.* (enable_command_stats), timed
+	// from ustart, when the request was handed to its upstream.
+	ucs    *upstreamCommand
+	ustart time.Time
 	// raw is the request, kept only when redirection may resend it.
 	raw       []byte
 	rt        *route
@@ -47,13 +51,7 @@ func newSlot(c *client) *slot {
 
 // release returns a slot whose reply has been consumed.
 func (s *slot) release() {
-	if cap(s.reply) > 64<<10 {
-		s.reply = nil
-	}
-	if cap(s.raw) > 64<<10 {
-		s.raw = nil
-	}
-	*s = slot{reply: s.reply[:0], raw: s.raw[:0]}
+	*s = slot{reply: reuse(s.reply, keepSlot), raw: reuse(s.raw, keepSlot)}
 	slotPool.Put(s)
 }
 
@@ -72,6 +70,9 @@ func (s *slot) settle(reply []byte, upstreamOK bool) *client {
 	s.answered()
 	if s.host != nil {
 		s.host.EndRequest(upstreamOK)
+	}
+	if s.ucs != nil {
+		s.ucs.finish(s.ustart, !upstreamOK || len(reply) > 0 && reply[0] == '-')
 	}
 	if s.cs != nil {
 		s.cs.Latency.Record(float64(time.Since(s.start).Microseconds()) / 1000)

@@ -94,7 +94,7 @@ func (c *client) split(cmd redis.Command, ci *redis.CommandInfo, cs *CommandStat
 		}
 		b := appendFragment(c.scratch[:0], cmd.Args, g.keys, step, g.t.rt)
 		c.scratch = b
-		c.sendSlot(g.t, b, s)
+		c.sendSlot(g.t, b, s, ci)
 		if !read {
 			c.noteWrite(g.t.hp)
 		}

@@ -32,11 +32,7 @@ func (c *upConn) beginStream(s *slot, head []byte) error {
 	c.mu.Unlock()
 	err := c.streamWrite(out)
 	c.mu.Lock()
-	if cap(out) <= 1<<20 {
-		c.spare = out[:0]
-	} else {
-		c.spare = nil // it may share wbuf's array: never hand it out twice
-	}
+	c.spare = reuse(out, keepBatch)
 	c.mu.Unlock()
 	return err
 }

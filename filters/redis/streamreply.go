@@ -176,6 +176,9 @@ func (s *slot) finishStreamed(first byte, upstreamOK bool) {
 	if s.host != nil {
 		s.host.EndRequest(upstreamOK)
 	}
+	if s.ucs != nil {
+		s.ucs.finish(s.ustart, first == '-' || first == '!' || !upstreamOK)
+	}
 	if s.cs != nil {
 		s.cs.Latency.Record(float64(time.Since(s.start).Microseconds()) / 1000)
 		if first == '-' || first == '!' || !upstreamOK {

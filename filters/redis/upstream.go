@@ -34,11 +34,12 @@ const dialFailBackoff = 500 * time.Millisecond
 const idleClose = 2 * time.Minute
 
 // hostPool is the shared set of multiplexed connections to one upstream
-// address. Clients use conns[clientID % len(conns)], so one client's
-// commands to a host stay on one connection, in order.
+// address. Clients use slot clientID % MaxUpstreamConnectionsPerHost of
+// the generic cluster.Pool, so one client's commands to a host stay on one
+// connection, in order; what a connection does (batching, framing) is here.
 type hostPool struct {
 	addr    string
-	host    *cluster.Host // nil for Redis Cluster nodes found by discovery
+	host    *cluster.Host // nil for a redirect target not discovered yet
 	dial    func(ctx context.Context) (net.Conn, error)
 	auth    *Credentials
 	proxy   *Proxy
@@ -47,44 +48,38 @@ type hostPool struct {
 	// readonly sends READONLY after AUTH (Redis Cluster replicas).
 	readonly bool
 
-	conns    []atomic.Pointer[upConn]
-	mu       sync.Mutex // serializes dials
-	failedAt atomic.Int64
+	pool *cluster.Pool[upConn, *upConn]
+}
+
+// init makes the pool's connection slots; call it once the fields are set.
+func (hp *hostPool) init(n int) *hostPool {
+	hp.pool = cluster.NewPool(n, dialFailBackoff, func() (*upConn, error) {
+		nc, err := hp.open()
+		if err != nil {
+			return nil, err
+		}
+		return newUpConn(hp, nc), nil
+	})
+	return hp
+}
+
+// clusterNode reports a pool of a Redis Cluster node (a host of a
+// redis_cluster cluster, or a redirect target not discovered yet).
+func (hp *hostPool) clusterNode() bool {
+	return hp.host == nil || hp.host.Cluster().Config().Type == "redis_cluster"
 }
 
 // get returns a live connection for client id, dialing if needed.
 func (hp *hostPool) get(id uint64) (*upConn, error) {
-	slotp := &hp.conns[id%uint64(len(hp.conns))]
-	if c := slotp.Load(); c != nil && !c.isDead() {
-		return c, nil
+	c, err := hp.pool.Get(id)
+	if errors.Is(err, cluster.ErrRecentConnectFailure) {
+		return nil, fmt.Errorf("redis: %s: %w", hp.addr, err)
 	}
-	hp.mu.Lock()
-	defer hp.mu.Unlock()
-	if c := slotp.Load(); c != nil && !c.isDead() {
-		return c, nil
-	}
-	if t := hp.failedAt.Load(); t != 0 && time.Since(time.Unix(0, t)) < dialFailBackoff {
-		return nil, fmt.Errorf("redis: %s: recent connect failure", hp.addr)
-	}
-	nc, err := hp.open()
-	if err != nil {
-		hp.failedAt.Store(time.Now().UnixNano())
-		return nil, err
-	}
-	hp.failedAt.Store(0)
-	c := newUpConn(hp, nc)
-	slotp.Store(c)
-	return c, nil
+	return c, err
 }
 
 // closeAll closes the pool's connections.
-func (hp *hostPool) closeAll() {
-	for i := range hp.conns {
-		if c := hp.conns[i].Load(); c != nil {
-			c.fail(errIdle)
-		}
-	}
-}
+func (hp *hostPool) closeAll() { hp.pool.CloseAll() }
 
 var readonlyCmd = []byte("*1\r\n$8\r\nREADONLY\r\n")
 
@@ -149,6 +144,12 @@ func newUpConn(hp *hostPool, nc net.Conn) *upConn {
 
 func (c *upConn) isDead() bool { return c.deadFlag.Load() }
 
+// Dead reports a closed connection (cluster.PoolConn).
+func (c *upConn) Dead() bool { return c.deadFlag.Load() }
+
+// Close fails what is in flight and closes the connection (cluster.PoolConn).
+func (c *upConn) Close() { c.fail(errIdle) }
+
 // send queues raw with the slots that take its replies, one per command in
 // raw, in order, and wakes the writer goroutine. It fails only on a dead
 // connection; the caller then completes the slots itself.
@@ -205,11 +206,7 @@ func (c *upConn) flush(maxRounds int) {
 		c.mu.Unlock()
 		_, err := c.nc.Write(out)
 		c.mu.Lock()
-		if cap(out) <= 1<<20 {
-			c.spare = out[:0]
-		} else {
-			c.spare = nil
-		}
+		c.spare = reuse(out, keepBatch)
 		if err != nil {
 			c.releaseWriter()
 			c.mu.Unlock()

@@ -64,7 +64,7 @@ func (c *client) wait(cmd redis.Command) bool {
 	defer ws.reset()
 	pools := ws.pools
 	for _, hp := range pools {
-		if hp.host == nil { // a node of a redis_cluster route
+		if hp.clusterNode() { // a node of a redis_cluster route
 			c.p.stats.UnsupportedCommand.Inc()
 			c.reply(replyWaitOnCluster)
 			return true

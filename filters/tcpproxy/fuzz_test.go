@@ -19,7 +19,7 @@ func FuzzPipe(f *testing.F) {
 	f.Add([]byte("hello"), uint8(1))
 	f.Add(bytes.Repeat([]byte{0, 0xff}, 40000), uint8(200))
 	up := startUpstream(f, echo)
-	s := sluicetest.Start(f, proxyConfig(`"`+up.addr()+`"`, "", "      - test_byte_counter: {}\n"))
+	s := sluicetest.StartWith(f, proxyConfig(`"`+up.addr()+`"`, "", "      - test_byte_counter: {}\n"), testFilters())
 	addr := s.Addr("l")
 	f.Fuzz(func(t *testing.T, data []byte, write uint8) {
 		c, err := net.Dial("tcp", addr)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/proxy"
 )
 
 // upstream is a loopback TCP server running handle for each connection.
@@ -90,4 +91,6 @@ func (byteCounterFactory) Build(any, *filters.Env) (any, error) {
 	return byteCounter{}, nil
 }
 
-func init() { filters.Register(byteCounterFactory{}) }
+// testFilters gives a test server this package's test filters without
+// registering them for the whole test binary (proxy.Filters).
+func testFilters() proxy.Option { return proxy.Filters(byteCounterFactory{}, panickerFactory{}) }

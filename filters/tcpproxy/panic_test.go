@@ -58,8 +58,6 @@ func (panickerFactory) Build(cfg any, _ *filters.Env) (any, error) {
 	return p, nil
 }
 
-func init() { filters.Register(panickerFactory{}) }
-
 // TestPanicClosesOneConnection is the hardening issue's containment rule: a
 // panic in a filter closes that one connection, is logged and counted in
 // server.contained_panics, and the listener keeps serving, in both I/O

@@ -306,7 +306,7 @@ type ioMode struct {
 // start starts sluice with the mode's loops.
 func (m *ioMode) start(t testing.TB, yaml string) *sluicetest.Sluice {
 	t.Helper()
-	s := sluicetest.StartWith(t, yaml, proxy.IOLoops(m.loops))
+	s := sluicetest.StartWith(t, yaml, proxy.IOLoops(m.loops), testFilters())
 	m.mu.Lock()
 	m.servers = append(m.servers, s)
 	m.mu.Unlock()

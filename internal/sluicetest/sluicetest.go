@@ -37,18 +37,15 @@ func Start(t testing.TB, yaml string) *Sluice {
 	return StartWith(t, yaml)
 }
 
-// StartWith is Start with server options (proxy.IOLoops).
+// StartWith is Start with server options (proxy.IOLoops, proxy.Filters:
+// the config is parsed by the server, so it knows the server's own filters).
 func StartWith(t testing.TB, yaml string, opts ...proxy.Option) *Sluice {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "sluice.yaml")
 	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(file)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	return start(t, file, cfg, opts...)
+	return start(t, file, nil, opts...)
 }
 
 // StartEnvoy is Start for an Envoy v3 bootstrap (config/envoy): it fails
@@ -81,6 +78,16 @@ func start(t testing.TB, file string, cfg *config.Config, opts ...proxy.Option) 
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
 	store := stats.New()
 	srv := proxy.New(store, log, opts...)
+	if cfg == nil {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg, err = srv.ParseConfig(file, data); err != nil {
+			srv.Shutdown()
+			t.Fatalf("config: %v", err)
+		}
+	}
 	if err := srv.Apply(cfg); err != nil {
 		t.Fatalf("apply: %v", err)
 	}
