@@ -27,7 +27,7 @@ require (
 	google.golang.org/protobuf v1.36.12
 )
 
-require github.com/go-jose/go-jose/v4 v4.1.6 // indirect
+require github.com/go-jose/go-jose/v4 v4.1.6 // jwt_authn
 
 require (
 	cel.dev/expr v0.24.0 // indirect

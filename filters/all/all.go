@@ -3,14 +3,15 @@
 package all
 
 import (
+	_ "github.com/sluice-proxy/sluice/filters/httpconn"    // http_connection_manager
+	_ "github.com/sluice-proxy/sluice/filters/kafkabroker" // kafka_broker
+	_ "github.com/sluice-proxy/sluice/filters/kafkamesh"   // kafka_mesh
+	_ "github.com/sluice-proxy/sluice/filters/mysql"       // mysql_proxy
+	_ "github.com/sluice-proxy/sluice/filters/postgres"    // postgres_proxy
+	_ "github.com/sluice-proxy/sluice/filters/rbac"        // rbac
+	_ "github.com/sluice-proxy/sluice/filters/redis"       // redis_proxy
+	_ "github.com/sluice-proxy/sluice/filters/tcpproxy"    // tcp_proxy
+	_ "github.com/sluice-proxy/sluice/filters/zookeeper"   // zookeeper_proxy
+
 	_ "github.com/sluice-proxy/sluice/filters/http/jwtauthn" // jwt_authn HTTP filter
-	_ "github.com/sluice-proxy/sluice/filters/httpconn"      // http_connection_manager
-	_ "github.com/sluice-proxy/sluice/filters/kafkabroker"   // kafka_broker
-	_ "github.com/sluice-proxy/sluice/filters/kafkamesh"     // kafka_mesh
-	_ "github.com/sluice-proxy/sluice/filters/mysql"         // mysql_proxy
-	_ "github.com/sluice-proxy/sluice/filters/postgres"      // postgres_proxy
-	_ "github.com/sluice-proxy/sluice/filters/rbac"          // rbac
-	_ "github.com/sluice-proxy/sluice/filters/redis"         // redis_proxy
-	_ "github.com/sluice-proxy/sluice/filters/tcpproxy"      // tcp_proxy
-	_ "github.com/sluice-proxy/sluice/filters/zookeeper"     // zookeeper_proxy
 )
