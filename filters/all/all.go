@@ -14,4 +14,5 @@ import (
 	_ "github.com/sluice-proxy/sluice/filters/zookeeper"   // zookeeper_proxy
 
 	_ "github.com/sluice-proxy/sluice/filters/http/jwtauthn" // jwt_authn HTTP filter
+	_ "github.com/sluice-proxy/sluice/filters/http/rbac"     // rbac HTTP filter
 )
