@@ -3,6 +3,8 @@ package jwtauthn
 import (
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/sluice-proxy/sluice/config"
 )
 
@@ -194,4 +196,15 @@ func (c *Config) validateReq(path string, r *Requirement, errs *config.Errors, n
 			c.validateReq(config.Index(config.Join(path, l.name+".requirements"), i), sub, errs, false)
 		}
 	}
+}
+
+// DecodeNode accepts the mapping, or a plain string as the inline JWKS
+// (what the Envoy loader gives after reading a DataSource at load).
+func (d *DataSource) DecodeNode(dec *config.Decoder, path string, n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode {
+		d.InlineString = n.Value
+		return
+	}
+	type plain DataSource // without this method
+	dec.Decode(path, n, (*plain)(d))
 }

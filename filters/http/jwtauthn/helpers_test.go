@@ -19,9 +19,9 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"go.uber.org/goleak"
 
+	"github.com/sluice-proxy/sluice/config"
 	_ "github.com/sluice-proxy/sluice/filters/http/jwtauthn"
 	_ "github.com/sluice-proxy/sluice/filters/httpconn"
-	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
 )
 

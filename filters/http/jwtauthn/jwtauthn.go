@@ -111,7 +111,11 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 // whose match fits. ok is false when the filter is disabled for the route.
 func (f *Filter) requirement(r *http.Request) (requirement, bool) {
 	if st := httpfilter.FromContext(r.Context()); st != nil && st.Route != nil {
-		if pr := perRoute(st.Route.PerFilterConfig(Name)); pr != nil {
+		v := st.Route.PerFilterConfig(Name)
+		if v == nil { // keyed by Envoy's filter name
+			v = st.Route.PerFilterConfig(MetadataNamespace)
+		}
+		if pr := perRoute(v); pr != nil {
 			if pr.Disabled {
 				return nil, false
 			}
