@@ -22,7 +22,7 @@ var authzSpecs = []message{
 		okNote("payload_in_metadata", "read by the rbac HTTP filter's metadata principal"), ok("clock_skew_seconds"),
 	}},
 	{name: jwtPkg + "RemoteJwks", fields: []field{
-		okNote("http_uri", "fetched from uri directly; cluster required but unused"), okNote("cache_duration", "default 5m"),
+		okNote("http_uri", "connects through cluster (uri's host when no such cluster)"), okNote("cache_duration", "default 5m"),
 		okNote("async_fetch", "cached keys are served while a refresh runs"), okNote("retry_policy", "num_retries only"),
 	}},
 	{name: jwtPkg + "JwksAsyncFetch", fields: []field{

@@ -48,8 +48,8 @@ type RemoteJWKS struct {
 	RetryPolicy *RetryPolicy `yaml:"retry_policy" json:"retry_policy,omitempty"`
 }
 
-// HTTPURI is Envoy's HttpUri. The fetch goes to uri directly; cluster is
-// required as in Envoy but only checked for presence.
+// HTTPURI is Envoy's HttpUri. The fetch connects through cluster (or, when
+// no such cluster is configured, to the uri's host directly).
 type HTTPURI struct {
 	URI     string          `yaml:"uri" json:"uri"`
 	Cluster string          `yaml:"cluster" json:"cluster"`

@@ -90,6 +90,9 @@ func TestEnvoyConfig(t *testing.T) {
 	if code, body, _ := get(t, url, k.sign(t, claims(map[string]any{"aud": "x"}))); code != 403 || body != "Audiences in Jwt are not allowed" {
 		t.Fatalf("wrong audience: %d %q", code, body)
 	}
+	if n := s.Counter("cluster.jwks.upstream_cx_total"); n != 1 {
+		t.Fatalf("the JWKS fetch should connect through cluster jwks: upstream_cx_total %d", n)
+	}
 	if code, _, _ := get(t, url, ""); code != 401 {
 		t.Fatalf("no token: %d", code)
 	}

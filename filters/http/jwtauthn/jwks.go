@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/stats"
 )
 
@@ -79,13 +81,13 @@ type remoteKeys struct {
 	lastErr  error
 }
 
-func newRemote(r *RemoteJWKS, ok, bad *stats.Counter) *remoteKeys {
+func newRemote(r *RemoteJWKS, clusters *cluster.Manager, ok, bad *stats.Counter) *remoteKeys {
 	ttl := defaultCache
 	if r.CacheDuration != nil {
 		ttl = time.Duration(*r.CacheDuration)
 	}
 	rk := &remoteKeys{uri: r.HTTPURI.URI, timeout: time.Duration(r.HTTPURI.Timeout), ttl: ttl,
-		async: r.AsyncFetch != nil, client: &http.Client{}, ok: ok, bad: bad}
+		async: r.AsyncFetch != nil, client: &http.Client{Transport: transport(clusters, r.HTTPURI.Cluster)}, ok: ok, bad: bad}
 	if r.RetryPolicy != nil {
 		rk.retries = int(r.RetryPolicy.NumRetries)
 	}
@@ -155,6 +157,24 @@ func (r *remoteKeys) fetch(done chan struct{}) {
 	r.inflight = nil
 	r.mu.Unlock()
 	close(done)
+}
+
+// transport connects through the named cluster (its hosts, breakers and
+// upstream_cx stats), as Envoy does; when the cluster is not configured it
+// dials the URI's host itself. Keep-alive is off: fetches are rare, and no
+// idle connection outlives the filter.
+func transport(clusters *cluster.Manager, name string) *http.Transport {
+	t := &http.Transport{DisableKeepAlives: true, ForceAttemptHTTP2: false}
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if clusters != nil {
+			if c := clusters.Get(name); c != nil {
+				return c.Connect(ctx, 0, false)
+			}
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	return t
 }
 
 func (r *remoteKeys) fetchOnce() (*jose.JSONWebKeySet, error) {

@@ -74,7 +74,7 @@ func New(c *Config, env *httpfilter.Env) (*Filter, error) {
 			}
 			p.keys = ks
 		} else {
-			p.keys = newRemote(pc.RemoteJWKS, f.stats.fetchOK, f.stats.fetchFail)
+			p.keys = newRemote(pc.RemoteJWKS, env.Clusters, f.stats.fetchOK, f.stats.fetchFail)
 		}
 		f.providers[name] = p
 	}
