@@ -42,8 +42,8 @@ type DataSource struct {
 type RemoteJWKS struct {
 	HTTPURI       HTTPURI          `yaml:"http_uri" json:"http_uri"`
 	CacheDuration *config.Duration `yaml:"cache_duration" json:"cache_duration,omitempty"`
-	// AsyncFetch fetches at start and refreshes in the background, serving
-	// the cached keys meanwhile.
+	// AsyncFetch serves the expired keys while a refresh runs (the first
+	// fetch is still made by the first request that needs keys).
 	AsyncFetch  *struct{}    `yaml:"async_fetch" json:"async_fetch,omitempty"`
 	RetryPolicy *RetryPolicy `yaml:"retry_policy" json:"retry_policy,omitempty"`
 }

@@ -117,6 +117,7 @@ type jwksServer struct {
 	*httptest.Server
 	doc  atomic.Pointer[string]
 	hang atomic.Bool
+	fail atomic.Int64 // answer this many requests 503
 	hits atomic.Int64
 }
 
@@ -126,6 +127,10 @@ func startJWKS(t testing.TB, doc string) *jwksServer {
 	s.doc.Store(&doc)
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.hits.Add(1)
+		if s.fail.Add(-1) >= 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 		if s.hang.Load() {
 			<-r.Context().Done() // until the fetcher gives up
 			return

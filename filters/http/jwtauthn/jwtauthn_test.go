@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -257,5 +258,55 @@ func TestConfigErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", tc.filter, err, tc.want)
 		}
+	}
+}
+
+// TestRetryAndRequiresAll: a JWKS server failing once is retried
+// (retry_policy); requires_all needs both providers' tokens, each from its
+// own header.
+func TestRetryAndRequiresAll(t *testing.T) {
+	k1, k2 := newKey(t, jose.ES256, "a"), newKey(t, jose.HS256, "b")
+	js := startJWKS(t, jwks(t, k1))
+	js.fail.Store(1)
+	up := startUpstream(t)
+	filter := fmt.Sprintf(`- jwt_authn:
+    providers:
+      remote:
+        remote_jwks: {http_uri: {uri: "%s", cluster: jwks, timeout: 2s}, retry_policy: {num_retries: 1}, async_fetch: {}}
+        from_headers: [{name: x-user}]
+      local:
+        local_jwks: {inline_string: '%s'}
+        from_headers: [{name: x-service}]
+    rules:
+      - match: {prefix: /}
+        requires: {requires_all: {requirements: [{provider_name: remote}, {provider_name: local}]}}`, js.URL, jwks(t, k2))
+	s := startSluice(t, up.URL, filter, "")
+	send := func(user, service string) int {
+		req, _ := http.NewRequest("GET", "http://"+s.Addr("l")+"/", nil)
+		if user != "" {
+			req.Header.Set("x-user", user)
+		}
+		if service != "" {
+			req.Header.Set("x-service", service)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	u, svc := k1.sign(t, claims(nil)), k2.sign(t, claims(nil))
+	if code := send(u, svc); code != 200 {
+		t.Fatalf("both tokens after one failed fetch: %d", code)
+	}
+	if js.hits.Load() != 2 || s.Counter("http.ingress.jwt_authn.jwks_fetch_success") != 1 {
+		t.Fatalf("JWKS hits %d (want 2: a failure, a retry), fetch_success %d", js.hits.Load(), s.Counter("http.ingress.jwt_authn.jwks_fetch_success"))
+	}
+	if code := send(u, ""); code != 401 {
+		t.Fatalf("user token only: %d", code)
+	}
+	if code := send("", svc); code != 401 {
+		t.Fatalf("service token only: %d", code)
 	}
 }
