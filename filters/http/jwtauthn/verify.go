@@ -152,7 +152,7 @@ func (p *provider) check(ctx context.Context, token string) (map[string]any, []b
 		return nil, nil, err
 	}
 	set, err := p.keys.keys(ctx)
-	if err != nil {
+	if err != nil || set == nil {
 		return nil, nil, errFetch
 	}
 	if err := verifySig(jws, set); err != nil {
