@@ -32,10 +32,9 @@ require (
 
 require github.com/apache/thrift v0.22.0
 
-require (
-	github.com/envoyproxy/go-control-plane/ratelimit v0.1.0 // indirect
-	golang.org/x/net v0.59.0 // indirect
-)
+require github.com/envoyproxy/go-control-plane/ratelimit v0.1.0 // indirect
+
+require github.com/go-jose/go-jose/v4 v4.1.6 // jwt_authn
 
 require (
 	cel.dev/expr v0.24.0 // indirect

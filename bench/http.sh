@@ -172,3 +172,52 @@ sleep 1
 after=$(rss $SLPID)
 echo "sluice idle HTTP/2 connections: $IDLE, RSS $before KiB -> $after KiB, $(( (after - before) * 1024 / IDLE )) bytes per connection"
 kill -INT $IDPID 2>/dev/null || true
+
+# HTTP filters' cost (AUTHZ=0 skips): one sluice, one listener per filter
+# set on the same upstream, HTTP/1.1 wrk with a bearer token on every
+# request: none, jwt_authn (ES256, local JWKS), rbac (path and header
+# policy), jwt_authn + rbac deciding by the JWT's sub claim.
+if [ "${AUTHZ:-1}" != 0 ]; then
+  kill $SLPID 2>/dev/null || true
+  go build -o "$TMP/jwtgen" ./bench/jwtgen
+  TOKEN=$("$TMP/jwtgen" -jwks "$TMP/jwks.json")
+  JWT="{jwt_authn: {providers: {p: {issuer: https://bench.test, audiences: [api], local_jwks: {filename: $TMP/jwks.json}, payload_in_metadata: jwt}}, rules: [{match: {prefix: /}, requires: {provider_name: p}}]}}"
+  RBAC="{rbac: {rules: {policies: {p: {permissions: [{url_path: {path: {prefix: /}}}], principals: [{header: {name: authorization, prefix_match: Bearer}}]}}}}}"
+  RBACJ="{rbac: {rules: {policies: {p: {permissions: [{url_path: {path: {prefix: /}}}], principals: [{metadata: {filter: envoy.filters.http.jwt_authn, path: [{key: jwt}, {key: sub}], value: {string_match: {exact: alice}}}}]}}}}}"
+  listener() { # listener NAME PORT FILTERS
+    printf '  - name: %s\n    address: 127.0.0.1:%s\n    filters:\n      - http_connection_manager:\n          stat_prefix: %s\n          route_config: {virtual_hosts: [{name: all, domains: ["*"], routes: [{match: {prefix: "/"}, route: {cluster: up}}]}]}\n          http_filters: [%s{router: {}}]\n' "$1" "$2" "$1" "$3"
+  }
+  AZ=19560
+  {
+    echo "listeners:"
+    listener none $AZ ""
+    listener jwt $((AZ + 1)) "$JWT, "
+    listener rbac $((AZ + 2)) "$RBAC, "
+    listener jwtrbac $((AZ + 3)) "$JWT, $RBACJ, "
+    echo "clusters:"
+    echo "  - {name: up, endpoints: [\"127.0.0.1:$UP\"], circuit_breakers: {thresholds: [{max_connections: 100000}]}}"
+  } > "$TMP/authz.yaml"
+  "$TMP/sluice" -c "$TMP/authz.yaml" -log-level warn &
+  SLPID=$!
+  for p in $AZ $((AZ + 1)) $((AZ + 2)) $((AZ + 3)); do
+    for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && break; sleep 0.1; done
+  done
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$((AZ + 3))/")
+  [ "$code" = 200 ] || { echo "jwt_authn+rbac listener answered $code" >&2; exit 1; }
+  declare -A AZR
+  AZN=(none jwt rbac jwtrbac)
+  for round in $(seq "$ROUNDS"); do
+    for i in 0 1 2 3; do
+      read -r r _ <<<"$(wrk -t2 -c64 -d"${SECS}s" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$((AZ + i))/" | awk '/Requests\/sec/ {print $2, 0}')"
+      AZR[${AZN[$i]}]+="${r%.*}"$'\n'
+    done
+  done
+  base=$(med "${AZR[none]}")
+  printf '%-22s %12s %14s\n' "sluice HTTP filters" "h1 req/s" "us/request+"
+  for n in "${AZN[@]}"; do
+    x=$(med "${AZR[$n]}")
+    printf '%-22s %12s %14s\n' "$n" "$x" "$(awk -v b="$base" -v x="$x" 'BEGIN {printf "%.1f", (x && b) ? 1e6/x - 1e6/b : 0}')"
+  done
+  echo "(us/request+: time added per request at saturation, 1e6/req_s minus the same for none)"
+fi
+

@@ -15,5 +15,7 @@ import (
 	_ "github.com/sluice-proxy/sluice/filters/zookeeper"   // zookeeper_proxy
 
 	_ "github.com/sluice-proxy/sluice/filters/connlimit"      // connection_limit
+	_ "github.com/sluice-proxy/sluice/filters/http/jwtauthn"  // jwt_authn HTTP filter
+	_ "github.com/sluice-proxy/sluice/filters/http/rbac"      // rbac HTTP filter
 	_ "github.com/sluice-proxy/sluice/filters/localratelimit" // local_ratelimit
 )

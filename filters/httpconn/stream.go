@@ -91,6 +91,8 @@ func (m *Manager) serveStream(w http.ResponseWriter, r *http.Request, s *filters
 		sw.setStream(st) // the HTTP/1 writer ends a broken response by closing
 	}
 	ctx := httpfilter.WithStream(r.Context(), st)
+	// The local address, as net/http's own server gives it (rbac's destination_port).
+	ctx = context.WithValue(ctx, http.LocalAddrContextKey, net.TCPAddrFromAddrPort(s.Local))
 	if d := m.cfg.CommonHTTPProtocolOptions.MaxStreamDuration.D(); d > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d)

@@ -52,6 +52,8 @@ type Permission struct {
 	SQL                 *SQLPermission       `yaml:"sql" json:"sql,omitempty"`
 	ZooKeeper           *ZooKeeperPermission `yaml:"zookeeper" json:"zookeeper,omitempty"`
 	Metadata            *MetadataMatcher     `yaml:"metadata" json:"metadata,omitempty"`
+	Header              *HeaderMatcher       `yaml:"header" json:"header,omitempty"`     // HTTP only
+	URLPath             *PathMatcher         `yaml:"url_path" json:"url_path,omitempty"` // HTTP only
 	AndRules            *PermissionSet       `yaml:"and_rules" json:"and_rules,omitempty"`
 	OrRules             *PermissionSet       `yaml:"or_rules" json:"or_rules,omitempty"`
 	NotRule             *Permission          `yaml:"not_rule" json:"not_rule,omitempty"`
@@ -75,14 +77,16 @@ type SQLPermission struct {
 
 // Principal is one of Envoy's principal rules (exactly one field set).
 type Principal struct {
-	Any            bool           `yaml:"any" json:"any,omitempty"`
-	SourceIP       *CIDR          `yaml:"source_ip" json:"source_ip,omitempty"`
-	DirectRemoteIP *CIDR          `yaml:"direct_remote_ip" json:"direct_remote_ip,omitempty"`
-	RemoteIP       *CIDR          `yaml:"remote_ip" json:"remote_ip,omitempty"`
-	Authenticated  *Authenticated `yaml:"authenticated" json:"authenticated,omitempty"`
-	AndIDs         *PrincipalSet  `yaml:"and_ids" json:"and_ids,omitempty"`
-	OrIDs          *PrincipalSet  `yaml:"or_ids" json:"or_ids,omitempty"`
-	NotID          *Principal     `yaml:"not_id" json:"not_id,omitempty"`
+	Any            bool             `yaml:"any" json:"any,omitempty"`
+	SourceIP       *CIDR            `yaml:"source_ip" json:"source_ip,omitempty"`
+	DirectRemoteIP *CIDR            `yaml:"direct_remote_ip" json:"direct_remote_ip,omitempty"`
+	RemoteIP       *CIDR            `yaml:"remote_ip" json:"remote_ip,omitempty"`
+	Authenticated  *Authenticated   `yaml:"authenticated" json:"authenticated,omitempty"`
+	Header         *HeaderMatcher   `yaml:"header" json:"header,omitempty"`     // HTTP only
+	Metadata       *MetadataMatcher `yaml:"metadata" json:"metadata,omitempty"` // HTTP only
+	AndIDs         *PrincipalSet    `yaml:"and_ids" json:"and_ids,omitempty"`
+	OrIDs          *PrincipalSet    `yaml:"or_ids" json:"or_ids,omitempty"`
+	NotID          *Principal       `yaml:"not_id" json:"not_id,omitempty"`
 }
 
 // PrincipalSet is a list of principals for and_ids / or_ids.
@@ -122,6 +126,14 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 	}
 	c.Rules.validate(config.Join(path, "rules"), errs)
 	c.ShadowRules.validate(config.Join(path, "shadow_rules"), errs)
+	for _, r := range []struct {
+		name string
+		r    *Rules
+	}{{"rules", c.Rules}, {"shadow_rules", c.ShadowRules}} {
+		if pol := httpOnly(r.r); pol != "" {
+			errs.Add(config.Join(config.Join(config.Join(path, r.name), "policies"), pol), "header, url_path, principal metadata and nested metadata paths need an HTTP request: use the rbac HTTP filter")
+		}
+	}
 }
 
 func (r *Rules) validate(path string, errs *config.Errors) {
@@ -159,9 +171,19 @@ func (p *Permission) validate(path string, errs *config.Errors) {
 		return
 	}
 	n := count(p.Any, p.DestinationPort != 0, p.DestinationIP != nil, p.RequestedServerName != nil, p.SQL != nil,
-		p.ZooKeeper != nil, p.Metadata != nil, p.AndRules != nil, p.OrRules != nil, p.NotRule != nil)
+		p.ZooKeeper != nil, p.Metadata != nil, p.AndRules != nil, p.OrRules != nil, p.NotRule != nil,
+		p.Header != nil, p.URLPath != nil)
 	if n != 1 {
-		errs.Add(path, "set exactly one of any, destination_port, destination_ip, requested_server_name, sql, zookeeper, metadata, and_rules, or_rules, not_rule (%d set)", n)
+		errs.Add(path, "set exactly one of any, destination_port, destination_ip, requested_server_name, sql, zookeeper, metadata, header, url_path, and_rules, or_rules, not_rule (%d set)", n)
+	}
+	if p.Header != nil {
+		p.Header.Validate(config.Join(path, "header"), errs)
+	}
+	if p.URLPath != nil {
+		if p.URLPath.Path == nil {
+			errs.Add(config.Join(path, "url_path.path"), "required")
+		}
+		p.URLPath.Path.Validate(config.Join(path, "url_path.path"), errs)
 	}
 	p.ZooKeeper.validate(config.Join(path, "zookeeper"), errs)
 	p.Metadata.validate(config.Join(path, "metadata"), errs)
@@ -199,10 +221,14 @@ func (p *Principal) validate(path string, errs *config.Errors) {
 		return
 	}
 	n := count(p.Any, p.SourceIP != nil, p.DirectRemoteIP != nil, p.RemoteIP != nil, p.Authenticated != nil,
-		p.AndIDs != nil, p.OrIDs != nil, p.NotID != nil)
+		p.AndIDs != nil, p.OrIDs != nil, p.NotID != nil, p.Header != nil, p.Metadata != nil)
 	if n != 1 {
-		errs.Add(path, "set exactly one of any, source_ip, direct_remote_ip, remote_ip, authenticated, and_ids, or_ids, not_id (%d set)", n)
+		errs.Add(path, "set exactly one of any, source_ip, direct_remote_ip, remote_ip, authenticated, header, metadata, and_ids, or_ids, not_id (%d set)", n)
 	}
+	if p.Header != nil {
+		p.Header.Validate(config.Join(path, "header"), errs)
+	}
+	p.Metadata.validate(config.Join(path, "metadata"), errs)
 	p.SourceIP.validate(config.Join(path, "source_ip"), errs)
 	p.DirectRemoteIP.validate(config.Join(path, "direct_remote_ip"), errs)
 	p.RemoteIP.validate(config.Join(path, "remote_ip"), errs)

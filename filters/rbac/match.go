@@ -2,9 +2,11 @@ package rbac
 
 import (
 	"crypto/x509"
+	"net/http"
 	"sort"
 
 	"github.com/sluice-proxy/sluice/filters"
+	httpfilter "github.com/sluice-proxy/sluice/filters/http"
 	"github.com/sluice-proxy/sluice/sqlmeta"
 )
 
@@ -41,6 +43,8 @@ type facts struct {
 	s    *filters.Session
 	stmt *sqlmeta.Statement
 	req  *filters.Request // a request observer's operation (ZooKeeper)
+	http *http.Request    // the HTTP filter's request
+	md   httpfilter.Metadata
 }
 
 type matcher func(*facts) tri
@@ -135,6 +139,10 @@ func compilePermission(p *Permission, hasSQL *bool) matcher {
 		return compileZooKeeper(p.ZooKeeper)
 	case p.Metadata != nil:
 		return compileMetadata(p.Metadata)
+	case p.Header != nil:
+		return compileHeader(p.Header)
+	case p.URLPath != nil:
+		return compileURLPath(p.URLPath)
 	case p.AndRules != nil:
 		ms := compilePermissions(p.AndRules.Rules, hasSQL)
 		return func(f *facts) tri { return allOf(ms, f) }
@@ -230,6 +238,10 @@ func compilePrincipal(p *Principal) matcher {
 			m = p.Authenticated.PrincipalName.Compile().Match
 		}
 		return func(f *facts) tri { return triOf(authenticated(f.s, m)) }
+	case p.Header != nil:
+		return compileHeader(p.Header)
+	case p.Metadata != nil:
+		return compileMetadata(p.Metadata)
 	case p.AndIDs != nil:
 		ms := compilePrincipals(p.AndIDs.IDs)
 		return func(f *facts) tri { return allOf(ms, f) }

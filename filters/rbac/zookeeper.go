@@ -67,8 +67,8 @@ func (m *MetadataMatcher) validate(path string, errs *config.Errors) {
 	if m.Filter == "" {
 		errs.Add(config.Join(path, "filter"), "required")
 	}
-	if len(m.Path) != 1 || m.Path[0].Key == "" {
-		errs.Add(config.Join(path, "path"), "one segment with a key is supported (the metadata is flat)")
+	if len(m.Path) == 0 || slices.ContainsFunc(m.Path, func(p MetadataPath) bool { return p.Key == "" }) {
+		errs.Add(config.Join(path, "path"), "needs segments with keys (one for the flat metadata of request observers; HTTP metadata nests)")
 	}
 	switch {
 	case m.Value == nil:
@@ -120,6 +120,9 @@ func compileMetadata(m *MetadataMatcher) matcher {
 	}
 	present := m.Value.PresentMatch != nil && *m.Value.PresentMatch
 	return func(f *facts) tri {
+		if f.http != nil {
+			return triOf(httpMetadata(m, f, sm, present) != m.Invert)
+		}
 		if f.req == nil {
 			if f.stmt != nil {
 				return no
@@ -127,7 +130,7 @@ func compileMetadata(m *MetadataMatcher) matcher {
 			return unknown
 		}
 		var hit bool
-		if f.req.Namespace == ns && f.req.Metadata != nil {
+		if f.req.Namespace == ns && f.req.Metadata != nil && len(m.Path) == 1 {
 			v, ok := f.req.Metadata.Get(key)
 			if sm != nil {
 				hit = ok && sm(v)
