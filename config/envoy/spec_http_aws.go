@@ -1,0 +1,25 @@
+package envoy
+
+import (
+	// The typed_config types of the AWS HTTP filters.
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/aws_request_signing/v3"
+)
+
+// awsSpecs: the AWS HTTP filters' typed configs.
+var awsSpecs = []message{
+	{name: "envoy.extensions.filters.http.aws_request_signing.v3.AwsRequestSigning", fields: []field{
+		ok("service_name"), okNote("region", "required (sluice does not read AWS_REGION)"), ok("host_rewrite"),
+		okNote("use_unsigned_payload", "otherwise the body is buffered up to 1 MiB (Envoy's default buffer limit) and larger ones get 413"),
+		okNote("match_excluded_headers", "x-forwarded-for, x-forwarded-proto and x-amzn-trace-id are always excluded"),
+	}, note: "SigV4 only (signing_algorithm AWS_SIGV4A and query_string are not loaded); credentials from the environment or the shared credentials file, re-read when they change"},
+}
+
+// registerAWS adds the tables and the filters' @types before spec.go's init
+// indexes them, keeping these filters' loader in its own file.
+var _ = registerAWS()
+
+func registerAWS() bool {
+	httpSpecs = append(httpSpecs, awsSpecs...)
+	httpFilterNames["envoy.extensions.filters.http.aws_request_signing.v3.AwsRequestSigning"] = "aws_request_signing"
+	return true
+}
