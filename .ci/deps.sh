@@ -11,7 +11,7 @@ packages=(
   mariadb-server mariadb-client
   zookeeper default-jre-headless libslf4j-java
   haproxy nutcracker pgbouncer sysbench wrk docker-compose
-  kcat
+  kcat nodejs npm
   nginx curl nghttp2-client
   make git gcc libc6-dev ca-certificates bc systemd
 )

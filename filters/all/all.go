@@ -4,6 +4,7 @@ package all
 
 import (
 	_ "github.com/sluice-proxy/sluice/filters/http/awssigning" // aws_request_signing
+	_ "github.com/sluice-proxy/sluice/filters/http/dynamo"     // dynamo
 
 	_ "github.com/sluice-proxy/sluice/filters/httpconn"    // http_connection_manager
 	_ "github.com/sluice-proxy/sluice/filters/kafkabroker" // kafka_broker
