@@ -2,7 +2,9 @@ package dynamodb
 
 import (
 	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -56,13 +58,43 @@ func TestParseResponse(t *testing.T) {
 	}
 }
 
-// FuzzParse: any body, either way, is parsed or refused without panicking.
-func FuzzParse(f *testing.F) {
-	for _, p := range []string{"testdata/putitem.json", "testdata/batchwrite.json", "testdata/error.json", "testdata/batchwrite-resp.json"} {
-		if b, err := os.ReadFile(p); err == nil {
-			f.Add("BatchWriteItem", b)
-			f.Add("PutItem", b)
+// TestCaptures: the captured SDK/dynalite exchanges parse as expected.
+func TestCaptures(t *testing.T) {
+	read := func(name string) []byte {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
 		}
+		return b
+	}
+	for file, want := range map[string]Table{"PutItem-req-b.json": {Name: "users"}, "BatchWriteItem-req-d.json": {Name: "users"},
+		"BatchGetItem-req-e.json": {Name: "users"}, "Query-req-f.json": {Name: "users"}, "GetItem-req-g.json": {Name: "nope"}} {
+		op, _, _ := strings.Cut(file, "-")
+		if got, err := ParseRequest(op, read(file), MaxBody); err != nil || got != want {
+			t.Errorf("%s: %+v %v, want %+v", file, got, err, want)
+		}
+	}
+	for file, want := range map[string]string{"PutItem-resp-c.json": "ConditionalCheckFailedException", "GetItem-resp-g.json": "ResourceNotFoundException"} {
+		if got, err := ParseResponse(read(file), MaxBody); err != nil || got.ErrorType != want {
+			t.Errorf("%s: %+v %v", file, got, err)
+		}
+	}
+}
+
+// FuzzParse: any body, either way, is parsed or refused without panicking;
+// seeded with the captured exchanges in testdata.
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.json")
+	if len(files) == 0 {
+		f.Fatal("no seeds")
+	}
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		op, _, _ := strings.Cut(filepath.Base(p), "-")
+		f.Add(op, b)
 	}
 	f.Add("TransactWriteItems", []byte(`{"TransactItems":[{"Put":{"TableName":"x"}}]}`))
 	f.Fuzz(func(t *testing.T, op string, body []byte) {
@@ -73,6 +105,11 @@ func FuzzParse(f *testing.F) {
 		r, err := ParseResponse(body, MaxBody)
 		if err == nil && r.ErrorType != "" && !r.HasType {
 			t.Fatal("error type without __type")
+		}
+		for _, p := range r.Partitions {
+			if len(p.ID) < 7 {
+				t.Fatalf("short partition id %q", p.ID)
+			}
 		}
 	})
 }

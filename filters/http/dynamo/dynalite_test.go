@@ -163,3 +163,27 @@ func TestDynalite(t *testing.T) {
 		p + "error.users.BatchFailureUnprocessedKeys":     0,
 	})
 }
+
+// TestSignedDynalite: aws_request_signing in front of dynamo re-signs the
+// SDK's requests (buffering and hashing the body) on their way to dynalite;
+// both filters count.
+func TestSignedDynalite(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDPROXY")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "proxy-secret")
+	d := testenv.Dynalite(t)
+	s := sluiceFor(t, d.Addr(), "[{aws_request_signing: {service_name: dynamodb, region: us-east-1}}, {dynamo: {}}, {router: {}}]")
+	c := client(s.Addr("l"))
+	if _, err := c.ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("absent")}); err == nil {
+		t.Fatal("DescribeTable of a missing table succeeded")
+	}
+	waitStats(t, s, map[string]uint64{
+		"http.ingress.aws_request_signing.signing_added":                   2,
+		"http.ingress.aws_request_signing.payload_signing_added":           2,
+		"http.ingress.dynamodb.operation.ListTables.upstream_rq_total_200": 1,
+		"http.ingress.dynamodb.table_missing":                              1,
+		"http.ingress.dynamodb.error.absent.ResourceNotFoundException":     1,
+	})
+}
