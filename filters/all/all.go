@@ -3,6 +3,7 @@
 package all
 
 import (
+	_ "github.com/sluice-proxy/sluice/filters/http/awslambda"  // aws_lambda
 	_ "github.com/sluice-proxy/sluice/filters/http/awssigning" // aws_request_signing
 	_ "github.com/sluice-proxy/sluice/filters/http/dynamo"     // dynamo
 

@@ -12,14 +12,14 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 )
 
-// credSource finds credentials the way Envoy's default chain starts: the
+// Credentials finds credentials the way Envoy's default chain starts: the
 // environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN),
 // then the shared credentials file (AWS_SHARED_CREDENTIALS_FILE, default
 // ~/.aws/credentials) under AWS_PROFILE (default "default"). Both are
 // looked at on every request, so a rotated key or a rewritten file is used
 // from the next request on; the file is parsed again only when its path,
 // size or modification time change. Parsing is the SDK's.
-type credSource struct {
+type Credentials struct {
 	mu      sync.Mutex
 	key     fileKey
 	profile string
@@ -35,8 +35,8 @@ type fileKey struct {
 
 var errNoCredentials = errors.New("no AWS credentials in the environment or the shared credentials file")
 
-// get returns the current credentials.
-func (s *credSource) get(ctx context.Context) (aws.Credentials, error) {
+// Get returns the current credentials.
+func (s *Credentials) Get(ctx context.Context) (aws.Credentials, error) {
 	if id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
 		return aws.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: os.Getenv("AWS_SESSION_TOKEN"), Source: "environment"}, nil
 	}

@@ -48,7 +48,7 @@ type Filter struct {
 	cfg      *Config
 	excluded []router.Match
 	signer   *v4.Signer
-	creds    *credSource
+	creds    *Credentials
 	log      *slog.Logger
 	// Envoy's counters.
 	signingAdded, signingFailed, payloadAdded, payloadFailed *stats.Counter
@@ -57,7 +57,7 @@ type Filter struct {
 }
 
 func newFilter(cfg *Config, env *httpfilter.Env) *Filter {
-	f := &Filter{cfg: cfg, signer: v4.NewSigner(), creds: &credSource{}, log: slog.Default(), now: time.Now}
+	f := &Filter{cfg: cfg, signer: v4.NewSigner(), creds: &Credentials{}, log: slog.Default(), now: time.Now}
 	if env != nil && env.Log != nil {
 		f.log = env.Log
 	}
@@ -97,7 +97,7 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 			hash = hex.EncodeToString(sum[:])
 		}
 		r.Header.Set("X-Amz-Content-Sha256", hash)
-		creds, err := f.creds.get(r.Context())
+		creds, err := f.creds.Get(r.Context())
 		if err == nil {
 			err = f.sign(r.Context(), r, creds, hash, f.now())
 		}
