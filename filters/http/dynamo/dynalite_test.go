@@ -22,7 +22,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func sluiceFor(t *testing.T, upstream, filters string) *sluicetest.Sluice {
+func sluiceFor(t testing.TB, upstream, filters string) *sluicetest.Sluice {
 	t.Helper()
 	return sluicetest.Start(t, fmt.Sprintf(`
 listeners:

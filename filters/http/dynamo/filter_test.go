@@ -23,7 +23,7 @@ func (b *bodies) list() []string {
 
 // startJSON is a Go HTTP upstream that answers every request with body
 // and status, and keeps the request bodies it received.
-func startJSON(t *testing.T, status int, body string) (string, *bodies) {
+func startJSON(t testing.TB, status int, body string) (string, *bodies) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
