@@ -16,7 +16,9 @@ var awsSpecs = []message{
 	}, note: "SigV4 only (signing_algorithm AWS_SIGV4A and query_string are not loaded); credentials from the environment or the shared credentials file, re-read when they change"},
 	{name: "envoy.extensions.filters.http.aws_lambda.v3.Config", fields: []field{
 		ok("arn"), ok("payload_passthrough"), okNote("invocation_mode", "SYNCHRONOUS, ASYNCHRONOUS"), ok("host_rewrite"),
-	}, note: "credentials from the environment or the shared credentials file (credentials_profile and inline credentials are not loaded); payloads up to Lambda's 6 MB"},
+		ok("credentials_profile"), okNote("credentials", "used instead of the environment and the credentials file"),
+	}, note: "credentials inline, else from the environment or the shared credentials file (re-read when it changes); payloads up to Lambda's 6 MB"},
+	{name: "envoy.extensions.filters.http.aws_lambda.v3.Credentials", fields: oks("access_key_id", "secret_access_key", "session_token")},
 	{name: "envoy.extensions.filters.http.dynamo.v3.Dynamo", fields: []field{},
 		note: "no fields; request and response bodies are parsed up to 1 MiB each (sluice's max_body_bytes), larger ones are forwarded and counted in invalid_req_body / invalid_resp_body"},
 }

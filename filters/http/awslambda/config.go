@@ -24,6 +24,18 @@ type Config struct {
 	InvocationMode string `yaml:"invocation_mode" json:"invocation_mode,omitempty"`
 	// HostRewrite replaces the Host header before signing.
 	HostRewrite string `yaml:"host_rewrite" json:"host_rewrite,omitempty"`
+	// CredentialsProfile picks the shared credentials file's profile
+	// (instead of AWS_PROFILE / "default").
+	CredentialsProfile string `yaml:"credentials_profile" json:"credentials_profile,omitempty"`
+	// Credentials, when set, are used instead of the environment and the file.
+	Credentials *Credentials `yaml:"credentials" json:"credentials,omitempty"`
+}
+
+// Credentials are inline AWS keys (Envoy's aws_lambda Credentials).
+type Credentials struct {
+	AccessKeyID     string `yaml:"access_key_id" json:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key" json:"secret_access_key"`
+	SessionToken    string `yaml:"session_token" json:"session_token,omitempty"`
 }
 
 // region is the ARN's region (Validate has checked the ARN).
@@ -37,6 +49,9 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 	parts := strings.Split(c.Arn, ":")
 	if len(parts) < 7 || len(parts) > 8 || parts[0] != "arn" || parts[2] != "lambda" || parts[3] == "" || parts[5] != "function" || parts[6] == "" {
 		errs.Add(config.Join(path, "arn"), "not a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]): %q", c.Arn)
+	}
+	if c.Credentials != nil && (c.Credentials.AccessKeyID == "" || c.Credentials.SecretAccessKey == "") {
+		errs.Add(config.Join(path, "credentials"), "access_key_id and secret_access_key are required")
 	}
 	if c.InvocationMode != "SYNCHRONOUS" && c.InvocationMode != "ASYNCHRONOUS" {
 		errs.Add(config.Join(path, "invocation_mode"), "SYNCHRONOUS or ASYNCHRONOUS, got %q", c.InvocationMode)

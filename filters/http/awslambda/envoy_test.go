@@ -60,7 +60,9 @@ func load(t *testing.T, filter string) error {
 func TestEnvoyConfig(t *testing.T) {
 	if err := load(t, `              arn: "arn:aws:lambda:us-west-2:123456789012:function:f"
               payload_passthrough: true
-              invocation_mode: ASYNCHRONOUS`); err != nil {
+              invocation_mode: ASYNCHRONOUS
+              credentials_profile: lambda
+              credentials: {access_key_id: AKID, secret_access_key: s}`); err != nil {
 		t.Fatal(err)
 	}
 	err := load(t, `              arn: "not-an-arn"`)

@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	httpfilter "github.com/sluice-proxy/sluice/filters/http"
@@ -44,10 +45,22 @@ func init() {
 			}
 			sc = sc.Sub("aws_lambda")
 			return &Filter{cfg: c, region: c.region(), path: "/2015-03-31/functions/" + c.Arn + "/invocations",
-				signer: v4.NewSigner(), creds: &awssigning.Credentials{}, log: log,
+				signer: v4.NewSigner(), creds: credentials(c), log: log,
 				serverError: sc.Counter("server_error")}, nil
 		},
 	})
+}
+
+// credentials returns where the filter's keys come from: inline ones, else
+// the environment and the shared credentials file (with the configured
+// profile).
+func credentials(c *Config) *awssigning.Credentials {
+	cr := &awssigning.Credentials{Profile: c.CredentialsProfile}
+	if c.Credentials != nil {
+		cr.Static = &aws.Credentials{AccessKeyID: c.Credentials.AccessKeyID, SecretAccessKey: c.Credentials.SecretAccessKey,
+			SessionToken: c.Credentials.SessionToken, Source: "aws_lambda config"}
+	}
+	return cr
 }
 
 // Filter invokes the configured function; one is shared by every stream.

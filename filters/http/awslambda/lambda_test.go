@@ -171,9 +171,11 @@ func TestLambdaPassthroughAndAsync(t *testing.T) {
 		t.Fatalf("passthrough:\n%s", out)
 	}
 
-	a := sluiceFor(t, up, fmt.Sprintf(`{arn: "%s", invocation_mode: ASYNCHRONOUS}`, arn))
+	// Inline credentials win over the environment's.
+	a := sluiceFor(t, up, fmt.Sprintf(`{arn: "%s", invocation_mode: ASYNCHRONOUS,
+    credentials: {access_key_id: AKIDINLINE, secret_access_key: inline-secret}}`, arn))
 	curl(t, "--data-binary", `{"k":"v"}`, "http://"+a.Addr("l")+"/async")
-	if h, _ := fe.last(); h.Get("X-Amz-Invocation-Type") != "Event" {
-		t.Fatalf("async invocation type %q", h.Get("X-Amz-Invocation-Type"))
+	if h, _ := fe.last(); h.Get("X-Amz-Invocation-Type") != "Event" || !strings.Contains(h.Get("Authorization"), "Credential=AKIDINLINE/") {
+		t.Fatalf("async invocation: type %q authorization %q", h.Get("X-Amz-Invocation-Type"), h.Get("Authorization"))
 	}
 }

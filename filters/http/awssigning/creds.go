@@ -20,6 +20,13 @@ import (
 // from the next request on; the file is parsed again only when its path,
 // size or modification time change. Parsing is the SDK's.
 type Credentials struct {
+	// Static, when set, is used instead of looking anywhere (aws_lambda's
+	// inline credentials).
+	Static *aws.Credentials
+	// Profile, when set, overrides AWS_PROFILE (aws_lambda's
+	// credentials_profile).
+	Profile string
+
 	mu      sync.Mutex
 	key     fileKey
 	profile string
@@ -37,6 +44,9 @@ var errNoCredentials = errors.New("no AWS credentials in the environment or the 
 
 // Get returns the current credentials.
 func (s *Credentials) Get(ctx context.Context) (aws.Credentials, error) {
+	if s.Static != nil {
+		return *s.Static, nil
+	}
 	if id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
 		return aws.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: os.Getenv("AWS_SESSION_TOKEN"), Source: "environment"}, nil
 	}
@@ -48,7 +58,10 @@ func (s *Credentials) Get(ctx context.Context) (aws.Credentials, error) {
 		}
 		path = filepath.Join(home, ".aws", "credentials")
 	}
-	profile := os.Getenv("AWS_PROFILE")
+	profile := s.Profile
+	if profile == "" {
+		profile = os.Getenv("AWS_PROFILE")
+	}
 	if profile == "" {
 		profile = "default"
 	}
