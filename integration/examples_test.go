@@ -39,6 +39,7 @@ var exampleSmokes = map[string]func(t *testing.T, file string){
 	"kafka_mesh.yaml":    smokeKafkaMesh,
 	"zookeeper.yaml":     smokeZooKeeper,
 	"http.yaml":          smokeHTTP,
+	"dynamodb.yaml":      smokeDynamoDB,
 }
 
 // exampleFiles lists examples/*.yaml.
