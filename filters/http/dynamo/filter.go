@@ -35,7 +35,7 @@ func init() {
 type Filter struct {
 	limit int
 	sc    *stats.Scope
-	// scopes caches the per-entity scopes ("operation.GetItem").
+	// scopes caches the stats of each (entity, status): entityStats.
 	scopes sync.Map
 }
 
@@ -119,23 +119,43 @@ func (f *Filter) account(op string, reqBody *capture, rec *recorder, took time.D
 // charge counts one request of an entity ("operation.GetItem",
 // "table.users"): totals and times overall, per status class and per code.
 func (f *Filter) charge(entity string, status int, ms float64) {
+	es := f.entityStats(entity, status)
+	es.total.Inc()
+	es.totalGroup.Inc()
+	es.totalCode.Inc()
+	es.time.Record(ms)
+	es.timeGroup.Record(ms)
+	es.timeCode.Record(ms)
+}
+
+// entityStats are the six stats one request of an entity with one status
+// touches, looked up once per (entity, status) and cached.
+type entityStats struct {
+	total, totalGroup, totalCode *stats.Counter
+	time, timeGroup, timeCode    *stats.Histogram
+}
+
+type entityKey struct {
+	entity string
+	status int
+}
+
+func (f *Filter) entityStats(entity string, status int) *entityStats {
+	k := entityKey{entity, status}
+	if es, ok := f.scopes.Load(k); ok {
+		return es.(*entityStats)
+	}
 	group := "unknown"
 	if c := status / 100; c >= 1 && c <= 5 {
 		group = fmt.Sprintf("%dxx", c)
 	}
-	sc := f.scope(entity)
-	sc.Counter("upstream_rq_total").Inc()
-	sc.Counter("upstream_rq_total_" + group).Inc()
-	sc.Counter(fmt.Sprintf("upstream_rq_total_%d", status)).Inc()
-	sc.Histogram("upstream_rq_time").Record(ms)
-	sc.Histogram("upstream_rq_time_" + group).Record(ms)
-	sc.Histogram(fmt.Sprintf("upstream_rq_time_%d", status)).Record(ms)
-}
-
-func (f *Filter) scope(entity string) *stats.Scope {
-	if sc, ok := f.scopes.Load(entity); ok {
-		return sc.(*stats.Scope)
+	sc := f.sc.Sub(entity)
+	es := &entityStats{
+		total: sc.Counter("upstream_rq_total"), totalGroup: sc.Counter("upstream_rq_total_" + group),
+		totalCode: sc.Counter(fmt.Sprintf("upstream_rq_total_%d", status)),
+		time:      sc.Histogram("upstream_rq_time"), timeGroup: sc.Histogram("upstream_rq_time_" + group),
+		timeCode: sc.Histogram(fmt.Sprintf("upstream_rq_time_%d", status)),
 	}
-	sc, _ := f.scopes.LoadOrStore(entity, f.sc.Sub(entity))
-	return sc.(*stats.Scope)
+	actual, _ := f.scopes.LoadOrStore(k, es)
+	return actual.(*entityStats)
 }
