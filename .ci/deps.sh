@@ -16,6 +16,7 @@ packages=(
   curl iptables
   python3-grpcio nginx nghttp2-proxy nghttp2-client
   openssl testssl.sh jq
+  nodejs npm
   make git gcc libc6-dev ca-certificates bc systemd
 )
 

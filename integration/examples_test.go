@@ -40,6 +40,7 @@ var exampleSmokes = map[string]func(t *testing.T, file string){
 	"zookeeper.yaml":     smokeZooKeeper,
 	"http.yaml":          smokeHTTP,
 	"thrift.yaml":        smokeThrift,
+	"dynamodb.yaml":      smokeDynamoDB,
 }
 
 // exampleFiles lists examples/*.yaml.

@@ -42,7 +42,7 @@ var httpSpecs = []message{
 		ignored("proxy_100_continue", "sluice answers 100-continue itself"),
 	}},
 	{name: "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", translate: httpFilter, fields: []field{
-		ok("name"), own("typed_config", "router is the only HTTP filter yet"),
+		ok("name"), own("typed_config", "the HTTP filters sluice has: router, jwt_authn, rbac, aws_request_signing, aws_lambda, dynamo"),
 		ignored("is_optional", "every filter sluice has is known"),
 	}},
 	{name: "envoy.extensions.filters.http.router.v3.Router", fields: []field{

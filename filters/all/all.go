@@ -3,6 +3,10 @@
 package all
 
 import (
+	_ "github.com/sluice-proxy/sluice/filters/http/awslambda"  // aws_lambda
+	_ "github.com/sluice-proxy/sluice/filters/http/awssigning" // aws_request_signing
+	_ "github.com/sluice-proxy/sluice/filters/http/dynamo"     // dynamo
+
 	_ "github.com/sluice-proxy/sluice/filters/httpconn"    // http_connection_manager
 	_ "github.com/sluice-proxy/sluice/filters/kafkabroker" // kafka_broker
 	_ "github.com/sluice-proxy/sluice/filters/kafkamesh"   // kafka_mesh
