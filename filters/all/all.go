@@ -12,4 +12,6 @@ import (
 	_ "github.com/sluice-proxy/sluice/filters/redis"       // redis_proxy
 	_ "github.com/sluice-proxy/sluice/filters/tcpproxy"    // tcp_proxy
 	_ "github.com/sluice-proxy/sluice/filters/zookeeper"   // zookeeper_proxy
+
+	_ "github.com/sluice-proxy/sluice/filters/http/localratelimit" // HTTP local_ratelimit
 )

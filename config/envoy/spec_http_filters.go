@@ -1,0 +1,37 @@
+package envoy
+
+import (
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	// The typed_config types of the HTTP filters below.
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/local_ratelimit/v3"
+)
+
+// HTTP filters beyond the router: their typed_config messages name the
+// filter in http_filters.
+func init() {
+	httpFilterNames["envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"] = "local_ratelimit"
+}
+
+// httpFilterSpecs: the everyday HTTP filters' configs. The same messages are
+// read in typed_per_filter_config, where the translated map is kept under
+// the entry's key for the filter to decode.
+var httpFilterSpecs = []message{
+	{name: "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit", fields: []field{
+		ok("stat_prefix"), ok("status"), ok("token_bucket"), okNote("filter_enabled", "default_value; unset is 0% as in Envoy"),
+		okNote("filter_enforced", "default_value; unset is 0% as in Envoy"),
+		ok("request_headers_to_add_when_not_enforced"), ok("response_headers_to_add"),
+		okNote("enable_x_ratelimit_headers", "OFF, DRAFT_VERSION_03"),
+		ignored("stage", "sluice has no rate_limits actions on routes yet; stage only selects them"),
+	}, note: "descriptors, rate_limits and local_rate_limit_per_downstream_connection are refused for now"},
+	{name: "envoy.type.v3.TokenBucket", fields: oks("max_tokens", "tokens_per_fill", "fill_interval")},
+	{name: "envoy.type.v3.HttpStatus", translate: httpStatus, fields: oks("code")},
+}
+
+// httpStatus renders an HttpStatus as {code: <number>}: its code is an enum
+// whose names (TooManyRequests) sluice does not use.
+func httpStatus(t *translator, m protoreflect.Message, env, slu string) any {
+	t.paths[slu] = env
+	fd := m.Descriptor().Fields().ByName("code")
+	return map[string]any{"code": int64(m.Get(fd).Enum())}
+}
