@@ -4,6 +4,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	// The typed_config types of the HTTP filters below.
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/fault/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/local_ratelimit/v3"
 )
 
@@ -11,6 +12,7 @@ import (
 // filter in http_filters.
 func init() {
 	httpFilterNames["envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"] = "local_ratelimit"
+	httpFilterNames["envoy.extensions.filters.http.fault.v3.HTTPFault"] = "fault"
 }
 
 // httpFilterSpecs: the everyday HTTP filters' configs. The same messages are
@@ -26,6 +28,20 @@ var httpFilterSpecs = []message{
 	}, note: "descriptors, rate_limits and local_rate_limit_per_downstream_connection are refused for now"},
 	{name: "envoy.type.v3.TokenBucket", fields: oks("max_tokens", "tokens_per_fill", "fill_interval")},
 	{name: "envoy.type.v3.HttpStatus", translate: httpStatus, fields: oks("code")},
+	{name: "envoy.extensions.filters.http.fault.v3.HTTPFault", fields: []field{
+		ok("delay"), ok("abort"), ok("max_active_faults"),
+	}, note: "headers, upstream_cluster, downstream_nodes, response_rate_limit and the runtime keys are refused for now"},
+	{name: "envoy.extensions.filters.common.fault.v3.FaultDelay", fields: []field{
+		ok("fixed_delay"), okNote("header_delay", "x-envoy-fault-delay-request (ms), at most 1h"),
+		okNote("percentage", "x-envoy-fault-delay-request-percentage lowers it"),
+	}},
+	{name: "envoy.extensions.filters.common.fault.v3.FaultDelay.HeaderDelay", fields: nil},
+	{name: "envoy.extensions.filters.http.fault.v3.FaultAbort", fields: []field{
+		ok("http_status"), okNote("grpc_status", "a trailers-only response"),
+		okNote("header_abort", "x-envoy-fault-abort-request, x-envoy-fault-abort-grpc-request"),
+		okNote("percentage", "x-envoy-fault-abort-request-percentage lowers it"),
+	}},
+	{name: "envoy.extensions.filters.http.fault.v3.FaultAbort.HeaderAbort", fields: nil},
 }
 
 // httpStatus renders an HttpStatus as {code: <number>}: its code is an enum
