@@ -4,6 +4,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	// The typed_config types of the HTTP filters below.
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/cors/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/fault/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/local_ratelimit/v3"
 )
@@ -13,6 +14,7 @@ import (
 func init() {
 	httpFilterNames["envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"] = "local_ratelimit"
 	httpFilterNames["envoy.extensions.filters.http.fault.v3.HTTPFault"] = "fault"
+	httpFilterNames["envoy.extensions.filters.http.cors.v3.Cors"] = "cors"
 }
 
 // httpFilterSpecs: the everyday HTTP filters' configs. The same messages are
@@ -42,6 +44,14 @@ var httpFilterSpecs = []message{
 		okNote("percentage", "x-envoy-fault-abort-request-percentage lowers it"),
 	}},
 	{name: "envoy.extensions.filters.http.fault.v3.FaultAbort.HeaderAbort", fields: nil},
+	{name: "envoy.extensions.filters.http.cors.v3.Cors", fields: nil,
+		note: "policies come from typed_per_filter_config (CorsPolicy); the route's deprecated cors field is not read"},
+	{name: "envoy.extensions.filters.http.cors.v3.CorsPolicy", fields: []field{
+		okNote("allow_origin_string_match", "an exact \"*\" allows every origin"), ok("allow_methods"),
+		ok("allow_headers"), ok("expose_headers"), ok("max_age"), ok("allow_credentials"),
+		okNote("filter_enabled", "default_value; 100% when unset"), okNote("shadow_enabled", "default_value; 0% when unset"),
+		ok("allow_private_network_access"), ok("forward_not_matching_preflights"),
+	}},
 }
 
 // httpStatus renders an HttpStatus as {code: <number>}: its code is an enum
