@@ -36,6 +36,9 @@ type Env struct {
 	// reading from it (each filter's README says what it counts). Zero
 	// (an Env built by hand in a test) means config.DefaultBufferLimit.
 	BufferLimit int
+	// HealthCheckFailed reports whether the server fails health checks
+	// (admin POST /healthcheck/fail, or /drain_listeners); nil: never.
+	HealthCheckFailed func() bool
 }
 
 // PerConnectionBufferLimit returns BufferLimit, or the default when unset.

@@ -6,6 +6,7 @@ import (
 	// The typed_config types of the HTTP filters below.
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/cors/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/fault/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/health_check/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/local_ratelimit/v3"
 )
 
@@ -15,6 +16,7 @@ func init() {
 	httpFilterNames["envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"] = "local_ratelimit"
 	httpFilterNames["envoy.extensions.filters.http.fault.v3.HTTPFault"] = "fault"
 	httpFilterNames["envoy.extensions.filters.http.cors.v3.Cors"] = "cors"
+	httpFilterNames["envoy.extensions.filters.http.health_check.v3.HealthCheck"] = "health_check"
 }
 
 // httpFilterSpecs: the everyday HTTP filters' configs. The same messages are
@@ -51,6 +53,10 @@ var httpFilterSpecs = []message{
 		ok("allow_headers"), ok("expose_headers"), ok("max_age"), ok("allow_credentials"),
 		okNote("filter_enabled", "default_value; 100% when unset"), okNote("shadow_enabled", "default_value; 0% when unset"),
 		ok("allow_private_network_access"), ok("forward_not_matching_preflights"),
+	}},
+	{name: "envoy.extensions.filters.http.health_check.v3.HealthCheck", fields: []field{
+		ok("pass_through_mode"), okNote("cache_time", "pass-through mode only"), ok("cluster_min_healthy_percentages"),
+		okNote("headers", "string_match, exact_match, present_match, invert_match; :path, :method, :authority"),
 	}},
 }
 

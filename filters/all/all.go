@@ -15,5 +15,6 @@ import (
 
 	_ "github.com/sluice-proxy/sluice/filters/http/cors"           // HTTP cors
 	_ "github.com/sluice-proxy/sluice/filters/http/fault"          // HTTP fault
+	_ "github.com/sluice-proxy/sluice/filters/http/healthcheck"    // HTTP health_check
 	_ "github.com/sluice-proxy/sluice/filters/http/localratelimit" // HTTP local_ratelimit
 )
