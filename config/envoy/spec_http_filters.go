@@ -4,6 +4,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	// The typed_config types of the HTTP filters below.
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/buffer/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/cors/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/fault/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/health_check/v3"
@@ -17,6 +18,7 @@ func init() {
 	httpFilterNames["envoy.extensions.filters.http.fault.v3.HTTPFault"] = "fault"
 	httpFilterNames["envoy.extensions.filters.http.cors.v3.Cors"] = "cors"
 	httpFilterNames["envoy.extensions.filters.http.health_check.v3.HealthCheck"] = "health_check"
+	httpFilterNames["envoy.extensions.filters.http.buffer.v3.Buffer"] = "buffer"
 }
 
 // httpFilterSpecs: the everyday HTTP filters' configs. The same messages are
@@ -58,6 +60,8 @@ var httpFilterSpecs = []message{
 		ok("pass_through_mode"), okNote("cache_time", "pass-through mode only"), ok("cluster_min_healthy_percentages"),
 		okNote("headers", "string_match, exact_match, present_match, invert_match; :path, :method, :authority"),
 	}},
+	{name: "envoy.extensions.filters.http.buffer.v3.Buffer", fields: oks("max_request_bytes")},
+	{name: "envoy.extensions.filters.http.buffer.v3.BufferPerRoute", fields: oks("disabled", "buffer")},
 }
 
 // httpStatus renders an HttpStatus as {code: <number>}: its code is an enum
