@@ -3,8 +3,12 @@ package envoy
 import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/sluice-proxy/sluice/config"
+
 	// The typed_config types of the HTTP filters below.
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/compression/gzip/compressor/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/buffer/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/compressor/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/cors/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/fault/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/health_check/v3"
@@ -19,6 +23,7 @@ func init() {
 	httpFilterNames["envoy.extensions.filters.http.cors.v3.Cors"] = "cors"
 	httpFilterNames["envoy.extensions.filters.http.health_check.v3.HealthCheck"] = "health_check"
 	httpFilterNames["envoy.extensions.filters.http.buffer.v3.Buffer"] = "buffer"
+	httpFilterNames["envoy.extensions.filters.http.compressor.v3.Compressor"] = "compressor"
 }
 
 // httpFilterSpecs: the everyday HTTP filters' configs. The same messages are
@@ -62,6 +67,25 @@ var httpFilterSpecs = []message{
 	}},
 	{name: "envoy.extensions.filters.http.buffer.v3.Buffer", fields: oks("max_request_bytes")},
 	{name: "envoy.extensions.filters.http.buffer.v3.BufferPerRoute", fields: oks("disabled", "buffer")},
+	{name: "envoy.extensions.filters.http.compressor.v3.Compressor", translate: compressorFilter, fields: []field{
+		own("compressor_library", "gzip (envoy.extensions.compression.gzip.compressor.v3.Gzip)"),
+		ok("response_direction_config"),
+	}, note: "response direction only; the deprecated top-level fields and request_direction_config are refused"},
+	{name: "envoy.extensions.filters.http.compressor.v3.Compressor.ResponseDirectionConfig", fields: oks(
+		"common_config", "disable_on_etag_header", "remove_accept_encoding_header", "uncompressible_response_codes")},
+	{name: "envoy.extensions.filters.http.compressor.v3.Compressor.CommonDirectionConfig", fields: oks(
+		"enabled", "min_content_length", "content_type")},
+	{name: "envoy.config.core.v3.RuntimeFeatureFlag", fields: []field{
+		ok("default_value"), ignored("runtime_key", "sluice has no runtime: default_value applies"),
+	}},
+	{name: "envoy.config.core.v3.TypedExtensionConfig", fields: oks("name", "typed_config")},
+	{name: "envoy.extensions.compression.gzip.compressor.v3.Gzip", fields: []field{
+		ok("compression_level"),
+		ignored("memory_level", "Go's compress/gzip has no such knob"),
+		ignored("window_bits", "Go's compress/gzip always uses a 32KiB window"),
+		ignored("compression_strategy", "Go's compress/gzip has no such knob"),
+		ignored("chunk_size", "output is flushed by the writer"),
+	}},
 }
 
 // httpStatus renders an HttpStatus as {code: <number>}: its code is an enum
@@ -70,4 +94,33 @@ func httpStatus(t *translator, m protoreflect.Message, env, slu string) any {
 	t.paths[slu] = env
 	fd := m.Descriptor().Fields().ByName("code")
 	return map[string]any{"code": int64(m.Get(fd).Enum())}
+}
+
+// compressorFilter renders a Compressor with its library as
+// {name, gzip: {...}}.
+func compressorFilter(t *translator, m protoreflect.Message, env, slu string) any {
+	out := t.copyFields(m, specs[m.Descriptor().FullName()], env, slu)
+	fd := m.Descriptor().Fields().ByName("compressor_library")
+	if !m.Has(fd) {
+		return out
+	}
+	lib := m.Get(fd).Message()
+	lenv, lslu := config.Join(env, "compressor_library"), config.Join(slu, "compressor_library")
+	t.paths[lslu] = lenv
+	lf := lib.Descriptor().Fields()
+	l := map[string]any{"name": lib.Get(lf.ByName("name")).String()}
+	if tc := lf.ByName("typed_config"); lib.Has(tc) {
+		inner, err := unpack(lib.Get(tc).Message())
+		if err != nil {
+			t.errs.Add(config.Join(lenv, "typed_config"), "%v", err)
+			return out
+		}
+		if inner.Descriptor().FullName() != "envoy.extensions.compression.gzip.compressor.v3.Gzip" {
+			t.errs.Add(config.Join(lenv, "typed_config.@type"), "%s: sluice has the gzip compressor only", inner.Descriptor().FullName())
+			return out
+		}
+		l["gzip"] = t.message(inner, config.Join(lenv, "typed_config"), config.Join(lslu, "gzip"))
+	}
+	out["compressor_library"] = l
+	return out
 }

@@ -14,6 +14,7 @@ import (
 	_ "github.com/sluice-proxy/sluice/filters/zookeeper"   // zookeeper_proxy
 
 	_ "github.com/sluice-proxy/sluice/filters/http/buffer"         // HTTP buffer
+	_ "github.com/sluice-proxy/sluice/filters/http/compressor"     // HTTP compressor
 	_ "github.com/sluice-proxy/sluice/filters/http/cors"           // HTTP cors
 	_ "github.com/sluice-proxy/sluice/filters/http/fault"          // HTTP fault
 	_ "github.com/sluice-proxy/sluice/filters/http/healthcheck"    // HTTP health_check

@@ -1,0 +1,178 @@
+// Package compressor is Envoy's compressor filter
+// (envoy.filters.http.compressor) with the gzip library: responses of the
+// configured types are gzip-compressed for clients that accept it. It uses
+// the standard library's compress/gzip with one pooled writer per level, so
+// no dependency is added.
+package compressor
+
+import (
+	"compress/gzip"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	httpfilter "github.com/sluice-proxy/sluice/filters/http"
+	"github.com/sluice-proxy/sluice/stats"
+)
+
+// Name is the filter's key in http_filters.
+const Name = "compressor"
+
+func init() {
+	httpfilter.Register(httpfilter.Factory{
+		Name:      Name,
+		NewConfig: func() any { return &Config{} },
+		Build: func(cfg any, env *httpfilter.Env) (httpfilter.Filter, error) {
+			return New(cfg.(*Config), env), nil
+		},
+	})
+}
+
+// Filter is a built compressor filter.
+type Filter struct {
+	cfg     *Config
+	enabled bool
+	minLen  int64
+	types   []string
+	pool    sync.Pool // *gzip.Writer at the configured level
+	st      counters
+}
+
+// counters are Envoy's http.<prefix>.compressor.<name>.gzip.* stats.
+type counters struct {
+	compressed, notCompressed, noAccept, identity, gzipHdr, wildcard, notValid *stats.Counter
+	tooSmall, etag, uncompressedBytes, compressedBytes                         *stats.Counter
+}
+
+// New builds the filter.
+func New(c *Config, env *httpfilter.Env) *Filter {
+	rd := &c.ResponseDirectionConfig
+	f := &Filter{cfg: c, enabled: true, minLen: 30, types: rd.CommonConfig.ContentType}
+	if e := rd.CommonConfig.Enabled; e != nil {
+		f.enabled = e.DefaultValue
+	}
+	if m := rd.CommonConfig.MinContentLength; m != nil {
+		f.minLen = int64(*m)
+	}
+	if len(f.types) == 0 {
+		f.types = defaultTypes
+	}
+	level := levels[c.CompressorLibrary.Gzip.CompressionLevel]
+	f.pool.New = func() any {
+		w, _ := gzip.NewWriterLevel(io.Discard, level) // level was validated
+		return w
+	}
+	sc := env.Stats.Sub("compressor").Sub(c.CompressorLibrary.Name).Sub("gzip")
+	f.st = counters{
+		compressed: sc.Counter("compressed"), notCompressed: sc.Counter("not_compressed"),
+		noAccept: sc.Counter("no_accept_header"), identity: sc.Counter("header_identity"),
+		gzipHdr: sc.Counter("header_gzip"), wildcard: sc.Counter("header_wildcard"),
+		notValid: sc.Counter("header_not_valid"), tooSmall: sc.Counter("content_length_too_small"),
+		etag: sc.Counter("not_compressed_etag"), uncompressedBytes: sc.Counter("total_uncompressed_bytes"),
+		compressedBytes: sc.Counter("total_compressed_bytes"),
+	}
+	return f
+}
+
+// Wrap implements httpfilter.Filter.
+func (f *Filter) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !f.enabled || r.Method == http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		accepted := f.accepts(r.Header.Values("Accept-Encoding"))
+		if f.cfg.ResponseDirectionConfig.RemoveAcceptEncodingHeader {
+			r.Header.Del("Accept-Encoding")
+		}
+		if !accepted {
+			f.st.notCompressed.Inc()
+			next.ServeHTTP(w, r)
+			return
+		}
+		cw := &compressWriter{ResponseWriter: w, f: f}
+		defer cw.close()
+		next.ServeHTTP(cw, r)
+	})
+}
+
+// accepts reads Accept-Encoding as Envoy's gzip compressor does, counting
+// what it found: gzip (or *) with a non-zero q-value is needed.
+func (f *Filter) accepts(values []string) bool {
+	if len(values) == 0 {
+		f.st.noAccept.Inc()
+		return false
+	}
+	var gz, star, ident, valid bool
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			coding = strings.ToLower(strings.TrimSpace(coding))
+			q := 1.0
+			if k, val, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.TrimSpace(k) == "q" {
+				n, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+				if err != nil {
+					continue
+				}
+				q = n
+			}
+			valid = true
+			switch coding {
+			case "gzip":
+				gz = q > 0
+			case "*":
+				star = q > 0
+			case "identity":
+				ident = true
+			}
+		}
+	}
+	switch {
+	case gz:
+		f.st.gzipHdr.Inc()
+		return true
+	case star:
+		f.st.wildcard.Inc()
+		return true
+	case ident:
+		f.st.identity.Inc()
+	case !valid:
+		f.st.notValid.Inc()
+	}
+	return false
+}
+
+// compressible decides from the response head whether to compress it.
+func (f *Filter) compressible(status int, h http.Header) bool {
+	for _, c := range f.cfg.ResponseDirectionConfig.UncompressibleResponseCodes {
+		if c == status {
+			return false
+		}
+	}
+	if status < 200 || status == http.StatusNoContent || status == http.StatusNotModified ||
+		h.Get("Content-Encoding") != "" || strings.Contains(strings.ToLower(h.Get("Cache-Control")), "no-transform") {
+		return false
+	}
+	if cl := h.Get("Content-Length"); cl != "" {
+		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n < f.minLen {
+			f.st.tooSmall.Inc()
+			return false
+		}
+	}
+	if f.cfg.ResponseDirectionConfig.DisableOnEtagHeader && h.Get("Etag") != "" {
+		f.st.etag.Inc()
+		return false
+	}
+	ct, _, _ := strings.Cut(h.Get("Content-Type"), ";")
+	ct = strings.ToLower(strings.TrimSpace(ct))
+	for _, t := range f.types {
+		if ct == t {
+			return true
+		}
+	}
+	return false
+}
+
+var _ httpfilter.Filter = (*Filter)(nil)
