@@ -42,3 +42,13 @@ func TestBucketDiscreteFill(t *testing.T) {
 	clk.t = clk.t.Add(1000 * time.Hour)
 	take(true, 2)
 }
+
+// BenchmarkBucketTake is the bucket's cost per request, contended.
+func BenchmarkBucketTake(b *testing.B) {
+	bk := newBucket(&TokenBucket{MaxTokens: 1 << 31, FillInterval: config.Duration(time.Second)}, time.Now)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			bk.take()
+		}
+	})
+}
