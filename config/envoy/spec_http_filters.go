@@ -7,9 +7,11 @@ import (
 
 	// The typed_config types of the HTTP filters below.
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/compression/gzip/compressor/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/compression/gzip/decompressor/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/buffer/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/compressor/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/cors/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/decompressor/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/fault/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/health_check/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/local_ratelimit/v3"
@@ -24,6 +26,7 @@ func init() {
 	httpFilterNames["envoy.extensions.filters.http.health_check.v3.HealthCheck"] = "health_check"
 	httpFilterNames["envoy.extensions.filters.http.buffer.v3.Buffer"] = "buffer"
 	httpFilterNames["envoy.extensions.filters.http.compressor.v3.Compressor"] = "compressor"
+	httpFilterNames["envoy.extensions.filters.http.decompressor.v3.Decompressor"] = "decompressor"
 }
 
 // httpFilterSpecs: the everyday HTTP filters' configs. The same messages are
@@ -86,6 +89,20 @@ var httpFilterSpecs = []message{
 		ignored("compression_strategy", "Go's compress/gzip has no such knob"),
 		ignored("chunk_size", "output is flushed by the writer"),
 	}},
+	{name: "envoy.extensions.filters.http.decompressor.v3.Decompressor", translate: decompressorFilter, fields: []field{
+		own("decompressor_library", "gzip (envoy.extensions.compression.gzip.decompressor.v3.Gzip)"),
+		ok("request_direction_config"), ok("response_direction_config"),
+	}},
+	{name: "envoy.extensions.filters.http.decompressor.v3.Decompressor.RequestDirectionConfig", fields: oks(
+		"common_config", "advertise_accept_encoding")},
+	{name: "envoy.extensions.filters.http.decompressor.v3.Decompressor.ResponseDirectionConfig", fields: oks("common_config")},
+	{name: "envoy.extensions.filters.http.decompressor.v3.Decompressor.CommonDirectionConfig", fields: oks(
+		"enabled", "ignore_no_transform_header")},
+	{name: "envoy.extensions.compression.gzip.decompressor.v3.Gzip", fields: []field{
+		ignored("window_bits", "Go's compress/gzip inflates any window"),
+		ignored("chunk_size", "bodies are streamed"),
+		ignored("max_inflate_ratio", "bodies are streamed, not held"),
+	}},
 }
 
 // httpStatus renders an HttpStatus as {code: <number>}: its code is an enum
@@ -99,13 +116,25 @@ func httpStatus(t *translator, m protoreflect.Message, env, slu string) any {
 // compressorFilter renders a Compressor with its library as
 // {name, gzip: {...}}.
 func compressorFilter(t *translator, m protoreflect.Message, env, slu string) any {
+	return withLibrary(t, m, env, slu, "compressor_library", "envoy.extensions.compression.gzip.compressor.v3.Gzip")
+}
+
+// decompressorFilter is compressorFilter for a Decompressor.
+func decompressorFilter(t *translator, m protoreflect.Message, env, slu string) any {
+	return withLibrary(t, m, env, slu, "decompressor_library", "envoy.extensions.compression.gzip.decompressor.v3.Gzip")
+}
+
+// withLibrary copies m's fields and renders its library field (a
+// TypedExtensionConfig) as {name, gzip: {...}}, gzip being the one library
+// type sluice has.
+func withLibrary(t *translator, m protoreflect.Message, env, slu string, field protoreflect.Name, gzipType protoreflect.FullName) any {
 	out := t.copyFields(m, specs[m.Descriptor().FullName()], env, slu)
-	fd := m.Descriptor().Fields().ByName("compressor_library")
+	fd := m.Descriptor().Fields().ByName(field)
 	if !m.Has(fd) {
 		return out
 	}
 	lib := m.Get(fd).Message()
-	lenv, lslu := config.Join(env, "compressor_library"), config.Join(slu, "compressor_library")
+	lenv, lslu := config.Join(env, string(field)), config.Join(slu, string(field))
 	t.paths[lslu] = lenv
 	lf := lib.Descriptor().Fields()
 	l := map[string]any{"name": lib.Get(lf.ByName("name")).String()}
@@ -115,12 +144,12 @@ func compressorFilter(t *translator, m protoreflect.Message, env, slu string) an
 			t.errs.Add(config.Join(lenv, "typed_config"), "%v", err)
 			return out
 		}
-		if inner.Descriptor().FullName() != "envoy.extensions.compression.gzip.compressor.v3.Gzip" {
-			t.errs.Add(config.Join(lenv, "typed_config.@type"), "%s: sluice has the gzip compressor only", inner.Descriptor().FullName())
+		if inner.Descriptor().FullName() != gzipType {
+			t.errs.Add(config.Join(lenv, "typed_config.@type"), "%s: sluice has %s only", inner.Descriptor().FullName(), gzipType)
 			return out
 		}
 		l["gzip"] = t.message(inner, config.Join(lenv, "typed_config"), config.Join(lslu, "gzip"))
 	}
-	out["compressor_library"] = l
+	out[string(field)] = l
 	return out
 }

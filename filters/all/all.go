@@ -16,6 +16,7 @@ import (
 	_ "github.com/sluice-proxy/sluice/filters/http/buffer"         // HTTP buffer
 	_ "github.com/sluice-proxy/sluice/filters/http/compressor"     // HTTP compressor
 	_ "github.com/sluice-proxy/sluice/filters/http/cors"           // HTTP cors
+	_ "github.com/sluice-proxy/sluice/filters/http/decompressor"   // HTTP decompressor
 	_ "github.com/sluice-proxy/sluice/filters/http/fault"          // HTTP fault
 	_ "github.com/sluice-proxy/sluice/filters/http/healthcheck"    // HTTP health_check
 	_ "github.com/sluice-proxy/sluice/filters/http/localratelimit" // HTTP local_ratelimit
