@@ -33,6 +33,7 @@ func init() {
 // Filter is a built compressor filter.
 type Filter struct {
 	cfg     *Config
+	rd      *ResponseDirection
 	enabled bool
 	minLen  int64
 	types   []string
@@ -40,16 +41,20 @@ type Filter struct {
 	st      counters
 }
 
-// counters are Envoy's http.<prefix>.compressor.<name>.gzip.* stats.
+// counters are Envoy's
+// http.<prefix>.compressor.<name>.gzip[.response].* stats.
 type counters struct {
-	compressed, notCompressed, noAccept, identity, gzipHdr, wildcard, notValid *stats.Counter
-	tooSmall, etag, uncompressedBytes, compressedBytes                         *stats.Counter
+	compressed, notCompressed, noAccept, identity, used, wildcard, notValid *stats.Counter
+	tooSmall, etag, uncompressedBytes, compressedBytes                      *stats.Counter
 }
 
 // New builds the filter.
 func New(c *Config, env *httpfilter.Env) *Filter {
-	rd := &c.ResponseDirectionConfig
-	f := &Filter{cfg: c, enabled: true, minLen: 30, types: rd.CommonConfig.ContentType}
+	rd := c.ResponseDirectionConfig
+	if rd == nil {
+		rd = &ResponseDirection{}
+	}
+	f := &Filter{cfg: c, rd: rd, enabled: true, minLen: 30, types: rd.CommonConfig.ContentType}
 	if e := rd.CommonConfig.Enabled; e != nil {
 		f.enabled = e.DefaultValue
 	}
@@ -65,10 +70,13 @@ func New(c *Config, env *httpfilter.Env) *Filter {
 		return w
 	}
 	sc := env.Stats.Sub("compressor").Sub(c.CompressorLibrary.Name).Sub("gzip")
+	if c.ResponseDirectionConfig != nil {
+		sc = sc.Sub("response")
+	}
 	f.st = counters{
 		compressed: sc.Counter("compressed"), notCompressed: sc.Counter("not_compressed"),
 		noAccept: sc.Counter("no_accept_header"), identity: sc.Counter("header_identity"),
-		gzipHdr: sc.Counter("header_gzip"), wildcard: sc.Counter("header_wildcard"),
+		used: sc.Counter("header_compressor_used"), wildcard: sc.Counter("header_wildcard"),
 		notValid: sc.Counter("header_not_valid"), tooSmall: sc.Counter("content_length_too_small"),
 		etag: sc.Counter("not_compressed_etag"), uncompressedBytes: sc.Counter("total_uncompressed_bytes"),
 		compressedBytes: sc.Counter("total_compressed_bytes"),
@@ -84,7 +92,7 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		accepted := f.accepts(r.Header.Values("Accept-Encoding"))
-		if f.cfg.ResponseDirectionConfig.RemoveAcceptEncodingHeader {
+		if f.rd.RemoveAcceptEncodingHeader {
 			r.Header.Del("Accept-Encoding")
 		}
 		if !accepted {
@@ -98,14 +106,15 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 	})
 }
 
-// accepts reads Accept-Encoding as Envoy's gzip compressor does, counting
-// what it found: gzip (or *) with a non-zero q-value is needed.
+// accepts reads Accept-Encoding as Envoy's compressor does, counting what
+// it found: gzip (or *) with a non-zero q-value is needed; anything else
+// (q=0, other codings, garbage) but identity is header_not_valid.
 func (f *Filter) accepts(values []string) bool {
 	if len(values) == 0 {
 		f.st.noAccept.Inc()
 		return false
 	}
-	var gz, star, ident, valid bool
+	var gz, star, ident bool
 	for _, v := range values {
 		for _, part := range strings.Split(v, ",") {
 			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
@@ -118,7 +127,6 @@ func (f *Filter) accepts(values []string) bool {
 				}
 				q = n
 			}
-			valid = true
 			switch coding {
 			case "gzip":
 				gz = q > 0
@@ -131,14 +139,14 @@ func (f *Filter) accepts(values []string) bool {
 	}
 	switch {
 	case gz:
-		f.st.gzipHdr.Inc()
+		f.st.used.Inc()
 		return true
 	case star:
 		f.st.wildcard.Inc()
 		return true
 	case ident:
 		f.st.identity.Inc()
-	case !valid:
+	default:
 		f.st.notValid.Inc()
 	}
 	return false
@@ -146,7 +154,7 @@ func (f *Filter) accepts(values []string) bool {
 
 // compressible decides from the response head whether to compress it.
 func (f *Filter) compressible(status int, h http.Header) bool {
-	for _, c := range f.cfg.ResponseDirectionConfig.UncompressibleResponseCodes {
+	for _, c := range f.rd.UncompressibleResponseCodes {
 		if c == status {
 			return false
 		}
@@ -161,7 +169,7 @@ func (f *Filter) compressible(status int, h http.Header) bool {
 			return false
 		}
 	}
-	if f.cfg.ResponseDirectionConfig.DisableOnEtagHeader && h.Get("Etag") != "" {
+	if f.rd.DisableOnEtagHeader && h.Get("Etag") != "" {
 		f.st.etag.Inc()
 		return false
 	}

@@ -111,8 +111,8 @@ func TestGzip(t *testing.T) {
 			t.Errorf("%s with %q compressed", tc.path, tc.ae)
 		}
 	}
-	p := "http.ingress.compressor.text_optimized.gzip."
-	for name, want := range map[string]uint64{"compressed": 1, "header_gzip": 4, "no_accept_header": 1, "header_identity": 1,
+	p := "http.ingress.compressor.text_optimized.gzip.response."
+	for name, want := range map[string]uint64{"compressed": 1, "header_compressor_used": 4, "no_accept_header": 1, "header_identity": 1,
 		"content_length_too_small": 1, "not_compressed": 5, "total_uncompressed_bytes": uint64(len(bigText)),
 		"total_compressed_bytes": uint64(len(body))} {
 		if got := s.Counter(p + name); got != want {
@@ -133,7 +133,7 @@ func TestCurlCompressed(t *testing.T) {
 	if err != nil || string(out) != bigText {
 		t.Fatalf("curl: %v, %d bytes", err, len(out))
 	}
-	if s.Counter("http.ingress.compressor.text_optimized.gzip.compressed") != 1 {
+	if s.Counter("http.ingress.compressor.text_optimized.gzip.response.compressed") != 1 {
 		t.Fatal("not compressed")
 	}
 }

@@ -12,8 +12,9 @@ type Config struct {
 	// CompressorLibrary names the library and holds its config; gzip is
 	// the one sluice has.
 	CompressorLibrary Library `yaml:"compressor_library" json:"compressor_library"`
-	// ResponseDirectionConfig says which responses are compressed.
-	ResponseDirectionConfig ResponseDirection `yaml:"response_direction_config" json:"response_direction_config"`
+	// ResponseDirectionConfig says which responses are compressed; when
+	// set, the stats get Envoy's "response." direction prefix.
+	ResponseDirectionConfig *ResponseDirection `yaml:"response_direction_config" json:"response_direction_config,omitempty"`
 }
 
 // Library is Envoy's TypedExtensionConfig for a compressor library.

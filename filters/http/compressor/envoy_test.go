@@ -64,7 +64,7 @@ func TestEnvoyConfig(t *testing.T) {
 	if resp, _ := get(t, "http://"+s.Addr("l")+"/text", "gzip"); resp.Header.Get("Content-Encoding") != "" {
 		t.Fatalf("etag response compressed: %v", resp.Header)
 	}
-	if got := s.Counter("http.ingress.compressor.text_optimized.gzip.not_compressed_etag"); got != 1 {
+	if got := s.Counter("http.ingress.compressor.text_optimized.gzip.response.not_compressed_etag"); got != 1 {
 		t.Fatalf("not_compressed_etag = %d", got)
 	}
 }
