@@ -8,6 +8,7 @@ import (
 	// The typed_config types of the HTTP filters below.
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/compression/gzip/compressor/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/compression/gzip/decompressor/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/compression/zstd/compressor/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/buffer/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/compressor/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/cors/v3"
@@ -71,7 +72,7 @@ var httpFilterSpecs = []message{
 	{name: "envoy.extensions.filters.http.buffer.v3.Buffer", fields: oks("max_request_bytes")},
 	{name: "envoy.extensions.filters.http.buffer.v3.BufferPerRoute", fields: oks("disabled", "buffer")},
 	{name: "envoy.extensions.filters.http.compressor.v3.Compressor", translate: compressorFilter, fields: []field{
-		own("compressor_library", "gzip (envoy.extensions.compression.gzip.compressor.v3.Gzip)"),
+		own("compressor_library", "gzip or zstd (envoy.extensions.compression.{gzip,zstd}.compressor.v3)"),
 		ok("response_direction_config"),
 	}, note: "response direction only; the deprecated top-level fields and request_direction_config are refused"},
 	{name: "envoy.extensions.filters.http.compressor.v3.Compressor.ResponseDirectionConfig", fields: oks(
@@ -98,6 +99,12 @@ var httpFilterSpecs = []message{
 	{name: "envoy.extensions.filters.http.decompressor.v3.Decompressor.ResponseDirectionConfig", fields: oks("common_config")},
 	{name: "envoy.extensions.filters.http.decompressor.v3.Decompressor.CommonDirectionConfig", fields: oks(
 		"enabled", "ignore_no_transform_header")},
+	{name: "envoy.extensions.compression.zstd.compressor.v3.Zstd", fields: []field{
+		okNote("compression_level", "mapped onto klauspost/compress/zstd's four levels"),
+		ignored("enable_checksum", "klauspost/compress/zstd writes checksums"),
+		ignored("strategy", "klauspost/compress/zstd has no such knob"),
+		ignored("chunk_size", "output is flushed by the writer"),
+	}},
 	{name: "envoy.extensions.compression.gzip.decompressor.v3.Gzip", fields: []field{
 		ignored("window_bits", "Go's compress/gzip inflates any window"),
 		ignored("chunk_size", "bodies are streamed"),
@@ -116,18 +123,22 @@ func httpStatus(t *translator, m protoreflect.Message, env, slu string) any {
 // compressorFilter renders a Compressor with its library as
 // {name, gzip: {...}}.
 func compressorFilter(t *translator, m protoreflect.Message, env, slu string) any {
-	return withLibrary(t, m, env, slu, "compressor_library", "envoy.extensions.compression.gzip.compressor.v3.Gzip")
+	return withLibrary(t, m, env, slu, "compressor_library", map[protoreflect.FullName]string{
+		"envoy.extensions.compression.gzip.compressor.v3.Gzip": "gzip",
+		"envoy.extensions.compression.zstd.compressor.v3.Zstd": "zstd",
+	})
 }
 
 // decompressorFilter is compressorFilter for a Decompressor.
 func decompressorFilter(t *translator, m protoreflect.Message, env, slu string) any {
-	return withLibrary(t, m, env, slu, "decompressor_library", "envoy.extensions.compression.gzip.decompressor.v3.Gzip")
+	return withLibrary(t, m, env, slu, "decompressor_library", map[protoreflect.FullName]string{
+		"envoy.extensions.compression.gzip.decompressor.v3.Gzip": "gzip",
+	})
 }
 
 // withLibrary copies m's fields and renders its library field (a
-// TypedExtensionConfig) as {name, gzip: {...}}, gzip being the one library
-// type sluice has.
-func withLibrary(t *translator, m protoreflect.Message, env, slu string, field protoreflect.Name, gzipType protoreflect.FullName) any {
+// TypedExtensionConfig) as {name, <kind>: {...}}, kind from libs.
+func withLibrary(t *translator, m protoreflect.Message, env, slu string, field protoreflect.Name, libs map[protoreflect.FullName]string) any {
 	out := t.copyFields(m, specs[m.Descriptor().FullName()], env, slu)
 	fd := m.Descriptor().Fields().ByName(field)
 	if !m.Has(fd) {
@@ -144,11 +155,12 @@ func withLibrary(t *translator, m protoreflect.Message, env, slu string, field p
 			t.errs.Add(config.Join(lenv, "typed_config"), "%v", err)
 			return out
 		}
-		if inner.Descriptor().FullName() != gzipType {
-			t.errs.Add(config.Join(lenv, "typed_config.@type"), "%s: sluice has %s only", inner.Descriptor().FullName(), gzipType)
+		kind, ok := libs[inner.Descriptor().FullName()]
+		if !ok {
+			t.errs.Add(config.Join(lenv, "typed_config.@type"), "%s is not a library sluice has here", inner.Descriptor().FullName())
 			return out
 		}
-		l["gzip"] = t.message(inner, config.Join(lenv, "typed_config"), config.Join(lslu, "gzip"))
+		l[kind] = t.message(inner, config.Join(lenv, "typed_config"), config.Join(lslu, kind))
 	}
 	out[string(field)] = l
 	return out

@@ -6,8 +6,6 @@
 package compressor
 
 import (
-	"compress/gzip"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,10 +32,11 @@ func init() {
 type Filter struct {
 	cfg     *Config
 	rd      *ResponseDirection
+	coding  string // gzip or zstd: the Content-Encoding and stat prefix
 	enabled bool
 	minLen  int64
 	types   []string
-	pool    sync.Pool // *gzip.Writer at the configured level
+	pool    sync.Pool // encoder at the configured level
 	st      counters
 }
 
@@ -64,12 +63,9 @@ func New(c *Config, env *httpfilter.Env) *Filter {
 	if len(f.types) == 0 {
 		f.types = defaultTypes
 	}
-	level := levels[c.CompressorLibrary.Gzip.CompressionLevel]
-	f.pool.New = func() any {
-		w, _ := gzip.NewWriterLevel(io.Discard, level) // level was validated
-		return w
-	}
-	sc := env.Stats.Sub("compressor").Sub(c.CompressorLibrary.Name).Sub("gzip")
+	f.coding, f.pool.New = newEncoders(&c.CompressorLibrary)
+	libPrefix := f.coding
+	sc := env.Stats.Sub("compressor").Sub(c.CompressorLibrary.Name).Sub(libPrefix)
 	if c.ResponseDirectionConfig != nil {
 		sc = sc.Sub("response")
 	}
@@ -107,7 +103,8 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 }
 
 // accepts reads Accept-Encoding as Envoy's compressor does, counting what
-// it found: gzip (or *) with a non-zero q-value is needed; anything else
+// it found: the library's coding (or *) with a non-zero q-value is needed;
+// anything else
 // (q=0, other codings, garbage) but identity is header_not_valid.
 func (f *Filter) accepts(values []string) bool {
 	if len(values) == 0 {
@@ -128,7 +125,7 @@ func (f *Filter) accepts(values []string) bool {
 				q = n
 			}
 			switch coding {
-			case "gzip":
+			case f.coding:
 				gz = q > 0
 			case "*":
 				star = q > 0

@@ -1,6 +1,7 @@
 package compressor_test
 
 import (
+	"bytes"
 	"compress/gzip"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
@@ -140,7 +143,8 @@ func TestCurlCompressed(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ filter, want string }{
-		{`{compressor_library: {name: x}}`, "a gzip library is required"},
+		{`{compressor_library: {name: x}}`, "exactly one library is required: gzip or zstd"},
+		{`{compressor_library: {name: x, zstd: {compression_level: 23}}}`, "zstd.compression_level: must be within [1, 22]"},
 		{`{compressor_library: {gzip: {}}}`, "compressor_library.name: required"},
 		{`{compressor_library: {name: x, gzip: {compression_level: LEVEL_11}}}`, `unknown level "LEVEL_11"`},
 	} {
@@ -148,5 +152,33 @@ func TestConfigErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", tc.filter, err, tc.want)
 		}
+	}
+}
+
+// The zstd library: Go's zstd decoder reads what sluice sends.
+func TestZstd(t *testing.T) {
+	u := startUpstream(t)
+	s := sluicetest.Start(t, cfgYAML(strings.TrimPrefix(u.URL, "http://"),
+		`{compressor_library: {name: z, zstd: {compression_level: 19}}, response_direction_config: {}}`))
+	resp, body := get(t, "http://"+s.Addr("l")+"/text", "gzip;q=0.5, zstd")
+	if resp.Header.Get("Content-Encoding") != "zstd" {
+		t.Fatalf("headers: %v", resp.Header)
+	}
+	d, err := zstd.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	plain, err := io.ReadAll(d)
+	if err != nil || string(plain) != bigText {
+		t.Fatalf("decoded %d bytes: %v", len(plain), err)
+	}
+	// A gzip-only client is not served by a zstd filter.
+	if resp, _ := get(t, "http://"+s.Addr("l")+"/text", "gzip"); resp.Header.Get("Content-Encoding") != "" {
+		t.Fatalf("gzip-only client got %q", resp.Header.Get("Content-Encoding"))
+	}
+	if s.Counter("http.ingress.compressor.z.zstd.response.compressed") != 1 || s.Counter("http.ingress.compressor.z.zstd.response.header_not_valid") != 1 {
+		t.Fatalf("stats: compressed %d header_not_valid %d", s.Counter("http.ingress.compressor.z.zstd.response.compressed"),
+			s.Counter("http.ingress.compressor.z.zstd.response.header_not_valid"))
 	}
 }

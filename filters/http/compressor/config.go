@@ -23,6 +23,15 @@ type Library struct {
 	Name string `yaml:"name" json:"name"`
 	// Gzip is envoy.extensions.compression.gzip.compressor.v3.Gzip.
 	Gzip *Gzip `yaml:"gzip" json:"gzip,omitempty"`
+	// Zstd is envoy.extensions.compression.zstd.compressor.v3.Zstd.
+	Zstd *Zstd `yaml:"zstd" json:"zstd,omitempty"`
+}
+
+// Zstd is Envoy's zstd compressor config, served by
+// github.com/klauspost/compress/zstd, whose four speed levels the zstd
+// compression_level (1-22) is mapped onto; 3 (zstd's default) when unset.
+type Zstd struct {
+	CompressionLevel *uint32 `yaml:"compression_level" json:"compression_level,omitempty"`
 }
 
 // Gzip is Envoy's gzip compressor config. compress/gzip has no memory level,
@@ -85,9 +94,15 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 	if c.CompressorLibrary.Name == "" {
 		errs.Add(config.Join(p, "name"), "required")
 	}
-	g := c.CompressorLibrary.Gzip
-	if g == nil {
-		errs.Add(p, "a gzip library is required (the only one sluice has)")
+	g, z := c.CompressorLibrary.Gzip, c.CompressorLibrary.Zstd
+	if (g == nil) == (z == nil) {
+		errs.Add(p, "exactly one library is required: gzip or zstd")
+		return
+	}
+	if z != nil {
+		if z.CompressionLevel != nil && (*z.CompressionLevel < 1 || *z.CompressionLevel > 22) {
+			errs.Add(config.Join(p, "zstd.compression_level"), "must be within [1, 22]")
+		}
 		return
 	}
 	if _, ok := levels[g.CompressionLevel]; !ok {

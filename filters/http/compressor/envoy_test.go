@@ -3,6 +3,7 @@ package compressor_test
 import (
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
@@ -66,5 +67,23 @@ func TestEnvoyConfig(t *testing.T) {
 	}
 	if got := s.Counter("http.ingress.compressor.text_optimized.gzip.response.not_compressed_etag"); got != 1 {
 		t.Fatalf("not_compressed_etag = %d", got)
+	}
+}
+
+// Envoy's zstd library through the loader.
+func TestEnvoyZstd(t *testing.T) {
+	u := startUpstream(t)
+	host, port, _ := net.SplitHostPort(u.Listener.Addr().String())
+	y := fmt.Sprintf(envoyBootstrap, host, port)
+	y = strings.Replace(y, `"@type": type.googleapis.com/envoy.extensions.compression.gzip.compressor.v3.Gzip
+                  memory_level: 3
+                  window_bits: 10
+                  compression_level: BEST_COMPRESSION`, `"@type": type.googleapis.com/envoy.extensions.compression.zstd.compressor.v3.Zstd
+                  compression_level: 7
+                  enable_checksum: true`, 1)
+	y = strings.Replace(y, "disable_on_etag_header: true", "disable_on_etag_header: false", 1)
+	s := sluicetest.StartEnvoy(t, y)
+	if resp, _ := get(t, "http://"+s.Addr("l")+"/text", "zstd"); resp.Header.Get("Content-Encoding") != "zstd" {
+		t.Fatalf("not zstd: %v", resp.Header)
 	}
 }

@@ -1,7 +1,6 @@
 package compressor
 
 import (
-	"compress/gzip"
 	"net/http"
 	"strings"
 )
@@ -12,7 +11,7 @@ type compressWriter struct {
 	http.ResponseWriter
 	f           *Filter
 	wroteHeader bool
-	gz          *gzip.Writer // nil: passing through
+	gz          encoder // nil: passing through
 	out         countWriter
 }
 
@@ -42,13 +41,13 @@ func (cw *compressWriter) WriteHeader(code int) {
 	}
 	cw.f.st.compressed.Inc()
 	h.Del("Content-Length")
-	h.Set("Content-Encoding", "gzip")
+	h.Set("Content-Encoding", cw.f.coding)
 	h.Add("Vary", "Accept-Encoding")
 	if et := h.Get("Etag"); et != "" && !strings.HasPrefix(et, "W/") {
 		h.Set("Etag", "W/"+et) // the bytes changed: only a weak validator holds
 	}
 	cw.out.w = cw.ResponseWriter
-	cw.gz = cw.f.pool.Get().(*gzip.Writer)
+	cw.gz = cw.f.pool.Get().(encoder)
 	cw.gz.Reset(&cw.out)
 	cw.ResponseWriter.WriteHeader(code)
 }
