@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/sluice-proxy/sluice/config"
 )
 
@@ -48,4 +50,26 @@ func TestPerRoute(t *testing.T) {
 			t.Errorf("%v: got %v", bad, err)
 		}
 	}
+}
+
+// FuzzPerRoute decodes arbitrary typed_per_filter_config entries (YAML as
+// the route table keeps it, seeded from the filters' tests): a bad entry
+// is an error, never a panic.
+func FuzzPerRoute(f *testing.F) {
+	for _, s := range []string{"limit: 3", "limit: 0", "nope: 1", "limit: [1, 2]", "{limit: {a: b}}", "limit: 99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		var raw any
+		if yaml.Unmarshal([]byte(doc), &raw) != nil {
+			return
+		}
+		p := PerRoute[*prConfig]{
+			NewConfig: func() any { return &prConfig{} },
+			Build:     func(cfg any) (*prConfig, error) { return cfg.(*prConfig), nil },
+		}
+		if v, err := p.Get("x", raw); err == nil && v.Limit <= 0 {
+			t.Fatalf("invalid config accepted: %+v", v)
+		}
+	})
 }
