@@ -75,6 +75,8 @@ var httpFilterSpecs = []message{
 		own("compressor_library", "gzip or zstd (envoy.extensions.compression.{gzip,zstd}.compressor.v3)"),
 		ok("response_direction_config"),
 	}, note: "response direction only; the deprecated top-level fields and request_direction_config are refused"},
+	{name: "envoy.extensions.filters.http.compressor.v3.CompressorPerRoute", fields: oks("disabled"),
+		note: "overrides are refused for now"},
 	{name: "envoy.extensions.filters.http.compressor.v3.Compressor.ResponseDirectionConfig", fields: oks(
 		"common_config", "disable_on_etag_header", "remove_accept_encoding_header", "uncompressible_response_codes")},
 	{name: "envoy.extensions.filters.http.compressor.v3.Compressor.CommonDirectionConfig", fields: oks(

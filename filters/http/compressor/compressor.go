@@ -6,6 +6,7 @@
 package compressor
 
 import (
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,14 +31,17 @@ func init() {
 
 // Filter is a built compressor filter.
 type Filter struct {
-	cfg     *Config
-	rd      *ResponseDirection
-	coding  string // gzip or zstd: the Content-Encoding and stat prefix
-	enabled bool
-	minLen  int64
-	types   []string
-	pool    sync.Pool // encoder at the configured level
-	st      counters
+	cfg      *Config
+	rd       *ResponseDirection
+	coding   string // gzip or zstd: the Content-Encoding and stat prefix
+	enabled  bool
+	minLen   int64
+	types    []string
+	pool     sync.Pool // encoder at the configured level
+	perRoute httpfilter.PerRoute[*PerRoute]
+	log      *slog.Logger
+	badRoute sync.Once
+	st       counters
 }
 
 // counters are Envoy's
@@ -64,6 +68,9 @@ func New(c *Config, env *httpfilter.Env) *Filter {
 		f.types = defaultTypes
 	}
 	f.coding, f.pool.New = newEncoders(&c.CompressorLibrary)
+	f.log = env.Log
+	f.perRoute.NewConfig = func() any { return &PerRoute{} }
+	f.perRoute.Build = func(cfg any) (*PerRoute, error) { return cfg.(*PerRoute), nil }
 	libPrefix := f.coding
 	sc := env.Stats.Sub("compressor").Sub(c.CompressorLibrary.Name).Sub(libPrefix)
 	if c.ResponseDirectionConfig != nil {
@@ -83,7 +90,7 @@ func New(c *Config, env *httpfilter.Env) *Filter {
 // Wrap implements httpfilter.Filter.
 func (f *Filter) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !f.enabled || r.Method == http.MethodHead {
+		if !f.enabled || r.Method == http.MethodHead || f.disabledFor(r) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -46,6 +46,10 @@ func startUpstream(t *testing.T) *httptest.Server {
 }
 
 func cfgYAML(addr, filter string) string {
+	return cfgRoutes(addr, filter, `[{match: {prefix: "/"}, route: {cluster: c}}]`)
+}
+
+func cfgRoutes(addr, filter, routes string) string {
 	return fmt.Sprintf(`
 listeners:
   - name: l
@@ -57,7 +61,7 @@ listeners:
             virtual_hosts:
               - name: all
                 domains: ["*"]
-                routes: [{match: {prefix: "/"}, route: {cluster: c}}]
+                routes: %s
           http_filters:
             - compressor: %s
             - router: {}
@@ -65,7 +69,7 @@ clusters:
   - name: c
     connect_timeout: 1s
     endpoints: ["%s"]
-`, filter, addr)
+`, routes, filter, addr)
 }
 
 const gzipFilter = `{compressor_library: {name: text_optimized, gzip: {compression_level: BEST_SPEED}},
@@ -180,5 +184,16 @@ func TestZstd(t *testing.T) {
 	if s.Counter("http.ingress.compressor.z.zstd.response.compressed") != 1 || s.Counter("http.ingress.compressor.z.zstd.response.header_not_valid") != 1 {
 		t.Fatalf("stats: compressed %d header_not_valid %d", s.Counter("http.ingress.compressor.z.zstd.response.compressed"),
 			s.Counter("http.ingress.compressor.z.zstd.response.header_not_valid"))
+	}
+}
+
+// CompressorPerRoute {disabled: true} turns compression off for one route.
+func TestPerRouteDisabled(t *testing.T) {
+	u := startUpstream(t)
+	routes := `[{match: {prefix: "/text"}, route: {cluster: c}, typed_per_filter_config: {envoy.filters.http.compressor: {disabled: true}}},
+    {match: {prefix: "/"}, route: {cluster: c}}]`
+	s := sluicetest.Start(t, cfgRoutes(strings.TrimPrefix(u.URL, "http://"), gzipFilter, routes))
+	if resp, body := get(t, "http://"+s.Addr("l")+"/text", "gzip"); resp.Header.Get("Content-Encoding") != "" || string(body) != bigText {
+		t.Fatalf("disabled route compressed: %v", resp.Header)
 	}
 }
