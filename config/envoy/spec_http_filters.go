@@ -45,7 +45,8 @@ var httpFilterSpecs = []message{
 	{name: "envoy.type.v3.HttpStatus", translate: httpStatus, fields: oks("code")},
 	{name: "envoy.extensions.filters.http.fault.v3.HTTPFault", fields: []field{
 		ok("delay"), ok("abort"), ok("max_active_faults"),
-	}, note: "headers, upstream_cluster, downstream_nodes, response_rate_limit and the runtime keys are refused for now"},
+		okNote("headers", "string_match, exact_match, present_match, invert_match; :path, :method, :authority"),
+	}, note: "upstream_cluster, downstream_nodes, response_rate_limit and the runtime keys are refused for now"},
 	{name: "envoy.extensions.filters.common.fault.v3.FaultDelay", fields: []field{
 		ok("fixed_delay"), okNote("header_delay", "x-envoy-fault-delay-request (ms), at most 1h"),
 		okNote("percentage", "x-envoy-fault-delay-request-percentage lowers it"),

@@ -2,6 +2,7 @@ package fault
 
 import (
 	"github.com/sluice-proxy/sluice/config"
+	httpfilter "github.com/sluice-proxy/sluice/filters/http"
 )
 
 // Config is Envoy's envoy.extensions.filters.http.fault.v3.HTTPFault, in
@@ -14,6 +15,10 @@ type Config struct {
 	// MaxActiveFaults caps the requests with a fault in progress; further
 	// faults are skipped and counted in faults_overflow. Unset: no cap.
 	MaxActiveFaults *uint32 `yaml:"max_active_faults" json:"max_active_faults,omitempty"`
+	// Headers restrict faults to requests matching all of them.
+	Headers []config.HeaderMatcher `yaml:"headers" json:"headers,omitempty"`
+
+	matchers httpfilter.HeaderMatchers // compiled by Validate
 }
 
 // Delay is Envoy's envoy.extensions.filters.common.fault.v3.FaultDelay.
@@ -40,8 +45,11 @@ type Abort struct {
 	Percentage config.FractionalPercent `yaml:"percentage" json:"percentage"`
 }
 
-// Validate checks the values Envoy's proto validation checks.
+// Validate checks the values Envoy's proto validation checks, and compiles
+// the header matchers.
 func (c *Config) Validate(path string, errs *config.Errors) {
+	httpfilter.ValidateHeaderMatchers(config.Join(path, "headers"), c.Headers, errs)
+	c.matchers = httpfilter.CompileHeaderMatchers(c.Headers)
 	if d := c.Delay; d != nil {
 		p := config.Join(path, "delay")
 		if (d.FixedDelay == nil) == (d.HeaderDelay == nil) {

@@ -78,6 +78,10 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 			http.Error(w, "fault: bad per-route config", http.StatusInternalServerError)
 			return
 		}
+		if !c.matchers.Match(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		p := decide(c, r.Header)
 		if !p.delayed && !p.aborted {
 			next.ServeHTTP(w, r)

@@ -241,3 +241,25 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// headers restrict faults to matching requests.
+func TestHeadersMatch(t *testing.T) {
+	u := startUpstream(t)
+	s := sluicetest.Start(t, cfgYAML(u.URL, `{abort: {http_status: 503, percentage: {numerator: 100}},
+      headers: [{name: x-chaos, exact_match: "on"}, {name: ":path", string_match: {prefix: "/api"}}]}`, ""))
+	base := "http://" + s.Addr("l")
+	for _, tc := range []struct {
+		path string
+		hdr  []string
+		want int
+	}{
+		{"/api/x", []string{"x-chaos", "on"}, 503},
+		{"/api/x", nil, 200},
+		{"/api/x", []string{"x-chaos", "off"}, 200},
+		{"/web", []string{"x-chaos", "on"}, 200},
+	} {
+		if code, _ := mustDo(t, base+tc.path, tc.hdr...); code != tc.want {
+			t.Errorf("%s %v: %d, want %d", tc.path, tc.hdr, code, tc.want)
+		}
+	}
+}

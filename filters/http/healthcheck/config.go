@@ -1,13 +1,10 @@
 package healthcheck
 
 import (
-	"net/http"
-	"strings"
-
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sluice-proxy/sluice/config"
-	"github.com/sluice-proxy/sluice/router"
+	httpfilter "github.com/sluice-proxy/sluice/filters/http"
 )
 
 // Config is Envoy's envoy.extensions.filters.http.health_check.v3.HealthCheck.
@@ -53,72 +50,5 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 			errs.Add(config.Join(path, "cluster_min_healthy_percentages."+name), "must be within [0, 100], got %v", p.Value)
 		}
 	}
-	for i, h := range c.Headers {
-		p := config.Index(config.Join(path, "headers"), i)
-		if h.Name == "" {
-			errs.Add(config.Join(p, "name"), "required")
-		}
-		if h.RangeMatch != nil || h.PrefixMatch != "" || h.SuffixMatch != "" || h.ContainsMatch != "" || h.SafeRegexMatch != nil {
-			errs.Add(p, "only string_match, exact_match and present_match are supported here")
-		}
-	}
-}
-
-// headerMatch is a compiled HeaderMatcher of the kinds supported here.
-type headerMatch struct {
-	name   string
-	str    *router.Match // nil: presence
-	absent bool          // present_match: false
-	invert bool
-}
-
-func compileHeaders(hs []config.HeaderMatcher) []headerMatch {
-	out := make([]headerMatch, len(hs))
-	for i, h := range hs {
-		m := headerMatch{name: strings.ToLower(h.Name), invert: h.InvertMatch}
-		switch {
-		case h.StringMatch != nil:
-			c := (*router.StringMatcher)(h.StringMatch).Compile()
-			m.str = &c
-		case h.ExactMatch != nil:
-			c := (*router.StringMatcher)(&config.StringMatcher{Exact: h.ExactMatch}).Compile()
-			m.str = &c
-		case h.PresentMatch != nil && !*h.PresentMatch:
-			m.absent = true
-		}
-		out[i] = m
-	}
-	return out
-}
-
-// matches reports whether r carries every header as configured.
-func matches(ms []headerMatch, r *http.Request) bool {
-	for _, m := range ms {
-		var v string
-		var ok bool
-		switch m.name {
-		case ":path":
-			v, ok = r.URL.RequestURI(), true
-		case ":method":
-			v, ok = r.Method, true
-		case ":authority", "host":
-			v, ok = r.Host, r.Host != ""
-		default:
-			vs := r.Header.Values(m.name)
-			v, ok = strings.Join(vs, ","), len(vs) > 0
-		}
-		var hit bool
-		switch {
-		case m.absent:
-			hit = !ok
-		case m.str != nil:
-			hit = ok && m.str.Match(v)
-		default:
-			hit = ok
-		}
-		if hit == m.invert {
-			return false
-		}
-	}
-	return true
+	httpfilter.ValidateHeaderMatchers(config.Join(path, "headers"), c.Headers, errs)
 }

@@ -30,7 +30,7 @@ func init() {
 // Filter is a built health_check filter.
 type Filter struct {
 	cfg      *Config
-	headers  []headerMatch
+	headers  httpfilter.HeaderMatchers
 	failed   func() bool
 	clusters *cluster.Manager
 	now      func() time.Time
@@ -42,7 +42,7 @@ type Filter struct {
 
 // New builds the filter.
 func New(c *Config, env *httpfilter.Env) *Filter {
-	f := &Filter{cfg: c, headers: compileHeaders(c.Headers), failed: env.HealthCheckFailed, clusters: env.Clusters, now: time.Now}
+	f := &Filter{cfg: c, headers: httpfilter.CompileHeaderMatchers(c.Headers), failed: env.HealthCheckFailed, clusters: env.Clusters, now: time.Now}
 	if f.failed == nil {
 		f.failed = func() bool { return false }
 	}
@@ -52,7 +52,7 @@ func New(c *Config, env *httpfilter.Env) *Filter {
 // Wrap implements httpfilter.Filter.
 func (f *Filter) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !matches(f.headers, r) {
+		if !f.headers.Match(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
