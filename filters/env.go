@@ -43,6 +43,9 @@ type Env struct {
 	// Factories are filters known to this server only (proxy.Filters),
 	// looked up before the registry; nil means the registry alone.
 	Factories Factories
+	// HealthCheckFailed reports whether the server fails health checks
+	// (admin POST /healthcheck/fail, or /drain_listeners); nil: never.
+	HealthCheckFailed func() bool
 }
 
 // PerConnectionBufferLimit returns BufferLimit, or the default when unset.

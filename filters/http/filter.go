@@ -41,6 +41,9 @@ type Env struct {
 	Stats    *stats.Scope
 	Clusters *cluster.Manager
 	Log      *slog.Logger
+	// HealthCheckFailed reports whether the server fails health checks
+	// (admin POST /healthcheck/fail, or /drain_listeners); nil: never.
+	HealthCheckFailed func() bool
 }
 
 // Factory makes one kind of HTTP filter.

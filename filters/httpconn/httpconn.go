@@ -96,7 +96,7 @@ func New(cfg *Config, env *filters.Env) (*Manager, error) {
 		m.logs = append(m.logs, l)
 	}
 	var fs []httpfilter.Filter
-	fenv := &httpfilter.Env{Stats: m.stats.Scope, Clusters: env.Clusters, Log: m.log}
+	fenv := &httpfilter.Env{Stats: m.stats.Scope, Clusters: env.Clusters, Log: m.log, HealthCheckFailed: env.HealthCheckFailed}
 	for i, spec := range cfg.HTTPFilters {
 		if spec.Name == routerName {
 			if rc, ok := spec.Config.(*RouterConfig); ok {
