@@ -16,7 +16,6 @@ packages=(
   curl iptables
   python3-grpcio nginx nghttp2-proxy nghttp2-client
   openssl testssl.sh jq
-  nodejs npm
   make git gcc libc6-dev ca-certificates bc systemd
 )
 
@@ -24,6 +23,10 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# Node.js and npm (dynalite, the DynamoDB stand-in) often come from the
+# machine's own Node.js packaging (nodesource's nodejs bundles npm and
+# conflicts with Debian's npm): only ask Debian when npm is not there.
+command -v npm >/dev/null || missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 SUDO=""
