@@ -35,6 +35,18 @@ func downstreamSNI(ctx context.Context) string {
 	return s
 }
 
+type alpnKey struct{}
+
+// WithALPN returns ctx asking Dial's TLS handshake to offer the protocols
+// alpn selects (an HTTP pool's, by its configured protocol).
+func WithALPN(ctx context.Context, alpn tlsctx.ALPN) context.Context {
+	return context.WithValue(ctx, alpnKey{}, alpn)
+}
+
+// HasTLS reports whether the cluster has a tls block (transport socket):
+// Dial then returns connections that completed the TLS handshake.
+func (c *Cluster) HasTLS() bool { return c.tls.Load() != nil }
+
 // PrepareTLS builds the TLS contexts of the clusters of cfgs whose tls
 // block is new or changed, so that a bad certificate refuses the config
 // before anything is applied; the next Apply uses them. Errors carry the

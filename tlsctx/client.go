@@ -82,10 +82,30 @@ func (cl *Client) ServerName(downstream string) string {
 // Handshake runs the client handshake on c with the given SNI (empty: none),
 // counting ssl.* stats.
 func (cl *Client) Handshake(ctx context.Context, c net.Conn, sni string) (*tls.Conn, error) {
+	return cl.HandshakeALPN(ctx, c, sni, ALPN{})
+}
+
+// ALPN is what a connection's user asks to offer, as Envoy's connection
+// pools do: Override replaces the context's alpn_protocols (auto_config
+// offers h2 and http/1.1 whatever the context says); Fallback is offered
+// only when the context configures none (an explicit protocol).
+type ALPN struct {
+	Override, Fallback []string
+}
+
+// HandshakeALPN is Handshake offering the protocols alpn selects.
+func (cl *Client) HandshakeALPN(ctx context.Context, c net.Conn, sni string, alpn ALPN) (*tls.Conn, error) {
 	cfg := cl.cfg
-	if sni != "" {
+	protos := alpn.Override
+	if len(protos) == 0 && len(cfg.NextProtos) == 0 {
+		protos = alpn.Fallback
+	}
+	if sni != "" || len(protos) > 0 {
 		cfg = cl.cfg.Clone()
 		cfg.ServerName = sni
+		if len(protos) > 0 {
+			cfg.NextProtos = protos
+		}
 	}
 	tc := tls.Client(c, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {

@@ -125,7 +125,7 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 		if report, ok := ctx.Value(hostReportKey{}).(func(*cluster.Host)); ok {
 			report(h)
 		}
-		hp, err := p.hostPool(h, kindOf(s, req, p.opts.TLS != nil))
+		hp, err := p.hostPool(h, kindOf(s, req, p.withTLS()))
 		if err != nil {
 			return end(err)
 		}
@@ -301,7 +301,7 @@ func (p *Pool) reap() {
 		p.mu.Unlock()
 		now := time.Now()
 		for _, hp := range list {
-			if !s.uses(hp.kind, p.opts.TLS != nil) {
+			if !s.uses(hp.kind, p.withTLS()) {
 				// A reload changed the cluster's protocol: connections of
 				// the old kind drain and their host pool goes.
 				p.mu.Lock()
