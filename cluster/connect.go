@@ -89,8 +89,8 @@ func (c *Cluster) handshake(dctx, ctx context.Context, conn net.Conn) (net.Conn,
 		conn.Close()
 		return nil, fmt.Errorf("upstream TLS: %w", u.err)
 	}
-	alpn, _ := ctx.Value(alpnKey{}).(tlsctx.ALPN)
-	tc, err := u.client.HandshakeALPN(dctx, conn, u.client.ServerName(downstreamSNI(ctx)), alpn)
+	o, _ := ctx.Value(handshakeKey{}).(tlsctx.HandshakeOptions)
+	tc, err := u.client.HandshakeWith(dctx, conn, u.client.ServerName(downstreamSNI(ctx)), o)
 	if err != nil {
 		conn.Close()
 		c.log.Info("upstream TLS handshake failed", "err", err)

@@ -35,12 +35,12 @@ func downstreamSNI(ctx context.Context) string {
 	return s
 }
 
-type alpnKey struct{}
+type handshakeKey struct{}
 
-// WithALPN returns ctx asking Dial's TLS handshake to offer the protocols
-// alpn selects (an HTTP pool's, by its configured protocol).
-func WithALPN(ctx context.Context, alpn tlsctx.ALPN) context.Context {
-	return context.WithValue(ctx, alpnKey{}, alpn)
+// WithHandshake returns ctx giving Dial's TLS handshake o: an HTTP pool's
+// ALPN (by its configured protocol) and auto_sni / auto_san_validation.
+func WithHandshake(ctx context.Context, o tlsctx.HandshakeOptions) context.Context {
+	return context.WithValue(ctx, handshakeKey{}, o)
 }
 
 // HasTLS reports whether the cluster has a tls block (transport socket):

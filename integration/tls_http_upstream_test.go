@@ -85,6 +85,7 @@ listeners:
                   - {match: {path: /h2x}, route: {cluster: h2explicit}}
                   - {match: {path: /h1x}, route: {cluster: h1default}}
                   - {match: {path: /wrong}, route: {cluster: wrong}}
+                  - {match: {path: /auto-sni}, route: {cluster: autosni}}
 clusters:
   - name: h1auto
     endpoints: ["%[2]s"]
@@ -101,7 +102,12 @@ clusters:
   - name: wrong
     endpoints: ["%[3]s"]
     tls: {sni: localhost, common_tls_context: {validation_context: {trusted_ca: {filename: %[5]s}}}}
-`, logFile, h1.Listener.Addr(), h2.Listener.Addr(), p.upstreamTLS("localhost"), other, auto, explicitH2))
+  - name: autosni
+    endpoints: ["%[3]s"]
+    tls: {common_tls_context: {tls_certificates: [{certificate_chain: {filename: %[9]s}, private_key: {filename: %[10]s}}], validation_context: {trusted_ca: {filename: %[8]s}}}}%[11]s
+`, logFile, h1.Listener.Addr(), h2.Listener.Addr(), p.upstreamTLS("localhost"), other, auto, explicitH2,
+		p.caFile, p.clients["good"][0], p.clients["good"][1], auto+`
+        upstream_http_protocol_options: {auto_sni: true, auto_san_validation: true}`))
 
 	get := func(path string) (int, string) {
 		t.Helper()
@@ -134,6 +140,28 @@ clusters:
 			t.Errorf("%s = %d, want >= %d", name, got, v)
 		}
 	}
+
+	// auto_sni: the SNI is the request's Host, and with auto_san_validation
+	// the server's certificate must be valid for it.
+	getHost := func(host string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+s.Addr("l")+"/auto-sni", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET /auto-sni Host %s: %v", host, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := getHost("localhost:8443"); code != 200 || body != "HTTP/2.0 sni=localhost cn=app" {
+		t.Errorf("auto_sni, Host localhost: %d %q", code, body)
+	}
+	if code, body := getHost("elsewhere.example"); code != http.StatusServiceUnavailable {
+		t.Errorf("auto_san_validation, Host elsewhere.example: %d %q, want 503", code, body)
+	}
+	s.WaitCounter("cluster.autosni.ssl.fail_verify_san", 1, 5*time.Second)
 
 	code, body := get("/wrong")
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "connection failure") {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -159,18 +160,45 @@ type dialInfo struct {
 	pre  net.Conn // dialed (and TLS-handshaken) by the cluster already
 }
 
-// clusterALPN is what a connection of kind k offers over the cluster's
-// own TLS, as Envoy's pools do: auto_config offers both and lets the
+// handshake is what a connection of hp offers over the cluster's own TLS,
+// as Envoy's pools do: auto_config offers both protocols and lets the
 // server choose; an explicit protocol is offered when the context lists
-// no alpn_protocols of its own.
-func (k kind) clusterALPN() tlsctx.ALPN {
-	switch k {
+// no alpn_protocols of its own. auto_sni's name is sent (and with
+// auto_san_validation verified).
+func (hp *hostPool) handshake(s *settings) tlsctx.HandshakeOptions {
+	o := tlsctx.HandshakeOptions{SNI: hp.sni}
+	switch hp.kind {
 	case kindTLSAuto:
-		return tlsctx.ALPN{Override: k.alpn()}
+		o.ALPNOverride = hp.kind.alpn()
 	case kindTLS1, kindTLS2:
-		return tlsctx.ALPN{Fallback: k.alpn()}
+		o.ALPNFallback = hp.kind.alpn()
 	}
-	return tlsctx.ALPN{}
+	if hp.sni != "" && s.sni != nil && s.sni.AutoSANValidation {
+		o.VerifyName = hp.sni
+	}
+	return o
+}
+
+// sniFor is the SNI auto_sni gives req's connections of kind k: the
+// override header's value, else the Host without its port; "" without
+// auto_sni or TLS.
+func (s *settings) sniFor(req *http.Request, k kind) string {
+	if s.sni == nil || !k.tls() {
+		return ""
+	}
+	if h := s.sni.OverrideAutoSNIHeader; h != "" {
+		if v := req.Header.Get(h); v != "" {
+			return v
+		}
+	}
+	host := req.Host
+	if host == "" && req.URL != nil {
+		host = req.URL.Host
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.TrimSuffix(host, ".")
 }
 
 // withTLS reports whether the pool's connections speak TLS: Options.TLS,
@@ -192,7 +220,7 @@ func (p *Pool) connect(hp *hostPool) (*conn, error) {
 		// speaks plain HTTP/1.1 or prior-knowledge HTTP/2 over the TLS
 		// connection, as the negotiated protocol (auto_config) or the
 		// configured one says.
-		uc, err := p.c.Dial(cluster.WithALPN(ctx, hp.kind.clusterALPN()), hp.h)
+		uc, err := p.c.Dial(cluster.WithHandshake(ctx, hp.handshake(p.settings())), hp.h)
 		if err != nil {
 			return nil, err
 		}
