@@ -2,11 +2,14 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"sync/atomic"
 	"time"
+
+	"github.com/sluice-proxy/sluice/tlsctx"
 )
 
 // Connect picks a host and dials it within the cluster's connect_timeout,
@@ -86,7 +89,8 @@ func (c *Cluster) handshake(dctx, ctx context.Context, conn net.Conn) (net.Conn,
 		conn.Close()
 		return nil, fmt.Errorf("upstream TLS: %w", u.err)
 	}
-	tc, err := u.client.Handshake(dctx, conn, u.client.ServerName(downstreamSNI(ctx)))
+	o, _ := ctx.Value(handshakeKey{}).(tlsctx.HandshakeOptions)
+	tc, err := u.client.HandshakeWith(dctx, conn, u.client.ServerName(downstreamSNI(ctx)), o)
 	if err != nil {
 		conn.Close()
 		c.log.Info("upstream TLS handshake failed", "err", err)
@@ -102,6 +106,15 @@ type UpstreamConn struct {
 	start  time.Time
 	cx     *Resource
 	closed atomic.Bool
+}
+
+// NegotiatedProtocol is the ALPN protocol the cluster's upstream TLS
+// agreed on; empty in plain text or when the server chose none.
+func (u *UpstreamConn) NegotiatedProtocol() string {
+	if tc, ok := u.Conn.(*tls.Conn); ok {
+		return tc.ConnectionState().NegotiatedProtocol
+	}
+	return ""
 }
 
 // TCP returns the underlying *net.TCPConn, or nil.

@@ -35,6 +35,18 @@ func downstreamSNI(ctx context.Context) string {
 	return s
 }
 
+type handshakeKey struct{}
+
+// WithHandshake returns ctx giving Dial's TLS handshake o: an HTTP pool's
+// ALPN (by its configured protocol) and auto_sni / auto_san_validation.
+func WithHandshake(ctx context.Context, o tlsctx.HandshakeOptions) context.Context {
+	return context.WithValue(ctx, handshakeKey{}, o)
+}
+
+// HasTLS reports whether the cluster has a tls block (transport socket):
+// Dial then returns connections that completed the TLS handshake.
+func (c *Cluster) HasTLS() bool { return c.tls.Load() != nil }
+
 // PrepareTLS builds the TLS contexts of the clusters of cfgs whose tls
 // block is new or changed, so that a bad certificate refuses the config
 // before anything is applied; the next Apply uses them. Errors carry the

@@ -32,6 +32,20 @@ type UpstreamHTTPOptions struct {
 	UseDownstreamProtocolConfig *UpstreamHTTPProtocols `yaml:"use_downstream_protocol_config" json:"use_downstream_protocol_config,omitempty"`
 	// AutoConfig negotiates by ALPN over TLS and uses HTTP/1.1 in plain text.
 	AutoConfig *UpstreamHTTPProtocols `yaml:"auto_config" json:"auto_config,omitempty"`
+	// UpstreamHTTPProtocolOptions sets the SNI of TLS connections from each
+	// request's Host (Envoy's config.core.v3.UpstreamHttpProtocolOptions).
+	UpstreamHTTPProtocolOptions *UpstreamHTTPSNI `yaml:"upstream_http_protocol_options" json:"upstream_http_protocol_options,omitempty"`
+}
+
+// UpstreamHTTPSNI is Envoy's UpstreamHttpProtocolOptions: with AutoSNI a
+// pool's TLS connections carry the request's Host (without port), or the
+// header OverrideAutoSNIHeader names when the request has it, as SNI
+// (connections are pooled per SNI); AutoSANValidation also requires the
+// server's certificate to be valid for that name.
+type UpstreamHTTPSNI struct {
+	AutoSNI               bool   `yaml:"auto_sni" json:"auto_sni,omitempty"`
+	AutoSANValidation     bool   `yaml:"auto_san_validation" json:"auto_san_validation,omitempty"`
+	OverrideAutoSNIHeader string `yaml:"override_auto_sni_header" json:"override_auto_sni_header,omitempty"`
 }
 
 // UpstreamHTTPProtocols holds one or both protocols' options: Envoy's

@@ -110,6 +110,7 @@ func (c *Config) check(errs *Errors) {
 		}
 		addrs[l.Address] = true
 		for _, ch := range chainPaths(l, lp) {
+			checkTLSTwice(ch, clusters, errs)
 			for j, f := range ch.filters {
 				r, ok := f.Config.(ClusterReferrer)
 				if !ok {

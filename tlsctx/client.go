@@ -82,10 +82,55 @@ func (cl *Client) ServerName(downstream string) string {
 // Handshake runs the client handshake on c with the given SNI (empty: none),
 // counting ssl.* stats.
 func (cl *Client) Handshake(ctx context.Context, c net.Conn, sni string) (*tls.Conn, error) {
+	return cl.HandshakeWith(ctx, c, sni, HandshakeOptions{})
+}
+
+// HandshakeOptions are what a connection's user asks of one handshake, as
+// Envoy's transport socket options do: ALPNOverride replaces the context's
+// alpn_protocols (auto_config offers h2 and http/1.1 whatever the context
+// says); ALPNFallback is offered only when the context configures none (an
+// explicit protocol); SNI, when set, replaces the SNI argument (an HTTP
+// pool's auto_sni from the request's Host); VerifyName, when set, must be
+// a name of the server's certificate (auto_san_validation), else the
+// handshake fails as ssl.fail_verify_san.
+type HandshakeOptions struct {
+	ALPNOverride, ALPNFallback []string
+	SNI, VerifyName            string
+}
+
+// HandshakeWith is Handshake under o.
+func (cl *Client) HandshakeWith(ctx context.Context, c net.Conn, sni string, o HandshakeOptions) (*tls.Conn, error) {
+	if o.SNI != "" {
+		sni = o.SNI
+	}
 	cfg := cl.cfg
-	if sni != "" {
+	protos := o.ALPNOverride
+	if len(protos) == 0 && len(cfg.NextProtos) == 0 {
+		protos = o.ALPNFallback
+	}
+	if sni != "" || len(protos) > 0 {
 		cfg = cl.cfg.Clone()
 		cfg.ServerName = sni
+		if len(protos) > 0 {
+			cfg.NextProtos = protos
+		}
+	}
+	if o.VerifyName != "" {
+		if cfg == cl.cfg {
+			cfg = cl.cfg.Clone()
+		}
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			if err := cl.verifyServer(cs); err != nil {
+				return err
+			}
+			if len(cs.PeerCertificates) == 0 {
+				return refuse(failNoCert, "the server sent no certificate")
+			}
+			if err := cs.PeerCertificates[0].VerifyHostname(o.VerifyName); err != nil {
+				return refuse(failSAN, "auto_san_validation: %v", err)
+			}
+			return nil
+		}
 	}
 	tc := tls.Client(c, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {

@@ -7,11 +7,13 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/tlsctx"
 )
 
 // conn is one pooled connection; its fields but cc are guarded by its
@@ -155,7 +157,53 @@ type dialKey struct{}
 type dialInfo struct {
 	h    *cluster.Host
 	alpn string
+	pre  net.Conn // dialed (and TLS-handshaken) by the cluster already
 }
+
+// handshake is what a connection of hp offers over the cluster's own TLS,
+// as Envoy's pools do: auto_config offers both protocols and lets the
+// server choose; an explicit protocol is offered when the context lists
+// no alpn_protocols of its own. auto_sni's name is sent (and with
+// auto_san_validation verified).
+func (hp *hostPool) handshake(s *settings) tlsctx.HandshakeOptions {
+	o := tlsctx.HandshakeOptions{SNI: hp.sni}
+	switch hp.kind {
+	case kindTLSAuto:
+		o.ALPNOverride = hp.kind.alpn()
+	case kindTLS1, kindTLS2:
+		o.ALPNFallback = hp.kind.alpn()
+	}
+	if hp.sni != "" && s.sni != nil && s.sni.AutoSANValidation {
+		o.VerifyName = hp.sni
+	}
+	return o
+}
+
+// sniFor is the SNI auto_sni gives req's connections of kind k: the
+// override header's value, else the Host without its port; "" without
+// auto_sni or TLS.
+func (s *settings) sniFor(req *http.Request, k kind) string {
+	if s.sni == nil || !k.tls() {
+		return ""
+	}
+	if h := s.sni.OverrideAutoSNIHeader; h != "" {
+		if v := req.Header.Get(h); v != "" {
+			return v
+		}
+	}
+	host := req.Host
+	if host == "" && req.URL != nil {
+		host = req.URL.Host
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.TrimSuffix(host, ".")
+}
+
+// withTLS reports whether the pool's connections speak TLS: Options.TLS,
+// or the cluster's own tls block (which a reload may add or drop).
+func (p *Pool) withTLS() bool { return p.opts.TLS != nil || p.c.HasTLS() }
 
 // connect opens one connection of hp's kind to its host.
 func (p *Pool) connect(hp *hostPool) (*conn, error) {
@@ -165,17 +213,36 @@ func (p *Pool) connect(hp *hostPool) (*conn, error) {
 	// HTTP/2 preface exchange.
 	ctx, cancel := context.WithTimeout(context.WithValue(p.ctx, dialKey{}, di), 2*cfg.ConnectTimeout.D())
 	defer cancel()
-	scheme := "http"
-	if hp.kind.tls() {
+	scheme, tk := "http", hp.kind
+	if hp.kind.tls() && p.opts.TLS == nil {
+		// The cluster's tls block: Dial runs the handshake (ssl.* stats,
+		// connect failures, SNI) offering the kind's ALPN; net/http then
+		// speaks plain HTTP/1.1 or prior-knowledge HTTP/2 over the TLS
+		// connection, as the negotiated protocol (auto_config) or the
+		// configured one says.
+		uc, err := p.c.Dial(cluster.WithHandshake(ctx, hp.handshake(p.settings())), hp.h)
+		if err != nil {
+			return nil, err
+		}
+		di.pre, di.alpn = &upConn{UpstreamConn: uc}, uc.NegotiatedProtocol()
+		tk = kindH1
+		if hp.kind == kindTLS2 || (hp.kind == kindTLSAuto && di.alpn == "h2") {
+			tk, di.alpn = kindH2C, "h2"
+		}
+	} else if hp.kind.tls() {
 		scheme = "https"
 	}
-	cc, err := p.tr[hp.kind].NewClientConn(ctx, scheme, hp.h.DialAddress())
+	cc, err := p.tr[tk].NewClientConn(ctx, scheme, hp.h.DialAddress())
 	if err != nil {
+		if di.pre != nil {
+			di.pre.Close()
+		}
 		return nil, err
 	}
-	c := &conn{cc: cc, tls: hp.kind.tls(), born: time.Now()}
+	// tls says whether net/http itself speaks TLS (the request URL's scheme).
+	c := &conn{cc: cc, tls: tk.tls(), born: time.Now()}
 	c.lastUsed = c.born
-	c.h2 = hp.kind == kindH2C || di.alpn == "h2"
+	c.h2 = tk == kindH2C || di.alpn == "h2"
 	if c.h2 {
 		p.st.cxHTTP2.Inc()
 	} else {
@@ -190,6 +257,10 @@ func (p *Pool) dial(ctx context.Context, network, addr string) (net.Conn, error)
 	di, _ := ctx.Value(dialKey{}).(*dialInfo)
 	if di == nil {
 		return nil, errors.New("httppool: dial outside a pool connect")
+	}
+	if pre := di.pre; pre != nil {
+		di.pre = nil // net/http dials once per NewClientConn
+		return pre, nil
 	}
 	uc, err := p.c.Dial(ctx, di.h)
 	if err != nil {

@@ -16,10 +16,12 @@ import (
 // request waited for one of its connections; RoundTrip picks again.
 var errHostGone = errors.New("upstream host left the cluster")
 
-// hostKey names the connections of one kind to one host.
+// hostKey names the connections of one kind to one host (with auto_sni,
+// for one SNI).
 type hostKey struct {
-	h *cluster.Host
-	k kind
+	h   *cluster.Host
+	k   kind
+	sni string
 }
 
 // hostPool holds one host's connections of one kind. mu guards everything
@@ -29,6 +31,7 @@ type hostPool struct {
 	p    *Pool
 	h    *cluster.Host
 	kind kind
+	sni  string // auto_sni's name for the cluster's TLS; "" for none
 
 	mu      sync.Mutex
 	conns   []*conn

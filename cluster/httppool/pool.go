@@ -51,6 +51,7 @@ type settings struct {
 	// preconnect is per_upstream_preconnect_ratio: HTTP/2 capacity kept
 	// per outstanding stream.
 	preconnect float64
+	sni        *config.UpstreamHTTPSNI // upstream_http_protocol_options; nil: none
 }
 
 func newSettings(cfg *config.Cluster) *settings {
@@ -60,6 +61,11 @@ func newSettings(cfg *config.Cluster) *settings {
 		maxReq: common.MaxRequestsPerConnection, share: int(cfg.HTTPPool.TargetStreamsPerConnection), hard: math.MaxInt,
 		minConns: int(cfg.HTTPPool.MinConnectionsPerHost), maxConns: int(cfg.HTTPPool.MaxConnectionsPerHost),
 		preconnect: cfg.PreconnectRatio(),
+	}
+	if o := cfg.TypedExtensionProtocolOptions; o != nil && o.HTTP != nil {
+		if u := o.HTTP.UpstreamHTTPProtocolOptions; u != nil && u.AutoSNI {
+			s.sni = u
+		}
 	}
 	if n := h2.MaxConcurrentStreams; n > 0 {
 		s.share, s.hard = int(n), int(n)
@@ -125,7 +131,8 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 		if report, ok := ctx.Value(hostReportKey{}).(func(*cluster.Host)); ok {
 			report(h)
 		}
-		hp, err := p.hostPool(h, kindOf(s, req, p.opts.TLS != nil))
+		k := kindOf(s, req, p.withTLS())
+		hp, err := p.hostPool(h, k, s.sniFor(req, k))
 		if err != nil {
 			return end(err)
 		}
@@ -252,8 +259,8 @@ func (p *Pool) Close() error {
 }
 
 // hostPool returns the connections to h of kind k, made on first use.
-func (p *Pool) hostPool(h *cluster.Host, k kind) (*hostPool, error) {
-	key := hostKey{h, k}
+func (p *Pool) hostPool(h *cluster.Host, k kind, sni string) (*hostPool, error) {
+	key := hostKey{h, k, sni}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -261,7 +268,7 @@ func (p *Pool) hostPool(h *cluster.Host, k kind) (*hostPool, error) {
 	}
 	hp := p.hosts[key]
 	if hp == nil {
-		hp = &hostPool{p: p, h: h, kind: k, changed: make(chan struct{})}
+		hp = &hostPool{p: p, h: h, kind: k, sni: sni, changed: make(chan struct{})}
 		p.hosts[key] = hp
 	}
 	return hp, nil
@@ -301,11 +308,11 @@ func (p *Pool) reap() {
 		p.mu.Unlock()
 		now := time.Now()
 		for _, hp := range list {
-			if !s.uses(hp.kind, p.opts.TLS != nil) {
+			if !s.uses(hp.kind, p.withTLS()) {
 				// A reload changed the cluster's protocol: connections of
 				// the old kind drain and their host pool goes.
 				p.mu.Lock()
-				delete(p.hosts, hostKey{hp.h, hp.kind})
+				delete(p.hosts, hostKey{hp.h, hp.kind, hp.sni})
 				p.mu.Unlock()
 				hp.retireAll(true, false)
 				continue

@@ -14,9 +14,9 @@ import (
 // Options are what every pool of a Pools shares.
 type Options struct {
 	// TLS, when set, makes the pools speak TLS to upstream hosts (h2 by
-	// ALPN where the cluster's protocol allows it). Nil: plain text, HTTP/2
-	// as h2c with prior knowledge. The cluster model has no upstream
-	// transport_socket yet; this is where it will plug in.
+	// ALPN where the cluster's protocol allows it) with this config. Nil:
+	// a cluster's own tls block (its transport socket) applies, else plain
+	// text, HTTP/2 as h2c with prior knowledge.
 	TLS *tls.Config
 	// Log receives connection-level problems; nil discards them.
 	Log *slog.Logger

@@ -57,6 +57,17 @@ func TestTranslateUpstreamHTTP(t *testing.T) {
 	if proto, _, _ := c.Clusters[0].UpstreamHTTP(); proto != config.ProtoAuto {
 		t.Errorf("auto_config: %v", proto)
 	}
+	c, _ = parse(t, httpCluster(`
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        auto_config: {http_protocol_options: {}, http2_protocol_options: {}}
+        upstream_http_protocol_options: {auto_sni: true, auto_san_validation: true, override_auto_sni_header: x-sni}
+`))
+	if u := c.Clusters[0].TypedExtensionProtocolOptions.HTTP.UpstreamHTTPProtocolOptions; u == nil ||
+		*u != (config.UpstreamHTTPSNI{AutoSNI: true, AutoSANValidation: true, OverrideAutoSNIHeader: "x-sni"}) {
+		t.Errorf("upstream_http_protocol_options: %+v", u)
+	}
 
 	_, _, err := Parse("envoy.yaml", []byte(httpCluster(`
     typed_extension_protocol_options:

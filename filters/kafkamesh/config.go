@@ -41,7 +41,11 @@ type UpstreamCluster struct {
 	PartitionCount int32 `yaml:"partition_count" json:"partition_count"`
 	// ProducerConfig is Envoy's librdkafka producer settings. The mesh
 	// forwards the clients' record batches as they are rather than
-	// re-producing them, so only client.id and request.timeout.ms apply.
+	// re-producing them, so only client.id, request.timeout.ms and the TLS
+	// properties (security.protocol, ssl.ca.location,
+	// ssl.certificate.location, ssl.key.location,
+	// ssl.endpoint.identification.algorithm,
+	// enable.ssl.certificate.verification) apply.
 	ProducerConfig map[string]string `yaml:"producer_config" json:"producer_config,omitempty"`
 }
 
@@ -98,6 +102,7 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 		if u.PartitionCount < 1 {
 			errs.Add(config.Join(p, "partition_count"), "must be positive")
 		}
+		checkTLS(&u, p, errs)
 	}
 	fr := config.Join(path, "forwarding_rules")
 	if len(c.ForwardingRules) == 0 {

@@ -2,6 +2,7 @@ package kafkamesh
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,8 @@ type upstream struct {
 	clientID   string
 	timeout    time.Duration
 	log        *slog.Logger
+	tls        *tls.Config // producer_config's TLS; nil: plain text
+	tlsErr     error       // producer_config's TLS did not build (files gone since load)
 
 	mu     sync.Mutex
 	byAcks [3]*kgo.Client // acks 0, 1, -1 at 0, 1, 2
@@ -48,6 +51,7 @@ func newUpstream(c *UpstreamCluster, log *slog.Logger) *upstream {
 	}
 	u := &upstream{name: c.ClusterName, key: c.ClusterName + "|" + c.BootstrapServers, seeds: c.seeds(), partitions: c.PartitionCount, clientID: "sluice-kafka-mesh",
 		timeout: 30 * time.Second, log: log, meta: map[string]topicMeta{}}
+	u.tls, _, u.tlsErr = tlsConfig(c.ProducerConfig)
 	if id := c.ProducerConfig["client.id"]; id != "" {
 		u.clientID = id
 	}
@@ -90,9 +94,16 @@ func (u *upstream) client(acks int16) (*kgo.Client, error) {
 
 // newClient returns a new client of the cluster that produces with acks.
 func (u *upstream) newClient(acks kgo.Acks) (*kgo.Client, error) {
-	return kgo.NewClient(kgo.SeedBrokers(u.seeds...), kgo.MaxVersions(upstreamVersions()), kgo.RequiredAcks(acks),
+	if u.tlsErr != nil {
+		return nil, fmt.Errorf("kafka_mesh: cluster %s: TLS: %w", u.name, u.tlsErr)
+	}
+	opts := []kgo.Opt{kgo.SeedBrokers(u.seeds...), kgo.MaxVersions(upstreamVersions()), kgo.RequiredAcks(acks),
 		kgo.DisableIdempotentWrite(), kgo.ClientID(u.clientID), kgo.ProduceRequestTimeout(u.timeout),
-		kgo.RequestTimeoutOverhead(5*time.Second))
+		kgo.RequestTimeoutOverhead(5 * time.Second)}
+	if u.tls != nil {
+		opts = append(opts, kgo.DialTLSConfig(u.tls.Clone()))
+	}
+	return kgo.NewClient(opts...)
 }
 
 // errClosed answers a request that needs a client after the mesh closed.

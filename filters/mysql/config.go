@@ -101,6 +101,15 @@ func NewConfig() *Config {
 // parseSQL reports the effective parse_sql setting.
 func (c *Config) parseSQL() bool { return c.ParseSQL == nil || *c.ParseSQL }
 
+// UpstreamTLSPath is config.UpstreamTLSOwner: upstream_ssl speaks TLS
+// inside the protocol, so the chain's cluster must not add its own.
+func (c *Config) UpstreamTLSPath(path string) string {
+	if c.UpstreamSSL == UpstreamSSLRequire {
+		return config.Join(path, "upstream_ssl")
+	}
+	return ""
+}
+
 // Validate checks the config.
 func (c *Config) Validate(path string, errs *config.Errors) {
 	if c.StatPrefix == "" {

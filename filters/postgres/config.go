@@ -101,6 +101,15 @@ func NewConfig() *Config {
 // parseSQL reports the effective enable_sql_parsing.
 func (c *Config) parseSQL() bool { return c.EnableSQLParsing == nil || *c.EnableSQLParsing }
 
+// UpstreamTLSPath is config.UpstreamTLSOwner: upstream_ssl speaks TLS
+// inside the protocol, so the chain's cluster must not add its own.
+func (c *Config) UpstreamTLSPath(path string) string {
+	if c.UpstreamSSL == UpstreamSSLRequire || c.UpstreamSSL == UpstreamSSLPrefer {
+		return config.Join(path, "upstream_ssl")
+	}
+	return ""
+}
+
 // Validate checks the config.
 func (c *Config) Validate(path string, errs *config.Errors) {
 	if c.StatPrefix == "" {
