@@ -81,6 +81,7 @@ type Client struct {
 	warmed   map[string]time.Time // EDS cluster → when it began to wait for endpoints
 	expired  map[string]bool      // EDS clusters whose initial fetch timed out
 	edsNames []string
+	rdsNames []string // route configurations asked of ADS
 	watchers []chan struct{}
 	warned   map[string]bool
 	timers   []*time.Timer
@@ -142,6 +143,7 @@ func New(o Options) (*Client, error) {
 		return nil, fmt.Errorf("%s: %w", o.File, err)
 	}
 	c.p = p
+	c.rdsNames = c.wantedRoutes(c.res) // static listeners' routes
 	return c, nil
 }
 
