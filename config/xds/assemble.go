@@ -70,10 +70,10 @@ func (c *Client) assemble(cand map[string]map[string]resource) (*config.Config, 
 	listeners := map[string]*listenerv3.Listener{}
 	for n, r := range cand[ListenerType] {
 		l := r.msg.(*listenerv3.Listener)
-		if !routesReady(l, cand[RouteType]) {
-			// Warming until its route configurations arrive: the previous
-			// version, if any (and its routes are held), serves meanwhile.
-			if prev := c.active[n]; prev != nil && routesReady(prev, cand[RouteType]) {
+		if !listenerReady(l, cand) {
+			// Warming until its route configurations and secrets arrive:
+			// the previous version, if any (and ready), serves meanwhile.
+			if prev := c.active[n]; prev != nil && listenerReady(prev, cand) {
 				listeners[n] = prev
 			}
 			continue
@@ -145,8 +145,8 @@ func (c *Client) merge(inUse []*clusterv3.Cluster, retained map[string]*clusterv
 		a.clusters = append(a.clusters, o)
 	}
 	for _, l := range base.GetStaticResources().GetListeners() {
-		if !routesReady(l, routes) {
-			continue // warming: its route configurations have not come yet
+		if !routesReady(l, routes) || !secretsReady(l, c.secrets.cur) {
+			continue // warming: its route configurations or secrets have not come yet
 		}
 		l, at := inlineRoutes(l, routes)
 		sr.Listeners = append(sr.Listeners, l)

@@ -82,6 +82,8 @@ type Client struct {
 	expired  map[string]bool      // EDS clusters whose initial fetch timed out
 	edsNames []string
 	rdsNames []string // route configurations asked of ADS
+	sdsNames []string // secrets asked of ADS
+	secrets  secretStore
 	watchers []chan struct{}
 	warned   map[string]bool
 	timers   []*time.Timer
@@ -144,6 +146,7 @@ func New(o Options) (*Client, error) {
 	}
 	c.p = p
 	c.rdsNames = c.wantedRoutes(c.res) // static listeners' routes
+	c.sdsNames = c.wantedSecrets(c.res)
 	return c, nil
 }
 

@@ -119,7 +119,7 @@ func (c *Client) plan() (*plan, error) {
 	// RDS: listeners whose http_connection_manager names an `ads` route
 	// config source get it over the ADS stream (rds.go).
 	if ads != nil {
-		ads.types = append(ads.types, RouteType)
+		ads.types = append(ads.types, RouteType, SecretType) // and SDS (sds.go)
 	}
 	if ads != nil && len(ads.types) > 0 {
 		p.streams = append([]*stream{ads}, p.streams...)

@@ -29,12 +29,13 @@ func (c *Client) watch() (<-chan struct{}, func()) {
 // clusters held) and the RDS names (the route configurations listeners
 // ask of ADS) and tells the streams when they changed. c.mu is held.
 func (c *Client) resubscribe() {
-	names, routes := c.wantedEDS(c.res), c.wantedRoutes(c.res)
+	names, routes, secrets := c.wantedEDS(c.res), c.wantedRoutes(c.res), c.wantedSecrets(c.res)
 	if strings.Join(names, "\x00") == strings.Join(c.edsNames, "\x00") &&
-		strings.Join(routes, "\x00") == strings.Join(c.rdsNames, "\x00") {
+		strings.Join(routes, "\x00") == strings.Join(c.rdsNames, "\x00") &&
+		strings.Join(secrets, "\x00") == strings.Join(c.sdsNames, "\x00") {
 		return
 	}
-	c.edsNames, c.rdsNames = names, routes
+	c.edsNames, c.rdsNames, c.sdsNames = names, routes, secrets
 	for _, w := range c.watchers {
 		select {
 		case w <- struct{}{}:
@@ -51,8 +52,11 @@ func (c *Client) names(typeURL string) []string {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if typeURL == RouteType {
+	switch typeURL {
+	case RouteType:
 		return append([]string(nil), c.rdsNames...)
+	case SecretType:
+		return append([]string(nil), c.sdsNames...)
 	}
 	return append([]string(nil), c.edsNames...)
 }
