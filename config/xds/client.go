@@ -96,6 +96,7 @@ type Client struct {
 
 	cds, lds *subStats
 	eds      map[string]*subStats
+	rds      map[string]*subStats // by stat_prefix NUL route_config_name
 	cp       *controlPlaneStats
 	guard    *guard.Guard // server.contained_panics
 
@@ -138,7 +139,7 @@ func New(o Options) (*Client, error) {
 		res: map[string]map[string]resource{}, active: map[string]*listenerv3.Listener{},
 		warmed: map[string]time.Time{}, expired: map[string]bool{}, warned: map[string]bool{}, lastVer: map[string]string{},
 		cds: typeStats(o.Stats, ClusterType), lds: typeStats(o.Stats, ListenerType),
-		eds: map[string]*subStats{}, cp: newControlPlaneStats(o.Stats),
+		eds: map[string]*subStats{}, rds: map[string]*subStats{}, cp: newControlPlaneStats(o.Stats),
 		ready: make(chan struct{}), pending: map[string]bool{}}
 	p, err := c.plan()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
@@ -21,7 +22,7 @@ func init() {
 }
 
 // RDS is served by inlining: a listener whose http_connection_manager has
-// `rds` with an `ads` config source is given the RouteConfiguration
+// `rds` with an `ads` or `path_config_source` config source is given the RouteConfiguration
 // received under that name as its `route_config` before the loader reads
 // it, so that a route configuration from the control plane is checked and
 // translated exactly as an inline one. A listener waits (warms) until
@@ -51,13 +52,48 @@ func chains(l *listenerv3.Listener) []*listenerv3.FilterChain {
 	return out
 }
 
-// routeNames returns the route configuration names a listener asks of ADS.
+// dynamicRds reports whether an http_connection_manager's routes come from
+// the client: over ADS or from a path_config_source file.
+func dynamicRds(h *hcmv3.HttpConnectionManager) bool {
+	cs := h.GetRds().GetConfigSource()
+	return cs.GetAds() != nil || cs.GetPathConfigSource() != nil
+}
+
+// routeNames returns the route configuration names a listener waits for.
 func routeNames(l *listenerv3.Listener) []string {
+	var out []string
+	for _, fc := range chains(l) {
+		for _, f := range fc.GetFilters() {
+			if h := hcmOf(f); h != nil && dynamicRds(h) {
+				out = append(out, h.GetRds().GetRouteConfigName())
+			}
+		}
+	}
+	return out
+}
+
+// adsRouteNames returns the route configuration names a listener asks of ADS.
+func adsRouteNames(l *listenerv3.Listener) []string {
 	var out []string
 	for _, fc := range chains(l) {
 		for _, f := range fc.GetFilters() {
 			if h := hcmOf(f); h != nil && h.GetRds().GetConfigSource().GetAds() != nil {
 				out = append(out, h.GetRds().GetRouteConfigName())
+			}
+		}
+	}
+	return out
+}
+
+// rdsFiles returns the path_config_source files of a listener's routes.
+func rdsFiles(l *listenerv3.Listener) []*corev3.PathConfigSource {
+	var out []*corev3.PathConfigSource
+	for _, fc := range chains(l) {
+		for _, f := range fc.GetFilters() {
+			if h := hcmOf(f); h != nil {
+				if pcs := h.GetRds().GetConfigSource().GetPathConfigSource(); pcs != nil {
+					out = append(out, pcs)
+				}
 			}
 		}
 	}
@@ -87,7 +123,7 @@ func inlineRoutes(l *listenerv3.Listener, routes map[string]resource) (*listener
 	inline := func(prefix string, fc *listenerv3.FilterChain) {
 		for j, f := range fc.GetFilters() {
 			h := hcmOf(f)
-			if h == nil || h.GetRds().GetConfigSource().GetAds() == nil {
+			if h == nil || !dynamicRds(h) {
 				continue
 			}
 			name := h.GetRds().GetRouteConfigName()
@@ -118,12 +154,12 @@ func inlineRoutes(l *listenerv3.Listener, routes map[string]resource) (*listener
 func (c *Client) wantedRoutes(res map[string]map[string]resource) []string {
 	seen := map[string]bool{}
 	for _, l := range c.o.Bootstrap.GetStaticResources().GetListeners() {
-		for _, n := range routeNames(l) {
+		for _, n := range adsRouteNames(l) {
 			seen[n] = true
 		}
 	}
 	for _, r := range res[ListenerType] {
-		for _, n := range routeNames(r.msg.(*listenerv3.Listener)) {
+		for _, n := range adsRouteNames(r.msg.(*listenerv3.Listener)) {
 			seen[n] = true
 		}
 	}
@@ -132,5 +168,47 @@ func (c *Client) wantedRoutes(res map[string]map[string]resource) []string {
 		out = append(out, n)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// rdsStats returns the stats an RDS update moves, Envoy's
+// http.<stat_prefix>.rds.<route_config_name>.* of each
+// http_connection_manager naming one of the updated route configurations.
+// c.mu is held.
+func (c *Client) rdsStats(u *update) []*subStats {
+	names := map[string]bool{}
+	for n := range u.resources {
+		names[n] = true
+	}
+	for _, n := range u.removed {
+		names[n] = true
+	}
+	ls := append([]*listenerv3.Listener(nil), c.o.Bootstrap.GetStaticResources().GetListeners()...)
+	for _, r := range c.res[ListenerType] {
+		ls = append(ls, r.msg.(*listenerv3.Listener))
+	}
+	seen := map[string]bool{}
+	var out []*subStats
+	for _, l := range ls {
+		for _, fc := range chains(l) {
+			for _, f := range fc.GetFilters() {
+				h := hcmOf(f)
+				if h == nil || !dynamicRds(h) || !names[h.GetRds().GetRouteConfigName()] {
+					continue
+				}
+				key := h.GetStatPrefix() + "\x00" + h.GetRds().GetRouteConfigName()
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				st := c.rds[key]
+				if st == nil {
+					st = newSubStats(c.o.Stats.Sub("http").Sub(h.GetStatPrefix()).Sub("rds").Sub(h.GetRds().GetRouteConfigName()))
+					c.rds[key] = st
+				}
+				out = append(out, st)
+			}
+		}
+	}
 	return out
 }

@@ -6,12 +6,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
@@ -157,6 +159,7 @@ func testRDS(t *testing.T, delta bool) {
 		}
 		return false
 	}, "NACK naming the route configuration's field; have %v", func() any { return joinLines(cp.nacked()) })
+	s.waitCounter("http.web.rds.r1.update_rejected", 1) // Envoy's RDS stats
 	base := done.Load()
 	poll.Eventually(t, 20*time.Second, func() bool { return done.Load() > base+20 }, "traffic goes on")
 	close(stop)
@@ -168,4 +171,58 @@ func testRDS(t *testing.T, delta bool) {
 		t.Fatalf("%d of %d requests failed during the route change; first: %v", n, done.Load(), firstErr.Load())
 	}
 	t.Logf("%d requests, none failed", done.Load())
+}
+
+// rdsFileListener is rdsListener with its routes in a path_config_source file.
+func rdsFileListener(name, addr, routeName, file string) *listenerv3.Listener {
+	l := rdsListener(name, addr, routeName)
+	h := new(hcmv3.HttpConnectionManager)
+	if err := l.FilterChains[0].Filters[0].GetTypedConfig().UnmarshalTo(h); err != nil {
+		panic(err)
+	}
+	h.GetRds().ConfigSource = &corev3.ConfigSource{ResourceApiVersion: corev3.ApiVersion_V3,
+		ConfigSourceSpecifier: &corev3.ConfigSource_PathConfigSource{PathConfigSource: &corev3.PathConfigSource{Path: file}}}
+	a, err := anypb.New(h)
+	if err != nil {
+		panic(err)
+	}
+	l.FilterChains[0].Filters[0].ConfigType = &listenerv3.Filter_TypedConfig{TypedConfig: a}
+	return l
+}
+
+// rdsFile is a DiscoveryResponse file of one route configuration to cluster.
+func rdsFile(version, name, cluster string) string {
+	return fmt.Sprintf(`{"version_info": %q, "resources": [{"@type": "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
+ "name": %q, "virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [{"match": {"prefix": "/"}, "route": {"cluster": %q}}]}]}]}`,
+		version, name, cluster)
+}
+
+// TestRDSFile: an LDS listener's route configuration from a
+// path_config_source file: the listener waits for the file, follows its
+// atomic replacement, and keeps the previous routes when a bad one comes.
+func TestRDSFile(t *testing.T) {
+	cp := startControlPlane(t)
+	a, b := namedBackend(t, "a"), namedBackend(t, "b")
+	addr := freeAddr(t)
+	url := "http://" + addr + "/x"
+	file := filepath.Join(t.TempDir(), "rds.json")
+	cp.set("1", map[resource.Type][]types.Resource{
+		resource.ClusterType:  {staticCluster("a", a), staticCluster("b", b)},
+		resource.ListenerType: {rdsFileListener("web", addr, "r1", file)}})
+	s := startSluice(t, bootstrap(cp, true, false))
+	s.waitCounter("listener_manager.lds.update_success", 1)
+	if _, err := get(http.DefaultClient, url); err == nil {
+		t.Fatal("the listener served before its route file existed")
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	rename(t, file, rdsFile("1", "r1", "a"))
+	poll.Eventually(t, 20*time.Second, func() bool { v, _ := get(client, url); return v == "a" }, "routes to a")
+	rename(t, file, rdsFile("2", "r1", "b"))
+	poll.Eventually(t, 20*time.Second, func() bool { v, _ := get(client, url); return v == "b" }, "routes to b")
+	s.waitCounter("http.web.rds.r1.update_success", 2)
+	rename(t, file, strings.Replace(rdsFile("3", "r1", "a"), `"prefix": "/"`, `"safe_regex": {"regex": "(["}`, 1))
+	s.waitCounter("http.web.rds.r1.update_rejected", 1)
+	if v, err := get(client, url); v != "b" {
+		t.Fatalf("after a bad route file: %q, %v; want the previous routes (b)", v, err)
+	}
 }

@@ -131,6 +131,8 @@ func (c *Client) statsFor(u *update) []*subStats {
 		return []*subStats{c.cds}
 	case ListenerType:
 		return []*subStats{c.lds}
+	case RouteType:
+		return c.rdsStats(u)
 	case EndpointType:
 		names := map[string]bool{}
 		for n := range u.resources {
