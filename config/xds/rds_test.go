@@ -171,6 +171,13 @@ func testRDS(t *testing.T, delta bool) {
 		t.Fatalf("%d of %d requests failed during the route change; first: %v", n, done.Load(), firstErr.Load())
 	}
 	t.Logf("%d requests, none failed", done.Load())
+	dump, err := s.xds.ConfigDump("dynamic_route_configs", "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := string(dump); !strings.Contains(d, `"name": "r1"`) || !strings.Contains(d, `"cluster": "b"`) || !strings.Contains(d, `"version_info"`) {
+		t.Fatalf("config_dump of the route configurations:\n%s", d)
+	}
 }
 
 // rdsFileListener is rdsListener with its routes in a path_config_source file.

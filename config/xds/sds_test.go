@@ -2,6 +2,7 @@ package xds_test
 
 import (
 	"crypto/tls"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -123,4 +124,11 @@ func testSDS(t *testing.T, delta bool) {
 		t.Fatalf("%d of %d handshakes failed during the rotation; first: %v", f, done.Load(), firstErr.Load())
 	}
 	t.Logf("%d handshakes, none failed", done.Load())
+	dump, err := s.xds.ConfigDump("dynamic_active_secrets", "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := string(dump); !strings.Contains(d, `"server-cert"`) || !strings.Contains(d, "[redacted]") || strings.Contains(d, "PRIVATE KEY") {
+		t.Fatalf("config_dump of the secrets:\n%s", d)
+	}
 }
