@@ -68,8 +68,13 @@ func (c *Client) assemble(cand map[string]map[string]resource) (*config.Config, 
 		}
 	}
 	listeners := map[string]*listenerv3.Listener{}
+	noADS := c.o.Bootstrap.GetDynamicResources().GetAdsConfig() == nil
 	for n, r := range cand[ListenerType] {
 		l := r.msg.(*listenerv3.Listener)
+		if noADS && len(adsRouteNames(l))+len(listenerSecrets(l)) > 0 {
+			// It would warm forever: refuse it with the reason instead.
+			return nil, nil, fmt.Errorf("Listener %q: its rds or sds_config names ads, and the bootstrap has no dynamic_resources.ads_config", n)
+		}
 		if !listenerReady(l, cand) {
 			// Warming until its route configurations and secrets arrive:
 			// the previous version, if any (and ready), serves meanwhile.

@@ -233,3 +233,20 @@ func TestRDSFile(t *testing.T) {
 		t.Fatalf("after a bad route file: %q, %v; want the previous routes (b)", v, err)
 	}
 }
+
+// TestRDSWithoutADS: a listener asking ADS for its routes from a bootstrap
+// without ads_config is NACKed with the reason, not left warming forever.
+func TestRDSWithoutADS(t *testing.T) {
+	cp := startControlPlane(t)
+	cp.set("1", map[resource.Type][]types.Resource{resource.ListenerType: {rdsListener("web", freeAddr(t), "r1")}})
+	s := startSluice(t, bootstrap(cp, false, false))
+	s.waitCounter("listener_manager.lds.update_rejected", 1)
+	poll.Eventually(t, 20*time.Second, func() bool {
+		for _, m := range cp.nacked() {
+			if strings.Contains(m, `Listener "web": its rds or sds_config names ads, and the bootstrap has no dynamic_resources.ads_config`) {
+				return true
+			}
+		}
+		return false
+	}, "NACK with the reason; have %v", func() any { return joinLines(cp.nacked()) })
+}
