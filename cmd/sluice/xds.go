@@ -38,6 +38,8 @@ func startEnvoySource(file string, data []byte, format string, srv *proxy.Server
 	if err != nil {
 		return nil, err
 	}
+	// SDS over ADS: TLS contexts read their ads secrets from the client.
+	srv.Secrets, srv.Clusters.Secrets = c, c
 	es := &envoySource{client: c, dynamic: c.Dynamic(), stop: func() {}}
 	if es.dynamic {
 		ctx, cancel := context.WithCancel(context.Background())

@@ -25,7 +25,7 @@ var tlsSpecs = []message{
 		ok("common_tls_context"), ok("sni"), okNote("allow_renegotiation", "accepted; Go's client never renegotiates"), ok("max_session_keys"),
 	}, note: "the cluster's tls: every connection to its hosts (tcp_proxy, redis_proxy, kafka) speaks TLS"},
 	{name: "envoy.extensions.transport_sockets.tls.v3.CommonTlsContext", translate: tlsMessage, fields: []field{
-		ok("tls_params"), ok("tls_certificates"), okNote("tls_certificate_sds_secret_configs", "from a path_config_source file (ads needs an xDS secret source)"),
+		ok("tls_params"), ok("tls_certificates"), okNote("tls_certificate_sds_secret_configs", "from a path_config_source file or over ADS (sds_config: {ads: {}})"),
 		ok("validation_context"), ok("validation_context_sds_secret_config"), ok("alpn_protocols"),
 	}},
 	{name: "envoy.extensions.transport_sockets.tls.v3.TlsParameters", translate: tlsMessage, fields: []field{
@@ -44,7 +44,7 @@ var tlsSpecs = []message{
 	{name: "envoy.extensions.transport_sockets.tls.v3.TlsSessionTicketKeys", translate: tlsMessage, fields: []field{okNote("keys", "80-byte files, Envoy's format")}},
 	{name: "envoy.config.core.v3.ConfigSource", translate: tlsMessage, fields: []field{
 		okNote("path_config_source", "a watched file holding a DiscoveryResponse (dynamic_resources) or Secrets (SDS)"),
-		okNote("ads", "over the ADS stream of ads_config; SDS needs an xDS secret source"),
+		okNote("ads", "over the ADS stream of ads_config (also SDS secrets and, for http_connection_manager rds, route configurations)"),
 		own("api_config_source", "a per-type stream (dynamic_resources only)"),
 		own("initial_fetch_timeout", "default 15s; 0 waits forever (dynamic_resources only)"),
 		ignored("resource_api_version", "v3 is the only one"),

@@ -24,6 +24,9 @@ type origin struct {
 	kind string // "Listener", "Cluster"; "" for the bootstrap's own
 	name string
 	cla  string // the ClusterLoadAssignment merged into a cluster
+	// routes: the RouteConfigurations inlined into a listener, by the
+	// path of their route_config inside it.
+	routes map[string]string
 }
 
 // assembly is one attempt at a merged bootstrap.
@@ -65,13 +68,27 @@ func (c *Client) assemble(cand map[string]map[string]resource) (*config.Config, 
 		}
 	}
 	listeners := map[string]*listenerv3.Listener{}
+	noADS := c.o.Bootstrap.GetDynamicResources().GetAdsConfig() == nil
 	for n, r := range cand[ListenerType] {
-		listeners[n] = r.msg.(*listenerv3.Listener)
+		l := r.msg.(*listenerv3.Listener)
+		if noADS && len(adsRouteNames(l))+len(listenerSecrets(l)) > 0 {
+			// It would warm forever: refuse it with the reason instead.
+			return nil, nil, fmt.Errorf("Listener %q: its rds or sds_config names ads, and the bootstrap has no dynamic_resources.ads_config", n)
+		}
+		if !listenerReady(l, cand) {
+			// Warming until its route configurations and secrets arrive:
+			// the previous version, if any (and ready), serves meanwhile.
+			if prev := c.active[n]; prev != nil && listenerReady(prev, cand) {
+				listeners[n] = prev
+			}
+			continue
+		}
+		listeners[n] = l
 	}
 	retained := map[string]*clusterv3.Cluster{}
 	dropped := map[string]bool{}
 	for pass := 0; ; pass++ {
-		a := c.merge(inUse, retained, listeners, cand[EndpointType])
+		a := c.merge(inUse, retained, listeners, cand[EndpointType], cand[RouteType])
 		cfg, warns, err := envoy.FromBootstrap(c.o.File, a.bs)
 		if err == nil {
 			c.warn(warns)
@@ -115,7 +132,7 @@ func (c *Client) assemble(cand map[string]map[string]resource) (*config.Config, 
 }
 
 // merge builds the bootstrap of one assembly attempt.
-func (c *Client) merge(inUse []*clusterv3.Cluster, retained map[string]*clusterv3.Cluster, listeners map[string]*listenerv3.Listener, eds map[string]resource) *assembly {
+func (c *Client) merge(inUse []*clusterv3.Cluster, retained map[string]*clusterv3.Cluster, listeners map[string]*listenerv3.Listener, eds, routes map[string]resource) *assembly {
 	base := c.o.Bootstrap
 	bs := &bootstrapv3.Bootstrap{Admin: base.GetAdmin(), StaticResources: &bootstrapv3.Bootstrap_StaticResources{}}
 	a := &assembly{bs: bs}
@@ -133,8 +150,12 @@ func (c *Client) merge(inUse []*clusterv3.Cluster, retained map[string]*clusterv
 		a.clusters = append(a.clusters, o)
 	}
 	for _, l := range base.GetStaticResources().GetListeners() {
+		if !routesReady(l, routes) || !secretsReady(l, c.secrets.cur) {
+			continue // warming: its route configurations or secrets have not come yet
+		}
+		l, at := inlineRoutes(l, routes)
 		sr.Listeners = append(sr.Listeners, l)
-		a.listeners = append(a.listeners, origin{})
+		a.listeners = append(a.listeners, origin{routes: at})
 	}
 	have := map[string]bool{}
 	for _, cl := range inUse {
@@ -153,8 +174,9 @@ func (c *Client) merge(inUse []*clusterv3.Cluster, retained map[string]*clusterv
 		}
 	}
 	for _, n := range sortedKeys(listeners) {
-		sr.Listeners = append(sr.Listeners, listeners[n])
-		a.listeners = append(a.listeners, origin{kind: "Listener", name: n})
+		l, at := inlineRoutes(listeners[n], routes)
+		sr.Listeners = append(sr.Listeners, l)
+		a.listeners = append(a.listeners, origin{kind: "Listener", name: n, routes: at})
 	}
 	return a
 }
@@ -191,6 +213,10 @@ func (a *assembly) explain(err error) error {
 	var lines []string
 	for _, fe := range errs.List {
 		o, rest := a.at(fe.Path)
+		if rc, in := o.route(rest); rc != "" {
+			lines = append(lines, fmt.Sprintf("RouteConfiguration %q: %s: %s", rc, in, fe.Msg))
+			continue
+		}
 		switch {
 		case o.kind == "":
 			lines = append(lines, fmt.Sprintf("%s: %s", fe.Path, fe.Msg))
@@ -202,6 +228,20 @@ func (a *assembly) explain(err error) error {
 		}
 	}
 	return errors.New(strings.Join(lines, "\n"))
+}
+
+// route returns the RouteConfiguration a path inside a listener is in and
+// the path inside it; "" when it is in none.
+func (o origin) route(rest string) (string, string) {
+	for prefix, name := range o.routes {
+		if rest == prefix {
+			return name, "(root)"
+		}
+		if strings.HasPrefix(rest, prefix+".") {
+			return name, strings.TrimPrefix(rest, prefix+".")
+		}
+	}
+	return "", ""
 }
 
 var danglingRE = regexp.MustCompile(`^no such cluster ("(?:[^"\\]|\\.)*")`)

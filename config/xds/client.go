@@ -81,6 +81,9 @@ type Client struct {
 	warmed   map[string]time.Time // EDS cluster → when it began to wait for endpoints
 	expired  map[string]bool      // EDS clusters whose initial fetch timed out
 	edsNames []string
+	rdsNames []string // route configurations asked of ADS
+	sdsNames []string // secrets asked of ADS
+	secrets  secretStore
 	watchers []chan struct{}
 	warned   map[string]bool
 	timers   []*time.Timer
@@ -93,6 +96,7 @@ type Client struct {
 
 	cds, lds *subStats
 	eds      map[string]*subStats
+	rds      map[string]*subStats // by stat_prefix NUL route_config_name
 	cp       *controlPlaneStats
 	guard    *guard.Guard // server.contained_panics
 
@@ -135,13 +139,15 @@ func New(o Options) (*Client, error) {
 		res: map[string]map[string]resource{}, active: map[string]*listenerv3.Listener{},
 		warmed: map[string]time.Time{}, expired: map[string]bool{}, warned: map[string]bool{}, lastVer: map[string]string{},
 		cds: typeStats(o.Stats, ClusterType), lds: typeStats(o.Stats, ListenerType),
-		eds: map[string]*subStats{}, cp: newControlPlaneStats(o.Stats),
+		eds: map[string]*subStats{}, rds: map[string]*subStats{}, cp: newControlPlaneStats(o.Stats),
 		ready: make(chan struct{}), pending: map[string]bool{}}
 	p, err := c.plan()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.File, err)
 	}
 	c.p = p
+	c.rdsNames = c.wantedRoutes(c.res) // static listeners' routes
+	c.sdsNames = c.wantedSecrets(c.res)
 	return c, nil
 }
 

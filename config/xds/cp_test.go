@@ -42,6 +42,8 @@ type controlPlane struct {
 	srv     *grpc.Server
 	nacks   []string // error_detail messages received
 	version string   // the snapshot version last set
+	opts    []grpc.ServerOption
+	peers   []string // client certificate common names of the streams opened (mTLS)
 }
 
 func startControlPlane(t *testing.T) *controlPlane {
@@ -64,6 +66,14 @@ func (cp *controlPlane) port() uint32 {
 
 func (cp *controlPlane) serve(ln net.Listener) {
 	cb := serverv3.CallbackFuncs{
+		StreamOpenFunc: func(ctx context.Context, _ int64, _ string) error {
+			cp.notePeer(ctx)
+			return nil
+		},
+		DeltaStreamOpenFunc: func(ctx context.Context, _ int64, _ string) error {
+			cp.notePeer(ctx)
+			return nil
+		},
 		StreamRequestFunc: func(_ int64, r *discoveryv3.DiscoveryRequest) error {
 			cp.nack(r.GetErrorDetail().GetMessage())
 			return nil
@@ -74,7 +84,7 @@ func (cp *controlPlane) serve(ln net.Listener) {
 		},
 	}
 	xs := serverv3.NewServer(context.Background(), cp.cache, cb)
-	gs := grpc.NewServer()
+	gs := grpc.NewServer(cp.opts...)
 	discoveryv3.RegisterAggregatedDiscoveryServiceServer(gs, xs)
 	clusterservice.RegisterClusterDiscoveryServiceServer(gs, xs)
 	listenerservice.RegisterListenerDiscoveryServiceServer(gs, xs)

@@ -1,7 +1,8 @@
 // Package xds is sluice's dynamic configuration: Envoy's xDS protocol over
 // gRPC (ADS or one stream per type; State of the World or Delta) and
 // Envoy's path_config_source files, for listeners (LDS), clusters (CDS) and
-// endpoints (EDS).
+// endpoints (EDS), and over ADS route configurations (RDS, rds.go: inlined
+// into the listener's http_connection_manager before translation).
 //
 // Resources received are kept as Envoy's protos, merged with the
 // bootstrap's static resources into one Bootstrap and translated by the

@@ -5,7 +5,9 @@ import (
 	"strings"
 
 	adminv3 "github.com/envoyproxy/go-control-plane/envoy/admin/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -19,7 +21,9 @@ import (
 // ConfigDump renders Envoy's /config_dump from the Envoy resources sluice
 // holds: the bootstrap (BootstrapConfigDump), its static and the received
 // dynamic clusters and listeners (ClustersConfigDump, ListenersConfigDump,
-// with version_info and last_updated) and, with includeEDS, the endpoints
+// with version_info and last_updated), the route configurations and
+// secrets received (RoutesConfigDump, SecretsConfigDump, private keys
+// redacted) and, with includeEDS, the endpoints
 // (EndpointsConfigDump). resource, when set, lists the elements of that
 // repeated field of the dumps instead ("dynamic_active_clusters"); mask
 // keeps only the comma-separated field paths of each entry (Envoy's
@@ -167,10 +171,54 @@ func (c *Client) dumps(includeEDS bool) []proto.Message {
 			VersionInfo: r.version, EndpointConfig: pack(r.msg), LastUpdated: timestamppb.New(r.updated)})
 	}
 	out := []proto.Message{bs, cl, ls}
+	if len(c.res[RouteType]) > 0 { // RDS received (rds.go)
+		rd := &adminv3.RoutesConfigDump{}
+		for _, n := range sortedKeys(c.res[RouteType]) {
+			r := c.res[RouteType][n]
+			rd.DynamicRouteConfigs = append(rd.DynamicRouteConfigs, &adminv3.RoutesConfigDump_DynamicRouteConfig{
+				VersionInfo: r.version, RouteConfig: pack(r.msg), LastUpdated: timestamppb.New(r.updated)})
+		}
+		out = append(out, rd)
+	}
+	if len(c.res[SecretType]) > 0 { // SDS received (sds.go); keys redacted as Envoy does
+		sd := &adminv3.SecretsConfigDump{}
+		for _, n := range sortedKeys(c.res[SecretType]) {
+			r := c.res[SecretType][n]
+			sd.DynamicActiveSecrets = append(sd.DynamicActiveSecrets, &adminv3.SecretsConfigDump_DynamicSecret{
+				Name: n, VersionInfo: r.version, Secret: pack(redact(r.msg.(*tlsv3.Secret))), LastUpdated: timestamppb.New(r.updated)})
+		}
+		out = append(out, sd)
+	}
 	if includeEDS {
 		out = append(out, ep)
 	}
 	return out
+}
+
+// redact returns a copy of a secret without its private material, shown
+// as Envoy's admin shows it: "[redacted]".
+func redact(s *tlsv3.Secret) *tlsv3.Secret {
+	s = proto.Clone(s).(*tlsv3.Secret)
+	red := func() *corev3.DataSource {
+		return &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: "[redacted]"}}
+	}
+	if tc := s.GetTlsCertificate(); tc != nil {
+		if tc.PrivateKey != nil {
+			tc.PrivateKey = red()
+		}
+		if tc.Password != nil {
+			tc.Password = red()
+		}
+	}
+	if g := s.GetGenericSecret(); g != nil && g.Secret != nil {
+		g.Secret = red()
+	}
+	if k := s.GetSessionTicketKeys(); k != nil {
+		for i := range k.Keys {
+			k.Keys[i] = red()
+		}
+	}
+	return s
 }
 
 func pack(m proto.Message) *anypb.Any {

@@ -13,6 +13,7 @@ import (
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 
 	"github.com/sluice-proxy/sluice/config/envoy"
@@ -144,7 +145,7 @@ func (c *Client) refuse(typeURL string, err error) {
 }
 
 // edsFiles runs the path_config_source files of the dynamic EDS clusters
-// held: one watcher per file, started when a cluster names it and stopped
+// held and of the listeners' RDS: one watcher per file, started when a cluster names it and stopped
 // when none does any more. c.mu is held.
 type edsFiles struct {
 	ctx     context.Context // Run's; nil before Run
@@ -158,11 +159,25 @@ func (c *Client) reconcileFiles() {
 	if ef.ctx == nil || ef.stopped {
 		return
 	}
-	want := map[string]*corev3.PathConfigSource{}
+	type watched struct {
+		typeURL string
+		pcs     *corev3.PathConfigSource
+	}
+	want := map[string]*watched{}
 	for _, r := range c.res[ClusterType] {
 		cl := r.msg.(*clusterv3.Cluster)
 		if pcs := cl.GetEdsClusterConfig().GetEdsConfig().GetPathConfigSource(); cl.GetType() == clusterv3.Cluster_EDS && pcs != nil {
-			want[newFileSource(EndpointType, pcs, c.o.File).path] = pcs
+			want[newFileSource(EndpointType, pcs, c.o.File).path] = &watched{EndpointType, pcs}
+		}
+	}
+	// RDS files of the static and dynamic listeners' http_connection_managers.
+	ls := append([]*listenerv3.Listener(nil), c.o.Bootstrap.GetStaticResources().GetListeners()...)
+	for _, r := range c.res[ListenerType] {
+		ls = append(ls, r.msg.(*listenerv3.Listener))
+	}
+	for _, l := range ls {
+		for _, pcs := range rdsFiles(l) {
+			want[newFileSource(RouteType, pcs, c.o.File).path] = &watched{RouteType, pcs}
 		}
 	}
 	for path, stop := range ef.running {
@@ -171,13 +186,13 @@ func (c *Client) reconcileFiles() {
 			delete(ef.running, path)
 		}
 	}
-	for path, pcs := range want {
+	for path, w := range want {
 		if ef.running[path] != nil || c.staticFiles[path] {
 			continue
 		}
 		ctx, cancel := context.WithCancel(ef.ctx)
 		ef.running[path] = cancel
-		f := newFileSource(EndpointType, pcs, c.o.File)
+		f := newFileSource(w.typeURL, w.pcs, c.o.File)
 		ef.wg.Add(1)
 		go func() { defer ef.wg.Done(); f.run(ctx, c) }()
 	}

@@ -116,6 +116,11 @@ func (c *Client) plan() (*plan, error) {
 			return nil, fmt.Errorf("%s: give ads, api_config_source or path_config_source", path)
 		}
 	}
+	// RDS: listeners whose http_connection_manager names an `ads` route
+	// config source get it over the ADS stream (rds.go).
+	if ads != nil {
+		ads.types = append(ads.types, RouteType, SecretType) // and SDS (sds.go)
+	}
 	if ads != nil && len(ads.types) > 0 {
 		p.streams = append([]*stream{ads}, p.streams...)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
@@ -25,6 +26,7 @@ type sotwState struct {
 	version string // last accepted version_info
 	nonce   string // last response's nonce
 	sent    bool   // a request went out on this stream
+	names   string // the names last asked for (non-wildcard types)
 }
 
 // sotwOnce runs one State of the World stream until it fails. It reports
@@ -60,6 +62,7 @@ func (s *stream) sotwOnce(ctx context.Context, c *Client) (bool, error) {
 			req.ErrorDetail = &rpcstatus.Status{Code: int32(codes.InvalidArgument), Message: detail.Error()}
 		}
 		st.sent = true
+		st.names = strings.Join(names, "\x00")
 		return cs.SendMsg(req)
 	}
 	mu.Lock()
@@ -79,10 +82,16 @@ func (s *stream) sotwOnce(ctx context.Context, c *Client) (bool, error) {
 			case <-ctx.Done():
 				return
 			case <-changed:
+				// EDS or RDS names changed: ask again for those types
+				// whose list differs from the one last sent.
 				mu.Lock()
-				if states[EndpointType] != nil {
-					if err := send(EndpointType, nil); err != nil {
+				for t, st := range states {
+					if handler(t).Wildcard || strings.Join(c.names(t), "\x00") == st.names {
+						continue
+					}
+					if err := send(t, nil); err != nil {
 						cancel()
+						break
 					}
 				}
 				mu.Unlock()

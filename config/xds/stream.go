@@ -106,7 +106,9 @@ func backoff(base, maxD time.Duration, attempt int) time.Duration {
 }
 
 // dial opens a gRPC connection to the management cluster through sluice's
-// own cluster (its hosts, health and upstream_cx_* stats). A connection per
+// own cluster (its hosts, health and upstream_cx_* stats, and its
+// transport_socket: TLS or mTLS to the control plane happens in
+// cluster.Connect, so gRPC's own credentials stay insecure). A connection per
 // attempt keeps reconnecting under the stream's backoff alone.
 func (s *stream) dial(c *Client) (*grpc.ClientConn, error) {
 	return grpc.NewClient("passthrough:///"+s.cluster,

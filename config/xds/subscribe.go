@@ -26,13 +26,16 @@ func (c *Client) watch() (<-chan struct{}, func()) {
 }
 
 // resubscribe recomputes the EDS names (the service names of the EDS
-// clusters held) and tells the streams when they changed. c.mu is held.
+// clusters held) and the RDS names (the route configurations listeners
+// ask of ADS) and tells the streams when they changed. c.mu is held.
 func (c *Client) resubscribe() {
-	names := c.wantedEDS(c.res)
-	if strings.Join(names, "\x00") == strings.Join(c.edsNames, "\x00") {
+	names, routes, secrets := c.wantedEDS(c.res), c.wantedRoutes(c.res), c.wantedSecrets(c.res)
+	if strings.Join(names, "\x00") == strings.Join(c.edsNames, "\x00") &&
+		strings.Join(routes, "\x00") == strings.Join(c.rdsNames, "\x00") &&
+		strings.Join(secrets, "\x00") == strings.Join(c.sdsNames, "\x00") {
 		return
 	}
-	c.edsNames = names
+	c.edsNames, c.rdsNames, c.sdsNames = names, routes, secrets
 	for _, w := range c.watchers {
 		select {
 		case w <- struct{}{}:
@@ -42,13 +45,19 @@ func (c *Client) resubscribe() {
 }
 
 // names returns what a stream subscribes to for typeURL: nil for a
-// wildcard type, else the EDS names.
+// wildcard type, else the RDS or EDS names.
 func (c *Client) names(typeURL string) []string {
 	if h := handler(typeURL); h != nil && h.Wildcard {
 		return nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	switch typeURL {
+	case RouteType:
+		return append([]string(nil), c.rdsNames...)
+	case SecretType:
+		return append([]string(nil), c.sdsNames...)
+	}
 	return append([]string(nil), c.edsNames...)
 }
 

@@ -75,7 +75,12 @@ func (c *Client) apply(u *update) (err error) {
 			}
 		}
 	} else {
+		// TLS contexts built by this update read its secrets (sds.go).
+		c.secrets.set(cand[SecretType])
 		err = c.build(cand)
+		if err != nil {
+			c.secrets.set(c.res[SecretType])
+		}
 	}
 	took := time.Since(start)
 	for _, s := range st {
@@ -126,6 +131,8 @@ func (c *Client) statsFor(u *update) []*subStats {
 		return []*subStats{c.cds}
 	case ListenerType:
 		return []*subStats{c.lds}
+	case RouteType:
+		return c.rdsStats(u)
 	case EndpointType:
 		names := map[string]bool{}
 		for n := range u.resources {

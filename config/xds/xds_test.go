@@ -81,6 +81,7 @@ func startSluiceOpts(t *testing.T, bootstrap, file, nodeID, nodeCluster string) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv.Secrets, srv.Clusters.Secrets = cl, cl // SDS over ADS, as cmd/sluice does
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { cl.Run(ctx); close(done) }()
