@@ -64,3 +64,29 @@ func grpcEncodeMessage(s string) string {
 	}
 	return b.String()
 }
+
+// grpcTrailerKeys are what a gRPC trailers-only response carries that
+// belongs in trailers.
+var grpcTrailerKeys = []string{"Grpc-Status", "Grpc-Message", "Grpc-Status-Details-Bin"}
+
+// trailersOnly turns an upstream trailers-only gRPC response (its status in
+// the one HEADERS frame, which ends the stream) into headers and trailers.
+// The reverse proxy flushes the head of a streamed response from a timer,
+// so it may go out before the handler ends and the status would then sit
+// in headers that do not end the stream, which gRPC clients refuse
+// ("server closed the stream without sending trailers"). As real trailers
+// the status arrives whatever the timing.
+func trailersOnly(resp *http.Response) {
+	if resp.Header.Get("Grpc-Status") == "" {
+		return
+	}
+	for _, k := range grpcTrailerKeys {
+		if v, ok := resp.Header[k]; ok {
+			if resp.Trailer == nil {
+				resp.Trailer = http.Header{}
+			}
+			resp.Trailer[k] = v
+			delete(resp.Header, k)
+		}
+	}
+}

@@ -182,6 +182,9 @@ func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		resp.Header.Set("Server", t.m.cfg.ServerName)
 	}
 	rs.route.MutateResponse(resp.Header)
+	if resp.ContentLength == 0 && isGRPC(r) {
+		trailersOnly(resp)
+	}
 	if resp.StatusCode != http.StatusSwitchingProtocols { // the tunnel needs the writable body
 		resp.Body = &watchedBody{ReadCloser: resp.Body, st: st, ctx: r.Context()}
 	}
