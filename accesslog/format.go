@@ -1,6 +1,6 @@
 // Package accesslog formats access log lines with Envoy's command operators
 // (%START_TIME%, %REQ(X?Y):Z%, %RESP(...)%, %RESPONSE_CODE%,
-// %RESPONSE_FLAGS%, %DURATION%, %UPSTREAM_HOST%, ...) as text or as
+// %RESPONSE_FLAGS%, %DURATION%, %UPSTREAM_HOST%, %GRPC_STATUS%, ...) as text or as
 // json_format objects, and writes them to files shared by path. A format is
 // compiled once per config into a list of parts; formatting appends to a
 // caller's buffer.
@@ -39,7 +39,7 @@ var simpleOps = map[string]bool{
 	"DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT": true, "REQUESTED_SERVER_NAME": true,
 	"ROUTE_NAME": true, "RESPONSE_CODE_DETAILS": true, "CONNECTION_ID": true, "REQUEST_DURATION": true,
 	"RESPONSE_DURATION": true, "UPSTREAM_TRANSPORT_FAILURE_REASON": true, "HOSTNAME": true,
-	"CONNECTION_TERMINATION_DETAILS": true, "UPSTREAM_LOCAL_ADDRESS": true,
+	"CONNECTION_TERMINATION_DETAILS": true, "UPSTREAM_LOCAL_ADDRESS": true, "GRPC_STATUS": true,
 }
 
 var numericOps = map[string]bool{"RESPONSE_CODE": true, "DURATION": true, "BYTES_RECEIVED": true,
@@ -114,6 +114,11 @@ func parseOp(s string) (part, error) {
 			return p, fmt.Errorf("operator %%%s%%: needs a header name", s)
 		}
 	case "START_TIME":
+		p.arg = arg
+	case "GRPC_STATUS":
+		if !grpcFormats[arg] {
+			return p, fmt.Errorf("operator %%%s%%: want CAMEL_STRING, SNAKE_STRING or NUMBER", s)
+		}
 		p.arg = arg
 	default:
 		return p, fmt.Errorf("unknown command operator %%%s%%", s)

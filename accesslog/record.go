@@ -104,6 +104,8 @@ func (r *Record) raw(p *part) (string, bool) {
 		return header(r.RespHeader, p.arg, p.alt)
 	case "TRAILER":
 		return header(r.RespTrailer, p.arg, p.alt)
+	case "GRPC_STATUS":
+		return r.grpcStatus(p.arg)
 	}
 	return "", false
 }

@@ -11,9 +11,10 @@
 # Paths: direct-1 (1 connection x CONNS*STREAMS streams), direct-8 (CONNS x
 # STREAMS), haproxy 2.6 with http-reuse always (h2 both sides), nghttpx with
 # 2 workers, pool and pool-1conn (cluster/httppool behind bench/poolproxy,
-# a minimal h2c proxy: the pool without sluice's HTTP path), sluice (http_connection_manager, skipped with a message while
-# this sluice lacks it) and sluice-1conn (one client connection x all
-# streams: the case only a pool like sluice's fixes).
+# a minimal h2c proxy: the pool without sluice's HTTP path), sluice
+# (http_connection_manager from an Envoy config file; skipped with a message
+# should the file not validate) and sluice-1conn (one client connection x
+# all streams: the case only a pool like sluice's fixes).
 # Needs: go, python3-grpcio, haproxy, nghttp2-proxy (apt-get install ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -18,10 +18,30 @@ type RouteAction struct {
 	Timeout *Duration `yaml:"timeout" json:"timeout,omitempty"`
 	// IdleTimeout, when set, overrides the connection manager's
 	// stream_idle_timeout for this route; 0s disables it.
-	IdleTimeout           *Duration      `yaml:"idle_timeout" json:"idle_timeout,omitempty"`
-	RetryPolicy           *RetryPolicy   `yaml:"retry_policy" json:"retry_policy,omitempty"`
-	RequestMirrorPolicies []MirrorPolicy `yaml:"request_mirror_policies" json:"request_mirror_policies,omitempty"`
-	HashPolicy            []HashPolicy   `yaml:"hash_policy" json:"hash_policy,omitempty"`
+	IdleTimeout *Duration    `yaml:"idle_timeout" json:"idle_timeout,omitempty"`
+	RetryPolicy *RetryPolicy `yaml:"retry_policy" json:"retry_policy,omitempty"`
+	// MaxGrpcTimeout (Envoy's older field), when set, makes a gRPC
+	// request's grpc-timeout (infinity when absent) the route timeout,
+	// capped by this value unless it is 0s. GrpcTimeoutOffset is then
+	// taken off it, when smaller.
+	MaxGrpcTimeout    *Duration `yaml:"max_grpc_timeout" json:"max_grpc_timeout,omitempty"`
+	GrpcTimeoutOffset *Duration `yaml:"grpc_timeout_offset" json:"grpc_timeout_offset,omitempty"`
+	// MaxStreamDuration bounds the whole stream, and when its
+	// grpc_timeout_header_max is set, a request's grpc-timeout does.
+	MaxStreamDuration     *MaxStreamDuration `yaml:"max_stream_duration" json:"max_stream_duration,omitempty"`
+	RequestMirrorPolicies []MirrorPolicy     `yaml:"request_mirror_policies" json:"request_mirror_policies,omitempty"`
+	HashPolicy            []HashPolicy       `yaml:"hash_policy" json:"hash_policy,omitempty"`
+}
+
+// MaxStreamDuration is Envoy's RouteAction.MaxStreamDuration.
+type MaxStreamDuration struct {
+	// MaxStreamDuration bounds every stream of the route; 0s or unset: none.
+	MaxStreamDuration *Duration `yaml:"max_stream_duration" json:"max_stream_duration,omitempty"`
+	// GrpcTimeoutHeaderMax, when set, makes a request's grpc-timeout the
+	// stream's bound, capped by this value unless it is 0s.
+	GrpcTimeoutHeaderMax *Duration `yaml:"grpc_timeout_header_max" json:"grpc_timeout_header_max,omitempty"`
+	// GrpcTimeoutHeaderOffset is taken off the grpc-timeout, when smaller.
+	GrpcTimeoutHeaderOffset *Duration `yaml:"grpc_timeout_header_offset" json:"grpc_timeout_header_offset,omitempty"`
 }
 
 // WeightedClusters is Envoy's WeightedCluster: one cluster picked per

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/sluice-proxy/sluice/cluster"
+	"github.com/sluice-proxy/sluice/cluster/httppool"
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/internal/guard"
 	"github.com/sluice-proxy/sluice/proxy/ioloop"
@@ -46,6 +47,10 @@ type Env struct {
 	// HealthCheckFailed reports whether the server fails health checks
 	// (admin POST /healthcheck/fail, or /drain_listeners); nil: never.
 	HealthCheckFailed func() bool
+	// HTTPPools are the server's HTTP upstream pools over Clusters, shared
+	// by every HTTP filter chain so upstream connections are too; nil (an
+	// Env built by hand) makes each user build and close its own.
+	HTTPPools *httppool.Pools
 }
 
 // PerConnectionBufferLimit returns BufferLimit, or the default when unset.

@@ -40,7 +40,7 @@ func (s *Server) apply(cfg *config.Config) error {
 		return fmt.Errorf("listeners: the config has none and would drain all %d running listeners; "+
 			"set allow_no_listeners: true to do that on purpose", len(s.listeners))
 	}
-	env := &filters.Env{Stats: s.Store.Root(), Clusters: s.Clusters, Log: s.log, Guard: s.guard, Loops: s.loops, Secrets: s.Secrets, Factories: s.factories}
+	env := &filters.Env{Stats: s.Store.Root(), Clusters: s.Clusters, Log: s.log, Guard: s.guard, Loops: s.loops, Secrets: s.Secrets, Factories: s.factories, HTTPPools: s.httpPools}
 	env.HealthCheckFailed = func() bool { return s.healthFail.Load() || s.drainingAll.Load() }
 	type plan struct {
 		cfg    config.Listener

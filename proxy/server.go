@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/cluster"
+	"github.com/sluice-proxy/sluice/cluster/httppool"
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/internal/guard"
@@ -67,6 +68,7 @@ type Server struct {
 	inherited   map[string]net.Listener // hotrestart.go; guarded by mu
 	drainTime   time.Duration           // DrainTime; 0: the config's
 	factories   filters.Factories       // Filters: known to this server only
+	httpPools   *httppool.Pools         // shared by all HTTP filter chains
 }
 
 // Option configures a Server at New.
@@ -126,6 +128,7 @@ func New(store *stats.Store, log *slog.Logger, opts ...Option) *Server {
 		inherited: o.inherited, drainTime: o.drainTime,
 	}
 	s.guard = &guard.Guard{Log: log, Panics: srv.Counter("contained_panics")}
+	s.httpPools = httppool.NewPools(s.Clusters, httppool.Options{Log: log})
 	if n := o.ioLoops; n != 0 {
 		if n < 0 {
 			n = ioloop.DefaultCount(runtime.GOMAXPROCS(0))
@@ -178,6 +181,9 @@ func (s *Server) Shutdown() {
 	s.draining.Wait()
 	s.Overload.Close()
 	s.dyn.wg.Wait()
+	if err := s.httpPools.Close(); err != nil {
+		s.log.Warn("closing HTTP upstream pools", "err", err)
+	}
 	s.Clusters.Close()
 	if s.loops != nil {
 		s.loops.Close()

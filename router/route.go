@@ -42,6 +42,7 @@ type Route struct {
 	autoHost      bool
 
 	timeout       time.Duration
+	grpcT         grpcTimeouts
 	idle          time.Duration
 	hasIdle       bool
 	retry         *RetryPolicy
@@ -118,6 +119,7 @@ func compileAction(r *Route, a *config.RouteAction, path string, errs *config.Er
 	if a.IdleTimeout != nil {
 		r.idle, r.hasIdle = a.IdleTimeout.D(), true
 	}
+	r.grpcT = compileGrpcTimeouts(a)
 	switch {
 	case a.RetryPolicy != nil:
 		r.retry = compileRetry(a.RetryPolicy)

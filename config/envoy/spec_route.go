@@ -52,7 +52,13 @@ var routeSpecs = []message{
 		okNote("auto_host_rewrite", "exposed to the connection manager, which knows the upstream host"),
 		ok("host_rewrite_header"), okNote("timeout", "15s when unset; 0s disables"), ok("idle_timeout"),
 		ok("retry_policy"), ok("request_mirror_policies"),
+		okNote("max_grpc_timeout", "grpc-timeout of gRPC requests as the route timeout, sent upstream as grpc-timeout"),
+		ok("grpc_timeout_offset"), ok("max_stream_duration"),
 		okNote("hash_policy", "header, cookie (without generating one), connection_properties, query_parameter; xxHash64 folded as Envoy does"),
+	}},
+	{name: "envoy.config.route.v3.RouteAction.MaxStreamDuration", fields: []field{
+		okNote("max_stream_duration", "a deadline on the stream from its start; expiry answers 504"),
+		ok("grpc_timeout_header_max"), ok("grpc_timeout_header_offset"),
 	}},
 	{name: "envoy.config.route.v3.WeightedCluster", fields: oks("clusters", "total_weight")},
 	{name: "envoy.config.route.v3.WeightedCluster.ClusterWeight", fields: oks("name", "weight"),

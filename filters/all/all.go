@@ -24,6 +24,7 @@ import (
 	_ "github.com/sluice-proxy/sluice/filters/http/cors"           // HTTP cors
 	_ "github.com/sluice-proxy/sluice/filters/http/decompressor"   // HTTP decompressor
 	_ "github.com/sluice-proxy/sluice/filters/http/fault"          // HTTP fault
+	_ "github.com/sluice-proxy/sluice/filters/http/grpcstats"      // HTTP grpc_stats
 	_ "github.com/sluice-proxy/sluice/filters/http/healthcheck"    // HTTP health_check
 	_ "github.com/sluice-proxy/sluice/filters/http/jwtauthn"       // jwt_authn HTTP filter
 	_ "github.com/sluice-proxy/sluice/filters/http/localratelimit" // HTTP local_ratelimit

@@ -56,6 +56,7 @@ type Manager struct {
 	handler  http.Handler // the HTTP filters, then the router
 	upstream UpstreamFunc
 	pools    *httppool.Pools
+	ownPools bool // pools were made for this filter, closed with it
 	upgrades upgradeTransports
 	ups      upstreamCache
 	proxy    *httputil.ReverseProxy
@@ -81,7 +82,10 @@ func New(cfg *Config, env *filters.Env) (*Manager, error) {
 	if m.log == nil {
 		m.log = slog.Default()
 	}
-	m.pools = httppool.NewPools(env.Clusters, httppool.Options{Log: m.log})
+	m.pools = env.HTTPPools
+	if m.pools == nil {
+		m.pools, m.ownPools = httppool.NewPools(env.Clusters, httppool.Options{Log: m.log}), true
+	}
 	m.upstream = poolUpstreams(m.pools)
 	rt, err := router.Compile(&cfg.RouteConfig)
 	if err != nil {
@@ -143,9 +147,13 @@ func newAccessLogger(a AccessLog) (accessLogger, error) {
 	return l, err
 }
 
-// Close closes the filter's upstream pools.
+// Close closes the filter's upgrade transports, and its upstream pools
+// when they are its own rather than the server's.
 func (m *Manager) Close() error {
 	m.upgrades.close()
+	if !m.ownPools {
+		return nil
+	}
 	return m.pools.Close()
 }
 

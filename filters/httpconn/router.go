@@ -21,7 +21,23 @@ type routeState struct {
 	cl    *cluster.Cluster
 	ups   *upstreamStats
 	route *router.Route
+	// body is the downstream HTTP/2 request body; see closeThrough.
+	body io.Closer
 }
+
+// closeThrough is the upstream request body over an HTTP/2 downstream
+// body whose Close really closes it. The reverse proxy hands the
+// transport a body whose Close does nothing, and net/http's HTTP/2 client
+// waits, when the upstream ends a stream the client is still sending on
+// (a gRPC server failing a streaming call), for its body writer, which is
+// blocked reading the downstream: without this the call would hang until
+// the route timeout instead of ending with the upstream's trailers.
+type closeThrough struct {
+	io.Reader
+	c io.Closer
+}
+
+func (b closeThrough) Close() error { return b.c.Close() }
 
 // remoteAddr is the request's peer as a net.Addr, for source_ip hashing.
 func remoteAddr(r *http.Request) net.Addr {
@@ -76,7 +92,11 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 		m.localReply(w, r, http.StatusServiceUnavailable, "", httpfilter.NoClusterFound)
 		return
 	}
-	ctx := context.WithValue(r.Context(), routeStateKey{}, &routeState{cl: cl, ups: m.ups.of(cl), route: rt})
+	rs := &routeState{cl: cl, ups: m.ups.of(cl), route: rt}
+	if r.ProtoMajor == 2 && r.Body != nil && r.Body != http.NoBody {
+		rs.body = r.Body
+	}
+	ctx := context.WithValue(r.Context(), routeStateKey{}, rs)
 	if h, ok := rt.HashKey(r, remoteAddr(r)); ok {
 		ctx = httppool.WithHash(context.WithValue(ctx, upgradeHashKey{}, h), h)
 	}
@@ -86,13 +106,26 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 		m.stats.CxUpgradesActive.Inc()
 		defer m.stats.CxUpgradesActive.Dec()
 	}
-	if d := rt.Timeout(); d > 0 && !isUpgrade(r) {
-		if !m.router.SuppressEnvoyHeaders {
-			r.Header.Set("X-Envoy-Expected-Rq-Timeout-Ms", strconv.FormatInt(d.Milliseconds(), 10))
+	if to := rt.RequestTimeouts(r.Header); !isUpgrade(r) {
+		d := to.Route
+		if d > 0 {
+			if !m.router.SuppressEnvoyHeaders {
+				r.Header.Set("X-Envoy-Expected-Rq-Timeout-Ms", strconv.FormatInt(d.Milliseconds(), 10))
+			}
+			if to.GRPC {
+				r.Header.Set("Grpc-Timeout", router.FormatGrpcTimeout(d))
+			}
 		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d)
-		defer cancel()
+		// The stream bound (max_stream_duration) is one more deadline on
+		// the same exchange: the nearer one wins.
+		if s := to.Stream; s > 0 && (d <= 0 || s < d) {
+			d = s
+		}
+		if d > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
+		}
 	}
 	out := r.WithContext(ctx)
 	out.RemoteAddr = "" // the reverse proxy must not append to x-forwarded-for: prepare did
@@ -121,6 +154,9 @@ type routerTransport struct{ m *Manager }
 func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	rs := r.Context().Value(routeStateKey{}).(*routeState)
 	st := httpfilter.FromContext(r.Context())
+	if rs.body != nil && r.Body != nil && r.Body != http.NoBody {
+		r.Body = closeThrough{r.Body, rs.body} // the reverse proxy's own outgoing request
+	}
 	var up Upstream = t.m.upgrades.get(rs.cl)
 	if !isUpgrade(r) {
 		var ok bool
@@ -146,6 +182,9 @@ func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		resp.Header.Set("Server", t.m.cfg.ServerName)
 	}
 	rs.route.MutateResponse(resp.Header)
+	if resp.ContentLength == 0 && isGRPC(r) {
+		trailersOnly(resp)
+	}
 	if resp.StatusCode != http.StatusSwitchingProtocols { // the tunnel needs the writable body
 		resp.Body = &watchedBody{ReadCloser: resp.Body, st: st, ctx: r.Context()}
 	}
@@ -203,6 +242,10 @@ func (m *Manager) localReply(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (m *Manager) localReplyBody(w http.ResponseWriter, r *http.Request, status int, body string) {
+	if isGRPC(r) && status >= 400 {
+		m.grpcLocalReply(w, status, body)
+		return
+	}
 	h := w.Header()
 	if body != "" {
 		h.Set("Content-Type", "text/plain")

@@ -250,7 +250,7 @@ func uuid4() string {
 // writeAccess writes the request's line to every access log.
 func (m *Manager) writeAccess(w *stream, r *http.Request, s *filters.Session, body *countingBody, d time.Duration) {
 	rec := &accesslog.Record{
-		Start: w.start, Duration: d, Req: r, RespHeader: w.Header(), Status: w.status,
+		Start: w.start, Duration: d, Req: r, RespHeader: w.Header(), RespTrailer: trailersOf(w.Header()), Status: w.status,
 		Flags: w.st.Flags().String(), BytesReceived: body.n, BytesSent: w.sent,
 		UpstreamHost: w.st.UpstreamHost, Cluster: w.st.Cluster,
 		DownstreamAddr: s.Remote.String(), LocalAddr: s.Local.String(), ServerName: s.SNI,
@@ -274,4 +274,31 @@ func (m *Manager) writeAccess(w *stream, r *http.Request, s *filters.Session, bo
 			m.log.Warn("http_connection_manager: writing the access log", "err", err)
 		}
 	}
+}
+
+// trailersOf returns the response trailers a handler set in h, the way
+// net/http takes them: keys with http.TrailerPrefix, and the names the
+// Trailer header announced (the reverse proxy uses either); nil if none.
+func trailersOf(h http.Header) http.Header {
+	var t http.Header
+	for k, v := range h {
+		if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok {
+			if t == nil {
+				t = http.Header{}
+			}
+			t[http.CanonicalHeaderKey(name)] = v
+		}
+	}
+	for _, line := range h["Trailer"] {
+		for _, name := range strings.Split(line, ",") {
+			name = http.CanonicalHeaderKey(strings.TrimSpace(name))
+			if v, ok := h[name]; ok {
+				if t == nil {
+					t = http.Header{}
+				}
+				t[name] = v
+			}
+		}
+	}
+	return t
 }

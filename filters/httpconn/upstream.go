@@ -23,9 +23,8 @@ type Upstream interface {
 // UpstreamFunc returns the Upstream of a cluster; false when it has none.
 type UpstreamFunc func(cl *cluster.Cluster) (Upstream, bool)
 
-// poolUpstreams hands out the pools of the filter's own httppool.Pools
-// (the server does not hand filters a shared one yet), closed with the
-// filter.
+// poolUpstreams hands out the pools of ps: the server's (filters.Env's
+// HTTPPools), or the filter's own when built outside a server.
 func poolUpstreams(ps *httppool.Pools) UpstreamFunc {
 	return func(cl *cluster.Cluster) (Upstream, bool) {
 		p, err := ps.For(cl)

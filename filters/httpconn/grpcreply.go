@@ -1,0 +1,92 @@
+package httpconn
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// isGRPC reports a gRPC request by its content-type (application/grpc or
+// application/grpc+proto and the like), as Envoy's Grpc::Common does.
+func isGRPC(r *http.Request) bool {
+	v := r.Header.Get("Content-Type")
+	const g = "application/grpc"
+	return v == g || (strings.HasPrefix(v, g) && (v[len(g)] == '+' || v[len(g)] == ';'))
+}
+
+// grpcStatusOf maps a local reply's HTTP status to a gRPC status code the
+// way Envoy's Grpc::Utility::httpToGrpcStatus does, so a gRPC client sees
+// a meaningful code rather than a bare HTTP error.
+func grpcStatusOf(status int) int {
+	switch status {
+	case http.StatusBadRequest:
+		return 13 // INTERNAL
+	case http.StatusUnauthorized:
+		return 16 // UNAUTHENTICATED
+	case http.StatusForbidden:
+		return 7 // PERMISSION_DENIED
+	case http.StatusNotFound:
+		return 12 // UNIMPLEMENTED
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return 14 // UNAVAILABLE
+	default:
+		return 2 // UNKNOWN
+	}
+}
+
+// grpcLocalReply answers a gRPC request with a trailers-only response, as
+// Envoy turns its local replies for gRPC requests: HTTP 200, grpc-status
+// from the HTTP status, grpc-message the body.
+func (m *Manager) grpcLocalReply(w http.ResponseWriter, status int, body string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/grpc")
+	h.Set("Grpc-Status", strconv.Itoa(grpcStatusOf(status)))
+	if body != "" {
+		h.Set("Grpc-Message", grpcEncodeMessage(body))
+	}
+	if m.cfg.ServerName != "" {
+		h.Set("Server", m.cfg.ServerName)
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// grpcEncodeMessage percent-encodes what gRPC's grpc-message may not carry
+// raw: bytes outside printable ASCII, and '%'.
+func grpcEncodeMessage(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '%' {
+			b.WriteString("%" + strings.ToUpper(strconv.FormatUint(uint64(c)|0x100, 16)[1:]))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// grpcTrailerKeys are what a gRPC trailers-only response carries that
+// belongs in trailers.
+var grpcTrailerKeys = []string{"Grpc-Status", "Grpc-Message", "Grpc-Status-Details-Bin"}
+
+// trailersOnly turns an upstream trailers-only gRPC response (its status in
+// the one HEADERS frame, which ends the stream) into headers and trailers.
+// The reverse proxy flushes the head of a streamed response from a timer,
+// so it may go out before the handler ends and the status would then sit
+// in headers that do not end the stream, which gRPC clients refuse
+// ("server closed the stream without sending trailers"). As real trailers
+// the status arrives whatever the timing.
+func trailersOnly(resp *http.Response) {
+	if resp.Header.Get("Grpc-Status") == "" {
+		return
+	}
+	for _, k := range grpcTrailerKeys {
+		if v, ok := resp.Header[k]; ok {
+			if resp.Trailer == nil {
+				resp.Trailer = http.Header{}
+			}
+			resp.Trailer[k] = v
+			delete(resp.Header, k)
+		}
+	}
+}
