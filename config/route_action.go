@@ -22,6 +22,8 @@ type RouteAction struct {
 	RetryPolicy           *RetryPolicy   `yaml:"retry_policy" json:"retry_policy,omitempty"`
 	RequestMirrorPolicies []MirrorPolicy `yaml:"request_mirror_policies" json:"request_mirror_policies,omitempty"`
 	HashPolicy            []HashPolicy   `yaml:"hash_policy" json:"hash_policy,omitempty"`
+	// UpgradeConfigs enables upgrades per route (route_upgrade.go).
+	UpgradeConfigs []UpgradeConfig `yaml:"upgrade_configs" json:"upgrade_configs,omitempty"`
 }
 
 // WeightedClusters is Envoy's WeightedCluster: one cluster picked per

@@ -76,6 +76,10 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 		m.localReply(w, r, http.StatusServiceUnavailable, "", httpfilter.NoClusterFound)
 		return
 	}
+	if router.IsConnect(r) {
+		m.tunnel(w, r, cl, rt)
+		return
+	}
 	ctx := context.WithValue(r.Context(), routeStateKey{}, &routeState{cl: cl, ups: m.ups.of(cl), route: rt})
 	if h, ok := rt.HashKey(r, remoteAddr(r)); ok {
 		ctx = httppool.WithHash(context.WithValue(ctx, upgradeHashKey{}, h), h)
