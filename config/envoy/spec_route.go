@@ -36,6 +36,7 @@ var routeSpecs = []message{
 		ok("case_sensitive"), okNote("headers", "repeated headers are joined with ',' as Envoy does"),
 		okNote("query_parameters", "the first occurrence, percent-decoded"), ok("grpc"),
 		okNote("runtime_fraction", "default_value; sluice has no runtime"),
+		okNote("connect_matcher", "CONNECT requests only (spec_http_egress.go)"),
 	}},
 	{name: "envoy.config.route.v3.RouteMatch.GrpcRouteMatchOptions", fields: nil},
 	{name: "envoy.config.route.v3.HeaderMatcher", fields: oks(
@@ -53,6 +54,7 @@ var routeSpecs = []message{
 		ok("host_rewrite_header"), okNote("timeout", "15s when unset; 0s disables"), ok("idle_timeout"),
 		ok("retry_policy"), ok("request_mirror_policies"),
 		okNote("hash_policy", "header, cookie (without generating one), connection_properties, query_parameter; xxHash64 folded as Envoy does"),
+		okNote("upgrade_configs", "CONNECT tunnels to the cluster; other types recorded (spec_http_egress.go)"),
 	}},
 	{name: "envoy.config.route.v3.WeightedCluster", fields: oks("clusters", "total_weight")},
 	{name: "envoy.config.route.v3.WeightedCluster.ClusterWeight", fields: oks("name", "weight"),
