@@ -20,8 +20,7 @@ func (m *Manager) tunnel(w http.ResponseWriter, r *http.Request, cl *cluster.Clu
 		m.localReply(w, r, http.StatusForbidden, "", 0)
 		return
 	}
-	h, hasHash := rt.HashKey(r, remoteAddr(r))
-	up, err := cl.Connect(r.Context(), h, hasHash)
+	up, err := connectUpstream(r, cl, rt)
 	if err != nil {
 		m.upstreamError(w, r, err)
 		return
@@ -54,6 +53,21 @@ func (m *Manager) tunnel(w http.ResponseWriter, r *http.Request, cl *cluster.Clu
 	// The buffered reader may hold bytes the client sent after the head
 	// (a TLS ClientHello in the same segment): read through it.
 	splice(conn, brw.Reader, func() { conn.SetReadDeadline(time.Now()) }, up)
+}
+
+// connectUpstream connects to the cluster's pick, or for a
+// dynamic_forward_proxy cluster to the CONNECT authority through its DNS
+// cache.
+func connectUpstream(r *http.Request, cl *cluster.Cluster, rt *router.Route) (*cluster.UpstreamConn, error) {
+	if cl.IsDynamicForwardProxy() {
+		h, err := cl.ResolveHost(r.Context(), httpfilter.Authority(r))
+		if err != nil {
+			return nil, err
+		}
+		return cl.Dial(r.Context(), h)
+	}
+	h, hasHash := rt.HashKey(r, remoteAddr(r))
+	return cl.Connect(r.Context(), h, hasHash)
 }
 
 // splice copies client to up and up to client. When the client's side

@@ -57,6 +57,7 @@ type Manager struct {
 	upstream UpstreamFunc
 	pools    *httppool.Pools
 	upgrades upgradeTransports
+	forwards forwardTransports
 	ups      upstreamCache
 	proxy    *httputil.ReverseProxy
 	limits   http1.Limits
@@ -146,6 +147,7 @@ func newAccessLogger(a AccessLog) (accessLogger, error) {
 // Close closes the filter's upstream pools.
 func (m *Manager) Close() error {
 	m.upgrades.close()
+	m.forwards.close()
 	return m.pools.Close()
 }
 

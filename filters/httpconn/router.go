@@ -112,6 +112,9 @@ func (m *Manager) direct(out *http.Request) {
 	out.URL.Scheme = "http"
 	if rs, ok := out.Context().Value(routeStateKey{}).(*routeState); ok {
 		out.URL.Host = rs.cl.Name()
+		if rs.cl.IsDynamicForwardProxy() { // the forward transport dials the request's authority
+			out.URL.Host = httpfilter.Authority(out)
+		}
 	}
 	if _, ok := out.Header["User-Agent"]; !ok {
 		out.Header["User-Agent"] = nil // nor add Go's user agent
@@ -126,7 +129,9 @@ func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	rs := r.Context().Value(routeStateKey{}).(*routeState)
 	st := httpfilter.FromContext(r.Context())
 	var up Upstream = t.m.upgrades.get(rs.cl)
-	if !isUpgrade(r) {
+	if rs.cl.IsDynamicForwardProxy() && !isUpgrade(r) {
+		up = t.m.forwards.get(rs.cl)
+	} else if !isUpgrade(r) {
 		var ok bool
 		if up, ok = t.m.upstream(rs.cl); !ok {
 			return nil, errNoCluster
@@ -182,6 +187,8 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 // bodies and response flags.
 func (m *Manager) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
+	case errors.Is(err, cluster.ErrDNSResolution), errors.Is(err, cluster.ErrDNSCacheOverflow):
+		m.localReply(w, r, http.StatusServiceUnavailable, "DNS resolution failure", httpfilter.DNSResolutionFailure)
 	case errors.Is(err, cluster.ErrNoHealthyHost):
 		m.localReply(w, r, http.StatusServiceUnavailable, "no healthy upstream", httpfilter.NoHealthyUpstream)
 	case errors.Is(err, cluster.ErrOverflow):
