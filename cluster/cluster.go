@@ -75,11 +75,11 @@ type Cluster struct {
 	// redis_cluster discovery (rediscluster.go).
 	redisSlots atomic.Pointer[RedisSlots]
 	// dynamic_forward_proxy: the DNS cache of the current config (dnscache.go).
-	dfp  atomic.Pointer[dnsCache]
-	root *stats.Scope
-	redisAuth  atomic.Pointer[RedisAuth]
-	redisKick  chan struct{}
-	redisTrig  redisTriggers
+	dfp       atomic.Pointer[dnsCache]
+	root      *stats.Scope
+	redisAuth atomic.Pointer[RedisAuth]
+	redisKick chan struct{}
+	redisTrig redisTriggers
 }
 
 // Retired is closed when a reload removes the cluster or its Manager closes:
