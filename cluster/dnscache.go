@@ -32,8 +32,8 @@ type dnsCache struct {
 	mu    sync.Mutex
 	hosts map[string]*cacheEntry
 
-	attempt, success, failure, added, removed, overflow *stats.Counter
-	num                                                 *stats.Gauge
+	attempt, success, failure, added, removed, overflow, changed *stats.Counter
+	num                                                          *stats.Gauge
 }
 
 type cacheEntry struct {
@@ -49,7 +49,8 @@ func (c *Cluster) startDNSCache(ctx context.Context, cfg *config.Cluster) {
 	d := &dnsCache{c: c, cfg: dc, hosts: map[string]*cacheEntry{},
 		attempt: sc.Counter("dns_query_attempt"), success: sc.Counter("dns_query_success"),
 		failure: sc.Counter("dns_query_failure"), added: sc.Counter("host_added"),
-		removed: sc.Counter("host_removed"), overflow: sc.Counter("host_overflow"), num: sc.Gauge("num_hosts")}
+		removed: sc.Counter("host_removed"), overflow: sc.Counter("host_overflow"),
+		changed: sc.Counter("host_address_changed"), num: sc.Gauge("num_hosts")}
 	d.num.Set(0)
 	c.dfp.Store(d)
 	c.bg.Add(1)
@@ -180,8 +181,9 @@ func (d *dnsCache) refreshLoop(ctx context.Context) {
 		d.num.Set(int64(len(d.hosts)))
 		d.mu.Unlock()
 		for k, e := range entries {
-			if addr, err := d.lookup(ctx, k); err == nil {
+			if addr, err := d.lookup(ctx, k); err == nil && addr != e.h.DialAddress() {
 				e.h.dialAddr.Store(&addr)
+				d.changed.Inc()
 			}
 		}
 	}
