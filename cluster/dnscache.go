@@ -168,23 +168,28 @@ func (d *dnsCache) refreshLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		d.mu.Lock()
-		entries := make(map[string]*cacheEntry, len(d.hosts))
-		for k, e := range d.hosts {
-			if time.Since(time.Unix(0, e.used.Load())) > d.cfg.HostTTL.D() {
-				delete(d.hosts, k)
-				d.removed.Inc()
-				continue
-			}
-			entries[k] = e
+		d.refreshOnce(ctx)
+	}
+}
+
+// refreshOnce drops hosts unused for host_ttl and resolves the rest again.
+func (d *dnsCache) refreshOnce(ctx context.Context) {
+	d.mu.Lock()
+	entries := make(map[string]*cacheEntry, len(d.hosts))
+	for k, e := range d.hosts {
+		if time.Since(time.Unix(0, e.used.Load())) > d.cfg.HostTTL.D() {
+			delete(d.hosts, k)
+			d.removed.Inc()
+			continue
 		}
-		d.num.Set(int64(len(d.hosts)))
-		d.mu.Unlock()
-		for k, e := range entries {
-			if addr, err := d.lookup(ctx, k); err == nil && addr != e.h.DialAddress() {
-				e.h.dialAddr.Store(&addr)
-				d.changed.Inc()
-			}
+		entries[k] = e
+	}
+	d.num.Set(int64(len(d.hosts)))
+	d.mu.Unlock()
+	for k, e := range entries {
+		if addr, err := d.lookup(ctx, k); err == nil && addr != e.h.DialAddress() {
+			e.h.dialAddr.Store(&addr)
+			d.changed.Inc()
 		}
 	}
 }
