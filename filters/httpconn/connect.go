@@ -3,6 +3,7 @@ package httpconn
 import (
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-proxy/sluice/cluster"
@@ -37,7 +38,7 @@ func (m *Manager) tunnel(w http.ResponseWriter, r *http.Request, cl *cluster.Clu
 		if err := http.NewResponseController(w).Flush(); err != nil {
 			return
 		}
-		splice(flushWriter{w}, r.Body, func() { r.Body.Close() }, up)
+		splice(flushWriter{w}, r.Body, func() { r.Body.Close() }, up, m.tunnelIdle(rt))
 		return
 	}
 	conn, brw, err := http.NewResponseController(w).Hijack()
@@ -52,7 +53,17 @@ func (m *Manager) tunnel(w http.ResponseWriter, r *http.Request, cl *cluster.Clu
 	}
 	// The buffered reader may hold bytes the client sent after the head
 	// (a TLS ClientHello in the same segment): read through it.
-	splice(conn, brw.Reader, func() { conn.SetReadDeadline(time.Now()) }, up)
+	splice(conn, brw.Reader, func() { conn.SetReadDeadline(time.Now()) }, up, m.tunnelIdle(rt))
+}
+
+// tunnelIdle is how long a tunnel may carry no bytes either way before it
+// is closed: the route's idle_timeout, else stream_idle_timeout (Envoy's
+// rule for upgraded streams); 0 is none.
+func (m *Manager) tunnelIdle(rt *router.Route) time.Duration {
+	if d, ok := rt.IdleTimeout(); ok {
+		return d
+	}
+	return m.cfg.StreamIdleTimeout.D()
 }
 
 // connectUpstream connects to the cluster's pick, or for a
@@ -74,8 +85,16 @@ func connectUpstream(r *http.Request, cl *cluster.Cluster, rt *router.Route) (*c
 // ends cleanly the upstream's write side is half-closed and the upstream's
 // answer still flows back; when the upstream ends, or the client's side
 // fails, both end (stopClient unblocks the client read).
-func splice(client io.Writer, from io.Reader, stopClient func(), up *cluster.UpstreamConn) {
+func splice(client io.Writer, from io.Reader, stopClient func(), up *cluster.UpstreamConn, idle time.Duration) {
 	done := make(chan struct{})
+	var last atomic.Int64 // unix nanoseconds of the last byte either way
+	if idle > 0 {
+		last.Store(time.Now().UnixNano())
+		client, from = activityWriter{client, &last}, activityReader{from, &last}
+		stop := make(chan struct{})
+		defer close(stop)
+		go idleWatch(idle, &last, stop, up)
+	}
 	go func() {
 		defer close(done)
 		bp := copyBufs.Get().(*[]byte)
@@ -126,4 +145,49 @@ func markStatus(w http.ResponseWriter, code int) {
 		}
 		w = u.Unwrap()
 	}
+}
+
+// idleWatch closes up (which ends both copies of a tunnel) once no byte
+// has moved for idle, until stop.
+func idleWatch(idle time.Duration, last *atomic.Int64, stop <-chan struct{}, up *cluster.UpstreamConn) {
+	t := time.NewTimer(idle)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		since := time.Since(time.Unix(0, last.Load()))
+		if since >= idle {
+			up.Close()
+			return
+		}
+		t.Reset(idle - since)
+	}
+}
+
+// activityReader and activityWriter note the time of every byte a tunnel
+// carries, for its idle timeout.
+type activityReader struct {
+	r    io.Reader
+	last *atomic.Int64
+}
+
+func (a activityReader) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if n > 0 {
+		a.last.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+type activityWriter struct {
+	w    io.Writer
+	last *atomic.Int64
+}
+
+func (a activityWriter) Write(p []byte) (int, error) {
+	a.last.Store(time.Now().UnixNano())
+	return a.w.Write(p)
 }

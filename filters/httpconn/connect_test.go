@@ -130,3 +130,46 @@ func TestConnectHTTP2(t *testing.T) {
 	s.WaitCounter("http.ingress.downstream_rq_http2_total", 1, 5*time.Second)
 	s.WaitGauge("http.ingress.downstream_cx_upgrades_active", 0, 5*time.Second)
 }
+
+// TestConnectIdleTimeout: a tunnel that carries no bytes for the route's
+// idle_timeout is closed (Envoy's rule for upgraded streams), after the
+// bytes that did flow went through.
+func TestConnectIdleTimeout(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() { // an echo server that never closes on its own
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(c, c)
+	}()
+	s := startHCM(t, l.Addr().String(), "",
+		`[{match: {connect_matcher: {}}, route: {cluster: c, idle_timeout: 0.3s, upgrade_configs: [{upgrade_type: CONNECT}]}}]`)
+	c, err := net.Dial("tcp", s.Addr("l"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "CONNECT echo:1 HTTP/1.1\r\nHost: echo:1\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("CONNECT: %v %v", resp, err)
+	}
+	io.WriteString(c, "ping")
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("echo %q %v", buf, err)
+	}
+	// Idle now: the tunnel must end, seen as EOF on the client side.
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := br.Read(buf); err != io.EOF {
+		t.Fatalf("read %d, %v; want EOF after the idle timeout", n, err)
+	}
+	s.WaitGauge("http.ingress.downstream_cx_upgrades_active", 0, 5*time.Second)
+}
