@@ -1,6 +1,7 @@
 package httpconn
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"sync/atomic"
@@ -38,7 +39,7 @@ func (m *Manager) tunnel(w http.ResponseWriter, r *http.Request, cl *cluster.Clu
 		if err := http.NewResponseController(w).Flush(); err != nil {
 			return
 		}
-		splice(flushWriter{w}, r.Body, func() { r.Body.Close() }, up, m.tunnelIdle(rt))
+		splice(flushWriter{w}, r.Body, func() { r.Body.Close() }, tcpStream{up}, m.tunnelIdle(rt))
 		return
 	}
 	conn, brw, err := http.NewResponseController(w).Hijack()
@@ -53,7 +54,7 @@ func (m *Manager) tunnel(w http.ResponseWriter, r *http.Request, cl *cluster.Clu
 	}
 	// The buffered reader may hold bytes the client sent after the head
 	// (a TLS ClientHello in the same segment): read through it.
-	splice(conn, brw.Reader, func() { conn.SetReadDeadline(time.Now()) }, up, m.tunnelIdle(rt))
+	splice(conn, brw.Reader, func() { conn.SetReadDeadline(time.Now()) }, tcpStream{up}, m.tunnelIdle(rt))
 }
 
 // tunnelIdle is how long a tunnel may carry no bytes either way before it
@@ -85,7 +86,7 @@ func connectUpstream(r *http.Request, cl *cluster.Cluster, rt *router.Route) (*c
 // ends cleanly the upstream's write side is half-closed and the upstream's
 // answer still flows back; when the upstream ends, or the client's side
 // fails, both end (stopClient unblocks the client read).
-func splice(client io.Writer, from io.Reader, stopClient func(), up *cluster.UpstreamConn, idle time.Duration) {
+func splice(client io.Writer, from io.Reader, stopClient func(), up upstreamStream, idle time.Duration) {
 	done := make(chan struct{})
 	var last atomic.Int64 // unix nanoseconds of the last byte either way
 	if idle > 0 {
@@ -100,8 +101,7 @@ func splice(client io.Writer, from io.Reader, stopClient func(), up *cluster.Ups
 		bp := copyBufs.Get().(*[]byte)
 		_, err := io.CopyBuffer(upWriter{up}, from, *bp)
 		copyBufs.Put(bp)
-		if tc := up.TCP(); err == nil && tc != nil {
-			tc.CloseWrite()
+		if hc, ok := up.(interface{ CloseWrite() error }); ok && err == nil && hc.CloseWrite() == nil {
 			return
 		}
 		up.Close() // unblocks the copy below
@@ -113,9 +113,26 @@ func splice(client io.Writer, from io.Reader, stopClient func(), up *cluster.Ups
 	<-done
 }
 
-// upWriter hides UpstreamConn's ReadFrom so io.CopyBuffer uses its buffer
+// upstreamStream is the upstream side of a tunnel: a connection, or an
+// upgraded HTTP/1.1 response body. A CloseWrite method, when present and
+// working, half-closes it.
+type upstreamStream interface {
+	io.ReadWriteCloser
+}
+
+// tcpStream gives an UpstreamConn the CloseWrite of its TCP connection.
+type tcpStream struct{ *cluster.UpstreamConn }
+
+func (t tcpStream) CloseWrite() error {
+	if tc := t.TCP(); tc != nil {
+		return tc.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
+// upWriter hides the upstream's ReadFrom so io.CopyBuffer uses its buffer
 // (and sees the client's EOF as the end of the copy).
-type upWriter struct{ up *cluster.UpstreamConn }
+type upWriter struct{ up io.Writer }
 
 func (u upWriter) Write(p []byte) (int, error) { return u.up.Write(p) }
 
@@ -149,7 +166,7 @@ func markStatus(w http.ResponseWriter, code int) {
 
 // idleWatch closes up (which ends both copies of a tunnel) once no byte
 // has moved for idle, until stop.
-func idleWatch(idle time.Duration, last *atomic.Int64, stop <-chan struct{}, up *cluster.UpstreamConn) {
+func idleWatch(idle time.Duration, last *atomic.Int64, stop <-chan struct{}, up io.Closer) {
 	t := time.NewTimer(idle)
 	defer t.Stop()
 	for {

@@ -80,6 +80,10 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 		m.tunnel(w, r, cl, rt)
 		return
 	}
+	if r.Method == http.MethodConnect && r.Header.Get(":protocol") != "" {
+		m.extendedConnect(w, r, cl, rt) // RFC 8441
+		return
+	}
 	ctx := context.WithValue(r.Context(), routeStateKey{}, &routeState{cl: cl, ups: m.ups.of(cl), route: rt})
 	if h, ok := rt.HashKey(r, remoteAddr(r)); ok {
 		ctx = httppool.WithHash(context.WithValue(ctx, upgradeHashKey{}, h), h)
