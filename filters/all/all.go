@@ -18,16 +18,18 @@ import (
 	_ "github.com/sluice-proxy/sluice/filters/thrift"      // thrift_proxy
 	_ "github.com/sluice-proxy/sluice/filters/zookeeper"   // zookeeper_proxy
 
-	_ "github.com/sluice-proxy/sluice/filters/connlimit"                // connection_limit
-	_ "github.com/sluice-proxy/sluice/filters/http/buffer"              // HTTP buffer
-	_ "github.com/sluice-proxy/sluice/filters/http/compressor"          // HTTP compressor
-	_ "github.com/sluice-proxy/sluice/filters/http/cors"                // HTTP cors
-	_ "github.com/sluice-proxy/sluice/filters/http/decompressor"        // HTTP decompressor
-	_ "github.com/sluice-proxy/sluice/filters/http/dynamicforwardproxy" // HTTP dynamic_forward_proxy
-	_ "github.com/sluice-proxy/sluice/filters/http/fault"               // HTTP fault
-	_ "github.com/sluice-proxy/sluice/filters/http/healthcheck"         // HTTP health_check
-	_ "github.com/sluice-proxy/sluice/filters/http/jwtauthn"            // jwt_authn HTTP filter
-	_ "github.com/sluice-proxy/sluice/filters/http/localratelimit"      // HTTP local_ratelimit
-	_ "github.com/sluice-proxy/sluice/filters/http/rbac"                // rbac HTTP filter
-	_ "github.com/sluice-proxy/sluice/filters/localratelimit"           // local_ratelimit
+	_ "github.com/sluice-proxy/sluice/filters/connlimit"           // connection_limit
+	_ "github.com/sluice-proxy/sluice/filters/http/buffer"         // HTTP buffer
+	_ "github.com/sluice-proxy/sluice/filters/http/compressor"     // HTTP compressor
+	_ "github.com/sluice-proxy/sluice/filters/http/cors"           // HTTP cors
+	_ "github.com/sluice-proxy/sluice/filters/http/decompressor"   // HTTP decompressor
+	_ "github.com/sluice-proxy/sluice/filters/http/fault"          // HTTP fault
+	_ "github.com/sluice-proxy/sluice/filters/http/healthcheck"    // HTTP health_check
+	_ "github.com/sluice-proxy/sluice/filters/http/jwtauthn"       // jwt_authn HTTP filter
+	_ "github.com/sluice-proxy/sluice/filters/http/localratelimit" // HTTP local_ratelimit
+	_ "github.com/sluice-proxy/sluice/filters/http/rbac"           // rbac HTTP filter
+	_ "github.com/sluice-proxy/sluice/filters/localratelimit"      // local_ratelimit
+
+	// HTTP dynamic_forward_proxy (egress).
+	_ "github.com/sluice-proxy/sluice/filters/http/dynamicforwardproxy"
 )
