@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-proxy/sluice/cluster/lb"
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/internal/guard"
+	"github.com/sluice-proxy/sluice/stats"
 )
 
 // ErrNoHealthyHost is returned when a cluster has no host to pick.
@@ -73,9 +74,12 @@ type Cluster struct {
 	retireOnce sync.Once
 	// redis_cluster discovery (rediscluster.go).
 	redisSlots atomic.Pointer[RedisSlots]
-	redisAuth  atomic.Pointer[RedisAuth]
-	redisKick  chan struct{}
-	redisTrig  redisTriggers
+	// dynamic_forward_proxy: the DNS cache of the current config (dnscache.go).
+	dfp       atomic.Pointer[dnsCache]
+	root      *stats.Scope
+	redisAuth atomic.Pointer[RedisAuth]
+	redisKick chan struct{}
+	redisTrig redisTriggers
 }
 
 // Retired is closed when a reload removes the cluster or its Manager closes:

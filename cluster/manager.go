@@ -158,6 +158,7 @@ func (m *Manager) newCluster(cfg *config.Cluster) *Cluster {
 	st := newStats(m.root, cfg.Name)
 	c := &Cluster{name: cfg.Name, stats: st, log: m.log.With("cluster", cfg.Name), guard: m.guard, retired: make(chan struct{}), redisKick: make(chan struct{}, 1)}
 	c.cfg.Store(cfg)
+	c.root = m.root
 	c.dialer = m.Dialer
 	if c.dialer == nil {
 		d := &net.Dialer{KeepAlive: 30 * time.Second}
@@ -216,6 +217,8 @@ func (c *Cluster) start() []<-chan struct{} {
 		c.resolveLogical(ctx, cfg)
 		c.bg.Add(1)
 		go c.refreshLoop(ctx, cfg, c.resolveLogical)
+	case "dynamic_forward_proxy":
+		c.startDNSCache(ctx, cfg)
 	case "redis_cluster":
 		c.discoverRedis(ctx, cfg)
 		c.bg.Add(1)

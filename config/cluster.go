@@ -77,6 +77,9 @@ type Cluster struct {
 	HTTP2ProtocolOptions *HTTP2Options `yaml:"http2_protocol_options" json:"http2_protocol_options,omitempty"`
 	// HTTPPool sizes sluice's HTTP/2 pool per host (sluice's own block).
 	HTTPPool HTTPPool `yaml:"http_pool" json:"http_pool"`
+	// DNSCacheConfig is the DNS cache of a dynamic_forward_proxy cluster
+	// (cluster_dfp.go); required for that type, refused for others.
+	DNSCacheConfig *DNSCacheConfig `yaml:"dns_cache_config" json:"dns_cache_config,omitempty"`
 	// PreconnectPolicy is how much HTTP/2 connection capacity the pool
 	// keeps ahead of the streams; nil means sluice's default ratio 2.
 	PreconnectPolicy *PreconnectPolicy `yaml:"preconnect_policy" json:"preconnect_policy,omitempty"`
@@ -131,9 +134,12 @@ func (c *Cluster) Validate(path string, errs *Errors) {
 		errs.Add(Join(path, "name"), "required")
 	}
 	switch c.Type {
-	case "static", "strict_dns", "logical_dns", "redis_cluster", "eds":
+	case "static", "strict_dns", "logical_dns", "redis_cluster", "eds", "dynamic_forward_proxy":
 	default:
-		errs.Add(Join(path, "type"), "unknown cluster type %q (known: static, strict_dns, logical_dns, redis_cluster, eds)", c.Type)
+		errs.Add(Join(path, "type"), "unknown cluster type %q (known: static, strict_dns, logical_dns, redis_cluster, eds, dynamic_forward_proxy)", c.Type)
+	}
+	if (c.Type == "dynamic_forward_proxy") != (c.DNSCacheConfig != nil) {
+		errs.Add(Join(path, "dns_cache_config"), "required by (and only with) type dynamic_forward_proxy")
 	}
 	c.validateLB(path, errs)
 	if c.ConnectTimeout <= 0 {
@@ -149,7 +155,7 @@ func (c *Cluster) Validate(path string, errs *Errors) {
 	if c.HealthyPanicThreshold < 0 || c.HealthyPanicThreshold > 100 {
 		errs.Add(Join(path, "healthy_panic_threshold"), "must be 0..100 (percent), got %v", c.HealthyPanicThreshold)
 	}
-	if len(c.Endpoints) == 0 && c.Type != "eds" {
+	if len(c.Endpoints) == 0 && c.Type != "eds" && c.Type != "dynamic_forward_proxy" {
 		errs.Add(Join(path, "endpoints"), "a cluster needs at least one endpoint")
 	}
 	if c.Type == "logical_dns" && len(c.Endpoints) != 1 {

@@ -67,7 +67,10 @@ type RouteMatch struct {
 	QueryParameters []QueryParameterMatcher `yaml:"query_parameters" json:"query_parameters,omitempty"`
 	// Grpc, when set (to {}), matches only gRPC requests (content-type
 	// application/grpc or application/grpc+...).
-	Grpc            *struct{}        `yaml:"grpc" json:"grpc,omitempty"`
+	Grpc *struct{} `yaml:"grpc" json:"grpc,omitempty"`
+	// ConnectMatcher, when set (to {}), matches CONNECT requests (and only
+	// them); it takes the place of the path specifier.
+	ConnectMatcher  *struct{}        `yaml:"connect_matcher" json:"connect_matcher,omitempty"`
 	RuntimeFraction *RuntimeFraction `yaml:"runtime_fraction" json:"runtime_fraction,omitempty"`
 }
 

@@ -31,6 +31,8 @@ type RouteAction struct {
 	MaxStreamDuration     *MaxStreamDuration `yaml:"max_stream_duration" json:"max_stream_duration,omitempty"`
 	RequestMirrorPolicies []MirrorPolicy     `yaml:"request_mirror_policies" json:"request_mirror_policies,omitempty"`
 	HashPolicy            []HashPolicy       `yaml:"hash_policy" json:"hash_policy,omitempty"`
+	// UpgradeConfigs enables upgrades per route (route_upgrade.go).
+	UpgradeConfigs []UpgradeConfig `yaml:"upgrade_configs" json:"upgrade_configs,omitempty"`
 }
 
 // MaxStreamDuration is Envoy's RouteAction.MaxStreamDuration.

@@ -95,13 +95,13 @@ func (r *Route) Validate(path string, errs *Errors) {
 // Validate checks the path specifier and the conditions.
 func (m *RouteMatch) Validate(path string, errs *Errors) {
 	n := 0
-	for _, set := range []bool{m.Prefix != nil, m.Path != nil, m.SafeRegex != nil, m.PathSeparatedPrefix != nil} {
+	for _, set := range []bool{m.Prefix != nil, m.Path != nil, m.SafeRegex != nil, m.PathSeparatedPrefix != nil, m.ConnectMatcher != nil} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		errs.Add(path, "set exactly one of prefix, path, safe_regex, path_separated_prefix (%d set)", n)
+		errs.Add(path, "set exactly one of prefix, path, safe_regex, path_separated_prefix, connect_matcher (%d set)", n)
 	}
 	if p := m.PathSeparatedPrefix; p != nil && (!strings.HasPrefix(*p, "/") || strings.HasSuffix(*p, "/") || strings.ContainsAny(*p, "?#")) {
 		errs.Add(Join(path, "path_separated_prefix"), "must start with '/', not end with '/', and hold no '?' or '#'")

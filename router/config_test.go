@@ -14,7 +14,7 @@ func TestRouteConfigErrors(t *testing.T) {
 		{"unknown field", head + `  - {match: {prefix: "/", prefx: "/"}, route: {cluster: a}}`,
 			"route_config.virtual_hosts[0].routes[0].match.prefx: unknown field"},
 		{"two path matches", head + `  - {match: {prefix: "/", path: "/a"}, route: {cluster: a}}`,
-			"route_config.virtual_hosts[0].routes[0].match: set exactly one of prefix, path, safe_regex, path_separated_prefix (2 set)"},
+			"route_config.virtual_hosts[0].routes[0].match: set exactly one of prefix, path, safe_regex, path_separated_prefix, connect_matcher (2 set)"},
 		{"no action", head + `  - {match: {prefix: "/"}}`,
 			"routes[0]: set exactly one of route, redirect, direct_response (0 set)"},
 		{"two clusters", head + `  - {match: {prefix: "/"}, route: {cluster: a, cluster_header: x-c}}`,

@@ -18,6 +18,7 @@ const (
 	pathExact
 	pathRegex
 	pathSeparated
+	pathConnect // connect_matcher: CONNECT requests, whatever their path
 )
 
 // headerMatch is a compiled HeaderMatcher.
@@ -78,6 +79,8 @@ func compileMatch(r *Route, m *config.RouteMatch, path string, errs *config.Erro
 		r.kind, r.path = pathExact, *m.Path
 	case m.PathSeparatedPrefix != nil:
 		r.kind, r.path = pathSeparated, *m.PathSeparatedPrefix
+	case m.ConnectMatcher != nil:
+		r.kind = pathConnect
 	case m.SafeRegex != nil:
 		re, err := regexp.Compile("^(?:" + m.SafeRegex.Regex + ")$")
 		if err != nil {
@@ -139,6 +142,9 @@ func headerKey(name string) string {
 // matches reports whether req (whose escaped path is path) matches r.
 // Path matching ignores the query string, which Go keeps apart.
 func (r *Route) matches(req *http.Request, path string) bool {
+	if (r.kind == pathConnect) != (req.Method == http.MethodConnect) && !isExtendedConnect(req) {
+		return false // Envoy: only a connect_matcher matches CONNECT (RFC 8441's has a path)
+	}
 	switch r.kind {
 	case pathPrefix:
 		if r.queryAt >= 0 {

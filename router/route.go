@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/sluice-proxy/sluice/config"
@@ -54,6 +55,7 @@ type Route struct {
 	perFilter     map[string]any
 	order         [3]*mutations // route, vhost, config, in application order
 	isRouteAction bool
+	connect       bool // upgrade_configs enable CONNECT
 }
 
 type weightedCluster struct {
@@ -131,6 +133,11 @@ func compileAction(r *Route, a *config.RouteAction, path string, errs *config.Er
 	}
 	for _, h := range a.HashPolicy {
 		r.hashes = append(r.hashes, compileHash(h))
+	}
+	for i := range a.UpgradeConfigs {
+		if u := &a.UpgradeConfigs[i]; strings.EqualFold(u.UpgradeType, "CONNECT") {
+			r.connect = u.On()
+		}
 	}
 }
 

@@ -57,6 +57,7 @@ cluster ` + "`type`" + ` sluice lacks, such as ` + "`ORIGINAL_DST`" + `, is refu
 		{"RBAC", rbacSpecs},
 		{"HTTP route tables", routeSpecs},
 		{"HTTP connection manager", httpSpecs},
+		{"HTTP egress (CONNECT, dynamic forward proxy)", egressSpecs},
 		{"Dynamic resources (xDS, config/xds)", xdsSpecs},
 	} {
 		fmt.Fprintf(&b, "\n## %s\n", group.title)

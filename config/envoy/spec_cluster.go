@@ -81,7 +81,7 @@ func (t *translator) cluster(m protoreflect.Message, env, slu string) any {
 	t.thriftProtocolOptions(m, env, slu, out)
 	fds := m.Descriptor().Fields()
 	if fd := fds.ByName("cluster_type"); m.Has(fd) {
-		t.redisCluster(m.Get(fd).Message(), config.Join(env, "cluster_type"), slu, out)
+		t.customCluster(m.Get(fd).Message(), config.Join(env, "cluster_type"), slu, out) // spec_http_egress.go
 	}
 	if fd := fds.ByName("common_lb_config"); m.Has(fd) {
 		cl := m.Get(fd).Message()

@@ -36,6 +36,7 @@ var routeSpecs = []message{
 		ok("case_sensitive"), okNote("headers", "repeated headers are joined with ',' as Envoy does"),
 		okNote("query_parameters", "the first occurrence, percent-decoded"), ok("grpc"),
 		okNote("runtime_fraction", "default_value; sluice has no runtime"),
+		okNote("connect_matcher", "CONNECT requests only (spec_http_egress.go)"),
 	}},
 	{name: "envoy.config.route.v3.RouteMatch.GrpcRouteMatchOptions", fields: nil},
 	{name: "envoy.config.route.v3.HeaderMatcher", fields: oks(
@@ -55,6 +56,7 @@ var routeSpecs = []message{
 		okNote("max_grpc_timeout", "grpc-timeout of gRPC requests as the route timeout, sent upstream as grpc-timeout"),
 		ok("grpc_timeout_offset"), ok("max_stream_duration"),
 		okNote("hash_policy", "header, cookie (without generating one), connection_properties, query_parameter; xxHash64 folded as Envoy does"),
+		okNote("upgrade_configs", "CONNECT tunnels to the cluster; other types recorded (spec_http_egress.go)"),
 	}},
 	{name: "envoy.config.route.v3.RouteAction.MaxStreamDuration", fields: []field{
 		okNote("max_stream_duration", "a deadline on the stream from its start; expiry answers 504"),

@@ -166,3 +166,34 @@ func TestRouteConfigRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestEnvoyConnectRoute: Envoy's CONNECT route shape loads and compiles to
+// a route that matches CONNECT and tunnels.
+func TestEnvoyConnectRoute(t *testing.T) {
+	rc, _, err := translateRoutes(t, `
+virtual_hosts:
+- name: egress
+  domains: ["*"]
+  routes:
+  - match: {connect_matcher: {}}
+    route: {cluster: out, timeout: 0s, upgrade_configs: [{upgrade_type: CONNECT, connect_config: {}}]}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := rc.VirtualHosts[0].Routes[0]
+	if a.Match.ConnectMatcher == nil || len(a.Route.UpgradeConfigs) != 1 || a.Route.UpgradeConfigs[0].UpgradeType != "CONNECT" || !a.Route.UpgradeConfigs[0].On() {
+		t.Fatalf("got %+v", a)
+	}
+	_, _, err = translateRoutes(t, `
+virtual_hosts:
+- name: egress
+  domains: ["*"]
+  routes:
+  - match: {connect_matcher: {}}
+    route: {cluster: out, upgrade_configs: [{upgrade_type: CONNECT, connect_config: {allow_post: true}}]}
+`)
+	if err == nil || !strings.Contains(err.Error(), "allow_post") {
+		t.Fatalf("allow_post accepted: %v", err)
+	}
+}

@@ -30,4 +30,7 @@ import (
 	_ "github.com/sluice-proxy/sluice/filters/http/localratelimit" // HTTP local_ratelimit
 	_ "github.com/sluice-proxy/sluice/filters/http/rbac"           // rbac HTTP filter
 	_ "github.com/sluice-proxy/sluice/filters/localratelimit"      // local_ratelimit
+
+	// HTTP dynamic_forward_proxy (egress).
+	_ "github.com/sluice-proxy/sluice/filters/http/dynamicforwardproxy"
 )

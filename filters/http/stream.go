@@ -32,9 +32,10 @@ const (
 	DownstreamProtocolError                   // DPE
 	UpstreamProtocolError                     // UPE
 	DurationTimeout                           // DT
+	DNSResolutionFailure                      // DF
 )
 
-var flagNames = []string{"NR", "UH", "UF", "UT", "UO", "UR", "DC", "SI", "NC", "DPE", "UPE", "DT"}
+var flagNames = []string{"NR", "UH", "UF", "UT", "UO", "UR", "DC", "SI", "NC", "DPE", "UPE", "DT", "DF"}
 
 // Stream is the state of one request shared by the connection manager and
 // the filters; FromContext finds it. Fields are written by the goroutine

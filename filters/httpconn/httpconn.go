@@ -58,6 +58,7 @@ type Manager struct {
 	pools    *httppool.Pools
 	ownPools bool // pools were made for this filter, closed with it
 	upgrades upgradeTransports
+	forwards forwardTransports
 	ups      upstreamCache
 	proxy    *httputil.ReverseProxy
 	limits   http1.Limits
@@ -151,6 +152,7 @@ func newAccessLogger(a AccessLog) (accessLogger, error) {
 // when they are its own rather than the server's.
 func (m *Manager) Close() error {
 	m.upgrades.close()
+	m.forwards.close()
 	if !m.ownPools {
 		return nil
 	}

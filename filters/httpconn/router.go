@@ -92,6 +92,14 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 		m.localReply(w, r, http.StatusServiceUnavailable, "", httpfilter.NoClusterFound)
 		return
 	}
+	if router.IsConnect(r) {
+		m.tunnel(w, r, cl, rt)
+		return
+	}
+	if r.Method == http.MethodConnect && r.Header.Get(":protocol") != "" {
+		m.extendedConnect(w, r, cl, rt) // RFC 8441
+		return
+	}
 	rs := &routeState{cl: cl, ups: m.ups.of(cl), route: rt}
 	if r.ProtoMajor == 2 && r.Body != nil && r.Body != http.NoBody {
 		rs.body = r.Body
@@ -141,6 +149,9 @@ func (m *Manager) direct(out *http.Request) {
 	out.URL.Scheme = "http"
 	if rs, ok := out.Context().Value(routeStateKey{}).(*routeState); ok {
 		out.URL.Host = rs.cl.Name()
+		if rs.cl.IsDynamicForwardProxy() { // the forward transport dials the request's authority
+			out.URL.Host = httpfilter.Authority(out)
+		}
 	}
 	if _, ok := out.Header["User-Agent"]; !ok {
 		out.Header["User-Agent"] = nil // nor add Go's user agent
@@ -158,7 +169,9 @@ func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		r.Body = closeThrough{r.Body, rs.body} // the reverse proxy's own outgoing request
 	}
 	var up Upstream = t.m.upgrades.get(rs.cl)
-	if !isUpgrade(r) {
+	if rs.cl.IsDynamicForwardProxy() && !isUpgrade(r) {
+		up = t.m.forwards.get(rs.cl)
+	} else if !isUpgrade(r) {
 		var ok bool
 		if up, ok = t.m.upstream(rs.cl); !ok {
 			return nil, errNoCluster
@@ -217,6 +230,8 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 // bodies and response flags.
 func (m *Manager) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
+	case errors.Is(err, cluster.ErrDNSResolution), errors.Is(err, cluster.ErrDNSCacheOverflow):
+		m.localReply(w, r, http.StatusServiceUnavailable, "DNS resolution failure", httpfilter.DNSResolutionFailure)
 	case errors.Is(err, cluster.ErrNoHealthyHost):
 		m.localReply(w, r, http.StatusServiceUnavailable, "no healthy upstream", httpfilter.NoHealthyUpstream)
 	case errors.Is(err, cluster.ErrOverflow):
