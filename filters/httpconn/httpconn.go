@@ -120,8 +120,8 @@ func New(cfg *Config, env *filters.Env) (*Manager, error) {
 		fs = append(fs, f)
 	}
 	m.proxy = &httputil.ReverseProxy{
-		Director:      m.direct,
-		Transport:     routerTransport{m},
+		Director:  m.direct,
+		Transport: routerTransport{m},
 		// 0: a response of known length is written once, at its end (or
 		// as the buffer fills); ReverseProxy itself flushes every write of
 		// streaming responses (unknown length: gRPC, chunked, SSE). -1
