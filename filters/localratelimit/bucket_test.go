@@ -40,8 +40,8 @@ func FuzzBucket(f *testing.F) {
 			if b.take(now) {
 				taken++
 			}
-			if b.tokens > max {
-				t.Fatalf("%d tokens, max %d", b.tokens, max)
+			if b.Tokens() > uint64(max) {
+				t.Fatalf("%d tokens, max %d", b.Tokens(), max)
 			}
 		}
 		fills := uint64(now.Sub(t0)/(50*time.Millisecond)) * uint64(perFill)

@@ -3,18 +3,17 @@
 // connections per filter chain; a connection that finds no token is closed
 // and counted.
 //
-// The bucket is hand-written rather than golang.org/x/time/rate: Envoy's
-// bucket fills in discrete steps (tokens_per_fill every fill_interval),
-// which x/time/rate's continuous refill does not reproduce, and the whole
-// of it is a dozen lines under a mutex taken once per new connection.
+// The bucket is internal/tokenbucket (Envoy's discrete fill; its package
+// doc says why it is not golang.org/x/time/rate), shared with the HTTP
+// local_ratelimit filter.
 package localratelimit
 
 import (
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/internal/tokenbucket"
 	"github.com/sluice-proxy/sluice/stats"
 )
 
@@ -56,36 +55,18 @@ func (f *Filter) Observe(s *filters.Session, c filters.Conn) (filters.Conn, erro
 	return nil, errRateLimited
 }
 
-// bucket is Envoy's token bucket: full at start, perFill tokens added at
-// every whole interval since the last fill, never above max.
-type bucket struct {
-	mu       sync.Mutex
-	tokens   uint32
-	max      uint32
-	perFill  uint32
-	interval time.Duration
-	last     time.Time // the last fill instant
-}
+// bucket is the filter's token bucket (internal/tokenbucket, shared with
+// the HTTP local_ratelimit).
+type bucket struct{ *tokenbucket.Bucket }
 
 func newBucket(max, perFill uint32, interval time.Duration, now time.Time) bucket {
-	return bucket{tokens: max, max: max, perFill: perFill, interval: interval, last: now}
+	return bucket{tokenbucket.New(max, perFill, interval, now)}
 }
 
-// take refills the bucket for the intervals passed by now and takes one
-// token if there is one.
-func (b *bucket) take(now time.Time) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if n := now.Sub(b.last) / b.interval; n > 0 {
-		add := uint64(n) * uint64(b.perFill)
-		b.tokens = uint32(min(uint64(b.max), uint64(b.tokens)+add))
-		b.last = b.last.Add(n * b.interval)
-	}
-	if b.tokens == 0 {
-		return false
-	}
-	b.tokens--
-	return true
+// take adds the fills due by now and takes one token if there is one.
+func (b bucket) take(now time.Time) bool {
+	ok, _, _ := b.Take(now)
+	return ok
 }
 
 var _ filters.ObserverFilter = (*Filter)(nil)

@@ -3,9 +3,10 @@
 // or per route when the route's typed_per_filter_config carries its own,
 // refusing requests with 429 "local_rate_limited" when it is empty.
 //
-// The bucket is hand-written (bucket.go): golang.org/x/time/rate fills
-// continuously, while Envoy adds tokens_per_fill at each fill_interval, and
-// the counts users see in x-ratelimit-remaining must match Envoy's.
+// The bucket is internal/tokenbucket, shared with the network
+// local_ratelimit: Envoy adds tokens_per_fill at each fill_interval (not
+// golang.org/x/time/rate's continuous refill), and the counts users see in
+// x-ratelimit-remaining must match Envoy's.
 package localratelimit
 
 import (
@@ -102,7 +103,7 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 		ok, remaining, reset := l.bucket.take()
 		if l.xHeaders {
 			h := w.Header()
-			h.Set("X-Ratelimit-Limit", strconv.FormatUint(l.bucket.max, 10))
+			h.Set("X-Ratelimit-Limit", strconv.FormatUint(l.bucket.b.Max(), 10))
 			h.Set("X-Ratelimit-Remaining", strconv.FormatUint(remaining, 10))
 			h.Set("X-Ratelimit-Reset", strconv.FormatInt(int64((reset+time.Second-1)/time.Second), 10))
 		}
