@@ -1,8 +1,6 @@
 package localratelimit
 
 import (
-	"time"
-
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/filters/connlimit"
 )
@@ -20,15 +18,8 @@ type Config struct {
 	RuntimeEnabled *connlimit.RuntimeFlag `yaml:"runtime_enabled" json:"runtime_enabled,omitempty"`
 }
 
-// TokenBucket is Envoy's envoy.type.v3.TokenBucket.
-type TokenBucket struct {
-	// MaxTokens is the bucket's size, and its content at start. Required.
-	MaxTokens uint32 `yaml:"max_tokens" json:"max_tokens"`
-	// TokensPerFill are added every FillInterval, up to MaxTokens. Default 1.
-	TokensPerFill *uint32 `yaml:"tokens_per_fill" json:"tokens_per_fill,omitempty"`
-	// FillInterval is required; Envoy refuses less than 50ms.
-	FillInterval config.Duration `yaml:"fill_interval" json:"fill_interval"`
-}
+// TokenBucket is Envoy's envoy.type.v3.TokenBucket (config.TokenBucket).
+type TokenBucket = config.TokenBucket
 
 // NewConfig returns an empty config.
 func NewConfig() *Config { return &Config{} }
@@ -41,24 +32,6 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 	tb := c.TokenBucket
 	p := config.Join(path, "token_bucket")
 	if tb == nil {
-		errs.Add(p, "required")
-		return
+		errs.Add(p, "required") // its fields are checked by its own Validate
 	}
-	if tb.MaxTokens < 1 {
-		errs.Add(config.Join(p, "max_tokens"), "must be at least 1")
-	}
-	if tb.TokensPerFill != nil && *tb.TokensPerFill < 1 {
-		errs.Add(config.Join(p, "tokens_per_fill"), "must be at least 1")
-	}
-	if tb.FillInterval.D() < 50*time.Millisecond {
-		errs.Add(config.Join(p, "fill_interval"), "must be at least 50ms (Envoy's minimum), got %v", tb.FillInterval.D())
-	}
-}
-
-// perFill returns tokens_per_fill or its default, 1.
-func (tb *TokenBucket) perFill() uint32 {
-	if tb.TokensPerFill == nil {
-		return 1
-	}
-	return *tb.TokensPerFill
 }

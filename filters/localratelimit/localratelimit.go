@@ -37,7 +37,7 @@ func New(c *Config, env *filters.Env) (*Filter, error) {
 	sc := env.Stats.Sub("local_ratelimit").Tagged("envoy_local_ratelimit_prefix", c.StatPrefix)
 	tb := c.TokenBucket
 	return &Filter{enabled: c.RuntimeEnabled.Enabled(), rateLimited: sc.Counter("rate_limited"),
-		b: newBucket(tb.MaxTokens, tb.perFill(), tb.FillInterval.D(), time.Now())}, nil
+		b: newBucket(tb.MaxTokens, tb.PerFill(), tb.FillInterval.D(), time.Now())}, nil
 }
 
 // RateLimited is local_ratelimit.<stat_prefix>.rate_limited.

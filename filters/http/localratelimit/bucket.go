@@ -14,11 +14,7 @@ type bucket struct {
 }
 
 func newBucket(tb *TokenBucket, now func() time.Time) *bucket {
-	perFill := uint32(1)
-	if tb.TokensPerFill != nil {
-		perFill = *tb.TokensPerFill
-	}
-	return &bucket{b: tokenbucket.New(tb.MaxTokens, perFill, time.Duration(tb.FillInterval), now()), now: now}
+	return &bucket{b: tokenbucket.New(tb.MaxTokens, tb.PerFill(), tb.FillInterval.D(), now()), now: now}
 }
 
 // take consumes a token if one is left: whether it did, the tokens

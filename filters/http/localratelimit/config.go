@@ -1,8 +1,6 @@
 package localratelimit
 
 import (
-	"time"
-
 	"github.com/sluice-proxy/sluice/config"
 )
 
@@ -34,16 +32,8 @@ type Config struct {
 	EnableXRatelimitHeaders string `yaml:"enable_x_ratelimit_headers" json:"enable_x_ratelimit_headers,omitempty"`
 }
 
-// TokenBucket is Envoy's envoy.type.v3.TokenBucket.
-type TokenBucket struct {
-	// MaxTokens is the bucket's size and its content at start (required).
-	MaxTokens uint32 `yaml:"max_tokens" json:"max_tokens"`
-	// TokensPerFill are added every FillInterval; 1 when unset.
-	TokensPerFill *uint32 `yaml:"tokens_per_fill" json:"tokens_per_fill,omitempty"`
-	// FillInterval is the refill period (required, at least 50ms as Envoy
-	// requires).
-	FillInterval config.Duration `yaml:"fill_interval" json:"fill_interval"`
-}
+// TokenBucket is Envoy's envoy.type.v3.TokenBucket (config.TokenBucket).
+type TokenBucket = config.TokenBucket
 
 // HTTPStatus is Envoy's envoy.type.v3.HttpStatus.
 type HTTPStatus struct {
@@ -54,18 +44,6 @@ type HTTPStatus struct {
 func (c *Config) Validate(path string, errs *config.Errors) {
 	if c.StatPrefix == "" {
 		errs.Add(config.Join(path, "stat_prefix"), "required")
-	}
-	if b := c.TokenBucket; b != nil {
-		p := config.Join(path, "token_bucket")
-		if b.MaxTokens == 0 {
-			errs.Add(config.Join(p, "max_tokens"), "must be greater than 0")
-		}
-		if b.TokensPerFill != nil && *b.TokensPerFill == 0 {
-			errs.Add(config.Join(p, "tokens_per_fill"), "must be greater than 0")
-		}
-		if time.Duration(b.FillInterval) < 50*time.Millisecond {
-			errs.Add(config.Join(p, "fill_interval"), "must be at least 50ms")
-		}
 	}
 	for name, f := range map[string]*config.RuntimeFraction{"filter_enabled": c.FilterEnabled, "filter_enforced": c.FilterEnforced} {
 		if f != nil && f.DefaultValue.Scale() == 0 {
