@@ -33,11 +33,10 @@ type client struct {
 	cond    *sync.Cond // broadcast when the queue shrinks or the writer stops
 	queue   slotRing
 	max     int
-	closing bool // the reader is done: the writer exits once the queue is empty
-	broken  bool // the writer failed: replies can no longer be delivered
-	writing bool // a goroutine owns wbuf and is writing to the client
-	pend    []byte
-	wbuf    []byte // reply bytes being written; owned by whoever set writing
+	closing bool   // the reader is done: the writer exits once the queue is empty
+	broken  bool   // the writer failed: replies can no longer be delivered
+	writing bool   // a goroutine holds the writer role: it owns out and writes to the client
+	out     buffer // reply bytes owed to the client, in order: the ready batch and a partial write's rest
 	wake    chan struct{}
 	raw     syscall.RawConn // non-nil for a plain TCP client: direct writes
 	waiters int             // goroutines waiting on cond for writing or txHeld to drop
@@ -75,6 +74,7 @@ func newClient(p *Proxy, s *filters.Session, c filters.Conn) *client {
 		p: p, s: s, conn: c, id: p.nextID.Add(1),
 		max:    p.cfg.Settings.MaxPendingPerClient,
 		wake:   make(chan struct{}, 1),
+		out:    newBuffer(keepBatch),
 		authed: p.cfg.DownstreamAuthPassword == "",
 	}
 	cl.cond = sync.NewCond(&cl.mu)
@@ -100,12 +100,12 @@ func (c *client) onDone() {
 		return
 	}
 	c.mu.Lock()
-	if c.writing || c.broken || len(c.pend) > 0 {
+	if c.writing || c.broken || c.out.len() > 0 {
 		c.mu.Unlock()
 		c.notify()
 		return
 	}
-	out, n := c.collect(c.wbuf[:0])
+	n := c.collect()
 	if n == 0 {
 		c.mu.Unlock() // the head is not ready: its completer writes
 		return
@@ -113,16 +113,18 @@ func (c *client) onDone() {
 	c.writing = true
 	c.mu.Unlock()
 	c.p.stats.RqActive.Add(-int64(n))
-	w, err := c.tryWrite(out)
+	// The writer role makes c.out ours without the lock.
+	w, err := c.tryWrite(c.out.bytes())
 	c.txAdd(-int64(w))
 	c.mu.Lock()
 	c.writing = false
 	c.wakeWaiters()
-	if err == nil && w < len(out) {
-		c.pend = append(c.pend, out[w:]...)
+	if err == nil {
+		c.out.consume(w) // the rest goes to the writer goroutine
+	} else {
+		c.out.reset()
 	}
-	c.keepBuf(out)
-	more := len(c.pend) > 0 || c.closing || c.headReady()
+	more := c.out.len() > 0 || c.closing || c.headReady()
 	c.mu.Unlock()
 	if err != nil {
 		c.fail(err)
@@ -133,9 +135,9 @@ func (c *client) onDone() {
 	}
 }
 
-// collect pops the ready replies at the head of the queue into out and
-// recycles their slots; c.mu is held.
-func (c *client) collect(out []byte) ([]byte, int) {
+// collect pops the ready replies at the head of the queue into c.out and
+// recycles their slots; c.mu is held and nobody holds the writer role.
+func (c *client) collect() int {
 	n := 0
 	for {
 		s := c.queue.peek()
@@ -143,25 +145,20 @@ func (c *client) collect(out []byte) ([]byte, int) {
 			break
 		}
 		c.queue.pop()
-		out = append(out, s.reply...)
+		c.out.add(s.reply.bytes())
 		s.release()
 		n++
 	}
 	if n > 0 {
 		c.cond.Broadcast()
 	}
-	return out, n
+	return n
 }
 
 // headReady reports whether the oldest pending reply is ready; c.mu is held.
 func (c *client) headReady() bool {
 	s := c.queue.peek()
 	return s != nil && s.done.Load()
-}
-
-// keepBuf keeps a written buffer for reuse unless it grew large; c.mu is held.
-func (c *client) keepBuf(b []byte) {
-	c.wbuf = reuse(b, keepBatch)
 }
 
 // tryWrite makes one non-blocking write attempt and returns how much of b
@@ -376,10 +373,9 @@ func (c *client) writeLoop() {
 			<-c.wake
 			continue
 		}
-		out := append(c.wbuf[:0], c.pend...)
-		c.pend = c.pend[:0]
-		out, n := c.collect(out)
+		n := c.collect()
 		empty, closing := c.queue.len() == 0, c.closing
+		out := c.out.bytes() // ours without the lock once writing is set
 		if len(out) > 0 {
 			c.writing = true
 		}
@@ -393,7 +389,7 @@ func (c *client) writeLoop() {
 			c.mu.Lock()
 			c.writing = false
 			c.wakeWaiters()
-			c.keepBuf(out)
+			c.out.reset() // written whole, or the client failed
 			c.mu.Unlock()
 			if err != nil {
 				c.fail(err)

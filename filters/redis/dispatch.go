@@ -200,7 +200,7 @@ func (c *client) sendSlot(t target, raw []byte, s *slot, ci *redis.CommandInfo) 
 		s.ucs, s.ustart = uc, time.Now()
 	}
 	if c.p.cfg.Settings.EnableRedirection {
-		s.raw = append(s.raw[:0], raw...)
+		s.raw.set(raw)
 		s.rt = t.rt
 	}
 	uc, err := t.hp.get(c.id)

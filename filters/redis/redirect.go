@@ -45,14 +45,14 @@ func (p *Proxy) redirect(s *slot, from *hostPool, rd redis.Redirect) bool {
 		}
 		if rd.Ask {
 			asking := newSlot(nil)
-			raw := make([]byte, 0, len(askingCmd)+len(s.raw))
-			raw = append(append(raw, askingCmd...), s.raw...)
+			raw := make([]byte, 0, len(askingCmd)+s.raw.len())
+			raw = append(append(raw, askingCmd...), s.raw.bytes()...)
 			err = uc.send(raw, asking, s)
 			if err != nil {
 				asking.release()
 			}
 		} else {
-			err = uc.send(s.raw, s)
+			err = uc.send(s.raw.bytes(), s)
 		}
 		if err != nil {
 			s.host = nil

@@ -19,7 +19,7 @@ type slot struct {
 	owner  *client // notified on completion; nil for discarded replies
 	parent *split  // set for a fragment of a split command
 	index  int     // fragment number within parent
-	reply  []byte
+	reply  buffer  // the reply's copy (keepSlot)
 	done   atomic.Bool
 
 	// Request facts used on completion.
@@ -31,7 +31,7 @@ type slot struct {
 	ucs    *upstreamCommand
 	ustart time.Time
 	// raw is the request, kept only when redirection may resend it.
-	raw       []byte
+	raw       buffer
 	rt        *route
 	redirects uint8
 	// reqOwner holds reqBytes of request bytes queued upstream until this
@@ -45,13 +45,17 @@ var slotPool = sync.Pool{New: func() any { return new(slot) }}
 // newSlot returns a cleared slot owned by c.
 func newSlot(c *client) *slot {
 	s := slotPool.Get().(*slot)
+	s.reply.keep, s.raw.keep = keepSlot, keepSlot
 	s.owner = c
 	return s
 }
 
 // release returns a slot whose reply has been consumed.
 func (s *slot) release() {
-	*s = slot{reply: reuse(s.reply, keepSlot), raw: reuse(s.raw, keepSlot)}
+	reply, raw := s.reply, s.raw
+	reply.reset()
+	raw.reset()
+	*s = slot{reply: reply, raw: raw}
 	slotPool.Put(s)
 }
 
@@ -83,7 +87,7 @@ func (s *slot) settle(reply []byte, upstreamOK bool) *client {
 		}
 	}
 	if p := s.parent; p != nil {
-		s.reply = append(s.reply[:0], reply...)
+		s.reply.set(reply)
 		p.fragmentDone()
 		return nil
 	}
@@ -92,7 +96,7 @@ func (s *slot) settle(reply []byte, upstreamOK bool) *client {
 		s.release()
 		return nil
 	}
-	s.reply = append(s.reply[:0], reply...)
+	s.reply.set(reply)
 	c.txAdd(int64(len(reply)))
 	s.done.Store(true)
 	return c
@@ -109,7 +113,7 @@ func (s *slot) answered() {
 // completeLocal finishes a slot with a reply made by the proxy.
 func (s *slot) completeLocal(reply []byte) {
 	c := s.owner // read before done: the writer may recycle s right after
-	s.reply = append(s.reply[:0], reply...)
+	s.reply.set(reply)
 	if c != nil {
 		c.txAdd(int64(len(reply)))
 	}

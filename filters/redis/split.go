@@ -138,7 +138,7 @@ func (sp *split) fragmentDone() {
 		var sum int64
 		errs := 0
 		for _, f := range sp.frags {
-			r := f.reply
+			r := f.reply.bytes()
 			switch {
 			case sp.kind == mergeOK && len(r) > 0 && r[0] == '+':
 			case sp.kind == mergeSum && len(r) > 3 && r[0] == ':':
@@ -181,7 +181,7 @@ func (sp *split) fragmentDone() {
 func (sp *split) mergeArray() []byte {
 	elems := make([][]byte, sp.nkeys)
 	for fi, f := range sp.frags {
-		r := f.reply
+		r := f.reply.bytes()
 		items := arrayItems(r, len(sp.pos[fi]))
 		for j, k := range sp.pos[fi] {
 			if items != nil {

@@ -27,12 +27,12 @@ func (c *upConn) beginStream(s *slot, head []byte) error {
 		s.host.BeginRequest()
 	}
 	c.fifo.push(s)
-	out := append(c.wbuf, head...)
-	c.wbuf = c.spare[:0]
+	c.wbuf.add(head)
+	out := c.wbuf.take()
 	c.mu.Unlock()
 	err := c.streamWrite(out)
 	c.mu.Lock()
-	c.spare = reuse(out, keepBatch)
+	c.wbuf.put(out)
 	c.mu.Unlock()
 	return err
 }

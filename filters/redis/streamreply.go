@@ -54,13 +54,11 @@ func (c *client) ownHead(s *slot, wait time.Duration) bool {
 		return false
 	}
 	c.writing = true
-	pend := c.pend
-	c.pend = nil
 	c.mu.Unlock()
-	if len(pend) > 0 {
+	if pend := c.out.bytes(); len(pend) > 0 { // ours: we hold the writer role
 		err := c.streamOut(pend, wait, true)
 		c.mu.Lock()
-		c.pend = pend[:0]
+		c.out.reset()
 		c.mu.Unlock()
 		_ = err // a failed client is closed; the stream's writes are skipped
 	}
@@ -108,7 +106,7 @@ func (c *client) releaseHead(s *slot) {
 	}
 	c.writing = false
 	c.cond.Broadcast()
-	more := len(c.pend) > 0 || c.closing || c.headReady()
+	more := c.out.len() > 0 || c.closing || c.headReady()
 	c.mu.Unlock()
 	s.release()
 	if more {
@@ -163,7 +161,7 @@ func (h *headWriter) end(ok bool) {
 		h.c.releaseHead(h.s)
 	default:
 		// The client is closed with s still queued: let its writer pop it.
-		h.s.reply = h.s.reply[:0]
+		h.s.reply.reset()
 		h.s.done.Store(true)
 		h.c.notify()
 	}
@@ -190,15 +188,14 @@ func (s *slot) finishStreamed(first byte, upstreamOK bool) {
 }
 
 // streamReply passes on a reply that outgrew the connection's buffer
-// limit: buf[:w] holds its start, of which scanned bytes are scanned by
-// sc. It returns the bytes after the reply that are already read, as
-// buf[r:w], for the caller to frame.
-func (c *upConn) streamReply(sc *redis.ReplyScanner, buf []byte, w, scanned int) (int, int, error) {
+// limit: rb holds its start, of which scanned bytes are scanned by sc. On
+// return rb holds the bytes read after the reply, for the caller to frame.
+func (c *upConn) streamReply(sc *redis.ReplyScanner, rb *buffer, scanned int) error {
 	c.mu.Lock()
 	s := c.fifo.pop()
 	c.mu.Unlock()
 	if s == nil {
-		return 0, 0, fmt.Errorf("redis: unsolicited reply from %s", c.pool.addr)
+		return fmt.Errorf("redis: unsolicited reply from %s", c.pool.addr)
 	}
 	p := c.pool.proxy
 	c.tellClients() // replies before s may be the ones its client waits for
@@ -211,7 +208,7 @@ func (c *upConn) streamReply(sc *redis.ReplyScanner, buf []byte, w, scanned int)
 			"addr", c.pool.addr, "limit", c.pool.limit)
 		s.complete(redis.AppendErr(nil, "reply exceeds per_connection_buffer_limit_bytes ("+itoa(c.pool.limit)+")"), true)
 	case s.owner == nil: // mirrored: nobody reads it
-		s.finishStreamed(buf[0], true)
+		s.finishStreamed(rb.bytes()[0], true)
 		s.release()
 	default:
 		c.lastProgress.Store(time.Now().UnixNano())
@@ -224,30 +221,30 @@ func (c *upConn) streamReply(sc *redis.ReplyScanner, buf []byte, w, scanned int)
 	}
 	for {
 		if h != nil {
-			h.write(buf[:scanned])
+			h.write(rb.bytes()[:scanned])
 		}
-		w = copy(buf, buf[scanned:w])
-		n, err := c.nc.Read(buf[w:])
-		w += n
+		rb.consume(scanned)
+		n, err := rb.readFrom(c.nc, c.pool.limit)
 		if n > 0 {
 			c.lastProgress.Store(time.Now().UnixNano())
 		}
 		if err != nil && n == 0 {
 			end(false)
-			return 0, 0, fmt.Errorf("redis: reading from %s: %w", c.pool.addr, err)
+			return fmt.Errorf("redis: reading from %s: %w", c.pool.addr, err)
 		}
-		m, done, serr := sc.Scan(buf[:w])
+		m, done, serr := sc.Scan(rb.bytes())
 		if serr != nil {
 			end(false)
-			return 0, 0, fmt.Errorf("redis: reply from %s: %w", c.pool.addr, serr)
+			return fmt.Errorf("redis: reply from %s: %w", c.pool.addr, serr)
 		}
 		scanned = m
 		if done {
 			if h != nil {
-				h.write(buf[:scanned])
+				h.write(rb.bytes()[:scanned])
 			}
+			rb.consume(scanned)
 			end(true)
-			return scanned, w, nil
+			return nil
 		}
 	}
 }

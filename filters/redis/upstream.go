@@ -109,8 +109,7 @@ type upConn struct {
 	nc   net.Conn
 
 	mu      sync.Mutex
-	wbuf    []byte
-	spare   []byte // the other write buffer, swapped with wbuf per write
+	wbuf    buffer // requests queued; a writer takes them out and others append meanwhile
 	writing bool   // a goroutine is writing; others only append
 	fifo    slotRing
 	dead    bool
@@ -130,7 +129,7 @@ type upConn struct {
 }
 
 func newUpConn(hp *hostPool, nc net.Conn) *upConn {
-	c := &upConn{pool: hp, nc: nc, wake: make(chan struct{}, 1), closed: make(chan struct{})}
+	c := &upConn{pool: hp, nc: nc, wbuf: newBuffer(keepBatch), wake: make(chan struct{}, 1), closed: make(chan struct{})}
 	c.writerFree = sync.NewCond(&c.mu)
 	c.lastProgress.Store(time.Now().UnixNano())
 	// A panic in either loop fails this connection only (its requests get
@@ -172,7 +171,7 @@ func (c *upConn) queue(raw []byte, slots ...*slot) error {
 	if c.fifo.len() == 0 {
 		c.lastProgress.Store(time.Now().UnixNano())
 	}
-	c.wbuf = append(c.wbuf, raw...)
+	c.wbuf.add(raw)
 	for _, s := range slots {
 		if s.host != nil {
 			s.host.BeginRequest()
@@ -195,25 +194,24 @@ func (c *upConn) signal() {
 // writes it hands what remains to the writer goroutine.
 func (c *upConn) flush(maxRounds int) {
 	c.mu.Lock()
-	if c.writing || len(c.wbuf) == 0 || c.dead {
+	if c.writing || c.wbuf.len() == 0 || c.dead {
 		c.mu.Unlock()
 		return
 	}
 	c.writing = true
 	for round := 1; ; round++ {
-		out := c.wbuf
-		c.wbuf = c.spare[:0]
+		out := c.wbuf.take()
 		c.mu.Unlock()
 		_, err := c.nc.Write(out)
 		c.mu.Lock()
-		c.spare = reuse(out, keepBatch)
+		c.wbuf.put(out)
 		if err != nil {
 			c.releaseWriter()
 			c.mu.Unlock()
 			c.fail(fmt.Errorf("redis: writing to %s: %w", c.pool.addr, err))
 			return
 		}
-		if len(c.wbuf) == 0 || c.dead || c.streamWait > 0 {
+		if c.wbuf.len() == 0 || c.dead || c.streamWait > 0 {
 			c.releaseWriter()
 			c.mu.Unlock()
 			return
@@ -245,7 +243,7 @@ func (c *upConn) fail(err error) {
 	c.dead = true
 	c.deadFlag.Store(true)
 	pending := c.fifo.drain()
-	c.wbuf = nil
+	c.wbuf = buffer{}
 	c.writerFree.Broadcast()
 	c.mu.Unlock()
 	close(c.closed)
@@ -314,7 +312,7 @@ func (c *upConn) gather() {
 	prev := -1
 	for i := 0; i < 4; i++ {
 		c.mu.Lock()
-		n := len(c.wbuf)
+		n := c.wbuf.len()
 		c.mu.Unlock()
 		if n == prev {
 			return
@@ -330,7 +328,7 @@ func (c *upConn) hold(max int, d time.Duration) {
 	deadline := time.Now().Add(d)
 	for {
 		c.mu.Lock()
-		n := len(c.wbuf)
+		n := c.wbuf.len()
 		c.mu.Unlock()
 		left := time.Until(deadline)
 		if n >= max || left <= 0 {
@@ -352,12 +350,12 @@ func (c *upConn) hold(max int, d time.Duration) {
 // readLoop frames replies and completes slots in FIFO order, copying each
 // reply once, into its slot.
 func (c *upConn) readLoop() {
-	buf := make([]byte, 16<<10)
-	var r, w, scanned int
+	rb := newBuffer(keepRead)
+	var scanned int // bytes of the first reply in rb already scanned
 	var sc redis.ReplyScanner
 	for {
-		for r+scanned < w {
-			n, done, err := sc.Scan(buf[r+scanned : w])
+		for scanned < rb.len() {
+			n, done, err := sc.Scan(rb.bytes()[scanned:])
 			if err != nil {
 				c.tellClients()
 				c.fail(fmt.Errorf("redis: reply from %s: %w", c.pool.addr, err))
@@ -368,40 +366,22 @@ func (c *upConn) readLoop() {
 				break
 			}
 			c.lastProgress.Store(time.Now().UnixNano())
-			c.deliver(buf[r : r+scanned])
-			r += scanned
+			c.deliver(rb.bytes()[:scanned])
+			rb.consume(scanned)
 			scanned = 0
 		}
-		if r == w {
-			r, w = 0, 0
-			if len(buf) > 64<<10 {
-				buf = make([]byte, 16<<10)
-			}
-		} else if w == len(buf) {
-			switch {
-			case r > 0:
-				w = copy(buf, buf[r:w])
-				r = 0
-			case len(buf) >= c.pool.limit:
-				// One reply fills the buffer limit: pass it on as it comes.
-				var err error
-				r, w, err = c.streamReply(&sc, buf, w, scanned)
-				scanned = 0
-				if err != nil {
-					c.tellClients()
-					c.fail(err)
-					return
-				}
-				continue
-			default:
-				nb := make([]byte, min(2*len(buf), max(c.pool.limit, len(buf)+1)))
-				copy(nb, buf[:w])
-				buf = nb
-			}
-		}
 		c.tellClients()
-		n, err := c.nc.Read(buf[w:])
-		w += n
+		n, err := rb.readFrom(c.nc, c.pool.limit)
+		if err == errFull {
+			// One reply fills the buffer limit: pass it on as it comes.
+			if err := c.streamReply(&sc, &rb, scanned); err != nil {
+				c.tellClients()
+				c.fail(err)
+				return
+			}
+			scanned = 0
+			continue
+		}
 		if err != nil && n == 0 {
 			c.fail(fmt.Errorf("redis: reading from %s: %w", c.pool.addr, err))
 			return
@@ -418,7 +398,7 @@ func (c *upConn) deliver(reply []byte) {
 		c.fail(fmt.Errorf("redis: unsolicited reply from %s", c.pool.addr))
 		return
 	}
-	if s.raw != nil && len(reply) > 0 && reply[0] == '-' {
+	if s.raw.len() > 0 && len(reply) > 0 && reply[0] == '-' {
 		if rd, ok := redis.ParseRedirect(reply); ok && c.pool.proxy.redirect(s, c.pool, rd) {
 			return
 		}
