@@ -25,7 +25,7 @@ type Route struct {
 	queryAt  int // the index of '?' in a prefix, or -1
 	fold     bool
 	re       *regexp.Regexp
-	headers  []headerMatch
+	headers  HeaderMatchers
 	query    []queryMatch
 	grpc     bool
 	fraction fraction

@@ -2,7 +2,7 @@ package fault
 
 import (
 	"github.com/sluice-proxy/sluice/config"
-	httpfilter "github.com/sluice-proxy/sluice/filters/http"
+	"github.com/sluice-proxy/sluice/router"
 )
 
 // Config is Envoy's envoy.extensions.filters.http.fault.v3.HTTPFault, in
@@ -18,7 +18,7 @@ type Config struct {
 	// Headers restrict faults to requests matching all of them.
 	Headers []config.HeaderMatcher `yaml:"headers" json:"headers,omitempty"`
 
-	matchers httpfilter.HeaderMatchers // compiled by Validate
+	matchers router.HeaderMatchers // compiled by Validate
 }
 
 // Delay is Envoy's envoy.extensions.filters.common.fault.v3.FaultDelay.
@@ -48,8 +48,7 @@ type Abort struct {
 // Validate checks the values Envoy's proto validation checks, and compiles
 // the header matchers.
 func (c *Config) Validate(path string, errs *config.Errors) {
-	httpfilter.ValidateHeaderMatchers(config.Join(path, "headers"), c.Headers, errs)
-	c.matchers = httpfilter.CompileHeaderMatchers(c.Headers)
+	c.matchers = router.CompileHeaders(c.Headers)
 	if d := c.Delay; d != nil {
 		p := config.Join(path, "delay")
 		if (d.FixedDelay == nil) == (d.HeaderDelay == nil) {

@@ -263,3 +263,27 @@ func TestHeadersMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderKinds: fault's header matchers are the router's (every kind,
+// Envoy's absent-header rule): a range match, and an inverted string match
+// that an absent header does not satisfy (only present_match does).
+func TestHeaderKinds(t *testing.T) {
+	u := startUpstream(t)
+	s := sluicetest.Start(t, cfgYAML(u.URL, `{abort: {http_status: 503, percentage: {numerator: 100}},
+      headers: [{name: x-n, range_match: {start: 1, end: 10}}, {name: x-skip, string_match: {exact: "yes"}, invert_match: true}]}`, ""))
+	base := "http://" + s.Addr("l")
+	for _, tc := range []struct {
+		hdr  []string
+		want int
+	}{
+		{[]string{"x-n", "5", "x-skip", "no"}, 503},
+		{[]string{"x-n", "5", "x-skip", "yes"}, 200},
+		{[]string{"x-n", "5"}, 200}, // absent x-skip: the inverted string match fails
+		{[]string{"x-n", "10", "x-skip", "no"}, 200},
+		{[]string{"x-n", "x", "x-skip", "no"}, 200},
+	} {
+		if code, _ := mustDo(t, base+"/", tc.hdr...); code != tc.want {
+			t.Errorf("%v: %d, want %d", tc.hdr, code, tc.want)
+		}
+	}
+}

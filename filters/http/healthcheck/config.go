@@ -4,7 +4,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sluice-proxy/sluice/config"
-	httpfilter "github.com/sluice-proxy/sluice/filters/http"
 )
 
 // Config is Envoy's envoy.extensions.filters.http.health_check.v3.HealthCheck.
@@ -50,5 +49,4 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 			errs.Add(config.Join(path, "cluster_min_healthy_percentages."+name), "must be within [0, 100], got %v", p.Value)
 		}
 	}
-	httpfilter.ValidateHeaderMatchers(config.Join(path, "headers"), c.Headers, errs)
 }

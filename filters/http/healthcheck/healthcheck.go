@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluice-proxy/sluice/cluster"
 	httpfilter "github.com/sluice-proxy/sluice/filters/http"
+	"github.com/sluice-proxy/sluice/router"
 )
 
 // Name is the filter's key in http_filters.
@@ -30,7 +31,7 @@ func init() {
 // Filter is a built health_check filter.
 type Filter struct {
 	cfg      *Config
-	headers  httpfilter.HeaderMatchers
+	headers  router.HeaderMatchers
 	failed   func() bool
 	clusters *cluster.Manager
 	now      func() time.Time
@@ -42,7 +43,7 @@ type Filter struct {
 
 // New builds the filter.
 func New(c *Config, env *httpfilter.Env) *Filter {
-	f := &Filter{cfg: c, headers: httpfilter.CompileHeaderMatchers(c.Headers), failed: env.HealthCheckFailed, clusters: env.Clusters, now: time.Now}
+	f := &Filter{cfg: c, headers: router.CompileHeaders(c.Headers), failed: env.HealthCheckFailed, clusters: env.Clusters, now: time.Now}
 	if f.failed == nil {
 		f.failed = func() bool { return false }
 	}

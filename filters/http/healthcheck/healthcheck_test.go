@@ -174,7 +174,8 @@ func TestConfigErrors(t *testing.T) {
 		{`{headers: [{name: x, present_match: true}]}`, "health_check.pass_through_mode: required"},
 		{`{pass_through_mode: false, cache_time: 1s}`, "cache_time: only with pass_through_mode: true"},
 		{`{pass_through_mode: false, cluster_min_healthy_percentages: {c: {value: 101}}}`, "must be within [0, 100]"},
-		{`{pass_through_mode: false, headers: [{name: x, range_match: {start: 1, end: 2}}]}`, "only string_match, exact_match and present_match"},
+		{`{pass_through_mode: false, headers: [{name: x, safe_regex_match: {regex: "("}}]}`, "headers[0].safe_regex_match.regex: error parsing regexp"},
+		{`{pass_through_mode: false, headers: [{name: x, range_match: {start: 2, end: 1}}]}`, "headers[0].range_match: start (2) must be below end (1)"},
 	} {
 		_, err := config.Parse("test.yaml", []byte(cfgYAML(u, "", listener("l", tc.filter))))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -1,0 +1,63 @@
+package router
+
+import (
+	"net/http"
+
+	"github.com/sluice-proxy/sluice/config"
+)
+
+// HeaderMatchers are compiled Envoy HeaderMatchers (every kind: string_match,
+// present_match, range_match and the older exact/prefix/suffix/contains/
+// safe_regex forms, with invert_match and treat_missing_header_as_empty).
+// Routes and the HTTP filters that select requests by headers (fault,
+// health_check) share them, so one request meets one set of rules.
+type HeaderMatchers []headerMatch
+
+// CompileHeaders compiles validated matchers (config.HeaderMatcher's and
+// the string matchers' Validate, which the config decoder runs).
+func CompileHeaders(hs []config.HeaderMatcher) HeaderMatchers {
+	if len(hs) == 0 {
+		return nil
+	}
+	out := make(HeaderMatchers, 0, len(hs))
+	for i := range hs {
+		h := &hs[i]
+		hm := headerMatch{name: headerKey(h.Name), invert: h.InvertMatch, missingAsEmpty: h.TreatMissingHeaderAsEmpty}
+		sm := h.StringMatch
+		switch {
+		case h.PresentMatch != nil:
+			hm.kind, hm.present = hmPresent, *h.PresentMatch
+		case h.RangeMatch != nil:
+			hm.kind, hm.start, hm.end = hmRange, h.RangeMatch.Start, h.RangeMatch.End
+		case h.ExactMatch != nil:
+			sm = &config.StringMatcher{Exact: h.ExactMatch}
+		case h.PrefixMatch != "":
+			sm = &config.StringMatcher{Prefix: h.PrefixMatch}
+		case h.SuffixMatch != "":
+			sm = &config.StringMatcher{Suffix: h.SuffixMatch}
+		case h.ContainsMatch != "":
+			sm = &config.StringMatcher{Contains: h.ContainsMatch}
+		case h.SafeRegexMatch != nil:
+			sm = &config.StringMatcher{SafeRegex: h.SafeRegexMatch}
+		case sm == nil:
+			hm.kind, hm.present = hmPresent, true // Envoy: no specifier means "present"
+		}
+		if sm != nil {
+			hm.kind, hm.str = hmString, (*StringMatcher)(sm).Compile()
+		}
+		out = append(out, hm)
+	}
+	return out
+}
+
+// Match reports whether req matches every matcher (true for none), as
+// Envoy's HeaderUtility::matchHeaders. It allocates only to join a
+// repeated header.
+func (ms HeaderMatchers) Match(req *http.Request) bool {
+	for i := range ms {
+		if !ms[i].matches(req) {
+			return false
+		}
+	}
+	return true
+}
