@@ -93,14 +93,16 @@ func (m *Manager) serveStream(w http.ResponseWriter, r *http.Request, s *filters
 	ctx := httpfilter.WithStream(r.Context(), st)
 	// The local address, as net/http's own server gives it (rbac's destination_port).
 	ctx = context.WithValue(ctx, http.LocalAddrContextKey, net.TCPAddrFromAddrPort(s.Local))
-	if d := m.cfg.CommonHTTPProtocolOptions.MaxStreamDuration.D(); d > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d)
-		defer cancel()
-	}
+	ctx, md, cancelMD := m.withMaxDuration(ctx, start, m.cfg.CommonHTTPProtocolOptions.MaxStreamDuration.D())
+	defer cancelMD()
+	defer md.stop()
 	body := &countingBody{r: r.Body, c: r.Body, done: -1, t0: start}
+	body.onEnd = func() { md.bodyDone.Store(true) }
 	if r.Body == nil || r.Body == http.NoBody {
 		body.done = 0
+	}
+	if body.done == 0 || r.ContentLength == 0 { // nothing to read: the request is whole
+		md.bodyDone.Store(true)
 	}
 	if d := m.cfg.RequestTimeout.D(); d > 0 && body.done < 0 {
 		// Envoy's request_timeout: the whole request must arrive in time;
@@ -113,7 +115,7 @@ func (m *Manager) serveStream(w http.ResponseWriter, r *http.Request, s *filters
 			cancel()
 		})
 		defer t.Stop()
-		body.onEnd = func() { t.Stop() }
+		body.onEnd = func() { t.Stop(); md.bodyDone.Store(true) }
 	}
 	r = r.WithContext(ctx)
 	r.Body = body
