@@ -1,7 +1,10 @@
 // Command grpcload is bench/grpc.sh's gRPC load: -conns client connections
 // (each its own grpc-go ClientConn, so its own TCP connection) with
 // -streams concurrent unary calls each, every stream calling again as soon
-// as it is answered, for -d. It prints "calls=N errors=E rps=R".
+// as it is answered, for -d. It prints "calls=N errors=E rps=R p50_ms=A
+// p99_ms=B" (latencies of the calls that succeeded). With -serve it is
+// instead the upstream of bench/grpc_unary.sh: a grpc-go server answering
+// every unary method with the request's bytes.
 //
 // It is a small Go tool rather than h2load because h2load cannot check
 // grpc-status trailers, and a call that fails must not count as served.
@@ -12,7 +15,9 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,7 +43,12 @@ func main() {
 	streams := flag.Int("streams", 8, "concurrent calls per connection")
 	d := flag.Duration("d", 10*time.Second, "duration")
 	method := flag.String("method", "/bench.Echo/Call", "unary method")
+	serve := flag.String("serve", "", "serve echo on this address instead of calling")
 	flag.Parse()
+	if *serve != "" {
+		echo(*serve)
+		return
+	}
 
 	var calls, errs atomic.Int64
 	var firstErr atomic.Value
@@ -48,6 +58,8 @@ func main() {
 	time.AfterFunc(*d, func() { stop.Store(true) })
 	ctx := context.Background()
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var lats []time.Duration
 	start := time.Now()
 	for i := 0; i < *conns; i++ {
 		cc, err := grpc.NewClient("passthrough:///"+*addr,
@@ -63,21 +75,51 @@ func main() {
 				defer wg.Done()
 				req := []byte("ping")
 				var resp []byte
+				mine := make([]time.Duration, 0, 4096)
 				for !stop.Load() {
+					t0 := time.Now()
 					if err := cc.Invoke(ctx, *method, &req, &resp); err != nil {
 						errs.Add(1)
 						firstErr.CompareAndSwap(nil, err.Error())
 						continue
 					}
+					mine = append(mine, time.Since(t0))
 					calls.Add(1)
 				}
+				mu.Lock()
+				lats = append(lats, mine...)
+				mu.Unlock()
 			}()
 		}
 	}
 	wg.Wait()
 	el := time.Since(start).Seconds()
-	fmt.Printf("calls=%d errors=%d rps=%.0f\n", calls.Load(), errs.Load(), float64(calls.Load())/el)
+	slices.Sort(lats)
+	pct := func(p float64) float64 {
+		if len(lats) == 0 {
+			return 0
+		}
+		return float64(lats[int(p*float64(len(lats)-1))].Microseconds()) / 1000
+	}
+	fmt.Printf("calls=%d errors=%d rps=%.0f p50_ms=%.2f p99_ms=%.2f\n", calls.Load(), errs.Load(), float64(calls.Load())/el, pct(0.50), pct(0.99))
 	if e := firstErr.Load(); e != nil {
 		fmt.Fprintln(os.Stderr, "grpcload: first error:", e)
 	}
+}
+
+// echo serves every unary method on addr, answering the request's bytes.
+func echo(addr string) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := grpc.NewServer(grpc.ForceServerCodec(rawCodec{}), grpc.UnknownServiceHandler(func(_ any, st grpc.ServerStream) error {
+		var b []byte
+		if err := st.RecvMsg(&b); err != nil {
+			return err
+		}
+		return st.SendMsg(&b)
+	}))
+	fmt.Println("ready")
+	log.Fatal(srv.Serve(ln))
 }

@@ -297,7 +297,7 @@ func (hp *hostPool) release(c *conn, took time.Duration) {
 	hp.mu.Lock()
 	c.active--
 	if took > 0 {
-		c.observe(took)
+		c.observe(took, time.Now(), hp.meanLatLocked())
 	}
 	c.lastUsed = time.Now()
 	closeIt := c.retiring && c.active == 0 && !c.closed

@@ -59,7 +59,7 @@ var routeSpecs = []message{
 		okNote("upgrade_configs", "CONNECT tunnels to the cluster; other types recorded (spec_http_egress.go)"),
 	}},
 	{name: "envoy.config.route.v3.RouteAction.MaxStreamDuration", fields: []field{
-		okNote("max_stream_duration", "a deadline on the stream from its start; expiry answers 504"),
+		okNote("max_stream_duration", "from the stream's start, replacing the connection manager's; expiry: downstream_rq_max_duration_reached, 504 or 408 (gRPC: DEADLINE_EXCEEDED)"),
 		ok("grpc_timeout_header_max"), ok("grpc_timeout_header_offset"),
 	}},
 	{name: "envoy.config.route.v3.WeightedCluster", fields: oks("clusters", "total_weight")},

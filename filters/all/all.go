@@ -33,4 +33,8 @@ import (
 
 	// HTTP dynamic_forward_proxy (egress).
 	_ "github.com/sluice-proxy/sluice/filters/http/dynamicforwardproxy"
+
+	// HTTP grpc_web and grpc_http1_bridge.
+	_ "github.com/sluice-proxy/sluice/filters/http/grpchttp1bridge"
+	_ "github.com/sluice-proxy/sluice/filters/http/grpcweb"
 )

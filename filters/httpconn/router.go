@@ -124,10 +124,13 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 				r.Header.Set("Grpc-Timeout", router.FormatGrpcTimeout(d))
 			}
 		}
-		// The stream bound (max_stream_duration) is one more deadline on
-		// the same exchange: the nearer one wins.
-		if s := to.Stream; s > 0 && (d <= 0 || s < d) {
-			d = s
+		// The route's stream bound (max_stream_duration, or the
+		// grpc-timeout it caps) replaces the connection manager's, from
+		// the stream's start, as Envoy's refreshDurationTimeout does.
+		if s := to.Stream; s > 0 {
+			if md := maxDurationOf(r.Context()); md != nil {
+				md.set(s)
+			}
 		}
 		if d > 0 {
 			var cancel context.CancelFunc
@@ -229,6 +232,10 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 // upstreamError answers a request the upstream did not: Envoy's statuses,
 // bodies and response flags.
 func (m *Manager) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	if md := maxDurationOf(r.Context()); md != nil && md.fired.Load() {
+		m.maxDurationReply(w, r, md.bodyDone.Load())
+		return
+	}
 	switch {
 	case errors.Is(err, cluster.ErrDNSResolution), errors.Is(err, cluster.ErrDNSCacheOverflow):
 		m.localReply(w, r, http.StatusServiceUnavailable, "DNS resolution failure", httpfilter.DNSResolutionFailure)

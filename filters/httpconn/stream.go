@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-proxy/sluice/accesslog"
@@ -59,11 +61,17 @@ type countingBody struct {
 	done  time.Duration
 	t0    time.Time
 	onEnd func() // at the body's end, if set
+	// whole is set when the body was read to its end (io.EOF), not cut
+	// off (max_stream_duration answers 408 or 504 by it).
+	whole *atomic.Bool
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	b.n += int64(n)
+	if err == io.EOF && b.whole != nil {
+		b.whole.Store(true)
+	}
 	if err != nil && b.done < 0 {
 		b.done = time.Since(b.t0)
 		if b.onEnd != nil {
@@ -93,14 +101,15 @@ func (m *Manager) serveStream(w http.ResponseWriter, r *http.Request, s *filters
 	ctx := httpfilter.WithStream(r.Context(), st)
 	// The local address, as net/http's own server gives it (rbac's destination_port).
 	ctx = context.WithValue(ctx, http.LocalAddrContextKey, net.TCPAddrFromAddrPort(s.Local))
-	if d := m.cfg.CommonHTTPProtocolOptions.MaxStreamDuration.D(); d > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d)
-		defer cancel()
-	}
-	body := &countingBody{r: r.Body, c: r.Body, done: -1, t0: start}
+	ctx, md, cancelMD := m.withMaxDuration(ctx, start, m.cfg.CommonHTTPProtocolOptions.MaxStreamDuration.D())
+	defer cancelMD()
+	defer md.stop()
+	body := &countingBody{r: r.Body, c: r.Body, done: -1, t0: start, whole: &md.bodyDone}
 	if r.Body == nil || r.Body == http.NoBody {
 		body.done = 0
+	}
+	if body.done == 0 || r.ContentLength == 0 { // nothing to read: the request is whole
+		md.bodyDone.Store(true)
 	}
 	if d := m.cfg.RequestTimeout.D(); d > 0 && body.done < 0 {
 		// Envoy's request_timeout: the whole request must arrive in time;
