@@ -20,8 +20,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sluice-proxy/sluice/config"
-	"github.com/sluice-proxy/sluice/stats"
 	"github.com/sluice-proxy/sluice/internal/testenv"
+	"github.com/sluice-proxy/sluice/stats"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -294,5 +294,43 @@ func TestConfigErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("%v does not name %s", err, want)
 		}
+	}
+}
+
+// TestRegion: an unset region comes from AWS_REGION, AWS_DEFAULT_REGION
+// (AWS_SIGV4A_SIGNING_REGION_SET first for SigV4A), then the profile in the
+// credentials file, then the config file.
+func TestRegion(t *testing.T) {
+	clean(t)
+	dir := t.TempDir()
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	if _, err := Region(false, ""); !errors.Is(err, ErrNoRegion) {
+		t.Fatalf("nothing set: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "config"), []byte("[default]\nregion = ap-south-1\n[profile ops]\nregion = sa-east-1\n"), 0o600)
+	if r, _ := Region(false, ""); r != "ap-south-1" {
+		t.Fatalf("config file default profile: %q", r)
+	}
+	t.Setenv("AWS_PROFILE", "ops")
+	if r, _ := Region(false, ""); r != "sa-east-1" {
+		t.Fatalf("config file AWS_PROFILE: %q", r)
+	}
+	creds := filepath.Join(dir, "credentials")
+	os.WriteFile(creds, []byte("[ops]\naws_access_key_id = a\naws_secret_access_key = b\nregion = eu-north-1\n"), 0o600)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", creds)
+	if r, _ := Region(false, ""); r != "eu-north-1" {
+		t.Fatalf("credentials file before config file: %q", r)
+	}
+	t.Setenv("AWS_DEFAULT_REGION", "us-west-1")
+	if r, _ := Region(false, ""); r != "us-west-1" {
+		t.Fatalf("AWS_DEFAULT_REGION: %q", r)
+	}
+	t.Setenv("AWS_REGION", "us-east-2")
+	t.Setenv("AWS_SIGV4A_SIGNING_REGION_SET", "us-east-*,eu-west-1")
+	if r, _ := Region(false, ""); r != "us-east-2" {
+		t.Fatalf("AWS_REGION: %q", r)
+	}
+	if r, _ := Region(true, ""); r != "us-east-*,eu-west-1" {
+		t.Fatalf("SigV4A region set: %q", r)
 	}
 }

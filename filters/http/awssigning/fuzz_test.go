@@ -18,8 +18,7 @@ func FuzzSign(f *testing.F) {
 	f.Add("/", "Param1=value1", "My-Header1", " value1")
 	f.Add("/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", "", "My-Header2", "\"a   b   c\"")
 	f.Add("/example space/", "a=1&a=2", "X-Forwarded-For", "10.0.0.1")
-	flt := newFilter(&Config{ServiceName: "service", Region: "us-east-1", MaxPayloadBytes: defaultMaxPayload,
-		MatchExcludedHeaders: nil}, nil)
+	flt := testSigner(f, &Config{ServiceName: "service", Region: "us-east-1", MaxPayloadBytes: defaultMaxPayload})
 	creds := aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"}
 	when := time.Date(2015, 8, 30, 12, 36, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, path, query, name, value string) {
