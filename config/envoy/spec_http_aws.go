@@ -23,7 +23,7 @@ var awsSpecs = []message{
 		okNote("expiration_time", "default 5s, at most 1h"),
 	}},
 	{name: "envoy.extensions.filters.http.aws_request_signing.v3.AwsRequestSigningPerRoute", fields: []field{
-		ok("aws_request_signing"), okNote("stat_prefix", "the route's stats are <stat_prefix>.aws_request_signing.* at the root, as in Envoy"),
+		ok("aws_request_signing"), okNote("stat_prefix", "the route's stats are <stat_prefix>aws_request_signing.* at the root, the prefix as written (as in Envoy)"),
 	}},
 	{name: "envoy.extensions.common.aws.v3.AwsCredentialProvider", fields: []field{
 		ok("inline_credential"), ok("credentials_file_provider"), okNote("assume_role_with_web_identity_provider", "STS via aws-sdk-go-v2 stscreds; AWS_ENDPOINT_URL_STS moves the endpoint"),

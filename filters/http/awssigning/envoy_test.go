@@ -114,3 +114,31 @@ func TestEnvoyConfigSigV4A(t *testing.T) {
 		t.Fatalf("got %v, want an error naming iam_roles_anywhere_credential_provider", err)
 	}
 }
+
+// TestEnvoyPerRoute: AwsRequestSigningPerRoute in a route's
+// typed_per_filter_config, from an Envoy bootstrap, signs that route's
+// requests with its own service and counts under its stat_prefix.
+func TestEnvoyPerRoute(t *testing.T) {
+	up := startUpstream(t, map[string]string{"AKIDENV": "env-secret"})
+	setEnvCreds(t, "AKIDENV", "env-secret", "")
+	boot := strings.Replace(envoyBootstrap(up.addr, `
+              service_name: s3
+              region: us-west-2`), `routes: [{match: {prefix: "/"}, route: {cluster: c}}]`, `routes:
+              - match: {prefix: "/api"}
+                route: {cluster: c}
+                typed_per_filter_config:
+                  envoy.filters.http.aws_request_signing:
+                    "@type": type.googleapis.com/envoy.extensions.filters.http.aws_request_signing.v3.AwsRequestSigningPerRoute
+                    stat_prefix: api.
+                    aws_request_signing: {service_name: execute-api, region: eu-west-3}
+              - match: {prefix: "/"}
+                route: {cluster: c}`, 1)
+	s := sluicetest.StartEnvoy(t, boot)
+	do(t, "GET", "http://"+s.Addr("l")+"/api/items", nil, nil)
+	if got := up.last(t); got.verifyErr != "" || !strings.Contains(got.authz, "/eu-west-3/execute-api/aws4_request") {
+		t.Fatalf("verify %q authz %q", got.verifyErr, got.authz)
+	}
+	if n := s.Counter("api.aws_request_signing.signing_added"); n != 1 {
+		t.Fatalf("api.aws_request_signing.signing_added %d", n)
+	}
+}

@@ -72,7 +72,7 @@ listeners:
                     route: {cluster: c}
                     typed_per_filter_config:
                       envoy.filters.http.aws_request_signing:
-                        stat_prefix: s3route
+                        stat_prefix: s3route.
                         aws_request_signing:
                           service_name: s3
                           region: eu-central-1

@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	httpfilter "github.com/sluice-proxy/sluice/filters/http"
@@ -56,7 +55,7 @@ func newFilter(cfg *Config, env *httpfilter.Env) (*Filter, error) {
 		sc = env.Stats
 	}
 	root := sc.Store().Root()
-	def, err := newSigner(cfg, sc, root)
+	def, err := newSigner(cfg, sc.Sub("aws_request_signing"), root)
 	if err != nil {
 		return nil, err
 	}
@@ -67,14 +66,10 @@ func newFilter(cfg *Config, env *httpfilter.Env) (*Filter, error) {
 	f.perRoute.NewConfig = func() any { return &PerRouteConfig{AwsRequestSigning: NewConfig()} }
 	f.perRoute.Build = func(cfg any) (*signer, error) {
 		pr := cfg.(*PerRouteConfig)
-		// Envoy puts a route's stats at <stat_prefix>aws_request_signing.*
+		// Envoy names a route's stats <stat_prefix>aws_request_signing.*
+		// (the prefix as written: "api." gives api.aws_request_signing.)
 		// in the server's root scope.
-		prefix := strings.TrimSuffix(pr.StatPrefix, ".")
-		psc := root
-		if prefix != "" {
-			psc = root.Sub(prefix)
-		}
-		return newSigner(pr.AwsRequestSigning, psc, root)
+		return newSigner(pr.AwsRequestSigning, root.Sub(pr.StatPrefix+"aws_request_signing"), root)
 	}
 	return f, nil
 }

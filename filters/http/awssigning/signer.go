@@ -36,8 +36,9 @@ type signer struct {
 	signingAdded, signingFailed, payloadAdded, payloadFailed *stats.Counter
 }
 
-// newSigner compiles cfg; sc is the scope its aws_request_signing.*
-// counters go under, root the store's root (credential provider stats).
+// newSigner compiles cfg; sc is the scope of its counters
+// (<prefix>aws_request_signing.), root the store's root (credential
+// provider stats).
 func newSigner(cfg *Config, sc, root *stats.Scope) (*signer, error) {
 	s := &signer{cfg: cfg, v4: v4.NewSigner(), maxBody: cfg.MaxPayloadBytes}
 	if s.maxBody == 0 {
@@ -64,7 +65,6 @@ func newSigner(cfg *Config, sc, root *stats.Scope) (*signer, error) {
 		s.excluded = append(s.excluded, cfg.MatchExcludedHeaders[i].Compile())
 	}
 	s.creds = awscreds.New(cfg.CredentialProvider, awscreds.Options{Region: region, Root: root})
-	sc = sc.Sub("aws_request_signing")
 	s.signingAdded, s.signingFailed = sc.Counter("signing_added"), sc.Counter("signing_failed")
 	s.payloadAdded, s.payloadFailed = sc.Counter("payload_signing_added"), sc.Counter("payload_signing_failed")
 	return s, nil
