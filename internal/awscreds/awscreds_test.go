@@ -334,3 +334,32 @@ func TestRegion(t *testing.T) {
 		t.Fatalf("SigV4A region set: %q", r)
 	}
 }
+
+// TestRefreshBeforeExpiry: credentials within refreshBefore of their
+// expiry are still served while a background fetch replaces them; the next
+// request gets the new ones.
+func TestRefreshBeforeExpiry(t *testing.T) {
+	clean(t)
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		json.NewEncoder(w).Encode(map[string]string{"AccessKeyId": fmt.Sprintf("AKIDGEN%d", n), "SecretAccessKey": "s", "Token": "t",
+			"Expiration": time.Now().Add(2 * time.Minute).UTC().Format(time.RFC3339)}) // inside the 5-minute window
+	}))
+	defer srv.Close()
+	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", srv.URL)
+	p := New(&Config{CustomCredentialProviderChain: true, ContainerCredentialProvider: &struct{}{}}, Options{})
+	c, err := p.Get(context.Background())
+	if err != nil || c.AccessKeyID != "AKIDGEN1" {
+		t.Fatalf("first: %+v %v", c, err)
+	}
+	// Due for refresh but valid: served as is, refresh started.
+	if c, _ = p.Get(context.Background()); c.AccessKeyID != "AKIDGEN1" {
+		t.Fatalf("second: %s", c.AccessKeyID)
+	}
+	p.Wait()
+	if c, _ = p.Get(context.Background()); c.AccessKeyID != "AKIDGEN2" {
+		t.Fatalf("after the refresh: %s", c.AccessKeyID)
+	}
+	p.Wait()
+}
