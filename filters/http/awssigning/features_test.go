@@ -144,4 +144,15 @@ func TestSigV4A(t *testing.T) {
 	if got.regionSet != "us-east-*,eu-west-1" {
 		t.Fatalf("X-Amz-Region-Set %q", got.regionSet)
 	}
+
+	// Presigned: the region set and the signature travel in the query.
+	p := sluiceFor(t, up.addr, `{service_name: s3, region: "us-east-1,us-west-2", signing_algorithm: AWS_SIGV4A, use_unsigned_payload: true,
+        query_string: {expiration_time: 120s}}`)
+	if code, _ := do(t, "GET", "http://"+p.Addr("l")+"/mrap/key", nil, nil); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	got = up.last(t)
+	if got.verifyErr != "" || got.authz != "" || got.query.Get("X-Amz-Region-Set") != "us-east-1,us-west-2" || got.query.Get("X-Amz-Algorithm") != "AWS4-ECDSA-P256-SHA256" {
+		t.Fatalf("presigned SigV4A: verify %q authz %q query %v", got.verifyErr, got.authz, got.query)
+	}
 }

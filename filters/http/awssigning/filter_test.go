@@ -93,6 +93,8 @@ func (u *upstream) verify(r *http.Request, body []byte) string {
 	switch {
 	case strings.HasPrefix(authz, "AWS4-ECDSA-P256-SHA256 "):
 		return u.verifyV4A(r, body)
+	case r.URL.Query().Get("X-Amz-Algorithm") == "AWS4-ECDSA-P256-SHA256":
+		return u.verifyV4APresigned(r)
 	case r.URL.Query().Get("X-Amz-Signature") != "":
 		return u.verifyPresigned(r)
 	}
