@@ -34,6 +34,8 @@ require github.com/apache/thrift v0.22.0
 
 require github.com/envoyproxy/go-control-plane/ratelimit v0.1.0 // indirect
 
+require github.com/aws/smithy-go/aws-http-auth v1.2.2 // aws_request_signing: SigV4A (public sigv4a package, no dependencies)
+
 require github.com/go-jose/go-jose/v4 v4.1.6 // jwt_authn
 
 require (
@@ -52,7 +54,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/signin v1.14.1 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sso v1.39.6 // indirect
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.6 // indirect
-	github.com/aws/aws-sdk-go-v2/service/sts v1.53.1 // indirect
+	github.com/aws/aws-sdk-go-v2/service/sts v1.53.1
 	github.com/aws/smithy-go v1.28.11 // indirect
 )
 

@@ -9,6 +9,10 @@ import (
 // Name is the filter's key in http_filters (Envoy's envoy.filters.http.aws_lambda).
 const Name = "aws_lambda"
 
+// EnvoyName is Envoy's filter name, also accepted as the
+// typed_per_filter_config key.
+const EnvoyName = "envoy.filters.http.aws_lambda"
+
 // maxPayload is Lambda's synchronous invocation payload limit (6 MB): a
 // larger request body is answered 413 without invoking.
 const maxPayload = 6 << 20
@@ -20,7 +24,8 @@ type Config struct {
 	// PayloadPassthrough sends the body as the invocation payload instead
 	// of Envoy's JSON envelope.
 	PayloadPassthrough bool `yaml:"payload_passthrough" json:"payload_passthrough,omitempty"`
-	// InvocationMode is SYNCHRONOUS (default) or ASYNCHRONOUS.
+	// InvocationMode is SYNCHRONOUS (default; also when empty, as in a
+	// nested per-route config) or ASYNCHRONOUS.
 	InvocationMode string `yaml:"invocation_mode" json:"invocation_mode,omitempty"`
 	// HostRewrite replaces the Host header before signing.
 	HostRewrite string `yaml:"host_rewrite" json:"host_rewrite,omitempty"`
@@ -38,6 +43,19 @@ type Credentials struct {
 	SessionToken    string `yaml:"session_token" json:"session_token,omitempty"`
 }
 
+// PerRouteConfig is Envoy's aws_lambda PerRouteConfig: a route's own
+// function (and the rest of the invocation settings).
+type PerRouteConfig struct {
+	InvokeConfig *Config `yaml:"invoke_config" json:"invoke_config"`
+}
+
+// Validate requires the nested config.
+func (p *PerRouteConfig) Validate(path string, errs *config.Errors) {
+	if p.InvokeConfig == nil {
+		errs.Add(config.Join(path, "invoke_config"), "required")
+	}
+}
+
 // region is the ARN's region (Validate has checked the ARN).
 func (c *Config) region() string { return strings.Split(c.Arn, ":")[3] }
 
@@ -53,7 +71,7 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 	if c.Credentials != nil && (c.Credentials.AccessKeyID == "" || c.Credentials.SecretAccessKey == "") {
 		errs.Add(config.Join(path, "credentials"), "access_key_id and secret_access_key are required")
 	}
-	if c.InvocationMode != "SYNCHRONOUS" && c.InvocationMode != "ASYNCHRONOUS" {
+	if c.InvocationMode != "" && c.InvocationMode != "SYNCHRONOUS" && c.InvocationMode != "ASYNCHRONOUS" {
 		errs.Add(config.Join(path, "invocation_mode"), "SYNCHRONOUS or ASYNCHRONOUS, got %q", c.InvocationMode)
 	}
 }

@@ -3,6 +3,7 @@ package awslambda
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 )
@@ -27,12 +28,12 @@ type response struct {
 }
 
 // isText reports whether a body of this content type goes as text; any
-// other (and none) is base64-encoded, as in Envoy.
+// other, and none (Envoy cannot tell then), is base64-encoded, as in Envoy.
 func isText(ct string) bool {
 	ct = strings.ToLower(strings.TrimSpace(strings.SplitN(ct, ";", 2)[0]))
 	switch {
 	case ct == "":
-		return true
+		return false
 	case strings.HasPrefix(ct, "text/"):
 		return true
 	}
@@ -59,7 +60,10 @@ func wrap(r *http.Request, body []byte) ([]byte, error) {
 		}
 	}
 	if len(body) > 0 {
-		if isText(r.Header.Get("Content-Type")) {
+		// A transfer coding other than identity makes the body opaque
+		// (Envoy's rule); Go has removed chunked by now, so only others show.
+		te := r.TransferEncoding
+		if isText(r.Header.Get("Content-Type")) && (len(te) == 0 || strings.EqualFold(te[0], "identity")) {
 			env.Body = string(body)
 		} else {
 			env.Body, env.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
@@ -68,11 +72,19 @@ func wrap(r *http.Request, body []byte) ([]byte, error) {
 	return json.Marshal(env)
 }
 
+var errBadStatus = errors.New("status_code out of range")
+
 // unwrap writes the function's envelope as the HTTP response.
 func unwrap(w http.ResponseWriter, payload []byte) error {
 	var resp response
 	if err := json.Unmarshal(payload, &resp); err != nil {
 		return err
+	}
+	if resp.StatusCode == 0 {
+		resp.StatusCode = http.StatusOK // unset: Lambda's 200 stays, as in Envoy
+	}
+	if resp.StatusCode < 100 || resp.StatusCode > 999 {
+		return errBadStatus
 	}
 	body := []byte(resp.Body)
 	if resp.IsBase64Encoded {
@@ -82,14 +94,13 @@ func unwrap(w http.ResponseWriter, payload []byte) error {
 		}
 		body = b
 	}
+	// JSON unless the function names another type, as in Envoy.
+	w.Header().Set("Content-Type", "application/json")
 	for k, v := range resp.Headers {
 		w.Header().Set(k, v)
 	}
 	for _, c := range resp.Cookies {
 		w.Header().Add("Set-Cookie", c)
-	}
-	if resp.StatusCode < 100 || resp.StatusCode > 599 {
-		resp.StatusCode = http.StatusOK
 	}
 	w.WriteHeader(resp.StatusCode)
 	_, err := w.Write(body)

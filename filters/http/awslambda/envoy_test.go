@@ -65,6 +65,22 @@ func TestEnvoyConfig(t *testing.T) {
               credentials: {access_key_id: AKID, secret_access_key: s}`); err != nil {
 		t.Fatal(err)
 	}
+	// Envoy's PerRouteConfig in a route's typed_per_filter_config.
+	file := filepath.Join(t.TempDir(), "envoy.yaml")
+	boot := strings.Replace(bootstrap(`              arn: "arn:aws:lambda:us-west-2:123456789012:function:f"`),
+		`routes: [{match: {prefix: "/"}, route: {cluster: c}}]`, `routes:
+              - match: {prefix: "/"}
+                route: {cluster: c}
+                typed_per_filter_config:
+                  envoy.filters.http.aws_lambda:
+                    "@type": type.googleapis.com/envoy.extensions.filters.http.aws_lambda.v3.PerRouteConfig
+                    invoke_config: {arn: "arn:aws:lambda:us-west-2:123456789012:function:g", payload_passthrough: true}`, 1)
+	if err := os.WriteFile(file, []byte(boot), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := envoy.Load(file); err != nil {
+		t.Fatalf("per-route config: %v", err)
+	}
 	err := load(t, `              arn: "not-an-arn"`)
 	if err == nil || !strings.Contains(err.Error(), "arn") {
 		t.Fatalf("bad arn: %v", err)

@@ -25,8 +25,12 @@ const arn = "arn:aws:lambda:eu-west-1:123456789012:function:echo"
 
 // frontend stands for Lambda's invoke endpoint in front of the emulator:
 // the emulator serves only /2015-03-31/functions/function/invocations, so
-// the frontend checks the path names the ARN, records what the invocation
-// carried and forwards it there.
+// the frontend checks the path names a function of the test account
+// (echo, or echo:live for the per-route test), records what the invocation
+// carried and forwards it there. Lambda's frontend adds
+// X-Amz-Function-Error: Unhandled when the runtime reported an error; the
+// emulator drops that, so the frontend sets it when the emulator answers
+// with the runtime's error document ({"errorMessage", "errorType"}).
 type frontend struct {
 	mu   sync.Mutex
 	seen []http.Header
@@ -53,7 +57,7 @@ func startLambda(t *testing.T) (string, *frontend) {
 		fe.seen = append(fe.seen, r.Header.Clone())
 		fe.path = append(fe.path, r.URL.Path)
 		fe.mu.Unlock()
-		if r.URL.Path != "/2015-03-31/functions/"+arn+"/invocations" {
+		if r.URL.Path != "/2015-03-31/functions/"+arn+"/invocations" && r.URL.Path != "/2015-03-31/functions/"+arn+":live/invocations" {
 			http.Error(w, "no such function", 404)
 			return
 		}
@@ -67,8 +71,16 @@ func startLambda(t *testing.T) (string, *frontend) {
 		for k, vs := range resp.Header {
 			w.Header()[k] = vs
 		}
+		out, _ := io.ReadAll(resp.Body)
+		var fnErr struct {
+			Message *string `json:"errorMessage"`
+			Type    *string `json:"errorType"`
+		}
+		if json.Unmarshal(out, &fnErr) == nil && fnErr.Message != nil && fnErr.Type != nil {
+			w.Header().Set("X-Amz-Function-Error", "Unhandled")
+		}
 		w.WriteHeader(resp.StatusCode)
-		io.Copy(w, resp.Body)
+		w.Write(out)
 	}))
 	t.Cleanup(srv.Close)
 	return srv.Listener.Addr().String(), fe
@@ -150,11 +162,19 @@ func TestLambdaEnvelope(t *testing.T) {
 	}
 
 	out = curl(t, base+"/fail")
-	if !strings.HasPrefix(out, "HTTP/1.1 500") || !strings.Contains(out, "function failed on purpose") {
+	if !strings.HasPrefix(out, "HTTP/1.1 500") || !strings.Contains(out, "function failed on purpose") || !strings.Contains(out, "X-Amz-Function-Error: Unhandled") {
 		t.Fatalf("function error:\n%s", out)
 	}
 	if s.Counter("http.ingress.aws_lambda.server_error") != 1 {
 		t.Fatalf("server_error %d", s.Counter("http.ingress.aws_lambda.server_error"))
+	}
+	// Lambda's own error (here: no such function) goes back unchanged.
+	nf := sluiceFor(t, up, `{arn: "arn:aws:lambda:eu-west-1:123456789012:function:absent"}`)
+	if out := curl(t, "http://"+nf.Addr("l")+"/x"); !strings.HasPrefix(out, "HTTP/1.1 404") || !strings.Contains(out, "no such function") {
+		t.Fatalf("Lambda error:\n%s", out)
+	}
+	if nf.Counter("http.ingress.aws_lambda.server_error") != 0 {
+		t.Fatalf("server_error %d for Lambda's own 404", nf.Counter("http.ingress.aws_lambda.server_error"))
 	}
 }
 
@@ -177,5 +197,53 @@ func TestLambdaPassthroughAndAsync(t *testing.T) {
 	curl(t, "--data-binary", `{"k":"v"}`, "http://"+a.Addr("l")+"/async")
 	if h, _ := fe.last(); h.Get("X-Amz-Invocation-Type") != "Event" || !strings.Contains(h.Get("Authorization"), "Credential=AKIDINLINE/") {
 		t.Fatalf("async invocation: type %q authorization %q", h.Get("X-Amz-Invocation-Type"), h.Get("Authorization"))
+	}
+}
+
+// TestLambdaPerRoute: a route's typed_per_filter_config (Envoy's
+// PerRouteConfig, invoke_config) invokes its own function qualifier in
+// passthrough mode while the other route keeps the filter's config; every
+// invocation's payload size is recorded in upstream_rq_payload_size.
+func TestLambdaPerRoute(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDLAMBDA")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	up, fe := startLambda(t)
+	s := sluicetest.Start(t, fmt.Sprintf(`
+listeners:
+  - name: l
+    address: 127.0.0.1:0
+    filters:
+      - http_connection_manager:
+          stat_prefix: ingress
+          route_config:
+            virtual_hosts:
+              - name: all
+                domains: ["*"]
+                routes:
+                  - match: {prefix: "/live"}
+                    route: {cluster: c}
+                    typed_per_filter_config:
+                      envoy.filters.http.aws_lambda:
+                        invoke_config: {arn: "%s:live", payload_passthrough: true}
+                  - match: {prefix: "/"}
+                    route: {cluster: c}
+          http_filters: [{aws_lambda: {arn: "%s"}}, {router: {}}]
+clusters:
+  - name: c
+    connect_timeout: 1s
+    endpoints: ["%s"]
+`, arn, arn, up))
+	base := "http://" + s.Addr("l")
+	out := curl(t, "-H", "Content-Type: application/json", "--data-binary", `{"k":"live"}`, base+"/live")
+	if _, path := fe.last(); !strings.HasPrefix(out, "HTTP/1.1 200") || !strings.Contains(out, `"echo":{"k":"live"}`) || path != "/2015-03-31/functions/"+arn+":live/invocations" {
+		t.Fatalf("per-route: path %q\n%s", path, out)
+	}
+	out = curl(t, "-H", "Content-Type: text/plain", "--data-binary", "hi", base+"/other")
+	if _, path := fe.last(); !strings.HasPrefix(out, "HTTP/1.1 201") || path != "/2015-03-31/functions/"+arn+"/invocations" {
+		t.Fatalf("filter config: path %q\n%s", path, out)
+	}
+	_, st := s.AdminGet("/stats?filter=aws_lambda.upstream_rq_payload_size")
+	if !strings.Contains(st, "http.ingress.aws_lambda.upstream_rq_payload_size") || strings.Contains(st, "No recorded values") {
+		t.Fatalf("payload size histogram:\n%s", st)
 	}
 }

@@ -69,16 +69,76 @@ func TestEnvoyConfig(t *testing.T) {
 	}
 }
 
-// TestEnvoyConfigRejectsSigV4A: a config sluice cannot honour is refused
-// with the field's path.
-func TestEnvoyConfigRejectsSigV4A(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "envoy.yaml")
-	os.WriteFile(file, []byte(envoyBootstrap("127.0.0.1:1", `
+// TestEnvoyConfigSigV4A: SigV4A, a presigned query string and a
+// credential_provider load from an Envoy bootstrap and sign requests the
+// upstream verifies; a provider sluice does not have is refused with its
+// path.
+func TestEnvoyConfigSigV4A(t *testing.T) {
+	up := startUpstream(t, map[string]string{"AKIDINLINE": "inline-secret"})
+	setEnvCreds(t, "AKIDENV", "env-secret", "")
+	s := sluicetest.StartEnvoy(t, envoyBootstrap(up.addr, `
               service_name: s3
               region: "*"
-              signing_algorithm: AWS_SIGV4A`)), 0o644)
-	_, _, err := envoy.Load(file)
-	if err == nil || !strings.Contains(err.Error(), "signing_algorithm") {
-		t.Fatalf("got %v, want an error naming signing_algorithm", err)
+              signing_algorithm: AWS_SIGV4A
+              credential_provider:
+                inline_credential: {access_key_id: AKIDINLINE, secret_access_key: inline-secret}`))
+	do(t, "PUT", "http://"+s.Addr("l")+"/key", strings.NewReader("data"), nil)
+	if got := up.last(t); got.verifyErr != "" || got.regionSet != "*" || !strings.Contains(got.authz, "Credential=AKIDINLINE/") {
+		t.Fatalf("verify %q region set %q authz %q", got.verifyErr, got.regionSet, got.authz)
+	}
+
+	file := filepath.Join(t.TempDir(), "credentials")
+	os.WriteFile(file, []byte("[ops]\naws_access_key_id = AKIDINLINE\naws_secret_access_key = inline-secret\n"), 0o600)
+	s2 := sluicetest.StartEnvoy(t, envoyBootstrap(up.addr, `
+              service_name: s3
+              region: us-east-1
+              query_string: {expiration_time: 30s}
+              credential_provider:
+                custom_credential_provider_chain: true
+                credentials_file_provider:
+                  credentials_data_source: {filename: `+file+`}
+                  profile: ops`))
+	do(t, "GET", "http://"+s2.Addr("l")+"/key", nil, nil)
+	if got := up.last(t); got.verifyErr != "" || got.query.Get("X-Amz-Expires") != "30" || !strings.HasPrefix(got.query.Get("X-Amz-Credential"), "AKIDINLINE/") {
+		t.Fatalf("verify %q query %v", got.verifyErr, got.query)
+	}
+
+	bad := filepath.Join(t.TempDir(), "envoy.yaml")
+	os.WriteFile(bad, []byte(envoyBootstrap("127.0.0.1:1", `
+              service_name: s3
+              region: us-east-1
+              credential_provider:
+                iam_roles_anywhere_credential_provider: {role_arn: "arn:aws:iam::1:role/r"}`)), 0o644)
+	_, _, err := envoy.Load(bad)
+	if err == nil || !strings.Contains(err.Error(), "credential_provider.iam_roles_anywhere_credential_provider") {
+		t.Fatalf("got %v, want an error naming iam_roles_anywhere_credential_provider", err)
+	}
+}
+
+// TestEnvoyPerRoute: AwsRequestSigningPerRoute in a route's
+// typed_per_filter_config, from an Envoy bootstrap, signs that route's
+// requests with its own service and counts under its stat_prefix.
+func TestEnvoyPerRoute(t *testing.T) {
+	up := startUpstream(t, map[string]string{"AKIDENV": "env-secret"})
+	setEnvCreds(t, "AKIDENV", "env-secret", "")
+	boot := strings.Replace(envoyBootstrap(up.addr, `
+              service_name: s3
+              region: us-west-2`), `routes: [{match: {prefix: "/"}, route: {cluster: c}}]`, `routes:
+              - match: {prefix: "/api"}
+                route: {cluster: c}
+                typed_per_filter_config:
+                  envoy.filters.http.aws_request_signing:
+                    "@type": type.googleapis.com/envoy.extensions.filters.http.aws_request_signing.v3.AwsRequestSigningPerRoute
+                    stat_prefix: api.
+                    aws_request_signing: {service_name: execute-api, region: eu-west-3}
+              - match: {prefix: "/"}
+                route: {cluster: c}`, 1)
+	s := sluicetest.StartEnvoy(t, boot)
+	do(t, "GET", "http://"+s.Addr("l")+"/api/items", nil, nil)
+	if got := up.last(t); got.verifyErr != "" || !strings.Contains(got.authz, "/eu-west-3/execute-api/aws4_request") {
+		t.Fatalf("verify %q authz %q", got.verifyErr, got.authz)
+	}
+	if n := s.Counter("api.aws_request_signing.signing_added"); n != 1 {
+		t.Fatalf("api.aws_request_signing.signing_added %d", n)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // seen is what the upstream received, with its verdict on the signature.
 type seen struct {
 	host, authz, token, contentHash, verifyErr string
+	regionSet                                  string
+	query                                      url.Values
 	body                                       []byte
 }
 
@@ -59,7 +62,8 @@ func startUpstream(t *testing.T, secrets map[string]string) *upstream {
 func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	s := seen{host: r.Host, authz: r.Header.Get("Authorization"), token: r.Header.Get("X-Amz-Security-Token"),
-		contentHash: r.Header.Get("X-Amz-Content-Sha256"), body: body}
+		contentHash: r.Header.Get("X-Amz-Content-Sha256"), body: body, query: r.URL.Query(),
+		regionSet: r.Header.Get("X-Amz-Region-Set")}
 	s.verifyErr = u.verify(r, body)
 	u.mu.Lock()
 	u.got = append(u.got, s)
@@ -86,6 +90,14 @@ func (u *upstream) count() int {
 // verify recomputes the signature from the received request.
 func (u *upstream) verify(r *http.Request, body []byte) string {
 	authz := r.Header.Get("Authorization")
+	switch {
+	case strings.HasPrefix(authz, "AWS4-ECDSA-P256-SHA256 "):
+		return u.verifyV4A(r, body)
+	case r.URL.Query().Get("X-Amz-Algorithm") == "AWS4-ECDSA-P256-SHA256":
+		return u.verifyV4APresigned(r)
+	case r.URL.Query().Get("X-Amz-Signature") != "":
+		return u.verifyPresigned(r)
+	}
 	var cred, signed string
 	for _, part := range strings.Split(strings.TrimPrefix(authz, "AWS4-HMAC-SHA256 "), ", ") {
 		k, v, _ := strings.Cut(part, "=")
@@ -179,6 +191,7 @@ func setEnvCreds(t *testing.T, id, secret, token string) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
 	t.Setenv("AWS_SESSION_TOKEN", token)
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true") // no instance metadata at the end of the default chain
 }
 
 const prefix = "http.ingress.aws_request_signing."
@@ -296,13 +309,15 @@ listeners:
       - http_connection_manager:
           stat_prefix: ingress
           route_config: {virtual_hosts: [{name: all, domains: ["*"], routes: [{match: {prefix: "/"}, route: {cluster: c}}]}]}
-          http_filters: [{aws_request_signing: {service_name: s3, match_excluded_headers: [{}]}}, {router: {}}]
+          http_filters: [{aws_request_signing: {service_name: s3, match_excluded_headers: [{}], signing_algorithm: SIGV5,
+                          query_string: {expiration_time: 2h}}}, {router: {}}]
 clusters: [{name: c, endpoints: ["127.0.0.1:1"]}]
 `))
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, want := range []string{"bad.yaml", "aws_request_signing.region", "aws_request_signing.match_excluded_headers[0]"} {
+	for _, want := range []string{"bad.yaml", "aws_request_signing.signing_algorithm", "aws_request_signing.match_excluded_headers[0]",
+		"aws_request_signing.query_string.expiration_time"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Fatalf("error %q does not name %q", err, want)
 		}

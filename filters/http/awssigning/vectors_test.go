@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/sluice-proxy/sluice/stats"
 )
 
 // vectorFile is testdata/sigv4-vectors.json: cases of AWS's SigV4 test
@@ -47,7 +49,7 @@ func TestSigV4Vectors(t *testing.T) {
 	if len(vf.Cases) == 0 {
 		t.Fatal("no vectors")
 	}
-	f := newFilter(&Config{ServiceName: vf.Service, Region: vf.Region, MaxPayloadBytes: defaultMaxPayload}, nil)
+	f := testSigner(t, &Config{ServiceName: vf.Service, Region: vf.Region, MaxPayloadBytes: defaultMaxPayload})
 	const emptyHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 	for _, c := range vf.Cases {
 		t.Run(c.Name, func(t *testing.T) {
@@ -71,5 +73,34 @@ func TestSigV4Vectors(t *testing.T) {
 				t.Fatalf("X-Amz-Date %q", got)
 			}
 		})
+	}
+}
+
+// testSigner compiles cfg with a throwaway stats store.
+func testSigner(t testing.TB, cfg *Config) *signer {
+	t.Helper()
+	root := stats.New().Root()
+	s, err := newSigner(cfg, root, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestNoRegion: without a region in the config, the environment or a
+// profile, the filter is not built, and the error names the field.
+func TestNoRegion(t *testing.T) {
+	for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	if _, err := newFilter(&Config{ServiceName: "s3"}, nil); err == nil || !strings.Contains(err.Error(), "aws_request_signing.region") {
+		t.Fatalf("got %v", err)
+	}
+	t.Setenv("AWS_DEFAULT_REGION", "ca-central-1")
+	f, err := newFilter(&Config{ServiceName: "s3"}, nil)
+	if err != nil || f.def.region != "ca-central-1" {
+		t.Fatalf("AWS_DEFAULT_REGION: %v", err)
 	}
 }

@@ -57,26 +57,6 @@ func post(t *testing.T, url, target, body string) int {
 	return resp.StatusCode
 }
 
-// TestUnprocessedKeysAndCapacity: a BatchGetItem answer with
-// UnprocessedKeys counts BatchFailureUnprocessedKeys per table, and
-// per-partition capacity is counted as Envoy does (rounded up, the id's last
-// seven characters).
-func TestUnprocessedKeysAndCapacity(t *testing.T) {
-	up, _ := startJSON(t, 200, `{"Responses":{},"UnprocessedKeys":{"users":{"Keys":[{"id":{"S":"u9"}}]},"orders":{"Keys":[]}},`+
-		`"ConsumedCapacity":{"TableName":"users","Partitions":{"partition_1234567":1.5}}}`)
-	s := sluiceFor(t, up, "[{dynamo: {}}, {router: {}}]")
-	if code := post(t, "http://"+s.Addr("l")+"/", "DynamoDB_20120810.BatchGetItem", `{"RequestItems":{"users":{"Keys":[{"id":{"S":"u9"}}]}}}`); code != 200 {
-		t.Fatalf("status %d", code)
-	}
-	p := "http.ingress.dynamodb."
-	waitStats(t, s, map[string]uint64{
-		p + "error.users.BatchFailureUnprocessedKeys":                  1,
-		p + "error.orders.BatchFailureUnprocessedKeys":                 1,
-		p + "table.users.upstream_rq_total_200":                        1,
-		p + "table.users.capacity.BatchGetItem.__partition_id=1234567": 2,
-	})
-}
-
 // TestBadBodies: malformed JSON either way, and a body over the bound, are
 // forwarded untouched and counted; the proxy keeps serving.
 func TestBadBodies(t *testing.T) {
