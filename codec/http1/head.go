@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -124,7 +123,7 @@ func readFields(lr *lineReader, max int) (http.Header, error) {
 		if !validValue(v) {
 			return nil, bad("invalid character in a header value")
 		}
-		k := textproto.CanonicalMIMEHeaderKey(string(line[:i]))
+		k := canonicalKey(line[:i])
 		h[k] = append(h[k], string(v))
 	}
 }
