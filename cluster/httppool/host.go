@@ -285,7 +285,9 @@ func (hp *hostPool) dial(s *settings) {
 	} else {
 		hp.lastErr = nil
 		hp.conns = append(hp.conns, c)
-		c.cc.SetStateHook(func(*http.ClientConn) { hp.notify() })
+		if hc, ok := c.cc.(*http.ClientConn); ok {
+			hc.SetStateHook(func(*http.ClientConn) { hp.notify() })
+		}
 	}
 	hp.mu.Unlock()
 	hp.notify()
