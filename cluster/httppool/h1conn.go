@@ -298,6 +298,9 @@ func idempotent(method string) bool {
 // got1xx hands informational responses to the caller's httptrace hook
 // (the reverse proxy forwards 103 Early Hints through it).
 func got1xx(ctx context.Context) func(int, http.Header) {
+	if f, ok := ctx.Value(informationalKey{}).(func(int, http.Header)); ok {
+		return f
+	}
 	tr := httptrace.ContextClientTrace(ctx)
 	if tr == nil || tr.Got1xxResponse == nil {
 		return nil
