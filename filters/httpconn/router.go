@@ -137,8 +137,8 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 	}
 	out := r.WithContext(ctx)
 	out.RemoteAddr = "" // the reverse proxy must not append to x-forwarded-for: prepare did
-	if r.ProtoMajor == 1 && !isUpgrade(r) {
-		m.forwardH1(w, out)
+	if !isUpgrade(r) {
+		m.forward(w, out)
 		return
 	}
 	m.proxy.ServeHTTP(w, out)

@@ -8,19 +8,22 @@ import (
 	"github.com/sluice-proxy/sluice/cluster/httppool"
 )
 
-// forwardH1 forwards a request from an HTTP/1.x client (not an Upgrade) to
-// its route's cluster and copies the response back: what
-// httputil.ReverseProxy did for it, without what a CPU profile under wrk
-// blamed on the reverse proxy per request: a deep clone of the request and
-// its header map, an httptrace hook set up by reflection, a header copy by
-// Add, and a flush timer. The request is the connection's own (the codec
-// made it for this exchange), so its header map is edited in place; the
-// response's header slices move to the writer without copying. Streaming
-// responses (no length, or text/event-stream) are flushed per write as the
-// reverse proxy did; a response of known length is written as the buffer
-// fills and once at its end. HTTP/2 clients and Upgrades keep the reverse
-// proxy (its abort of a broken HTTP/2 stream, its 101 tunnel).
-func (m *Manager) forwardH1(w http.ResponseWriter, out *http.Request) {
+// forward sends a request (not an Upgrade) to its route's cluster and
+// copies the response back: what httputil.ReverseProxy did for it, without
+// what CPU profiles under wrk and h2load blamed on the reverse proxy per
+// request: a deep clone of the request and its header map, an httptrace
+// hook set up by reflection, a header copy by Add, a flush timer. The
+// request is the stream's own (the codec made it for this exchange), so
+// its header map is edited in place; the response's header slices move to
+// the writer without copying. Streaming responses (no length, or
+// text/event-stream: gRPC, SSE) are flushed per write as the reverse proxy
+// did; a response of known length is written as the buffer fills and once
+// at its end. An upstream body that breaks off ends an HTTP/1 response by
+// closing the connection (the writer sees the stream's flag) and an
+// HTTP/2 stream with RST_STREAM (the http.ErrAbortHandler panic x/net's
+// server turns into a reset, as the reverse proxy did). Upgrades keep the
+// reverse proxy (its 101 tunnel).
+func (m *Manager) forward(w http.ResponseWriter, out *http.Request) {
 	u := *out.URL
 	out.URL = &u
 	m.direct(out)
@@ -68,6 +71,10 @@ func (m *Manager) forwardH1(w http.ResponseWriter, out *http.Request) {
 	w.WriteHeader(resp.StatusCode)
 	stream := resp.ContentLength == -1 || isEventStream(resp.Header)
 	if err := copyBody(w, resp.Body, stream); err != nil {
+		if out.ProtoMajor == 2 {
+			resp.Body.Close()
+			panic(http.ErrAbortHandler)
+		}
 		return // watchedBody marked an upstream failure; the writer closes
 	}
 	resp.Body.Close() // before the trailers: they are complete at the body's end
