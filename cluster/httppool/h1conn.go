@@ -74,6 +74,10 @@ func newH1Conn(nc net.Conn, lim http1.Limits) *h1Conn {
 
 var errBusy = errors.New("httppool: connection busy")
 
+// errStale: an idle connection the server closed, found before use; the
+// request goes on another connection (it does not count as an attempt).
+var errStale = errors.New("httppool: server closed idle connection")
+
 // errConnClosed: the pool closed the connection.
 var errConnClosed = errors.New("httppool: connection closed")
 
@@ -166,7 +170,7 @@ func (c *h1Conn) RoundTrip(req *http.Request) (*http.Response, error) {
 	hasBody := req.Body != nil && req.Body != http.NoBody
 	if reused && (hasBody || !idempotent(req.Method)) && !c.alive() {
 		// Not to be sent again if it fails midway: test the connection first.
-		return nil, ex.fail(fmt.Errorf("%w: server closed idle connection", io.EOF))
+		return nil, ex.fail(errStale)
 	}
 	if ctx.Done() != nil {
 		ex.stop = context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Unix(1, 0)) })
