@@ -52,7 +52,7 @@ type routeStateKey struct{}
 
 // route is the last handler: Envoy's router filter. It matches the route,
 // answers direct responses and redirects, and forwards the rest through the
-// reverse proxy to the route's cluster within the route's timeout.
+// upstream to the route's cluster within the route's timeout.
 func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 	st := httpfilter.FromContext(r.Context())
 	rt, _ := st.Route.(*router.Route)
