@@ -153,6 +153,16 @@ type exchange struct {
 // that the server closed fails with io.EOF or a reset before any response
 // byte (the pool's idleRace).
 func (c *h1Conn) RoundTrip(req *http.Request) (*http.Response, error) {
+	body := req.Body
+	if body == http.NoBody {
+		body = nil
+	}
+	return c.send(req, body)
+}
+
+// send is RoundTrip with the body given apart (nil: none), so that the
+// pool need not copy the request to swap it.
+func (c *h1Conn) send(req *http.Request, body io.ReadCloser) (*http.Response, error) {
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()
@@ -167,7 +177,7 @@ func (c *h1Conn) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, ex.fail(err)
 	}
-	hasBody := req.Body != nil && req.Body != http.NoBody
+	hasBody := body != nil
 	if reused && (hasBody || !idempotent(req.Method)) && !c.alive() {
 		// Not to be sent again if it fails midway: test the connection first.
 		return nil, ex.fail(errStale)
@@ -185,12 +195,12 @@ func (c *h1Conn) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, ex.fail(err)
 		}
 	case !chunked && req.ContentLength <= syncBodyMax:
-		if err := writeBody(c.bw, req, false); err != nil {
+		if err := writeBody(c.bw, req, body, false); err != nil {
 			return nil, ex.fail(err)
 		}
 	default:
 		ex.wrote, ex.wdone = make(chan error, 1), false
-		go func() { ex.wrote <- writeBody(c.bw, req, chunked) }()
+		go func() { ex.wrote <- writeBody(c.bw, req, body, chunked) }()
 	}
 	resp, framing, err := http1.ReadResponse(c.br, req.Method, c.lim, got1xx(ctx))
 	if err != nil {

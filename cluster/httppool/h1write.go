@@ -112,14 +112,14 @@ var errShortBody = errors.New("httppool: request body shorter than its Content-L
 // chunkBufs are the buffers chunked bodies are read through.
 var chunkBufs = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
 
-// writeBody writes req's body after the head already in bw and flushes:
+// writeBody writes req's body (body) after the head already in bw and flushes:
 // exactly ContentLength bytes, or chunks (one per read, flushed, so that
 // a streaming body flows) ending with req.Trailer. The body is closed
 // at the end, as net/http's transport does.
-func writeBody(bw *bufio.Writer, req *http.Request, chunked bool) error {
-	defer req.Body.Close()
+func writeBody(bw *bufio.Writer, req *http.Request, body io.ReadCloser, chunked bool) error {
+	defer body.Close()
 	if !chunked {
-		n, err := io.Copy(bw, io.LimitReader(req.Body, req.ContentLength))
+		n, err := io.Copy(bw, io.LimitReader(body, req.ContentLength))
 		if err == nil && n < req.ContentLength {
 			err = errShortBody
 		}
@@ -132,7 +132,7 @@ func writeBody(bw *bufio.Writer, req *http.Request, chunked bool) error {
 	defer chunkBufs.Put(bp)
 	buf := *bp
 	for {
-		n, rerr := req.Body.Read(buf)
+		n, rerr := body.Read(buf)
 		if n > 0 {
 			bw.WriteString(strconv.FormatInt(int64(n), 16))
 			bw.WriteString("\r\n")

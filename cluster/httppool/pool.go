@@ -152,7 +152,12 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 		h.BeginRequest()
 		sent := time.Now()
 		reused := !c.h2 && c.requests > 1 // an HTTP/1.1 connection is held alone
-		resp, err := c.cc.RoundTrip(outgoing(req, h, c, body))
+		var resp *http.Response
+		if hc, ok := c.cc.(*h1Conn); ok {
+			resp, err = hc.send(req, body.readCloser()) // no outgoing copy: it writes the request line itself
+		} else {
+			resp, err = c.cc.RoundTrip(outgoing(req, h, c, body))
+		}
 		if err != nil {
 			hp.release(c, 0)
 			if err == errStale && stale < maxStale {

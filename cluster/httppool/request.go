@@ -53,6 +53,14 @@ func trackBody(req *http.Request) *trackedBody {
 	return &trackedBody{rc: req.Body}
 }
 
+// readCloser is b as an io.ReadCloser; nil (no body) for a nil b.
+func (b *trackedBody) readCloser() io.ReadCloser {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
 func (b *trackedBody) Read(p []byte) (int, error) {
 	b.read.Store(true)
 	return b.rc.Read(p)
