@@ -198,7 +198,7 @@ func parseLength(s string) (int64, error) {
 func shouldClose(req *http.Request) bool {
 	var close, keep bool
 	for _, v := range req.Header["Connection"] {
-		for _, t := range strings.Split(v, ",") {
+		for t := range strings.SplitSeq(v, ",") {
 			t = strings.TrimSpace(t)
 			close = close || strings.EqualFold(t, "close")
 			keep = keep || strings.EqualFold(t, "keep-alive")

@@ -223,7 +223,7 @@ func announcedTrailers(h http.Header, max int) http.Header {
 func responseClose(resp *http.Response) bool {
 	var close, keep bool
 	for _, v := range resp.Header["Connection"] {
-		for _, t := range strings.Split(v, ",") {
+		for t := range strings.SplitSeq(v, ",") {
 			t = strings.TrimSpace(t)
 			close = close || strings.EqualFold(t, "close")
 			keep = keep || strings.EqualFold(t, "keep-alive")

@@ -134,13 +134,13 @@ func removeHopByHop(h http.Header, request bool) {
 	trailers := false
 	if request {
 		for _, v := range h["Te"] {
-			for _, t := range strings.Split(v, ",") {
+			for t := range strings.SplitSeq(v, ",") {
 				trailers = trailers || strings.EqualFold(strings.TrimSpace(t), "trailers")
 			}
 		}
 	}
 	for _, v := range h["Connection"] {
-		for _, t := range strings.Split(v, ",") {
+		for t := range strings.SplitSeq(v, ",") {
 			if t = strings.TrimSpace(t); t != "" {
 				h.Del(t)
 			}

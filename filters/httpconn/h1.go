@@ -37,6 +37,8 @@ type h1conn struct {
 	inRequest atomic.Bool
 	draining  atomic.Bool
 	watch     *clientWatch // nil: the connection is not a plain socket
+	remote    string       // the client's address, formatted once
+	w         h1Writer     // the response writer, reset per request
 }
 
 // deadlineReader moves the read deadline forward before every read while a
@@ -198,9 +200,14 @@ func (h *h1conn) serveOne(ctx context.Context, req *http.Request) bool {
 			return false
 		}
 	}
-	req.RemoteAddr = h.s.Remote.String()
+	if h.remote == "" {
+		h.remote = h.s.Remote.String()
+	}
+	req.RemoteAddr = h.remote
 	req.TLS = h.s.TLS
-	w := newH1Writer(h, req)
+	w := &h.w
+	w.h = h
+	w.reset(req)
 	body := req.Body // the codec's reader, for the drain below
 	var cont *continueBody
 	if expect != "" {
@@ -226,6 +233,9 @@ func (h *h1conn) serveOne(ctx context.Context, req *http.Request) bool {
 	// Keep the connection only when the request body was read to its end.
 	if cont != nil && !cont.started.Load() {
 		return false
+	}
+	if lb.ended() {
+		return true
 	}
 	_, err := io.CopyN(io.Discard, body, maxDrain)
 	return err == io.EOF

@@ -105,8 +105,12 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 		rs.body = r.Body
 	}
 	ctx := context.WithValue(r.Context(), routeStateKey{}, rs)
-	if h, ok := rt.HashKey(r, remoteAddr(r)); ok {
-		ctx = httppool.WithHash(context.WithValue(ctx, upgradeHashKey{}, h), h)
+	// Only with a hash policy: parsing the client's address for it on
+	// every request was a visible share of the allocations.
+	if rt.HasHashPolicy() {
+		if h, ok := rt.HashKey(r, remoteAddr(r)); ok {
+			ctx = httppool.WithHash(context.WithValue(ctx, upgradeHashKey{}, h), h)
+		}
 	}
 
 	if isUpgrade(r) {
