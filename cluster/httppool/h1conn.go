@@ -31,10 +31,12 @@ type clientConn interface {
 }
 
 // Buffer sizes of an h1Conn. 4 KiB holds the head of a typical request or
-// response and a small body in one read or write; BenchmarkRoundTripHTTP1
-// measured no gain from 16 KiB for small responses (larger bodies are
-// copied through the buffer in pieces either way) and 4x the memory per
-// pooled connection.
+// response and a small body in one read or write. Measured with
+// BenchmarkRoundTripHTTP1/pool (process CPU for 30,000 requests, three
+// alternating runs each, loaded machine): 4 KiB 0.48-0.54 s, 16 KiB
+// 0.50-0.54 s, so the smaller one, at a quarter of the memory per pooled
+// connection. Large bodies do not go through the buffer: bufio reads
+// straight into the caller's 32 KiB copy buffer when its own is empty.
 const (
 	h1ReadBuf  = 4 << 10
 	h1WriteBuf = 4 << 10
