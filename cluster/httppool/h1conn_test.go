@@ -109,6 +109,9 @@ func TestH1ConnServerClosed(t *testing.T) {
 			t.Fatalf("got %q", got)
 		}
 		<-closed
+		// The FIN is on its way over loopback; the pool must find it
+		// itself, this only waits until it has arrived.
+		e.eventually("the server's FIN", func() bool { return !idleAlive(p) })
 		if got := post("/after"); got != "fine" {
 			t.Fatalf("after a silent close: %q", got)
 		}
@@ -207,4 +210,26 @@ func TestH1ConnMalformedResponse(t *testing.T) {
 	if got := e.counter("cluster.c.upstream_cx_http1_total"); got != 2 {
 		t.Errorf("upstream_cx_http1_total = %d, want 2", got)
 	}
+}
+
+// idleAlive reports whether every idle HTTP/1.1 connection of p passes
+// the pool's liveness test.
+func idleAlive(p *Pool) bool {
+	p.mu.Lock()
+	hps := make([]*hostPool, 0, len(p.hosts))
+	for _, hp := range p.hosts {
+		hps = append(hps, hp)
+	}
+	p.mu.Unlock()
+	for _, hp := range hps {
+		hp.mu.Lock()
+		for _, c := range hp.conns {
+			if h1, ok := c.cc.(*h1Conn); ok && c.active == 0 && !h1.alive() {
+				hp.mu.Unlock()
+				return false
+			}
+		}
+		hp.mu.Unlock()
+	}
+	return true
 }
