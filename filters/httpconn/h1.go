@@ -64,6 +64,7 @@ func (h *h1conn) serve(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	h.watch = newClientWatch(h.c, h.br, cancel, m.stats.CxDestroyRemoteActiveRq.Inc)
+	defer h.watch.disarm() // also when a request ends in a panic
 	stop := context.AfterFunc(ctx, func() { h.c.SetReadDeadline(time.Now()) })
 	defer stop()
 	stopDrain := h.s.OnDrain(func() {
