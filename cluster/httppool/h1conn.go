@@ -44,7 +44,9 @@ const (
 	// written by the calling goroutine before the response is read; it
 	// fits the sockets' buffers, so an upstream that answers before reading
 	// it cannot block the write. Longer or chunked bodies are written by a
-	// goroutine of their own while the response is read.
+	// goroutine of their own while the response is read. (A client that
+	// stalls such a small body delays an upstream's early answer until the
+	// body arrives or its timeouts fire.)
 	syncBodyMax = 16 << 10
 )
 

@@ -141,7 +141,9 @@ func removeHopByHop(h http.Header, request bool) {
 	}
 	for _, v := range h["Connection"] {
 		for t := range strings.SplitSeq(v, ",") {
-			if t = strings.TrimSpace(t); t != "" {
+			// keep-alive and close are the usual tokens: neither needs a
+			// (canonicalising, allocating) Del of its own.
+			if t = strings.TrimSpace(t); t != "" && !strings.EqualFold(t, "keep-alive") && !strings.EqualFold(t, "close") {
 				h.Del(t)
 			}
 		}
