@@ -23,8 +23,11 @@ const watchAfter = 20 * time.Millisecond
 // the exchange, so the watch runs in the timer's goroutine: a readiness
 // wait and a recv(MSG_PEEK) on the socket once the request body is read
 // (nothing else reads the socket then). A pipelined request's bytes end
-// the watch (they are not a close). Plain TCP only: over TLS a peeked
-// byte cannot tell a close_notify from data.
+// the watch (they are not a close). A FIN alone (a client that half-closed
+// after its request) counts as leaving, as in Envoy, whose connection
+// manager does not enable half-close and resets the streams of a
+// connection that read EOF. Plain TCP only: over TLS a peeked byte cannot
+// tell a close_notify from data.
 type clientWatch struct {
 	c      net.Conn
 	raw    syscall.RawConn
