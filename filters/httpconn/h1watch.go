@@ -27,8 +27,7 @@ const watchAfter = 20 * time.Millisecond
 // after its request) counts as leaving, as in Envoy, whose connection
 // manager does not enable half-close and resets the streams of a
 // connection that read EOF (envoyproxy/envoy#2066, #17160). Plain TCP
-// only: over TLS a peeked byte cannot
-// tell a close_notify from data.
+// only: over TLS a peeked byte cannot tell a close_notify from data.
 type clientWatch struct {
 	c      net.Conn
 	raw    syscall.RawConn
