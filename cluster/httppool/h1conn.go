@@ -151,6 +151,12 @@ type exchange struct {
 	wrote chan error  // the body writer's result; nil when none runs
 	wdone bool        // the body was written (synchronously, or the writer's result was taken)
 	werr  error
+
+	// The response body (the exchange is the response's Body: one
+	// allocation for both).
+	body      io.ReadCloser
+	closeConn bool
+	done      bool
 }
 
 // RoundTrip sends req and reads its response head. A reused connection
@@ -217,7 +223,8 @@ func (c *h1Conn) send(req *http.Request, body io.ReadCloser) (*http.Response, er
 		}
 		return resp, nil
 	}
-	resp.Body = &h1Body{ex: ex, r: resp.Body, close: resp.Close}
+	ex.body, ex.closeConn = resp.Body, resp.Close
+	resp.Body = ex
 	return resp, nil
 }
 
@@ -272,35 +279,28 @@ func (ex *exchange) end(closeAfter bool) error {
 	return nil
 }
 
-// h1Body is a response body on an h1Conn: its end frees the connection.
-type h1Body struct {
-	ex    *exchange
-	r     io.ReadCloser
-	close bool
-	done  bool
-}
-
-func (b *h1Body) Read(p []byte) (int, error) {
-	if b.done {
+// Read reads the response body; its end frees the connection.
+func (ex *exchange) Read(p []byte) (int, error) {
+	if ex.done {
 		return 0, io.EOF
 	}
-	n, err := b.r.Read(p)
+	n, err := ex.body.Read(p)
 	if err == io.EOF {
-		b.done = true
-		b.ex.end(b.close)
+		ex.done = true
+		ex.end(ex.closeConn)
 	} else if err != nil {
-		b.done = true
-		err = b.ex.fail(b.ex.cause(err))
+		ex.done = true
+		err = ex.fail(ex.cause(err))
 	}
 	return n, err
 }
 
 // Close before the end gives the connection up (the rest of the body is
 // still on it).
-func (b *h1Body) Close() error {
-	if !b.done {
-		b.done = true
-		b.ex.fail(errClosedEarly)
+func (ex *exchange) Close() error {
+	if !ex.done {
+		ex.done = true
+		ex.fail(errClosedEarly)
 	}
 	return nil
 }
