@@ -117,3 +117,25 @@ func TestReadResponseLimits(t *testing.T) {
 		t.Fatalf("cut head: %v, want io.ErrUnexpectedEOF", err)
 	}
 }
+
+// BenchmarkReadResponse reads nginx's answer to a small GET (as captured
+// in testdata), body included.
+func BenchmarkReadResponse(b *testing.B) {
+	const in = "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 07 Dec 2026 21:57:02 GMT\r\n" +
+		"Content-Type: text/plain\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello"
+	r := strings.NewReader(in)
+	br := bufio.NewReader(r)
+	buf := make([]byte, 64)
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Reset(in)
+		br.Reset(r)
+		resp, _, err := ReadResponse(br, "GET", Limits{}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n, _ := io.ReadFull(resp.Body, buf[:5]); n != 5 {
+			b.Fatal("short body")
+		}
+	}
+}
