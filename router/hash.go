@@ -48,6 +48,10 @@ func compileHash(h config.HashPolicy) hashPolicy {
 // running hash (rotate left one bit, then XOR); a terminal policy ends the
 // list once there is a hash. ok is false when no policy yielded. remote is the
 // downstream peer (for source_ip).
+// HasHashPolicy reports whether the route has a hash_policy (HashKey
+// then needs the client's address).
+func (r *Route) HasHashPolicy() bool { return len(r.hashes) > 0 }
+
 func (r *Route) HashKey(req *http.Request, remote net.Addr) (uint64, bool) {
 	var h uint64
 	ok := false

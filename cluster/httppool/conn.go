@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/cluster"
+	"github.com/sluice-proxy/sluice/codec/http1"
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/tlsctx"
 )
@@ -19,7 +20,7 @@ import (
 // conn is one pooled connection; its fields but cc are guarded by its
 // hostPool's mu.
 type conn struct {
-	cc       *http.ClientConn
+	cc       clientConn
 	h2, tls  bool
 	active   int    // requests assigned and not yet finished
 	requests uint32 // requests ever assigned
@@ -239,12 +240,29 @@ func (p *Pool) connect(hp *hostPool) (*conn, error) {
 	} else if hp.kind.tls() {
 		scheme = "https"
 	}
-	cc, err := p.tr[tk].NewClientConn(ctx, scheme, hp.h.DialAddress())
-	if err != nil {
-		if di.pre != nil {
-			di.pre.Close()
+	var cc clientConn
+	if tk == kindH1 {
+		// HTTP/1.1 in plain text or over the cluster's TLS: the pool's own
+		// connection (h1conn.go).
+		nc := di.pre
+		if nc == nil {
+			uc, err := p.c.Dial(ctx, hp.h)
+			if err != nil {
+				return nil, err
+			}
+			nc = &upConn{UpstreamConn: uc}
 		}
-		return nil, err
+		// Envoy's limits on upstream response heads: 60 KiB, 100 fields.
+		cc = newH1Conn(nc, http1.DefaultLimits)
+	} else {
+		hc, err := p.tr[tk].NewClientConn(ctx, scheme, hp.h.DialAddress())
+		if err != nil {
+			if di.pre != nil {
+				di.pre.Close()
+			}
+			return nil, err
+		}
+		cc = hc
 	}
 	// tls says whether net/http itself speaks TLS (the request URL's scheme).
 	c := &conn{cc: cc, tls: tk.tls(), born: time.Now()}

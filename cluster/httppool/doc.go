@@ -3,14 +3,22 @@
 // process, whose RoundTrip sends a request to a host chosen by the
 // cluster's load balancer over a pooled HTTP/1.1 or HTTP/2 connection.
 //
-// # Why net/http's ClientConn
+// # Which client speaks HTTP
 //
-// Each pooled connection is a *net/http.ClientConn (Go 1.26's
-// Transport.NewClientConn): the standard library's HTTP/1.1 and HTTP/2
-// clients, which golang.org/x/net/http2 itself now wraps (its ClientConn is
-// deprecated in favour of this one), behind one API with the load figures
-// a pool needs (Available, InFlight, Reserve, Err). No HTTP is parsed here.
-// What is hand-written is the part Go's Transport does not do and Envoy
+// HTTP/2 connections (and HTTP/1.1 over Options.TLS) are
+// *net/http.ClientConn (Go 1.26's Transport.NewClientConn): the standard
+// library's client, which golang.org/x/net/http2 itself now wraps, behind
+// one API with the load figures a pool needs (Available, InFlight,
+// Reserve, Err). HTTP/1.1 in plain text or over the cluster's own TLS is
+// the pool's own connection (h1conn.go): the request is written and the
+// response head read on the calling goroutine with codec/http1's strict
+// reader, with no reader and writer goroutine per connection. net/http's
+// persistConn hands every request and response between such a pair over
+// channels; under wrk through sluice that machinery was a large share of
+// the CPU, and its response parser is laxer than the one sluice applies
+// to clients (see codec/http1). Both satisfy clientConn.
+//
+// The other hand-written part is what Go's Transport does not do and Envoy
 // does differently: choosing the connection. net/http.Transport keeps one
 // HTTP/2 connection per host and packs every stream on it (Envoy keeps
 // about one per worker thread), which starves server processes sharing a
@@ -57,7 +65,10 @@
 // request's deadline: 504 UT); anything else is a connect failure or reset
 // (503 UF/UR). Requests the server never processed (a GOAWAY beyond their
 // stream, REFUSED_STREAM, a connection lost before the body was read) are
-// sent again on another connection, up to three times.
+// sent again on another connection, up to three times; an idle HTTP/1.1
+// connection found closed by its server (a recv(MSG_PEEK) before a request
+// that could not be sent again, or EOF on a bodiless idempotent one) does
+// not count as an attempt.
 //
 // The caller strips hop-by-hop headers; RoundTrip accepts a server request
 // as is (RequestURI set, no URL host) and does not change its headers.

@@ -33,8 +33,13 @@ type hostPool struct {
 	kind kind
 	sni  string // auto_sni's name for the cluster's TLS; "" for none
 
-	mu      sync.Mutex
-	conns   []*conn
+	mu    sync.Mutex
+	conns []*conn
+	// free holds idle HTTP/1.1 connections, the most recently used last,
+	// so that a request takes one without scanning conns (a host with
+	// hundreds of busy connections made the scan and its per-connection
+	// lock the pool's main cost). Entries may be stale: checked when taken.
+	free    []*conn
 	dialing int
 	waiting int
 	gone    bool
@@ -144,6 +149,17 @@ func (hp *hostPool) acquire(ctx context.Context, s *settings) (*conn, error) {
 // connection, dialing one (dial) unless enough dials are in flight for the
 // requests already waiting.
 func (hp *hostPool) pickLocked(s *settings) (c *conn, wait, dial bool) {
+	for len(hp.free) > 0 {
+		c := hp.free[len(hp.free)-1]
+		hp.free[len(hp.free)-1] = nil
+		hp.free = hp.free[:len(hp.free)-1]
+		if c.closed || c.retiring || c.active != 0 {
+			continue
+		}
+		if c.cc.Reserve() == nil {
+			return c, false, false
+		}
+	}
 	hp.pruneLocked()
 	defer func() {
 		for _, x := range hp.conns {
@@ -285,7 +301,12 @@ func (hp *hostPool) dial(s *settings) {
 	} else {
 		hp.lastErr = nil
 		hp.conns = append(hp.conns, c)
-		c.cc.SetStateHook(func(*http.ClientConn) { hp.notify() })
+		if !c.h2 {
+			hp.free = append(hp.free, c)
+		}
+		if hc, ok := c.cc.(*http.ClientConn); ok {
+			hc.SetStateHook(func(*http.ClientConn) { hp.notify() })
+		}
 	}
 	hp.mu.Unlock()
 	hp.notify()
@@ -301,14 +322,43 @@ func (hp *hostPool) release(c *conn, took time.Duration) {
 	}
 	c.lastUsed = time.Now()
 	closeIt := c.retiring && c.active == 0 && !c.closed
+	if !c.h2 && c.active == 0 && !c.closed && !closeIt {
+		if c.cc.Err() != nil {
+			closeIt = true // the response ended its keep-alive
+		} else {
+			hp.freeLocked(c)
+		}
+	}
 	if closeIt {
 		hp.removeLocked(c)
 	}
+	// Only a waiting request cares (it registered under mu before it
+	// waits); a channel made and closed per request was a cost of its own.
+	wake := hp.waiting > 0 || closeIt
 	hp.mu.Unlock()
 	if closeIt {
 		c.cc.Close()
 	}
-	hp.notify()
+	if wake {
+		hp.notify()
+	}
+}
+
+// freeLocked puts an idle HTTP/1.1 connection on the free stack; stale
+// entries (taken by a scan, closed) are dropped when the stack outgrows
+// the connections.
+func (hp *hostPool) freeLocked(c *conn) {
+	if len(hp.free) >= 2*len(hp.conns)+8 {
+		keep := hp.free[:0]
+		for _, x := range hp.free {
+			if !x.closed && !x.retiring && x.active == 0 {
+				keep = append(keep, x)
+			}
+		}
+		clear(hp.free[len(keep):])
+		hp.free = keep
+	}
+	hp.free = append(hp.free, c)
 }
 
 func (hp *hostPool) removeLocked(c *conn) {

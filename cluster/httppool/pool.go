@@ -102,6 +102,10 @@ func (p *Pool) settings() *settings {
 // server refused it unprocessed.
 const maxAttempts = 3
 
+// maxStale bounds the idle connections found closed (and dropped) for one
+// request before a fresh one is dialed.
+const maxStale = 64
+
 // RoundTrip sends req to a host of the cluster and returns its response; the
 // response body must be closed. It satisfies http.RoundTripper.
 func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -122,6 +126,7 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	start := time.Now()
 	var lastErr error
+	stale := 0
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		h := p.c.Pick(hash, hasHash)
 		if h == nil {
@@ -147,9 +152,20 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 		h.BeginRequest()
 		sent := time.Now()
 		reused := !c.h2 && c.requests > 1 // an HTTP/1.1 connection is held alone
-		resp, err := c.cc.RoundTrip(outgoing(req, h, c, body))
+		var resp *http.Response
+		if hc, ok := c.cc.(*h1Conn); ok {
+			resp, err = hc.send(req, body.readCloser()) // no outgoing copy: it writes the request line itself
+		} else {
+			resp, err = c.cc.RoundTrip(outgoing(req, h, c, body))
+		}
 		if err != nil {
 			hp.release(c, 0)
+			if err == errStale && stale < maxStale {
+				unsent(h)
+				stale++
+				attempt-- // nothing was sent
+				continue
+			}
 			if (retryable(err) || reused && idleRace(err, req, body)) && (body == nil || !body.read.Load()) && ctx.Err() == nil {
 				unsent(h)
 				lastErr = err

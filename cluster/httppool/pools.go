@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 
 	"github.com/sluice-proxy/sluice/cluster"
@@ -120,4 +121,15 @@ type hostReportKey struct{}
 // host it sends the request to (the access log's %UPSTREAM_HOST%).
 func WithHostReport(ctx context.Context, f func(*cluster.Host)) context.Context {
 	return context.WithValue(ctx, hostReportKey{}, f)
+}
+
+// informationalKey carries a callback for 1xx responses.
+type informationalKey struct{}
+
+// WithInformational returns ctx carrying f, which the pool's HTTP/1.1
+// connections call with each informational (1xx) response before the
+// final one (a proxy forwards 103 Early Hints with it); without it they
+// use the context's httptrace.ClientTrace.Got1xxResponse, as net/http does.
+func WithInformational(ctx context.Context, f func(code int, h http.Header)) context.Context {
+	return context.WithValue(ctx, informationalKey{}, f)
 }

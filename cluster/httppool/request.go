@@ -53,6 +53,14 @@ func trackBody(req *http.Request) *trackedBody {
 	return &trackedBody{rc: req.Body}
 }
 
+// readCloser is b as an io.ReadCloser; nil (no body) for a nil b.
+func (b *trackedBody) readCloser() io.ReadCloser {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
 func (b *trackedBody) Read(p []byte) (int, error) {
 	b.read.Store(true)
 	return b.rc.Read(p)
@@ -138,9 +146,7 @@ func idleRace(err error, req *http.Request, body *trackedBody) bool {
 	if body != nil {
 		return false
 	}
-	switch req.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
-	default:
+	if !idempotent(req.Method) {
 		return false
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {

@@ -1,7 +1,10 @@
-// Package http1 is sluice's strict HTTP/1.1 request reader: a request head
-// parser that produces an *http.Request and a strict chunked body reader with
+// Package http1 is sluice's strict HTTP/1.1 reader: a request head parser
+// that produces an *http.Request, a response reader (ReadResponse: status
+// line, 1xx, Content-Length, chunked, close-delimited, HEAD/204/304) that
+// produces an *http.Response, and a strict chunked body reader with
 // trailers. It is pure (an io.Reader in, values out), bounded by Limits, and
-// fuzzed (FuzzReadRequest, seeded from curl's requests).
+// fuzzed (FuzzReadRequest seeded from curl's requests, FuzzReadResponse from
+// nginx's and Go's responses).
 //
 // Why hand-written rather than net/http's server (or http.ReadRequest): a
 // proxy must refuse what two parsers could read differently (request
@@ -13,7 +16,8 @@
 // chunked reader is internal (httputil.NewChunkedReader does not parse
 // trailers). This reader refuses all of those with a status code (400, 431
 // for a head over the limit, 501 for an unknown transfer coding), so the
-// caller answers and closes without forwarding anything. Responses are still
-// read by net/http's client (the upstream side), which is less exposed: the
-// upstream is configured, not arbitrary.
+// caller answers and closes without forwarding anything. Responses are read
+// with the same rules by cluster/httppool's own HTTP/1.1 connections: a
+// response that two parsers could frame differently fails that exchange
+// instead of desynchronising a pooled connection.
 package http1

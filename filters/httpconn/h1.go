@@ -36,6 +36,9 @@ type h1conn struct {
 	// with Connection: close.
 	inRequest atomic.Bool
 	draining  atomic.Bool
+	watch     *clientWatch // nil: the connection is not a plain socket
+	remote    string       // the client's address, formatted once
+	w         h1Writer     // the response writer, reset per request
 }
 
 // deadlineReader moves the read deadline forward before every read while a
@@ -58,6 +61,10 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 func (h *h1conn) serve(ctx context.Context) {
 	m := h.m
 	h.bw = bufio.NewWriterSize(h.c, 4096)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	h.watch = newClientWatch(h.c, h.br, cancel, m.stats.CxDestroyRemoteActiveRq.Inc)
+	defer h.watch.disarm() // also when a request ends in a panic
 	stop := context.AfterFunc(ctx, func() { h.c.SetReadDeadline(time.Now()) })
 	defer stop()
 	stopDrain := h.s.OnDrain(func() {
@@ -194,9 +201,14 @@ func (h *h1conn) serveOne(ctx context.Context, req *http.Request) bool {
 			return false
 		}
 	}
-	req.RemoteAddr = h.s.Remote.String()
+	if h.remote == "" {
+		h.remote = h.s.Remote.String()
+	}
+	req.RemoteAddr = h.remote
 	req.TLS = h.s.TLS
-	w := newH1Writer(h, req)
+	w := &h.w
+	w.h = h
+	w.reset(req)
 	body := req.Body // the codec's reader, for the drain below
 	var cont *continueBody
 	if expect != "" {
@@ -206,7 +218,11 @@ func (h *h1conn) serveOne(ctx context.Context, req *http.Request) bool {
 	}
 	lb := &lockedBody{r: req.Body}
 	req.Body = lb
+	if !isUpgrade(req) && req.Method != http.MethodConnect {
+		h.watch.arm(lb)
+	}
 	m.serveStream(w, req.WithContext(ctx), h.s)
+	h.watch.disarm()
 	lb.detach() // the upstream transport may still be reading it
 	if w.hijacked {
 		return false
@@ -218,6 +234,9 @@ func (h *h1conn) serveOne(ctx context.Context, req *http.Request) bool {
 	// Keep the connection only when the request body was read to its end.
 	if cont != nil && !cont.started.Load() {
 		return false
+	}
+	if lb.ended() {
+		return true
 	}
 	_, err := io.CopyN(io.Discard, body, maxDrain)
 	return err == io.EOF
@@ -232,7 +251,12 @@ type lockedBody struct {
 	mu       sync.Mutex
 	r        io.ReadCloser
 	detached bool
+	eof      atomic.Bool // read to its end
 }
+
+// ended reports that nothing more of the request is to be read from the
+// connection.
+func (b *lockedBody) ended() bool { return b.r == http.NoBody || b.eof.Load() }
 
 var errDetached = errors.New("http_connection_manager: request finished")
 
@@ -242,7 +266,11 @@ func (b *lockedBody) Read(p []byte) (int, error) {
 	if b.detached {
 		return 0, errDetached
 	}
-	return b.r.Read(p)
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		b.eof.Store(true)
+	}
+	return n, err
 }
 
 func (b *lockedBody) Close() error { return nil }

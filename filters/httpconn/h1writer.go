@@ -37,8 +37,19 @@ type h1Writer struct {
 
 func (w *h1Writer) setStream(st *httpfilter.Stream) { w.st = st }
 
-func newH1Writer(h *h1conn, req *http.Request) *h1Writer {
-	return &h1Writer{h: h, req: req, header: make(http.Header), length: -1}
+// reset readies w, the connection's writer, for its next response,
+// keeping the header map's storage (one writer and map per connection
+// instead of per request). Nothing holds the writer past a request: the
+// request body that could write 100 Continue is detached first.
+func (w *h1Writer) reset(req *http.Request) {
+	hdr := w.header
+	if hdr == nil {
+		hdr = make(http.Header)
+	}
+	clear(hdr)
+	w.req, w.header = req, hdr
+	w.wroteHeader, w.chunked, w.noBody, w.closeAfter, w.hijacked = false, false, false, false, false
+	w.length, w.written, w.err, w.st = -1, 0, nil, nil
 }
 
 func (w *h1Writer) Header() http.Header { return w.header }

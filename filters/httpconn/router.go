@@ -52,7 +52,7 @@ type routeStateKey struct{}
 
 // route is the last handler: Envoy's router filter. It matches the route,
 // answers direct responses and redirects, and forwards the rest through the
-// reverse proxy to the route's cluster within the route's timeout.
+// upstream to the route's cluster within the route's timeout.
 func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 	st := httpfilter.FromContext(r.Context())
 	rt, _ := st.Route.(*router.Route)
@@ -105,8 +105,12 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 		rs.body = r.Body
 	}
 	ctx := context.WithValue(r.Context(), routeStateKey{}, rs)
-	if h, ok := rt.HashKey(r, remoteAddr(r)); ok {
-		ctx = httppool.WithHash(context.WithValue(ctx, upgradeHashKey{}, h), h)
+	// Only with a hash policy: parsing the client's address for it on
+	// every request was a visible share of the allocations.
+	if rt.HasHashPolicy() {
+		if h, ok := rt.HashKey(r, remoteAddr(r)); ok {
+			ctx = httppool.WithHash(context.WithValue(ctx, upgradeHashKey{}, h), h)
+		}
 	}
 
 	if isUpgrade(r) {
@@ -140,6 +144,10 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 	}
 	out := r.WithContext(ctx)
 	out.RemoteAddr = "" // the reverse proxy must not append to x-forwarded-for: prepare did
+	if !isUpgrade(r) {
+		m.forward(w, out)
+		return
+	}
 	m.proxy.ServeHTTP(w, out)
 }
 

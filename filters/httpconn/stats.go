@@ -49,6 +49,10 @@ type Stats struct {
 	RqDirectResponse    *stats.Counter
 	DroppedUnderscores  *stats.Counter
 	RejectedUnderscores *stats.Counter
+
+	// CxDestroyRemoteActiveRq counts HTTP/1 clients that closed with a
+	// request in flight (its upstream request is canceled).
+	CxDestroyRemoteActiveRq *stats.Counter
 }
 
 func newStats(root *stats.Scope, prefix string) *Stats {
@@ -74,6 +78,7 @@ func newStats(root *stats.Scope, prefix string) *Stats {
 		DroppedUnderscores:  sc.Counter("dropped_headers_with_underscores"),
 		RejectedUnderscores: sc.Counter("requests_rejected_with_underscores_in_headers"),
 	}
+	s.CxDestroyRemoteActiveRq = sc.Counter("downstream_cx_destroy_remote_active_rq")
 	for i := 1; i <= 5; i++ {
 		s.RqClass[i] = sc.Counter("downstream_rq_" + strconv.Itoa(i) + "xx")
 	}
