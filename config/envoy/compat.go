@@ -52,6 +52,7 @@ cluster ` + "`type`" + ` sluice lacks, such as ` + "`ORIGINAL_DST`" + `, is refu
 		{"Bootstrap, admin, listeners", bootstrapSpecs},
 		{"TLS and data sources", tlsSpecs},
 		{"Clusters", clusterSpecs},
+		{"Endpoints: priorities and localities", prioritySpecs},
 		{"Health checks", healthSpecs},
 		{"Filters", filterSpecs},
 		{"RBAC", rbacSpecs},
