@@ -79,6 +79,7 @@ func (c *Client) plan() (*plan, error) {
 	default:
 		e := *edsVia
 		e.name, e.types = "eds", []string{EndpointType}
+		e.bucket = nil // a stream of its own: its own bucket
 		p.streams = append(p.streams, &e)
 	}
 	// Static EDS clusters: their eds_config says where endpoints come from.

@@ -43,6 +43,7 @@ func (s *stream) sotwOnce(ctx context.Context, c *Client) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	cs = s.limit(cs, c)
 	c.connected(true)
 	defer c.connected(false)
 	var mu sync.Mutex // one sender at a time; guards states
