@@ -20,6 +20,7 @@ var deltaMethods = map[string]string{
 	"cds": "/envoy.service.cluster.v3.ClusterDiscoveryService/DeltaClusters",
 	"lds": "/envoy.service.listener.v3.ListenerDiscoveryService/DeltaListeners",
 	"eds": "/envoy.service.endpoint.v3.EndpointDiscoveryService/DeltaEndpoints",
+	"rds": "/envoy.service.route.v3.RouteDiscoveryService/DeltaRoutes",
 }
 
 // deltaOnce runs one incremental stream until it fails. A reconnect sends

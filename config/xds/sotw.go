@@ -19,6 +19,7 @@ var sotwMethods = map[string]string{
 	"cds": "/envoy.service.cluster.v3.ClusterDiscoveryService/StreamClusters",
 	"lds": "/envoy.service.listener.v3.ListenerDiscoveryService/StreamListeners",
 	"eds": "/envoy.service.endpoint.v3.EndpointDiscoveryService/StreamEndpoints",
+	"rds": "/envoy.service.route.v3.RouteDiscoveryService/StreamRoutes",
 }
 
 // sotwState is one type's protocol state on a stream.
