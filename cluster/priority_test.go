@@ -179,3 +179,59 @@ func decodeErr(t *testing.T, src string) error {
 	(&config.Decoder{Errs: errs}).Decode("cluster", &n, &c)
 	return errs.Err()
 }
+
+// FuzzPriorityLoad: any mix of levels, localities, weights, health and
+// thresholds gives cumulative loads ending at 100, never decreasing, and
+// a pick whenever some level has a host it may use.
+func FuzzPriorityLoad(f *testing.F) {
+	f.Add([]byte{0, 1, 0, 1, 1, 0, 2, 1}, uint8(50), uint8(140), true)
+	f.Add([]byte{3, 0, 3, 0}, uint8(0), uint8(100), false)
+	f.Fuzz(func(t *testing.T, hosts []byte, thr, factor uint8, loc bool) {
+		if len(hosts) > 64 || factor == 0 {
+			return
+		}
+		m, _ := testManager(t)
+		var eps []string
+		for i := 0; i+1 < len(hosts); i += 2 {
+			eps = append(eps, fmt.Sprintf(`{address: "10.1.%d.%d:1", priority: %d, locality: {zone: z%d}, locality_weight: %d}`,
+				i/200, i%200, hosts[i]%4, hosts[i+1]%3, (hosts[i]%4+hosts[i+1]%3)%3))
+		}
+		if len(eps) == 0 {
+			return
+		}
+		cfg := clusterCfg(t, fmt.Sprintf(`{name: c, healthy_panic_threshold: %d, overprovisioning_factor: %d, locality_weighted_lb: %v, endpoints: [%s]}`,
+			thr%101, factor, loc, strings.Join(eps, ", ")))
+		c := m.newCluster(&cfg)
+		c.cfg.Store(&cfg)
+		c.setHosts(cfg.Endpoints)
+		usable := false
+		for i, h := range c.Hosts() {
+			if hosts[2*i+1]&4 != 0 {
+				h.SetFlag(FailedActiveHC, true)
+			}
+		}
+		s := c.snap.Load()
+		var prev uint32
+		for i, cum := range s.load {
+			if cum < prev {
+				t.Fatalf("cumulative load decreases: %v", s.load)
+			}
+			if cum > prev && (len(s.levels[i].pickFrom) > 0 || len(s.levels[i].locs) > 0) {
+				usable = true
+			}
+			prev = cum
+		}
+		if prev != 100 {
+			t.Fatalf("loads end at %d: %v", prev, s.load)
+		}
+		if usable {
+			got := false
+			for range 200 {
+				got = got || c.Pick(0, false) != nil
+			}
+			if !got {
+				t.Fatalf("no pick in 200 though a loaded level has hosts: %v", s.load)
+			}
+		}
+	})
+}
