@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sluice-proxy/sluice/cluster"
+	"github.com/sluice-proxy/sluice/config"
 )
 
 // clusters writes Envoy's /clusters output: "cluster::host::stat::value"
@@ -55,6 +56,10 @@ func writeClusterText(w io.Writer, c *cluster.Cluster) {
 		fmt.Fprintf(w, "%shostname::\n", p)
 		fmt.Fprintf(w, "%shealth_flags::%s\n", p, h.Flags())
 		fmt.Fprintf(w, "%sweight::%d\n", p, h.Weight())
+		loc := h.Locality()
+		fmt.Fprintf(w, "%sregion::%s\n%szone::%s\n%ssub_zone::%s\n", p, loc.Region, p, loc.Zone, p, loc.SubZone)
+		fmt.Fprintf(w, "%scanary::false\n", p)
+		fmt.Fprintf(w, "%spriority::%d\n", p, h.Priority())
 		fmt.Fprintf(w, "%ssuccess_rate::-1\n", p)
 		fmt.Fprintf(w, "%slocal_origin_success_rate::-1\n", p)
 	}
@@ -70,6 +75,9 @@ type hostJSON struct {
 	Stats        []statJSON `json:"stats"`
 	HealthStatus string     `json:"health_status"`
 	Weight       uint32     `json:"weight"`
+	// Locality and Priority are Envoy's HostStatus fields of the same name.
+	Locality config.Locality `json:"locality,omitzero"`
+	Priority uint32          `json:"priority,omitempty"`
 }
 
 type thresholdsJSON struct {
@@ -114,6 +122,7 @@ func clustersJSON(cs []*cluster.Cluster) any {
 			hj.Address.SocketAddress.PortValue, _ = strconv.Atoi(port)
 			hj.HealthStatus = h.Flags().String()
 			hj.Weight = h.Weight()
+			hj.Locality, hj.Priority = h.Locality(), h.Priority()
 			hj.Stats = []statJSON{
 				{"cx_active", h.CxActive.Load(), "GAUGE"},
 				{"cx_connect_fail", int64(h.CxConnectFail.Load()), "COUNTER"},

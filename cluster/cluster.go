@@ -36,11 +36,10 @@ type Picker interface {
 type snapshot struct {
 	all     []*Host
 	healthy []*Host
-	// pickFrom is healthy, or every host not being removed when the
-	// cluster is in panic mode.
-	pickFrom []*Host
-	picker   Picker
-	panic    bool
+	// levels are the priority levels (priority.go); load[i] is the
+	// cumulative percent of picks that go to levels 0..i.
+	levels []level
+	load   []uint32
 }
 
 // Cluster is one upstream cluster. Its config and hosts change on reload and
@@ -123,11 +122,13 @@ func (c *Cluster) setHosts(eps []config.Endpoint) {
 		h := old[e.Address]
 		if h == nil {
 			h = newHost(c, e.Address, e.Weight)
+			h.setPlacement(e)
 			if checked {
 				h.flags.Store(uint32(FailedActiveHC)) // until its first check
 			}
 		} else {
 			h.weight.Store(e.Weight)
+			h.setPlacement(e)
 			if h.setFlagQuiet(PendingDynamicRemoval, false) {
 				events = append(events, HostEvent{h, HostHealthy})
 			}
@@ -222,13 +223,8 @@ func (c *Cluster) rebuild() {
 		}
 		maxW = max(maxW, h.Weight())
 	}
-	s.pickFrom = s.healthy
-	// Envoy's healthy_panic_threshold: below it, balance over all hosts.
-	thr := cfg.HealthyPanicThreshold
-	if len(live) > 0 && thr > 0 && float64(len(s.healthy))*100 < thr*float64(len(live)) {
-		s.pickFrom, s.panic = live, true
-	}
-	s.picker = c.newPicker(cfg, s.pickFrom)
+	// Priority levels, panic and locality weights: priority.go.
+	s.levels, s.load = c.buildLevels(cfg, live)
 	c.snap.Store(s)
 	c.stats.MembershipTotal.Set(int64(len(s.all)))
 	c.stats.MembershipHealthy.Set(int64(len(s.healthy)))
@@ -239,18 +235,14 @@ func (c *Cluster) rebuild() {
 // Pick chooses a host for a new connection or request; nil when the cluster
 // has none. It reads one atomic snapshot and does not block.
 func (c *Cluster) Pick(hash uint64, hasHash bool) *Host {
-	s := c.snap.Load()
-	if len(s.pickFrom) == 0 {
+	lv := c.snap.Load().choose(hash, hasHash)
+	if len(lv.pickFrom) == 0 && len(lv.locs) == 0 {
 		return nil
 	}
-	if s.panic {
+	if lv.panic {
 		c.stats.LBHealthyPanic.Inc()
 	}
-	i := s.picker.Pick(hash, hasHash)
-	if i < 0 {
-		return nil
-	}
-	return s.pickFrom[i]
+	return lv.pick(hash, hasHash)
 }
 
 // newPicker builds the cluster's lb_policy over hosts, with Host.RqActive as

@@ -73,7 +73,9 @@ func (c *Cluster) resolveOnce(ctx context.Context, cfg *config.Cluster) {
 		}
 		var mine []config.Endpoint
 		for _, a := range answers[i].addrs {
-			mine = append(mine, config.Endpoint{Address: net.JoinHostPort(a, port), Weight: e.Weight})
+			ep := e
+			ep.Address = net.JoinHostPort(a, port)
+			mine = append(mine, ep)
 		}
 		next[e.Address] = mine
 		eps = append(eps, mine...)

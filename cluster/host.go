@@ -31,6 +31,9 @@ type Host struct {
 	// dialAddr is what logical_dns resolved addr to; nil means dial addr.
 	dialAddr atomic.Pointer[string]
 	od       hostOutlier
+	// placement is the host's priority and locality (priority.go); nil
+	// means priority 0 in no locality.
+	placement atomic.Pointer[placement]
 	// hcDone is set once an active health check has judged the host.
 	hcDone atomic.Bool
 

@@ -171,7 +171,7 @@ func (m *Manager) newCluster(cfg *config.Cluster) *Cluster {
 	for i, p := range []Priority{PriorityDefault, PriorityHigh} {
 		c.breakers[i] = newBreakers(st.Scope, breakerScopeName(p))
 	}
-	c.snap.Store(&snapshot{picker: noPicker{}})
+	c.snap.Store(&snapshot{levels: []level{{picker: noPicker{}}}, load: []uint32{100}})
 	return c
 }
 

@@ -42,6 +42,19 @@ type Cluster struct {
 	// in percent: when fewer hosts than this are healthy, the balancer uses
 	// every host. Default 50; 0 disables panic mode.
 	HealthyPanicThreshold float64 `yaml:"healthy_panic_threshold" json:"healthy_panic_threshold"`
+	// OverprovisioningFactor is Envoy's ClusterLoadAssignment
+	// policy.overprovisioning_factor in percent: a priority or locality
+	// counts as fully available while healthy/total times it is at least
+	// 100. Default 140.
+	OverprovisioningFactor uint32 `yaml:"overprovisioning_factor" json:"overprovisioning_factor"`
+	// WeightedPriorityHealth computes a priority's health from host
+	// weights instead of host counts (Envoy's policy field). Default false.
+	WeightedPriorityHealth bool `yaml:"weighted_priority_health" json:"weighted_priority_health,omitempty"`
+	// LocalityWeightedLB is Envoy's common_lb_config
+	// locality_weighted_lb_config: within a priority, a locality is chosen
+	// by its locality_weight times its availability, then a host in it.
+	// round_robin, least_request and random only.
+	LocalityWeightedLB bool `yaml:"locality_weighted_lb" json:"locality_weighted_lb,omitempty"`
 	// The policy's config block, when given, is decoded by the policy's
 	// registered type (cluster/lb): ring_hash_lb_config (minimum_ring_size
 	// ...), maglev_lb_config (table_size), least_request_lb_config
@@ -93,6 +106,16 @@ type Endpoint struct {
 	Address string `yaml:"address" json:"address"`
 	// Weight defaults to 1; 1..128 as in Envoy.
 	Weight uint32 `yaml:"weight" json:"weight"`
+	// Priority is Envoy's LocalityLbEndpoints.priority: 0 (default) is
+	// used first; lower levels take the load the higher ones cannot
+	// (cluster_priority.go).
+	Priority uint32 `yaml:"priority" json:"priority,omitempty"`
+	// Locality is where the endpoint runs (Envoy's Locality); endpoints
+	// of one priority and locality form one locality.
+	Locality Locality `yaml:"locality" json:"locality,omitzero"`
+	// LocalityWeight is the locality's load_balancing_weight, used with
+	// locality_weighted_lb; every endpoint of a locality gives the same.
+	LocalityWeight uint32 `yaml:"locality_weight" json:"locality_weight,omitempty"`
 }
 
 // DecodeNode accepts "host:port" or {address: host:port, weight: n}.
@@ -124,6 +147,7 @@ func (c *Cluster) SetDefaults() {
 	c.DNSRefreshRate = Duration(5 * time.Second)
 	c.ClusterRefreshRate = Duration(5 * time.Second)
 	c.HealthyPanicThreshold = 50
+	c.OverprovisioningFactor = DefaultOverprovisioningFactor
 	c.PerConnectionBufferLimitBytes = DefaultBufferLimit
 	c.HTTPPool.SetDefaults()
 }
@@ -155,6 +179,7 @@ func (c *Cluster) Validate(path string, errs *Errors) {
 	if c.HealthyPanicThreshold < 0 || c.HealthyPanicThreshold > 100 {
 		errs.Add(Join(path, "healthy_panic_threshold"), "must be 0..100 (percent), got %v", c.HealthyPanicThreshold)
 	}
+	c.validatePriorities(path, errs)
 	if len(c.Endpoints) == 0 && c.Type != "eds" && c.Type != "dynamic_forward_proxy" {
 		errs.Add(Join(path, "endpoints"), "a cluster needs at least one endpoint")
 	}

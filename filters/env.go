@@ -20,6 +20,10 @@ type Env struct {
 	Log      *slog.Logger
 	// Listener is the name of the listener the chain belongs to.
 	Listener string
+	// Chain names the filter chain being built within the listener: its
+	// name when it has one, else its config path. Keys of Retained state
+	// that belongs to one chain include it.
+	Chain string
 	// Guard contains panics of goroutines a filter starts that serve no
 	// single session (a shared upstream connection's reader): log them,
 	// count them, and close what the goroutine served.

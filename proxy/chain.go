@@ -133,6 +133,12 @@ func (cs *chainSet) buildChain(fc *config.FilterChain, cpath string, env *filter
 		c.tls = tc
 		cs.needHello = true
 	}
+	cenv := *env
+	cenv.Chain = cpath
+	if fc.Name != "" {
+		cenv.Chain = fc.Name
+	}
+	env = &cenv
 	for j, f := range fc.Filters {
 		fac, ok := env.Factories.Lookup(f.Name)
 		if !ok {

@@ -21,7 +21,8 @@ func (s *Store) AddCounters(values map[string]uint64) int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for name, v := range values {
-		if c, ok := s.metrics[name].(*Counter); ok && v > 0 {
+		m, _ := s.find(name)
+		if c, ok := m.(*Counter); ok && v > 0 {
 			c.Add(v)
 			n++
 		}

@@ -52,6 +52,7 @@ cluster ` + "`type`" + ` sluice lacks, such as ` + "`ORIGINAL_DST`" + `, is refu
 		{"Bootstrap, admin, listeners", bootstrapSpecs},
 		{"TLS and data sources", tlsSpecs},
 		{"Clusters", clusterSpecs},
+		{"Endpoints: priorities and localities", prioritySpecs},
 		{"Health checks", healthSpecs},
 		{"Filters", filterSpecs},
 		{"RBAC", rbacSpecs},
@@ -59,6 +60,7 @@ cluster ` + "`type`" + ` sluice lacks, such as ` + "`ORIGINAL_DST`" + `, is refu
 		{"HTTP connection manager", httpSpecs},
 		{"HTTP egress (CONNECT, dynamic forward proxy)", egressSpecs},
 		{"Dynamic resources (xDS, config/xds)", xdsSpecs},
+		{"Control-plane rate limit", rateLimitSpecs},
 	} {
 		fmt.Fprintf(&b, "\n## %s\n", group.title)
 		for i := range group.list {

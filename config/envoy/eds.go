@@ -14,7 +14,7 @@ import (
 // validation rules, as in a cluster's load_assignment, and returns its
 // endpoints in sluice's form. The xDS client uses it to move the endpoints
 // of a running EDS cluster without translating the whole config again.
-// Problems carry paths inside the assignment ("endpoints[0].priority").
+// Problems carry paths inside the assignment ("endpoints[0].lb_endpoints[1].load_balancing_weight").
 func Endpoints(cla *endpointv3.ClusterLoadAssignment) ([]config.Endpoint, error) {
 	errs := &config.Errors{File: "eds"}
 	t := newTranslator(errs)
@@ -35,6 +35,7 @@ func Endpoints(cla *endpointv3.ClusterLoadAssignment) ([]config.Endpoint, error)
 			if w := lbe.GetLoadBalancingWeight(); w != nil {
 				e.Weight = w.GetValue()
 			}
+			placeEndpoint(&e, lle)
 			e.Validate(p, errs)
 			if _, err := netip.ParseAddr(sa.GetAddress()); err != nil {
 				errs.Add(config.Join(p, "endpoint.address"), "an EDS cluster needs IP addresses, got %q", sa.GetAddress())

@@ -60,8 +60,8 @@ static_resources:
 ` + cluster
 	}
 	for _, tc := range []struct{ name, in, want string }{
-		{"priority", base("        priority: 1\n"), "static_resources.clusters[0].load_assignment.endpoints[0].priority: not supported by sluice"},
-		{"locality weight", base("        load_balancing_weight: 2\n"), "static_resources.clusters[0].load_assignment.endpoints[0].load_balancing_weight: not supported by sluice"},
+		{"drop_overloads", base("      policy: {drop_overloads: [{category: x, drop_percentage: {numerator: 1}}]}\n"), "static_resources.clusters[0].load_assignment.policy.drop_overloads: not supported by sluice"},
+		{"locality weights with maglev", base("    lb_policy: MAGLEV\n    common_lb_config: {locality_weighted_lb_config: {}}\n"), "static_resources.clusters[0].common_lb_config.locality_weighted_lb_config: only with lb_policy round_robin, least_request or random, not maglev"},
 		{"transport_socket without a context", base("    transport_socket: {name: tls}\n"), "static_resources.clusters[0].transport_socket.typed_config: required"},
 		{"original_dst", base("    type: ORIGINAL_DST\n    lb_policy: CLUSTER_PROVIDED\n"), `static_resources.clusters[0].type: unknown cluster type "original_dst"`},
 		{"resource locator", "dynamic_resources: {lds_resources_locator: xdstp://x/envoy.config.listener.v3.Listener/*}", "dynamic_resources.lds_resources_locator: not supported by sluice"},

@@ -102,7 +102,8 @@ func (r *reverser) filter(_ protoreflect.MessageDescriptor, v any, p string) any
 // common_lb_config and redis_cluster as Envoy's cluster_type.
 func (r *reverser) cluster(md protoreflect.MessageDescriptor, v any, p string) any {
 	m, _ := v.(map[string]any)
-	skip := map[string]bool{"endpoints": true, "healthy_panic_threshold": true, "cluster_refresh_rate": true}
+	skip := map[string]bool{"endpoints": true, "healthy_panic_threshold": true, "cluster_refresh_rate": true,
+		"overprovisioning_factor": true, "weighted_priority_health": true, "locality_weighted_lb": true}
 	typ, _ := m["type"].(string)
 	if typ == "static" || typ == "eds" || typ == "redis_cluster" {
 		skip["dns_refresh_rate"] = true
@@ -112,21 +113,18 @@ func (r *reverser) cluster(md protoreflect.MessageDescriptor, v any, p string) a
 	}
 	out := r.fields(md, m, p, skip)
 	name, _ := m["name"].(string)
-	var lbs []any
-	eps, _ := m["endpoints"].([]any)
-	for i, e := range eps {
-		em, _ := e.(map[string]any)
-		lb := map[string]any{"endpoint": map[string]any{"address": r.address(em["address"], config.Join(config.Index(config.Join(p, "endpoints"), i), "address"))}}
-		if w, _ := em["weight"].(float64); w != 1 && w != 0 {
-			lb["load_balancing_weight"] = w
-		}
-		lbs = append(lbs, lb)
+	if la := r.loadAssignment(m, name, p); la != nil {
+		out["load_assignment"] = la
 	}
-	if len(lbs) > 0 {
-		out["load_assignment"] = map[string]any{"cluster_name": name, "endpoints": []any{map[string]any{"lb_endpoints": lbs}}}
-	}
+	common := map[string]any{}
 	if t, _ := m["healthy_panic_threshold"].(float64); t != 50 {
-		out["common_lb_config"] = map[string]any{"healthy_panic_threshold": map[string]any{"value": t}}
+		common["healthy_panic_threshold"] = map[string]any{"value": t}
+	}
+	if lw, _ := m["locality_weighted_lb"].(bool); lw {
+		common["locality_weighted_lb_config"] = map[string]any{}
+	}
+	if len(common) > 0 {
+		out["common_lb_config"] = common
 	}
 	if typ == "redis_cluster" {
 		rc := map[string]any{}

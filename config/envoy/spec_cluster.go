@@ -14,12 +14,12 @@ var clusterSpecs = []message{
 		own("eds_cluster_config", "where an EDS cluster's endpoints come from (config/xds)"),
 		ok("connect_timeout"),
 		okNote("lb_policy", "ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV"),
-		own("load_assignment", "endpoints with load_balancing_weight; priority 0, no locality weights"),
+		own("load_assignment", "endpoints with load_balancing_weight, priorities, localities and locality weights (spec_priority.go)"),
 		ok("dns_refresh_rate"),
 		ignored("dns_lookup_family", "sluice uses the system resolver's answers, every family"),
 		ignored("respect_dns_ttl", "names are resolved again every dns_refresh_rate"),
 		ok("health_checks"), ok("outlier_detection"), ok("circuit_breakers"),
-		own("common_lb_config", "healthy_panic_threshold only"),
+		own("common_lb_config", "healthy_panic_threshold and locality_weighted_lb_config"),
 		own("cluster_type", "envoy.clusters.redis (RedisClusterConfig): sluice's redis_cluster; lb_policy CLUSTER_PROVIDED goes with it"),
 		ok("ring_hash_lb_config"), ok("maglev_lb_config"), ok("least_request_lb_config"),
 		ignored("per_connection_buffer_limit_bytes", "sluice's buffers are fixed-size per connection"),
@@ -28,14 +28,6 @@ var clusterSpecs = []message{
 		okNote("http2_protocol_options", "deprecated in Envoy; the cluster speaks HTTP/2"),
 		okNote("preconnect_policy", "per_upstream_preconnect_ratio, for the HTTP/2 pools"),
 	}},
-	{name: "envoy.config.endpoint.v3.ClusterLoadAssignment", fields: []field{
-		own("cluster_name", "required by Envoy; used by EDS only"),
-		own("endpoints", ""),
-	}},
-	{name: "envoy.config.endpoint.v3.LocalityLbEndpoints", fields: []field{
-		own("lb_endpoints", ""),
-		ignored("locality", "sluice balances over all localities alike"),
-	}, note: "priority and load_balancing_weight (locality weight) are refused: sluice balances one priority, without localities"},
 	{name: "envoy.config.endpoint.v3.LbEndpoint", fields: []field{
 		own("endpoint", ""), own("load_balancing_weight", "1..128"),
 	}},
@@ -43,7 +35,10 @@ var clusterSpecs = []message{
 		own("address", ""),
 		ignored("hostname", "only for Envoy's health-check Host header and logs"),
 	}},
-	{name: "envoy.config.cluster.v3.Cluster.CommonLbConfig", fields: []field{own("healthy_panic_threshold", "")}},
+	{name: "envoy.config.cluster.v3.Cluster.CommonLbConfig", fields: []field{
+		own("healthy_panic_threshold", ""),
+		own("locality_weighted_lb_config", "round_robin, least_request and random (sluice's locality_weighted_lb)"),
+	}},
 	{name: "envoy.config.cluster.v3.Cluster.CustomClusterType", fields: []field{
 		own("name", "envoy.clusters.redis"), own("typed_config", "envoy.extensions.clusters.redis.v3.RedisClusterConfig"),
 	}},
@@ -89,6 +84,10 @@ func (t *translator) cluster(m protoreflect.Message, env, slu string) any {
 			p := config.Join(env, "common_lb_config.healthy_panic_threshold")
 			out["healthy_panic_threshold"] = t.message(cl.Get(hp).Message(), p, config.Join(slu, "healthy_panic_threshold"))
 		}
+		if lw := cl.Descriptor().Fields().ByName("locality_weighted_lb_config"); cl.Has(lw) {
+			out["locality_weighted_lb"] = true
+			t.paths[config.Join(slu, "locality_weighted_lb")] = config.Join(env, "common_lb_config.locality_weighted_lb_config")
+		}
 	}
 	if fd := fds.ByName("transport_socket"); m.Has(fd) {
 		t.upstreamTransport(m.Get(fd).Message(), config.Join(env, "transport_socket"), slu, out)
@@ -105,6 +104,7 @@ func (t *translator) cluster(m protoreflect.Message, env, slu string) any {
 	for i := 0; i < lles.Len(); i++ {
 		lle := lles.Get(i).Message()
 		lleEnv := config.Index(config.Join(laEnv, "endpoints"), i)
+		place := t.localityPlace(lle, lleEnv)
 		lbes := lle.Get(lle.Descriptor().Fields().ByName("lb_endpoints")).List()
 		for j := 0; j < lbes.Len(); j++ {
 			lbe := lbes.Get(j).Message()
@@ -123,9 +123,14 @@ func (t *translator) cluster(m protoreflect.Message, env, slu string) any {
 			if wfd := lfds.ByName("load_balancing_weight"); lbe.Has(wfd) {
 				ep["weight"] = t.message(lbe.Get(wfd).Message(), config.Join(p, "load_balancing_weight"), config.Join(sp, "weight"))
 			}
+			for k, v := range place {
+				ep[k] = v
+				t.paths[config.Join(sp, k)] = config.Join(lleEnv, placeField[k])
+			}
 			eps = append(eps, ep)
 		}
 	}
+	t.assignmentPolicy(la, laEnv, slu, out)
 	out["endpoints"] = eps
 	return out
 }

@@ -16,7 +16,7 @@ var xdsSpecs = []message{
 		own("transport_api_version", "V3 only"),
 		own("grpc_services", "exactly one, envoy_grpc"),
 		ignored("set_node_on_first_message_only", "sluice sends the node in every request"),
-		ignored("rate_limit_settings", "sluice does not rate-limit its requests to the control plane"),
+		own("rate_limit_settings", "a token bucket on the requests sent (control_plane.rate_limit_enforced)"),
 		ignored("refresh_delay", "used by REST only"),
 		ignored("request_timeout", "used by REST only"),
 	}},

@@ -20,6 +20,7 @@ var deltaMethods = map[string]string{
 	"cds": "/envoy.service.cluster.v3.ClusterDiscoveryService/DeltaClusters",
 	"lds": "/envoy.service.listener.v3.ListenerDiscoveryService/DeltaListeners",
 	"eds": "/envoy.service.endpoint.v3.EndpointDiscoveryService/DeltaEndpoints",
+	"rds": "/envoy.service.route.v3.RouteDiscoveryService/DeltaRoutes",
 }
 
 // deltaOnce runs one incremental stream until it fails. A reconnect sends
@@ -37,6 +38,7 @@ func (s *stream) deltaOnce(ctx context.Context, c *Client) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	cs = s.limit(cs, c)
 	c.connected(true)
 	defer c.connected(false)
 	var mu sync.Mutex                   // one sender at a time; guards subscribed

@@ -65,8 +65,12 @@ func (c *Client) fastEDS(u *update) (*config.Config, bool, error) {
 			}
 			continue
 		}
+		cla := u.resources[svc].msg.(*endpointv3.ClusterLoadAssignment)
+		factor, weighted := envoy.AssignmentPolicy(cla)
 		for _, name := range users[svc] {
-			cfg.Clusters[idx[name]].Endpoints = eps
+			cl := &cfg.Clusters[idx[name]]
+			cl.Endpoints = eps
+			cl.OverprovisioningFactor, cl.WeightedPriorityHealth = factor, weighted
 		}
 	}
 	if lines != nil {

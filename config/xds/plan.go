@@ -33,7 +33,7 @@ func (c *Client) plan() (*plan, error) {
 		}
 		ads = s
 	}
-	var edsVia *stream
+	var edsVia, ldsVia *stream
 	for _, src := range []struct {
 		typeURL, path string
 		cs            *corev3.ConfigSource
@@ -68,6 +68,8 @@ func (c *Client) plan() (*plan, error) {
 		}
 		if src.typeURL == ClusterType {
 			edsVia = via
+		} else {
+			ldsVia = via
 		}
 	}
 	// EDS goes the way CDS does: over ADS, or a stream of its own to CDS's
@@ -79,6 +81,7 @@ func (c *Client) plan() (*plan, error) {
 	default:
 		e := *edsVia
 		e.name, e.types = "eds", []string{EndpointType}
+		e.bucket = nil // a stream of its own: its own bucket
 		p.streams = append(p.streams, &e)
 	}
 	// Static EDS clusters: their eds_config says where endpoints come from.
@@ -120,6 +123,9 @@ func (c *Client) plan() (*plan, error) {
 	// config source get it over the ADS stream (rds.go).
 	if ads != nil {
 		ads.types = append(ads.types, RouteType, SecretType) // and SDS (sds.go)
+	}
+	if err := c.planRDS(p, ldsVia); err != nil {
+		return nil, err
 	}
 	if ads != nil && len(ads.types) > 0 {
 		p.streams = append([]*stream{ads}, p.streams...)

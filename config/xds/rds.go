@@ -53,10 +53,11 @@ func chains(l *listenerv3.Listener) []*listenerv3.FilterChain {
 }
 
 // dynamicRds reports whether an http_connection_manager's routes come from
-// the client: over ADS or from a path_config_source file.
+// the client: over ADS, a per-type RDS stream (api_config_source) or from
+// a path_config_source file.
 func dynamicRds(h *hcmv3.HttpConnectionManager) bool {
 	cs := h.GetRds().GetConfigSource()
-	return cs.GetAds() != nil || cs.GetPathConfigSource() != nil
+	return cs.GetAds() != nil || cs.GetPathConfigSource() != nil || cs.GetApiConfigSource() != nil
 }
 
 // routeNames returns the route configuration names a listener waits for.
@@ -65,6 +66,20 @@ func routeNames(l *listenerv3.Listener) []string {
 	for _, fc := range chains(l) {
 		for _, f := range fc.GetFilters() {
 			if h := hcmOf(f); h != nil && dynamicRds(h) {
+				out = append(out, h.GetRds().GetRouteConfigName())
+			}
+		}
+	}
+	return out
+}
+
+// apiRouteNames returns the route configuration names a listener asks of
+// a per-type RDS stream (rds_stream.go).
+func apiRouteNames(l *listenerv3.Listener) []string {
+	var out []string
+	for _, fc := range chains(l) {
+		for _, f := range fc.GetFilters() {
+			if h := hcmOf(f); h != nil && h.GetRds().GetConfigSource().GetApiConfigSource() != nil {
 				out = append(out, h.GetRds().GetRouteConfigName())
 			}
 		}
@@ -153,13 +168,17 @@ func inlineRoutes(l *listenerv3.Listener, routes map[string]resource) (*listener
 // and dynamic listeners ask of ADS.
 func (c *Client) wantedRoutes(res map[string]map[string]resource) []string {
 	seen := map[string]bool{}
+	// One name list serves ADS and the per-type RDS stream: a plan has
+	// at most one route source of each kind, and a control plane answers
+	// for the names it has.
 	for _, l := range c.o.Bootstrap.GetStaticResources().GetListeners() {
-		for _, n := range adsRouteNames(l) {
+		for _, n := range append(adsRouteNames(l), apiRouteNames(l)...) {
 			seen[n] = true
 		}
 	}
 	for _, r := range res[ListenerType] {
-		for _, n := range adsRouteNames(r.msg.(*listenerv3.Listener)) {
+		l := r.msg.(*listenerv3.Listener)
+		for _, n := range append(adsRouteNames(l), apiRouteNames(l)...) {
 			seen[n] = true
 		}
 	}

@@ -1,6 +1,7 @@
 package xds_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -137,13 +138,27 @@ func testRDS(t *testing.T, delta bool) {
 			}
 		}(i%2 == 0)
 	}
+	// One kept-alive connection opened before the change, counted by the
+	// connection it dials: its next request must follow the new routes
+	// (Envoy's RDS: an existing connection routes with the new table).
+	var dials atomic.Int64
+	keptTr := &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		}}
+	defer keptTr.CloseIdleConnections()
+	kept := &http.Client{Transport: keptTr, Timeout: 5 * time.Second}
+	if v, err := get(kept, url); v != "a" {
+		t.Fatalf("kept-alive client before the change: %q %v", v, err)
+	}
 	cp.set("3", map[resource.Type][]types.Resource{resource.ClusterType: clusters, resource.ListenerType: lis,
 		resource.RouteType: {routeTo("r1", "b")}})
 	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
 	poll.Eventually(t, 20*time.Second, func() bool { v, _ := get(fresh, url); return v == "b" }, "routes to b")
-	// Kept-alive connections opened before the change keep the filter
-	// chain (and route table) they started with until they close: the
-	// listener's chain is rebuilt, as an LDS update of it would be.
+	if v, err := get(kept, url); v != "b" || dials.Load() != 1 {
+		t.Fatalf("kept-alive connection after the route change: %q %v over %d connections; want b over the same one", v, err, dials.Load())
+	}
 
 	// A bad route configuration: refused naming it and the field.
 	bad := routeTo("r1", "a")

@@ -19,6 +19,7 @@ var sotwMethods = map[string]string{
 	"cds": "/envoy.service.cluster.v3.ClusterDiscoveryService/StreamClusters",
 	"lds": "/envoy.service.listener.v3.ListenerDiscoveryService/StreamListeners",
 	"eds": "/envoy.service.endpoint.v3.EndpointDiscoveryService/StreamEndpoints",
+	"rds": "/envoy.service.route.v3.RouteDiscoveryService/StreamRoutes",
 }
 
 // sotwState is one type's protocol state on a stream.
@@ -43,6 +44,7 @@ func (s *stream) sotwOnce(ctx context.Context, c *Client) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	cs = s.limit(cs, c)
 	c.connected(true)
 	defer c.connected(false)
 	var mu sync.Mutex // one sender at a time; guards states

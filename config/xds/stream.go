@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/sluice-proxy/sluice/internal/tokenbucket"
 )
 
 // stream is one gRPC xDS stream to a management cluster: ADS (every type
@@ -25,6 +27,10 @@ type stream struct {
 	maxMsg    int // bytes of one response
 	delta     bool
 	types     []string
+	// rl is the source's rate_limit_settings (ratelimit.go); bucket is
+	// made on the first stream and kept across reconnects.
+	rl     *rateLimit
+	bucket *tokenbucket.Bucket
 }
 
 // newStream checks an ApiConfigSource: GRPC or DELTA_GRPC, V3, exactly one
@@ -54,6 +60,11 @@ func newStream(name string, api *corev3.ApiConfigSource, path string) (*stream, 
 	if s.authority == "" {
 		s.authority = s.cluster
 	}
+	rl, err := newRateLimit(api.GetRateLimitSettings(), path)
+	if err != nil {
+		return nil, err
+	}
+	s.rl = rl
 	return s, nil
 }
 

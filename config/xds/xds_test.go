@@ -307,12 +307,12 @@ func scenario(t *testing.T, ads, delta bool) {
 	// A bad endpoint update is refused too: the endpoints stay on b.
 	edsRejected := s.counter("cluster.redis.update_rejected")
 	badEDS := base(a.Addr())
-	badEDS[resource.EndpointType][0].(*endpointv3.ClusterLoadAssignment).Endpoints[0].Priority = 1
+	badEDS[resource.EndpointType][0].(*endpointv3.ClusterLoadAssignment).Endpoints[0].Priority = 129 // Envoy allows 0..128
 	cp.set("5b", badEDS)
 	s.waitCounter("cluster.redis.update_rejected", edsRejected+1)
 	poll.Eventually(t, 20*time.Second, func() bool {
 		for _, m := range cp.nacked() {
-			if strings.Contains(m, `ClusterLoadAssignment "redis": endpoints[0].priority: not supported by sluice`) {
+			if strings.Contains(m, `ClusterLoadAssignment "redis": endpoints[0].priority: `) {
 				return true
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-proxy/sluice/accesslog"
@@ -52,7 +53,10 @@ type Manager struct {
 	stats    *Stats
 	clusters *cluster.Manager
 	log      *slog.Logger
-	routes   *router.Table
+	// routes is the route table, shared (routes.go) with the managers
+	// this one replaces and is replaced by when the route configuration
+	// is named, so kept-alive connections follow an RDS update.
+	routes   *atomic.Pointer[router.Table]
 	handler  http.Handler // the HTTP filters, then the router
 	upstream UpstreamFunc
 	pools    *httppool.Pools
@@ -92,7 +96,7 @@ func New(cfg *Config, env *filters.Env) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("route_config: %w", err)
 	}
-	m.routes = rt
+	m.routes = routeCell(cfg, env)
 	for i, a := range cfg.AccessLog {
 		l, err := newAccessLogger(a)
 		if err != nil {
@@ -133,6 +137,7 @@ func New(cfg *Config, env *filters.Env) (*Manager, error) {
 		BufferPool:    bufPool{},
 	}
 	m.handler = httpfilter.Chain(fs, http.HandlerFunc(m.route))
+	m.routes.Store(rt) // last: only a manager that was built publishes its table
 	return m, nil
 }
 

@@ -57,7 +57,7 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 	st := httpfilter.FromContext(r.Context())
 	rt, _ := st.Route.(*router.Route)
 	if rt == nil { // no route, or a filter cleared it to have it matched again
-		rt = m.routes.Route(r)
+		rt = m.routes.Load().Route(r)
 	}
 	if rt == nil {
 		m.stats.NoRoute.Inc()
@@ -81,7 +81,7 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 	}
 	name := rt.Cluster(r)
 	st.Cluster = name
-	for _, h := range m.routes.InternalOnlyHeaders() {
+	for _, h := range m.routes.Load().InternalOnlyHeaders() {
 		if m.cfg.UseRemoteAddress {
 			r.Header.Del(h)
 		}

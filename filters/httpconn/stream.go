@@ -150,7 +150,7 @@ func (m *Manager) serveStream(w http.ResponseWriter, r *http.Request, s *filters
 	if m.prepare(sw, r, s) {
 		// The route is matched before the filters run, as in Envoy, so
 		// that they see it (per-route config); the router uses it.
-		if rt := m.routes.Route(r); rt != nil {
+		if rt := m.routes.Load().Route(r); rt != nil {
 			st.Route = rt
 		}
 		m.handler.ServeHTTP(sw, r)
