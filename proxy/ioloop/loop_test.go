@@ -57,7 +57,7 @@ func TestChurnWithResets(t *testing.T) {
 	}
 	defer g.Close()
 
-	const workers, rounds = 8, 60
+	const workers, rounds = 8, 150
 	var wg sync.WaitGroup
 	var echoed, reset atomic.Int64
 	errs := make(chan error, workers*rounds)
@@ -76,6 +76,17 @@ func TestChurnWithResets(t *testing.T) {
 				upSide, up := pair(t, lnUp) // upSide plays the server: it echoes
 				go func() { io.Copy(upSide, upSide); upSide.CloseWrite() }()
 				m := &meter{}
+				msg := []byte(fmt.Sprintf("worker %d round %d", w, r))
+				kind := (w + r) % 3
+				if kind == 0 {
+					// Reset before the flow starts: its downstream socket
+					// is ready with the error the moment it enters the
+					// epoll set, so the loop fails the flow (and frees
+					// both socket numbers for the other workers' next
+					// sockets) as early as it is allowed to.
+					client.SetLinger(0)
+					client.Close()
+				}
 				fl, err := g.Start(Taps{TCP: down, OnRead: func([]byte) error { return nil }}, up, m)
 				if err != nil {
 					errs <- fmt.Errorf("start: %w", err)
@@ -83,13 +94,14 @@ func TestChurnWithResets(t *testing.T) {
 					upSide.Close()
 					continue
 				}
-				msg := []byte(fmt.Sprintf("worker %d round %d", w, r))
-				if (w+r)%3 == 0 {
+				if kind != 2 {
 					// A reset right away: the loop fails the flow while
 					// other workers register theirs.
-					client.SetLinger(0)
-					client.Write(msg)
-					client.Close()
+					if kind == 1 {
+						client.SetLinger(0)
+						client.Write(msg)
+						client.Close()
+					}
 					<-fl.Done()
 					reset.Add(1)
 				} else {
