@@ -52,3 +52,12 @@ type Meter interface {
 // thread sleeps and wakes more often, and the loops leave no core to the
 // rest of the process (accepts, handshakes, other filters' goroutines).
 func DefaultCount(procs int) int { return max(1, (procs+1)/2) }
+
+// Option configures a Group at New.
+type Option func(*Group)
+
+// OnLoopFailure has f called, on the failing loop's thread, when a loop
+// stops on an epoll error (its connections are closed; new ones take the
+// other loops or, with none left, the goroutine path). The server counts
+// them in server.io_loop_failures.
+func OnLoopFailure(f func(error)) Option { return func(g *Group) { g.onFail = f } }

@@ -39,11 +39,14 @@ const loopBufSize = 64 << 10
 
 // New starts n event loops (n >= 1). The server creates one Group and closes
 // it at shutdown; filters get it through their build environment.
-func New(n int) (*Group, error) {
+func New(n int, opts ...Option) (*Group, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("ioloop: %d loops", n)
 	}
 	g := &Group{}
+	for _, o := range opts {
+		o(g)
+	}
 	for i := 0; i < n; i++ {
 		l, err := newEvLoop(g)
 		if err != nil {
@@ -67,8 +70,12 @@ type Group struct {
 	next  atomic.Uint32
 	wg    sync.WaitGroup
 
-	started, bulkBack atomic.Uint64
+	started, bulkBack, failed atomic.Uint64
+	onFail                    func(error)
 }
+
+// Failed counts the loops stopped by an epoll error.
+func (g *Group) Failed() uint64 { return g.failed.Load() }
 
 // Started counts the flows handed to the loops so far.
 func (g *Group) Started() uint64 { return g.started.Load() }
@@ -127,6 +134,10 @@ type evLoop struct {
 func (l *evLoop) stop(err error) {
 	if err != ErrClosed {
 		slog.Error("ioloop: event loop stopped; its connections are closed", "err", err)
+		l.g.failed.Add(1)
+		if l.g.onFail != nil {
+			l.g.onFail(err)
+		}
 	}
 	l.dead.Store(true)
 	l.mu.Lock()

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // meter counts what a flow reports.
@@ -224,5 +226,77 @@ func TestLoopCannotEndAFlowBeingRegistered(t *testing.T) {
 		if ferr, _ := fl.Err(); !errors.Is(ferr, syscall.ECONNRESET) {
 			t.Fatalf("flow error %v, want the client's reset", ferr)
 		}
+	}
+}
+
+// TestEpollFailureStopsOneLoop: a loop whose epoll_wait fails (here its
+// epoll descriptor is made an eventfd: EINVAL) stops alone. Its flow fails
+// with the epoll error, the failure is counted and reported, the process
+// carries on, and new flows go to the loop still running and are served.
+func TestEpollFailureStopsOneLoop(t *testing.T) {
+	reported := make(chan error, 1)
+	g, err := New(2, OnLoopFailure(func(err error) { reported <- err }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	lnDown, _ := net.Listen("tcp", "127.0.0.1:0")
+	lnUp, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer lnDown.Close()
+	defer lnUp.Close()
+	client, down := pair(t, lnDown)
+	defer client.Close()
+	upSide, up := pair(t, lnUp)
+	defer upSide.Close()
+	fl, err := g.Start(Taps{TCP: down}, up, &meter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := fl.l
+	// The loop's epoll descriptor now names an eventfd: its next
+	// epoll_wait fails. The wake-up makes it call epoll_wait again.
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(efd)
+	if err := unix.Dup3(efd, broken.epfd, unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	one := [8]byte{1}
+	rawWrite(broken.efd, one[:])
+
+	<-fl.Done()
+	if ferr, _ := fl.Err(); ferr == nil || !errors.Is(ferr, syscall.EINVAL) {
+		t.Fatalf("flow error %v, want the loop's epoll_wait EINVAL", ferr)
+	}
+	if rerr := <-reported; !errors.Is(rerr, syscall.EINVAL) {
+		t.Fatalf("reported %v", rerr)
+	}
+	if g.Failed() != 1 {
+		t.Fatalf("Failed() = %d, want 1", g.Failed())
+	}
+	for i := range 4 {
+		c, d := pair(t, lnDown)
+		u, up := pair(t, lnUp)
+		go func() { io.Copy(u, u); u.CloseWrite() }()
+		f, err := g.Start(Taps{TCP: d}, up, &meter{})
+		if err != nil {
+			t.Fatalf("start %d after the failure: %v", i, err)
+		}
+		if f.l == broken {
+			t.Fatalf("flow %d went to the stopped loop", i)
+		}
+		msg := []byte(fmt.Sprint("after the failure ", i))
+		c.Write(msg)
+		c.CloseWrite()
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		got, err := io.ReadAll(c)
+		if err != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("echo %q, %v; want %q", got, err, msg)
+		}
+		<-f.Done()
+		c.Close()
+		u.Close()
 	}
 }
