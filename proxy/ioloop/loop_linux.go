@@ -72,6 +72,11 @@ type Group struct {
 
 	started, bulkBack, failed atomic.Uint64
 	onFail                    func(error)
+
+	// testHookRegistering, when set by a test before Start, runs between
+	// the two ends' registrations (a field, not a package variable, so
+	// that tests of other Groups run in parallel).
+	testHookRegistering func(fl *Flow)
 }
 
 // Failed counts the loops stopped by an epoll error.
@@ -269,8 +274,6 @@ func dupFD(c *net.TCPConn) (int, error) {
 	return nfd, nil
 }
 
-// startFlow takes both sockets away from Go's netpoller (duplicates them and
-// closes the originals) and gives them to loop l.
 // Start takes both sockets away from Go's netpoller (duplicates them and
 // closes the originals) and gives them to a loop. It fails, with nothing
 // consumed, when no loop is running; after the duplication a failure (a
@@ -314,10 +317,6 @@ func (g *Group) Start(t Taps, up *net.TCPConn, m Meter) (*Flow, error) {
 	return fl, nil
 }
 
-// testHookRegistering, when set by a test, runs between the two ends'
-// registrations.
-var testHookRegistering func(fl *Flow)
-
 // add registers a new flow's sockets, both, under the loop's lock: the loop
 // looks a ready socket's end up under the same lock, so it cannot see, fail
 // or close the flow (and free its socket numbers for reuse) until both are
@@ -345,8 +344,8 @@ func (l *evLoop) add(fl *Flow) error {
 			return fmt.Errorf("ioloop: epoll_ctl: %w", err)
 		}
 		e.mask = m
-		if i == 0 && testHookRegistering != nil {
-			testHookRegistering(fl)
+		if i == 0 && l.g.testHookRegistering != nil {
+			l.g.testHookRegistering(fl)
 		}
 	}
 	l.ends[int32(fl.down.fd)] = &fl.down

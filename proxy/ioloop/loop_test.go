@@ -53,6 +53,7 @@ func pair(t *testing.T, ln net.Listener) (client, server *net.TCPConn) {
 // an epoll_ctl error (a foreign or closed socket in the set), and the loop's
 // table must be empty afterwards. Run it under -race.
 func TestChurnWithResets(t *testing.T) {
+	t.Parallel()
 	g, err := New(1)
 	if err != nil {
 		t.Fatal(err)
@@ -151,6 +152,7 @@ func TestChurnWithResets(t *testing.T) {
 // TestCloseFailsFlows: closing the group ends the flows still in it with
 // ErrClosed, and a Start after Close fails without consuming the sockets.
 func TestCloseFailsFlows(t *testing.T) {
+	t.Parallel()
 	g, err := New(2)
 	if err != nil {
 		t.Fatal(err)
@@ -191,6 +193,7 @@ func TestCloseFailsFlows(t *testing.T) {
 // number before its registration, which then adds a closed or another
 // connection's socket), and afterwards the flow fails with the reset.
 func TestLoopCannotEndAFlowBeingRegistered(t *testing.T) {
+	t.Parallel()
 	g, err := New(1)
 	if err != nil {
 		t.Fatal(err)
@@ -201,14 +204,13 @@ func TestLoopCannotEndAFlowBeingRegistered(t *testing.T) {
 	defer lnDown.Close()
 	defer lnUp.Close()
 	var endedEarly atomic.Bool
-	testHookRegistering = func(fl *Flow) {
+	g.testHookRegistering = func(fl *Flow) {
 		select {
 		case <-fl.done:
 			endedEarly.Store(true)
 		case <-time.After(300 * time.Millisecond): // the loop's chance
 		}
 	}
-	defer func() { testHookRegistering = nil }()
 	for range 5 {
 		client, down := pair(t, lnDown)
 		upSide, up := pair(t, lnUp)
@@ -234,6 +236,7 @@ func TestLoopCannotEndAFlowBeingRegistered(t *testing.T) {
 // with the epoll error, the failure is counted and reported, the process
 // carries on, and new flows go to the loop still running and are served.
 func TestEpollFailureStopsOneLoop(t *testing.T) {
+	t.Parallel()
 	reported := make(chan error, 1)
 	g, err := New(2, OnLoopFailure(func(err error) { reported <- err }))
 	if err != nil {
