@@ -30,6 +30,8 @@ func (c *conn) statement(ev *codec.Event) {
 		st.kind(sqlmysql.Classify(sql)).Inc()
 		return
 	}
+	c.metaNext++
+	seq := c.metaNext
 	var res *parsed
 	switch {
 	case c.onLoop:
@@ -42,7 +44,7 @@ func (c *conn) statement(ev *codec.Event) {
 			res = c.f.cache.lookup(ev.SQL, c.ev.db)
 		}
 		if res == nil && sqlmysql.Classify(sql) != "use" {
-			c.deferParse(ev.SQL, c.ev.db)
+			c.deferParse(seq, ev.SQL, c.ev.db)
 			return
 		}
 		if res == nil {
@@ -71,7 +73,7 @@ func (c *conn) statement(ev *codec.Event) {
 			}
 		}
 	}
-	c.s.SetMetadata(MetadataNamespace, res.meta)
+	c.publish(seq, res.meta)
 	if c.gated {
 		if v := c.s.CheckSQL(res.stmts); v.Deny || v.Close {
 			c.deny(v)
@@ -88,8 +90,8 @@ const maxQueuedParses = 256
 // deferParse queues a copy of sql in db for the filter's one parsing
 // goroutine (filters.Serial: parses run one at a time, as they did on the
 // loop, but off it); the result fills the cache and then the counts and the
-// session's metadata (possibly after later statements').
-func (c *conn) deferParse(sql []byte, db string) {
+// session's metadata (unless a later statement's was published meanwhile).
+func (c *conn) deferParse(seq uint64, sql []byte, db string) {
 	f := c.f
 	text := append([]byte(nil), sql...)
 	if !f.parses.Submit(func() {
@@ -109,10 +111,23 @@ func (c *conn) deferParse(sql []byte, db string) {
 		for i := range res.stmts {
 			st.kind(res.stmts[i].Kind).Inc()
 		}
-		c.s.SetMetadata(MetadataNamespace, res.meta)
+		c.publish(seq, res.meta)
 	}, c.s.Go) {
 		f.stats.QueriesParseSkipped.Inc()
 	}
+}
+
+// publish makes meta the session's metadata unless a later statement's
+// (seq numbers them in the order they came) is already published: a
+// deferred parse may finish after the cached statements that followed it,
+// and the session's metadata is the last statement's, as in Envoy.
+func (c *conn) publish(seq uint64, meta map[string][]string) {
+	c.metaMu.Lock()
+	if seq > c.metaLast {
+		c.metaLast = seq
+		c.s.SetMetadata(MetadataNamespace, meta)
+	}
+	c.metaMu.Unlock()
 }
 
 // bytesString views b as a string without copying; the string is valid as

@@ -36,6 +36,10 @@ type conn struct {
 	route        string // the cluster an observer route chose, for cancel keys
 	passthrough  bool   // the client's SSLRequest went to the server
 	onLoop       bool   // handed over: callbacks run on an event loop's thread
+	metaNext     uint64 // statements numbered on the loop (countParse)
+
+	metaMu   sync.Mutex
+	metaLast uint64 // the number of the statement whose metadata is published
 
 	// Reading goroutine.
 	prefix  []byte // the startup packet, returned by the first Reads

@@ -33,10 +33,11 @@ func (c *conn) query(sql []byte, truncated bool) filters.SQLVerdict {
 		// shape seen before is answered from the cache here, a new one is
 		// parsed on a goroutine of its own (ungated, so nothing waits for
 		// the result but the stats and the metadata).
+		c.metaNext++
 		if stmts, meta, err, hit := f.cache.lookup(sql); hit {
-			c.countParse(stmts, meta, err)
+			c.countParse(c.metaNext, stmts, meta, err)
 		} else {
-			c.deferParse(sql)
+			c.deferParse(c.metaNext, sql)
 		}
 		return filters.SQLVerdict{}
 	}
@@ -57,15 +58,23 @@ func (c *conn) query(sql []byte, truncated bool) filters.SQLVerdict {
 	return filters.SQLVerdict{}
 }
 
-// countParse counts a parse result and publishes its metadata.
-func (c *conn) countParse(_ []sqlmeta.Statement, meta map[string][]string, err error) {
+// countParse counts a parse result and publishes its metadata, unless a
+// later statement's (seq numbers them on the loop) is already published: a
+// deferred parse may finish after the cached statements that followed it,
+// and the session's metadata is the last statement's, as in Envoy.
+func (c *conn) countParse(seq uint64, _ []sqlmeta.Statement, meta map[string][]string, err error) {
 	if err != nil {
 		c.f.stats.StatementsParseError.Inc()
 		c.s.Log.Debug("postgres_proxy: cannot parse SQL", "err", err)
 		return
 	}
 	c.f.stats.StatementsParsed.Inc()
-	c.s.SetMetadata(MetadataNamespace, meta)
+	c.metaMu.Lock()
+	if seq > c.metaLast {
+		c.metaLast = seq
+		c.s.SetMetadata(MetadataNamespace, meta)
+	}
+	c.metaMu.Unlock()
 }
 
 // maxQueuedParses bounds the statements waiting to be parsed off the event
@@ -77,13 +86,13 @@ const maxQueuedParses = 256
 // deferParse queues a copy of sql for the filter's one parsing goroutine
 // (filters.Serial: parses run one at a time, as they did on the loop, but
 // off it); the result fills the cache, the stats and the session's
-// metadata (possibly after later statements' metadata).
-func (c *conn) deferParse(sql []byte) {
+// metadata (unless a later statement's was published meanwhile).
+func (c *conn) deferParse(seq uint64, sql []byte) {
 	f := c.f
 	text := append([]byte(nil), sql...)
 	if !f.parses.Submit(func() {
 		stmts, meta, err := f.cache.parse(text)
-		c.countParse(stmts, meta, err)
+		c.countParse(seq, stmts, meta, err)
 	}, c.s.Go) {
 		f.stats.StatementsParseSkipped.Inc()
 	}
