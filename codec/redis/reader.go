@@ -59,6 +59,10 @@ type Reader struct {
 	scratch []byte // unescaped inline arguments since the last Fill
 
 	body bodyState // a streamed command's body (stream.go)
+
+	// wait, when set (SetWaitReadable), blocks until src has bytes without
+	// reading them; Fill calls it with no buffer held (buffer.go).
+	wait func() error
 }
 
 // NewReader returns a Reader of commands from src with the given limits
