@@ -26,7 +26,10 @@
 // TestLoopCannotEndAFlowBeingRegistered and TestEpollFailureStopsOneLoop.
 package ioloop
 
-import "net"
+import (
+	"net"
+	"sync/atomic"
+)
 
 // Taps is what a loop needs to move a downstream connection's bytes itself,
 // instead of a goroutine calling the Conn's Read and Write: the plain TCP
@@ -42,6 +45,32 @@ type Taps struct {
 	// ends the connection, as from the Conn's Read or Write. They run on the
 	// loop's thread and must not block.
 	OnRead, OnWrite func(p []byte) error
+	// Pause, when set, lets OnRead stop the loop reading TCP until work
+	// done elsewhere is finished; nil: never.
+	Pause *Pause
+}
+
+// Pause lets an observer take work that must not run on a loop's thread
+// (a SQL parse that misses the cache) off it while keeping its connection
+// in order: OnRead calls Hold, the chunk it saw goes on, and the loop reads
+// nothing more from that client until the work calls Release. The other
+// connections of the loop never wait, and a client sending only new
+// statements is slowed to the parser's pace instead of queueing without
+// bound. Holds count: reading resumes at the last Release.
+type Pause struct {
+	held atomic.Int32
+	fl   atomic.Pointer[Flow] // set once the flow is in its loop
+}
+
+// Hold stops reading after the current chunk; call it from OnRead (or while
+// the Taps are being made, before Start).
+func (p *Pause) Hold() { p.held.Add(1) }
+
+// Release undoes one Hold, from any goroutine.
+func (p *Pause) Release() {
+	if p.held.Add(-1) == 0 {
+		p.wake()
+	}
 }
 
 // Meter receives a flow's byte counts, on the loop's thread.

@@ -128,8 +128,8 @@ type evLoop struct {
 
 	mu       sync.Mutex
 	ends     map[int32]*end
-	aborts   []*Flow // flows to end, from other goroutines
-	stopping bool    // Close asked the loop to stop
+	posted   []func() // work for the loop's thread, from other goroutines
+	stopping bool     // Close asked the loop to stop
 }
 
 // stop ends the loop: on Close, or when its epoll set failed (epoll_wait
@@ -193,11 +193,12 @@ func newEvLoop(g *Group) (*evLoop, error) {
 		evs: make([]syscall.EpollEvent, 128), batch: make([]*end, 128)}, nil
 }
 
-// postAbort asks the loop to end fl, and wakes it.
-func (l *evLoop) postAbort(fl *Flow) {
+// post has f run on the loop's thread, and wakes the loop. Work posted to
+// a loop that has stopped never runs.
+func (l *evLoop) post(f func()) {
 	l.mu.Lock()
-	l.aborts = append(l.aborts, fl)
-	first := len(l.aborts) == 1
+	l.posted = append(l.posted, f)
+	first := len(l.posted) == 1
 	l.mu.Unlock()
 	if first {
 		one := [8]byte{1}
@@ -205,23 +206,29 @@ func (l *evLoop) postAbort(fl *Flow) {
 	}
 }
 
-// drainAborts ends the flows asked for, on the loop's goroutine.
-func (l *evLoop) drainAborts() {
+// postAbort asks the loop to end fl.
+func (l *evLoop) postAbort(fl *Flow) {
+	l.post(func() {
+		if !fl.closed { // ended, or given back, meanwhile
+			l.close(fl)
+		}
+	})
+}
+
+// drainPosted runs the work posted, on the loop's goroutine.
+func (l *evLoop) drainPosted() {
 	var b [8]byte
 	rawRead(l.efd, b[:])
 	l.mu.Lock()
-	q, stopping := l.aborts, l.stopping
-	l.aborts = nil
+	q, stopping := l.posted, l.stopping
+	l.posted = nil
 	l.mu.Unlock()
 	if stopping {
 		l.stop(ErrClosed)
 		return
 	}
-	for _, fl := range q {
-		if fl.closed { // ended, or given back, meanwhile
-			continue
-		}
-		l.close(fl)
+	for _, f := range q {
+		f()
 	}
 }
 
@@ -235,6 +242,7 @@ type end struct {
 	onWrite func([]byte) error // sees bytes written to this end
 	mask    uint32             // events registered; 0: not in the epoll set
 	reading bool               // EPOLLIN wanted
+	paused  bool               // reading held by a Pause (downstream only)
 	eof     bool               // read returned 0
 	shut    bool               // SHUT_WR done
 	pend    []byte             // bytes waiting to be written to this end
@@ -247,6 +255,7 @@ type Flow struct {
 	down, up end
 	closed   bool // the loop's goroutine only
 	tapless  bool // no observer callback: the splice path may take it back
+	pause    *Pause
 	bulk     bool // given back for splicing; the sockets stay open
 	done     chan struct{}
 	err      error // first failure
@@ -299,6 +308,9 @@ func (g *Group) Start(t Taps, up *net.TCPConn, m Meter) (*Flow, error) {
 	fl.down = end{fd: dfd, fl: fl, peer: &fl.up, onRead: t.OnRead, onWrite: t.OnWrite, reading: true}
 	fl.up = end{fd: ufd, fl: fl, peer: &fl.down, fromUp: true, reading: true}
 	fl.tapless = t.OnRead == nil && t.OnWrite == nil
+	fl.pause = t.Pause
+	startPaused := fl.pause != nil && fl.pause.held.Load() > 0 // held while the Pending bytes were decoded
+	fl.down.paused = startPaused
 	if len(t.Pending) > 0 {
 		// Not in a loop yet: this goroutine may write.
 		fl.up.pend = append([]byte(nil), t.Pending...)
@@ -312,6 +324,14 @@ func (g *Group) Start(t Taps, up *net.TCPConn, m Meter) (*Flow, error) {
 		syscall.Close(dfd)
 		syscall.Close(ufd)
 		return nil, err
+	}
+	if fl.pause != nil {
+		// Only now may a Release post to the loop: the flow is in it. A
+		// Release that came before saw no flow, so look again.
+		fl.pause.fl.Store(fl)
+		if startPaused && fl.pause.held.Load() == 0 {
+			l.post(func() { l.resume(fl) })
+		}
 	}
 	g.started.Add(1)
 	return fl, nil
@@ -356,7 +376,7 @@ func (l *evLoop) add(fl *Flow) error {
 // want returns the events e needs watched now.
 func (e *end) want() uint32 {
 	var m uint32
-	if e.reading && !e.eof {
+	if e.reading && !e.paused && !e.eof {
 		m |= syscall.EPOLLIN
 	}
 	if len(e.pend) > 0 {
@@ -413,7 +433,7 @@ func (l *evLoop) run() {
 			ev, e := l.evs[i], l.batch[i]
 			switch {
 			case ev.Fd == wakeFD:
-				l.drainAborts()
+				l.drainPosted()
 			case e != nil && !e.fl.closed:
 				l.handleContained(e, ev.Events)
 			}
@@ -441,7 +461,7 @@ func (l *evLoop) handle(e *end, events uint32) {
 			return
 		}
 	}
-	if e.reading && !e.eof && events&(syscall.EPOLLIN|syscall.EPOLLERR|syscall.EPOLLHUP) != 0 {
+	if e.reading && !e.paused && !e.eof && events&(syscall.EPOLLIN|syscall.EPOLLERR|syscall.EPOLLHUP) != 0 {
 		l.read(e)
 	}
 }
@@ -479,6 +499,12 @@ func (l *evLoop) read(e *end) {
 			l.fail(fl, e.fromUp, err)
 			return
 		}
+		if fl.pause != nil && !e.fromUp && fl.pause.held.Load() > 0 {
+			// The callback holds the connection (a parse off the loop):
+			// this chunk goes on, the next waits for Release.
+			e.paused = true
+			defer l.applyPause(e)
+		}
 	}
 	dst := e.peer
 	if dst.onWrite != nil {
@@ -513,6 +539,29 @@ func (l *evLoop) read(e *end) {
 		if err := l.update(dst); err != nil {
 			l.fail(fl, e.fromUp, err)
 		}
+	}
+}
+
+// applyPause takes a paused end's EPOLLIN out of its registration, unless
+// the flow ended meanwhile.
+func (l *evLoop) applyPause(e *end) {
+	if e.fl.closed {
+		return
+	}
+	if err := l.update(e); err != nil {
+		l.fail(e.fl, e.fromUp, err)
+	}
+}
+
+// resume undoes a Pause's hold on fl's downstream socket, on the loop's
+// thread; a hold taken again meanwhile keeps it.
+func (l *evLoop) resume(fl *Flow) {
+	if fl.closed || !fl.down.paused || fl.pause.held.Load() > 0 {
+		return
+	}
+	fl.down.paused = false
+	if err := l.update(&fl.down); err != nil {
+		l.fail(fl, false, err)
 	}
 }
 
@@ -685,4 +734,11 @@ func rawWrite(fd int, p []byte) (int, error) {
 		return 0, e
 	}
 	return int(r), nil
+}
+
+// wake has the loop look at a released Pause's flow.
+func (p *Pause) wake() {
+	if fl := p.fl.Load(); fl != nil {
+		fl.l.post(func() { fl.l.resume(fl) })
+	}
 }

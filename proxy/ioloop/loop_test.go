@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sluice-proxy/sluice/internal/poll"
 )
 
 // meter counts what a flow reports.
@@ -301,5 +303,112 @@ func TestEpollFailureStopsOneLoop(t *testing.T) {
 		<-f.Done()
 		c.Close()
 		u.Close()
+	}
+}
+
+// barrier returns once the loop has run everything posted before it.
+func (l *evLoop) barrier() {
+	done := make(chan struct{})
+	l.post(func() { close(done) })
+	<-done
+}
+
+// inq returns the bytes waiting unread in a socket's receive queue.
+func inq(t *testing.T, fd int) int {
+	t.Helper()
+	n, err := unix.IoctlGetInt(fd, unix.SIOCINQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func inqConn(t *testing.T, c *net.TCPConn) int {
+	t.Helper()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := -1
+	rc.Control(func(fd uintptr) { n = inq(t, int(fd)) })
+	return n
+}
+
+// readN reads exactly len(want) bytes and compares them.
+func readN(t *testing.T, c net.Conn, want string) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != want {
+		t.Fatalf("read %q, %v; want %q", got, err, want)
+	}
+}
+
+// TestPauseHoldsOneClient: a callback's Hold lets the chunk it saw go on
+// and stops the loop reading that client (the next bytes stay unread in its
+// socket through whole loop turns) while another flow on the same loop is
+// served; Release resumes it in order. A Hold taken before Start (while the
+// Pending bytes were decoded) starts the flow held.
+func TestPauseHoldsOneClient(t *testing.T) {
+	t.Parallel()
+	g, err := New(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	lnDown, _ := net.Listen("tcp", "127.0.0.1:0")
+	lnUp, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer lnDown.Close()
+	defer lnUp.Close()
+
+	for _, before := range []bool{false, true} {
+		client, down := pair(t, lnDown)
+		upSide, up := pair(t, lnUp)
+		p := &Pause{}
+		taps := Taps{TCP: down, Pause: p, OnRead: func(b []byte) error {
+			if bytes.Contains(b, []byte("hold")) {
+				p.Hold()
+			}
+			return nil
+		}}
+		if before {
+			taps.Pending = []byte("hold")
+			p.Hold()
+		}
+		fl, err := g.Start(taps, up, &meter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !before {
+			client.Write([]byte("hold"))
+		}
+		readN(t, upSide, "hold")
+		client.Write([]byte("more"))
+		poll.Eventually(t, 10*time.Second, func() bool { return inq(t, fl.down.fd) == 4 }, "the client's bytes did not arrive")
+		fl.l.barrier()
+		fl.l.barrier()
+		if n, m := inq(t, fl.down.fd), inqConn(t, upSide); n != 4 || m != 0 {
+			t.Fatalf("held flow: %d bytes unread at the client's socket, %d passed upstream; want 4 and 0", n, m)
+		}
+
+		// Another flow on the same loop is served meanwhile.
+		c2, d2 := pair(t, lnDown)
+		u2, up2 := pair(t, lnUp)
+		go func() { io.Copy(u2, u2); u2.CloseWrite() }()
+		fl2, err := g.Start(Taps{TCP: d2}, up2, &meter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2.Write([]byte("other"))
+		readN(t, c2, "other")
+		c2.Close()
+		<-fl2.Done()
+		u2.Close()
+
+		p.Release()
+		readN(t, upSide, "more")
+		client.Close()
+		upSide.Close()
+		<-fl.Done()
 	}
 }
