@@ -26,7 +26,7 @@ func TestLoopMetadataFollowsStatementOrder(t *testing.T) {
 	}
 	s := &filters.Session{Log: slog.New(slog.DiscardHandler)}
 	c := newConn(f, s, &fakeConn{})
-	c.started, c.onLoop = true, true
+	c.started, c.onLoop, c.pause = true, true, &filters.Pause{}
 	const cheap = "SELECT * FROM cheap WHERE id = 2"
 	f.cache.parse([]byte(cheap), "") // its shape is cached
 	want := map[string][]string{"cheap": {"select"}}

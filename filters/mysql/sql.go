@@ -36,10 +36,11 @@ func (c *conn) statement(ev *codec.Event) {
 	switch {
 	case c.onLoop:
 		// On an event loop's thread nothing may wait for the parser: a
-		// cached shape is answered here, a new one parsed on a goroutine
-		// of its own (ungated: only stats and metadata wait for it). A
-		// USE is parsed here, as the statements after it need its
-		// database; it is cheap.
+		// cached shape is answered here; a new one is parsed by the
+		// filter's parsing goroutine while the loop, after passing this
+		// chunk on, reads nothing more from this client (ungated: the
+		// statement itself need not wait). A USE is parsed here, as the
+		// statements after it need its database; it is cheap.
 		if c.f.cache != nil {
 			res = c.f.cache.lookup(ev.SQL, c.ev.db)
 		}
@@ -82,19 +83,26 @@ func (c *conn) statement(ev *codec.Event) {
 }
 
 // maxQueuedParses bounds the statements waiting to be parsed off the event
-// loops, per filter; a statement beyond it is not parsed and counts in
-// queries_parse_skipped (a sluice stat), so that a client sending only new
-// statements costs bounded memory and never a loop stall.
+// loops, per filter. A connection waits for its own parse (its reading is
+// held), so each holds at most the parses of one chunk; past the bound a
+// statement is not parsed and counts in queries_parse_skipped (a sluice
+// stat).
 const maxQueuedParses = 256
 
 // deferParse queues a copy of sql in db for the filter's one parsing
 // goroutine (filters.Serial: parses run one at a time, as they did on the
-// loop, but off it); the result fills the cache and then the counts and the
-// session's metadata (unless a later statement's was published meanwhile).
+// loop, but off it) and holds the client's reading until it is done, so
+// that a client sending only new statements goes at the parser's pace and
+// its metadata keeps statement order; the other connections on the loop
+// never wait. The result fills the cache, the counts and the session's
+// metadata.
 func (c *conn) deferParse(seq uint64, sql []byte, db string) {
 	f := c.f
 	text := append([]byte(nil), sql...)
+	c.pause.Hold()
 	if !f.parses.Submit(func() {
+		defer c.pause.Release()
+		defer c.s.Recover() // a panic closes this connection; the parser goes on
 		var res *parsed
 		if f.cache != nil {
 			res = f.cache.parse(text, db)
@@ -113,6 +121,7 @@ func (c *conn) deferParse(seq uint64, sql []byte, db string) {
 		}
 		c.publish(seq, res.meta)
 	}, c.s.Go) {
+		c.pause.Release()
 		f.stats.QueriesParseSkipped.Inc()
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/internal/poll"
 )
 
@@ -18,7 +19,7 @@ func TestLoopMetadataFollowsStatementOrder(t *testing.T) {
 	s := newSession()
 	fc := &fakeConn{}
 	c := newConn(f, s, fc, fc, nil)
-	c.started, c.onLoop = true, true
+	c.started, c.onLoop, c.pause = true, true, &filters.Pause{}
 	const cheap = "SELECT * FROM cheap WHERE id = 2"
 	if _, _, err := f.cache.parse([]byte(cheap)); err != nil { // its shape is cached
 		t.Fatal(err)

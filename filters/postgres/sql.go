@@ -30,9 +30,10 @@ func (c *conn) query(sql []byte, truncated bool) filters.SQLVerdict {
 	}
 	if c.onLoop {
 		// On an event loop's thread nothing may wait for libpg_query: a
-		// shape seen before is answered from the cache here, a new one is
-		// parsed on a goroutine of its own (ungated, so nothing waits for
-		// the result but the stats and the metadata).
+		// shape seen before is answered from the cache here; a new one is
+		// parsed by the filter's parsing goroutine while the loop, after
+		// passing this chunk on, reads nothing more from this client
+		// (ungated, so the statement itself need not wait).
 		c.metaNext++
 		if stmts, meta, err, hit := f.cache.lookup(sql); hit {
 			c.countParse(c.metaNext, stmts, meta, err)
@@ -78,22 +79,29 @@ func (c *conn) countParse(seq uint64, _ []sqlmeta.Statement, meta map[string][]s
 }
 
 // maxQueuedParses bounds the statements waiting to be parsed off the event
-// loops, per filter; a statement beyond it is not parsed and counts in
-// statements_parse_skipped (a sluice stat), so that a client sending only
-// new statements costs bounded memory and never a loop stall.
+// loops, per filter. A connection waits for its own parse (its reading is
+// held), so each holds at most the parses of one chunk; past the bound a
+// statement is not parsed and counts in statements_parse_skipped (a sluice
+// stat).
 const maxQueuedParses = 256
 
 // deferParse queues a copy of sql for the filter's one parsing goroutine
 // (filters.Serial: parses run one at a time, as they did on the loop, but
-// off it); the result fills the cache, the stats and the session's
-// metadata (unless a later statement's was published meanwhile).
+// off it) and holds the client's reading until it is done, so that a
+// client sending only new statements goes at the parser's pace and its
+// metadata keeps statement order; the other connections on the loop never
+// wait. The result fills the cache, the stats and the session's metadata.
 func (c *conn) deferParse(seq uint64, sql []byte) {
 	f := c.f
 	text := append([]byte(nil), sql...)
+	c.pause.Hold()
 	if !f.parses.Submit(func() {
+		defer c.pause.Release()
+		defer c.s.Recover() // a panic closes this connection; the parser goes on
 		stmts, meta, err := f.cache.parse(text)
 		c.countParse(seq, stmts, meta, err)
 	}, c.s.Go) {
+		c.pause.Release()
 		f.stats.StatementsParseSkipped.Inc()
 	}
 }
