@@ -309,8 +309,7 @@ func (g *Group) Start(t Taps, up *net.TCPConn, m Meter) (*Flow, error) {
 	fl.up = end{fd: ufd, fl: fl, peer: &fl.down, fromUp: true, reading: true}
 	fl.tapless = t.OnRead == nil && t.OnWrite == nil
 	fl.pause = t.Pause
-	startPaused := fl.pause != nil && fl.pause.held.Load() > 0 // held while the Pending bytes were decoded
-	fl.down.paused = startPaused
+	fl.down.paused = fl.pause != nil && fl.pause.held.Load() > 0 // held while the Pending bytes were decoded
 	if len(t.Pending) > 0 {
 		// Not in a loop yet: this goroutine may write.
 		fl.up.pend = append([]byte(nil), t.Pending...)
@@ -327,9 +326,11 @@ func (g *Group) Start(t Taps, up *net.TCPConn, m Meter) (*Flow, error) {
 	}
 	if fl.pause != nil {
 		// Only now may a Release post to the loop: the flow is in it. A
-		// Release that came before saw no flow, so look again.
+		// Release that came before (of a Hold taken before Start, or in a
+		// callback the loop already ran) saw no flow, so have the loop
+		// look once.
 		fl.pause.fl.Store(fl)
-		if startPaused && fl.pause.held.Load() == 0 {
+		if fl.pause.held.Load() == 0 {
 			l.post(func() { l.resume(fl) })
 		}
 	}
