@@ -118,21 +118,69 @@ func appendOnce(ops []string, op string) []string {
 // parseCache remembers parse results by the statement's shape: the SQL with
 // numeric literals blanked (see shapeKey), so that "... WHERE aid = 17" and
 // "... WHERE aid = 42" share one libpg_query parse (~100 us each). The
-// cached statements are shared: consumers must not modify them.
+// cached statements are shared: consumers must not modify them. Eviction is
+// CLOCK per shard, as mysql_proxy's: a hit sets the entry's reference bit,
+// and an insertion into a full shard evicts the first entry without one,
+// clearing the bits it passes, so a client sending only new statements
+// evicts other new statements, not the hot shapes (the shard used to be
+// cleared whole, which sent every connection's next query to the parser).
 type parseCache struct {
 	shards [16]cacheShard
 	per    int
 }
 
 type cacheShard struct {
-	mu sync.Mutex
-	m  map[string]cacheEntry
+	mu    sync.Mutex
+	index map[string]int // key to slot
+	slots []cacheSlot
+	hand  int
+}
+
+type cacheSlot struct {
+	key string
+	ref bool
+	e   cacheEntry
 }
 
 type cacheEntry struct {
 	stmts []sqlmeta.Statement
 	meta  map[string][]string
 	err   error
+}
+
+// get returns the entry for key and marks it used.
+func (sh *cacheShard) get(key []byte) (cacheEntry, bool) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	i, ok := sh.index[string(key)] // no allocation for the lookup
+	if !ok {
+		return cacheEntry{}, false
+	}
+	sh.slots[i].ref = true
+	return sh.slots[i].e, true
+}
+
+// put adds an entry, evicting by CLOCK when the shard holds per entries.
+func (sh *cacheShard) put(key []byte, e cacheEntry, per int) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.index[string(key)]; ok { // parsed twice at once
+		return
+	}
+	k := string(key)
+	if len(sh.slots) < per {
+		sh.index[k] = len(sh.slots)
+		sh.slots = append(sh.slots, cacheSlot{key: k, e: e})
+		return
+	}
+	for sh.slots[sh.hand].ref {
+		sh.slots[sh.hand].ref = false
+		sh.hand = (sh.hand + 1) % len(sh.slots)
+	}
+	delete(sh.index, sh.slots[sh.hand].key)
+	sh.slots[sh.hand] = cacheSlot{key: k, e: e}
+	sh.index[k] = sh.hand
+	sh.hand = (sh.hand + 1) % len(sh.slots)
 }
 
 // metadata merges the statements' tables into Envoy's shape: table name to
@@ -152,7 +200,7 @@ func metadata(stmts []sqlmeta.Statement) map[string][]string {
 func newParseCache(size int) *parseCache {
 	pc := &parseCache{per: max(size/16, 1)}
 	for i := range pc.shards {
-		pc.shards[i].m = make(map[string]cacheEntry)
+		pc.shards[i].index = make(map[string]int)
 	}
 	return pc
 }
@@ -165,10 +213,7 @@ func (pc *parseCache) lookup(sql []byte) (stmts []sqlmeta.Statement, meta map[st
 	if !ok {
 		return nil, nil, nil, false
 	}
-	sh := &pc.shards[xxhash.Sum64(key)%uint64(len(pc.shards))]
-	sh.mu.Lock()
-	e, hit := sh.m[string(key)] // no allocation for the lookup
-	sh.mu.Unlock()
+	e, hit := pc.shards[xxhash.Sum64(key)%uint64(len(pc.shards))].get(key)
 	return e.stmts, e.meta, e.err, hit
 }
 
@@ -185,22 +230,15 @@ func (pc *parseCache) parse(sql []byte) ([]sqlmeta.Statement, map[string][]strin
 		return stmts, metadata(stmts), nil
 	}
 	sh := &pc.shards[xxhash.Sum64(key)%uint64(len(pc.shards))]
-	sh.mu.Lock()
-	e, hit := sh.m[string(key)] // no allocation for the lookup
-	sh.mu.Unlock()
-	if hit {
+	if e, hit := sh.get(key); hit {
 		return e.stmts, e.meta, e.err
 	}
+	var e cacheEntry
 	e.stmts, e.err = sqlpg.Parse(string(sql))
 	if e.err == nil {
 		e.meta = metadata(e.stmts)
 	}
-	sh.mu.Lock()
-	if len(sh.m) >= pc.per {
-		clear(sh.m) // crude but bounded; hot shapes come back at once
-	}
-	sh.m[string(key)] = e
-	sh.mu.Unlock()
+	sh.put(key, e, pc.per)
 	return e.stmts, e.meta, e.err
 }
 
