@@ -58,6 +58,9 @@ func (r *Reader) Fill() error {
 		r.w = copy(nb, r.buf[r.r:r.w])
 		r.r, r.buf = 0, nb
 	}
+	if r.buf == nil { // the first Fill, or a wait's buffer given back
+		r.buf = make([]byte, defaultBufSize)
+	}
 	if len(r.buf)-r.w < minReadSpace && r.r > 0 {
 		r.w = copy(r.buf, r.buf[r.r:r.w])
 		r.r = 0
