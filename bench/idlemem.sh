@@ -1,25 +1,34 @@
 #!/usr/bin/env bash
 # Memory per idle proxied connection: RSS of the proxy before and after N
 # connections that each made one exchange and then sit idle, for tcp_proxy
-# (sluice with its default event loops, sluice --io-loops 0, haproxy mode tcp)
-# and redis_proxy (sluice in front of redis-server).
+# (sluice with its default event loops, sluice --io-loops 0, haproxy mode tcp),
+# redis_proxy (sluice in front of redis-server) and postgres_proxy (sluice
+# in front of PgBouncer in transaction mode, which holds the N clients on a
+# few postgres backends; PgBouncer's own growth is printed too).
 #   bench/idlemem.sh [connections]
-# The default is 9000: each proxied TCP connection takes two descriptors in
-# the proxy, and this machine's hard limit is 20000 per process.
-# Needs: go, haproxy, redis-server.
+# The default is 10,000, or as many as the descriptor limit allows: each
+# proxied TCP connection takes two descriptors in the proxy (this machine's
+# hard limit is 20,000 per process: 9,950).
+# TARGETS="tcp tcp-g haproxy redis postgres" (the default) picks what is
+# measured. Needs: go, haproxy, redis-server, and for postgres postgresql and
+# pgbouncer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=${1:-9000}
+HARD=$(ulimit -Hn)
+[ "$HARD" = unlimited ] && HARD=1048576
+N=${1:-$((HARD >= 20200 ? 10000 : (HARD - 100) / 2))}
+TARGETS=${TARGETS:-tcp tcp-g haproxy redis postgres}
 TMP=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$TMP"' EXIT
-ulimit -n "$(ulimit -Hn)"
+chmod 755 "$TMP"
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$TMP"' EXIT
+ulimit -n "$HARD"
 
-go build -o "$TMP/sluice" ./cmd/sluice
+go build -tags pgquery_cgo -o "$TMP/sluice" ./cmd/sluice # the release build (cgo Postgres parser)
 go build -o "$TMP/tcpload" ./bench/tcpload
 
 UP=127.0.0.1:19100 SL=127.0.0.1:19101 SLG=127.0.0.1:19102 HA=127.0.0.1:19103 RS=127.0.0.1:19104 SR=127.0.0.1:19105
 "$TMP/tcpload" -mode server -addr $UP &
-redis-server --port 19104 --bind 127.0.0.1 --save '' --appendonly no --maxclients 15000 --daemonize no >/dev/null &
+redis-server --port 19104 --bind 127.0.0.1 --save '' --appendonly no --maxclients $((N + 100)) --daemonize no >/dev/null &
 cat > "$TMP/tcp.yaml" <<YAML
 listeners:
   - name: idle
@@ -41,7 +50,7 @@ clusters:
 YAML
 cat > "$TMP/haproxy.cfg" <<CFG
 global
-  maxconn 9600
+  maxconn $N
 defaults
   mode tcp
   timeout connect 5s
@@ -49,7 +58,7 @@ defaults
   timeout server 1h
 frontend f
   bind $HA
-  maxconn 9600
+  maxconn $N
   default_backend b
 backend b
   server s $UP
@@ -77,11 +86,65 @@ measure() {
     'BEGIN {printf "%-22s RSS %7.1f MiB -> %7.1f MiB  %5.1f KiB per idle connection\n", n, b/1024, a/1024, (a-b)/c}'
 }
 
-"$TMP/sluice" -c "$TMP/tcp.yaml" -log-level warn & P=$!
-measure "sluice tcp_proxy" $P $SL tcp; kill $P
-"$TMP/sluice" -c "$TMP/tcp-g.yaml" -log-level warn --io-loops 0 & P=$!
-measure "sluice tcp --io-loops 0" $P $SLG tcp; kill $P
-haproxy -f "$TMP/haproxy.cfg" -db & P=$!
-measure "haproxy 2.6 tcp" $P $HA tcp; kill $P
-"$TMP/sluice" -c "$TMP/redis.yaml" -log-level warn & P=$!
-measure "sluice redis_proxy" $P $SR redis; kill $P
+on() { [[ " $TARGETS " == *" $1 "* ]]; }
+if on tcp; then
+  "$TMP/sluice" -c "$TMP/tcp.yaml" -log-level warn & P=$!
+  measure "sluice tcp_proxy" $P $SL tcp; kill $P
+fi
+if on tcp-g; then
+  "$TMP/sluice" -c "$TMP/tcp-g.yaml" -log-level warn --io-loops 0 & P=$!
+  measure "sluice tcp --io-loops 0" $P $SLG tcp; kill $P
+fi
+if on haproxy; then
+  haproxy -f "$TMP/haproxy.cfg" -db & P=$!
+  measure "haproxy 2.6 tcp" $P $HA tcp; kill $P
+fi
+if on redis; then
+  "$TMP/sluice" -c "$TMP/redis.yaml" -log-level warn & P=$!
+  measure "sluice redis_proxy" $P $SR redis; kill $P
+fi
+
+on postgres || exit 0
+# postgres_proxy: sluice -> PgBouncer (transaction mode) -> postgres.
+BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+AS=()
+[ "$(id -u)" = 0 ] && AS=(runuser -u postgres --) # postgres and pgbouncer refuse root
+PGP=19106 PB=19107 SP=19108
+mkdir "$TMP/pg"
+[ ${#AS[@]} -gt 0 ] && chown postgres "$TMP/pg"
+"${AS[@]}" "$BIN/initdb" -D "$TMP/pg/data" -U postgres --auth=trust >"$TMP/initdb.log" 2>&1
+"${AS[@]}" "$BIN/postgres" -D "$TMP/pg/data" -p $PGP -k "$TMP/pg" -c listen_addresses=127.0.0.1 >"$TMP/pg/postgres.log" 2>&1 &
+for _ in $(seq 150); do psql -h 127.0.0.1 -p $PGP -U postgres -Atc 'select 1' postgres >/dev/null 2>&1 && break; sleep 0.2; done
+echo '"postgres" ""' > "$TMP/userlist.txt"
+cat > "$TMP/pgbouncer.ini" <<INI
+[databases]
+postgres = host=127.0.0.1 port=$PGP
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $PB
+unix_socket_dir =
+auth_type = trust
+auth_file = $TMP/userlist.txt
+pool_mode = transaction
+max_client_conn = $((N + 100))
+default_pool_size = 8
+logfile = $TMP/pg/pgbouncer.log
+INI
+chmod 644 "$TMP"/*.ini "$TMP"/*.txt
+# runuser resets the soft descriptor limit to 1024: raise it again inside.
+"${AS[@]}" sh -c "ulimit -n $HARD; exec pgbouncer $TMP/pgbouncer.ini" >"$TMP/pgbouncer.out" 2>&1 & B=$!
+for _ in $(seq 100); do psql -h 127.0.0.1 -p $PB -U postgres -Atc 'select 1' postgres >/dev/null 2>&1 && break; sleep 0.2; done
+BP=$(pgrep -P $B pgbouncer || echo $B) # runuser forks pgbouncer
+measure "pgbouncer (tx mode)" "$BP" 127.0.0.1:$PB postgres
+cat > "$TMP/pg.yaml" <<YAML
+listeners:
+  - name: idle
+    address: 127.0.0.1:$SP
+    filters:
+      - postgres_proxy: {stat_prefix: idle}
+      - tcp_proxy: {stat_prefix: idle, cluster: pgb}
+clusters:
+  - {name: pgb, endpoints: ["127.0.0.1:$PB"], circuit_breakers: {thresholds: [{max_connections: 100000}]}}
+YAML
+"$TMP/sluice" -c "$TMP/pg.yaml" -log-level warn & P=$!
+measure "sluice postgres_proxy" $P 127.0.0.1:$SP postgres; kill $P

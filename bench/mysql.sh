@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# sysbench oltp_read_only (4 tables x 10k rows, 16 threads) against a private
-# mariadbd direct, through sluice (mysql_proxy with SQL parsing on +
-# tcp_proxy) and through haproxy in tcp mode, one run each, printing
-# transactions/s, queries/s, p95 latency and ratios to direct.
+# sysbench (4 tables x 10k rows) against a private mariadbd direct, through
+# sluice (mysql_proxy with SQL parsing on + tcp_proxy; the same with
+# --io-loops 0, "sluice-g") and through haproxy in tcp mode, one run each per
+# load shape, printing transactions/s, queries/s, p95 latency and ratios to
+# direct and to haproxy. Shapes (issue 20): oltp_read_only and
+# oltp_point_select, each with 8 and 16 threads.
 #   bench/mysql.sh [seconds]
+# SHAPES="oltp_read_only:16 oltp_point_select:8" picks shapes (test:threads).
 # PS_MODE=disable makes sysbench send every query as COM_QUERY text, so that
 # sluice parses every statement (default auto: server-side prepared
 # statements, parsed once per prepare).
 # Needs: go, mariadb-server, mariadb-client, sysbench, haproxy.
-# SLUICE_PPROF=1 also writes a CPU profile of sluice during its run to
+# SLUICE_PPROF=1 also writes a CPU profile of sluice during its first run to
 # bench/mysql.pprof (admin's /debug/pprof/profile).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,32 +67,41 @@ CFG
 haproxy -f "$TMP/haproxy.cfg" -db >"$TMP/haproxy.log" 2>&1 &
 sleep 0.5
 
-SB=(sysbench oltp_read_only --db-driver=mysql --mysql-host=127.0.0.1 --mysql-user=sb --mysql-password=sb
-  --mysql-db=sbtest --tables=4 --table-size=10000 --threads=16 --report-interval=0 --rand-type=uniform --db-ps-mode=${PS_MODE:-auto})
-"${SB[@]}" --mysql-port=$UP --threads=4 prepare >"$TMP/prepare.log"
-"${SB[@]}" --mysql-port=$UP --time=3 run >/dev/null # warm the buffer pool
+SHAPES=(${SHAPES:-oltp_read_only:8 oltp_read_only:16 oltp_point_select:8 oltp_point_select:16})
+SB=(sysbench --db-driver=mysql --mysql-host=127.0.0.1 --mysql-user=sb --mysql-password=sb
+  --mysql-db=sbtest --tables=4 --table-size=10000 --report-interval=0 --rand-type=uniform --db-ps-mode=${PS_MODE:-auto})
+"${SB[@]}" oltp_read_only --mysql-port=$UP --threads=4 prepare >"$TMP/prepare.log"
+"${SB[@]}" oltp_read_only --mysql-port=$UP --threads=16 --time=3 run >/dev/null # warm the buffer pool
 
-# run <port> prints "tps qps p95ms".
+# run <port> <test> <threads> prints "tps qps p95ms".
 run() {
-  "${SB[@]}" --mysql-port="$1" --time="$SECS" run |
+  "${SB[@]}" "$2" --mysql-port="$1" --threads="$3" --time="$SECS" run |
     awk '/transactions:/ {gsub(/[(]/, "", $3); t=$3} /queries:/ && !q {gsub(/[(]/, "", $3); q=$3}
          /95th percentile:/ {p=$3} END {print t, q, p}'
 }
 declare -A R
-R[direct]=$(run $UP)
 if [ "${SLUICE_PPROF:-}" = 1 ]; then
   (curl -s -o bench/mysql.pprof "http://127.0.0.1:$ADM/debug/pprof/profile?seconds=$((SECS - 2))" &)
+  run $SL "${SHAPES[0]%%:*}" "${SHAPES[0]##*:}" >/dev/null
+  sleep 2
 fi
-R[sluice]=$(run $SL)
-R[sluice-g]=$(run $SL1)
-R[haproxy]=$(run $HA)
-sleep 1
+for shape in "${SHAPES[@]}"; do
+  test=${shape%%:*} threads=${shape##*:}
+  R[$shape.direct]=$(run $UP "$test" "$threads")
+  R[$shape.sluice]=$(run $SL "$test" "$threads")
+  R[$shape.sluice-g]=$(run $SL1 "$test" "$threads")
+  R[$shape.haproxy]=$(run $HA "$test" "$threads")
+done
 
-printf '%-10s %10s %10s %8s %14s\n' target tps qps p95_ms tps/direct
-d=$(echo "${R[direct]}" | awk '{print $1}')
-for target in direct sluice sluice-g haproxy; do
-  read -r t q p <<<"${R[$target]}"
-  printf '%-10s %10s %10s %8s %14.3f\n' "$target" "$t" "$q" "$p" "$(echo "$t / $d" | bc -l)"
+printf '%-22s %-9s %10s %10s %8s %10s %11s\n' shape target tps qps p95_ms tps/direct tps/haproxy
+for shape in "${SHAPES[@]}"; do
+  d=$(echo "${R[$shape.direct]}" | awk '{print $1}')
+  h=$(echo "${R[$shape.haproxy]}" | awk '{print $1}')
+  for target in direct sluice sluice-g haproxy; do
+    read -r t q p <<<"${R[$shape.$target]}"
+    printf '%-22s %-9s %10s %10s %8s %10.3f %11.3f\n' "$shape" "$target" "$t" "$q" "$p" \
+      "$(echo "$t / $d" | bc -l)" "$(echo "$t / $h" | bc -l)"
+  done
 done
 parsed=$(curl -s "http://127.0.0.1:$ADM/stats" | awk -F': ' '$1 == "mysql.bench.queries_parsed" {print $2}')
-echo "sysbench oltp_read_only --tables=4 --table-size=10000 --threads=16 --time=$SECS; cores=$(nproc); ps_mode=${PS_MODE:-auto}; one run each; sluice queries_parsed=$parsed"
+echo "sysbench --tables=4 --table-size=10000 --time=$SECS; cores=$(nproc); ps_mode=${PS_MODE:-auto}; one run each; sluice queries_parsed=$parsed"

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# pgbench (scale 10; -S select-only and the default TPC-B-like script;
-# -c 16 -j 2 -T <secs>) against a private postgres direct, through sluice
-# (postgres_proxy with SQL parsing on + tcp_proxy; and tcp_proxy alone,
-# "tcponly", to separate the filter's cost from the proxy hop), PgBouncer
-# (session mode) and haproxy (tcp mode), interleaved, printing the median tps of ROUNDS runs
-# per target and the ratios to direct and to PgBouncer.
+# pgbench (scale 10) against a private postgres direct, through sluice
+# (postgres_proxy with SQL parsing on + tcp_proxy; the same with
+# --io-loops 0, "sluice-g"; and tcp_proxy alone, "tcponly", to separate the
+# filter's cost from the proxy hop), PgBouncer (session mode) and haproxy
+# (tcp mode), interleaved, printing the median tps of ROUNDS runs per target
+# and the ratios to direct and to PgBouncer. Shapes (issue 20): -S
+# (select-only) with 8 and 16 clients in each protocol (simple, extended,
+# prepared: pgbench -M), and the default TPC-B-like script with 16 clients.
 #   bench/postgres.sh [seconds] [rounds]
+# CLIENTS="8 16" and PROTOCOLS="simple extended prepared" narrow the -S shapes;
+# TPCB=0 skips the TPC-B-like one.
 # Needs: go, postgresql, pgbench (postgresql-contrib on old releases),
 # pgbouncer, haproxy (apt-get install postgresql pgbouncer haproxy).
 # SLUICE_PPROF=1 also writes a CPU profile of sluice under -S load to
@@ -105,40 +109,48 @@ for p in $SL $SL1 $ST $PB $HA; do
 done
 
 source bench/lib.sh # the script runs from the repository root
-# tps runs pgbench against port $1 with extra args $2 and prints the tps.
+# tps runs pgbench against port $1 with $2 clients and extra args $3 and
+# prints the tps.
 tps() {
-  pgbench -h 127.0.0.1 -p "$1" -U postgres -c 16 -j 2 -T "$SECS" $2 postgres 2>/dev/null |
+  pgbench -h 127.0.0.1 -p "$1" -U postgres -c "$2" -j 2 -T "$SECS" $3 postgres 2>/dev/null |
     awk '/^tps = / {printf "%.0f\n", $3}' || true
 }
 if [ "${SLUICE_PPROF:-}" = 1 ]; then
   (curl -s -o bench/postgres.pprof "http://127.0.0.1:$ADM/debug/pprof/profile?seconds=$((SECS - 2))" &)
-  tps $SL -S >/dev/null
+  tps $SL 16 -S >/dev/null
   sleep 2
   go tool pprof -top -nodecount=25 bench/postgres.pprof 2>/dev/null | head -32
 fi
+# A shape is NAME:CLIENTS:PGBENCH-ARGS.
+SHAPES=()
+for c in ${CLIENTS:-8 16}; do
+  for m in ${PROTOCOLS:-simple extended prepared}; do SHAPES+=("S-$m-c$c:$c:-S -M $m"); done
+done
+[ "${TPCB:-1}" = 1 ] && SHAPES+=("tpcb-simple-c16:16:-M simple")
 declare -A R
-for mode in -S default; do
-  args=$mode
-  [ "$mode" = default ] && args=""
-  for ((i = 1; i <= ROUNDS; i++)); do
+for ((i = 1; i <= ROUNDS; i++)); do
+  for shape in "${SHAPES[@]}"; do
+    IFS=: read -r name c args <<<"$shape"
     for target in direct sluice sluice1 tcponly pgbouncer haproxy; do
       case $target in direct) p=$UP ;; sluice) p=$SL ;; sluice1) p=$SL1 ;; tcponly) p=$ST ;; pgbouncer) p=$PB ;; haproxy) p=$HA ;; esac
-      R[$mode.$target]+="$(tps $p "$args")"$'\n'
+      R[$name.$target]+="$(tps $p "$c" "$args")"$'\n'
     done
   done
 done
 
-printf '%-8s %8s %8s %9s %8s %9s %8s %9s %9s %9s %9s %9s\n' mode direct sluice sluice-g tcponly pgbouncer haproxy \
-  sl/direct sl-g/dir sl/pgb sl-g/pgb hap/direct
-for mode in -S default; do
-  d=$(printf '%s' "${R[$mode.direct]}" | median)
-  s=$(printf '%s' "${R[$mode.sluice]}" | median)
-  s1=$(printf '%s' "${R[$mode.sluice1]}" | median)
-  b=$(printf '%s' "${R[$mode.pgbouncer]}" | median)
-  h=$(printf '%s' "${R[$mode.haproxy]}" | median)
-  o=$(printf '%s' "${R[$mode.tcponly]}" | median)
-  printf '%-8s %8s %8s %9s %8s %9s %8s %9.2f %9.2f %9.2f %9.2f %9.2f\n' "$mode" "$d" "$s" "$s1" "$o" "$b" "$h" \
-    "$(echo "$s / $d" | bc -l)" "$(echo "$s1 / $d" | bc -l)" "$(echo "$s / $b" | bc -l)" "$(echo "$s1 / $b" | bc -l)" "$(echo "$h / $d" | bc -l)"
+printf '%-19s %7s %7s %8s %7s %9s %7s %9s %8s %7s %8s %7s %7s\n' shape direct sluice sluice-g tcponly pgbouncer haproxy \
+  sl/direct sl-g/dir sl/pgb sl-g/pgb sl/hap pgb/dir
+for shape in "${SHAPES[@]}"; do
+  name=${shape%%:*}
+  d=$(printf '%s' "${R[$name.direct]}" | median)
+  s=$(printf '%s' "${R[$name.sluice]}" | median)
+  s1=$(printf '%s' "${R[$name.sluice1]}" | median)
+  b=$(printf '%s' "${R[$name.pgbouncer]}" | median)
+  h=$(printf '%s' "${R[$name.haproxy]}" | median)
+  o=$(printf '%s' "${R[$name.tcponly]}" | median)
+  printf '%-19s %7s %7s %8s %7s %9s %7s %9.2f %8.2f %7.2f %8.2f %7.2f %7.2f\n' "$name" "$d" "$s" "$s1" "$o" "$b" "$h" \
+    "$(echo "$s / $d" | bc -l)" "$(echo "$s1 / $d" | bc -l)" "$(echo "$s / $b" | bc -l)" "$(echo "$s1 / $b" | bc -l)" \
+    "$(echo "$s / $h" | bc -l)" "$(echo "$b / $d" | bc -l)"
 done
 echo "sluice: defaults ($(nproc) cores, event loops); sluice-g: --io-loops 0 (goroutine per direction); tcponly: tcp_proxy alone"
 curl -s "http://127.0.0.1:$ADM/stats" | grep -E '^postgres\.bench\.(statements|statements_parsed|statements_parse_error|transactions|errors|protocol_errors):' || true

@@ -11,6 +11,10 @@ import (
 // have returned first, and the observers' per-chunk callbacks.
 type Taps = ioloop.Taps
 
+// Pause lets an observer's OnRead hold its connection's reading while work
+// runs off the event loop (see ioloop.Pause).
+type Pause = ioloop.Pause
+
 // Handoverable is a Conn whose bytes an event loop may move. Handover
 // consumes what Read would return before reading the socket, shown to the
 // callbacks as Read would show it, and returns the Taps. ok=false (with no

@@ -133,7 +133,8 @@ func New(store *stats.Store, log *slog.Logger, opts ...Option) *Server {
 		if n < 0 {
 			n = ioloop.DefaultCount(runtime.GOMAXPROCS(0))
 		}
-		g, err := ioloop.New(n)
+		failures := srv.Counter("io_loop_failures")
+		g, err := ioloop.New(n, ioloop.OnLoopFailure(func(error) { failures.Inc() }))
 		if err != nil {
 			log.Warn("no event loops; a goroutine per direction moves tcp_proxy's bytes", "err", err)
 		} else {

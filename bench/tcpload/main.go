@@ -5,8 +5,9 @@
 //	tcpload -mode throughput -addr A -c 8 -d 10s      prints MB/s (both directions summed)
 //	tcpload -mode connrate -addr A -c 16 -d 10s       prints connections/s (connect, 1-byte echo, close)
 //	tcpload ... -tls 1.2|1.3                           throughput and connrate over TLS (bench/tls.sh)
-//	tcpload -mode idle -addr A -c 9000 [-proto redis] opens c connections, one exchange each
-//	                                                  (a held echo, or PING), prints "ready", and
+//	tcpload -mode idle -addr A -c 9000 [-proto redis|postgres] opens c connections, one exchange
+//	                                                  each (a held echo, PING, or a Postgres startup
+//	                                                  and SELECT 1), prints "ready", and
 //	                                                  holds them until stdin closes
 package main
 
@@ -25,7 +26,7 @@ import (
 
 func main() {
 	mode := flag.String("mode", "server", "server, throughput, connrate or idle")
-	proto := flag.String("proto", "tcp", "idle: tcp (a held echo from -mode server) or redis (PING)")
+	proto := flag.String("proto", "tcp", "idle: tcp (a held echo from -mode server), redis (PING) or postgres (startup as user postgres, SELECT 1)")
 	addr := flag.String("addr", "127.0.0.1:9000", "address to listen on or connect to")
 	conc := flag.Int("c", 8, "concurrent connections")
 	dur := flag.Duration("d", 10*time.Second, "duration")
@@ -178,6 +179,14 @@ func idle(addr string, n int, proto string) {
 			log.Fatalf("connection %d: %v", i, err)
 		}
 		c.SetDeadline(time.Now().Add(30 * time.Second))
+		if proto == "postgres" {
+			if err := pgHello(c); err != nil {
+				log.Fatalf("connection %d: %v", i, err)
+			}
+			c.SetDeadline(time.Time{})
+			conns = append(conns, c)
+			continue
+		}
 		if _, err := c.Write(hello); err != nil {
 			log.Fatalf("connection %d: %v", i, err)
 		}

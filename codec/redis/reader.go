@@ -33,9 +33,10 @@ const (
 // drains every buffered command with Next before calling Fill may therefore
 // keep all their Raw slices until it calls Fill.
 //
-// Memory: the buffer starts at 16 KiB and grows only while one command does
-// not fit, and only as bytes arrive: to at most five times what the client
-// has sent, never past a declared bulk's end. So a 100 MiB SET ends in a
+// Memory: the buffer starts at 16 KiB, allocated at the first Fill (with a
+// readiness wait, taken from a shared pool once bytes arrive), and grows
+// only while one command does not fit, and only as bytes arrive: to at most
+// five times what the client has sent, never past a declared bulk's end. So a 100 MiB SET ends in a
 // buffer of exactly 100 MiB plus its header, and a client that declares a
 // 512 MiB bulk and sends nothing costs nothing. After a large command the
 // buffer shrinks back to 16 KiB. A Reader is not safe for concurrent use.
@@ -59,19 +60,25 @@ type Reader struct {
 	scratch []byte // unescaped inline arguments since the last Fill
 
 	body bodyState // a streamed command's body (stream.go)
+
+	// wait, when set (SetWaitReadable), blocks until src has bytes without
+	// reading them; Fill calls it with no buffer held (buffer.go).
+	wait func() error
 }
 
 // NewReader returns a Reader of commands from src with the given limits
 // (zero fields take the defaults of DefaultLimits).
 func NewReader(src io.Reader, lim Limits) *Reader {
-	r := &Reader{buf: make([]byte, defaultBufSize), lim: lim.withDefaults()}
+	r := &Reader{lim: lim.withDefaults()}
 	r.Reset(src)
 	return r
 }
 
-// Reset discards all state and reads from src, keeping the buffers.
+// Reset discards all state and reads from src, keeping the buffers; a
+// readiness wait (SetWaitReadable) belonged to the old source and is dropped.
 func (r *Reader) Reset(src io.Reader) {
 	r.src = src
+	r.wait = nil
 	r.r, r.w = 0, 0
 	r.rerr, r.err = nil, nil
 	r.body = bodyState{}

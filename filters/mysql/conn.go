@@ -45,11 +45,15 @@ type conn struct {
 	stream     bool               // the current message was too long to hold: forwarded as it came
 	ct         tracker
 	started    bool
-	gated      bool // a SQL gate is registered
-	onLoop     bool // handed over: callbacks run on an event loop's thread
-	connPhase  bool // connection-phase messages may be rewritten (terminate_ssl or upstream_ssl)
-	terminated bool // the client's TLS was terminated here
-	loginSeen  bool // the HandshakeResponse (or a passed-through SSLRequest) went by
+	gated      bool           // a SQL gate is registered
+	onLoop     bool           // handed over: callbacks run on an event loop's thread
+	pause      *filters.Pause // holds the client's reading while a parse runs off the loop
+	metaNext   uint64         // statements numbered as they come (publish)
+	metaMu     sync.Mutex
+	metaLast   uint64 // the number of the statement whose metadata is published
+	connPhase  bool   // connection-phase messages may be rewritten (terminate_ssl or upstream_ssl)
+	terminated bool   // the client's TLS was terminated here
+	loginSeen  bool   // the HandshakeResponse (or a passed-through SSLRequest) went by
 
 	// Connection-phase rewriting: seqDelta is added to client sequence ids
 	// and taken from server ones while ev.shift is set: -1 for the
@@ -254,6 +258,10 @@ func (c *conn) Handover() (filters.Taps, bool, error) {
 	if !ok || err != nil {
 		return in, ok, err
 	}
+	if in.Pause == nil {
+		in.Pause = &filters.Pause{}
+	}
+	c.pause = in.Pause
 	if len(in.Pending) > 0 {
 		c.feed(codec.ClientToServer, in.Pending)
 	}

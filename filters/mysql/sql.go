@@ -30,19 +30,22 @@ func (c *conn) statement(ev *codec.Event) {
 		st.kind(sqlmysql.Classify(sql)).Inc()
 		return
 	}
+	c.metaNext++
+	seq := c.metaNext
 	var res *parsed
 	switch {
 	case c.onLoop:
 		// On an event loop's thread nothing may wait for the parser: a
-		// cached shape is answered here, a new one parsed on a goroutine
-		// of its own (ungated: only stats and metadata wait for it). A
-		// USE is parsed here, as the statements after it need its
-		// database; it is cheap.
+		// cached shape is answered here; a new one is parsed by the
+		// filter's parsing goroutine while the loop, after passing this
+		// chunk on, reads nothing more from this client (ungated: the
+		// statement itself need not wait). A USE is parsed here, as the
+		// statements after it need its database; it is cheap.
 		if c.f.cache != nil {
 			res = c.f.cache.lookup(ev.SQL, c.ev.db)
 		}
 		if res == nil && sqlmysql.Classify(sql) != "use" {
-			c.deferParse(ev.SQL, c.ev.db)
+			c.deferParse(seq, ev.SQL, c.ev.db)
 			return
 		}
 		if res == nil {
@@ -71,7 +74,7 @@ func (c *conn) statement(ev *codec.Event) {
 			}
 		}
 	}
-	c.s.SetMetadata(MetadataNamespace, res.meta)
+	c.publish(seq, res.meta)
 	if c.gated {
 		if v := c.s.CheckSQL(res.stmts); v.Deny || v.Close {
 			c.deny(v)
@@ -80,19 +83,26 @@ func (c *conn) statement(ev *codec.Event) {
 }
 
 // maxQueuedParses bounds the statements waiting to be parsed off the event
-// loops, per filter; a statement beyond it is not parsed and counts in
-// queries_parse_skipped (a sluice stat), so that a client sending only new
-// statements costs bounded memory and never a loop stall.
+// loops, per filter. A connection waits for its own parse (its reading is
+// held), so each holds at most the parses of one chunk; past the bound a
+// statement is not parsed and counts in queries_parse_skipped (a sluice
+// stat).
 const maxQueuedParses = 256
 
 // deferParse queues a copy of sql in db for the filter's one parsing
 // goroutine (filters.Serial: parses run one at a time, as they did on the
-// loop, but off it); the result fills the cache and then the counts and the
-// session's metadata (possibly after later statements').
-func (c *conn) deferParse(sql []byte, db string) {
+// loop, but off it) and holds the client's reading until it is done, so
+// that a client sending only new statements goes at the parser's pace and
+// its metadata keeps statement order; the other connections on the loop
+// never wait. The result fills the cache, the counts and the session's
+// metadata.
+func (c *conn) deferParse(seq uint64, sql []byte, db string) {
 	f := c.f
 	text := append([]byte(nil), sql...)
+	c.pause.Hold()
 	if !f.parses.Submit(func() {
+		defer c.pause.Release()
+		defer c.s.Recover() // a panic closes this connection; the parser goes on
 		var res *parsed
 		if f.cache != nil {
 			res = f.cache.parse(text, db)
@@ -109,10 +119,24 @@ func (c *conn) deferParse(sql []byte, db string) {
 		for i := range res.stmts {
 			st.kind(res.stmts[i].Kind).Inc()
 		}
-		c.s.SetMetadata(MetadataNamespace, res.meta)
+		c.publish(seq, res.meta)
 	}, c.s.Go) {
+		c.pause.Release()
 		f.stats.QueriesParseSkipped.Inc()
 	}
+}
+
+// publish makes meta the session's metadata unless a later statement's
+// (seq numbers them in the order they came) is already published: a
+// deferred parse may finish after the cached statements that followed it,
+// and the session's metadata is the last statement's, as in Envoy.
+func (c *conn) publish(seq uint64, meta map[string][]string) {
+	c.metaMu.Lock()
+	if seq > c.metaLast {
+		c.metaLast = seq
+		c.s.SetMetadata(MetadataNamespace, meta)
+	}
+	c.metaMu.Unlock()
 }
 
 // bytesString views b as a string without copying; the string is valid as

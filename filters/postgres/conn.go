@@ -33,9 +33,14 @@ type conn struct {
 	pair         *pg.Pair
 	onFront      func(*pg.Message) error
 	onBack       func(*pg.Message) error
-	route        string // the cluster an observer route chose, for cancel keys
-	passthrough  bool   // the client's SSLRequest went to the server
-	onLoop       bool   // handed over: callbacks run on an event loop's thread
+	route        string         // the cluster an observer route chose, for cancel keys
+	passthrough  bool           // the client's SSLRequest went to the server
+	onLoop       bool           // handed over: callbacks run on an event loop's thread
+	pause        *filters.Pause // holds the client's reading while a parse runs off the loop
+	metaNext     uint64         // statements numbered on the loop (countParse)
+
+	metaMu   sync.Mutex
+	metaLast uint64 // the number of the statement whose metadata is published
 
 	// Reading goroutine.
 	prefix  []byte // the startup packet, returned by the first Reads
@@ -218,6 +223,10 @@ func (c *conn) Handover() (filters.Taps, bool, error) {
 	if !ok || err != nil {
 		return in, ok, err
 	}
+	if in.Pause == nil {
+		in.Pause = &filters.Pause{}
+	}
+	c.pause = in.Pause
 	pending := c.prefix
 	c.prefix = nil
 	if err := c.feedFront(pending); err != nil {

@@ -30,13 +30,15 @@ func (c *conn) query(sql []byte, truncated bool) filters.SQLVerdict {
 	}
 	if c.onLoop {
 		// On an event loop's thread nothing may wait for libpg_query: a
-		// shape seen before is answered from the cache here, a new one is
-		// parsed on a goroutine of its own (ungated, so nothing waits for
-		// the result but the stats and the metadata).
+		// shape seen before is answered from the cache here; a new one is
+		// parsed by the filter's parsing goroutine while the loop, after
+		// passing this chunk on, reads nothing more from this client
+		// (ungated, so the statement itself need not wait).
+		c.metaNext++
 		if stmts, meta, err, hit := f.cache.lookup(sql); hit {
-			c.countParse(stmts, meta, err)
+			c.countParse(c.metaNext, stmts, meta, err)
 		} else {
-			c.deferParse(sql)
+			c.deferParse(c.metaNext, sql)
 		}
 		return filters.SQLVerdict{}
 	}
@@ -57,34 +59,49 @@ func (c *conn) query(sql []byte, truncated bool) filters.SQLVerdict {
 	return filters.SQLVerdict{}
 }
 
-// countParse counts a parse result and publishes its metadata.
-func (c *conn) countParse(_ []sqlmeta.Statement, meta map[string][]string, err error) {
+// countParse counts a parse result and publishes its metadata, unless a
+// later statement's (seq numbers them on the loop) is already published: a
+// deferred parse may finish after the cached statements that followed it,
+// and the session's metadata is the last statement's, as in Envoy.
+func (c *conn) countParse(seq uint64, _ []sqlmeta.Statement, meta map[string][]string, err error) {
 	if err != nil {
 		c.f.stats.StatementsParseError.Inc()
 		c.s.Log.Debug("postgres_proxy: cannot parse SQL", "err", err)
 		return
 	}
 	c.f.stats.StatementsParsed.Inc()
-	c.s.SetMetadata(MetadataNamespace, meta)
+	c.metaMu.Lock()
+	if seq > c.metaLast {
+		c.metaLast = seq
+		c.s.SetMetadata(MetadataNamespace, meta)
+	}
+	c.metaMu.Unlock()
 }
 
 // maxQueuedParses bounds the statements waiting to be parsed off the event
-// loops, per filter; a statement beyond it is not parsed and counts in
-// statements_parse_skipped (a sluice stat), so that a client sending only
-// new statements costs bounded memory and never a loop stall.
+// loops, per filter. A connection waits for its own parse (its reading is
+// held), so each holds at most the parses of one chunk; past the bound a
+// statement is not parsed and counts in statements_parse_skipped (a sluice
+// stat).
 const maxQueuedParses = 256
 
 // deferParse queues a copy of sql for the filter's one parsing goroutine
 // (filters.Serial: parses run one at a time, as they did on the loop, but
-// off it); the result fills the cache, the stats and the session's
-// metadata (possibly after later statements' metadata).
-func (c *conn) deferParse(sql []byte) {
+// off it) and holds the client's reading until it is done, so that a
+// client sending only new statements goes at the parser's pace and its
+// metadata keeps statement order; the other connections on the loop never
+// wait. The result fills the cache, the stats and the session's metadata.
+func (c *conn) deferParse(seq uint64, sql []byte) {
 	f := c.f
 	text := append([]byte(nil), sql...)
+	c.pause.Hold()
 	if !f.parses.Submit(func() {
+		defer c.pause.Release()
+		defer c.s.Recover() // a panic closes this connection; the parser goes on
 		stmts, meta, err := f.cache.parse(text)
-		c.countParse(stmts, meta, err)
+		c.countParse(seq, stmts, meta, err)
 	}, c.s.Go) {
+		c.pause.Release()
 		f.stats.StatementsParseSkipped.Inc()
 	}
 }
@@ -101,21 +118,69 @@ func appendOnce(ops []string, op string) []string {
 // parseCache remembers parse results by the statement's shape: the SQL with
 // numeric literals blanked (see shapeKey), so that "... WHERE aid = 17" and
 // "... WHERE aid = 42" share one libpg_query parse (~100 us each). The
-// cached statements are shared: consumers must not modify them.
+// cached statements are shared: consumers must not modify them. Eviction is
+// CLOCK per shard, as mysql_proxy's: a hit sets the entry's reference bit,
+// and an insertion into a full shard evicts the first entry without one,
+// clearing the bits it passes, so a client sending only new statements
+// evicts other new statements, not the hot shapes (the shard used to be
+// cleared whole, which sent every connection's next query to the parser).
 type parseCache struct {
 	shards [16]cacheShard
 	per    int
 }
 
 type cacheShard struct {
-	mu sync.Mutex
-	m  map[string]cacheEntry
+	mu    sync.Mutex
+	index map[string]int // key to slot
+	slots []cacheSlot
+	hand  int
+}
+
+type cacheSlot struct {
+	key string
+	ref bool
+	e   cacheEntry
 }
 
 type cacheEntry struct {
 	stmts []sqlmeta.Statement
 	meta  map[string][]string
 	err   error
+}
+
+// get returns the entry for key and marks it used.
+func (sh *cacheShard) get(key []byte) (cacheEntry, bool) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	i, ok := sh.index[string(key)] // no allocation for the lookup
+	if !ok {
+		return cacheEntry{}, false
+	}
+	sh.slots[i].ref = true
+	return sh.slots[i].e, true
+}
+
+// put adds an entry, evicting by CLOCK when the shard holds per entries.
+func (sh *cacheShard) put(key []byte, e cacheEntry, per int) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.index[string(key)]; ok { // parsed twice at once
+		return
+	}
+	k := string(key)
+	if len(sh.slots) < per {
+		sh.index[k] = len(sh.slots)
+		sh.slots = append(sh.slots, cacheSlot{key: k, e: e})
+		return
+	}
+	for sh.slots[sh.hand].ref {
+		sh.slots[sh.hand].ref = false
+		sh.hand = (sh.hand + 1) % len(sh.slots)
+	}
+	delete(sh.index, sh.slots[sh.hand].key)
+	sh.slots[sh.hand] = cacheSlot{key: k, e: e}
+	sh.index[k] = sh.hand
+	sh.hand = (sh.hand + 1) % len(sh.slots)
 }
 
 // metadata merges the statements' tables into Envoy's shape: table name to
@@ -135,7 +200,7 @@ func metadata(stmts []sqlmeta.Statement) map[string][]string {
 func newParseCache(size int) *parseCache {
 	pc := &parseCache{per: max(size/16, 1)}
 	for i := range pc.shards {
-		pc.shards[i].m = make(map[string]cacheEntry)
+		pc.shards[i].index = make(map[string]int)
 	}
 	return pc
 }
@@ -148,10 +213,7 @@ func (pc *parseCache) lookup(sql []byte) (stmts []sqlmeta.Statement, meta map[st
 	if !ok {
 		return nil, nil, nil, false
 	}
-	sh := &pc.shards[xxhash.Sum64(key)%uint64(len(pc.shards))]
-	sh.mu.Lock()
-	e, hit := sh.m[string(key)] // no allocation for the lookup
-	sh.mu.Unlock()
+	e, hit := pc.shards[xxhash.Sum64(key)%uint64(len(pc.shards))].get(key)
 	return e.stmts, e.meta, e.err, hit
 }
 
@@ -168,22 +230,15 @@ func (pc *parseCache) parse(sql []byte) ([]sqlmeta.Statement, map[string][]strin
 		return stmts, metadata(stmts), nil
 	}
 	sh := &pc.shards[xxhash.Sum64(key)%uint64(len(pc.shards))]
-	sh.mu.Lock()
-	e, hit := sh.m[string(key)] // no allocation for the lookup
-	sh.mu.Unlock()
-	if hit {
+	if e, hit := sh.get(key); hit {
 		return e.stmts, e.meta, e.err
 	}
+	var e cacheEntry
 	e.stmts, e.err = sqlpg.Parse(string(sql))
 	if e.err == nil {
 		e.meta = metadata(e.stmts)
 	}
-	sh.mu.Lock()
-	if len(sh.m) >= pc.per {
-		clear(sh.m) // crude but bounded; hot shapes come back at once
-	}
-	sh.m[string(key)] = e
-	sh.mu.Unlock()
+	sh.put(key, e, pc.per)
 	return e.stmts, e.meta, e.err
 }
 

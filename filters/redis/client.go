@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 
 	"github.com/sluice-proxy/sluice/codec/redis"
 	"github.com/sluice-proxy/sluice/filters"
@@ -38,8 +39,12 @@ type client struct {
 	writing bool   // a goroutine holds the writer role: it owns out and writes to the client
 	out     buffer // reply bytes owed to the client, in order: the ready batch and a partial write's rest
 	wake    chan struct{}
-	raw     syscall.RawConn // non-nil for a plain TCP client: direct writes
-	waiters int             // goroutines waiting on cond for writing or txHeld to drop
+	// The writer goroutine starts at the first notify; wdone closes when
+	// it ends.
+	wstarted atomic.Bool
+	wdone    chan struct{}
+	raw      syscall.RawConn // non-nil for a plain TCP client: direct writes
+	waiters  int             // goroutines waiting on cond for writing or txHeld to drop
 
 	// txHeld is the reply bytes settled for this client and not yet
 	// written (downstream_cx_tx_bytes_buffered); the reader stops while it
@@ -75,6 +80,7 @@ func newClient(p *Proxy, s *filters.Session, c filters.Conn) *client {
 		max:    p.cfg.Settings.MaxPendingPerClient,
 		wake:   make(chan struct{}, 1),
 		out:    newBuffer(keepBatch),
+		wdone:  make(chan struct{}),
 		authed: p.cfg.DownstreamAuthPassword == "",
 	}
 	cl.cond = sync.NewCond(&cl.mu)
@@ -86,8 +92,27 @@ func newClient(p *Proxy, s *filters.Session, c filters.Conn) *client {
 	cl.rd = redis.NewReader(c, redis.Limits{})
 	if tc, ok := c.(*net.TCPConn); ok {
 		cl.raw, _ = tc.SyscallConn()
+		if cl.raw != nil {
+			// An idle client holds no read buffer (issue 20: memory per
+			// idle connection): the reader waits for bytes first.
+			cl.rd.SetWaitReadable(waitReadable(cl.raw))
+		}
 	}
 	return cl
+}
+
+// waitReadable returns a wait that parks in Go's netpoller until the socket
+// has bytes (or EOF, an error, the read deadline), peeking one byte into a
+// stack array so that nothing is consumed and no buffer is held.
+func waitReadable(rc syscall.RawConn) func() error {
+	return func() error {
+		return rc.Read(func(fd uintptr) bool {
+			var b [1]byte
+			_, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+				syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+			return e != syscall.EAGAIN // anything else: the Read that follows reports it
+		})
+	}
 }
 
 // onDone is called after a slot of this client completed. If that made
@@ -182,30 +207,34 @@ func (c *client) tryWrite(b []byte) (int, error) {
 	return n, werr
 }
 
-// notify wakes the writer; called after a slot of this client completes.
+// notify wakes the writer, starting it the first time: a plain TCP client
+// whose replies always go out by direct writes never needs one, and an idle
+// connection then costs one goroutine, not two (issue 20: memory per idle
+// connection). Called after a slot of this client completes, and at the end.
 func (c *client) notify() {
+	if !c.wstarted.Load() && c.wstarted.CompareAndSwap(false, true) {
+		c.s.Go(func() {
+			defer close(c.wdone)
+			c.writeLoop()
+		})
+	}
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
 }
 
-// run serves the connection: it starts the writer, reads until the client
-// is done, then waits for the writer to flush the replies still owed.
+// run serves the connection: it reads until the client is done, then has
+// the writer (started on demand by notify) flush the replies still owed.
 func (c *client) run() {
-	wdone := make(chan struct{})
-	c.s.Go(func() {
-		defer close(wdone)
-		c.writeLoop()
-	})
 	c.rxUpdate()
 	c.readLoop()
 	c.flushUp()
 	c.mu.Lock()
 	c.closing = true
 	c.mu.Unlock()
-	c.notify()
-	<-wdone
+	c.notify() // starts the writer if none ran yet, to flush what is owed
+	<-c.wdone
 	for _, d := range c.pinned {
 		d.close()
 	}
@@ -298,8 +327,11 @@ func (c *client) reqAdd(n int64) {
 }
 
 // rxUpdate reports the read buffer's size after it may have changed.
-func (c *client) rxUpdate() {
-	if n := c.rd.BufferSize(); n != c.rxHeld {
+func (c *client) rxUpdate() { c.rxSet(c.rd.BufferSize()) }
+
+// rxSet reports n bytes of read buffer held; reader only.
+func (c *client) rxSet(n int) {
+	if n != c.rxHeld {
 		c.p.stats.RxBuffered.Add(int64(n - c.rxHeld))
 		c.rxHeld = n
 	}

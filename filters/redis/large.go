@@ -48,6 +48,9 @@ func replyTooLarge(limit int) []byte {
 // fill reads more from the client, arming the request timeout first.
 func (c *client) fill() error {
 	c.arm()
+	if c.raw != nil && c.rd.Buffered() == 0 && !c.rd.InBody() {
+		c.rxSet(0) // the reader gives its buffer back while it waits (SetWaitReadable)
+	}
 	err := c.rd.Fill()
 	c.rxUpdate()
 	return err

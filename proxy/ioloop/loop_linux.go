@@ -39,11 +39,14 @@ const loopBufSize = 64 << 10
 
 // New starts n event loops (n >= 1). The server creates one Group and closes
 // it at shutdown; filters get it through their build environment.
-func New(n int) (*Group, error) {
+func New(n int, opts ...Option) (*Group, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("ioloop: %d loops", n)
 	}
 	g := &Group{}
+	for _, o := range opts {
+		o(g)
+	}
 	for i := 0; i < n; i++ {
 		l, err := newEvLoop(g)
 		if err != nil {
@@ -67,8 +70,17 @@ type Group struct {
 	next  atomic.Uint32
 	wg    sync.WaitGroup
 
-	started, bulkBack atomic.Uint64
+	started, bulkBack, failed atomic.Uint64
+	onFail                    func(error)
+
+	// testHookRegistering, when set by a test before Start, runs between
+	// the two ends' registrations (a field, not a package variable, so
+	// that tests of other Groups run in parallel).
+	testHookRegistering func(fl *Flow)
 }
+
+// Failed counts the loops stopped by an epoll error.
+func (g *Group) Failed() uint64 { return g.failed.Load() }
 
 // Started counts the flows handed to the loops so far.
 func (g *Group) Started() uint64 { return g.started.Load() }
@@ -116,8 +128,8 @@ type evLoop struct {
 
 	mu       sync.Mutex
 	ends     map[int32]*end
-	aborts   []*Flow // flows to end, from other goroutines
-	stopping bool    // Close asked the loop to stop
+	posted   []func() // work for the loop's thread, from other goroutines
+	stopping bool     // Close asked the loop to stop
 }
 
 // stop ends the loop: on Close, or when its epoll set failed (epoll_wait
@@ -127,6 +139,10 @@ type evLoop struct {
 func (l *evLoop) stop(err error) {
 	if err != ErrClosed {
 		slog.Error("ioloop: event loop stopped; its connections are closed", "err", err)
+		l.g.failed.Add(1)
+		if l.g.onFail != nil {
+			l.g.onFail(err)
+		}
 	}
 	l.dead.Store(true)
 	l.mu.Lock()
@@ -177,11 +193,12 @@ func newEvLoop(g *Group) (*evLoop, error) {
 		evs: make([]syscall.EpollEvent, 128), batch: make([]*end, 128)}, nil
 }
 
-// postAbort asks the loop to end fl, and wakes it.
-func (l *evLoop) postAbort(fl *Flow) {
+// post has f run on the loop's thread, and wakes the loop. Work posted to
+// a loop that has stopped never runs.
+func (l *evLoop) post(f func()) {
 	l.mu.Lock()
-	l.aborts = append(l.aborts, fl)
-	first := len(l.aborts) == 1
+	l.posted = append(l.posted, f)
+	first := len(l.posted) == 1
 	l.mu.Unlock()
 	if first {
 		one := [8]byte{1}
@@ -189,23 +206,29 @@ func (l *evLoop) postAbort(fl *Flow) {
 	}
 }
 
-// drainAborts ends the flows asked for, on the loop's goroutine.
-func (l *evLoop) drainAborts() {
+// postAbort asks the loop to end fl.
+func (l *evLoop) postAbort(fl *Flow) {
+	l.post(func() {
+		if !fl.closed { // ended, or given back, meanwhile
+			l.close(fl)
+		}
+	})
+}
+
+// drainPosted runs the work posted, on the loop's goroutine.
+func (l *evLoop) drainPosted() {
 	var b [8]byte
 	rawRead(l.efd, b[:])
 	l.mu.Lock()
-	q, stopping := l.aborts, l.stopping
-	l.aborts = nil
+	q, stopping := l.posted, l.stopping
+	l.posted = nil
 	l.mu.Unlock()
 	if stopping {
 		l.stop(ErrClosed)
 		return
 	}
-	for _, fl := range q {
-		if fl.closed { // ended, or given back, meanwhile
-			continue
-		}
-		l.close(fl)
+	for _, f := range q {
+		f()
 	}
 }
 
@@ -219,6 +242,7 @@ type end struct {
 	onWrite func([]byte) error // sees bytes written to this end
 	mask    uint32             // events registered; 0: not in the epoll set
 	reading bool               // EPOLLIN wanted
+	paused  bool               // reading held by a Pause (downstream only)
 	eof     bool               // read returned 0
 	shut    bool               // SHUT_WR done
 	pend    []byte             // bytes waiting to be written to this end
@@ -231,6 +255,7 @@ type Flow struct {
 	down, up end
 	closed   bool // the loop's goroutine only
 	tapless  bool // no observer callback: the splice path may take it back
+	pause    *Pause
 	bulk     bool // given back for splicing; the sockets stay open
 	done     chan struct{}
 	err      error // first failure
@@ -258,8 +283,6 @@ func dupFD(c *net.TCPConn) (int, error) {
 	return nfd, nil
 }
 
-// startFlow takes both sockets away from Go's netpoller (duplicates them and
-// closes the originals) and gives them to loop l.
 // Start takes both sockets away from Go's netpoller (duplicates them and
 // closes the originals) and gives them to a loop. It fails, with nothing
 // consumed, when no loop is running; after the duplication a failure (a
@@ -285,6 +308,8 @@ func (g *Group) Start(t Taps, up *net.TCPConn, m Meter) (*Flow, error) {
 	fl.down = end{fd: dfd, fl: fl, peer: &fl.up, onRead: t.OnRead, onWrite: t.OnWrite, reading: true}
 	fl.up = end{fd: ufd, fl: fl, peer: &fl.down, fromUp: true, reading: true}
 	fl.tapless = t.OnRead == nil && t.OnWrite == nil
+	fl.pause = t.Pause
+	fl.down.paused = fl.pause != nil && fl.pause.held.Load() > 0 // held while the Pending bytes were decoded
 	if len(t.Pending) > 0 {
 		// Not in a loop yet: this goroutine may write.
 		fl.up.pend = append([]byte(nil), t.Pending...)
@@ -299,13 +324,19 @@ func (g *Group) Start(t Taps, up *net.TCPConn, m Meter) (*Flow, error) {
 		syscall.Close(ufd)
 		return nil, err
 	}
+	if fl.pause != nil {
+		// Only now may a Release post to the loop: the flow is in it. A
+		// Release that came before (of a Hold taken before Start, or in a
+		// callback the loop already ran) saw no flow, so have the loop
+		// look once.
+		fl.pause.fl.Store(fl)
+		if fl.pause.held.Load() == 0 {
+			l.post(func() { l.resume(fl) })
+		}
+	}
 	g.started.Add(1)
 	return fl, nil
 }
-
-// testHookRegistering, when set by a test, runs between the two ends'
-// registrations.
-var testHookRegistering func(fl *Flow)
 
 // add registers a new flow's sockets, both, under the loop's lock: the loop
 // looks a ready socket's end up under the same lock, so it cannot see, fail
@@ -334,8 +365,8 @@ func (l *evLoop) add(fl *Flow) error {
 			return fmt.Errorf("ioloop: epoll_ctl: %w", err)
 		}
 		e.mask = m
-		if i == 0 && testHookRegistering != nil {
-			testHookRegistering(fl)
+		if i == 0 && l.g.testHookRegistering != nil {
+			l.g.testHookRegistering(fl)
 		}
 	}
 	l.ends[int32(fl.down.fd)] = &fl.down
@@ -346,7 +377,7 @@ func (l *evLoop) add(fl *Flow) error {
 // want returns the events e needs watched now.
 func (e *end) want() uint32 {
 	var m uint32
-	if e.reading && !e.eof {
+	if e.reading && !e.paused && !e.eof {
 		m |= syscall.EPOLLIN
 	}
 	if len(e.pend) > 0 {
@@ -403,7 +434,7 @@ func (l *evLoop) run() {
 			ev, e := l.evs[i], l.batch[i]
 			switch {
 			case ev.Fd == wakeFD:
-				l.drainAborts()
+				l.drainPosted()
 			case e != nil && !e.fl.closed:
 				l.handleContained(e, ev.Events)
 			}
@@ -431,7 +462,7 @@ func (l *evLoop) handle(e *end, events uint32) {
 			return
 		}
 	}
-	if e.reading && !e.eof && events&(syscall.EPOLLIN|syscall.EPOLLERR|syscall.EPOLLHUP) != 0 {
+	if e.reading && !e.paused && !e.eof && events&(syscall.EPOLLIN|syscall.EPOLLERR|syscall.EPOLLHUP) != 0 {
 		l.read(e)
 	}
 }
@@ -469,6 +500,12 @@ func (l *evLoop) read(e *end) {
 			l.fail(fl, e.fromUp, err)
 			return
 		}
+		if fl.pause != nil && !e.fromUp && fl.pause.held.Load() > 0 {
+			// The callback holds the connection (a parse off the loop):
+			// this chunk goes on, the next waits for Release.
+			e.paused = true
+			defer l.applyPause(e)
+		}
 	}
 	dst := e.peer
 	if dst.onWrite != nil {
@@ -503,6 +540,29 @@ func (l *evLoop) read(e *end) {
 		if err := l.update(dst); err != nil {
 			l.fail(fl, e.fromUp, err)
 		}
+	}
+}
+
+// applyPause takes a paused end's EPOLLIN out of its registration, unless
+// the flow ended meanwhile.
+func (l *evLoop) applyPause(e *end) {
+	if e.fl.closed {
+		return
+	}
+	if err := l.update(e); err != nil {
+		l.fail(e.fl, e.fromUp, err)
+	}
+}
+
+// resume undoes a Pause's hold on fl's downstream socket, on the loop's
+// thread; a hold taken again meanwhile keeps it.
+func (l *evLoop) resume(fl *Flow) {
+	if fl.closed || !fl.down.paused || fl.pause.held.Load() > 0 {
+		return
+	}
+	fl.down.paused = false
+	if err := l.update(&fl.down); err != nil {
+		l.fail(fl, false, err)
 	}
 }
 
@@ -675,4 +735,11 @@ func rawWrite(fd int, p []byte) (int, error) {
 		return 0, e
 	}
 	return int(r), nil
+}
+
+// wake has the loop look at a released Pause's flow.
+func (p *Pause) wake() {
+	if fl := p.fl.Load(); fl != nil {
+		fl.l.post(func() { fl.l.resume(fl) })
+	}
 }

@@ -11,17 +11,20 @@ import (
 // uses a goroutine per direction.
 
 // Group is empty outside Linux.
-type Group struct{}
+type Group struct{ onFail func(error) }
 
 // ErrClosed ends the flows of a Group being closed.
 var ErrClosed = errors.New("ioloop: event loops closed")
 
 // New fails outside Linux.
-func New(int) (*Group, error) { return nil, errors.New("ioloop: no event loops on this platform") }
+func New(int, ...Option) (*Group, error) {
+	return nil, errors.New("ioloop: no event loops on this platform")
+}
 
 func (*Group) Started() uint64  { return 0 }
 func (*Group) BulkBack() uint64 { return 0 }
 func (*Group) Len() int         { return 0 }
+func (*Group) Failed() uint64   { return 0 }
 func (*Group) Close()           {}
 
 // Start always fails outside Linux.
@@ -36,3 +39,5 @@ func (*Flow) Err() (error, bool)                            { return nil, false 
 func (*Flow) First() int32                                  { return 0 }
 func (*Flow) Bulk() bool                                    { return false }
 func (*Flow) TakeBack() (*net.TCPConn, *net.TCPConn, error) { return nil, nil, ErrClosed }
+
+func (p *Pause) wake() {}
