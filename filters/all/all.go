@@ -23,6 +23,7 @@ import (
 	_ "github.com/sluice-proxy/sluice/filters/http/compressor"     // HTTP compressor
 	_ "github.com/sluice-proxy/sluice/filters/http/cors"           // HTTP cors
 	_ "github.com/sluice-proxy/sluice/filters/http/decompressor"   // HTTP decompressor
+	_ "github.com/sluice-proxy/sluice/filters/http/extauthz"       // HTTP ext_authz
 	_ "github.com/sluice-proxy/sluice/filters/http/fault"          // HTTP fault
 	_ "github.com/sluice-proxy/sluice/filters/http/grpcstats"      // HTTP grpc_stats
 	_ "github.com/sluice-proxy/sluice/filters/http/healthcheck"    // HTTP health_check

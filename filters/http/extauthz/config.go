@@ -79,7 +79,7 @@ type HTTPURI struct {
 // service: the headers matching AllowedHeaders (always Host, :method,
 // :path, Content-Length and Authorization) and HeadersToAdd.
 type AuthorizationRequest struct {
-	AllowedHeaders *ListStringMatcher  `yaml:"allowed_headers" json:"allowed_headers,omitempty"`
+	AllowedHeaders *ListStringMatcher   `yaml:"allowed_headers" json:"allowed_headers,omitempty"`
 	HeadersToAdd   []config.HeaderValue `yaml:"headers_to_add" json:"headers_to_add,omitempty"`
 }
 
