@@ -29,6 +29,7 @@ import (
 	_ "github.com/sluice-proxy/sluice/filters/http/healthcheck"    // HTTP health_check
 	_ "github.com/sluice-proxy/sluice/filters/http/jwtauthn"       // jwt_authn HTTP filter
 	_ "github.com/sluice-proxy/sluice/filters/http/localratelimit" // HTTP local_ratelimit
+	_ "github.com/sluice-proxy/sluice/filters/http/ratelimit"      // HTTP ratelimit (global)
 	_ "github.com/sluice-proxy/sluice/filters/http/rbac"           // rbac HTTP filter
 	_ "github.com/sluice-proxy/sluice/filters/localratelimit"      // local_ratelimit
 

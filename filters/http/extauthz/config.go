@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/filters/http/grpcservice"
 	"github.com/sluice-proxy/sluice/router"
 )
 
@@ -43,22 +44,8 @@ type Config struct {
 	DisallowedHeaders *ListStringMatcher `yaml:"disallowed_headers" json:"disallowed_headers,omitempty"`
 }
 
-// GrpcService is Envoy's envoy.config.core.v3.GrpcService (envoy_grpc only).
-type GrpcService struct {
-	EnvoyGrpc *EnvoyGrpc `yaml:"envoy_grpc" json:"envoy_grpc,omitempty"`
-	// Timeout bounds each check; Envoy's default is 200ms.
-	Timeout *config.Duration `yaml:"timeout" json:"timeout,omitempty"`
-}
-
-// EnvoyGrpc names the cluster of a gRPC service.
-type EnvoyGrpc struct {
-	ClusterName string `yaml:"cluster_name" json:"cluster_name"`
-	// Authority is the :authority of the calls; the cluster's name when
-	// empty, as Envoy.
-	Authority string `yaml:"authority" json:"authority,omitempty"`
-	// MaxReceiveMessageLength bounds a response; 0 is gRPC's 4 MiB.
-	MaxReceiveMessageLength uint32 `yaml:"max_receive_message_length" json:"max_receive_message_length,omitempty"`
-}
+// GrpcService is Envoy's envoy.config.core.v3.GrpcService (envoy_grpc).
+type GrpcService = grpcservice.GrpcService
 
 // HTTPService is Envoy's ext_authz HttpService.
 type HTTPService struct {
@@ -152,13 +139,7 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 	case (c.GrpcService == nil) == (c.HTTPService == nil):
 		errs.Add(path, "set exactly one of grpc_service, http_service")
 	case c.GrpcService != nil:
-		gp := config.Join(path, "grpc_service")
-		if c.GrpcService.EnvoyGrpc == nil || c.GrpcService.EnvoyGrpc.ClusterName == "" {
-			errs.Add(config.Join(gp, "envoy_grpc.cluster_name"), "required")
-		}
-		if c.GrpcService.Timeout != nil && c.GrpcService.Timeout.D() <= 0 {
-			errs.Add(config.Join(gp, "timeout"), "must be above 0")
-		}
+		// GrpcService validates itself.
 	default:
 		hp := config.Join(path, "http_service.server_uri")
 		if c.HTTPService.ServerURI.Cluster == "" {

@@ -78,10 +78,7 @@ func New(c *Config, env *httpfilter.Env) (*Filter, error) {
 		f.statusOnError = c.StatusOnError.Code
 	}
 	if c.GrpcService != nil {
-		f.timeout = defaultTimeout
-		if c.GrpcService.Timeout != nil {
-			f.timeout = c.GrpcService.Timeout.D()
-		}
+		f.timeout = c.GrpcService.TimeoutOr(defaultTimeout)
 		g, err := newGRPCClient(c.GrpcService, env.Clusters)
 		if err != nil {
 			return nil, err

@@ -2,48 +2,24 @@ package extauthz
 
 import (
 	"context"
-	"fmt"
-	"net"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/sluice-proxy/sluice/cluster"
 )
 
 // grpcClient calls envoy.service.auth.v3.Authorization through a cluster
-// with go-control-plane's generated client. gRPC's own connection
-// management runs over connections sluice's cluster opens (its hosts,
-// health and TLS), as the xDS client does.
+// with go-control-plane's generated client (grpcservice.Dial).
 type grpcClient struct {
 	cc     *grpc.ClientConn
 	client authv3.AuthorizationClient
 }
 
 func newGRPCClient(g *GrpcService, clusters *cluster.Manager) (*grpcClient, error) {
-	name := g.EnvoyGrpc.ClusterName
-	authority := g.EnvoyGrpc.Authority
-	if authority == "" {
-		authority = name
-	}
-	opts := []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithAuthority(authority),
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-			c := clusters.Get(name)
-			if c == nil {
-				return nil, fmt.Errorf("ext_authz: no cluster %q", name)
-			}
-			return c.Connect(ctx, 0, false)
-		}),
-	}
-	if n := g.EnvoyGrpc.MaxReceiveMessageLength; n > 0 {
-		opts = append(opts, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(int(n))))
-	}
-	cc, err := grpc.NewClient("passthrough:///"+name, opts...)
+	cc, err := g.Dial(clusters)
 	if err != nil {
 		return nil, err
 	}
