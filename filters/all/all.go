@@ -23,16 +23,19 @@ import (
 	_ "github.com/sluice-proxy/sluice/filters/http/compressor"     // HTTP compressor
 	_ "github.com/sluice-proxy/sluice/filters/http/cors"           // HTTP cors
 	_ "github.com/sluice-proxy/sluice/filters/http/decompressor"   // HTTP decompressor
-	_ "github.com/sluice-proxy/sluice/filters/http/extauthz"       // HTTP ext_authz
 	_ "github.com/sluice-proxy/sluice/filters/http/fault"          // HTTP fault
 	_ "github.com/sluice-proxy/sluice/filters/http/grpcstats"      // HTTP grpc_stats
 	_ "github.com/sluice-proxy/sluice/filters/http/healthcheck"    // HTTP health_check
 	_ "github.com/sluice-proxy/sluice/filters/http/jwtauthn"       // jwt_authn HTTP filter
 	_ "github.com/sluice-proxy/sluice/filters/http/localratelimit" // HTTP local_ratelimit
-	_ "github.com/sluice-proxy/sluice/filters/http/ratelimit"      // HTTP ratelimit (global)
 	_ "github.com/sluice-proxy/sluice/filters/http/rbac"           // rbac HTTP filter
 	_ "github.com/sluice-proxy/sluice/filters/localratelimit"      // local_ratelimit
 
 	// HTTP dynamic_forward_proxy (egress).
 	_ "github.com/sluice-proxy/sluice/filters/http/dynamicforwardproxy"
+
+	// HTTP ext_authz, the global ratelimit and header_to_metadata.
+	_ "github.com/sluice-proxy/sluice/filters/http/extauthz"
+	_ "github.com/sluice-proxy/sluice/filters/http/headertometadata"
+	_ "github.com/sluice-proxy/sluice/filters/http/ratelimit"
 )

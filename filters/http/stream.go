@@ -48,6 +48,32 @@ type Stream struct {
 	Cluster      string
 	UpstreamHost string
 	flags        atomic.Uint32
+	md           atomic.Pointer[Metadata] // the latest, for the access log
+}
+
+// Metadata returns the request's dynamic metadata as the filters last left
+// it (request and response side), for the access log; nil when none.
+func (s *Stream) Metadata() Metadata {
+	if p := s.md.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// SetMetadata adds value under namespace and key; the response side of a
+// filter uses it (the request's context is no longer passed on there).
+func (s *Stream) SetMetadata(namespace, key string, value any) {
+	for {
+		old := s.md.Load()
+		var cur Metadata
+		if old != nil {
+			cur = *old
+		}
+		md := with(cur, namespace, key, value)
+		if s.md.CompareAndSwap(old, &md) {
+			return
+		}
+	}
 }
 
 // SetFlag adds a response flag.

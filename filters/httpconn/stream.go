@@ -254,7 +254,7 @@ func (m *Manager) writeAccess(w *stream, r *http.Request, s *filters.Session, bo
 		Flags: w.st.Flags().String(), BytesReceived: body.n, BytesSent: w.sent,
 		UpstreamHost: w.st.UpstreamHost, Cluster: w.st.Cluster,
 		DownstreamAddr: s.Remote.String(), LocalAddr: s.Local.String(), ServerName: s.SNI,
-		ConnectionID: s.ID, ReqDuration: body.done, RespDuration: w.firstByte,
+		ConnectionID: s.ID, ReqDuration: body.done, RespDuration: w.firstByte, Metadata: w.st.Metadata(),
 	}
 	if rec.Flags == "-" {
 		rec.Flags = ""
