@@ -34,6 +34,8 @@ require github.com/apache/thrift v0.22.0
 
 require github.com/envoyproxy/go-control-plane/ratelimit v0.1.0 // indirect
 
+require github.com/andybalholm/brotli v1.3.0 // compressor and decompressor: brotli
+
 require github.com/go-jose/go-jose/v4 v4.1.6 // jwt_authn
 
 require (
