@@ -18,6 +18,9 @@ type RateLimitRequest struct {
 	SourceCluster string
 	// Cluster is the route's upstream cluster for this request.
 	Cluster string
+	// RemoteAddr is the downstream remote address (the trusted client of
+	// x-forwarded-for); the request's RemoteAddr host when empty.
+	RemoteAddr string
 }
 
 type actionKind uint8
@@ -129,9 +132,13 @@ func (rl *rateLimit) descriptor(req *http.Request, in RateLimitRequest) ([]Descr
 			}
 			d = append(d, DescriptorEntry{a.key, v})
 		case actRemoteAddress:
-			host, _, err := net.SplitHostPort(req.RemoteAddr)
-			if err != nil {
-				return nil, false
+			host := in.RemoteAddr
+			if host == "" {
+				h, _, err := net.SplitHostPort(req.RemoteAddr)
+				if err != nil {
+					return nil, false
+				}
+				host = h
 			}
 			d = append(d, DescriptorEntry{"remote_address", host})
 		case actGenericKey:

@@ -2,6 +2,7 @@ package httpfilter
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 )
@@ -47,8 +48,13 @@ type Stream struct {
 	Route        Route
 	Cluster      string
 	UpstreamHost string
-	flags        atomic.Uint32
-	md           atomic.Pointer[Metadata] // the latest, for the access log
+	// ClientAddr is Envoy's downstream remote address: the trusted client
+	// from x-forwarded-for (xff_num_trusted_hops from its right end), else
+	// the connection's peer. rbac's remote_ip and the remote_address rate
+	// limit action read it; invalid outside a connection manager.
+	ClientAddr netip.Addr
+	flags      atomic.Uint32
+	md         atomic.Pointer[Metadata] // the latest, for the access log
 }
 
 // Metadata returns the request's dynamic metadata as the filters last left

@@ -145,6 +145,9 @@ func (f *Filter) descriptors(r *http.Request) []*commonv3.RateLimitDescriptor {
 		return nil
 	}
 	in := router.RateLimitRequest{Stage: f.cfg.Stage, Cluster: rt.Cluster(r)}
+	if st.ClientAddr.IsValid() {
+		in.RemoteAddr = st.ClientAddr.String()
+	}
 	var out []*commonv3.RateLimitDescriptor
 	for _, d := range rt.RateLimitDescriptors(r, in) {
 		rd := &commonv3.RateLimitDescriptor{Entries: make([]*commonv3.RateLimitDescriptor_Entry, len(d))}
