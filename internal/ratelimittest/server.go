@@ -51,7 +51,12 @@ type Server struct {
 
 // Start serves on a free loopback port until Stop.
 func Start(redisAddr string, domains map[string][]Descriptor) (*Server, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return StartOn("127.0.0.1:0", redisAddr, domains)
+}
+
+// StartOn serves on addr until Stop.
+func StartOn(addr, redisAddr string, domains map[string][]Descriptor) (*Server, error) {
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
