@@ -31,6 +31,8 @@ var rateLimitSpecs = []message{
 	{name: rlRoute + ".Action.RequestHeaders", fields: oks("header_name", "descriptor_key", "skip_if_absent")},
 	{name: rlRoute + ".Action.GenericKey", fields: oks("descriptor_value", "descriptor_key")},
 	{name: rlRoute + ".Action.HeaderValueMatch", fields: oks("descriptor_key", "descriptor_value", "expect_match", "headers")},
+	{name: "envoy.extensions.common.ratelimit.v3.LocalRateLimitDescriptor", fields: oks("entries", "token_bucket")},
+	{name: "envoy.extensions.common.ratelimit.v3.RateLimitDescriptor.Entry", fields: oks("key", "value")},
 }
 
 // Added to the shared tables here (as spec_http_grpc.go does) so that
@@ -48,4 +50,13 @@ func init() {
 		okNote("rate_limits", "descriptors for the ratelimit filter"))
 	specs["envoy.config.route.v3.VirtualHost"].fields = append(specs["envoy.config.route.v3.VirtualHost"].fields,
 		okNote("rate_limits", "for the routes without their own"))
+	// local_ratelimit's descriptors and stage read the same route actions.
+	lrl := specs["envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"]
+	for i := range lrl.fields {
+		if lrl.fields[i].name == "stage" {
+			lrl.fields[i] = okNote("stage", "selects the routes' rate_limits of that stage")
+		}
+	}
+	lrl.fields = append(lrl.fields, okNote("descriptors", "exact entries; a request takes from each matching bucket and token_bucket"))
+	lrl.note = "rate_limits in the filter and local_rate_limit_per_downstream_connection are refused for now"
 }
