@@ -42,7 +42,7 @@ func TestDescriptors(t *testing.T) {
 	}{
 		{"/api", "alice", 200}, {"/api", "alice", 200}, {"/api", "alice", 429}, // alice's 2 (default: 2 used)
 		{"/api", "premium", 200}, {"/api", "premium", 200}, {"/api", "premium", 200}, {"/api", "premium", 200},
-		{"/api", "premium", 429}, // premium's 4 (default: 6 used)
+		{"/api", "premium", 429},                                                            // premium's 4 (default: 6 used)
 		{"/api", "bob", 200}, {"/other", "", 200}, {"/other", "", 200}, {"/other", "", 200}, // default: 10 used
 		{"/other", "", 429}, {"/api", "bob", 429},
 	} {
