@@ -77,3 +77,18 @@ func FuzzRateLimitDescriptors(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkRateLimitDescriptors: the descriptors of a request matching a
+// route with three rate limits.
+func BenchmarkRateLimitDescriptors(b *testing.B) {
+	tbl := compileYAML(b, rateLimitYAML)
+	req := request("GET", "/r", "h", "X-User", "u1", "X-Opt", "o")
+	rt := tbl.Route(req)
+	in := RateLimitRequest{Cluster: "c"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(rt.RateLimitDescriptors(req, in)) != 3 {
+			b.Fatal("descriptors")
+		}
+	}
+}
