@@ -65,6 +65,12 @@ decision if {
 	not input.attributes.request.http.headers["x-secret"]
 }
 
+decision if {
+	input.parsed_path[0] == "mtls"
+	input.attributes.source.principal == "spiffe://test/frontend"
+	startswith(urlquery.decode(input.attributes.source.certificate), "-----BEGIN CERTIFICATE-----")
+}
+
 default user := "anonymous"
 
 user := claims.sub
@@ -153,6 +159,8 @@ listeners:
               - name: all
                 domains: ["*"]
                 routes:
+                  - match: {prefix: /public/reroute, headers: [{name: x-auth-user, string_match: {exact: alice}}]}
+                    direct_response: {status: 200, body: {inline_string: rerouted}}
                   - match: {prefix: /health}
                     route: {cluster: c}
                     typed_per_filter_config:
@@ -284,5 +292,36 @@ func TestOPAGRPC(t *testing.T) {
 		if got := s.Counter(name); got != want {
 			t.Errorf("%s = %d, want %d", name, got, want)
 		}
+	}
+}
+
+// TestClearRouteCache: with clear_route_cache the route is matched again
+// after the service set x-auth-user, reaching a route that needs it; without
+// it the request keeps the route matched before the check.
+func TestClearRouteCache(t *testing.T) {
+	opa := testenv.OPAAuthz(t, policy)
+	up, sn := upstream(t)
+	admin := hsToken(t, secret, "alice", "admin")
+	for _, tc := range []struct {
+		extra, want string
+	}{
+		{"\n                clear_route_cache: true", "rerouted"},
+		{"", "upstream"},
+	} {
+		s := sluicetest.Start(t, sluiceConfig(up.URL, opa.GRPCAddr(), grpcService+tc.extra))
+		req, _ := http.NewRequest("GET", "http://"+s.Addr("l")+"/public/reroute", nil)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != tc.want {
+			t.Fatalf("%q: %d %q, want %q", tc.extra, resp.StatusCode, b, tc.want)
+		}
+	}
+	if sn.count() != 1 {
+		t.Fatalf("upstream got %d", sn.count())
 	}
 }
