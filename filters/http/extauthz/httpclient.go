@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -66,11 +67,18 @@ func (h *httpClient) check(ctx context.Context, req *authv3.CheckRequest) respon
 	if len(body) == 0 {
 		body = hr.GetRawBody()
 	}
-	u := "http://" + hr.GetHost() + h.svc.PathPrefix + hr.GetPath()
-	out, err := http.NewRequestWithContext(ctx, hr.GetMethod(), u, bytes.NewReader(body))
+	// The URL is built from its parts: a Host with '/' or '?' in it must
+	// not shift what the service sees as the path.
+	target, err := url.ParseRequestURI(h.svc.PathPrefix + hr.GetPath())
 	if err != nil {
 		return response{verdict: failed}
 	}
+	target.Scheme, target.Host = "http", h.svc.ServerURI.Cluster
+	out, err := http.NewRequestWithContext(ctx, hr.GetMethod(), target.String(), bytes.NewReader(body))
+	if err != nil {
+		return response{verdict: failed}
+	}
+	out.Host = hr.GetHost()
 	out.ContentLength = int64(len(body))
 	for k, v := range hr.GetHeaders() {
 		if strings.HasPrefix(k, ":") || k == "content-length" || k == "host" || !h.reqHeaders.match(k) {
