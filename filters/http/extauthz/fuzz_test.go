@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -56,6 +57,15 @@ func FuzzCheckRequest(f *testing.F) {
 		for _, h := range resp.upstream {
 			if len(h.name) < 2 || (h.name[0] != 'X' && h.name[0] != 'x') {
 				t.Fatalf("header %q passed the allow list", h.name)
+			}
+		}
+		out := http.Header{}
+		apply(out, append(resp.upstream, header{name: answer, value: answer}))
+		for k, vs := range out {
+			for _, v := range vs {
+				if strings.ContainsAny(k+v, "\r\n") {
+					t.Fatalf("header %q: %q written", k, v)
+				}
 			}
 		}
 	})

@@ -1,6 +1,10 @@
 package extauthz
 
-import "net/http"
+import (
+	"net/http"
+
+	"golang.org/x/net/http/httpguts"
+)
 
 // verdict is what a check decided.
 type verdict uint8
@@ -34,8 +38,13 @@ type response struct {
 	metadata map[string]any
 }
 
+// apply sets or adds the headers; one the service sent that HTTP cannot
+// carry (a bad name, a CR or LF in the value) is dropped, never written.
 func apply(h http.Header, hs []header) {
 	for _, x := range hs {
+		if !httpguts.ValidHeaderFieldName(x.name) || !httpguts.ValidHeaderFieldValue(x.value) {
+			continue
+		}
 		if x.appendTo {
 			h.Add(x.name, x.value)
 		} else {

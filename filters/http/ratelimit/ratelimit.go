@@ -186,8 +186,8 @@ func xRateLimitHeaders(h http.Header, statuses []*rlsv3.RateLimitResponse_Descri
 		b.WriteString(strconv.FormatUint(uint64(l.GetRequestsPerUnit()), 10))
 		b.WriteString(";w=")
 		b.WriteString(strconv.FormatInt(unitSeconds(l.GetUnit()), 10))
-		if l.GetName() != "" {
-			b.WriteString(`;name="` + l.GetName() + `"`)
+		if n := l.GetName(); n != "" && safeName(n) {
+			b.WriteString(`;name="` + n + `"`)
 		}
 	}
 	h.Set("X-Ratelimit-Limit", b.String())
@@ -195,6 +195,17 @@ func xRateLimitHeaders(h http.Header, statuses []*rlsv3.RateLimitResponse_Descri
 	if d := min.GetDurationUntilReset(); d != nil {
 		h.Set("X-Ratelimit-Reset", strconv.FormatInt(int64(d.AsDuration().Seconds()), 10))
 	}
+}
+
+// safeName reports whether a limit's name can go in a quoted header
+// parameter as it is (the service is not trusted to send header-safe text).
+func safeName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func unitSeconds(u rlsv3.RateLimitResponse_RateLimit_Unit) int64 {
