@@ -7,8 +7,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluice-proxy/sluice/config/envoy"
+	"github.com/sluice-proxy/sluice/filters/http/extauthz"
+	"github.com/sluice-proxy/sluice/filters/httpconn"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
 	"github.com/sluice-proxy/sluice/internal/testenv"
 )
@@ -122,5 +125,46 @@ func TestEnvoyRefusals(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.to, err, tc.want)
 		}
+	}
+}
+
+// TestEnvoyHTTPService: Envoy's http_service example loads, with its
+// allow lists and headers_to_add.
+func TestEnvoyHTTPService(t *testing.T) {
+	b := strings.Replace(fmt.Sprintf(envoyBootstrap, "127.0.0.1", "1", "127.0.0.1", "2"), `              grpc_service:
+                envoy_grpc: {cluster_name: ext-authz}
+                timeout: 2s`, `              http_service:
+                server_uri: {uri: "http://ext-authz", cluster: ext-authz, timeout: 0.25s}
+                path_prefix: /check
+                authorization_request:
+                  allowed_headers: {patterns: [{exact: x-tenant}, {prefix: x-b3-}]}
+                  headers_to_add: [{key: x-from-envoy, value: "yes"}]
+                authorization_response:
+                  allowed_upstream_headers: {patterns: [{exact: x-auth-user}]}
+                  allowed_client_headers: {patterns: [{exact: www-authenticate}]}
+              with_request_body: {max_request_bytes: 1024, allow_partial_message: true, pack_as_bytes: true}
+              failure_mode_allow: true
+              failure_mode_allow_header_add: true
+              metadata_context_namespaces: [envoy.filters.http.jwt_authn]`, 1)
+	cfg, warnings, err := envoy.Parse("envoy.yaml", []byte(b))
+	if err != nil {
+		t.Fatalf("%v (warnings %v)", err, warnings)
+	}
+	if len(warnings) != 0 {
+		t.Fatalf("warnings: %v", warnings)
+	}
+	l := cfg.Listeners[0]
+	fs := l.Filters
+	if len(fs) == 0 {
+		fs = l.FilterChains[0].Filters
+	}
+	hcm := fs[0].Config.(*httpconn.Config)
+	c := hcm.HTTPFilters[0].Config.(*extauthz.Config)
+	h := c.HTTPService
+	if h == nil || h.PathPrefix != "/check" || h.ServerURI.Cluster != "ext-authz" || h.ServerURI.Timeout.D() != 250*time.Millisecond ||
+		len(h.AuthorizationRequest.AllowedHeaders.Patterns) != 2 || h.AuthorizationRequest.HeadersToAdd[0].Key != "x-from-envoy" ||
+		*h.AuthorizationResponse.AllowedUpstreamHeaders.Patterns[0].Exact != "x-auth-user" ||
+		!c.WithRequestBody.PackAsBytes || !c.FailureModeAllowHeaderAdd || c.MetadataContextNamespaces[0] != "envoy.filters.http.jwt_authn" {
+		t.Fatalf("translated: %+v %+v", c, h)
 	}
 }
