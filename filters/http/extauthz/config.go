@@ -213,3 +213,14 @@ func (m matcher) match(v string) bool {
 	}
 	return false
 }
+
+// ClusterRefs names the service's cluster, for the loader's check.
+func (c *Config) ClusterRefs(path string) []config.ClusterRef {
+	switch {
+	case c.GrpcService != nil && c.GrpcService.EnvoyGrpc != nil:
+		return []config.ClusterRef{{Path: config.Join(path, "grpc_service.envoy_grpc.cluster_name"), Name: c.GrpcService.EnvoyGrpc.ClusterName}}
+	case c.HTTPService != nil:
+		return []config.ClusterRef{{Path: config.Join(path, "http_service.server_uri.cluster"), Name: c.HTTPService.ServerURI.Cluster}}
+	}
+	return nil
+}

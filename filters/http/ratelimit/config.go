@@ -74,3 +74,12 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 		errs.Add(config.Join(path, "timeout"), "must be above 0")
 	}
 }
+
+// ClusterRefs names the rate limit service's cluster, for the loader's
+// check.
+func (c *Config) ClusterRefs(path string) []config.ClusterRef {
+	if g := c.RateLimitService.GrpcService; g != nil && g.EnvoyGrpc != nil {
+		return []config.ClusterRef{{Path: config.Join(path, "rate_limit_service.grpc_service.envoy_grpc.cluster_name"), Name: g.EnvoyGrpc.ClusterName}}
+	}
+	return nil
+}
