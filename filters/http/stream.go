@@ -34,9 +34,12 @@ const (
 	UpstreamProtocolError                     // UPE
 	DurationTimeout                           // DT
 	DNSResolutionFailure                      // DF
+	RateLimited                               // RL
+	ExtAuthzDenied                            // UAEX (unauthorized external service)
+	RateLimitServiceError                     // RLSE
 )
 
-var flagNames = []string{"NR", "UH", "UF", "UT", "UO", "UR", "DC", "SI", "NC", "DPE", "UPE", "DT", "DF"}
+var flagNames = []string{"NR", "UH", "UF", "UT", "UO", "UR", "DC", "SI", "NC", "DPE", "UPE", "DT", "DF", "RL", "UAEX", "RLSE"}
 
 // Stream is the state of one request shared by the connection manager and
 // the filters; FromContext finds it. Fields are written by the goroutine

@@ -154,6 +154,7 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		case denied:
 			cs.denied.Inc()
+			flag(r, httpfilter.ExtAuthzDenied)
 			apply(w.Header(), resp.client)
 			localReply(w, resp.code, resp.body)
 		default:
@@ -166,9 +167,17 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
+			flag(r, httpfilter.ExtAuthzDenied)
 			localReply(w, f.statusOnError, "")
 		}
 	})
+}
+
+// flag sets a response flag on the request's stream, when there is one.
+func flag(r *http.Request, fl httpfilter.Flag) {
+	if st := httpfilter.FromContext(r.Context()); st != nil {
+		st.SetFlag(fl)
+	}
 }
 
 // localReply answers the client without the upstream.

@@ -7,6 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +20,7 @@ import (
 	_ "github.com/sluice-proxy/sluice/filters/http/extauthz"
 	_ "github.com/sluice-proxy/sluice/filters/http/jwtauthn"
 	_ "github.com/sluice-proxy/sluice/filters/httpconn"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
 	"github.com/sluice-proxy/sluice/internal/testenv"
 )
@@ -324,4 +328,32 @@ func TestClearRouteCache(t *testing.T) {
 	if sn.count() != 1 {
 		t.Fatalf("upstream got %d", sn.count())
 	}
+}
+
+// TestResponseFlag: a denied request is logged with Envoy's UAEX flag.
+func TestResponseFlag(t *testing.T) {
+	opa := testenv.OPAAuthz(t, policy)
+	up, _ := upstream(t)
+	logPath := filepath.Join(t.TempDir(), "access.log")
+	cfg := strings.Replace(sluiceConfig(up.URL, opa.GRPCAddr(), grpcService), "stat_prefix: ingress",
+		"stat_prefix: ingress\n          access_log: [{path: "+logPath+", format: \"%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS%\\n\"}]", 1)
+	s := sluicetest.Start(t, cfg)
+	for _, p := range []string{"/public/a", "/private/b"} {
+		resp, err := http.Get("http://" + s.Addr("l") + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	// Lines are written as each exchange ends: compare them as a set.
+	want := "/private/b 403 UAEX\n/public/a 200 -"
+	var got string
+	poll.Eventually(t, 5*time.Second, func() bool {
+		b, _ := os.ReadFile(logPath)
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		sort.Strings(lines)
+		got = strings.Join(lines, "\n")
+		return got == want
+	}, "access log %q, want %q", got, want)
 }

@@ -198,6 +198,9 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		l.cEnforced.Inc()
+		if st := httpfilter.FromContext(r.Context()); st != nil {
+			st.SetFlag(httpfilter.RateLimited)
+		}
 		applyHeaders(w.Header(), l.cfg.ResponseHeadersToAdd)
 		w.Header().Set("X-Envoy-Ratelimited", "true")
 		w.Header().Set("Content-Type", "text/plain")

@@ -100,6 +100,7 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 		if err != nil || resp.GetOverallCode() == rlsv3.RateLimitResponse_UNKNOWN {
 			f.err.Inc()
 			if f.cfg.FailureModeDeny {
+				flag(r, httpfilter.RateLimitServiceError)
 				localReply(w, f.errorSts)
 				return
 			}
@@ -115,6 +116,7 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 		}
 		if resp.GetOverallCode() == rlsv3.RateLimitResponse_OVER_LIMIT {
 			f.overLimit.Inc()
+			flag(r, httpfilter.RateLimited)
 			if !f.cfg.DisableXEnvoyRatelimitedHeader {
 				w.Header().Set("X-Envoy-Ratelimited", "true")
 			}
@@ -226,6 +228,13 @@ func unitSeconds(u rlsv3.RateLimitResponse_RateLimit_Unit) int64 {
 		return 365 * 86400
 	}
 	return 0
+}
+
+// flag sets a response flag on the request's stream, when there is one.
+func flag(r *http.Request, fl httpfilter.Flag) {
+	if st := httpfilter.FromContext(r.Context()); st != nil {
+		st.SetFlag(fl)
+	}
 }
 
 // localReply answers without the upstream, with an empty body as Envoy's

@@ -6,7 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,6 +21,7 @@ import (
 
 	_ "github.com/sluice-proxy/sluice/filters/http/ratelimit"
 	_ "github.com/sluice-proxy/sluice/filters/httpconn"
+	"github.com/sluice-proxy/sluice/internal/poll"
 	"github.com/sluice-proxy/sluice/internal/ratelimittest"
 	"github.com/sluice-proxy/sluice/internal/sluicetest"
 	"github.com/sluice-proxy/sluice/internal/testenv"
@@ -317,4 +321,39 @@ func TestEnvoyConfig(t *testing.T) {
 	if got := s.Counter("cluster.ratelimit.ratelimit.over_limit"); got != 2 {
 		t.Fatalf("over_limit = %d", got)
 	}
+}
+
+// TestResponseFlags: the access log shows Envoy's RL for a limited request
+// and RLSE for a failed call under failure_mode_deny.
+func TestResponseFlags(t *testing.T) {
+	rd := testenv.Redis(t, testenv.RedisArgs("--save", ""))
+	rls, err := ratelimittest.Start(rd.Addr(), limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rls.Stop()
+	fixed := time.Now()
+	rls.Now = func() time.Time { return fixed }
+	up, _ := upstream(t)
+	logPath := filepath.Join(t.TempDir(), "access.log")
+	withLog := func(cfg string) string {
+		return strings.Replace(cfg, "stat_prefix: ingress", "stat_prefix: ingress\n          access_log: [{path: "+logPath+", format: \"%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS%\\n\"}]", 1)
+	}
+	s := sluicetest.Start(t, withLog(sluiceConfig(up.URL, rls.Addr(), filterYAML+"\n                failure_mode_deny: true")))
+	base := "http://" + s.Addr("l")
+	get(t, base+"/hv", map[string]string{"user-agent": "bot-1"})
+	get(t, base+"/hv", map[string]string{"user-agent": "bot-2"})
+	rls.Hang.Store(true)
+	s2 := sluicetest.Start(t, withLog(sluiceConfig(up.URL, rls.Addr(), strings.Replace(filterYAML, "timeout: 5s", "timeout: 0.2s", 1)+"\n                failure_mode_deny: true")))
+	get(t, "http://"+s2.Addr("l")+"/ip", nil)
+	// Two servers share the file: compare the lines as a set.
+	want := "/hv 200 -\n/hv 429 RL\n/ip 500 RLSE"
+	var got string
+	poll.Eventually(t, 5*time.Second, func() bool {
+		b, _ := os.ReadFile(logPath)
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		sort.Strings(lines)
+		got = strings.Join(lines, "\n")
+		return got == want
+	}, "access log %q, want %q", got, want)
 }
