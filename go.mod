@@ -35,6 +35,7 @@ require github.com/apache/thrift v0.22.0
 require github.com/envoyproxy/go-control-plane/ratelimit v0.1.0 // indirect
 
 require github.com/aws/smithy-go/aws-http-auth v1.2.2 // aws_request_signing: SigV4A (public sigv4a package, no dependencies)
+require github.com/andybalholm/brotli v1.3.0 // compressor and decompressor: brotli
 
 require github.com/go-jose/go-jose/v4 v4.1.6 // jwt_authn
 

@@ -17,6 +17,7 @@ packages=(
   python3-grpcio nginx nghttp2-proxy nghttp2-client
   openssl testssl.sh jq
   make git gcc libc6-dev ca-certificates bc systemd
+  brotli
 )
 
 missing=()

@@ -115,6 +115,12 @@ func parseOp(s string) (part, error) {
 		}
 	case "START_TIME":
 		p.arg = arg
+	case "DYNAMIC_METADATA":
+		// NAMESPACE[:KEY[:KEY...]]
+		p.arg, p.alt, _ = strings.Cut(arg, ":")
+		if p.arg == "" {
+			return p, fmt.Errorf("operator %%%s%%: needs a namespace", s)
+		}
 	case "GRPC_STATUS":
 		if !grpcFormats[arg] {
 			return p, fmt.Errorf("operator %%%s%%: want CAMEL_STRING, SNAKE_STRING or NUMBER", s)

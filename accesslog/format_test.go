@@ -98,3 +98,37 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+// TestDynamicMetadata: %DYNAMIC_METADATA(NS:KEY:...)% prints strings raw,
+// other values and whole namespaces as JSON, "-" when absent; the JSON
+// format keeps the value's type.
+func TestDynamicMetadata(t *testing.T) {
+	r := record()
+	r.Metadata = map[string]map[string]any{"envoy.lb": {"tier": "gold", "n": 3.5, "jwt": map[string]any{"sub": "alice"}}}
+	for _, tc := range []struct{ format, want string }{
+		{"%DYNAMIC_METADATA(envoy.lb:tier)%", "gold"},
+		{"%DYNAMIC_METADATA(envoy.lb:n)%", "3.5"},
+		{"%DYNAMIC_METADATA(envoy.lb:jwt:sub)%", "alice"},
+		{"%DYNAMIC_METADATA(envoy.lb:jwt)%", `{"sub":"alice"}`},
+		{"%DYNAMIC_METADATA(envoy.lb:missing)% %DYNAMIC_METADATA(other)%", "- -"},
+		{"%DYNAMIC_METADATA(envoy.lb:tier):2%", "go"},
+	} {
+		f, err := Compile(tc.format)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.format, err)
+		}
+		if got := string(f.Append(nil, r)); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.format, got, tc.want)
+		}
+	}
+	j, err := CompileJSON(map[string]string{"n": "%DYNAMIC_METADATA(envoy.lb:n)%", "t": "%DYNAMIC_METADATA(envoy.lb:tier)%"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(j.Append(nil, r)); got != `{"n":3.5,"t":"gold"}`+"\n" {
+		t.Fatalf("json: %s", got)
+	}
+	if _, err := Compile("%DYNAMIC_METADATA()%"); err == nil {
+		t.Fatal("empty namespace accepted")
+	}
+}

@@ -48,6 +48,12 @@ func (j *JSONFormat) Append(dst []byte, r *Record) []byte {
 				dst = append(dst, "null"...)
 			case f.parts[0].numeric:
 				dst = append(dst, v...)
+			case f.parts[0].op == "DYNAMIC_METADATA":
+				// Envoy keeps the value's type: numbers, booleans and
+				// structs as JSON, strings quoted.
+				mv, _ := r.metadata(&f.parts[0])
+				b, _ := json.Marshal(mv)
+				dst = append(dst, b...)
 			default:
 				b, _ := json.Marshal(v)
 				dst = append(dst, b...)

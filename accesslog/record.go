@@ -1,6 +1,7 @@
 package accesslog
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"strconv"
@@ -31,6 +32,9 @@ type Record struct {
 	ConnectionID   uint64
 	ReqDuration    time.Duration // until the request's last byte; <0 unknown
 	RespDuration   time.Duration // until the response's first byte; <0 unknown
+	// Metadata is the request's dynamic metadata by namespace and key
+	// (%DYNAMIC_METADATA%); nil when none.
+	Metadata map[string]map[string]any
 }
 
 var hostname, _ = os.Hostname()
@@ -106,8 +110,41 @@ func (r *Record) raw(p *part) (string, bool) {
 		return header(r.RespTrailer, p.arg, p.alt)
 	case "GRPC_STATUS":
 		return r.grpcStatus(p.arg)
+	case "DYNAMIC_METADATA":
+		v, ok := r.metadata(p)
+		if !ok {
+			return "", false
+		}
+		if s, isStr := v.(string); isStr {
+			return s, true
+		}
+		b, err := json.Marshal(v)
+		return string(b), err == nil
 	}
 	return "", false
+}
+
+// metadata looks up NAMESPACE:KEY:... in the request's dynamic metadata;
+// without a key it is the whole namespace.
+func (r *Record) metadata(p *part) (any, bool) {
+	kv, ok := r.Metadata[p.arg]
+	if !ok {
+		return nil, false
+	}
+	if p.alt == "" {
+		return kv, true
+	}
+	var cur any = kv
+	for _, k := range strings.Split(p.alt, ":") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[k]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
 }
 
 // reqHeader reads a request header, HTTP/2 pseudo-headers included.

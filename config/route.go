@@ -36,6 +36,8 @@ type VirtualHost struct {
 	ResponseHeadersToRemove []string            `yaml:"response_headers_to_remove" json:"response_headers_to_remove,omitempty"`
 	RetryPolicy             *RetryPolicy        `yaml:"retry_policy" json:"retry_policy,omitempty"`
 	TypedPerFilterConfig    map[string]any      `yaml:"typed_per_filter_config" json:"typed_per_filter_config,omitempty"`
+	// RateLimits apply to the routes that have none of their own.
+	RateLimits []RateLimit `yaml:"rate_limits" json:"rate_limits,omitempty"`
 }
 
 // Route is Envoy's envoy.config.route.v3.Route: a match and exactly one of

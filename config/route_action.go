@@ -33,6 +33,8 @@ type RouteAction struct {
 	HashPolicy            []HashPolicy       `yaml:"hash_policy" json:"hash_policy,omitempty"`
 	// UpgradeConfigs enables upgrades per route (route_upgrade.go).
 	UpgradeConfigs []UpgradeConfig `yaml:"upgrade_configs" json:"upgrade_configs,omitempty"`
+	// RateLimits build the descriptors of the ratelimit filters.
+	RateLimits []RateLimit `yaml:"rate_limits" json:"rate_limits,omitempty"`
 }
 
 // MaxStreamDuration is Envoy's RouteAction.MaxStreamDuration.

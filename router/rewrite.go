@@ -55,6 +55,10 @@ func (r *Route) rewritePath(path, prefix string, re *regexp.Regexp, sub string) 
 	return path, false
 }
 
+// EnvoySubstitution turns an Envoy RegexMatchAndSubstitute substitution
+// (\1 group references) into Go's Regexp.ReplaceAllString form.
+func EnvoySubstitution(s string) string { return envoySub(s) }
+
 // envoySub turns Envoy's \1 group references into Go's ${1}.
 func envoySub(s string) string {
 	if !strings.Contains(s, `\`) && !strings.Contains(s, "$") {

@@ -56,6 +56,7 @@ type Route struct {
 	order         [3]*mutations // route, vhost, config, in application order
 	isRouteAction bool
 	connect       bool // upgrade_configs enable CONNECT
+	rateLimits    []rateLimit
 }
 
 type weightedCluster struct {
@@ -94,6 +95,7 @@ func compileRoute(t *Table, vh *vhost, rc *config.Route, path string, errs *conf
 func compileAction(r *Route, a *config.RouteAction, path string, errs *config.Errors) {
 	r.isRouteAction = true
 	r.cluster = a.Cluster
+	r.rateLimits = compileRateLimits(a.RateLimits)
 	if a.ClusterHeader != "" {
 		r.clusterHeader = http.CanonicalHeaderKey(a.ClusterHeader)
 	}

@@ -37,6 +37,9 @@ type vhost struct {
 	mut       mutations
 	retry     *RetryPolicy
 	perFilter map[string]any
+	// rateLimits apply to the routes without their own (Envoy's default
+	// vh_rate_limits: OVERRIDE).
+	rateLimits []rateLimit
 }
 
 // Compile builds the table for rc, which must have passed validation (the
@@ -58,7 +61,8 @@ func Compile(rc *config.RouteConfiguration) (*Table, error) {
 	for i := range rc.VirtualHosts {
 		vc := &rc.VirtualHosts[i]
 		vp := config.Index("virtual_hosts", i)
-		vh := &vhost{name: vc.Name, mut: compileMutations(vc.Mutations()), perFilter: vc.TypedPerFilterConfig}
+		vh := &vhost{name: vc.Name, mut: compileMutations(vc.Mutations()), perFilter: vc.TypedPerFilterConfig,
+			rateLimits: compileRateLimits(vc.RateLimits)}
 		if vc.RetryPolicy != nil {
 			vh.retry = compileRetry(vc.RetryPolicy)
 		}

@@ -122,8 +122,13 @@ func docGroups() []docGroup {
 		{"HTTP connection manager", httpSpecs},
 		{"HTTP filters", httpFilterSpecs},
 		{"HTTP filters: gRPC", append(append([]message(nil), grpcHTTPSpecs...), grpcBridgeSpecs...)},
+		{"HTTP filters: ext_authz", extAuthzSpecs},
+		{"HTTP filters: global rate limit", rateLimitSpecs},
+		{"HTTP filters: header_to_metadata", headerMetaSpecs},
+		{"HTTP filters: brotli", brotliSpecs},
+		{"HTTP filters: rbac per route", rbacRouteSpecs},
 		{"HTTP egress (CONNECT, dynamic forward proxy)", egressSpecs},
 		{"Dynamic resources (xDS, config/xds)", xdsSpecs},
-		{"Control-plane rate limit", rateLimitSpecs},
+		{"Control-plane rate limit", xdsRateLimitSpecs},
 	}
 }

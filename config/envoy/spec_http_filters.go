@@ -127,6 +127,8 @@ func compressorFilter(t *translator, m protoreflect.Message, env, slu string) an
 	return withLibrary(t, m, env, slu, "compressor_library", map[protoreflect.FullName]string{
 		"envoy.extensions.compression.gzip.compressor.v3.Gzip": "gzip",
 		"envoy.extensions.compression.zstd.compressor.v3.Zstd": "zstd",
+
+		"envoy.extensions.compression.brotli.compressor.v3.Brotli": "brotli", // spec_http_brotli.go
 	})
 }
 
@@ -134,6 +136,8 @@ func compressorFilter(t *translator, m protoreflect.Message, env, slu string) an
 func decompressorFilter(t *translator, m protoreflect.Message, env, slu string) any {
 	return withLibrary(t, m, env, slu, "decompressor_library", map[protoreflect.FullName]string{
 		"envoy.extensions.compression.gzip.decompressor.v3.Gzip": "gzip",
+
+		"envoy.extensions.compression.brotli.decompressor.v3.Brotli": "brotli", // spec_http_brotli.go
 	})
 }
 

@@ -21,12 +21,12 @@ var xdsSpecs = []message{
 		ignored("request_timeout", "used by REST only"),
 	}},
 	{name: "envoy.config.core.v3.GrpcService", fields: []field{
-		own("envoy_grpc", "a static cluster of the bootstrap, plain TCP"),
-		ignored("timeout", "streams have no deadline"),
+		okNote("envoy_grpc", "a cluster (xDS: a static cluster of the bootstrap, plain TCP)"),
+		okNote("timeout", "each call's deadline (ext_authz, ratelimit); xDS streams have none"),
 	}},
 	{name: "envoy.config.core.v3.GrpcService.EnvoyGrpc", fields: []field{
-		own("cluster_name", ""), own("authority", "the :authority of the streams"),
-		own("max_receive_message_length", "a larger response ends the stream; 0 (Envoy's unlimited) is 1 GiB in sluice"),
+		ok("cluster_name"), okNote("authority", "the :authority of the calls"),
+		okNote("max_receive_message_length", "a larger response ends the call; 0 (Envoy's unlimited) is 1 GiB for xDS, 4 MiB for filters"),
 	}},
 	{name: "envoy.config.cluster.v3.Cluster.EdsClusterConfig", fields: []field{
 		own("eds_config", "ads or api_config_source (the same management cluster as CDS), or path_config_source"),

@@ -37,4 +37,8 @@ import (
 	// HTTP grpc_web and grpc_http1_bridge.
 	_ "github.com/sluice-proxy/sluice/filters/http/grpchttp1bridge"
 	_ "github.com/sluice-proxy/sluice/filters/http/grpcweb"
+	// HTTP ext_authz, the global ratelimit and header_to_metadata.
+	_ "github.com/sluice-proxy/sluice/filters/http/extauthz"
+	_ "github.com/sluice-proxy/sluice/filters/http/headertometadata"
+	_ "github.com/sluice-proxy/sluice/filters/http/ratelimit"
 )

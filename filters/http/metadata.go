@@ -12,9 +12,17 @@ type metadataKey struct{}
 
 // WithMetadata returns ctx whose metadata has value under namespace and
 // key; the metadata of ctx is copied, never changed, so it is safe to
-// share.
+// share. The request's Stream keeps the result for the access log.
 func WithMetadata(ctx context.Context, namespace, key string, value any) context.Context {
-	old := MetadataFromContext(ctx)
+	md := with(MetadataFromContext(ctx), namespace, key, value)
+	if st := FromContext(ctx); st != nil {
+		st.md.Store(&md)
+	}
+	return context.WithValue(ctx, metadataKey{}, md)
+}
+
+// with returns a copy of old with value under namespace and key.
+func with(old Metadata, namespace, key string, value any) Metadata {
 	md := make(Metadata, len(old)+1)
 	for ns, kv := range old {
 		md[ns] = kv
@@ -25,7 +33,7 @@ func WithMetadata(ctx context.Context, namespace, key string, value any) context
 	}
 	kv[key] = value
 	md[namespace] = kv
-	return context.WithValue(ctx, metadataKey{}, md)
+	return md
 }
 
 // MetadataFromContext returns the request's metadata (nil when none).

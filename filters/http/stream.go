@@ -2,6 +2,7 @@ package httpfilter
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 )
@@ -33,9 +34,12 @@ const (
 	UpstreamProtocolError                     // UPE
 	DurationTimeout                           // DT
 	DNSResolutionFailure                      // DF
+	RateLimited                               // RL
+	ExtAuthzDenied                            // UAEX (unauthorized external service)
+	RateLimitServiceError                     // RLSE
 )
 
-var flagNames = []string{"NR", "UH", "UF", "UT", "UO", "UR", "DC", "SI", "NC", "DPE", "UPE", "DT", "DF"}
+var flagNames = []string{"NR", "UH", "UF", "UT", "UO", "UR", "DC", "SI", "NC", "DPE", "UPE", "DT", "DF", "RL", "UAEX", "RLSE"}
 
 // Stream is the state of one request shared by the connection manager and
 // the filters; FromContext finds it. Fields are written by the goroutine
@@ -47,7 +51,38 @@ type Stream struct {
 	Route        Route
 	Cluster      string
 	UpstreamHost string
-	flags        atomic.Uint32
+	// ClientAddr is Envoy's downstream remote address: the trusted client
+	// from x-forwarded-for (xff_num_trusted_hops from its right end), else
+	// the connection's peer. rbac's remote_ip and the remote_address rate
+	// limit action read it; invalid outside a connection manager.
+	ClientAddr netip.Addr
+	flags      atomic.Uint32
+	md         atomic.Pointer[Metadata] // the latest, for the access log
+}
+
+// Metadata returns the request's dynamic metadata as the filters last left
+// it (request and response side), for the access log; nil when none.
+func (s *Stream) Metadata() Metadata {
+	if p := s.md.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// SetMetadata adds value under namespace and key; the response side of a
+// filter uses it (the request's context is no longer passed on there).
+func (s *Stream) SetMetadata(namespace, key string, value any) {
+	for {
+		old := s.md.Load()
+		var cur Metadata
+		if old != nil {
+			cur = *old
+		}
+		md := with(cur, namespace, key, value)
+		if s.md.CompareAndSwap(old, &md) {
+			return
+		}
+	}
 }
 
 // SetFlag adds a response flag.

@@ -171,7 +171,16 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 	}
 }
 
-// ClusterRefs names the clusters the routes use, for the loader's check.
+// ClusterRefs names the clusters the routes use, and those HTTP filters
+// name (ext_authz's and ratelimit's services), for the loader's check.
 func (c *Config) ClusterRefs(path string) []config.ClusterRef {
-	return clusterRefs(&c.RouteConfig, config.Join(path, "route_config"))
+	refs := clusterRefs(&c.RouteConfig, config.Join(path, "route_config"))
+	for i, f := range c.HTTPFilters {
+		if r, ok := f.Config.(interface {
+			ClusterRefs(string) []config.ClusterRef
+		}); ok {
+			refs = append(refs, r.ClusterRefs(config.Join(config.Index(config.Join(path, "http_filters"), i), f.Name))...)
+		}
+	}
+	return refs
 }

@@ -69,6 +69,9 @@ type Manager struct {
 	logs     []accessLogger
 	router   RouterConfig
 	h2srv    h2server
+	// closers are the built HTTP filters holding resources (ext_authz's
+	// and ratelimit's service connections), closed with the manager.
+	closers []filters.Closer
 }
 
 type accessLogger struct {
@@ -119,7 +122,11 @@ func New(cfg *Config, env *filters.Env) (*Manager, error) {
 		}
 		f, err := fac.Build(spec.Config, fenv)
 		if err != nil {
+			m.closeFilters()
 			return nil, fmt.Errorf("http_filters[%d] %s: %w", i, spec.Name, err)
+		}
+		if c, ok := f.(filters.Closer); ok {
+			m.closers = append(m.closers, c)
 		}
 		fs = append(fs, f)
 	}
@@ -161,12 +168,24 @@ func newAccessLogger(a AccessLog) (accessLogger, error) {
 // Close closes the filter's upgrade transports, and its upstream pools
 // when they are its own rather than the server's.
 func (m *Manager) Close() error {
+	m.closeFilters()
 	m.upgrades.close()
 	m.forwards.close()
 	if !m.ownPools {
 		return nil
 	}
 	return m.pools.Close()
+}
+
+// closeFilters closes the HTTP filters that hold resources; their errors
+// are logged (the manager's own close matters more).
+func (m *Manager) closeFilters() {
+	for _, c := range m.closers {
+		if err := c.Close(); err != nil {
+			m.log.Warn("http filter close", "err", err)
+		}
+	}
+	m.closers = nil
 }
 
 // Serve speaks HTTP on c until the client leaves, an idle timeout fires or

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -214,27 +215,41 @@ func (m *Manager) prepare(w *stream, r *http.Request, s *filters.Session) bool {
 
 // forwardedFor appends the peer to x-forwarded-for at the edge
 // (use_remote_address) and records the trusted client address in
-// x-envoy-external-address, as Envoy does.
+// x-envoy-external-address, as Envoy does. Either way the stream gets the
+// client address the filters see as the downstream remote address.
 func (m *Manager) forwardedFor(r *http.Request, s *filters.Session) {
+	peer := s.Remote.Addr().Unmap()
+	client := peer
+	defer func() {
+		if st := httpfilter.FromContext(r.Context()); st != nil {
+			st.ClientAddr = client
+		}
+	}()
+	n := int(m.cfg.XffNumTrustedHops)
 	if !m.cfg.UseRemoteAddress {
+		// Envoy: without use_remote_address the client is the XFF entry
+		// n from the right, when there is one.
+		if parts := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ","); len(parts) > n {
+			if ip, err := netip.ParseAddr(strings.TrimSpace(parts[len(parts)-1-n])); err == nil {
+				client = ip.Unmap()
+			}
+		}
 		return
 	}
-	peer := s.Remote.Addr().String()
 	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-		r.Header.Set("X-Forwarded-For", strings.Join(xff, ",")+","+peer)
+		r.Header.Set("X-Forwarded-For", strings.Join(xff, ",")+","+peer.String())
 	} else {
-		r.Header.Set("X-Forwarded-For", peer)
+		r.Header.Set("X-Forwarded-For", peer.String())
 	}
-	client := peer
-	if n := int(m.cfg.XffNumTrustedHops); n > 0 {
+	if n > 0 {
 		parts := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
 		if i := len(parts) - 1 - n; i >= 0 {
-			if ip := net.ParseIP(strings.TrimSpace(parts[i])); ip != nil {
-				client = ip.String()
+			if ip, err := netip.ParseAddr(strings.TrimSpace(parts[i])); err == nil {
+				client = ip.Unmap()
 			}
 		}
 	}
-	r.Header.Set("X-Envoy-External-Address", client)
+	r.Header.Set("X-Envoy-External-Address", client.String())
 }
 
 // uuid4 returns a random (version 4) UUID, Envoy's x-request-id shape.
@@ -263,7 +278,7 @@ func (m *Manager) writeAccess(w *stream, r *http.Request, s *filters.Session, bo
 		Flags: w.st.Flags().String(), BytesReceived: body.n, BytesSent: w.sent,
 		UpstreamHost: w.st.UpstreamHost, Cluster: w.st.Cluster,
 		DownstreamAddr: s.Remote.String(), LocalAddr: s.Local.String(), ServerName: s.SNI,
-		ConnectionID: s.ID, ReqDuration: body.done, RespDuration: w.firstByte,
+		ConnectionID: s.ID, ReqDuration: body.done, RespDuration: w.firstByte, Metadata: w.st.Metadata(),
 	}
 	if rec.Flags == "-" {
 		rec.Flags = ""

@@ -46,6 +46,8 @@ type Verdict struct {
 	Policy string
 	// Shadowed is false without shadow rules; ShadowAllowed their answer.
 	Shadowed, ShadowAllowed bool
+	// ShadowPolicy is the first matching shadow policy ("" for none).
+	ShadowPolicy string
 }
 
 // Check judges a request: the connection facts come from the request
@@ -55,6 +57,11 @@ func (h *HTTP) Check(r *http.Request) Verdict {
 	s := &filters.Session{TLS: r.TLS}
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		s.Remote = ap
+	}
+	// remote_ip is Envoy's downstream remote address (the trusted client
+	// of x-forwarded-for); direct_remote_ip stays the connection's peer.
+	if st := httpfilter.FromContext(r.Context()); st != nil && st.ClientAddr.IsValid() && st.ClientAddr != s.Remote.Addr().Unmap() {
+		s.DirectRemote, s.Remote = s.Remote, netip.AddrPortFrom(st.ClientAddr, 0)
 	}
 	if la, ok := r.Context().Value(http.LocalAddrContextKey).(interface{ String() string }); ok {
 		if ap, err := netip.ParseAddrPort(la.String()); err == nil {
@@ -67,7 +74,8 @@ func (h *HTTP) Check(r *http.Request) Verdict {
 	f := &facts{s: s, http: r, md: httpfilter.MetadataFromContext(r.Context())}
 	var v Verdict
 	if h.shadow != nil {
-		v.Shadowed, v.ShadowAllowed = true, h.shadow.decide(f).allowed
+		d := h.shadow.decide(f)
+		v.Shadowed, v.ShadowAllowed, v.ShadowPolicy = true, d.allowed, d.policy
 	}
 	if h.rules != nil {
 		d := h.rules.decide(f)

@@ -33,7 +33,7 @@ func init() {
 type Filter struct {
 	cfg      *Config
 	rd       *ResponseDirection
-	coding   string // gzip or zstd: the Content-Encoding and stat prefix
+	coding   string // gzip, zstd or br: the Content-Encoding (and stat prefix)
 	enabled  bool
 	minLen   int64
 	types    []string
@@ -72,6 +72,9 @@ func New(c *Config, env *httpfilter.Env) *Filter {
 	f.perRoute.NewConfig = func() any { return &PerRoute{} }
 	f.perRoute.Build = func(cfg any) (*PerRoute, error) { return cfg.(*PerRoute), nil }
 	libPrefix := f.coding
+	if f.coding == "br" {
+		libPrefix = "brotli" // Envoy's brotli stat prefix
+	}
 	sc := env.Stats.Sub("compressor").Sub(c.CompressorLibrary.Name).Sub(libPrefix)
 	if c.ResponseDirectionConfig != nil {
 		sc = sc.Sub("response")

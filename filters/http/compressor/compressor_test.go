@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/sluice-proxy/sluice/config"
@@ -147,7 +148,9 @@ func TestCurlCompressed(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ filter, want string }{
-		{`{compressor_library: {name: x}}`, "exactly one library is required: gzip or zstd"},
+		{`{compressor_library: {name: x}}`, "exactly one library is required: gzip, zstd or brotli"},
+		{`{compressor_library: {name: x, brotli: {quality: 12}}}`, "brotli.quality: must be within [0, 11]"},
+		{`{compressor_library: {name: x, brotli: {window_bits: 9}}}`, "brotli.window_bits: must be within [10, 24]"},
 		{`{compressor_library: {name: x, zstd: {compression_level: 23}}}`, "zstd.compression_level: must be within [1, 22]"},
 		{`{compressor_library: {gzip: {}}}`, "compressor_library.name: required"},
 		{`{compressor_library: {name: x, gzip: {compression_level: LEVEL_11}}}`, `unknown level "LEVEL_11"`},
@@ -184,6 +187,33 @@ func TestZstd(t *testing.T) {
 	if s.Counter("http.ingress.compressor.z.zstd.response.compressed") != 1 || s.Counter("http.ingress.compressor.z.zstd.response.header_not_valid") != 1 {
 		t.Fatalf("stats: compressed %d header_not_valid %d", s.Counter("http.ingress.compressor.z.zstd.response.compressed"),
 			s.Counter("http.ingress.compressor.z.zstd.response.header_not_valid"))
+	}
+}
+
+// The brotli library: curl's libbrotli (Google's C decoder) reads what
+// sluice sends, and a client without br is not served brotli.
+func TestBrotli(t *testing.T) {
+	u := startUpstream(t)
+	s := sluicetest.Start(t, cfgYAML(strings.TrimPrefix(u.URL, "http://"),
+		`{compressor_library: {name: b, brotli: {quality: 5, window_bits: 20}}, response_direction_config: {}}`))
+	url := "http://" + s.Addr("l") + "/text"
+	resp, body := get(t, url, "gzip;q=0.5, br")
+	if resp.Header.Get("Content-Encoding") != "br" || len(body) >= len(bigText) {
+		t.Fatalf("headers: %v, %d bytes", resp.Header, len(body))
+	}
+	plain, err := io.ReadAll(brotli.NewReader(bytes.NewReader(body)))
+	if err != nil || string(plain) != bigText {
+		t.Fatalf("decoded %d bytes: %v", len(plain), err)
+	}
+	out, err := exec.Command("curl", "-s", "-H", "Accept-Encoding: br", "--compressed", url).Output()
+	if err != nil || string(out) != bigText {
+		t.Fatalf("curl: %v, %d bytes", err, len(out))
+	}
+	if resp, _ := get(t, url, "gzip"); resp.Header.Get("Content-Encoding") != "" {
+		t.Fatalf("gzip-only client got %q", resp.Header.Get("Content-Encoding"))
+	}
+	if got := s.Counter("http.ingress.compressor.b.brotli.response.compressed"); got != 2 {
+		t.Fatalf("compressed = %d", got)
 	}
 }
 

@@ -25,6 +25,17 @@ type Library struct {
 	Gzip *Gzip `yaml:"gzip" json:"gzip,omitempty"`
 	// Zstd is envoy.extensions.compression.zstd.compressor.v3.Zstd.
 	Zstd *Zstd `yaml:"zstd" json:"zstd,omitempty"`
+	// Brotli is envoy.extensions.compression.brotli.compressor.v3.Brotli.
+	Brotli *Brotli `yaml:"brotli" json:"brotli,omitempty"`
+}
+
+// Brotli is Envoy's brotli compressor config, served by
+// github.com/andybalholm/brotli (a pure-Go port of Google's encoder):
+// quality (0-11, Envoy's default 3) and window_bits (10-24, default 18)
+// are honoured; its other knobs have no counterpart there.
+type Brotli struct {
+	Quality    *uint32 `yaml:"quality" json:"quality,omitempty"`
+	WindowBits *uint32 `yaml:"window_bits" json:"window_bits,omitempty"`
 }
 
 // Zstd is Envoy's zstd compressor config, served by
@@ -94,9 +105,24 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 	if c.CompressorLibrary.Name == "" {
 		errs.Add(config.Join(p, "name"), "required")
 	}
-	g, z := c.CompressorLibrary.Gzip, c.CompressorLibrary.Zstd
-	if (g == nil) == (z == nil) {
-		errs.Add(p, "exactly one library is required: gzip or zstd")
+	g, z, b := c.CompressorLibrary.Gzip, c.CompressorLibrary.Zstd, c.CompressorLibrary.Brotli
+	n := 0
+	for _, set := range []bool{g != nil, z != nil, b != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		errs.Add(p, "exactly one library is required: gzip, zstd or brotli")
+		return
+	}
+	if b != nil {
+		if b.Quality != nil && *b.Quality > 11 {
+			errs.Add(config.Join(p, "brotli.quality"), "must be within [0, 11]")
+		}
+		if b.WindowBits != nil && (*b.WindowBits < 10 || *b.WindowBits > 24) {
+			errs.Add(config.Join(p, "brotli.window_bits"), "must be within [10, 24]")
+		}
 		return
 	}
 	if z != nil {

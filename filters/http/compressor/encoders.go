@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"io"
 
+	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -19,6 +20,16 @@ type encoder interface {
 // newEncoders returns the library's Content-Encoding token and a
 // constructor for its writers. The config was validated.
 func newEncoders(l *Library) (coding string, mk func() any) {
+	if b := l.Brotli; b != nil {
+		opts := brotli.WriterOptions{Quality: 3, LGWin: 18}
+		if b.Quality != nil {
+			opts.Quality = int(*b.Quality)
+		}
+		if b.WindowBits != nil {
+			opts.LGWin = int(*b.WindowBits)
+		}
+		return "br", func() any { return brotli.NewWriterOptions(io.Discard, opts) }
+	}
 	if z := l.Zstd; z != nil {
 		level := uint32(3)
 		if z.CompressionLevel != nil {
@@ -45,4 +56,5 @@ func newEncoders(l *Library) (coding string, mk func() any) {
 var (
 	_ encoder = (*gzip.Writer)(nil)
 	_ encoder = (*zstd.Encoder)(nil)
+	_ encoder = (*brotli.Writer)(nil)
 )

@@ -87,3 +87,24 @@ func TestEnvoyZstd(t *testing.T) {
 		t.Fatalf("not zstd: %v", resp.Header)
 	}
 }
+
+// Envoy's brotli library through the loader.
+func TestEnvoyBrotli(t *testing.T) {
+	u := startUpstream(t)
+	host, port, _ := net.SplitHostPort(u.Listener.Addr().String())
+	y := fmt.Sprintf(envoyBootstrap, host, port)
+	y = strings.Replace(y, `"@type": type.googleapis.com/envoy.extensions.compression.gzip.compressor.v3.Gzip
+                  memory_level: 3
+                  window_bits: 10
+                  compression_level: BEST_COMPRESSION`, `"@type": type.googleapis.com/envoy.extensions.compression.brotli.compressor.v3.Brotli
+                  quality: 9
+                  window_bits: 22`, 1)
+	y = strings.Replace(y, "disable_on_etag_header: true", "disable_on_etag_header: false", 1)
+	s := sluicetest.StartEnvoy(t, y)
+	if resp, _ := get(t, "http://"+s.Addr("l")+"/text", "br"); resp.Header.Get("Content-Encoding") != "br" {
+		t.Fatalf("not br: %v", resp.Header)
+	}
+	if got := s.Counter("http.ingress.compressor.text_optimized.brotli.response.compressed"); got != 1 {
+		t.Fatalf("compressed = %d", got)
+	}
+}

@@ -1,8 +1,9 @@
 // Package decompressor is Envoy's decompressor filter
-// (envoy.filters.http.decompressor) with the gzip library: gzip request
-// bodies are inflated before they go upstream and gzip responses before
-// they go to the client, both streamed through compress/gzip so that memory
-// does not grow with the body.
+// (envoy.filters.http.decompressor) with the gzip or brotli library: gzip
+// (br) request bodies are inflated before they go upstream and responses
+// before they go to the client, both streamed through compress/gzip (or
+// github.com/andybalholm/brotli) so that memory does not grow with the
+// body.
 package decompressor
 
 import (
@@ -10,6 +11,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/andybalholm/brotli"
 
 	"github.com/sluice-proxy/sluice/config"
 	httpfilter "github.com/sluice-proxy/sluice/filters/http"
@@ -37,6 +40,9 @@ type Library struct {
 	// Gzip is envoy.extensions.compression.gzip.decompressor.v3.Gzip; its
 	// window_bits and chunk_size do not apply to Go's inflater.
 	Gzip *struct{} `yaml:"gzip" json:"gzip,omitempty"`
+	// Brotli is envoy.extensions.compression.brotli.decompressor.v3.Brotli;
+	// its knobs do not apply to the streaming decoder either.
+	Brotli *struct{} `yaml:"brotli" json:"brotli,omitempty"`
 }
 
 // Request is Envoy's RequestDirectionConfig.
@@ -72,8 +78,8 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 	if c.DecompressorLibrary.Name == "" {
 		errs.Add(config.Join(p, "name"), "required")
 	}
-	if c.DecompressorLibrary.Gzip == nil {
-		errs.Add(p, "a gzip library is required (the only one sluice has)")
+	if (c.DecompressorLibrary.Gzip == nil) == (c.DecompressorLibrary.Brotli == nil) {
+		errs.Add(p, "exactly one library is required: gzip or brotli")
 	}
 }
 
@@ -90,6 +96,7 @@ func init() {
 // Filter is a built decompressor filter.
 type Filter struct {
 	cfg     *Config
+	coding  string // gzip or br: the Content-Encoding undone
 	req, rs dirStats
 }
 
@@ -104,10 +111,14 @@ func newDirStats(sc *stats.Scope) dirStats {
 }
 
 // New builds the filter; stats are
-// http.<stat_prefix>.decompressor.<library name>.gzip.{request,response}.*.
+// http.<stat_prefix>.decompressor.<library name>.{gzip,brotli}.{request,response}.*.
 func New(c *Config, env *httpfilter.Env) *Filter {
-	sc := env.Stats.Sub("decompressor").Sub(c.DecompressorLibrary.Name).Sub("gzip")
-	return &Filter{cfg: c, req: newDirStats(sc.Sub("request")), rs: newDirStats(sc.Sub("response"))}
+	coding, lib := "gzip", "gzip"
+	if c.DecompressorLibrary.Brotli != nil {
+		coding, lib = "br", "brotli"
+	}
+	sc := env.Stats.Sub("decompressor").Sub(c.DecompressorLibrary.Name).Sub(lib)
+	return &Filter{cfg: c, coding: coding, req: newDirStats(sc.Sub("request")), rs: newDirStats(sc.Sub("response"))}
 }
 
 // Wrap implements httpfilter.Filter.
@@ -115,12 +126,12 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := f.cfg.RequestDirectionConfig
 		if rc.CommonConfig.on() && r.Body != nil && r.Body != http.NoBody {
-			if rest, ok := gzipLast(r.Header, rc.CommonConfig); ok {
+			if rest, ok := lastCoding(r.Header, rc.CommonConfig, f.coding); ok {
 				f.req.decompressed.Inc()
 				setEncoding(r.Header, rest)
 				r.Header.Del("Content-Length")
 				r.ContentLength = -1
-				r.Body = &inflater{src: r.Body, st: &f.req}
+				r.Body = &inflater{src: r.Body, st: &f.req, brotli: f.coding == "br"}
 			} else {
 				f.req.notDecompressed.Inc()
 			}
@@ -131,9 +142,9 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 		}
 		if rc.AdvertiseAcceptEncoding == nil || *rc.AdvertiseAcceptEncoding {
 			if ae := r.Header.Get("Accept-Encoding"); ae == "" {
-				r.Header.Set("Accept-Encoding", "gzip")
-			} else if !strings.Contains(strings.ToLower(ae), "gzip") {
-				r.Header.Set("Accept-Encoding", ae+", gzip")
+				r.Header.Set("Accept-Encoding", f.coding)
+			} else if !strings.Contains(strings.ToLower(ae), f.coding) {
+				r.Header.Set("Accept-Encoding", ae+", "+f.coding)
 			}
 		}
 		dw := &responseWriter{ResponseWriter: w, f: f}
@@ -142,15 +153,15 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 	})
 }
 
-// gzipLast reports whether gzip is the last coding applied (the first to
+// lastCoding reports whether coding is the last one applied (the first to
 // undo), and the Content-Encoding left once it is undone.
-func gzipLast(h http.Header, c Common) (rest string, ok bool) {
+func lastCoding(h http.Header, c Common, coding string) (rest string, ok bool) {
 	ce := h.Get("Content-Encoding")
 	if ce == "" || (!c.IgnoreNoTransformHeader && strings.Contains(strings.ToLower(h.Get("Cache-Control")), "no-transform")) {
 		return "", false
 	}
 	i := strings.LastIndexByte(ce, ',')
-	if !strings.EqualFold(strings.TrimSpace(ce[i+1:]), "gzip") {
+	if !strings.EqualFold(strings.TrimSpace(ce[i+1:]), coding) {
 		return "", false
 	}
 	if i < 0 {
@@ -167,13 +178,15 @@ func setEncoding(h http.Header, rest string) {
 	}
 }
 
-// inflater reads a gzip stream as its plain bytes, counting both.
+// inflater reads a gzip (or brotli) stream as its plain bytes, counting
+// both.
 type inflater struct {
-	src io.ReadCloser
-	cnt countReader
-	zr  *gzip.Reader
-	st  *dirStats
-	err error
+	src    io.ReadCloser
+	cnt    countReader
+	zr     io.Reader
+	brotli bool
+	st     *dirStats
+	err    error
 }
 
 type countReader struct {
@@ -193,12 +206,16 @@ func (z *inflater) Read(p []byte) (int, error) {
 	}
 	if z.zr == nil {
 		z.cnt.r = z.src
-		zr, err := gzip.NewReader(&z.cnt)
-		if err != nil {
-			z.err = err
-			return 0, err
+		if z.brotli {
+			z.zr = brotli.NewReader(&z.cnt)
+		} else {
+			zr, err := gzip.NewReader(&z.cnt)
+			if err != nil {
+				z.err = err
+				return 0, err
+			}
+			z.zr = zr
 		}
-		z.zr = zr
 	}
 	n, err := z.zr.Read(p)
 	z.st.uncompressedBytes.Add(uint64(n))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -51,7 +52,11 @@ func startUpstream(t *testing.T) *httptest.Server {
 }
 
 func start(t *testing.T, u *httptest.Server) *sluicetest.Sluice {
-	return sluicetest.Start(t, fmt.Sprintf(`
+	return sluicetest.Start(t, startConfig(u))
+}
+
+func startConfig(u *httptest.Server) string {
+	return fmt.Sprintf(`
 listeners:
   - name: l
     address: 127.0.0.1:0
@@ -67,7 +72,7 @@ clusters:
   - name: c
     connect_timeout: 1s
     endpoints: ["%s"]
-`, strings.TrimPrefix(u.URL, "http://")))
+`, strings.TrimPrefix(u.URL, "http://"))
 }
 
 func do(t *testing.T, req *http.Request) (int, http.Header, string) {
@@ -107,6 +112,40 @@ func TestRequestAndResponse(t *testing.T) {
 	}
 }
 
+// TestBrotli: a body compressed by brotli(1) (Google's encoder) reaches
+// the upstream inflated, br is advertised upstream, and a br response from
+// the upstream reaches the client inflated.
+func TestBrotli(t *testing.T) {
+	br, err := exec.Command("sh", "-c", "printf %s \"$0\" | brotli -c", text).Output()
+	if err != nil {
+		t.Fatalf("brotli(1): %v", err)
+	}
+	u := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/br" {
+			w.Header().Set("Content-Encoding", "br")
+			w.Write(br)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "ce=%q ae=%q match=%v", r.Header.Get("Content-Encoding"), r.Header.Get("Accept-Encoding"), string(b) == text)
+	}))
+	defer u.Close()
+	s := sluicetest.Start(t, strings.Replace(startConfig(u), "gzip: {}", "brotli: {}", 1))
+	base := "http://" + s.Addr("l")
+	req, _ := http.NewRequest("POST", base+"/echo", bytes.NewReader(br))
+	req.Header.Set("Content-Encoding", "br")
+	if code, _, body := do(t, req); code != 200 || body != `ce="" ae="br" match=true` {
+		t.Fatalf("request: %d %q", code, body)
+	}
+	req, _ = http.NewRequest("GET", base+"/br", nil)
+	if code, h, body := do(t, req); code != 200 || body != text || h.Get("Content-Encoding") != "" {
+		t.Fatalf("response: %d %v, %d bytes", code, h, len(body))
+	}
+	if got := s.Counter("http.ingress.decompressor.basic.brotli.response.decompressed"); got != 1 {
+		t.Fatalf("response.decompressed = %d", got)
+	}
+}
+
 // A body that claims gzip but is not never reaches the upstream whole; the
 // connection fails, the process does not.
 func TestBadGzipUpload(t *testing.T) {
@@ -141,7 +180,7 @@ listeners:
           http_filters: [{decompressor: {decompressor_library: {name: x}}}, {router: {}}]
 clusters: [{name: c, connect_timeout: 1s, endpoints: ["127.0.0.1:1"]}]
 `))
-	if err == nil || !strings.Contains(err.Error(), "decompressor.decompressor_library: a gzip library is required") {
+	if err == nil || !strings.Contains(err.Error(), "decompressor.decompressor_library: exactly one library is required: gzip or brotli") {
 		t.Fatalf("got %v", err)
 	}
 }

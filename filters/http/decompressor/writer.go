@@ -23,7 +23,7 @@ func (d *responseWriter) WriteHeader(code int) {
 	}
 	d.wroteHeader = true
 	h := d.Header()
-	rest, ok := gzipLast(h, d.f.cfg.ResponseDirectionConfig.CommonConfig)
+	rest, ok := lastCoding(h, d.f.cfg.ResponseDirectionConfig.CommonConfig, d.f.coding)
 	if !ok {
 		d.f.rs.notDecompressed.Inc()
 		d.ResponseWriter.WriteHeader(code)
@@ -42,7 +42,7 @@ func (d *responseWriter) WriteHeader(code int) {
 // the pipe so that the writer side sees it.
 func (d *responseWriter) copy(pr *io.PipeReader) {
 	defer close(d.done)
-	z := &inflater{src: pr, st: &d.f.rs}
+	z := &inflater{src: pr, st: &d.f.rs, brotli: d.f.coding == "br"}
 	_, err := io.Copy(d.ResponseWriter, z)
 	pr.CloseWithError(err)
 }

@@ -30,6 +30,24 @@ type Config struct {
 	// EnableXRatelimitHeaders is OFF (default) or DRAFT_VERSION_03, which
 	// adds x-ratelimit-limit, -remaining and -reset to responses.
 	EnableXRatelimitHeaders string `yaml:"enable_x_ratelimit_headers" json:"enable_x_ratelimit_headers,omitempty"`
+	// Descriptors are buckets of their own for the requests whose route
+	// rate_limits (of Stage) produce the same entries; such a request
+	// takes a token from each matching bucket and from token_bucket.
+	Descriptors []Descriptor `yaml:"descriptors" json:"descriptors,omitempty"`
+	// Stage selects the routes' rate_limits of the same stage.
+	Stage uint32 `yaml:"stage" json:"stage,omitempty"`
+}
+
+// Descriptor is Envoy's envoy.extensions.common.ratelimit.v3.LocalRateLimitDescriptor.
+type Descriptor struct {
+	Entries     []Entry      `yaml:"entries" json:"entries"`
+	TokenBucket *TokenBucket `yaml:"token_bucket" json:"token_bucket"`
+}
+
+// Entry is one key and value of a descriptor.
+type Entry struct {
+	Key   string `yaml:"key" json:"key"`
+	Value string `yaml:"value" json:"value"`
 }
 
 // TokenBucket is Envoy's envoy.type.v3.TokenBucket (config.TokenBucket).
@@ -52,6 +70,18 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 	}
 	if c.Status != nil && (c.Status.Code < 400 || c.Status.Code > 599) {
 		errs.Add(config.Join(path, "status.code"), "must be a 4xx or 5xx status, got %d", c.Status.Code)
+	}
+	for i, d := range c.Descriptors {
+		dp := config.Index(config.Join(path, "descriptors"), i)
+		if len(d.Entries) == 0 {
+			errs.Add(config.Join(dp, "entries"), "at least one entry is needed")
+		}
+		if d.TokenBucket == nil {
+			errs.Add(config.Join(dp, "token_bucket"), "required")
+		}
+	}
+	if c.Stage > 10 {
+		errs.Add(config.Join(path, "stage"), "must be at most 10, got %d", c.Stage)
 	}
 	switch c.EnableXRatelimitHeaders {
 	case "", "OFF", "DRAFT_VERSION_03":

@@ -2,6 +2,8 @@
 // (envoy.filters.http.local_ratelimit): a token bucket per filter config,
 // or per route when the route's typed_per_filter_config carries its own,
 // refusing requests with 429 "local_rate_limited" when it is empty.
+// Descriptors add buckets for the requests whose route rate_limits
+// actions produce their entries.
 //
 // The bucket is internal/tokenbucket, shared with the network
 // local_ratelimit: Envoy adds tokens_per_fill at each fill_interval (not
@@ -13,12 +15,14 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/sluice-proxy/sluice/config"
 	httpfilter "github.com/sluice-proxy/sluice/filters/http"
+	"github.com/sluice-proxy/sluice/router"
 	"github.com/sluice-proxy/sluice/stats"
 )
 
@@ -61,6 +65,7 @@ func New(c *Config, env *httpfilter.Env) *Filter {
 type limiter struct {
 	cfg                                *Config
 	bucket                             *bucket
+	descs                              []descBucket
 	enabled, enforced                  fraction
 	status                             int
 	xHeaders                           bool
@@ -81,7 +86,77 @@ func newLimiter(c *Config, root *stats.Scope) *limiter {
 	if c.TokenBucket != nil {
 		l.bucket = newBucket(c.TokenBucket, time.Now)
 	}
+	for _, d := range c.Descriptors {
+		db := descBucket{b: newBucket(d.TokenBucket, time.Now)}
+		for _, e := range d.Entries {
+			db.entries = append(db.entries, router.DescriptorEntry{Key: e.Key, Value: e.Value})
+		}
+		l.descs = append(l.descs, db)
+	}
 	return l
+}
+
+// descBucket is one descriptor's bucket.
+type descBucket struct {
+	entries []router.DescriptorEntry
+	b       *bucket
+}
+
+// routeWithLimits is what descriptors need of the matched route.
+type routeWithLimits interface {
+	HasRateLimits() bool
+	RateLimitDescriptors(*http.Request, router.RateLimitRequest) [][]router.DescriptorEntry
+	Cluster(*http.Request) string
+}
+
+// matched returns the descriptor buckets the request's route descriptors
+// select, in the config's order.
+func (l *limiter) matched(r *http.Request) []*bucket {
+	if len(l.descs) == 0 {
+		return nil
+	}
+	st := httpfilter.FromContext(r.Context())
+	if st == nil || st.Route == nil {
+		return nil
+	}
+	rt, ok := st.Route.(routeWithLimits)
+	if !ok || !rt.HasRateLimits() {
+		return nil
+	}
+	in := router.RateLimitRequest{Stage: l.cfg.Stage, Cluster: rt.Cluster(r)}
+	if st.ClientAddr.IsValid() {
+		in.RemoteAddr = st.ClientAddr.String()
+	}
+	var out []*bucket
+	for _, d := range rt.RateLimitDescriptors(r, in) {
+		for i := range l.descs {
+			if slices.Equal(l.descs[i].entries, d) {
+				out = append(out, l.descs[i].b)
+			}
+		}
+	}
+	return out
+}
+
+// take takes a token from each matched descriptor bucket, then from the
+// default one, stopping at the first that is empty (as Envoy). The
+// headers' figures are the last bucket's consulted.
+func (l *limiter) take(r *http.Request) (consulted, ok bool, limit, remaining uint64, reset time.Duration) {
+	bs := l.matched(r)
+	if l.bucket != nil {
+		bs = append(bs, l.bucket)
+	}
+	if len(bs) == 0 {
+		return false, true, 0, 0, 0
+	}
+	for _, b := range bs {
+		ok, remaining, reset = b.take()
+		limit = b.b.Max()
+		if !ok {
+			return true, false, limit, remaining, reset
+		}
+	}
+	return true, true, limit, remaining, reset
 }
 
 // Wrap implements httpfilter.Filter.
@@ -95,15 +170,19 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 			http.Error(w, "local_rate_limit: bad per-route config", http.StatusInternalServerError)
 			return
 		}
-		if l.bucket == nil || !l.enabled.sample() {
+		if (l.bucket == nil && len(l.descs) == 0) || !l.enabled.sample() {
 			next.ServeHTTP(w, r)
 			return
 		}
 		l.cEnabled.Inc()
-		ok, remaining, reset := l.bucket.take()
+		consulted, ok, limit, remaining, reset := l.take(r)
+		if !consulted {
+			next.ServeHTTP(w, r)
+			return
+		}
 		if l.xHeaders {
 			h := w.Header()
-			h.Set("X-Ratelimit-Limit", strconv.FormatUint(l.bucket.b.Max(), 10))
+			h.Set("X-Ratelimit-Limit", strconv.FormatUint(limit, 10))
 			h.Set("X-Ratelimit-Remaining", strconv.FormatUint(remaining, 10))
 			h.Set("X-Ratelimit-Reset", strconv.FormatInt(int64((reset+time.Second-1)/time.Second), 10))
 		}
@@ -119,6 +198,9 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		l.cEnforced.Inc()
+		if st := httpfilter.FromContext(r.Context()); st != nil {
+			st.SetFlag(httpfilter.RateLimited)
+		}
 		applyHeaders(w.Header(), l.cfg.ResponseHeadersToAdd)
 		w.Header().Set("X-Envoy-Ratelimited", "true")
 		w.Header().Set("Content-Type", "text/plain")
