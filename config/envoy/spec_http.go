@@ -33,6 +33,7 @@ var httpSpecs = []message{
 		ok("preserve_external_request_id"), ok("stream_idle_timeout"), ok("request_timeout"),
 		ok("request_headers_timeout"), ok("max_request_headers_kb"), ok("common_http_protocol_options"),
 		ok("http_protocol_options"), ok("http2_protocol_options"), ok("access_log"),
+		okNote("tracing", "OpenTelemetry provider (spec_tracing.go)"),
 		ignored("upgrade_configs", "sluice forwards Upgrade requests (WebSocket) on every route"),
 		ignored("drain_timeout", "a draining connection closes after its in-flight request (HTTP/1.1) or after GOAWAY (HTTP/2)"),
 		ignored("delayed_close_timeout", "sluice closes after the last write"),

@@ -12,6 +12,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
@@ -26,6 +27,7 @@ import (
 	"github.com/sluice-proxy/sluice/filters"
 	httpfilter "github.com/sluice-proxy/sluice/filters/http"
 	"github.com/sluice-proxy/sluice/router"
+	"github.com/sluice-proxy/sluice/tracing"
 )
 
 // Name is the filter's config key (Envoy's extension name).
@@ -65,6 +67,7 @@ type Manager struct {
 	logs     []accessLogger
 	router   RouterConfig
 	h2srv    h2server
+	tracer   *tracing.HTTP // nil without tracing
 }
 
 type accessLogger struct {
@@ -133,6 +136,9 @@ func New(cfg *Config, env *filters.Env) (*Manager, error) {
 		BufferPool:    bufPool{},
 	}
 	m.handler = httpfilter.Chain(fs, http.HandlerFunc(m.route))
+	if err := m.buildTracing(env); err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
 	return m, nil
 }
 
@@ -158,10 +164,11 @@ func newAccessLogger(a AccessLog) (accessLogger, error) {
 func (m *Manager) Close() error {
 	m.upgrades.close()
 	m.forwards.close()
+	terr := m.closeTracing()
 	if !m.ownPools {
-		return nil
+		return terr
 	}
-	return m.pools.Close()
+	return errors.Join(m.pools.Close(), terr)
 }
 
 // Serve speaks HTTP on c until the client leaves, an idle timeout fires or
