@@ -110,7 +110,10 @@ func (p *Pipeline) Flush(ctx context.Context) error { return p.tp.ForceFlush(ctx
 func newExporter(o *OpenTelemetry, d Deps) (sdktrace.SpanExporter, error) {
 	dial := func(name string) func(ctx context.Context, _ string) (net.Conn, error) {
 		return func(ctx context.Context, _ string) (net.Conn, error) {
-			cl := d.Clusters.Get(name)
+			var cl *cluster.Cluster
+			if d.Clusters != nil {
+				cl = d.Clusters.Get(name)
+			}
 			if cl == nil {
 				return nil, fmt.Errorf("tracing: no cluster %q", name)
 			}
