@@ -35,9 +35,10 @@ func TestTwoHops(t *testing.T) {
 		t.Fatalf("x-request-id %q does not carry the sampled reason ('9' at 14)", rid)
 	}
 	spans := spansOf(t, col, tid, 4)
-	in, eg := byName(spans, "edge-op"), byName(spans, "router up egress")
-	bin, app := byName(spans, "ingress"), byName(spans, "app-handler")
-	for name, s := range map[string]testenv.Span{"edge-op": in, "router up egress": eg, "ingress": bin, "app-handler": app} {
+	// Both hops have the decorated route: each names its span edge-op.
+	in, eg := byService(spans, "edge", "edge-op"), byService(spans, "edge", "router up egress")
+	bin, app := byService(spans, "inner", "edge-op"), byService(spans, "app", "app-handler")
+	for name, s := range map[string]testenv.Span{"edge": in, "edge egress": eg, "inner": bin, "app": app} {
 		if s.SpanID == "" {
 			t.Fatalf("no span %q in %+v", name, spans)
 		}

@@ -140,6 +140,15 @@ func byName(spans []testenv.Span, name string) testenv.Span {
 	return testenv.Span{}
 }
 
+func byService(spans []testenv.Span, service, name string) testenv.Span {
+	for _, s := range spans {
+		if s.Service == service && s.Name == name {
+			return s
+		}
+	}
+	return testenv.Span{}
+}
+
 // traceIDOf is the trace id of a traceparent header.
 func traceIDOf(tp string) string {
 	p := strings.Split(tp, "-")

@@ -3,6 +3,7 @@ package testenv
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -109,7 +110,13 @@ func buildOtelCol() (string, error) {
 	if err != nil {
 		cache = os.TempDir()
 	}
-	dir := filepath.Join(cache, "sluice-testenv", "otelcol-"+OtelColVersion)
+	sum := sha256.New()
+	for _, f := range []string{"main.go", "go.mod.txt", "go.sum.txt"} {
+		b, _ := otelColSrc.ReadFile("testdata/otelcol/" + f)
+		sum.Write(b)
+	}
+	// The folder names the sources' hash: an edit to them builds anew.
+	dir := filepath.Join(cache, "sluice-testenv", fmt.Sprintf("otelcol-%s-%x", OtelColVersion, sum.Sum(nil)[:4]))
 	bin := filepath.Join(dir, "otelcol-test")
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil

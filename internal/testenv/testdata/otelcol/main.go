@@ -38,6 +38,7 @@ func main() {
 		BuildInfo: component.BuildInfo{Command: "otelcol-test", Description: "OTLP in, OTLP JSON files out", Version: "0.165.0"},
 		Factories: components,
 		ConfigProviderSettings: otelcol.ConfigProviderSettings{ResolverSettings: confmap.ResolverSettings{
+			DefaultScheme:     "file",
 			ProviderFactories: []confmap.ProviderFactory{fileprovider.NewFactory()},
 		}},
 	}
