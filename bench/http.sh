@@ -250,9 +250,9 @@ CONF
   "$OTELCOL" --config "file:$TMP/otelcol.yaml" > "$TMP/otelcol.log" 2>&1 &
   OCPID=$!
   tlistener() { # tlistener NAME PORT TRACING
-    printf '  - name: %s\n    address: 127.0.0.1:%s\n    filters:\n      - http_connection_manager:\n          stat_prefix: %s\n          route_config: {virtual_hosts: [{name: all, domains: ["*"], routes: [{match: {prefix: "/"}, route: {cluster: up}}]}]}\n%s' "$1" "$2" "$1" "$3"
+    printf '  - name: %s\n    address: 127.0.0.1:%s\n    filters:\n      - http_connection_manager:\n          stat_prefix: %s\n          route_config: {virtual_hosts: [{name: all, domains: ["*"], routes: [{match: {prefix: "/"}, route: {cluster: up}}]}]}\n%s\n' "$1" "$2" "$1" "$3"
   }
-  trc() { printf '          tracing: {random_sampling: %s, provider: {opentelemetry: {service_name: bench, grpc_service: {envoy_grpc: {cluster_name: otel}}}}}\n' "$1"; }
+  trc() { printf '          tracing: {random_sampling: %s, provider: {opentelemetry: {service_name: bench, grpc_service: {envoy_grpc: {cluster_name: otel}}}}}' "$1"; }
   {
     echo "listeners:"
     tlistener none $TR ""

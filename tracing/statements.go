@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"bytes"
 	"context"
 	"math/rand/v2"
 	"strings"
@@ -154,4 +155,35 @@ func sqlCommentTraceparent(q string) string {
 	// sqlcommenter URL-encodes values; a traceparent has nothing to
 	// encode, so its text is as sent.
 	return v[:j]
+}
+
+// Operation is the SQL's first keyword in upper case, past comments and
+// spaces ("" if none).
+func Operation(sql []byte) string {
+	for {
+		sql = bytes.TrimLeft(sql, " \t\r\n(")
+		switch {
+		case bytes.HasPrefix(sql, []byte("/*")):
+			i := bytes.Index(sql, []byte("*/"))
+			if i < 0 {
+				return ""
+			}
+			sql = sql[i+2:]
+		case bytes.HasPrefix(sql, []byte("--")), bytes.HasPrefix(sql, []byte("#")):
+			i := bytes.IndexByte(sql, '\n')
+			if i < 0 {
+				return ""
+			}
+			sql = sql[i+1:]
+		default:
+			end := 0
+			for end < len(sql) && (sql[end] >= 'a' && sql[end] <= 'z' || sql[end] >= 'A' && sql[end] <= 'Z') {
+				end++
+			}
+			if end == 0 || end > 16 {
+				return ""
+			}
+			return string(bytes.ToUpper(sql[:end]))
+		}
+	}
 }

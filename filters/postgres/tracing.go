@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"sync"
 
 	pg "github.com/sluice-proxy/sluice/codec/postgres"
@@ -45,7 +44,7 @@ func (c *conn) traceFront(m *pg.Message) {
 		return
 	}
 	op := "EXECUTE"
-	if w := firstWord(sql); w != "" {
+	if w := tracing.Operation(sql); w != "" {
 		op = w
 	}
 	s := sp.Start(op, string(sql))
@@ -77,36 +76,5 @@ func (c *conn) traceBack(m *pg.Message) {
 			s.End(c.spans.failed)
 		}
 		c.spans.failed = false
-	}
-}
-
-// firstWord is the SQL's first keyword in upper case, past comments and
-// spaces ("" if none).
-func firstWord(sql []byte) string {
-	for {
-		sql = bytes.TrimLeft(sql, " \t\r\n(")
-		switch {
-		case bytes.HasPrefix(sql, []byte("/*")):
-			i := bytes.Index(sql, []byte("*/"))
-			if i < 0 {
-				return ""
-			}
-			sql = sql[i+2:]
-		case bytes.HasPrefix(sql, []byte("--")):
-			i := bytes.IndexByte(sql, '\n')
-			if i < 0 {
-				return ""
-			}
-			sql = sql[i+1:]
-		default:
-			end := 0
-			for end < len(sql) && (sql[end] >= 'a' && sql[end] <= 'z' || sql[end] >= 'A' && sql[end] <= 'Z') {
-				end++
-			}
-			if end == 0 || end > 16 {
-				return ""
-			}
-			return string(bytes.ToUpper(sql[:end]))
-		}
 	}
 }
