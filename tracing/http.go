@@ -101,7 +101,8 @@ func (s *Span) Upstream(h http.Header, cluster string) func(status int) {
 	if s == nil {
 		return func(int) {}
 	}
-	ctx, end := s.ctx, func(int) {}
+	ctx, end := s.ctx, func(int) { s.Event("upstream response") }
+	s.Event("upstream request")
 	if s.h.cfg.SpawnUpstreamSpan {
 		var up trace.Span
 		ctx, up = s.h.p.tracer.Start(s.ctx, "router "+cluster+" egress", trace.WithSpanKind(trace.SpanKindClient))
@@ -110,6 +111,7 @@ func (s *Span) Upstream(h http.Header, cluster string) func(status int) {
 			up.SetAttributes(attribute.String("upstream_cluster", cluster), attribute.String("upstream_cluster.name", cluster))
 		}
 		end = func(status int) {
+			s.Event("upstream response")
 			if up.IsRecording() {
 				if status > 0 {
 					up.SetAttributes(attribute.String("http.status_code", strconv.Itoa(status)))
