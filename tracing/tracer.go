@@ -45,6 +45,7 @@ type Deps struct {
 // Pipeline owns the OpenTelemetry SDK pieces of one tracing config: the
 // exporter and the batch processor. Close flushes and stops them.
 type Pipeline struct {
+	exp    *closingExporter
 	tp     *sdktrace.TracerProvider
 	tracer trace.Tracer
 	inject []string
@@ -87,27 +88,33 @@ func NewPipeline(o *OpenTelemetry, d Deps) (*Pipeline, error) {
 	// The batch processor drops spans when its queue is full (no
 	// WithBlocking): a request never waits for the collector.
 	bsp := sdktrace.NewBatchSpanProcessor(exp, sdktrace.WithMaxQueueSize(q),
-		sdktrace.WithMaxExportBatchSize(batch), sdktrace.WithBatchTimeout(flush))
+		sdktrace.WithMaxExportBatchSize(batch), sdktrace.WithBatchTimeout(flush), sdktrace.WithExportTimeout(10*time.Second))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSpanProcessor(bsp),
 		sdktrace.WithSampler(decisionSampler{}))
 	inject := o.Propagators
 	if len(inject) == 0 {
 		inject = []string{"tracecontext"}
 	}
-	return &Pipeline{tp: tp, tracer: tp.Tracer("sluice"), inject: inject, log: d.Log}, nil
+	return &Pipeline{exp: exp, tp: tp, tracer: tp.Tracer("sluice"), inject: inject, log: d.Log}, nil
 }
 
-// Close exports what is queued (within 5 s) and stops the exporter.
+// Close exports what is queued (within 5 s), then aborts any export
+// still running and stops the exporter.
 func (p *Pipeline) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return p.tp.Shutdown(ctx)
+	err := p.tp.Shutdown(ctx)
+	p.exp.abort()
+	if err != nil { // the deadline passed: the exporter's shutdown did not run
+		p.exp.Shutdown(context.Background())
+	}
+	return err
 }
 
 // Flush exports what is queued now (tests, and before a reload).
 func (p *Pipeline) Flush(ctx context.Context) error { return p.tp.ForceFlush(ctx) }
 
-func newExporter(o *OpenTelemetry, d Deps) (sdktrace.SpanExporter, error) {
+func newExporter(o *OpenTelemetry, d Deps) (*closingExporter, error) {
 	dial := func(name string) func(ctx context.Context, _ string) (net.Conn, error) {
 		return func(ctx context.Context, _ string) (net.Conn, error) {
 			var cl *cluster.Cluster
@@ -136,7 +143,10 @@ func newExporter(o *OpenTelemetry, d Deps) (sdktrace.SpanExporter, error) {
 		if err != nil {
 			return nil, fmt.Errorf("tracing: grpc_service: %w", err)
 		}
-		opts := []otlptracegrpc.Option{otlptracegrpc.WithGRPCConn(conn)}
+		// Retries stop after 5 s (the SDK's default is a minute): while an
+		// export waits, new spans past the queue are dropped.
+		opts := []otlptracegrpc.Option{otlptracegrpc.WithGRPCConn(conn), otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{
+			Enabled: true, InitialInterval: 500 * time.Millisecond, MaxInterval: 2 * time.Second, MaxElapsedTime: 5 * time.Second})}
 		if t := g.Timeout.D(); t > 0 {
 			opts = append(opts, otlptracegrpc.WithTimeout(t))
 		}
@@ -145,7 +155,7 @@ func newExporter(o *OpenTelemetry, d Deps) (sdktrace.SpanExporter, error) {
 			conn.Close()
 			return nil, fmt.Errorf("tracing: grpc_service: %w", err)
 		}
-		return &closingExporter{SpanExporter: exp, conn: conn}, nil
+		return newClosingExporter(exp, conn), nil
 	case o.HTTPService != nil:
 		h := o.HTTPService
 		u, err := url.Parse(h.HTTPURI.URI)
@@ -159,7 +169,8 @@ func newExporter(o *OpenTelemetry, d Deps) (sdktrace.SpanExporter, error) {
 		tr := &http.Transport{MaxIdleConnsPerHost: 2,
 			DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) { return d(ctx, addr) }}
 		opts := []otlptracehttp.Option{otlptracehttp.WithEndpointURL(u.String()),
-			otlptracehttp.WithHTTPClient(&http.Client{Transport: tr})}
+			otlptracehttp.WithHTTPClient(&http.Client{Transport: tr}), otlptracehttp.WithRetry(otlptracehttp.RetryConfig{
+				Enabled: true, InitialInterval: 500 * time.Millisecond, MaxInterval: 2 * time.Second, MaxElapsedTime: 5 * time.Second})}
 		opts = append(opts, otlptracehttp.WithInsecure())
 		if t := h.HTTPURI.Timeout.D(); t > 0 {
 			opts = append(opts, otlptracehttp.WithTimeout(t))
@@ -171,22 +182,51 @@ func newExporter(o *OpenTelemetry, d Deps) (sdktrace.SpanExporter, error) {
 			}
 			opts = append(opts, otlptracehttp.WithHeaders(hs))
 		}
-		return otlptracehttp.New(context.Background(), opts...)
+		exp, err := otlptracehttp.New(context.Background(), opts...)
+		if err != nil {
+			return nil, err
+		}
+		e := newClosingExporter(exp, nil)
+		e.idle = tr.CloseIdleConnections
+		return e, nil
 	}
 	return nil, fmt.Errorf("tracing: give grpc_service or http_service")
 }
 
-// closingExporter closes the gRPC connection the exporter was given at
-// shutdown, which the exporter leaves to its owner.
+// closingExporter cancels exports in flight once the pipeline is closed
+// (an export retrying against an unreachable collector would otherwise
+// outlive Close by its retry time) and closes the gRPC connection it was
+// given, which the exporter leaves to its owner.
 type closingExporter struct {
 	sdktrace.SpanExporter
-	conn *grpc.ClientConn
+	conn   *grpc.ClientConn // nil for OTLP/HTTP
+	idle   func()           // closes OTLP/HTTP's kept-alive connections
+	closed context.Context
+	abort  context.CancelFunc
+}
+
+func newClosingExporter(e sdktrace.SpanExporter, conn *grpc.ClientConn) *closingExporter {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &closingExporter{SpanExporter: e, conn: conn, closed: ctx, abort: cancel}
+}
+
+func (e *closingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(e.closed, cancel)
+	defer stop()
+	return e.SpanExporter.ExportSpans(ctx, spans)
 }
 
 func (e *closingExporter) Shutdown(ctx context.Context) error {
 	err := e.SpanExporter.Shutdown(ctx)
-	if cerr := e.conn.Close(); err == nil {
-		err = cerr
+	if e.conn != nil {
+		if cerr := e.conn.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if e.idle != nil {
+		e.idle()
 	}
 	return err
 }
