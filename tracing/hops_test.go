@@ -35,9 +35,10 @@ func TestTwoHops(t *testing.T) {
 		t.Fatalf("x-request-id %q does not carry the sampled reason ('9' at 14)", rid)
 	}
 	spans := spansOf(t, col, tid, 4)
-	// Both hops have the decorated route: each names its span edge-op.
+	// A's decorated route rewrites /decorated to /rw, which B routes by
+	// its undecorated catch-all: B's span is "ingress".
 	in, eg := byService(spans, "edge", "edge-op"), byService(spans, "edge", "router up egress")
-	bin, app := byService(spans, "inner", "edge-op"), byService(spans, "app", "app-handler")
+	bin, app := byService(spans, "inner", "ingress"), byService(spans, "app", "app-handler")
 	for name, s := range map[string]testenv.Span{"edge": in, "edge egress": eg, "inner": bin, "app": app} {
 		if s.SpanID == "" {
 			t.Fatalf("no span %q in %+v", name, spans)
@@ -59,6 +60,9 @@ func TestTwoHops(t *testing.T) {
 		if in.Attrs[k] != v {
 			t.Errorf("edge span tag %s = %q, want %q (all: %v)", k, in.Attrs[k], v, in.Attrs)
 		}
+	}
+	if got := bin.Attrs["http.url"]; got != "http://"+edge.Addr("l")+"/rw/x?q=1" { // the Host header is kept
+		t.Errorf("inner span http.url = %q", got)
 	}
 	if _, bad := in.Attrs["error"]; bad {
 		t.Errorf("a 200 is tagged error: %v", in.Attrs)

@@ -59,6 +59,7 @@ type Span struct {
 	span  trace.Span
 	ctx   context.Context
 	start time.Time
+	path  string // host and path as received (a route may rewrite the path)
 }
 
 // Start makes Envoy's tracing decision for r (setting the reason in its
@@ -86,6 +87,7 @@ func (h *HTTP) Start(r *http.Request, operation string) (context.Context, *Span)
 	s := &Span{h: h, span: sp, ctx: ctx, start: now}
 	if sp.IsRecording() {
 		sp.SetAttributes(h.static...)
+		s.path = r.Host + r.URL.RequestURI()
 	}
 	return ctx, s
 }
@@ -158,7 +160,7 @@ func (s *Span) Finish(in Info) {
 		return
 	}
 	r := in.Req
-	url := in.Scheme + "://" + r.Host + r.URL.RequestURI()
+	url := in.Scheme + "://" + s.path
 	if len(url) > s.h.maxPath {
 		url = url[:s.h.maxPath]
 	}

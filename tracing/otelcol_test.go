@@ -78,7 +78,7 @@ listeners:
               - name: all
                 domains: ["*"]
                 routes:
-                  - {match: {prefix: "/decorated"}, route: {cluster: up}, decorator: {operation: edge-op}}
+                  - {match: {prefix: "/decorated"}, route: {cluster: up, prefix_rewrite: "/rw"}, decorator: {operation: edge-op}}
                   - {match: {prefix: "/"}, route: {cluster: up}}
           tracing: %s
 clusters:
