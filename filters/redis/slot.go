@@ -115,6 +115,10 @@ func (s *slot) answered() {
 
 // completeLocal finishes a slot with a reply made by the proxy.
 func (s *slot) completeLocal(reply []byte) {
+	if s.span != nil { // tracing.go
+		s.span.End(len(reply) > 0 && reply[0] == '-')
+		s.span = nil
+	}
 	c := s.owner // read before done: the writer may recycle s right after
 	s.reply = append(s.reply[:0], reply...)
 	if c != nil {

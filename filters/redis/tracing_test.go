@@ -47,6 +47,9 @@ clusters:
 			t.Fatalf("GET: %q %v", v, err)
 		}
 	}
+	if v, err := c.MGet(ctx, "k", "missing").Result(); err != nil || len(v) != 2 || v[0] != "v" {
+		t.Fatalf("MGET: %v %v", v, err)
+	}
 	if err := c.Incr(ctx, "k").Err(); err == nil {
 		t.Fatal("INCR of a string succeeded")
 	}
@@ -67,7 +70,7 @@ clusters:
 				incrErr = sp.Attrs["error"] == "true" && sp.Attrs["db.system.name"] == "redis" && sp.Kind == 3
 			}
 		}
-		return count["SET"] == 1 && count["GET"] == 3 && count["INCR"] == 1
+		return count["SET"] == 1 && count["GET"] == 3 && count["MGET"] == 1 && count["INCR"] == 1
 	})
 	if !ok {
 		t.Fatalf("spans by command: %v", count)
@@ -75,7 +78,7 @@ clusters:
 	if !incrErr {
 		t.Error("the INCR span is not an error client span of db.system.name redis")
 	}
-	if len(traces) != 5 {
-		t.Errorf("%d traces for 5 commands, want one each", len(traces))
+	if len(traces) != 6 {
+		t.Errorf("%d traces for 6 commands, want one each", len(traces))
 	}
 }
