@@ -143,7 +143,7 @@ func TestPropagation(t *testing.T) {
 	cases := map[string][]string{
 		"w3c":     {"Traceparent", "00-" + tid + "-" + parent + "-01"},
 		"b3":      {"B3", tid + "-" + parent + "-1"},
-		"b3multi": {"X-B3-Traceid", tid, "X-B3-Spanid", parent, "X-B3-Sampled", "1"},
+		"b3multi": {"X-B3-Traceid", tid, "X-B3-Spanid", parent, "X-B3-Sampled", "1", "X-B3-Parentspanid", "1111111111111111"},
 		"xray":    {"X-Amzn-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=" + parent + ";Sampled=1"},
 	}
 	for name, hdr := range cases {
@@ -175,6 +175,9 @@ func TestPropagation(t *testing.T) {
 				if h.Get(k) != v {
 					t.Errorf("upstream %s = %q, want %q", k, h.Get(k), v)
 				}
+			}
+			if v := h.Get("X-B3-Parentspanid"); v != "" {
+				t.Errorf("the client's x-b3-parentspanid %q went upstream", v)
 			}
 		})
 	}

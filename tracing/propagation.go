@@ -59,6 +59,11 @@ func hasAny(h http.Header, keys []string) bool {
 func inject(ctx context.Context, names []string, h http.Header) {
 	c := propagation.HeaderCarrier(h)
 	for _, n := range names {
+		if n == "b3multi" {
+			// The client's x-b3-parentspanid names its span's parent, not
+			// ours; the propagator writes none.
+			h.Del("X-B3-Parentspanid")
+		}
 		injectors[n].Inject(ctx, c)
 	}
 }
