@@ -48,7 +48,7 @@ var httpSpecs = []message{
 	}},
 	{name: "envoy.extensions.filters.http.router.v3.Router", fields: []field{
 		ok("suppress_envoy_headers"),
-		ignored("dynamic_stats", "always on"), ignored("start_child_span", "no tracing"),
+		ignored("dynamic_stats", "always on"), okNote("start_child_span", "as tracing.spawn_upstream_span"),
 	}},
 	// envoy.config.core.v3.HttpProtocolOptions, Http1ProtocolOptions and
 	// Http2ProtocolOptions are shared with the clusters' protocol options:

@@ -46,7 +46,7 @@ static_resources:
               - {match: {prefix: "/"}, route: {cluster: web}, decorator: {operation: checkout}}
           http_filters:
           - name: envoy.filters.http.router
-            typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+            typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router, start_child_span: true}
   clusters:
   - {name: web, load_assignment: {cluster_name: web, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 8080}}}}]}]}}
   - name: otel
@@ -74,6 +74,9 @@ func TestEnvoyTracing(t *testing.T) {
 	if o == nil || o.ServiceName != "front-proxy" || o.GRPCService.EnvoyGRPC.ClusterName != "otel" || o.GRPCService.Timeout.D().String() != "250ms" ||
 		len(o.ResourceDetectors) != 1 {
 		t.Fatalf("opentelemetry = %+v", o)
+	}
+	if rc, ok := h.HTTPFilters[0].Config.(*httpconn.RouterConfig); !ok || !rc.StartChildSpan {
+		t.Fatalf("router = %+v", h.HTTPFilters[0].Config)
 	}
 	if d := h.RouteConfig.VirtualHosts[0].Routes[0].Decorator; d == nil || d.Operation != "checkout" {
 		t.Fatalf("decorator = %+v", d)

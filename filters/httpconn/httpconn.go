@@ -45,6 +45,9 @@ func init() {
 type RouterConfig struct {
 	// SuppressEnvoyHeaders leaves out x-envoy-upstream-service-time.
 	SuppressEnvoyHeaders bool `yaml:"suppress_envoy_headers" json:"suppress_envoy_headers,omitempty"`
+	// StartChildSpan makes each upstream request a child span, as
+	// tracing.spawn_upstream_span does (tracing.go).
+	StartChildSpan bool `yaml:"start_child_span" json:"start_child_span,omitempty"`
 }
 
 // Manager is a built http_connection_manager; one per filter chain, shared

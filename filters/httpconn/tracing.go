@@ -23,7 +23,13 @@ func (m *Manager) buildTracing(env *filters.Env) error {
 	if m.cfg.Tracing == nil {
 		return nil
 	}
-	t, err := tracing.NewHTTP(m.cfg.Tracing, tracing.Deps{Clusters: env.Clusters, Log: m.log})
+	cfg := m.cfg.Tracing
+	if m.router.StartChildSpan && !cfg.SpawnUpstreamSpan { // Envoy's older switch for the same span
+		c := *cfg
+		c.SpawnUpstreamSpan = true
+		cfg = &c
+	}
+	t, err := tracing.NewHTTP(cfg, tracing.Deps{Clusters: env.Clusters, Log: m.log})
 	if err != nil {
 		return err
 	}
