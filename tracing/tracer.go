@@ -20,6 +20,7 @@ import (
 	"os"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -31,6 +32,15 @@ import (
 
 	"github.com/sluice-proxy/sluice/cluster"
 )
+
+// The SDK reports export failures (an unreachable collector) through its
+// global error handler, which by default writes unstructured lines to
+// stderr; sluice logs them as warnings instead.
+func init() {
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		slog.Default().Warn("tracing: exporting spans", "err", err)
+	}))
+}
 
 // Deps are what a tracer takes from the server.
 type Deps struct {
