@@ -20,7 +20,7 @@ func TestTwoHops(t *testing.T) {
 	a := startApp(t, col)
 	b := sluicetest.Start(t, hcm(a.URL, col.HTTPAddr(), `{random_sampling: 0, provider: {opentelemetry: {service_name: inner,
       http_service: {http_uri: {uri: "http://`+col.HTTPAddr()+`/v1/traces", cluster: otel, timeout: 2s}}, flush_interval: 100ms}}}`))
-	edge := sluicetest.Start(t, hcm("http://"+b.Addr("l"), col.GRPCAddr(), `{random_sampling: 100, spawn_upstream_span: true,
+	edge := sluicetest.Start(t, hcm("http://"+b.Addr("l"), col.GRPCAddr(), `{random_sampling: 100, spawn_upstream_span: true, verbose: true,
       custom_tags: [{tag: team, literal: {value: core}}, {tag: ua, request_header: {name: user-agent, default_value: none}}],
       provider: {opentelemetry: {service_name: edge, grpc_service: {envoy_grpc: {cluster_name: otel}, timeout: 2s}, flush_interval: 100ms}}}`))
 
@@ -66,6 +66,9 @@ func TestTwoHops(t *testing.T) {
 	}
 	if _, bad := in.Attrs["error"]; bad {
 		t.Errorf("a 200 is tagged error: %v", in.Attrs)
+	}
+	if strings.Join(in.Events, ",") != "upstream request,upstream response" || len(bin.Events) != 0 {
+		t.Errorf("verbose events: edge %v, inner (not verbose) %v", in.Events, bin.Events)
 	}
 	if eg.Attrs["http.status_code"] != "200" || eg.Attrs["upstream_cluster"] != "up" {
 		t.Errorf("egress span tags: %v", eg.Attrs)

@@ -160,6 +160,7 @@ type Span struct {
 	Name         string
 	Kind         int // OTLP: 2 server, 3 client
 	Attrs        map[string]string
+	Events       []string // event names, in order
 }
 
 // Spans returns every span the collector has written so far.
@@ -183,8 +184,12 @@ func (c *OtelCol) Spans() ([]Span, error) {
 			svc := rs.Resource.Attributes.m()["service.name"]
 			for _, ss := range rs.ScopeSpans {
 				for _, s := range ss.Spans {
-					out = append(out, Span{Service: svc, TraceID: s.TraceID, SpanID: s.SpanID,
-						ParentSpanID: s.ParentSpanID, Name: s.Name, Kind: s.Kind, Attrs: s.Attributes.m()})
+					sp := Span{Service: svc, TraceID: s.TraceID, SpanID: s.SpanID,
+						ParentSpanID: s.ParentSpanID, Name: s.Name, Kind: s.Kind, Attrs: s.Attributes.m()}
+					for _, e := range s.Events {
+						sp.Events = append(sp.Events, e.Name)
+					}
+					out = append(out, sp)
 				}
 			}
 		}
@@ -206,6 +211,9 @@ type otlpDoc struct {
 				Name         string    `json:"name"`
 				Kind         int       `json:"kind"`
 				Attributes   otlpAttrs `json:"attributes"`
+				Events       []struct {
+					Name string `json:"name"`
+				} `json:"events"`
 			} `json:"spans"`
 		} `json:"scopeSpans"`
 	} `json:"resourceSpans"`
