@@ -8,7 +8,8 @@
 # memory per idle HTTP/2 downstream connection of sluice (RSS growth over N
 # idle connections, each after one request).
 #   bench/http.sh [rounds] [seconds-per-run]      CADDY=/path/to/caddy skips its build,
-#   CADDY=none leaves Caddy out; IDLE=2000 idle HTTP/2 connections for the memory figure
+#   CADDY=none leaves Caddy out; IDLE=2000 idle HTTP/2 connections for the memory figure;
+#   AUTHZ=0 and TRACING=0 skip the HTTP filter and tracing rows
 # Needs: go, wrk, nghttp2-client (h2load), haproxy, nginx (apt-get install
 # wrk nghttp2-client haproxy nginx); Caddy is built from the module proxy.
 set -euo pipefail
@@ -221,3 +222,66 @@ if [ "${AUTHZ:-1}" != 0 ]; then
   echo "(us/request+: time added per request at saturation, 1e6/req_s minus the same for none)"
 fi
 
+
+# Tracing's cost (TRACING=0 skips): one sluice, three listeners on the same
+# upstream, HTTP/1.1 wrk: no tracing, tracing at 1% and at 100% random
+# sampling, exporting OTLP/gRPC to a real OpenTelemetry Collector (the
+# tests' build, internal/testenv/testdata/otelcol, cached in the user cache
+# dir; OTELCOL=/path skips the build) writing to a file.
+if [ "${TRACING:-1}" != 0 ]; then
+  kill $SLPID 2>/dev/null || true
+  OTELCOL=${OTELCOL:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice-testenv/otelcol-v0.165.0-1dee670a/otelcol-test}
+  if [ ! -x "$OTELCOL" ]; then
+    echo "building the OpenTelemetry Collector (minutes)..." >&2
+    mkdir -p "$TMP/otelcol-src" "$(dirname "$OTELCOL")"
+    cp internal/testenv/testdata/otelcol/main.go "$TMP/otelcol-src/"
+    cp internal/testenv/testdata/otelcol/go.mod.txt "$TMP/otelcol-src/go.mod"
+    cp internal/testenv/testdata/otelcol/go.sum.txt "$TMP/otelcol-src/go.sum"
+    (cd "$TMP/otelcol-src" && GOWORK=off GOFLAGS=-mod=mod go build -o "$OTELCOL" .)
+  fi
+  TR=19570 OTG=19575
+  cat > "$TMP/otelcol.yaml" <<CONF
+receivers: {otlp: {protocols: {grpc: {endpoint: "127.0.0.1:$OTG"}}}}
+exporters: {file: {path: "$TMP/spans.json", format: json}}
+service:
+  telemetry: {metrics: {level: none}}
+  pipelines: {traces: {receivers: [otlp], exporters: [file]}}
+CONF
+  "$OTELCOL" --config "file:$TMP/otelcol.yaml" > "$TMP/otelcol.log" 2>&1 &
+  OCPID=$!
+  tlistener() { # tlistener NAME PORT TRACING
+    printf '  - name: %s\n    address: 127.0.0.1:%s\n    filters:\n      - http_connection_manager:\n          stat_prefix: %s\n          route_config: {virtual_hosts: [{name: all, domains: ["*"], routes: [{match: {prefix: "/"}, route: {cluster: up}}]}]}\n%s\n' "$1" "$2" "$1" "$3"
+  }
+  trc() { printf '          tracing: {random_sampling: %s, provider: {opentelemetry: {service_name: bench, grpc_service: {envoy_grpc: {cluster_name: otel}}}}}' "$1"; }
+  {
+    echo "listeners:"
+    tlistener none $TR ""
+    tlistener trace1 $((TR + 1)) "$(trc 1)"
+    tlistener trace100 $((TR + 2)) "$(trc 100)"
+    echo "clusters:"
+    echo "  - {name: up, endpoints: [\"127.0.0.1:$UP\"], circuit_breakers: {thresholds: [{max_connections: 100000}]}}"
+    echo "  - {name: otel, endpoints: [\"127.0.0.1:$OTG\"]}"
+  } > "$TMP/tracing.yaml"
+  "$TMP/sluice" -c "$TMP/tracing.yaml" -log-level warn &
+  SLPID=$!
+  for p in $TR $((TR + 1)) $((TR + 2)) $OTG; do
+    for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && break; sleep 0.1; done
+  done
+  declare -A TRR
+  TRN=(none trace1 trace100)
+  for round in $(seq "$ROUNDS"); do
+    for i in 0 1 2; do
+      read -r r _ <<<"$(wrk -t2 -c64 -d"${SECS}s" "http://127.0.0.1:$((TR + i))/" | awk '/Requests\/sec/ {print $2, 0}')"
+      TRR[${TRN[$i]}]+="${r%.*}"$'\n'
+    done
+  done
+  base=$(med "${TRR[none]}")
+  printf '%-22s %12s %14s\n' "sluice tracing" "h1 req/s" "us/request+"
+  for n in "${TRN[@]}"; do
+    x=$(med "${TRR[$n]}")
+    printf '%-22s %12s %14s\n' "$n" "$x" "$(awk -v b="$base" -v x="$x" 'BEGIN {printf "%.1f", (x && b) ? 1e6/x - 1e6/b : 0}')"
+  done
+  sleep 6 # the exporters' 5 s batch timeout
+  echo "spans written by the collector: $(grep -o '"spanId"' "$TMP/spans.json" 2>/dev/null | wc -l)"
+  kill $SLPID $OCPID 2>/dev/null || true
+fi

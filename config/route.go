@@ -53,6 +53,17 @@ type Route struct {
 	ResponseHeadersToAdd    []HeaderValueOption `yaml:"response_headers_to_add" json:"response_headers_to_add,omitempty"`
 	ResponseHeadersToRemove []string            `yaml:"response_headers_to_remove" json:"response_headers_to_remove,omitempty"`
 	TypedPerFilterConfig    map[string]any      `yaml:"typed_per_filter_config" json:"typed_per_filter_config,omitempty"`
+	// Decorator names the route's tracing span (Envoy's Decorator).
+	Decorator *Decorator `yaml:"decorator" json:"decorator,omitempty"`
+}
+
+// Decorator is Envoy's envoy.config.route.v3.Decorator: operation is the
+// span name of requests matching the route.
+type Decorator struct {
+	Operation string `yaml:"operation" json:"operation"`
+	// Propagate is accepted; sluice does not send
+	// x-envoy-decorator-operation upstream.
+	Propagate *bool `yaml:"propagate" json:"propagate,omitempty"`
 }
 
 // RouteMatch is Envoy's envoy.config.route.v3.RouteMatch: exactly one of

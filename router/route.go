@@ -57,6 +57,8 @@ type Route struct {
 	isRouteAction bool
 	connect       bool // upgrade_configs enable CONNECT
 	rateLimits    []rateLimit
+
+	operation string // decorator.operation: the tracing span's name
 }
 
 type weightedCluster struct {
@@ -71,6 +73,9 @@ type directResponse struct {
 
 func compileRoute(t *Table, vh *vhost, rc *config.Route, path string, errs *config.Errors) *Route {
 	r := &Route{name: rc.Name, t: t, vh: vh, mut: compileMutations(rc.Mutations()), perFilter: rc.TypedPerFilterConfig, timeout: DefaultTimeout}
+	if rc.Decorator != nil {
+		r.operation = rc.Decorator.Operation
+	}
 	compileMatch(r, &rc.Match, config.Join(path, "match"), errs)
 	if t.specificLast {
 		r.order = [3]*mutations{&t.mut, &vh.mut, &r.mut}
@@ -145,6 +150,9 @@ func compileAction(r *Route, a *config.RouteAction, path string, errs *config.Er
 
 // Name is the route's configured name ("" when unnamed).
 func (r *Route) Name() string { return r.name }
+
+// Operation is the route's decorator.operation ("" when none).
+func (r *Route) Operation() string { return r.operation }
 
 // VirtualHost is the name of the route's virtual host.
 func (r *Route) VirtualHost() string { return r.vh.name }

@@ -127,6 +127,7 @@ func docGroups() []docGroup {
 		{"HTTP filters: header_to_metadata", headerMetaSpecs},
 		{"HTTP filters: brotli", brotliSpecs},
 		{"HTTP filters: rbac per route", rbacRouteSpecs},
+		{"Tracing", tracingSpecs},
 		{"HTTP egress (CONNECT, dynamic forward proxy)", egressSpecs},
 		{"Dynamic resources (xDS, config/xds)", xdsSpecs},
 		{"Control-plane rate limit", xdsRateLimitSpecs},

@@ -62,7 +62,7 @@ func oks(names ...string) []field {
 var specs map[protoreflect.FullName]*message
 
 func init() {
-	specs = indexSpecs(bootstrapSpecs, tlsSpecs, clusterSpecs, healthSpecs, filterSpecs, rbacSpecs, routeSpecs, listenerSpecs, upstreamSpecs, runtimeSpecs, upstreamHTTPSpecs, httpSpecs, xdsSpecs, httpFilterSpecs, egressSpecs, prioritySpecs, xdsRateLimitSpecs)
+	specs = indexSpecs(bootstrapSpecs, tlsSpecs, clusterSpecs, healthSpecs, filterSpecs, rbacSpecs, routeSpecs, listenerSpecs, upstreamSpecs, runtimeSpecs, upstreamHTTPSpecs, httpSpecs, xdsSpecs, httpFilterSpecs, egressSpecs, prioritySpecs, xdsRateLimitSpecs, tracingSpecs)
 }
 
 func indexSpecs(lists ...[]message) map[protoreflect.FullName]*message {

@@ -33,6 +33,7 @@ var httpSpecs = []message{
 		ok("preserve_external_request_id"), ok("stream_idle_timeout"), ok("request_timeout"),
 		ok("request_headers_timeout"), ok("max_request_headers_kb"), ok("common_http_protocol_options"),
 		ok("http_protocol_options"), ok("http2_protocol_options"), ok("access_log"),
+		okNote("tracing", "OpenTelemetry provider (spec_tracing.go)"),
 		ignored("upgrade_configs", "sluice forwards Upgrade requests (WebSocket) on every route"),
 		ignored("drain_timeout", "a draining connection closes after its in-flight request (HTTP/1.1) or after GOAWAY (HTTP/2)"),
 		ignored("delayed_close_timeout", "sluice closes after the last write"),
@@ -47,7 +48,7 @@ var httpSpecs = []message{
 	}},
 	{name: "envoy.extensions.filters.http.router.v3.Router", fields: []field{
 		ok("suppress_envoy_headers"),
-		ignored("dynamic_stats", "always on"), ignored("start_child_span", "no tracing"),
+		ignored("dynamic_stats", "always on"), okNote("start_child_span", "as tracing.spawn_upstream_span"),
 	}},
 	// envoy.config.core.v3.HttpProtocolOptions, Http1ProtocolOptions and
 	// Http2ProtocolOptions are shared with the clusters' protocol options:

@@ -29,6 +29,7 @@ var routeSpecs = []message{
 		ok("request_headers_to_add"), ok("request_headers_to_remove"),
 		ok("response_headers_to_add"), ok("response_headers_to_remove"), ok("typed_per_filter_config"),
 		ignored("metadata", "nothing in sluice reads route metadata yet"),
+		okNote("decorator", "names the route's tracing span"),
 	}},
 	{name: "envoy.config.route.v3.RouteMatch", fields: []field{
 		okNote("prefix", "matched against the path; a '?' in it also matches into the query"),

@@ -6,6 +6,7 @@ import (
 	"github.com/sluice-proxy/sluice/accesslog"
 	"github.com/sluice-proxy/sluice/config"
 	httpfilter "github.com/sluice-proxy/sluice/filters/http"
+	"github.com/sluice-proxy/sluice/tracing"
 )
 
 // Config is http_connection_manager's typed config, after Envoy's
@@ -52,6 +53,8 @@ type Config struct {
 	HTTP2ProtocolOptions HTTP2Options `yaml:"http2_protocol_options" json:"http2_protocol_options"`
 	// AccessLog writes one line per request.
 	AccessLog []AccessLog `yaml:"access_log" json:"access_log,omitempty"`
+	// Tracing, when set, traces requests (Envoy's tracing; tracing.go).
+	Tracing *tracing.Config `yaml:"tracing" json:"tracing,omitempty"`
 }
 
 // CommonOptions is Envoy's HttpProtocolOptions (core).
@@ -150,6 +153,7 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 	if n := len(c.HTTPFilters); n > 0 && c.HTTPFilters[n-1].Name != routerName && c.HTTPFilters[n-1].Name != "" {
 		errs.Add(config.Join(path, "http_filters"), "the last HTTP filter must be router")
 	}
+	c.validateTracing(path, errs)
 	for i, a := range c.AccessLog {
 		p := config.Index(config.Join(path, "access_log"), i)
 		if a.Path == "" {
@@ -182,5 +186,5 @@ func (c *Config) ClusterRefs(path string) []config.ClusterRef {
 			refs = append(refs, r.ClusterRefs(config.Join(config.Index(config.Join(path, "http_filters"), i), f.Name))...)
 		}
 	}
-	return refs
+	return append(refs, c.tracingRefs(path)...)
 }

@@ -12,6 +12,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
@@ -27,6 +28,7 @@ import (
 	"github.com/sluice-proxy/sluice/filters"
 	httpfilter "github.com/sluice-proxy/sluice/filters/http"
 	"github.com/sluice-proxy/sluice/router"
+	"github.com/sluice-proxy/sluice/tracing"
 )
 
 // Name is the filter's config key (Envoy's extension name).
@@ -44,6 +46,9 @@ func init() {
 type RouterConfig struct {
 	// SuppressEnvoyHeaders leaves out x-envoy-upstream-service-time.
 	SuppressEnvoyHeaders bool `yaml:"suppress_envoy_headers" json:"suppress_envoy_headers,omitempty"`
+	// StartChildSpan makes each upstream request a child span, as
+	// tracing.spawn_upstream_span does (tracing.go).
+	StartChildSpan bool `yaml:"start_child_span" json:"start_child_span,omitempty"`
 }
 
 // Manager is a built http_connection_manager; one per filter chain, shared
@@ -72,6 +77,7 @@ type Manager struct {
 	// closers are the built HTTP filters holding resources (ext_authz's
 	// and ratelimit's service connections), closed with the manager.
 	closers []filters.Closer
+	tracer  *tracing.HTTP // nil without tracing
 }
 
 type accessLogger struct {
@@ -144,6 +150,10 @@ func New(cfg *Config, env *filters.Env) (*Manager, error) {
 		BufferPool:    bufPool{},
 	}
 	m.handler = httpfilter.Chain(fs, http.HandlerFunc(m.route))
+	if err := m.buildTracing(env); err != nil {
+		m.closeFilters()
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
 	m.routes.Store(rt) // last: only a manager that was built publishes its table
 	return m, nil
 }
@@ -171,10 +181,11 @@ func (m *Manager) Close() error {
 	m.closeFilters()
 	m.upgrades.close()
 	m.forwards.close()
+	terr := m.closeTracing()
 	if !m.ownPools {
-		return nil
+		return terr
 	}
-	return m.pools.Close()
+	return errors.Join(m.pools.Close(), terr)
 }
 
 // closeFilters closes the HTTP filters that hold resources; their errors

@@ -195,10 +195,13 @@ func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	})
 	start := time.Now()
+	endSpan := traceUpstream(r, rs.cl.Name())
 	resp, err := t.tries(up, r.WithContext(ctx), rs)
 	if err != nil {
+		endSpan(0)
 		return nil, err
 	}
+	endSpan(resp.StatusCode)
 	if !t.m.router.SuppressEnvoyHeaders {
 		resp.Header.Set("X-Envoy-Upstream-Service-Time", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
 	}

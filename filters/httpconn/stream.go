@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-proxy/sluice/accesslog"
 	"github.com/sluice-proxy/sluice/filters"
 	httpfilter "github.com/sluice-proxy/sluice/filters/http"
+	"github.com/sluice-proxy/sluice/tracing"
 )
 
 // stream wraps a codec's ResponseWriter to see what the response was.
@@ -128,6 +129,7 @@ func (m *Manager) serveStream(w http.ResponseWriter, r *http.Request, s *filters
 	r = r.WithContext(ctx)
 	r.Body = body
 	sw := &stream{ResponseWriter: w, st: st, start: start}
+	var span *tracing.Span // set once the route is matched (tracing.go)
 	// Deferred: the reverse proxy aborts an HTTP/2 stream whose upstream
 	// body broke off with a panic (http.ErrAbortHandler) that x/net/http2
 	// turns into RST_STREAM; the request is still counted and logged.
@@ -144,6 +146,7 @@ func (m *Manager) serveStream(w http.ResponseWriter, r *http.Request, s *filters
 		if len(m.logs) > 0 {
 			m.writeAccess(sw, r, s, body, d)
 		}
+		finishTrace(span, sw, r, s.TLS != nil, s.Remote.String(), body.n)
 		if aborted != nil {
 			panic(aborted)
 		}
@@ -154,6 +157,7 @@ func (m *Manager) serveStream(w http.ResponseWriter, r *http.Request, s *filters
 		if rt := m.routes.Load().Route(r); rt != nil {
 			st.Route = rt
 		}
+		r, span = m.startTrace(r, st)
 		m.handler.ServeHTTP(sw, r)
 	}
 	if sw.status == 0 {

@@ -4,6 +4,7 @@ import (
 	"net"
 
 	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/tracing"
 )
 
 // Config is kafka_broker's typed config, after Envoy's KafkaBroker message,
@@ -28,6 +29,8 @@ type Config struct {
 	// APIKeysAllowed). A refused request is answered with the API's own
 	// error response and never reaches the broker.
 	APIKeysDenied []uint32 `yaml:"api_keys_denied" json:"api_keys_denied,omitempty"`
+	// Tracing emits a span per request (sluice's; tracing.go).
+	Tracing *tracing.StatementConfig `yaml:"tracing" json:"tracing,omitempty"`
 }
 
 // RewriteSpec is Envoy's IdBasedBrokerRewriteSpec.
@@ -79,6 +82,9 @@ func (c *Config) auto() *Auto {
 
 // Validate checks the config.
 func (c *Config) Validate(path string, errs *config.Errors) {
+	if c.Tracing != nil {
+		c.Tracing.Validate(config.Join(path, "tracing"), errs)
+	}
 	if c.StatPrefix == "" {
 		errs.Add(config.Join(path, "stat_prefix"), "required")
 	}

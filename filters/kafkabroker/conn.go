@@ -9,6 +9,7 @@ import (
 
 	kcodec "github.com/sluice-proxy/sluice/codec/kafka"
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/tracing"
 )
 
 // conn is one client connection seen through kafka_broker. The terminal
@@ -44,6 +45,8 @@ type conn struct {
 	apis     apiSet // API keys used, for the published metadata
 
 	out outStream // Write's state, used only under mu by the writer
+
+	spans map[int32]*tracing.StatementSpan // by correlation id, under mu (tracing.go)
 }
 
 func newConn(f *Filter, s *filters.Session, c filters.Conn) *conn {
@@ -124,6 +127,9 @@ func (h *reqHandler) RequestHeader(f *kcodec.RequestFrame) bool {
 	err := k.resps.Expect(f.Header.CorrelationID, f.Header.APIKey, f.Header.APIVersion, time.Now().UnixNano())
 	if err == nil {
 		err = k.queue.push(entry{corr: f.Header.CorrelationID})
+	}
+	if err == nil {
+		k.startSpan(f.Header.CorrelationID, f.Header.APIKey)
 	}
 	k.mu.Unlock()
 	if err != nil {

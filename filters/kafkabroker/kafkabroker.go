@@ -16,10 +16,12 @@
 package kafkabroker
 
 import (
+	"fmt"
 	"time"
 
 	kcodec "github.com/sluice-proxy/sluice/codec/kafka"
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/tracing"
 )
 
 // Name is the filter's config key.
@@ -43,6 +45,8 @@ type Filter struct {
 	rewrite kcodec.AddrFunc
 	auto    *autoSet
 	lim     kcodec.Limits
+	// spans are the request spans (tracing.go); nil when off.
+	spans *tracing.Statements
 }
 
 // New builds a kafka_broker from a validated config.
@@ -68,6 +72,11 @@ func New(cfg *Config, env *filters.Env) (*Filter, error) {
 		f.denying = f.denying || r
 	}
 	f.denying = f.denying || f.refuseOthers
+	spans, err := tracing.NewStatements(cfg.Tracing, "kafka", tracing.Deps{Clusters: env.Clusters, Log: env.Log})
+	if err != nil {
+		return nil, fmt.Errorf("kafka_broker: tracing: %w", err)
+	}
+	f.spans = spans
 	switch {
 	case cfg.IDBasedBrokerAddressRewriteSpec != nil:
 		f.rewrite = staticRewrite(cfg.IDBasedBrokerAddressRewriteSpec.Rules)
@@ -85,6 +94,7 @@ func New(cfg *Config, env *filters.Env) (*Filter, error) {
 // Close (filters.Closer) lets go of the per-broker listeners: the last
 // filter of a set to close closes them.
 func (f *Filter) Close() error {
+	defer f.spans.Close()
 	if f.auto != nil {
 		f.auto.release(f)
 	}

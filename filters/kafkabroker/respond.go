@@ -140,6 +140,7 @@ func (h *respHandler) Response(f *kcodec.ResponseFrame, body []byte) {
 		return
 	}
 	k.f.stats.response(f.APIKey, sinceMs(f.Stamp))
+	k.endSpan(f.CorrelationID, f.Err != nil)
 	switch {
 	case f.Err != nil:
 		k.f.stats.ResponseFailure.Inc()

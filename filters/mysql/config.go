@@ -7,6 +7,7 @@ import (
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/tlsctx"
+	"github.com/sluice-proxy/sluice/tracing"
 )
 
 // upstream_ssl values, after postgres_proxy's (Envoy's mysql_proxy has no
@@ -73,6 +74,8 @@ type Config struct {
 	// 16 MiB or more has its own time. Default 30s, MySQL's
 	// net_read_timeout; 0s turns it off.
 	RequestTimeout config.Duration `yaml:"request_timeout" json:"request_timeout"`
+	// Tracing emits a span per statement (sluice's; tracing.go).
+	Tracing *tracing.StatementConfig `yaml:"tracing" json:"tracing,omitempty"`
 }
 
 // Default timeouts, MySQL's connect_timeout and net_read_timeout.
@@ -112,6 +115,9 @@ func (c *Config) UpstreamTLSPath(path string) string {
 
 // Validate checks the config.
 func (c *Config) Validate(path string, errs *config.Errors) {
+	if c.Tracing != nil {
+		c.Tracing.Validate(config.Join(path, "tracing"), errs)
+	}
 	if c.StatPrefix == "" {
 		errs.Add(config.Join(path, "stat_prefix"), "required")
 	}

@@ -8,6 +8,7 @@ import (
 
 	codec "github.com/sluice-proxy/sluice/codec/mysql"
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/tracing"
 )
 
 // evState is what the event callback keeps for one connection. The flags
@@ -19,11 +20,12 @@ type evState struct {
 	loggedIn atomic.Bool // the connection phase ended (login OK or ERR)
 	shift    atomic.Bool // sequence ids are rewritten (TLS terminated, connection phase)
 
-	db     string    // current database
-	badLog bool      // a decoder or protocol error was logged
-	v      verdict   // decision about the client message being fed
-	timing bool      // a query's response is awaited
-	qStart time.Time // when that query was forwarded
+	db     string                 // current database
+	badLog bool                   // a decoder or protocol error was logged
+	v      verdict                // decision about the client message being fed
+	timing bool                   // a query's response is awaited
+	qStart time.Time              // when that query was forwarded
+	span   *tracing.StatementSpan // the statement's span, if traced (tracing.go)
 }
 
 // verdict is what the callback decided about the client message that just
@@ -83,6 +85,7 @@ func (c *conn) onEvent(ev *codec.Event) {
 		if c.ev.timing && ev.Dir == codec.ServerToClient {
 			c.ev.timing = false
 			st.QueryTime.Record(since(c.ev.qStart))
+			c.endSpan(ev.Kind == codec.EventErr)
 		}
 	case codec.EventDecodeError:
 		st.DecoderErrors.Inc()
@@ -106,6 +109,7 @@ func (c *conn) command(ev *codec.Event) {
 	}
 	if (ev.Command == gm.COM_QUERY || ev.Command == gm.COM_STMT_EXECUTE) && !c.ev.v.refused() {
 		c.ev.timing, c.ev.qStart = true, time.Now()
+		c.startSpan(ev)
 	}
 }
 

@@ -25,9 +25,11 @@ package mysql
 
 import (
 	"crypto/tls"
+	"fmt"
 
 	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/tlsctx"
+	"github.com/sluice-proxy/sluice/tracing"
 )
 
 // Name is the filter's config key.
@@ -55,6 +57,8 @@ type Filter struct {
 	// limit is the listener's per_connection_buffer_limit_bytes: a
 	// statement held for the gates is at most this long (else streamed).
 	limit int
+	// spans are the statement spans (tracing.go); nil when off.
+	spans *tracing.Statements
 }
 
 // New builds a mysql_proxy from a validated config; it loads the
@@ -79,11 +83,16 @@ func New(cfg *Config, env *filters.Env) (*Filter, error) {
 		}
 		f.upTLS = tc
 	}
+	var err error
+	if f.spans, err = tracing.NewStatements(cfg.Tracing, "mysql", tracing.Deps{Clusters: env.Clusters, Log: env.Log}); err != nil {
+		return nil, fmt.Errorf("mysql_proxy: tracing: %w", err)
+	}
 	return f, nil
 }
 
 // Close stops the terminate_ssl context's refresh.
 func (f *Filter) Close() error {
+	defer f.spans.Close()
 	if f.tlsCtx != nil {
 		return f.tlsCtx.Close()
 	}

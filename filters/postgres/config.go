@@ -11,6 +11,7 @@ import (
 	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/router"
 	"github.com/sluice-proxy/sluice/tlsctx"
+	"github.com/sluice-proxy/sluice/tracing"
 )
 
 // DefaultMaxSQLPrefix is how much of a Query's or Parse's SQL text is kept
@@ -65,6 +66,8 @@ type Config struct {
 	// and user (and the TLS SNI under terminate_ssl); the first match wins.
 	// No match, or no routes, leaves the terminal's own cluster.
 	Routes []Route `yaml:"routes" json:"routes,omitempty"`
+	// Tracing emits a span per query (sluice's; tracing.go).
+	Tracing *tracing.StatementConfig `yaml:"tracing" json:"tracing,omitempty"`
 }
 
 // Route sends sessions whose startup message matches to Cluster. A matcher
@@ -112,6 +115,9 @@ func (c *Config) UpstreamTLSPath(path string) string {
 
 // Validate checks the config.
 func (c *Config) Validate(path string, errs *config.Errors) {
+	if c.Tracing != nil {
+		c.Tracing.Validate(config.Join(path, "tracing"), errs)
+	}
 	if c.StatPrefix == "" {
 		errs.Add(config.Join(path, "stat_prefix"), "required")
 	}
@@ -153,6 +159,9 @@ func (c *Config) ClusterRefs(path string) []config.ClusterRef {
 	var out []config.ClusterRef
 	for i, r := range c.Routes {
 		out = append(out, config.ClusterRef{Path: config.Join(config.Index(config.Join(path, "routes"), i), "cluster"), Name: r.Cluster})
+	}
+	if c.Tracing != nil {
+		out = append(out, c.Tracing.ClusterRefs(config.Join(path, "tracing"))...)
 	}
 	return out
 }

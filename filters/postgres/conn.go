@@ -72,6 +72,8 @@ type conn struct {
 
 	keyMu sync.Mutex
 	keys  []cancelKey
+
+	spans spanQueue // tracing.go
 }
 
 // strip names the server's answers to a denial's replacement Parse and

@@ -18,6 +18,7 @@ func (c *conn) front(m *pg.Message) error {
 		return nil
 	}
 	st.countFrontend(false)
+	c.traceFront(m)
 	switch m.Kind {
 	case pg.KindTerminate:
 		// A session that ends inside a transaction rolls it back.
@@ -43,6 +44,7 @@ func (c *conn) back(m *pg.Message) error {
 		return nil
 	}
 	st.countBackend(false)
+	c.traceBack(m)
 	switch m.Kind {
 	case pg.KindAuthenticationOk:
 		st.Sessions.Inc()

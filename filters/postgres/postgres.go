@@ -26,6 +26,7 @@ import (
 	pg "github.com/sluice-proxy/sluice/codec/postgres"
 	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/tlsctx"
+	"github.com/sluice-proxy/sluice/tracing"
 )
 
 // Name is the filter's config key.
@@ -56,6 +57,8 @@ type Filter struct {
 	// limit is the listener's per_connection_buffer_limit_bytes: a
 	// statement held for the gates is at most this long (else streamed).
 	limit int
+	// spans are the query spans (tracing.go); nil when off.
+	spans *tracing.Statements
 }
 
 // New builds the filter from a validated config.
@@ -84,11 +87,16 @@ func New(cfg *Config, env *filters.Env) (*Filter, error) {
 		}
 		f.upTLS = tc
 	}
+	var err error
+	if f.spans, err = tracing.NewStatements(cfg.Tracing, "postgresql", tracing.Deps{Clusters: env.Clusters, Log: env.Log}); err != nil {
+		return nil, fmt.Errorf("postgres_proxy: tracing: %w", err)
+	}
 	return f, nil
 }
 
 // Close stops the terminate_ssl context's refresh.
 func (f *Filter) Close() error {
+	defer f.spans.Close()
 	if f.tlsCtx != nil {
 		return f.tlsCtx.Close()
 	}

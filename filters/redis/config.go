@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/config"
+	"github.com/sluice-proxy/sluice/tracing"
 )
 
 // Config is redis_proxy's typed config, after Envoy's RedisProxy message.
@@ -27,6 +28,8 @@ type Config struct {
 	// PSUBSCRIBE (and PUBLISH, so that both meet). Empty means the catch-all
 	// route's cluster.
 	PubsubRoute string `yaml:"pubsub_route" json:"pubsub_route,omitempty"`
+	// Tracing emits a span per command (sluice's; tracing.go).
+	Tracing *tracing.StatementConfig `yaml:"tracing" json:"tracing,omitempty"`
 }
 
 // Credentials authenticate to an upstream Redis.
@@ -175,6 +178,9 @@ func (c *Config) Validate(path string, errs *config.Errors) {
 	if c.DownstreamAuthUsername != "" && c.DownstreamAuthPassword == "" {
 		errs.Add(config.Join(path, "downstream_auth_password"), "required with downstream_auth_username")
 	}
+	if c.Tracing != nil {
+		c.Tracing.Validate(config.Join(path, "tracing"), errs)
+	}
 	for name, cr := range c.UpstreamAuth {
 		if cr.Password == "" {
 			errs.Add(config.Join(config.Join(path, "upstream_auth"), name)+".password", "required")
@@ -215,6 +221,9 @@ func (c *Config) ClusterRefs(path string) []config.ClusterRef {
 	}
 	for name := range c.UpstreamAuth {
 		out = append(out, config.ClusterRef{Path: config.Join(config.Join(path, "upstream_auth"), name), Name: name})
+	}
+	if c.Tracing != nil {
+		out = append(out, c.Tracing.ClusterRefs(config.Join(path, "tracing"))...)
 	}
 	return out
 }

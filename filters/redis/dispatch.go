@@ -187,6 +187,7 @@ func (c *client) forward(cmd redis.Command, ci *redis.CommandInfo, keys []int, c
 	if cs != nil {
 		s.cs, s.start = cs, time.Now()
 	}
+	s.span = c.p.startSpan(cmd)
 	c.sendSlot(t, raw, s, ci)
 	if ci.Flags&(redis.FlagWrite|redis.FlagScripting) != 0 {
 		c.noteWrite(t.hp)

@@ -45,6 +45,7 @@ import (
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/internal/guard"
+	"github.com/sluice-proxy/sluice/tracing"
 )
 
 // Name is the filter's config key.
@@ -67,6 +68,8 @@ type Proxy struct {
 	// held for one client (read buffer; reply bytes before the reader
 	// stops); a larger command is streamed or refused (large.go).
 	limit int
+	// spans are the command spans (tracing.go); nil when off.
+	spans *tracing.Statements
 
 	nextID atomic.Uint64
 
@@ -115,6 +118,11 @@ func New(cfg *Config, env *filters.Env) (*Proxy, error) {
 	if cfg.PrefixRoutes.CatchAllRoute != nil {
 		catchAll = mk(cfg.PrefixRoutes.CatchAllRoute)
 	}
+	spans, err := tracing.NewStatements(cfg.Tracing, "redis", tracing.Deps{Clusters: env.Clusters, Log: p.log})
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	p.spans = spans
 	p.router = newRouter(routes, catchAll, cfg.PrefixRoutes.CaseInsensitive)
 	switch {
 	case cfg.PubsubRoute != "":
@@ -275,6 +283,7 @@ var _ filters.TerminalFilter = (*Proxy)(nil)
 // and the chain's last connection has ended; idle connections of a filter
 // also close themselves after two idle minutes.
 func (p *Proxy) Close() error {
+	defer p.spans.Close()
 	for _, hp := range *p.pools.Load() {
 		hp.closeAll()
 	}

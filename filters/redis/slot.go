@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/cluster"
+	"github.com/sluice-proxy/sluice/tracing"
 )
 
 // slot is one pending reply. A client's writer sends slots' replies in the
@@ -30,6 +31,8 @@ type slot struct {
 	// from ustart, when the request was handed to its upstream.
 	ucs    *upstreamCommand
 	ustart time.Time
+	// span is the command's tracing span, if traced (tracing.go).
+	span *tracing.StatementSpan
 	// raw is the request, kept only when redirection may resend it.
 	raw       buffer
 	rt        *route
@@ -78,6 +81,10 @@ func (s *slot) settle(reply []byte, upstreamOK bool) *client {
 	if s.ucs != nil {
 		s.ucs.finish(s.ustart, !upstreamOK || len(reply) > 0 && reply[0] == '-')
 	}
+	if s.span != nil {
+		s.span.End(!upstreamOK || len(reply) > 0 && reply[0] == '-')
+		s.span = nil
+	}
 	if s.cs != nil {
 		s.cs.Latency.Record(float64(time.Since(s.start).Microseconds()) / 1000)
 		if len(reply) > 0 && reply[0] == '-' {
@@ -112,6 +119,10 @@ func (s *slot) answered() {
 
 // completeLocal finishes a slot with a reply made by the proxy.
 func (s *slot) completeLocal(reply []byte) {
+	if s.span != nil { // tracing.go
+		s.span.End(len(reply) > 0 && reply[0] == '-')
+		s.span = nil
+	}
 	c := s.owner // read before done: the writer may recycle s right after
 	s.reply.set(reply)
 	if c != nil {

@@ -70,6 +70,7 @@ func (c *client) split(cmd redis.Command, ci *redis.CommandInfo, cs *CommandStat
 	if cs != nil {
 		top.cs, top.start = cs, time.Now()
 	}
+	top.span = c.p.startSpan(cmd) // ended with the merged reply (completeLocal)
 	sp := &split{top: top, kind: kind, nkeys: (len(cmd.Args) - 1) / step}
 	sp.frags = make([]*slot, len(groups))
 	if kind == mergeArray {
