@@ -36,6 +36,25 @@ type VirtualHost struct {
 	ResponseHeadersToRemove []string            `yaml:"response_headers_to_remove" json:"response_headers_to_remove,omitempty"`
 	RetryPolicy             *RetryPolicy        `yaml:"retry_policy" json:"retry_policy,omitempty"`
 	TypedPerFilterConfig    map[string]any      `yaml:"typed_per_filter_config" json:"typed_per_filter_config,omitempty"`
+	// PerRequestBufferLimitBytes bounds the request body kept for retries
+	// and mirrors (routes without their own); unset: the listener's
+	// per_connection_buffer_limit_bytes.
+	PerRequestBufferLimitBytes *uint32 `yaml:"per_request_buffer_limit_bytes" json:"per_request_buffer_limit_bytes,omitempty"`
+	// IncludeRequestAttemptCount sends x-envoy-attempt-count upstream;
+	// IncludeAttemptCountInResponse returns it downstream.
+	IncludeRequestAttemptCount    bool `yaml:"include_request_attempt_count" json:"include_request_attempt_count,omitempty"`
+	IncludeAttemptCountInResponse bool `yaml:"include_attempt_count_in_response" json:"include_attempt_count_in_response,omitempty"`
+	// VirtualClusters name request classes for their own stats
+	// (vhost.<vh>.vcluster.<vc>.*).
+	VirtualClusters []VirtualCluster `yaml:"virtual_clusters" json:"virtual_clusters,omitempty"`
+}
+
+// VirtualCluster is Envoy's envoy.config.route.v3.VirtualCluster: requests
+// matching all headers (":path" and ":method" included) are counted under
+// name.
+type VirtualCluster struct {
+	Name    string          `yaml:"name" json:"name"`
+	Headers []HeaderMatcher `yaml:"headers" json:"headers"`
 }
 
 // Route is Envoy's envoy.config.route.v3.Route: a match and exactly one of
@@ -51,6 +70,8 @@ type Route struct {
 	ResponseHeadersToAdd    []HeaderValueOption `yaml:"response_headers_to_add" json:"response_headers_to_add,omitempty"`
 	ResponseHeadersToRemove []string            `yaml:"response_headers_to_remove" json:"response_headers_to_remove,omitempty"`
 	TypedPerFilterConfig    map[string]any      `yaml:"typed_per_filter_config" json:"typed_per_filter_config,omitempty"`
+	// PerRequestBufferLimitBytes: see VirtualHost.
+	PerRequestBufferLimitBytes *uint32 `yaml:"per_request_buffer_limit_bytes" json:"per_request_buffer_limit_bytes,omitempty"`
 }
 
 // RouteMatch is Envoy's envoy.config.route.v3.RouteMatch: exactly one of

@@ -85,6 +85,9 @@ type RetryPolicy struct {
 	RetryBackOff                  *RetryBackOff `yaml:"retry_back_off" json:"retry_back_off,omitempty"`
 	RetriableStatusCodes          []uint32      `yaml:"retriable_status_codes" json:"retriable_status_codes,omitempty"`
 	HostSelectionRetryMaxAttempts int64         `yaml:"host_selection_retry_max_attempts" json:"host_selection_retry_max_attempts,omitempty"`
+	// RetriableHeaders: under "retriable-headers", a response matching any
+	// of these is retried.
+	RetriableHeaders []HeaderMatcher `yaml:"retriable_headers" json:"retriable_headers,omitempty"`
 }
 
 // RetryBackOff is Envoy's exponential back-off: base_interval (required,

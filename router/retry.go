@@ -27,6 +27,9 @@ type RetryPolicy struct {
 	RetriableStatusCodes []uint32
 	// HostSelectionRetryMaxAttempts is how often to re-pick a host.
 	HostSelectionRetryMaxAttempts int64
+	// retriableHeaders are retry_policy.retriable_headers, for
+	// "retriable-headers".
+	retriableHeaders []headerMatch
 }
 
 // On reports whether cond is one of the policy's retry_on conditions.
@@ -83,6 +86,9 @@ func compileRetry(c *config.RetryPolicy) *RetryPolicy {
 	}
 	if b := c.RetryBackOff; b != nil {
 		p.BaseInterval = b.BaseInterval.D()
+	}
+	for i := range c.RetriableHeaders {
+		p.retriableHeaders = append(p.retriableHeaders, compileHeader(&c.RetriableHeaders[i]))
 	}
 	p.MaxInterval = 10 * p.BaseInterval
 	if b := c.RetryBackOff; b != nil && b.MaxInterval != nil {

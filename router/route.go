@@ -55,7 +55,8 @@ type Route struct {
 	perFilter     map[string]any
 	order         [3]*mutations // route, vhost, config, in application order
 	isRouteAction bool
-	connect       bool // upgrade_configs enable CONNECT
+	connect       bool  // upgrade_configs enable CONNECT
+	bufLimit      int64 // per_request_buffer_limit_bytes, -1 unset
 }
 
 type weightedCluster struct {
@@ -69,7 +70,11 @@ type directResponse struct {
 }
 
 func compileRoute(t *Table, vh *vhost, rc *config.Route, path string, errs *config.Errors) *Route {
-	r := &Route{name: rc.Name, t: t, vh: vh, mut: compileMutations(rc.Mutations()), perFilter: rc.TypedPerFilterConfig, timeout: DefaultTimeout}
+	r := &Route{name: rc.Name, t: t, vh: vh, mut: compileMutations(rc.Mutations()), perFilter: rc.TypedPerFilterConfig, timeout: DefaultTimeout,
+		bufLimit: limitOf(rc.PerRequestBufferLimitBytes)}
+	if r.bufLimit < 0 {
+		r.bufLimit = vh.bufLimit
+	}
 	compileMatch(r, &rc.Match, config.Join(path, "match"), errs)
 	if t.specificLast {
 		r.order = [3]*mutations{&t.mut, &vh.mut, &r.mut}

@@ -37,6 +37,12 @@ type vhost struct {
 	mut       mutations
 	retry     *RetryPolicy
 	perFilter map[string]any
+	// bufLimit is per_request_buffer_limit_bytes (-1 unset).
+	bufLimit int64
+	// attemptReq and attemptResp are include_request_attempt_count and
+	// include_attempt_count_in_response.
+	attemptReq, attemptResp bool
+	vclusters               []vcluster
 }
 
 // Compile builds the table for rc, which must have passed validation (the
@@ -58,7 +64,9 @@ func Compile(rc *config.RouteConfiguration) (*Table, error) {
 	for i := range rc.VirtualHosts {
 		vc := &rc.VirtualHosts[i]
 		vp := config.Index("virtual_hosts", i)
-		vh := &vhost{name: vc.Name, mut: compileMutations(vc.Mutations()), perFilter: vc.TypedPerFilterConfig}
+		vh := &vhost{name: vc.Name, mut: compileMutations(vc.Mutations()), perFilter: vc.TypedPerFilterConfig,
+			bufLimit: limitOf(vc.PerRequestBufferLimitBytes), attemptReq: vc.IncludeRequestAttemptCount,
+			attemptResp: vc.IncludeAttemptCountInResponse, vclusters: compileVClusters(vc.VirtualClusters)}
 		if vc.RetryPolicy != nil {
 			vh.retry = compileRetry(vc.RetryPolicy)
 		}

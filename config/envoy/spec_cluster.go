@@ -69,7 +69,9 @@ var clusterSpecs = []message{
 		"successful_active_health_check_uneject_host")},
 	{name: "envoy.config.cluster.v3.CircuitBreakers", fields: oks("thresholds")},
 	{name: "envoy.config.cluster.v3.CircuitBreakers.Thresholds", fields: oks(
-		"priority", "max_connections", "max_pending_requests", "max_requests", "max_retries", "track_remaining")},
+		"priority", "max_connections", "max_pending_requests", "max_requests", "max_retries", "track_remaining",
+		"retry_budget")},
+	{name: "envoy.config.cluster.v3.CircuitBreakers.Thresholds.RetryBudget", fields: oks("budget_percent", "min_retry_concurrency")},
 }
 
 // cluster copies the cluster's fields and flattens load_assignment into

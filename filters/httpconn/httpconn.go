@@ -65,6 +65,10 @@ type Manager struct {
 	logs     []accessLogger
 	router   RouterConfig
 	h2srv    h2server
+	// bufLimit is the listener's per_connection_buffer_limit_bytes: the
+	// request body kept for retries and mirrors when the route sets none.
+	bufLimit int64
+	feat     *featStats // retry, mirror and virtual-cluster stats (feat.go)
 }
 
 type accessLogger struct {
@@ -88,6 +92,7 @@ func New(cfg *Config, env *filters.Env) (*Manager, error) {
 		m.pools, m.ownPools = httppool.NewPools(env.Clusters, httppool.Options{Log: m.log}), true
 	}
 	m.upstream = poolUpstreams(m.pools)
+	m.bufLimit, m.feat = int64(env.PerConnectionBufferLimit()), newFeatStats(m.stats.Scope)
 	rt, err := router.Compile(&cfg.RouteConfig)
 	if err != nil {
 		return nil, fmt.Errorf("route_config: %w", err)

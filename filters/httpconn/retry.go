@@ -5,38 +5,100 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/router"
 )
 
-// tries sends r, and again under the route's retry_policy: a request
-// without a body (nothing to replay) is retried after a connect failure or
-// reset ("connect-failure", "reset", "5xx", "gateway-error") or a retriable
-// status, up to num_retries times, with Envoy's jittered exponential
-// back-off, each try within per_try_timeout. Retries count
-// upstream_rq_retry (and upstream_rq_retry_success when one succeeds).
+// tries sends r, and again under the route's retry_policy merged with the
+// request's x-envoy-retry-* headers (Envoy's RetryStateImpl): up to
+// num_retries retries after a retriable response head or failure, each
+// after Envoy's jittered exponential back-off and within per_try_timeout,
+// each holding one unit of the cluster's retry breaker (max_retries or the
+// retry budget). A request body is replayed from a buffer of at most the
+// route's per_request_buffer_limit_bytes (else the listener's
+// per_connection_buffer_limit_bytes); a body that grew past it is not
+// retried (retry_or_shadow_abandoned). Judging happens on the response
+// head only, so this works over any Upstream however it speaks HTTP.
 func (t routerTransport) tries(up Upstream, r *http.Request, rs *routeState) (*http.Response, error) {
-	pol := rs.route.Retry()
-	max := uint32(0)
-	if pol != nil && (r.Body == nil || r.Body == http.NoBody) && r.Header.Get("Upgrade") == "" {
-		max = pol.NumRetries
+	pol := rs.route.Retry().WithRequestHeaders(r.Header)
+	attemptReq, attemptResp := rs.route.AttemptCount()
+	maxR := uint32(0)
+	var rp *replay
+	if pol != nil && !isUpgrade(r) {
+		maxR = pol.NumRetries
+		if maxR > 0 && r.Body != nil && r.Body != http.NoBody {
+			limit := t.m.bufLimit
+			if l, ok := rs.route.BufferLimit(); ok {
+				limit = l
+			}
+			if r.ContentLength > limit {
+				maxR = 0 // known in advance: nothing to keep
+				t.m.feat.retryOrShadowAbandoned.Inc()
+			} else {
+				rp = newReplay(r.Body, limit)
+			}
+		}
 	}
+	br := rs.cl.Breakers(cluster.PriorityDefault)
+	holding := false
+	defer func() {
+		if holding {
+			br.Retries.Release()
+		}
+		if rp != nil {
+			rp.finish()
+		}
+	}()
 	for n := uint32(0); ; n++ {
-		resp, err := t.try(up, r, pol)
-		if n == max || r.Context().Err() != nil || !retriable(pol, r, resp, err) {
-			if n > 0 && err == nil && !retriable(pol, r, resp, nil) {
+		req := r
+		if rp != nil {
+			req = r.Clone(r.Context()) // the header map too: each attempt's own
+			req.Body = rp.view()
+			req.GetBody = func() (io.ReadCloser, error) { // the pool's own resend
+				if !rp.replayable() {
+					return nil, errReplayLost
+				}
+				return rp.view(), nil
+			}
+		}
+		if attemptReq {
+			req.Header.Set("X-Envoy-Attempt-Count", strconv.FormatUint(uint64(n)+1, 10))
+		}
+		resp, err := t.try(up, req, pol)
+		if holding {
+			br.Retries.Release() // Envoy: the retry is over when its outcome is known
+			holding = false
+		}
+		retry := r.Context().Err() == nil && wouldRetry(pol, r, resp, err)
+		if retry && n == maxR && maxR > 0 {
+			rs.ups.retryLimitExceeded.Inc()
+		}
+		if retry && n < maxR && rp != nil && !rp.replayable() {
+			t.m.feat.retryOrShadowAbandoned.Inc()
+			retry = false
+		}
+		if !retry || n == maxR || !br.TryRetry() {
+			if n > 0 && !retry {
 				rs.ups.retrySuccess.Inc()
+			}
+			if attemptResp && resp != nil {
+				resp.Header.Set("X-Envoy-Attempt-Count", strconv.FormatUint(uint64(n)+1, 10))
 			}
 			return resp, err
 		}
+		holding = true
 		if resp != nil {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 		}
 		rs.ups.retry.Inc()
+		rs.ups.retryBackoff.Inc()
 		if !backoff(r.Context(), pol, n) {
 			return nil, r.Context().Err()
 		}
@@ -70,21 +132,46 @@ func (b *cancelBody) Close() error {
 	return err
 }
 
-// retriable applies the policy's retry_on to one attempt's outcome.
-func retriable(pol *router.RetryPolicy, r *http.Request, resp *http.Response, err error) bool {
+// wouldRetry applies the policy's retry_on to one attempt's outcome.
+func wouldRetry(pol *router.RetryPolicy, r *http.Request, resp *http.Response, err error) bool {
 	if pol == nil {
 		return false
 	}
-	if err != nil {
-		if errors.Is(err, cluster.ErrNoHealthyHost) || errors.Is(err, cluster.ErrOverflow) {
-			return false
-		}
-		// The pool does not tell a connect failure from a reset: either
-		// condition retries both.
-		return pol.On("connect-failure") || pol.On("reset") || pol.On("5xx") || pol.On("gateway-error") ||
-			(errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil) // a per-try timeout
+	if err == nil {
+		return pol.RetriableResponse(resp.StatusCode, resp.Header)
 	}
-	return pol.RetriableStatus(resp.StatusCode)
+	return retriableError(pol, r, err)
+}
+
+// retriableError is Envoy's wouldRetryFromReset: never an overflow (nor a
+// cluster without healthy hosts, which a retry cannot change); any
+// failure under 5xx, gateway-error or reset (a per-try timeout included);
+// a failed connect under connect-failure; an HTTP/2 REFUSED_STREAM under
+// refused-stream.
+func retriableError(pol *router.RetryPolicy, r *http.Request, err error) bool {
+	if errors.Is(err, cluster.ErrNoHealthyHost) || errors.Is(err, cluster.ErrOverflow) || errors.Is(err, errReplayLost) {
+		return false
+	}
+	if pol.On("5xx") || pol.On("gateway-error") || pol.On("reset") {
+		return true
+	}
+	if errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil {
+		return false // a per-try timeout is retried only by the three above
+	}
+	if pol.On("connect-failure") && isConnectFailure(err) {
+		return true
+	}
+	return pol.On("refused-stream") && strings.Contains(err.Error(), "REFUSED_STREAM")
+}
+
+// isConnectFailure tells a failed connect from a failure after it: a dial
+// error, or the pool's fast failure after a recent one.
+func isConnectFailure(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	return errors.Is(err, cluster.ErrRecentConnectFailure)
 }
 
 // backoff waits Envoy's jittered exponential back-off before retry n+1:

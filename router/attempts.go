@@ -1,0 +1,36 @@
+package router
+
+import "net/http"
+
+func limitOf(v *uint32) int64 {
+	if v == nil {
+		return -1
+	}
+	return int64(*v)
+}
+
+// BufferLimit is the route's per_request_buffer_limit_bytes (its own, else
+// its virtual host's); false when neither sets it (the listener's
+// per_connection_buffer_limit_bytes applies, as in Envoy).
+func (r *Route) BufferLimit() (int64, bool) { return r.bufLimit, r.bufLimit >= 0 }
+
+// AttemptCount reports the virtual host's include_request_attempt_count
+// (x-envoy-attempt-count on each upstream request) and
+// include_attempt_count_in_response (on the downstream response).
+func (r *Route) AttemptCount() (request, response bool) { return r.vh.attemptReq, r.vh.attemptResp }
+
+// VirtualCluster returns the name of the first of the virtual host's
+// virtual_clusters that req matches: "other" when the host has virtual
+// clusters and none matches, "" when it has none (Envoy counts nothing
+// then).
+func (r *Route) VirtualCluster(req *http.Request) string {
+	if len(r.vh.vclusters) == 0 {
+		return ""
+	}
+	for i := range r.vh.vclusters {
+		if r.vh.vclusters[i].matches(req) {
+			return r.vh.vclusters[i].name
+		}
+	}
+	return "other"
+}
