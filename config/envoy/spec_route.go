@@ -23,12 +23,17 @@ var routeSpecs = []message{
 		ok("request_headers_to_add"), ok("request_headers_to_remove"),
 		ok("response_headers_to_add"), ok("response_headers_to_remove"),
 		okNote("retry_policy", "used by routes without their own"), ok("typed_per_filter_config"),
+		okNote("per_request_buffer_limit_bytes", "the request body kept for retries and mirrors"),
+		ok("include_request_attempt_count"), ok("include_attempt_count_in_response"),
+		okNote("virtual_clusters", "vhost.<vhost>.vcluster.<vc>.* stats"),
 	}},
+	{name: "envoy.config.route.v3.VirtualCluster", fields: oks("name", "headers")},
 	{name: "envoy.config.route.v3.Route", fields: []field{
 		ok("name"), ok("match"), ok("route"), ok("redirect"), ok("direct_response"),
 		ok("request_headers_to_add"), ok("request_headers_to_remove"),
 		ok("response_headers_to_add"), ok("response_headers_to_remove"), ok("typed_per_filter_config"),
 		ignored("metadata", "nothing in sluice reads route metadata yet"),
+		okNote("per_request_buffer_limit_bytes", "the request body kept for retries and mirrors"),
 	}},
 	{name: "envoy.config.route.v3.RouteMatch", fields: []field{
 		okNote("prefix", "matched against the path; a '?' in it also matches into the query"),
@@ -69,7 +74,7 @@ var routeSpecs = []message{
 	{name: "envoy.config.route.v3.RetryPolicy", fields: []field{
 		okNote("retry_on", "exposed to the router filter as a list"), ok("num_retries"), ok("per_try_timeout"),
 		ok("per_try_idle_timeout"), ok("retry_back_off"), ok("retriable_status_codes"),
-		ok("host_selection_retry_max_attempts"),
+		ok("host_selection_retry_max_attempts"), okNote("retriable_headers", "response headers, under retry_on retriable-headers"),
 	}},
 	{name: "envoy.config.route.v3.RetryPolicy.RetryBackOff", fields: oks("base_interval", "max_interval")},
 	{name: "envoy.config.route.v3.RouteAction.RequestMirrorPolicy", fields: []field{
