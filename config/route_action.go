@@ -101,8 +101,14 @@ type RetryBackOff struct {
 // to cluster (fire and forget), for runtime_fraction of requests (all when
 // unset).
 type MirrorPolicy struct {
-	Cluster         string           `yaml:"cluster" json:"cluster"`
+	Cluster string `yaml:"cluster" json:"cluster,omitempty"`
+	// ClusterHeader names the request header holding the cluster (instead
+	// of cluster); a missing header or unknown cluster mirrors nothing.
+	ClusterHeader   string           `yaml:"cluster_header" json:"cluster_header,omitempty"`
 	RuntimeFraction *RuntimeFraction `yaml:"runtime_fraction" json:"runtime_fraction,omitempty"`
+	// DisableShadowHostSuffixAppend keeps the host as it is (Envoy appends
+	// "-shadow" by default).
+	DisableShadowHostSuffixAppend bool `yaml:"disable_shadow_host_suffix_append" json:"disable_shadow_host_suffix_append,omitempty"`
 }
 
 // HashPolicy is Envoy's RouteAction.HashPolicy: exactly one of header,

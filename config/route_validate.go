@@ -44,7 +44,9 @@ func (c *RouteConfiguration) Clusters() []string {
 					}
 				}
 				for _, m := range a.RequestMirrorPolicies {
-					out = append(out, m.Cluster)
+					if m.Cluster != "" {
+						out = append(out, m.Cluster)
+					}
 				}
 			}
 		}
@@ -173,8 +175,11 @@ func (a *RouteAction) Validate(path string, errs *Errors) {
 	}
 	for i := range a.RequestMirrorPolicies {
 		mp := Index(Join(path, "request_mirror_policies"), i)
-		if a.RequestMirrorPolicies[i].Cluster == "" {
-			errs.Add(Join(mp, "cluster"), "required")
+		switch m := &a.RequestMirrorPolicies[i]; {
+		case (m.Cluster == "") == (m.ClusterHeader == ""):
+			errs.Add(Join(mp, "cluster"), "set exactly one of cluster and cluster_header")
+		case m.ClusterHeader != "":
+			checkHeaderName(Join(mp, "cluster_header"), m.ClusterHeader, errs)
 		}
 		if f := a.RequestMirrorPolicies[i].RuntimeFraction; f != nil {
 			checkFraction(Join(mp, "runtime_fraction"), f, errs)

@@ -134,7 +134,8 @@ func compileAction(r *Route, a *config.RouteAction, path string, errs *config.Er
 		r.retry = r.vh.retry // Envoy: a route's own policy replaces the virtual host's
 	}
 	for _, m := range a.RequestMirrorPolicies {
-		r.mirrors = append(r.mirrors, Mirror{Cluster: m.Cluster, fraction: compileFraction(m.RuntimeFraction)})
+		r.mirrors = append(r.mirrors, Mirror{Cluster: m.Cluster, clusterHeader: http.CanonicalHeaderKey(m.ClusterHeader),
+			KeepHost: m.DisableShadowHostSuffixAppend, fraction: compileFraction(m.RuntimeFraction)})
 	}
 	for _, h := range a.HashPolicy {
 		r.hashes = append(r.hashes, compileHash(h))
@@ -216,9 +217,21 @@ func (r *Route) PerFilterConfig(name string) any {
 
 // Mirror is one request_mirror_policies entry.
 type Mirror struct {
-	// Cluster receives a copy of the request.
-	Cluster  string
+	// Cluster receives a copy of the request ("" with cluster_header).
+	Cluster       string
+	clusterHeader string
+	// KeepHost is disable_shadow_host_suffix_append.
+	KeepHost bool
 	fraction fraction
+}
+
+// ClusterFor is the cluster a copy of req goes to: Cluster, or the value
+// of cluster_header ("" when absent).
+func (m Mirror) ClusterFor(req *http.Request) string {
+	if m.clusterHeader != "" {
+		return req.Header.Get(m.clusterHeader)
+	}
+	return m.Cluster
 }
 
 // Sample reports whether this request is to be mirrored (runtime_fraction;

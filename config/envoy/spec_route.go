@@ -79,6 +79,7 @@ var routeSpecs = []message{
 	{name: "envoy.config.route.v3.RetryPolicy.RetryBackOff", fields: oks("base_interval", "max_interval")},
 	{name: "envoy.config.route.v3.RouteAction.RequestMirrorPolicy", fields: []field{
 		ok("cluster"), ok("runtime_fraction"), ignored("trace_sampled", "sluice does not trace yet"),
+		ok("cluster_header"), ok("disable_shadow_host_suffix_append"),
 	}},
 	{name: "envoy.config.route.v3.RouteAction.HashPolicy", fields: oks(
 		"header", "cookie", "connection_properties", "query_parameter", "terminal")},

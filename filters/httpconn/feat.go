@@ -1,6 +1,9 @@
 package httpconn
 
 import (
+	"context"
+	"sync"
+
 	"github.com/sluice-proxy/sluice/stats"
 )
 
@@ -11,11 +14,39 @@ type featStats struct {
 	// the request body went over the buffer limit.
 	retryOrShadowAbandoned *stats.Counter
 	root                   *stats.Scope
+
+	// shadows are the mirrored requests in flight: fire and forget, but
+	// ended and waited for when the filter closes.
+	mu         sync.Mutex
+	closed     bool
+	shadows    sync.WaitGroup
+	shadowCtx  context.Context
+	endShadows context.CancelFunc
 }
 
 func newFeatStats(sc *stats.Scope) *featStats {
-	return &featStats{
+	ctx, cancel := context.WithCancel(context.Background())
+	return &featStats{shadowCtx: ctx, endShadows: cancel,
 		retryOrShadowAbandoned: sc.Counter("retry_or_shadow_abandoned"),
 		root:                   sc,
 	}
+}
+
+// startShadow accounts for one more shadow, false once closed.
+func (f *featStats) startShadow() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return false
+	}
+	f.shadows.Add(1)
+	return true
+}
+
+func (f *featStats) close() {
+	f.mu.Lock()
+	f.closed = true
+	f.mu.Unlock()
+	f.endShadows()
+	f.shadows.Wait()
 }

@@ -161,6 +161,7 @@ func newAccessLogger(a AccessLog) (accessLogger, error) {
 // Close closes the filter's upgrade transports, and its upstream pools
 // when they are its own rather than the server's.
 func (m *Manager) Close() error {
+	m.feat.close() // shadows in flight end first: they use the pools
 	m.upgrades.close()
 	m.forwards.close()
 	if !m.ownPools {

@@ -19,6 +19,7 @@ import (
 type replay struct {
 	src    io.ReadCloser
 	limit  int64
+	want   int64
 	readMu sync.Mutex // held while reading src
 
 	mu    sync.Mutex
@@ -28,12 +29,24 @@ type replay struct {
 	err   error // src's terminal error (io.EOF at its end)
 	last  *view
 	final bool // no further attempt: the last view's Close closes src
+	// done, when set, is called once at the body's end with the whole
+	// body (ok) or without it (over the limit); see mirrors.
+	done func(body []byte, ok bool)
+}
+
+// onComplete sets the end-of-body callback.
+func (r *replay) onComplete(f func(body []byte, ok bool)) {
+	r.mu.Lock()
+	r.done = f
+	r.mu.Unlock()
 }
 
 var errReplayLost = errors.New("request body over the buffer limit: not replayable")
 
-func newReplay(src io.ReadCloser, limit int64) *replay {
-	return &replay{src: src, limit: limit}
+// newReplay keeps src's first limit bytes; want is its length, -1 when
+// unknown (its end is then its EOF).
+func newReplay(src io.ReadCloser, limit, want int64) *replay {
+	return &replay{src: src, limit: limit, want: want}
 }
 
 // view is one attempt's reader of the body.
@@ -114,11 +127,19 @@ func (v *view) Read(p []byte) (int, error) {
 			r.n += int64(k)
 			v.off += int64(k)
 		}
+		var done func([]byte, bool)
 		if err != nil {
 			r.err = err
 		}
+		if (err == io.EOF || (r.want >= 0 && r.n == r.want)) && r.done != nil {
+			done, r.done = r.done, nil
+		}
+		buf, over := r.buf, r.over
 		r.mu.Unlock()
 		r.readMu.Unlock()
+		if done != nil {
+			done(buf, !over)
+		}
 		return k, err
 	}
 }

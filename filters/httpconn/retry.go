@@ -30,20 +30,23 @@ func (t routerTransport) tries(up Upstream, r *http.Request, rs *routeState) (*h
 	attemptReq, attemptResp := rs.route.AttemptCount()
 	maxR := uint32(0)
 	var rp *replay
+	limit := t.m.bufLimit
+	if l, ok := rs.route.BufferLimit(); ok {
+		limit = l
+	}
 	if pol != nil && !isUpgrade(r) {
 		maxR = pol.NumRetries
 		if maxR > 0 && r.Body != nil && r.Body != http.NoBody {
-			limit := t.m.bufLimit
-			if l, ok := rs.route.BufferLimit(); ok {
-				limit = l
-			}
 			if r.ContentLength > limit {
 				maxR = 0 // known in advance: nothing to keep
 				t.m.feat.retryOrShadowAbandoned.Inc()
 			} else {
-				rp = newReplay(r.Body, limit)
+				rp = newReplay(r.Body, limit, r.ContentLength)
 			}
 		}
+	}
+	if !isUpgrade(r) {
+		rp = t.mirrors(r, rs, rp, limit)
 	}
 	br := rs.cl.Breakers(cluster.PriorityDefault)
 	holding := false
