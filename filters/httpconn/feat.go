@@ -13,7 +13,8 @@ type featStats struct {
 	// retryOrShadowAbandoned counts retries and mirrors given up because
 	// the request body went over the buffer limit.
 	retryOrShadowAbandoned *stats.Counter
-	root                   *stats.Scope
+	root                   *stats.Scope // the server's, for vhost.*
+	vcs                    sync.Map     // vcKey -> *vcStats
 
 	// shadows are the mirrored requests in flight: fire and forget, but
 	// ended and waited for when the filter closes.
@@ -24,11 +25,11 @@ type featStats struct {
 	endShadows context.CancelFunc
 }
 
-func newFeatStats(sc *stats.Scope) *featStats {
+func newFeatStats(root, sc *stats.Scope) *featStats {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &featStats{shadowCtx: ctx, endShadows: cancel,
 		retryOrShadowAbandoned: sc.Counter("retry_or_shadow_abandoned"),
-		root:                   sc,
+		root:                   root,
 	}
 }
 

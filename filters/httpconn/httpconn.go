@@ -92,7 +92,7 @@ func New(cfg *Config, env *filters.Env) (*Manager, error) {
 		m.pools, m.ownPools = httppool.NewPools(env.Clusters, httppool.Options{Log: m.log}), true
 	}
 	m.upstream = poolUpstreams(m.pools)
-	m.bufLimit, m.feat = int64(env.PerConnectionBufferLimit()), newFeatStats(m.stats.Scope)
+	m.bufLimit, m.feat = int64(env.PerConnectionBufferLimit()), newFeatStats(env.Stats, m.stats.Scope)
 	rt, err := router.Compile(&cfg.RouteConfig)
 	if err != nil {
 		return nil, fmt.Errorf("route_config: %w", err)

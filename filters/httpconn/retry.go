@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/router"
+	"github.com/sluice-proxy/sluice/stats"
 )
 
 // tries sends r, and again under the route's retry_policy merged with the
@@ -81,14 +82,20 @@ func (t routerTransport) tries(up Upstream, r *http.Request, rs *routeState) (*h
 		retry := r.Context().Err() == nil && wouldRetry(pol, r, resp, err)
 		if retry && n == maxR && maxR > 0 {
 			rs.ups.retryLimitExceeded.Inc()
+			rs.vc.inc(func(v *vcStats) *stats.Counter { return v.retryLimit })
 		}
 		if retry && n < maxR && rp != nil && !rp.replayable() {
 			t.m.feat.retryOrShadowAbandoned.Inc()
 			retry = false
 		}
-		if !retry || n == maxR || !br.TryRetry() {
+		overflow := retry && n < maxR && !br.TryRetry()
+		if overflow {
+			rs.vc.inc(func(v *vcStats) *stats.Counter { return v.retryOver })
+		}
+		if !retry || n == maxR || overflow {
 			if n > 0 && !retry {
 				rs.ups.retrySuccess.Inc()
+				rs.vc.inc(func(v *vcStats) *stats.Counter { return v.retrySuccess })
 			}
 			if attemptResp && resp != nil {
 				resp.Header.Set("X-Envoy-Attempt-Count", strconv.FormatUint(uint64(n)+1, 10))
@@ -102,6 +109,7 @@ func (t routerTransport) tries(up Upstream, r *http.Request, rs *routeState) (*h
 		}
 		rs.ups.retry.Inc()
 		rs.ups.retryBackoff.Inc()
+		rs.vc.inc(func(v *vcStats) *stats.Counter { return v.retry })
 		if !backoff(r.Context(), pol, n) {
 			return nil, r.Context().Err()
 		}

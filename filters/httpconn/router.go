@@ -23,6 +23,7 @@ type routeState struct {
 	route *router.Route
 	// body is the downstream HTTP/2 request body; see closeThrough.
 	body io.Closer
+	vc   *vcStats // the request's virtual cluster, nil without any
 }
 
 // closeThrough is the upstream request body over an HTTP/2 downstream
@@ -65,6 +66,7 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.Route = rt
+	vc := rt.VirtualCluster(r) // Envoy matches virtual clusters before rewrites
 	rt.Rewrite(r)
 	if status, body, ok := rt.DirectResponse(); ok {
 		m.stats.RqDirectResponse.Inc()
@@ -100,7 +102,7 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 		m.extendedConnect(w, r, cl, rt) // RFC 8441
 		return
 	}
-	rs := &routeState{cl: cl, ups: m.ups.of(cl), route: rt}
+	rs := &routeState{cl: cl, ups: m.ups.of(cl), route: rt, vc: m.feat.vcluster(rt.VirtualHost(), vc)}
 	if r.ProtoMajor == 2 && r.Body != nil && r.Body != http.NoBody {
 		rs.body = r.Body
 	}
@@ -186,8 +188,10 @@ func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := t.tries(up, r.WithContext(ctx), rs)
 	if err != nil {
+		rs.vc.failed(r, err)
 		return nil, err
 	}
+	rs.vc.response(resp.StatusCode, time.Since(start).Milliseconds())
 	if !t.m.router.SuppressEnvoyHeaders {
 		resp.Header.Set("X-Envoy-Upstream-Service-Time", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
 	}
