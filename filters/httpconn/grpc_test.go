@@ -223,8 +223,10 @@ func TestGRPCTimeout(t *testing.T) {
 				t.Fatalf("got %v (client deadline passed: %v)", err, ctx.Err() != nil)
 			}
 			if tc.sluiceOnly {
-				wantCode(t, err, codes.Unavailable, "upstream request timeout")
-				s.WaitCounter("cluster.c.upstream_rq_timeout", 1, 5*time.Second)
+				// The grpc-timeout set the stream's max duration: Envoy ends it
+				// as the connection manager's, DEADLINE_EXCEEDED.
+				wantCode(t, err, codes.DeadlineExceeded, "downstream duration timeout")
+				s.WaitCounter("http.ingress.downstream_rq_max_duration_reached", 1, 5*time.Second)
 			}
 			if !poll.Until(10*time.Second, func() bool { return svc.cancelled.Load() == 1 }) {
 				t.Fatal("the server's call did not end")

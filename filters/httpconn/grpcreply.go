@@ -38,9 +38,14 @@ func grpcStatusOf(status int) int {
 // Envoy turns its local replies for gRPC requests: HTTP 200, grpc-status
 // from the HTTP status, grpc-message the body.
 func (m *Manager) grpcLocalReply(w http.ResponseWriter, status int, body string) {
+	m.grpcLocalReplyCode(w, grpcStatusOf(status), body)
+}
+
+// grpcLocalReplyCode is grpcLocalReply with the gRPC code given.
+func (m *Manager) grpcLocalReplyCode(w http.ResponseWriter, code int, body string) {
 	h := w.Header()
 	h.Set("Content-Type", "application/grpc")
-	h.Set("Grpc-Status", strconv.Itoa(grpcStatusOf(status)))
+	h.Set("Grpc-Status", strconv.Itoa(code))
 	if body != "" {
 		h.Set("Grpc-Message", grpcEncodeMessage(body))
 	}

@@ -126,19 +126,42 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 				r.Header.Set("Grpc-Timeout", router.FormatGrpcTimeout(d))
 			}
 		}
-		// The stream bound (max_stream_duration) is one more deadline on
-		// the same exchange: the nearer one wins.
-		if s := to.Stream; s > 0 && (d <= 0 || s < d) {
-			d = s
-		}
 		if d > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, d)
 			defer cancel()
 		}
+		// The stream bound (max_stream_duration) is one more deadline on
+		// the same exchange, with its own answer (duration.go).
+		if s := to.Stream; s > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = withMaxDuration(ctx, s)
+			defer cancel()
+		}
+	}
+	if d, set := rt.IdleTimeout(); !isUpgrade(r) {
+		if d = m.idleTimeout(r, d, set); d > 0 {
+			var idle *streamIdle
+			ctx, idle = startStreamIdle(ctx, d)
+			defer idle.stop()
+			w = idleWriter{w, idle}
+			if r.Body != nil && r.Body != http.NoBody {
+				r.Body = idleBody{r.Body, idle}
+			}
+		}
 	}
 	out := r.WithContext(ctx)
 	out.RemoteAddr = "" // the reverse proxy must not append to x-forwarded-for: prepare did
+	// Deferred: the reverse proxy ends a response that broke off midway
+	// with a panic (http.ErrAbortHandler).
+	defer func() {
+		switch {
+		case maxDurationReached(ctx):
+			m.stats.RqMaxDuration.Inc()
+		case streamIdleReached(ctx):
+			m.stats.RqIdleTimeout.Inc()
+		}
+	}()
 	m.proxy.ServeHTTP(w, out)
 }
 
@@ -234,6 +257,10 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 // bodies and response flags.
 func (m *Manager) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
+	case maxDurationReached(r.Context()):
+		m.durationTimeout(w, r)
+	case streamIdleReached(r.Context()):
+		m.localReply(w, r, http.StatusRequestTimeout, "stream timeout", httpfilter.StreamIdleTimeout)
 	case errors.Is(err, cluster.ErrDNSResolution), errors.Is(err, cluster.ErrDNSCacheOverflow):
 		m.localReply(w, r, http.StatusServiceUnavailable, "DNS resolution failure", httpfilter.DNSResolutionFailure)
 	case errors.Is(err, cluster.ErrNoHealthyHost):

@@ -95,7 +95,7 @@ func (m *Manager) serveStream(w http.ResponseWriter, r *http.Request, s *filters
 	ctx = context.WithValue(ctx, http.LocalAddrContextKey, net.TCPAddrFromAddrPort(s.Local))
 	if d := m.cfg.CommonHTTPProtocolOptions.MaxStreamDuration.D(); d > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d)
+		ctx, cancel = withMaxDuration(ctx, d)
 		defer cancel()
 	}
 	body := &countingBody{r: r.Body, c: r.Body, done: -1, t0: start}

@@ -81,6 +81,8 @@ func (s *vcStats) failed(r *http.Request, err error) {
 		return
 	}
 	switch {
+	case maxDurationReached(r.Context()):
+		s.response(http.StatusRequestTimeout, -1)
 	case errors.Is(r.Context().Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		s.timeout.Inc()
 		s.response(http.StatusGatewayTimeout, -1)
