@@ -123,11 +123,13 @@ func (c *Cluster) setHosts(eps []config.Endpoint) {
 		h := old[e.Address]
 		if h == nil {
 			h = newHost(c, e.Address, e.Weight)
+			h.setHostname(e.Hostname)
 			if checked {
 				h.flags.Store(uint32(FailedActiveHC)) // until its first check
 			}
 		} else {
 			h.weight.Store(e.Weight)
+			h.setHostname(e.Hostname)
 			if h.setFlagQuiet(PendingDynamicRemoval, false) {
 				events = append(events, HostEvent{h, HostHealthy})
 			}

@@ -72,8 +72,12 @@ func (c *Cluster) resolveOnce(ctx context.Context, cfg *config.Cluster) {
 			continue
 		}
 		var mine []config.Endpoint
+		name := e.Hostname
+		if name == "" {
+			name, _, _ = net.SplitHostPort(e.Address) // auto_host_rewrite's Host
+		}
 		for _, a := range answers[i].addrs {
-			mine = append(mine, config.Endpoint{Address: net.JoinHostPort(a, port), Weight: e.Weight})
+			mine = append(mine, config.Endpoint{Address: net.JoinHostPort(a, port), Weight: e.Weight, Hostname: name})
 		}
 		next[e.Address] = mine
 		eps = append(eps, mine...)

@@ -30,6 +30,8 @@ type Host struct {
 	cluster *Cluster
 	// dialAddr is what logical_dns resolved addr to; nil means dial addr.
 	dialAddr atomic.Pointer[string]
+	// name is the endpoint's hostname (host_name.go).
+	name atomic.Pointer[string]
 	od       hostOutlier
 	// hcDone is set once an active health check has judged the host.
 	hcDone atomic.Bool
@@ -47,6 +49,7 @@ type Host struct {
 
 func newHost(c *Cluster, addr string, weight uint32) *Host {
 	h := &Host{addr: addr, cluster: c}
+	h.name.Store(new(string))
 	h.weight.Store(weight)
 	return h
 }

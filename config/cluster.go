@@ -93,6 +93,9 @@ type Endpoint struct {
 	Address string `yaml:"address" json:"address"`
 	// Weight defaults to 1; 1..128 as in Envoy.
 	Weight uint32 `yaml:"weight" json:"weight"`
+	// Hostname is Envoy's endpoint.hostname: the Host auto_host_rewrite
+	// sends (strict_dns and logical_dns endpoints have their DNS name).
+	Hostname string `yaml:"hostname" json:"hostname,omitempty"`
 }
 
 // DecodeNode accepts "host:port" or {address: host:port, weight: n}.

@@ -13,6 +13,9 @@ type RouteAction struct {
 	HostRewriteLiteral string                   `yaml:"host_rewrite_literal" json:"host_rewrite_literal,omitempty"`
 	AutoHostRewrite    bool                     `yaml:"auto_host_rewrite" json:"auto_host_rewrite,omitempty"`
 	HostRewriteHeader  string                   `yaml:"host_rewrite_header" json:"host_rewrite_header,omitempty"`
+	// HostRewritePathRegex sets the Host to the substitution's result on
+	// the path (without the query).
+	HostRewritePathRegex *RegexMatchAndSubstitute `yaml:"host_rewrite_path_regex" json:"host_rewrite_path_regex,omitempty"`
 	// Timeout is the whole upstream exchange's limit: 15s when unset, and
 	// 0s disables it (Envoy's rules).
 	Timeout *Duration `yaml:"timeout" json:"timeout,omitempty"`

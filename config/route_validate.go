@@ -162,7 +162,7 @@ func (a *RouteAction) Validate(path string, errs *Errors) {
 		errs.Add(path, "set prefix_rewrite or regex_rewrite, not both")
 	}
 	hosts := 0
-	for _, set := range []bool{a.HostRewriteLiteral != "", a.AutoHostRewrite, a.HostRewriteHeader != ""} {
+	for _, set := range []bool{a.HostRewriteLiteral != "", a.AutoHostRewrite, a.HostRewriteHeader != "", a.HostRewritePathRegex != nil} {
 		if set {
 			hosts++
 		}

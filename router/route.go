@@ -41,6 +41,8 @@ type Route struct {
 	hostLiteral   string
 	hostHeader    string
 	autoHost      bool
+	hostRegex     *regexp.Regexp // host_rewrite_path_regex
+	hostSub       string
 
 	timeout       time.Duration
 	grpcT         grpcTimeouts
@@ -117,6 +119,13 @@ func compileAction(r *Route, a *config.RouteAction, path string, errs *config.Er
 		r.regexRewrite, r.regexSub = re, rr.Substitution
 	}
 	r.hostLiteral, r.autoHost = a.HostRewriteLiteral, a.AutoHostRewrite
+	if hr := a.HostRewritePathRegex; hr != nil {
+		re, err := regexp.Compile(hr.Pattern.Regex)
+		if err != nil {
+			errs.Add(config.Join(path, "host_rewrite_path_regex.pattern.regex"), "%v", err)
+		}
+		r.hostRegex, r.hostSub = re, envoySub(hr.Substitution)
+	}
 	if a.HostRewriteHeader != "" {
 		r.hostHeader = http.CanonicalHeaderKey(a.HostRewriteHeader)
 	}

@@ -56,7 +56,7 @@ var routeSpecs = []message{
 		ok("cluster"), ok("cluster_header"), ok("weighted_clusters"),
 		ok("prefix_rewrite"), ok("regex_rewrite"), ok("host_rewrite_literal"),
 		okNote("auto_host_rewrite", "exposed to the connection manager, which knows the upstream host"),
-		ok("host_rewrite_header"), okNote("timeout", "15s when unset; 0s disables"), ok("idle_timeout"),
+		ok("host_rewrite_header"), okNote("host_rewrite_path_regex", "on the path before path rewrites"), okNote("timeout", "15s when unset; 0s disables"), ok("idle_timeout"),
 		ok("retry_policy"), ok("request_mirror_policies"),
 		okNote("max_grpc_timeout", "grpc-timeout of gRPC requests as the route timeout, sent upstream as grpc-timeout"),
 		ok("grpc_timeout_offset"), ok("max_stream_duration"),

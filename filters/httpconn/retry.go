@@ -74,7 +74,7 @@ func (t routerTransport) tries(up Upstream, r *http.Request, rs *routeState) (*h
 		if attemptReq {
 			req.Header.Set("X-Envoy-Attempt-Count", strconv.FormatUint(uint64(n)+1, 10))
 		}
-		resp, err := t.try(up, req, pol)
+		resp, err := t.try(up, req, pol, rs)
 		if holding {
 			br.Retries.Release() // Envoy: the retry is over when its outcome is known
 			holding = false
@@ -118,12 +118,16 @@ func (t routerTransport) tries(up Upstream, r *http.Request, rs *routeState) (*h
 
 // try is one attempt within per_try_timeout, which also covers reading the
 // response body (its cancel runs when the body is closed).
-func (t routerTransport) try(up Upstream, r *http.Request, pol *router.RetryPolicy) (*http.Response, error) {
+// rs.sending is the request handed to the Upstream (auto_host_rewrite
+// changes its Host when the host is picked).
+func (t routerTransport) try(up Upstream, r *http.Request, pol *router.RetryPolicy, rs *routeState) (*http.Response, error) {
 	if pol == nil || pol.PerTryTimeout <= 0 {
+		rs.sending = r
 		return up.RoundTrip(r)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), pol.PerTryTimeout)
-	resp, err := up.RoundTrip(r.WithContext(ctx))
+	rs.sending = r.WithContext(ctx)
+	resp, err := up.RoundTrip(rs.sending)
 	if err != nil {
 		cancel()
 		return nil, err

@@ -24,6 +24,8 @@ type routeState struct {
 	// body is the downstream HTTP/2 request body; see closeThrough.
 	body io.Closer
 	vc   *vcStats // the request's virtual cluster, nil without any
+	// sending is the attempt's request as the Upstream gets it (tries).
+	sending *http.Request
 }
 
 // closeThrough is the upstream request body over an HTTP/2 downstream
@@ -203,9 +205,13 @@ func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 	// The pool picks the host and says which (%UPSTREAM_HOST%).
+	auto := rs.route.AutoHostRewrite()
 	ctx := httppool.WithHostReport(r.Context(), func(h *cluster.Host) {
 		if st != nil {
 			st.UpstreamHost = h.Address()
+		}
+		if auto && rs.sending != nil { // the pick comes before the request is written
+			autoHost(rs.sending, h)
 		}
 	})
 	start := time.Now()
