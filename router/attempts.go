@@ -1,6 +1,9 @@
 package router
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 func limitOf(v *uint32) int64 {
 	if v == nil {
@@ -33,4 +36,12 @@ func (r *Route) VirtualCluster(req *http.Request) string {
 		}
 	}
 	return "other"
+}
+
+// Upgrade reports the route's upgrade_configs entry for typ (an Upgrade
+// header value, any case): whether it enables the upgrade, and whether
+// the route has an entry at all.
+func (r *Route) Upgrade(typ string) (enabled, set bool) {
+	enabled, set = r.upgrades[strings.ToLower(typ)]
+	return enabled, set
 }

@@ -57,8 +57,9 @@ type Route struct {
 	perFilter     map[string]any
 	order         [3]*mutations // route, vhost, config, in application order
 	isRouteAction bool
-	connect       bool  // upgrade_configs enable CONNECT
-	bufLimit      int64 // per_request_buffer_limit_bytes, -1 unset
+	connect       bool            // upgrade_configs enable CONNECT
+	bufLimit      int64           // per_request_buffer_limit_bytes, -1 unset
+	upgrades      map[string]bool // upgrade_configs by lower-case type
 }
 
 type weightedCluster struct {
@@ -150,9 +151,14 @@ func compileAction(r *Route, a *config.RouteAction, path string, errs *config.Er
 		r.hashes = append(r.hashes, compileHash(h))
 	}
 	for i := range a.UpgradeConfigs {
-		if u := &a.UpgradeConfigs[i]; strings.EqualFold(u.UpgradeType, "CONNECT") {
+		u := &a.UpgradeConfigs[i]
+		if strings.EqualFold(u.UpgradeType, "CONNECT") {
 			r.connect = u.On()
 		}
+		if r.upgrades == nil {
+			r.upgrades = map[string]bool{}
+		}
+		r.upgrades[strings.ToLower(u.UpgradeType)] = u.On()
 	}
 }
 

@@ -33,7 +33,7 @@ var httpSpecs = []message{
 		ok("preserve_external_request_id"), ok("stream_idle_timeout"), ok("request_timeout"),
 		ok("request_headers_timeout"), ok("max_request_headers_kb"), ok("common_http_protocol_options"),
 		ok("http_protocol_options"), ok("http2_protocol_options"), ok("access_log"),
-		ignored("upgrade_configs", "sluice forwards Upgrade requests (WebSocket) on every route"),
+		okNote("upgrade_configs", "the upgrade types allowed; a route's upgrade_configs entry overrides enabled"),
 		ignored("drain_timeout", "a draining connection closes after its in-flight request (HTTP/1.1) or after GOAWAY (HTTP/2)"),
 		ignored("delayed_close_timeout", "sluice closes after the last write"),
 		ignored("normalize_path", "paths are routed as received"),
@@ -41,6 +41,8 @@ var httpSpecs = []message{
 		ignored("access_log_options", "lines are written when the request ends"),
 		ignored("proxy_100_continue", "sluice answers 100-continue itself"),
 	}},
+	{name: hcmMessage + ".UpgradeConfig", fields: []field{ok("upgrade_type"), ok("enabled")},
+		note: "per-upgrade filters are refused"},
 	{name: "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter", translate: httpFilter, fields: []field{
 		ok("name"), own("typed_config", "the HTTP filters sluice has: router, jwt_authn, rbac, aws_request_signing, aws_lambda, dynamo"),
 		ignored("is_optional", "every filter sluice has is known"),

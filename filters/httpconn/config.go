@@ -52,6 +52,9 @@ type Config struct {
 	HTTP2ProtocolOptions HTTP2Options `yaml:"http2_protocol_options" json:"http2_protocol_options"`
 	// AccessLog writes one line per request.
 	AccessLog []AccessLog `yaml:"access_log" json:"access_log,omitempty"`
+	// UpgradeConfigs, when given, are the only upgrades allowed (Envoy's
+	// rules, upgrade.go); without them every Upgrade is forwarded.
+	UpgradeConfigs []UpgradeConfig `yaml:"upgrade_configs" json:"upgrade_configs,omitempty"`
 }
 
 // CommonOptions is Envoy's HttpProtocolOptions (core).

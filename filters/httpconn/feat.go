@@ -13,8 +13,10 @@ type featStats struct {
 	// retryOrShadowAbandoned counts retries and mirrors given up because
 	// the request body went over the buffer limit.
 	retryOrShadowAbandoned *stats.Counter
-	root                   *stats.Scope // the server's, for vhost.*
-	vcs                    sync.Map     // vcKey -> *vcStats
+	// wsOnNonWSRoute counts upgrades refused by upgrade_configs.
+	wsOnNonWSRoute *stats.Counter
+	root           *stats.Scope // the server's, for vhost.*
+	vcs            sync.Map     // vcKey -> *vcStats
 
 	// shadows are the mirrored requests in flight: fire and forget, but
 	// ended and waited for when the filter closes.
@@ -29,6 +31,7 @@ func newFeatStats(root, sc *stats.Scope) *featStats {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &featStats{shadowCtx: ctx, endShadows: cancel,
 		retryOrShadowAbandoned: sc.Counter("retry_or_shadow_abandoned"),
+		wsOnNonWSRoute:         sc.Counter("downstream_rq_ws_on_non_ws_route"),
 		root:                   root,
 	}
 }

@@ -101,6 +101,10 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodConnect && r.Header.Get(":protocol") != "" {
+		if !m.upgradeAllowed(r, rt) {
+			m.refuseUpgrade(w, r)
+			return
+		}
 		m.extendedConnect(w, r, cl, rt) // RFC 8441
 		return
 	}
@@ -113,6 +117,10 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 		ctx = httppool.WithHash(context.WithValue(ctx, upgradeHashKey{}, h), h)
 	}
 
+	if isUpgrade(r) && !m.upgradeAllowed(r, rt) {
+		m.refuseUpgrade(w, r)
+		return
+	}
 	if isUpgrade(r) {
 		m.stats.CxUpgradesTotal.Inc()
 		m.stats.CxUpgradesActive.Inc()
