@@ -44,6 +44,8 @@ type VirtualHost struct {
 	// IncludeAttemptCountInResponse returns it downstream.
 	IncludeRequestAttemptCount    bool `yaml:"include_request_attempt_count" json:"include_request_attempt_count,omitempty"`
 	IncludeAttemptCountInResponse bool `yaml:"include_attempt_count_in_response" json:"include_attempt_count_in_response,omitempty"`
+	// IncludeIsTimeoutRetryHeader sends x-envoy-is-timeout-retry on retries.
+	IncludeIsTimeoutRetryHeader bool `yaml:"include_is_timeout_retry_header" json:"include_is_timeout_retry_header,omitempty"`
 	// VirtualClusters name request classes for their own stats
 	// (vhost.<vh>.vcluster.<vc>.*).
 	VirtualClusters []VirtualCluster `yaml:"virtual_clusters" json:"virtual_clusters,omitempty"`

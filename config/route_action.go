@@ -16,6 +16,12 @@ type RouteAction struct {
 	// HostRewritePathRegex sets the Host to the substitution's result on
 	// the path (without the query).
 	HostRewritePathRegex *RegexMatchAndSubstitute `yaml:"host_rewrite_path_regex" json:"host_rewrite_path_regex,omitempty"`
+	// AppendXForwardedHost adds the original Host to x-forwarded-host when
+	// a host rewrite changed it.
+	AppendXForwardedHost bool `yaml:"append_x_forwarded_host" json:"append_x_forwarded_host,omitempty"`
+	// ClusterNotFoundResponseCode: SERVICE_UNAVAILABLE (503, the default),
+	// NOT_FOUND (404) or INTERNAL_SERVER_ERROR (500).
+	ClusterNotFoundResponseCode string `yaml:"cluster_not_found_response_code" json:"cluster_not_found_response_code,omitempty"`
 	// Timeout is the whole upstream exchange's limit: 15s when unset, and
 	// 0s disables it (Envoy's rules).
 	Timeout *Duration `yaml:"timeout" json:"timeout,omitempty"`

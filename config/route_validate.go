@@ -167,6 +167,11 @@ func (a *RouteAction) Validate(path string, errs *Errors) {
 			hosts++
 		}
 	}
+	switch a.ClusterNotFoundResponseCode {
+	case "", "SERVICE_UNAVAILABLE", "NOT_FOUND", "INTERNAL_SERVER_ERROR":
+	default:
+		errs.Add(Join(path, "cluster_not_found_response_code"), "unknown code %q (SERVICE_UNAVAILABLE, NOT_FOUND, INTERNAL_SERVER_ERROR)", a.ClusterNotFoundResponseCode)
+	}
 	if hosts > 1 {
 		errs.Add(path, "set at most one of host_rewrite_literal, auto_host_rewrite, host_rewrite_header")
 	}

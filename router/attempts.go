@@ -45,3 +45,27 @@ func (r *Route) Upgrade(typ string) (enabled, set bool) {
 	enabled, set = r.upgrades[strings.ToLower(typ)]
 	return enabled, set
 }
+
+// TimeoutRetryHeader is the virtual host's include_is_timeout_retry_header.
+func (r *Route) TimeoutRetryHeader() bool { return r.vh.timeoutRetryHeader }
+
+// AppendXForwardedHost is the route's append_x_forwarded_host (the caller
+// applies it to auto_host_rewrite; Rewrite to the other host rewrites).
+func (r *Route) AppendXForwardedHost() bool { return r.appendXFH }
+
+// ClusterNotFoundStatus is cluster_not_found_response_code as a status.
+func (r *Route) ClusterNotFoundStatus() int {
+	if r.noCluster == 0 {
+		return http.StatusServiceUnavailable
+	}
+	return r.noCluster
+}
+
+// AppendForwardedHost appends host to x-forwarded-host, comma separated, as
+// Envoy does.
+func AppendForwardedHost(h http.Header, host string) {
+	if old := h.Get("X-Forwarded-Host"); old != "" {
+		host = old + "," + host
+	}
+	h.Set("X-Forwarded-Host", host)
+}

@@ -18,6 +18,12 @@ import (
 // is the caller's, see AutoHostRewrite), then the header mutations of the
 // route, its virtual host and the configuration, in Envoy's order.
 func (r *Route) Rewrite(req *http.Request) {
+	orig := req.Host
+	defer func() {
+		if r.appendXFH && req.Host != orig {
+			AppendForwardedHost(req.Header, orig)
+		}
+	}()
 	if r.hostRegex != nil { // on the path as the client sent it, as Envoy does
 		req.Host = r.hostRegex.ReplaceAllString(req.URL.Path, r.hostSub)
 	}

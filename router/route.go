@@ -60,6 +60,8 @@ type Route struct {
 	connect       bool            // upgrade_configs enable CONNECT
 	bufLimit      int64           // per_request_buffer_limit_bytes, -1 unset
 	upgrades      map[string]bool // upgrade_configs by lower-case type
+	appendXFH     bool            // append_x_forwarded_host
+	noCluster     int             // cluster_not_found_response_code
 }
 
 type weightedCluster struct {
@@ -120,6 +122,8 @@ func compileAction(r *Route, a *config.RouteAction, path string, errs *config.Er
 		r.regexRewrite, r.regexSub = re, rr.Substitution
 	}
 	r.hostLiteral, r.autoHost = a.HostRewriteLiteral, a.AutoHostRewrite
+	r.appendXFH = a.AppendXForwardedHost
+	r.noCluster = map[string]int{"NOT_FOUND": 404, "INTERNAL_SERVER_ERROR": 500}[a.ClusterNotFoundResponseCode]
 	if hr := a.HostRewritePathRegex; hr != nil {
 		re, err := regexp.Compile(hr.Pattern.Regex)
 		if err != nil {

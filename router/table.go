@@ -42,6 +42,7 @@ type vhost struct {
 	// attemptReq and attemptResp are include_request_attempt_count and
 	// include_attempt_count_in_response.
 	attemptReq, attemptResp bool
+	timeoutRetryHeader      bool
 	vclusters               []vcluster
 }
 
@@ -66,7 +67,7 @@ func Compile(rc *config.RouteConfiguration) (*Table, error) {
 		vp := config.Index("virtual_hosts", i)
 		vh := &vhost{name: vc.Name, mut: compileMutations(vc.Mutations()), perFilter: vc.TypedPerFilterConfig,
 			bufLimit: limitOf(vc.PerRequestBufferLimitBytes), attemptReq: vc.IncludeRequestAttemptCount,
-			attemptResp: vc.IncludeAttemptCountInResponse, vclusters: compileVClusters(vc.VirtualClusters)}
+			attemptResp: vc.IncludeAttemptCountInResponse, timeoutRetryHeader: vc.IncludeIsTimeoutRetryHeader, vclusters: compileVClusters(vc.VirtualClusters)}
 		if vc.RetryPolicy != nil {
 			vh.retry = compileRetry(vc.RetryPolicy)
 		}

@@ -55,6 +55,14 @@ type Config struct {
 	// UpgradeConfigs, when given, are the only upgrades allowed (Envoy's
 	// rules, upgrade.go); without them every Upgrade is forwarded.
 	UpgradeConfigs []UpgradeConfig `yaml:"upgrade_configs" json:"upgrade_configs,omitempty"`
+	// StripAnyHostPort and StripMatchingHostPort remove the port from the
+	// Host before routing (any port; the listener's port only).
+	StripAnyHostPort      bool `yaml:"strip_any_host_port" json:"strip_any_host_port,omitempty"`
+	StripMatchingHostPort bool `yaml:"strip_matching_host_port" json:"strip_matching_host_port,omitempty"`
+	// AlwaysSetRequestIDInResponse returns x-request-id to the client.
+	AlwaysSetRequestIDInResponse bool `yaml:"always_set_request_id_in_response" json:"always_set_request_id_in_response,omitempty"`
+	// Via is appended to the via header of requests and responses.
+	Via string `yaml:"via" json:"via,omitempty"`
 }
 
 // CommonOptions is Envoy's HttpProtocolOptions (core).

@@ -59,6 +59,7 @@ func (t routerTransport) tries(up Upstream, r *http.Request, rs *routeState) (*h
 			rp.finish()
 		}
 	}()
+	lastTimeout := false // the last try ended by per_try_timeout
 	for n := uint32(0); ; n++ {
 		req := r
 		if rp != nil {
@@ -74,7 +75,11 @@ func (t routerTransport) tries(up Upstream, r *http.Request, rs *routeState) (*h
 		if attemptReq {
 			req.Header.Set("X-Envoy-Attempt-Count", strconv.FormatUint(uint64(n)+1, 10))
 		}
+		if n > 0 && rs.route.TimeoutRetryHeader() {
+			req.Header.Set("X-Envoy-Is-Timeout-Retry", strconv.FormatBool(lastTimeout))
+		}
 		resp, err := t.try(up, req, pol, rs)
+		lastTimeout = err != nil && errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil
 		if holding {
 			br.Retries.Release() // Envoy: the retry is over when its outcome is known
 			holding = false

@@ -93,7 +93,7 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 	cl := m.clusters.Get(name)
 	if cl == nil {
 		m.stats.NoCluster.Inc()
-		m.localReply(w, r, http.StatusServiceUnavailable, "", httpfilter.NoClusterFound)
+		m.localReply(w, r, rt.ClusterNotFoundStatus(), "", httpfilter.NoClusterFound)
 		return
 	}
 	if router.IsConnect(r) {
@@ -219,7 +219,7 @@ func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			st.UpstreamHost = h.Address()
 		}
 		if auto && rs.sending != nil { // the pick comes before the request is written
-			autoHost(rs.sending, h)
+			autoHost(rs.sending, h, rs.route.AppendXForwardedHost())
 		}
 	})
 	start := time.Now()
@@ -235,6 +235,7 @@ func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if t.m.cfg.ServerName != "" {
 		resp.Header.Set("Server", t.m.cfg.ServerName)
 	}
+	t.m.upstreamResponseMore(resp)
 	rs.route.MutateResponse(resp.Header)
 	if resp.ContentLength == 0 && isGRPC(r) {
 		trailersOnly(resp)

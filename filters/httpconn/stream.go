@@ -200,6 +200,7 @@ func (m *Manager) prepare(w *stream, r *http.Request, s *filters.Session) bool {
 	if gen && (r.Header.Get("X-Request-Id") == "" || external) {
 		r.Header.Set("X-Request-Id", uuid4())
 	}
+	m.prepareMore(w, r, s) // hcmextra.go
 	return true
 }
 

@@ -1,0 +1,68 @@
+package httpconn_test
+
+import (
+	"io"
+	"net/http"
+	"sync/atomic"
+	"testing"
+)
+
+// TestHCMRouteExtras: strip_any_host_port routes "app.example:8080" by
+// its name; via on the request and the upstream response;
+// always_set_request_id_in_response; cluster_not_found_response_code;
+// append_x_forwarded_host with a host rewrite; and
+// include_is_timeout_retry_header on a retry after a per-try timeout.
+func TestHCMRouteExtras(t *testing.T) {
+	var slow atomic.Int64
+	be := startBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("X-Seen-Host", r.Host)
+		w.Header().Set("X-Seen-Via", r.Header.Get("Via"))
+		w.Header().Set("X-Seen-XFH", r.Header.Get("X-Forwarded-Host"))
+		w.Header().Set("X-Seen-Timeout-Retry", r.Header.Get("X-Envoy-Is-Timeout-Retry"))
+		w.Header().Set("Via", "1.1 backend")
+		if r.URL.Path == "/slow" && slow.Add(1) == 1 {
+			<-r.Context().Done() // the first try outlives per_try_timeout
+		}
+	})
+	s := featSluice(t, `[{match: {prefix: "/nocluster"}, route: {cluster_header: x-cluster, cluster_not_found_response_code: NOT_FOUND}},
+ {match: {prefix: "/rewrite"}, route: {cluster: c, host_rewrite_literal: internal.example, append_x_forwarded_host: true}},
+ {match: {prefix: "/slow"}, route: {cluster: c, retry_policy: {retry_on: "reset", per_try_timeout: 0.2s, retry_back_off: {base_interval: 0.001s}}}},
+ {match: {prefix: "/"}, route: {cluster: c}}]`, "include_is_timeout_retry_header: true",
+		"strip_any_host_port: true\nvia: sluice-test\nalways_set_request_id_in_response: true", plainCluster("c", "", be.addr()))
+	// The virtual host "all" has domains ["*"]; check the stripping by the
+	// Host the upstream saw.
+	do := func(path, host string) *http.Response {
+		req, _ := http.NewRequest("GET", "http://"+s.Addr("l")+path, nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	resp := do("/x", "app.example:8080")
+	if h := resp.Header.Get("X-Seen-Host"); h != "app.example" {
+		t.Errorf("Host upstream %q, want the port stripped", h)
+	}
+	if v := resp.Header.Get("X-Seen-Via"); v != "sluice-test" {
+		t.Errorf("request via %q", v)
+	}
+	if v := resp.Header.Get("Via"); v != "1.1 backend, sluice-test" {
+		t.Errorf("response via %q", v)
+	}
+	if id := resp.Header.Values("X-Request-Id"); len(id) != 1 || len(id[0]) != 36 {
+		t.Errorf("x-request-id in the response %q", id)
+	}
+	if resp := do("/nocluster", "a"); resp.StatusCode != 404 {
+		t.Errorf("cluster not found: %d, want 404", resp.StatusCode)
+	}
+	if resp := do("/rewrite", "public.example"); resp.Header.Get("X-Seen-Host") != "internal.example" || resp.Header.Get("X-Seen-XFH") != "public.example" {
+		t.Errorf("rewrite: host %q, x-forwarded-host %q", resp.Header.Get("X-Seen-Host"), resp.Header.Get("X-Seen-XFH"))
+	}
+	if resp := do("/slow", "a"); resp.StatusCode != 200 || resp.Header.Get("X-Seen-Timeout-Retry") != "true" {
+		t.Errorf("timeout retry: %d, x-envoy-is-timeout-retry %q", resp.StatusCode, resp.Header.Get("X-Seen-Timeout-Retry"))
+	}
+}
