@@ -46,6 +46,9 @@ type VirtualHost struct {
 	IncludeAttemptCountInResponse bool `yaml:"include_attempt_count_in_response" json:"include_attempt_count_in_response,omitempty"`
 	// IncludeIsTimeoutRetryHeader sends x-envoy-is-timeout-retry on retries.
 	IncludeIsTimeoutRetryHeader bool `yaml:"include_is_timeout_retry_header" json:"include_is_timeout_retry_header,omitempty"`
+	// RequireTLS: NONE (default), EXTERNAL_ONLY or ALL; requests not made
+	// over TLS (x-forwarded-proto not https) get a 301 to https.
+	RequireTLS string `yaml:"require_tls" json:"require_tls,omitempty"`
 	// VirtualClusters name request classes for their own stats
 	// (vhost.<vh>.vcluster.<vc>.*).
 	VirtualClusters []VirtualCluster `yaml:"virtual_clusters" json:"virtual_clusters,omitempty"`

@@ -72,6 +72,7 @@ func (v *VirtualHost) Validate(path string, errs *Errors) {
 		}
 	}
 	checkMutations(path, v.Mutations(), errs)
+	checkRequireTLS(path, v.RequireTLS, errs)
 }
 
 // Validate checks that a route has one path match and one action.

@@ -6,3 +6,12 @@ func (v *VirtualCluster) Validate(path string, errs *Errors) {
 		errs.Add(Join(path, "name"), "required")
 	}
 }
+
+// checkRequireTLS checks a virtual host's require_tls.
+func checkRequireTLS(path, v string, errs *Errors) {
+	switch v {
+	case "", "NONE", "EXTERNAL_ONLY", "ALL":
+	default:
+		errs.Add(Join(path, "require_tls"), "unknown value %q (NONE, EXTERNAL_ONLY, ALL)", v)
+	}
+}

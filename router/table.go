@@ -43,6 +43,7 @@ type vhost struct {
 	// include_attempt_count_in_response.
 	attemptReq, attemptResp bool
 	timeoutRetryHeader      bool
+	requireTLS              string // "", "EXTERNAL_ONLY", "ALL"
 	vclusters               []vcluster
 }
 
@@ -67,7 +68,8 @@ func Compile(rc *config.RouteConfiguration) (*Table, error) {
 		vp := config.Index("virtual_hosts", i)
 		vh := &vhost{name: vc.Name, mut: compileMutations(vc.Mutations()), perFilter: vc.TypedPerFilterConfig,
 			bufLimit: limitOf(vc.PerRequestBufferLimitBytes), attemptReq: vc.IncludeRequestAttemptCount,
-			attemptResp: vc.IncludeAttemptCountInResponse, timeoutRetryHeader: vc.IncludeIsTimeoutRetryHeader, vclusters: compileVClusters(vc.VirtualClusters)}
+			attemptResp: vc.IncludeAttemptCountInResponse, timeoutRetryHeader: vc.IncludeIsTimeoutRetryHeader,
+			requireTLS: strings.TrimPrefix(vc.RequireTLS, "NONE"), vclusters: compileVClusters(vc.VirtualClusters)}
 		if vc.RetryPolicy != nil {
 			vh.retry = compileRetry(vc.RetryPolicy)
 		}

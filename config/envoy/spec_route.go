@@ -26,6 +26,7 @@ var routeSpecs = []message{
 		okNote("per_request_buffer_limit_bytes", "the request body kept for retries and mirrors"),
 		ok("include_request_attempt_count"), ok("include_attempt_count_in_response"), ok("include_is_timeout_retry_header"),
 		okNote("virtual_clusters", "vhost.<vhost>.vcluster.<vc>.* stats"),
+		okNote("require_tls", "judged by x-forwarded-proto; EXTERNAL_ONLY spares x-envoy-internal requests"),
 	}},
 	{name: "envoy.config.route.v3.VirtualCluster", fields: oks("name", "headers")},
 	{name: "envoy.config.route.v3.Route", fields: []field{

@@ -18,13 +18,15 @@ virtual_hosts:
   per_request_buffer_limit_bytes: 2048
   include_request_attempt_count: true
   include_attempt_count_in_response: true
+  include_is_timeout_retry_header: true
+  require_tls: EXTERNAL_ONLY
   virtual_clusters:
   - name: writes
     headers: [{name: ":method", string_match: {exact: POST}}, {name: ":path", string_match: {prefix: /api/}}]
   routes:
   - match: {prefix: /big/}
     per_request_buffer_limit_bytes: 65536
-    route: {cluster: api}
+    route: {cluster: api, append_x_forwarded_host: true, host_rewrite_literal: in, cluster_not_found_response_code: NOT_FOUND}
   - match: {prefix: /}
     route:
       cluster: api
@@ -55,6 +57,12 @@ virtual_hosts:
 	}
 	if l, _ := tbl.Route(httptest.NewRequest("GET", "/big/x", nil)).BufferLimit(); l != 65536 {
 		t.Fatalf("route buffer limit %d", l)
+	}
+	if loc, ok := tbl.TLSRedirect(httptest.NewRequest("GET", "http://a.example/x", nil)); !ok || loc != "https://a.example/x" {
+		t.Fatalf("require_tls: %q %v", loc, ok)
+	}
+	if !r.TimeoutRetryHeader() {
+		t.Fatal("include_is_timeout_retry_header lost")
 	}
 	pol := r.Retry()
 	if !pol.RetriableResponse(200, http.Header{"X-Upstream-Retry": {"yes"}}) || pol.RetriableResponse(200, http.Header{"X-Upstream-Retry": {"no"}}) {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestHCMRouteExtras: strip_any_host_port routes "app.example:8080" by
@@ -64,5 +65,44 @@ func TestHCMRouteExtras(t *testing.T) {
 	}
 	if resp := do("/slow", "a"); resp.StatusCode != 200 || resp.Header.Get("X-Seen-Timeout-Retry") != "true" {
 		t.Errorf("timeout retry: %d, x-envoy-is-timeout-retry %q", resp.StatusCode, resp.Header.Get("X-Seen-Timeout-Retry"))
+	}
+}
+
+// TestRequireTLS: require_tls ALL answers a plain-text request with a 301
+// to https, whatever the route; a request that came over TLS upstream of
+// sluice (x-forwarded-proto https, trusted without use_remote_address) is
+// proxied; EXTERNAL_ONLY spares x-envoy-internal requests.
+func TestRequireTLS(t *testing.T) {
+	be := startBackend(t, echoHandler)
+	for _, mode := range []string{"ALL", "EXTERNAL_ONLY"} {
+		s := featSluice(t, `[{match: {prefix: "/"}, route: {cluster: c}}]`, "require_tls: "+mode, "", plainCluster("c", "", be.addr()))
+		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		do := func(hdr map[string]string) *http.Response {
+			req, _ := http.NewRequest("GET", "http://"+s.Addr("l")+"/p?q=1", nil)
+			req.Host = "shop.example"
+			for k, v := range hdr {
+				req.Header.Set(k, v)
+			}
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp
+		}
+		if resp := do(nil); resp.StatusCode != 301 || resp.Header.Get("Location") != "https://shop.example/p?q=1" {
+			t.Fatalf("%s: %d %q", mode, resp.StatusCode, resp.Header.Get("Location"))
+		}
+		if resp := do(map[string]string{"X-Forwarded-Proto": "https"}); resp.StatusCode != 200 {
+			t.Fatalf("%s over TLS: %d", mode, resp.StatusCode)
+		}
+		want := 301
+		if mode == "EXTERNAL_ONLY" {
+			want = 200
+		}
+		if resp := do(map[string]string{"X-Envoy-Internal": "true"}); resp.StatusCode != want {
+			t.Fatalf("%s internal: %d, want %d", mode, resp.StatusCode, want)
+		}
+		s.WaitCounter("http.ingress.rq_redirect", 1, 5*time.Second)
 	}
 }

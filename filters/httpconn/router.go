@@ -58,6 +58,12 @@ type routeStateKey struct{}
 // reverse proxy to the route's cluster within the route's timeout.
 func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 	st := httpfilter.FromContext(r.Context())
+	if loc, ok := m.routes.TLSRedirect(r); ok { // require_tls
+		m.stats.RqRedirect.Inc()
+		w.Header().Set("Location", loc)
+		m.localReplyBody(w, r, http.StatusMovedPermanently, "")
+		return
+	}
 	rt, _ := st.Route.(*router.Route)
 	if rt == nil { // no route, or a filter cleared it to have it matched again
 		rt = m.routes.Route(r)
