@@ -21,6 +21,9 @@ type RouteConfiguration struct {
 	// domain written with the port, or a wildcard.
 	IgnorePortInHostMatching bool           `yaml:"ignore_port_in_host_matching" json:"ignore_port_in_host_matching,omitempty"`
 	TypedPerFilterConfig     map[string]any `yaml:"typed_per_filter_config" json:"typed_per_filter_config,omitempty"`
+	// RequestMirrorPolicies apply to routes whose virtual host and action
+	// have none (the most specific non-empty list wins, as in Envoy).
+	RequestMirrorPolicies []MirrorPolicy `yaml:"request_mirror_policies" json:"request_mirror_policies,omitempty"`
 }
 
 // VirtualHost is Envoy's envoy.config.route.v3.VirtualHost.
@@ -40,6 +43,11 @@ type VirtualHost struct {
 	// and mirrors (routes without their own); unset: the listener's
 	// per_connection_buffer_limit_bytes.
 	PerRequestBufferLimitBytes *uint32 `yaml:"per_request_buffer_limit_bytes" json:"per_request_buffer_limit_bytes,omitempty"`
+	// RequestBodyBufferLimit is Envoy's newer name for the same limit; it
+	// wins over per_request_buffer_limit_bytes.
+	RequestBodyBufferLimit *uint64 `yaml:"request_body_buffer_limit" json:"request_body_buffer_limit,omitempty"`
+	// RequestMirrorPolicies apply to routes whose action has none.
+	RequestMirrorPolicies []MirrorPolicy `yaml:"request_mirror_policies" json:"request_mirror_policies,omitempty"`
 	// IncludeRequestAttemptCount sends x-envoy-attempt-count upstream;
 	// IncludeAttemptCountInResponse returns it downstream.
 	IncludeRequestAttemptCount    bool `yaml:"include_request_attempt_count" json:"include_request_attempt_count,omitempty"`
@@ -75,8 +83,9 @@ type Route struct {
 	ResponseHeadersToAdd    []HeaderValueOption `yaml:"response_headers_to_add" json:"response_headers_to_add,omitempty"`
 	ResponseHeadersToRemove []string            `yaml:"response_headers_to_remove" json:"response_headers_to_remove,omitempty"`
 	TypedPerFilterConfig    map[string]any      `yaml:"typed_per_filter_config" json:"typed_per_filter_config,omitempty"`
-	// PerRequestBufferLimitBytes: see VirtualHost.
+	// PerRequestBufferLimitBytes and RequestBodyBufferLimit: see VirtualHost.
 	PerRequestBufferLimitBytes *uint32 `yaml:"per_request_buffer_limit_bytes" json:"per_request_buffer_limit_bytes,omitempty"`
+	RequestBodyBufferLimit     *uint64 `yaml:"request_body_buffer_limit" json:"request_body_buffer_limit,omitempty"`
 }
 
 // RouteMatch is Envoy's envoy.config.route.v3.RouteMatch: exactly one of

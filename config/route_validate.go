@@ -23,6 +23,7 @@ func (c *RouteConfiguration) Validate(path string, errs *Errors) {
 		}
 	}
 	checkMutations(path, c.Mutations(), errs)
+	checkMirrors(path, c.RequestMirrorPolicies, errs)
 	for i, h := range c.InternalOnlyHeaders {
 		checkHeaderName(Index(Join(path, "internal_only_headers"), i), h, errs)
 	}
@@ -31,8 +32,9 @@ func (c *RouteConfiguration) Validate(path string, errs *Errors) {
 // Clusters returns every cluster name the routes name statically (cluster,
 // weighted_clusters, request_mirror_policies), for a cross-check.
 func (c *RouteConfiguration) Clusters() []string {
-	var out []string
+	out := appendMirrorClusters(nil, c.RequestMirrorPolicies)
 	for _, vh := range c.VirtualHosts {
+		out = appendMirrorClusters(out, vh.RequestMirrorPolicies)
 		for _, r := range vh.Routes {
 			if a := r.Route; a != nil {
 				if a.Cluster != "" {
@@ -43,11 +45,7 @@ func (c *RouteConfiguration) Clusters() []string {
 						out = append(out, w.Name)
 					}
 				}
-				for _, m := range a.RequestMirrorPolicies {
-					if m.Cluster != "" {
-						out = append(out, m.Cluster)
-					}
-				}
+				out = appendMirrorClusters(out, a.RequestMirrorPolicies)
 			}
 		}
 	}
@@ -73,6 +71,7 @@ func (v *VirtualHost) Validate(path string, errs *Errors) {
 	}
 	checkMutations(path, v.Mutations(), errs)
 	checkRequireTLS(path, v.RequireTLS, errs)
+	checkMirrors(path, v.RequestMirrorPolicies, errs)
 }
 
 // Validate checks that a route has one path match and one action.
@@ -179,18 +178,7 @@ func (a *RouteAction) Validate(path string, errs *Errors) {
 	if a.ClusterHeader != "" {
 		checkHeaderName(Join(path, "cluster_header"), a.ClusterHeader, errs)
 	}
-	for i := range a.RequestMirrorPolicies {
-		mp := Index(Join(path, "request_mirror_policies"), i)
-		switch m := &a.RequestMirrorPolicies[i]; {
-		case (m.Cluster == "") == (m.ClusterHeader == ""):
-			errs.Add(Join(mp, "cluster"), "set exactly one of cluster and cluster_header")
-		case m.ClusterHeader != "":
-			checkHeaderName(Join(mp, "cluster_header"), m.ClusterHeader, errs)
-		}
-		if f := a.RequestMirrorPolicies[i].RuntimeFraction; f != nil {
-			checkFraction(Join(mp, "runtime_fraction"), f, errs)
-		}
-	}
+	checkMirrors(path, a.RequestMirrorPolicies, errs)
 }
 
 // Validate checks the weights.

@@ -15,3 +15,28 @@ func checkRequireTLS(path, v string, errs *Errors) {
 		errs.Add(Join(path, "require_tls"), "unknown value %q (NONE, EXTERNAL_ONLY, ALL)", v)
 	}
 }
+
+// checkMirrors checks request_mirror_policies at path.
+func checkMirrors(path string, ms []MirrorPolicy, errs *Errors) {
+	for i := range ms {
+		mp := Index(Join(path, "request_mirror_policies"), i)
+		switch m := &ms[i]; {
+		case (m.Cluster == "") == (m.ClusterHeader == ""):
+			errs.Add(Join(mp, "cluster"), "set exactly one of cluster and cluster_header")
+		case m.ClusterHeader != "":
+			checkHeaderName(Join(mp, "cluster_header"), m.ClusterHeader, errs)
+		}
+		if f := ms[i].RuntimeFraction; f != nil {
+			checkFraction(Join(mp, "runtime_fraction"), f, errs)
+		}
+	}
+}
+
+func appendMirrorClusters(out []string, ms []MirrorPolicy) []string {
+	for _, m := range ms {
+		if m.Cluster != "" {
+			out = append(out, m.Cluster)
+		}
+	}
+	return out
+}

@@ -3,13 +3,29 @@ package router
 import (
 	"net/http"
 	"strings"
+
+	"github.com/sluice-proxy/sluice/config"
 )
 
-func limitOf(v *uint32) int64 {
-	if v == nil {
-		return -1
+// bufferLimit is request_body_buffer_limit, else
+// per_request_buffer_limit_bytes, else -1 (unset).
+func bufferLimit(old *uint32, v *uint64) int64 {
+	switch {
+	case v != nil:
+		return int64(min(*v, 1<<62))
+	case old != nil:
+		return int64(*old)
 	}
-	return int64(*v)
+	return -1
+}
+
+func compileMirrors(ms []config.MirrorPolicy) []Mirror {
+	var out []Mirror
+	for _, m := range ms {
+		out = append(out, Mirror{Cluster: m.Cluster, clusterHeader: http.CanonicalHeaderKey(m.ClusterHeader),
+			KeepHost: m.DisableShadowHostSuffixAppend, fraction: compileFraction(m.RuntimeFraction)})
+	}
+	return out
 }
 
 // BufferLimit is the route's per_request_buffer_limit_bytes (its own, else

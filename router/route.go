@@ -76,7 +76,7 @@ type directResponse struct {
 
 func compileRoute(t *Table, vh *vhost, rc *config.Route, path string, errs *config.Errors) *Route {
 	r := &Route{name: rc.Name, t: t, vh: vh, mut: compileMutations(rc.Mutations()), perFilter: rc.TypedPerFilterConfig, timeout: DefaultTimeout,
-		bufLimit: limitOf(rc.PerRequestBufferLimitBytes)}
+		bufLimit: bufferLimit(rc.PerRequestBufferLimitBytes, rc.RequestBodyBufferLimit)}
 	if r.bufLimit < 0 {
 		r.bufLimit = vh.bufLimit
 	}
@@ -147,9 +147,9 @@ func compileAction(r *Route, a *config.RouteAction, path string, errs *config.Er
 	case r.vh.retry != nil:
 		r.retry = r.vh.retry // Envoy: a route's own policy replaces the virtual host's
 	}
-	for _, m := range a.RequestMirrorPolicies {
-		r.mirrors = append(r.mirrors, Mirror{Cluster: m.Cluster, clusterHeader: http.CanonicalHeaderKey(m.ClusterHeader),
-			KeepHost: m.DisableShadowHostSuffixAppend, fraction: compileFraction(m.RuntimeFraction)})
+	r.mirrors = compileMirrors(a.RequestMirrorPolicies)
+	if len(r.mirrors) == 0 { // the most specific non-empty list wins
+		r.mirrors = r.vh.mirrors
 	}
 	for _, h := range a.HashPolicy {
 		r.hashes = append(r.hashes, compileHash(h))

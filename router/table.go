@@ -45,6 +45,7 @@ type vhost struct {
 	timeoutRetryHeader      bool
 	requireTLS              string // "", "EXTERNAL_ONLY", "ALL"
 	vclusters               []vcluster
+	mirrors                 []Mirror // the virtual host's, else the config's
 }
 
 // Compile builds the table for rc, which must have passed validation (the
@@ -67,11 +68,14 @@ func Compile(rc *config.RouteConfiguration) (*Table, error) {
 		vc := &rc.VirtualHosts[i]
 		vp := config.Index("virtual_hosts", i)
 		vh := &vhost{name: vc.Name, mut: compileMutations(vc.Mutations()), perFilter: vc.TypedPerFilterConfig,
-			bufLimit: limitOf(vc.PerRequestBufferLimitBytes), attemptReq: vc.IncludeRequestAttemptCount,
+			bufLimit: bufferLimit(vc.PerRequestBufferLimitBytes, vc.RequestBodyBufferLimit), attemptReq: vc.IncludeRequestAttemptCount,
 			attemptResp: vc.IncludeAttemptCountInResponse, timeoutRetryHeader: vc.IncludeIsTimeoutRetryHeader,
 			requireTLS: strings.TrimPrefix(vc.RequireTLS, "NONE"), vclusters: compileVClusters(vc.VirtualClusters)}
 		if vc.RetryPolicy != nil {
 			vh.retry = compileRetry(vc.RetryPolicy)
+		}
+		if vh.mirrors = compileMirrors(vc.RequestMirrorPolicies); len(vh.mirrors) == 0 {
+			vh.mirrors = compileMirrors(rc.RequestMirrorPolicies)
 		}
 		for j := range vc.Routes {
 			vh.routes = append(vh.routes, compileRoute(t, vh, &vc.Routes[j], config.Index(config.Join(vp, "routes"), j), errs))

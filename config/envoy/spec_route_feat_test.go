@@ -12,6 +12,7 @@ import (
 // virtual-cluster fields of an Envoy route_config load into sluice's.
 func TestRouteFeatTranslation(t *testing.T) {
 	rc, _, err := translateRoutes(t, `
+request_mirror_policies: [{cluster: shadow-config}]
 virtual_hosts:
 - name: api
   domains: ["*"]
@@ -20,12 +21,14 @@ virtual_hosts:
   include_attempt_count_in_response: true
   include_is_timeout_retry_header: true
   require_tls: EXTERNAL_ONLY
+  request_mirror_policies: [{cluster: shadow-vh}]
   virtual_clusters:
   - name: writes
     headers: [{name: ":method", string_match: {exact: POST}}, {name: ":path", string_match: {prefix: /api/}}]
   routes:
   - match: {prefix: /big/}
     per_request_buffer_limit_bytes: 65536
+    request_body_buffer_limit: 131072
     route: {cluster: api, append_x_forwarded_host: true, host_rewrite_literal: in, cluster_not_found_response_code: NOT_FOUND}
   - match: {prefix: /}
     route:
@@ -55,7 +58,10 @@ virtual_hosts:
 	if vc := r.VirtualCluster(httptest.NewRequest("GET", "/api/x", nil)); vc != "other" {
 		t.Fatalf("virtual cluster of a GET %q, want other", vc)
 	}
-	if l, _ := tbl.Route(httptest.NewRequest("GET", "/big/x", nil)).BufferLimit(); l != 65536 {
+	if ms := r.Mirrors(); len(ms) != 1 || ms[0].Cluster != "shadow-vh" {
+		t.Fatalf("mirrors %+v, want the virtual host's", ms)
+	}
+	if l, _ := tbl.Route(httptest.NewRequest("GET", "/big/x", nil)).BufferLimit(); l != 131072 {
 		t.Fatalf("route buffer limit %d", l)
 	}
 	if loc, ok := tbl.TLSRedirect(httptest.NewRequest("GET", "http://a.example/x", nil)); !ok || loc != "https://a.example/x" {

@@ -164,3 +164,17 @@ func TestRequestMirrorClusterHeader(t *testing.T) {
 		t.Fatalf("shadow hosts %q, want only %q unchanged", sink.hosts, s.Addr("l"))
 	}
 }
+
+// TestRequestMirrorVirtualHost: a virtual host's request_mirror_policies
+// apply to its routes without their own.
+func TestRequestMirrorVirtualHost(t *testing.T) {
+	main := startBackend(t, echoHandler)
+	sink := startShadowSink(t)
+	close(sink.release)
+	s := featSluice(t, `[{match: {prefix: "/"}, route: {cluster: c}}]`, "request_mirror_policies: [{cluster: shadow}]", "",
+		plainCluster("c", "", main.addr())+"\n"+plainCluster("shadow", "", sink.addr()))
+	get(t, "http://"+s.Addr("l")+"/v")
+	if !poll.Until(5*time.Second, func() bool { return sink.count() == 1 }) {
+		t.Fatal("no shadow from the virtual host's policy")
+	}
+}
