@@ -13,6 +13,8 @@ type featStats struct {
 	// retryOrShadowAbandoned counts retries and mirrors given up because
 	// the request body went over the buffer limit.
 	retryOrShadowAbandoned *stats.Counter
+	// skippedNotComplete is Envoy's rq_retry_skipped_request_not_complete.
+	skippedNotComplete *stats.Counter
 	// wsOnNonWSRoute counts upgrades refused by upgrade_configs.
 	wsOnNonWSRoute *stats.Counter
 	root           *stats.Scope // the server's, for vhost.*
@@ -32,6 +34,7 @@ func newFeatStats(root, sc *stats.Scope) *featStats {
 	return &featStats{shadowCtx: ctx, endShadows: cancel,
 		retryOrShadowAbandoned: sc.Counter("retry_or_shadow_abandoned"),
 		wsOnNonWSRoute:         sc.Counter("downstream_rq_ws_on_non_ws_route"),
+		skippedNotComplete:     sc.Counter("rq_retry_skipped_request_not_complete"),
 		root:                   root,
 	}
 }

@@ -72,6 +72,13 @@ func (r *replay) replayable() bool {
 	return !r.over
 }
 
+// complete reports whether the whole body has been read from the client.
+func (r *replay) complete() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err == io.EOF || (r.want >= 0 && r.n == r.want)
+}
+
 // finish marks the last attempt: its view's Close closes the downstream
 // body (see closeThrough), now if it was closed already.
 func (r *replay) finish() {

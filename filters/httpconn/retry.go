@@ -89,6 +89,13 @@ func (t routerTransport) tries(up Upstream, r *http.Request, rs *routeState) (*h
 			rs.ups.retryLimitExceeded.Inc()
 			rs.vc.inc(func(v *vcStats) *stats.Counter { return v.retryLimit })
 		}
+		if retry && err == nil && n < maxR && rp != nil && !rp.complete() {
+			// Envoy's rule: an answer that came before the whole request
+			// is not retried (the upstream may act on the part it read;
+			// and a streaming client may be waiting for this answer).
+			t.m.feat.skippedNotComplete.Inc()
+			retry = false
+		}
 		if retry && n < maxR && rp != nil && !rp.replayable() {
 			t.m.feat.retryOrShadowAbandoned.Inc()
 			retry = false

@@ -126,3 +126,50 @@ func TestRetryBodyOverLimit(t *testing.T) {
 		t.Fatalf("small body: %d %q", resp.StatusCode, got)
 	}
 }
+
+// TestRetrySkippedRequestNotComplete: an upstream that answers 503 before
+// the client finished its body is not retried (Envoy's
+// rq_retry_skipped_request_not_complete); the client gets the 503 while
+// still sending.
+func TestRetrySkippedRequestNotComplete(t *testing.T) {
+	be := startBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.(http.Flusher).Flush()
+		io.Copy(io.Discard, r.Body)
+	})
+	s := featSluice(t, `[{match: {prefix: "/"}, route: {cluster: c,
+   retry_policy: {retry_on: "5xx", num_retries: 2, retry_back_off: {base_interval: 0.001s}}}}]`, "", "",
+		plainCluster("c", "", be.addr()))
+	pr, pw := io.Pipe()
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", "http://"+s.Addr("l")+"/", pr)
+		resp, err := http.DefaultClient.Do(req)
+		done <- result{resp, err}
+	}()
+	pw.Write([]byte("first part"))
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no response while the body was incomplete")
+	}
+	pw.Write([]byte("rest"))
+	pw.Close()
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	io.Copy(io.Discard, res.resp.Body)
+	res.resp.Body.Close()
+	if res.resp.StatusCode != 503 {
+		t.Fatalf("status %d", res.resp.StatusCode)
+	}
+	s.WaitCounter("http.ingress.rq_retry_skipped_request_not_complete", 1, 5*time.Second)
+	if h := be.hits.Load(); h != 1 {
+		t.Fatalf("backend got %d tries, want 1", h)
+	}
+}
