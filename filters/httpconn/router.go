@@ -103,6 +103,10 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if router.IsConnect(r) {
+		if !m.upgradeAllowed(r, rt) {
+			m.refuseUpgrade(w, r)
+			return
+		}
 		m.tunnel(w, r, cl, rt)
 		return
 	}

@@ -28,15 +28,20 @@ func (u *UpgradeConfig) Validate(path string, errs *config.Errors) {
 
 // upgradeAllowed applies Envoy's upgrade rules to an Upgrade request on
 // route rt: the connection manager must list the type; the route's entry,
-// if any, decides, else the manager's enabled. Without upgrade_configs
+// if any, decides, else the manager's enabled (CONNECT too: the route's
+// connect_matcher alone is not enough once the manager lists upgrades, as
+// in Envoy). Without upgrade_configs
 // (sluice's own YAML) every upgrade is allowed, as before they existed.
 func (m *Manager) upgradeAllowed(r *http.Request, rt *router.Route) bool {
 	if len(m.cfg.UpgradeConfigs) == 0 {
 		return true
 	}
 	typ := strings.TrimSpace(r.Header.Get("Upgrade"))
-	if p := r.Header.Get(":protocol"); p != "" { // RFC 8441 extended CONNECT
-		typ = p
+	switch {
+	case r.Header.Get(":protocol") != "": // RFC 8441 extended CONNECT
+		typ = r.Header.Get(":protocol")
+	case router.IsConnect(r):
+		typ = "CONNECT"
 	}
 	for _, u := range m.cfg.UpgradeConfigs {
 		if !strings.EqualFold(u.UpgradeType, typ) {

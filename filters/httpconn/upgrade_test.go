@@ -3,6 +3,8 @@ package httpconn_test
 import (
 	"context"
 	"net/http"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,5 +71,29 @@ func TestUpgradeConfigs(t *testing.T) {
 	none := featSluice(t, onRoutes, "", "upgrade_configs: [{upgrade_type: spdy/3}]", plainCluster("c", "", be.addr()))
 	if code, _ := dial(none.Addr("l"), "/on"); code != 403 {
 		t.Fatalf("type not listed by the manager: %d, want 403", code)
+	}
+}
+
+// TestUpgradeConfigsConnect: once the connection manager lists upgrades,
+// CONNECT needs its entry too (curl --proxytunnel to a real server gets
+// through with it, 403 without it).
+func TestUpgradeConfigsConnect(t *testing.T) {
+	be := startBackend(t, echoHandler)
+	for _, tc := range []struct {
+		upgrades string
+		ok       bool
+	}{{"[{upgrade_type: CONNECT}]", true}, {"[{upgrade_type: websocket}]", false}} {
+		s := featSluice(t, connectRoutes, "", "upgrade_configs: "+tc.upgrades, plainCluster("c", "", be.addr()))
+		out, err := exec.Command("curl", "-sS", "--proxytunnel", "--proxy", "http://"+s.Addr("l"),
+			"http://"+be.addr()+"/through").CombinedOutput()
+		if tc.ok && (err != nil || string(out) != "GET /through ") {
+			t.Fatalf("%s: curl %v: %q", tc.upgrades, err, out)
+		}
+		if !tc.ok {
+			if err == nil || !strings.Contains(string(out), "403") {
+				t.Fatalf("%s: curl %v: %q, want the CONNECT refused with 403", tc.upgrades, err, out)
+			}
+			s.WaitCounter("http.ingress.downstream_rq_ws_on_non_ws_route", 1, 5*time.Second)
+		}
 	}
 }
