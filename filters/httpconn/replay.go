@@ -46,7 +46,11 @@ var errReplayLost = errors.New("request body over the buffer limit: not replayab
 // newReplay keeps src's first limit bytes; want is its length, -1 when
 // unknown (its end is then its EOF).
 func newReplay(src io.ReadCloser, limit, want int64) *replay {
-	return &replay{src: src, limit: limit, want: want}
+	r := &replay{src: src, limit: limit, want: want}
+	if want > 0 && want <= limit {
+		r.buf = make([]byte, 0, want) // one allocation for a known length
+	}
+	return r
 }
 
 // view is one attempt's reader of the body.
