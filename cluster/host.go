@@ -32,7 +32,7 @@ type Host struct {
 	dialAddr atomic.Pointer[string]
 	// name is the endpoint's hostname (host_name.go).
 	name atomic.Pointer[string]
-	od       hostOutlier
+	od   hostOutlier
 	// hcDone is set once an active health check has judged the host.
 	hcDone atomic.Bool
 
