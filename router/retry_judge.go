@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Envoy's retry request headers: honoured when they reach the router (the
@@ -16,20 +17,23 @@ const (
 	hdrRetryGrpcOn     = "X-Envoy-Retry-Grpc-On"
 	hdrMaxRetries      = "X-Envoy-Max-Retries"
 	hdrRetriableStatus = "X-Envoy-Retriable-Status-Codes"
+	hdrPerTryTimeout   = "X-Envoy-Upstream-Rq-Per-Try-Timeout-Ms"
 )
 
 // WithRequestHeaders merges the request's x-envoy-retry-on,
-// x-envoy-retry-grpc-on, x-envoy-max-retries and
-// x-envoy-retriable-status-codes into p (which may be nil) as Envoy's
+// x-envoy-retry-grpc-on, x-envoy-max-retries,
+// x-envoy-retriable-status-codes and
+// x-envoy-upstream-rq-per-try-timeout-ms into p (which may be nil) as Envoy's
 // RetryStateImpl does: conditions are added to the route's, the header's
 // retry count replaces num_retries, and status codes are added. It removes
 // the headers from h and returns p itself when none is present.
 func (p *RetryPolicy) WithRequestHeaders(h http.Header) *RetryPolicy {
 	on, grpcOn, maxR, codes := h[hdrRetryOn], h[hdrRetryGrpcOn], h[hdrMaxRetries], h[hdrRetriableStatus]
-	if on == nil && grpcOn == nil && maxR == nil && codes == nil {
+	perTry := h[hdrPerTryTimeout]
+	if on == nil && grpcOn == nil && maxR == nil && codes == nil && perTry == nil {
 		return p
 	}
-	for _, k := range []string{hdrRetryOn, hdrRetryGrpcOn, hdrMaxRetries, hdrRetriableStatus} {
+	for _, k := range []string{hdrRetryOn, hdrRetryGrpcOn, hdrMaxRetries, hdrRetriableStatus, hdrPerTryTimeout} {
 		delete(h, k)
 	}
 	var out RetryPolicy
@@ -59,8 +63,17 @@ func (p *RetryPolicy) WithRequestHeaders(h http.Header) *RetryPolicy {
 			}
 		}
 	}
-	if len(out.RetryOn) == 0 {
+	perTrySet := false
+	if len(perTry) > 0 { // x-envoy-upstream-rq-per-try-timeout-ms replaces per_try_timeout
+		if ms, err := strconv.ParseUint(strings.TrimSpace(perTry[0]), 10, 32); err == nil {
+			out.PerTryTimeout, perTrySet = time.Duration(ms)*time.Millisecond, true
+		}
+	}
+	if len(out.RetryOn) == 0 && !perTrySet {
 		return p
+	}
+	if p == nil && len(out.RetryOn) == 0 {
+		out.NumRetries = 0 // only the per-try bound was asked for
 	}
 	return &out
 }

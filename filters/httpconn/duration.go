@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	httpfilter "github.com/sluice-proxy/sluice/filters/http"
@@ -41,4 +43,22 @@ func (m *Manager) durationTimeout(w http.ResponseWriter, r *http.Request) {
 		st.SetFlag(httpfilter.DurationTimeout)
 	}
 	m.grpcLocalReplyCode(w, 4, msg)
+}
+
+// headerTimeout is Envoy's x-envoy-upstream-rq-timeout-ms: when the request
+// carries it (an internal caller: the edge strips x-envoy-*), it replaces
+// the route timeout d (0 disables it); it is removed before the request
+// goes upstream.
+func headerTimeout(h http.Header, d time.Duration) time.Duration {
+	v, ok := h["X-Envoy-Upstream-Rq-Timeout-Ms"]
+	if !ok {
+		return d
+	}
+	delete(h, "X-Envoy-Upstream-Rq-Timeout-Ms")
+	if len(v) > 0 {
+		if ms, err := strconv.ParseUint(strings.TrimSpace(v[0]), 10, 32); err == nil {
+			return time.Duration(ms) * time.Millisecond
+		}
+	}
+	return d
 }

@@ -173,3 +173,36 @@ func TestRetryGRPCStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeoutRequestHeaders: x-envoy-upstream-rq-timeout-ms replaces the
+// route timeout and x-envoy-upstream-rq-per-try-timeout-ms the per-try
+// timeout, for internal callers; neither reaches the upstream.
+func TestTimeoutRequestHeaders(t *testing.T) {
+	var slowOnce atomic.Int64
+	var leaked atomic.Bool
+	be := startBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Envoy-Upstream-Rq-Timeout-Ms") != "" || r.Header.Get("X-Envoy-Upstream-Rq-Per-Try-Timeout-Ms") != "" {
+			leaked.Store(true)
+		}
+		switch {
+		case r.URL.Path == "/stall":
+			<-r.Context().Done()
+		case r.URL.Path == "/once" && slowOnce.Add(1) == 1:
+			<-r.Context().Done()
+		}
+	})
+	s := featSluice(t, `[{match: {prefix: "/once"}, route: {cluster: c, retry_policy: {retry_on: reset, retry_back_off: {base_interval: 0.001s}}}},
+ {match: {prefix: "/"}, route: {cluster: c}}]`, "", "", plainCluster("c", "", be.addr()))
+	resp := getWith(t, "http://"+s.Addr("l")+"/stall", map[string]string{"X-Envoy-Upstream-Rq-Timeout-Ms": "200"})
+	if resp.StatusCode != 504 {
+		t.Fatalf("route timeout from the header: %d, want 504", resp.StatusCode)
+	}
+	resp = getWith(t, "http://"+s.Addr("l")+"/once", map[string]string{"X-Envoy-Upstream-Rq-Per-Try-Timeout-Ms": "200"})
+	if resp.StatusCode != 200 {
+		t.Fatalf("per-try timeout from the header: %d, want the retry's 200", resp.StatusCode)
+	}
+	s.WaitCounter("cluster.c.upstream_rq_retry", 1, 5*time.Second)
+	if leaked.Load() {
+		t.Fatal("a timeout header reached the upstream")
+	}
+}

@@ -137,7 +137,7 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 		defer m.stats.CxUpgradesActive.Dec()
 	}
 	if to := rt.RequestTimeouts(r.Header); !isUpgrade(r) {
-		d := to.Route
+		d := headerTimeout(r.Header, to.Route) // x-envoy-upstream-rq-timeout-ms
 		if d > 0 {
 			if !m.router.SuppressEnvoyHeaders {
 				r.Header.Set("X-Envoy-Expected-Rq-Timeout-Ms", strconv.FormatInt(d.Milliseconds(), 10))
