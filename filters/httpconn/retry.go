@@ -85,6 +85,7 @@ func (t routerTransport) tries(up Upstream, r *http.Request, rs *routeState) (*h
 			holding = false
 		}
 		retry := r.Context().Err() == nil && wouldRetry(pol, r, resp, err)
+		retriable := retry // the outcome's judgment, before the limits below
 		if retry && n == maxR && maxR > 0 {
 			rs.ups.retryLimitExceeded.Inc()
 			rs.vc.inc(func(v *vcStats) *stats.Counter { return v.retryLimit })
@@ -105,7 +106,7 @@ func (t routerTransport) tries(up Upstream, r *http.Request, rs *routeState) (*h
 			rs.vc.inc(func(v *vcStats) *stats.Counter { return v.retryOver })
 		}
 		if !retry || n == maxR || overflow {
-			if n > 0 && !retry {
+			if n > 0 && !retriable {
 				rs.ups.retrySuccess.Inc()
 				rs.vc.inc(func(v *vcStats) *stats.Counter { return v.retrySuccess })
 			}
