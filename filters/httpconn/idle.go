@@ -25,11 +25,18 @@ type streamIdle struct {
 	last   atomic.Int64 // unix nanoseconds of the last activity
 	timer  *time.Timer
 	cancel context.CancelCauseFunc
+	cause  error
 }
 
 func startStreamIdle(ctx context.Context, d time.Duration) (context.Context, *streamIdle) {
+	return startIdle(ctx, d, errStreamIdle)
+}
+
+// startIdle is startStreamIdle with the cause given (per_try_idle_timeout
+// uses its own).
+func startIdle(ctx context.Context, d time.Duration, cause error) (context.Context, *streamIdle) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	s := &streamIdle{d: d, cancel: cancel}
+	s := &streamIdle{d: d, cancel: cancel, cause: cause}
 	s.touch()
 	s.timer = time.AfterFunc(d, s.check)
 	return ctx, s
@@ -42,7 +49,7 @@ func (s *streamIdle) check() {
 		s.timer.Reset(left)
 		return
 	}
-	s.cancel(errStreamIdle)
+	s.cancel(s.cause)
 }
 
 // stop ends the timer and releases the context.

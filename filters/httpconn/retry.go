@@ -3,6 +3,7 @@ package httpconn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -129,25 +130,53 @@ func (t routerTransport) tries(up Upstream, r *http.Request, rs *routeState) (*h
 	}
 }
 
-// try is one attempt within per_try_timeout, which also covers reading the
-// response body (its cancel runs when the body is closed).
-// rs.sending is the request handed to the Upstream (auto_host_rewrite
-// changes its Host when the host is picked).
+// try is one attempt within per_try_timeout and per_try_idle_timeout,
+// which also cover reading the response body (they end when the body is
+// closed). rs.sending is the request handed to the Upstream
+// (auto_host_rewrite changes its Host when the host is picked).
 func (t routerTransport) try(up Upstream, r *http.Request, pol *router.RetryPolicy, rs *routeState) (*http.Response, error) {
-	if pol == nil || pol.PerTryTimeout <= 0 {
+	if pol == nil || (pol.PerTryTimeout <= 0 && pol.PerTryIdleTimeout <= 0) {
 		rs.sending = r
 		return up.RoundTrip(r)
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), pol.PerTryTimeout)
+	ctx := r.Context()
+	var stops []func()
+	if pol.PerTryTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, pol.PerTryTimeout)
+		stops = append(stops, cancel)
+	}
+	var idle *streamIdle
+	if pol.PerTryIdleTimeout > 0 {
+		ctx, idle = startIdle(ctx, pol.PerTryIdleTimeout, errPerTryIdle)
+		stops = append(stops, idle.stop)
+	}
+	stop := func() {
+		for _, f := range stops {
+			f()
+		}
+	}
 	rs.sending = r.WithContext(ctx)
 	resp, err := up.RoundTrip(rs.sending)
 	if err != nil {
-		cancel()
+		if idle != nil && errors.Is(context.Cause(ctx), errPerTryIdle) {
+			rs.ups.perTryIdle.Inc()
+			err = errPerTryIdle
+		}
+		stop()
 		return nil, err
 	}
-	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	body := resp.Body
+	if idle != nil {
+		body = idleBody{body, idle}
+	}
+	resp.Body = &cancelBody{ReadCloser: body, cancel: stop}
 	return resp, nil
 }
+
+// errPerTryIdle ends a try silent for per_try_idle_timeout: a timeout
+// (504 UT, retried as a per-try timeout is).
+var errPerTryIdle = fmt.Errorf("per-try idle timeout: %w", context.DeadlineExceeded)
 
 type cancelBody struct {
 	io.ReadCloser

@@ -206,3 +206,26 @@ func TestTimeoutRequestHeaders(t *testing.T) {
 		t.Fatal("a timeout header reached the upstream")
 	}
 }
+
+// TestPerTryIdleTimeout: per_try_idle_timeout ends a silent try (counted
+// upstream_rq_per_try_idle_timeout) and the retry answers; without
+// retries the client gets 504.
+func TestPerTryIdleTimeout(t *testing.T) {
+	var first atomic.Int64
+	be := startBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stall" || first.Add(1) == 1 {
+			<-r.Context().Done()
+		}
+	})
+	s := featSluice(t, `[{match: {prefix: "/stall"}, route: {cluster: c, retry_policy: {retry_on: reset, num_retries: 0, per_try_idle_timeout: 0.2s}}},
+ {match: {prefix: "/"}, route: {cluster: c, retry_policy: {retry_on: reset, per_try_idle_timeout: 0.2s, retry_back_off: {base_interval: 0.001s}}}}]`,
+		"", "", plainCluster("c", "", be.addr()))
+	if resp := getWith(t, "http://"+s.Addr("l")+"/x", nil); resp.StatusCode != 200 {
+		t.Fatalf("status %d, want the retry's 200", resp.StatusCode)
+	}
+	if resp := getWith(t, "http://"+s.Addr("l")+"/stall", nil); resp.StatusCode != 504 {
+		t.Fatalf("status %d, want 504", resp.StatusCode)
+	}
+	s.WaitCounter("cluster.c.upstream_rq_per_try_idle_timeout", 2, 5*time.Second)
+	s.WaitCounter("cluster.c.upstream_rq_retry", 1, 5*time.Second)
+}
