@@ -97,7 +97,19 @@ type RetryPolicy struct {
 	// RetriableHeaders: under "retriable-headers", a response matching any
 	// of these is retried.
 	RetriableHeaders []HeaderMatcher `yaml:"retriable_headers" json:"retriable_headers,omitempty"`
+	// RetryHostPredicate: envoy.retry_host_predicates.previous_hosts makes
+	// retries avoid the hosts already tried.
+	RetryHostPredicate []RetryHostPredicate `yaml:"retry_host_predicate" json:"retry_host_predicate,omitempty"`
 }
+
+// RetryHostPredicate is Envoy's RetryPolicy.RetryHostPredicate.
+type RetryHostPredicate struct {
+	Name        string         `yaml:"name" json:"name"`
+	TypedConfig map[string]any `yaml:"typed_config" json:"typed_config,omitempty"`
+}
+
+// PreviousHosts is the one retry host predicate sluice has.
+const PreviousHosts = "envoy.retry_host_predicates.previous_hosts"
 
 // RetryBackOff is Envoy's exponential back-off: base_interval (required,
 // above 0) and max_interval (10x base when unset).

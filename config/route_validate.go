@@ -206,6 +206,11 @@ func (w *WeightedClusters) Validate(path string, errs *Errors) {
 
 // Validate checks the retry policy's back-off.
 func (r *RetryPolicy) Validate(path string, errs *Errors) {
+	for i, p := range r.RetryHostPredicate {
+		if p.Name != PreviousHosts {
+			errs.Add(Join(Index(Join(path, "retry_host_predicate"), i), "name"), "%q: sluice has only %s", p.Name, PreviousHosts)
+		}
+	}
 	if b := r.RetryBackOff; b != nil {
 		if b.BaseInterval <= 0 {
 			errs.Add(Join(path, "retry_back_off.base_interval"), "must be above 0")

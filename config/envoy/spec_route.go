@@ -81,8 +81,13 @@ var routeSpecs = []message{
 		okNote("retry_on", "exposed to the router filter as a list"), ok("num_retries"), ok("per_try_timeout"),
 		ok("per_try_idle_timeout"), ok("retry_back_off"), ok("retriable_status_codes"),
 		ok("host_selection_retry_max_attempts"), okNote("retriable_headers", "response headers, under retry_on retriable-headers"),
+		okNote("retry_host_predicate", "previous_hosts: retries avoid hosts tried"),
 	}},
 	{name: "envoy.config.route.v3.RetryPolicy.RetryBackOff", fields: oks("base_interval", "max_interval")},
+	{name: "envoy.config.route.v3.RetryPolicy.RetryHostPredicate", fields: []field{
+		okNote("name", "envoy.retry_host_predicates.previous_hosts only"), ok("typed_config"),
+	}},
+	{name: "envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate", fields: nil},
 	{name: "envoy.config.route.v3.RouteAction.RequestMirrorPolicy", fields: []field{
 		ok("cluster"), ok("runtime_fraction"), ignored("trace_sampled", "sluice does not trace yet"),
 		ok("cluster_header"), ok("disable_shadow_host_suffix_append"),

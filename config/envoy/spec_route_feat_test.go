@@ -35,6 +35,10 @@ virtual_hosts:
       cluster: api
       retry_policy:
         retry_on: "retriable-headers,unavailable"
+        retry_host_predicate:
+        - name: envoy.retry_host_predicates.previous_hosts
+          typed_config: {"@type": type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate}
+        host_selection_retry_max_attempts: 3
         retriable_headers: [{name: x-upstream-retry, string_match: {exact: "yes"}}]
 `)
 	if err != nil {
@@ -71,6 +75,9 @@ virtual_hosts:
 		t.Fatal("include_is_timeout_retry_header lost")
 	}
 	pol := r.Retry()
+	if !pol.AvoidPreviousHosts || pol.HostSelectionRetryMaxAttempts != 3 {
+		t.Fatalf("retry_host_predicate %v, attempts %d", pol.AvoidPreviousHosts, pol.HostSelectionRetryMaxAttempts)
+	}
 	if !pol.RetriableResponse(200, http.Header{"X-Upstream-Retry": {"yes"}}) || pol.RetriableResponse(200, http.Header{"X-Upstream-Retry": {"no"}}) {
 		t.Fatal("retriable_headers not applied")
 	}

@@ -3,7 +3,10 @@ package httpconn
 import (
 	"net/http"
 
+	"slices"
+
 	"github.com/sluice-proxy/sluice/cluster"
+	"github.com/sluice-proxy/sluice/cluster/httppool"
 	"github.com/sluice-proxy/sluice/router"
 )
 
@@ -18,4 +21,15 @@ func autoHost(r *http.Request, h *cluster.Host, appendXFH bool) {
 		}
 		r.Host = name
 	}
+}
+
+// previousHosts is Envoy's previous_hosts retry host predicate: a retry
+// re-picks a host already tried, up to host_selection_retry_max_attempts
+// more picks (Envoy's default 1), then goes to the last pick.
+func previousHosts(rs *routeState, pol *router.RetryPolicy) httppool.HostFilter {
+	extra := int(pol.HostSelectionRetryMaxAttempts)
+	if extra <= 0 {
+		extra = 1
+	}
+	return httppool.HostFilter{Picks: 1 + extra, Reject: func(h *cluster.Host) bool { return slices.Contains(rs.tried, h) }}
 }

@@ -229,3 +229,24 @@ func TestPerTryIdleTimeout(t *testing.T) {
 	s.WaitCounter("cluster.c.upstream_rq_per_try_idle_timeout", 2, 5*time.Second)
 	s.WaitCounter("cluster.c.upstream_rq_retry", 1, 5*time.Second)
 }
+
+// TestRetryPreviousHosts: with the previous_hosts retry host predicate a
+// retry never goes back to the host that failed, even under random
+// balancing; each of 20 requests whose first try hit the failing host
+// succeeds on the other (without the predicate some fail).
+func TestRetryPreviousHosts(t *testing.T) {
+	bad := startBackend(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) })
+	good := startBackend(t, func(w http.ResponseWriter, r *http.Request) {})
+	s := featSluice(t, `[{match: {prefix: "/"}, route: {cluster: c, retry_policy: {retry_on: 5xx, num_retries: 1,
+   retry_back_off: {base_interval: 0.001s}, host_selection_retry_max_attempts: 50,
+   retry_host_predicate: [{name: envoy.retry_host_predicates.previous_hosts}]}}}]`, "", "",
+		plainCluster("c", "lb_policy: random", bad.addr(), good.addr()))
+	for i := 0; i < 20; i++ {
+		if resp := getWith(t, "http://"+s.Addr("l")+"/", nil); resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d (the retry went back to the failing host)", i, resp.StatusCode)
+		}
+	}
+	if bad.hits.Load() == 0 {
+		t.Fatal("the failing host was never picked first: the test proved nothing")
+	}
+}

@@ -26,6 +26,7 @@ type routeState struct {
 	vc   *vcStats // the request's virtual cluster, nil without any
 	// sending is the attempt's request as the Upstream gets it (tries).
 	sending *http.Request
+	tried   []*cluster.Host // the hosts picked so far
 }
 
 // closeThrough is the upstream request body over an HTTP/2 downstream
@@ -228,10 +229,14 @@ func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		if st != nil {
 			st.UpstreamHost = h.Address()
 		}
+		rs.tried = append(rs.tried, h) // for the previous_hosts predicate
 		if auto && rs.sending != nil { // the pick comes before the request is written
 			autoHost(rs.sending, h, rs.route.AppendXForwardedHost())
 		}
 	})
+	if pol := rs.route.Retry(); pol != nil && pol.AvoidPreviousHosts {
+		ctx = httppool.WithHostFilter(ctx, previousHosts(rs, pol))
+	}
 	start := time.Now()
 	resp, err := t.tries(up, r.WithContext(ctx), rs)
 	if err != nil {
