@@ -66,6 +66,7 @@ func TestHCMRouteExtras(t *testing.T) {
 	if resp := do("/slow", "a"); resp.StatusCode != 200 || resp.Header.Get("X-Seen-Timeout-Retry") != "true" {
 		t.Errorf("timeout retry: %d, x-envoy-is-timeout-retry %q", resp.StatusCode, resp.Header.Get("X-Seen-Timeout-Retry"))
 	}
+	s.WaitCounter("cluster.c.upstream_rq_per_try_timeout", 1, 5*time.Second)
 }
 
 // TestRequireTLS: require_tls ALL answers a plain-text request with a 301

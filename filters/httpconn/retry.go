@@ -159,9 +159,12 @@ func (t routerTransport) try(up Upstream, r *http.Request, pol *router.RetryPoli
 	rs.sending = r.WithContext(ctx)
 	resp, err := up.RoundTrip(rs.sending)
 	if err != nil {
-		if idle != nil && errors.Is(context.Cause(ctx), errPerTryIdle) {
+		switch {
+		case idle != nil && errors.Is(context.Cause(ctx), errPerTryIdle):
 			rs.ups.perTryIdle.Inc()
 			err = errPerTryIdle
+		case pol.PerTryTimeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && r.Context().Err() == nil:
+			rs.ups.perTry.Inc()
 		}
 		stop()
 		return nil, err
