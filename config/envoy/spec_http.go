@@ -34,7 +34,7 @@ var httpSpecs = []message{
 		ok("request_headers_timeout"), ok("max_request_headers_kb"), ok("common_http_protocol_options"),
 		ok("http_protocol_options"), ok("http2_protocol_options"), ok("access_log"),
 		ok("strip_any_host_port"), ok("strip_matching_host_port"), ok("always_set_request_id_in_response"),
-		okNote("via", "on requests and upstream responses"),
+		okNote("via", "on requests and upstream responses"), ok("server_header_transformation"),
 		okNote("upgrade_configs", "the upgrade types allowed; a route's upgrade_configs entry overrides enabled"),
 		ignored("drain_timeout", "a draining connection closes after its in-flight request (HTTP/1.1) or after GOAWAY (HTTP/2)"),
 		ignored("delayed_close_timeout", "sluice closes after the last write"),

@@ -63,6 +63,9 @@ type Config struct {
 	AlwaysSetRequestIDInResponse bool `yaml:"always_set_request_id_in_response" json:"always_set_request_id_in_response,omitempty"`
 	// Via is appended to the via header of requests and responses.
 	Via string `yaml:"via" json:"via,omitempty"`
+	// ServerHeaderTransformation: OVERWRITE (default), APPEND_IF_ABSENT,
+	// PASS_THROUGH (hcmextra.go).
+	ServerHeaderTransformation string `yaml:"server_header_transformation" json:"server_header_transformation,omitempty"`
 }
 
 // CommonOptions is Envoy's HttpProtocolOptions (core).
@@ -128,6 +131,9 @@ func NewConfig() *Config {
 func (c *Config) Validate(path string, errs *config.Errors) {
 	if c.StatPrefix == "" {
 		errs.Add(config.Join(path, "stat_prefix"), "required")
+	}
+	if !validServerHeaderTransformation(c.ServerHeaderTransformation) {
+		errs.Add(config.Join(path, "server_header_transformation"), "unknown value %q (OVERWRITE, APPEND_IF_ABSENT, PASS_THROUGH)", c.ServerHeaderTransformation)
 	}
 	switch c.CodecType {
 	case "AUTO", "HTTP1", "HTTP2":

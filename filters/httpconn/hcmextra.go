@@ -53,3 +53,31 @@ func (m *Manager) upstreamResponseMore(resp *http.Response) {
 		resp.Header.Del("X-Request-Id")
 	}
 }
+
+// serverHeader sets the server header by server_header_transformation:
+// OVERWRITE sets server_name on every response; APPEND_IF_ABSENT keeps an
+// upstream's own; PASS_THROUGH leaves upstream responses alone and adds
+// none to local replies.
+func (m *Manager) serverHeader(h http.Header, upstream bool) {
+	if m.cfg.ServerName == "" {
+		return
+	}
+	switch m.cfg.ServerHeaderTransformation {
+	case "PASS_THROUGH":
+		return
+	case "APPEND_IF_ABSENT":
+		if upstream && h.Get("Server") != "" {
+			return
+		}
+	}
+	h.Set("Server", m.cfg.ServerName)
+}
+
+// validServerHeaderTransformation lists Envoy's values.
+func validServerHeaderTransformation(v string) bool {
+	switch v {
+	case "", "OVERWRITE", "APPEND_IF_ABSENT", "PASS_THROUGH":
+		return true
+	}
+	return false
+}

@@ -107,3 +107,28 @@ func TestRequireTLS(t *testing.T) {
 		s.WaitCounter("http.ingress.rq_redirect", 1, 5*time.Second)
 	}
 }
+
+// TestServerHeaderTransformation: OVERWRITE replaces the upstream's server
+// header, APPEND_IF_ABSENT keeps it (and fills one in when absent),
+// PASS_THROUGH keeps it and adds none to local replies.
+func TestServerHeaderTransformation(t *testing.T) {
+	be := startBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/named" {
+			w.Header().Set("Server", "backend/1.0")
+		}
+	})
+	routes := `[{match: {prefix: "/none"}, direct_response: {status: 404}}, {match: {prefix: "/"}, route: {cluster: c}}]`
+	for _, tc := range []struct{ mode, named, anon, local string }{
+		{"OVERWRITE", "envoy", "envoy", "envoy"},
+		{"APPEND_IF_ABSENT", "backend/1.0", "envoy", "envoy"},
+		{"PASS_THROUGH", "backend/1.0", "", ""},
+	} {
+		s := featSluice(t, routes, "", "server_header_transformation: "+tc.mode, plainCluster("c", "", be.addr()))
+		for path, want := range map[string]string{"/named": tc.named, "/anon": tc.anon, "/none": tc.local} {
+			resp, _ := get(t, "http://"+s.Addr("l")+path)
+			if got := resp.Header.Get("Server"); got != want {
+				t.Errorf("%s %s: server %q, want %q", tc.mode, path, got, want)
+			}
+		}
+	}
+}

@@ -247,9 +247,7 @@ func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !t.m.router.SuppressEnvoyHeaders {
 		resp.Header.Set("X-Envoy-Upstream-Service-Time", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
 	}
-	if t.m.cfg.ServerName != "" {
-		resp.Header.Set("Server", t.m.cfg.ServerName)
-	}
+	t.m.serverHeader(resp.Header, true)
 	t.m.upstreamResponseMore(resp)
 	rs.route.MutateResponse(resp.Header)
 	if resp.ContentLength == 0 && isGRPC(r) {
@@ -327,9 +325,7 @@ func (m *Manager) localReplyBody(w http.ResponseWriter, r *http.Request, status 
 		h.Set("Content-Type", "text/plain")
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	if m.cfg.ServerName != "" {
-		h.Set("Server", m.cfg.ServerName)
-	}
+	m.serverHeader(h, false)
 	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
