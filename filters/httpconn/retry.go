@@ -118,7 +118,12 @@ func (t routerTransport) tries(up Upstream, r *http.Request, rs *routeState) (*h
 		}
 		holding = true
 		if resp != nil {
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			// A small body of known length is read to keep the connection;
+			// any other is dropped with its stream (Envoy resets it): a
+			// stalled body must not hold the retry back.
+			if resp.ContentLength >= 0 && resp.ContentLength <= 4<<10 {
+				io.Copy(io.Discard, resp.Body)
+			}
 			resp.Body.Close()
 		}
 		rs.ups.retry.Inc()

@@ -173,3 +173,26 @@ func TestRetrySkippedRequestNotComplete(t *testing.T) {
 		t.Fatalf("backend got %d tries, want 1", h)
 	}
 }
+
+// TestRetryStalledErrorBody: a 503 whose body stalls is dropped at once
+// and retried; the retry does not wait for the stalled body (the route
+// timeout would end the request first).
+func TestRetryStalledErrorBody(t *testing.T) {
+	var n atomic.Int64
+	be := startBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("partial"))
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+			return
+		}
+		w.Write([]byte("ok"))
+	})
+	s := featSluice(t, `[{match: {prefix: "/"}, route: {cluster: c, timeout: 3s,
+   retry_policy: {retry_on: "5xx", retry_back_off: {base_interval: 0.001s}}}}]`, "", "", plainCluster("c", "", be.addr()))
+	resp, body := get(t, "http://"+s.Addr("l")+"/")
+	if resp.StatusCode != 200 || body != "ok" {
+		t.Fatalf("%d %q, want the retry's 200", resp.StatusCode, body)
+	}
+}
