@@ -18,8 +18,9 @@ import (
 // retry_or_shadow_abandoned). Shadows are fire and forget: their responses
 // are read and dropped, their failures only logged, and nothing waits for
 // them, so they never slow or fail the request itself. It returns the
-// body keeper, made here when the retries did not need one.
-func (t routerTransport) mirrors(r *http.Request, rs *routeState, rp *replay, limit int64) *replay {
+// body keeper, made here when the retries did not need one; abandoned says
+// the retries counted retry_or_shadow_abandoned already.
+func (t routerTransport) mirrors(r *http.Request, rs *routeState, rp *replay, limit int64, abandoned bool) *replay {
 	var ms []router.Mirror
 	for _, m := range rs.route.Mirrors() {
 		if m.Sample() {
@@ -37,7 +38,9 @@ func (t routerTransport) mirrors(r *http.Request, rs *routeState, rp *replay, li
 	}
 	if rp == nil {
 		if r.ContentLength > limit {
-			t.m.feat.retryOrShadowAbandoned.Inc()
+			if !abandoned { // once per request, as the retries may have counted
+				t.m.feat.retryOrShadowAbandoned.Inc()
+			}
 			return nil
 		}
 		rp = newReplay(r.Body, limit, r.ContentLength)

@@ -32,6 +32,7 @@ func (t routerTransport) tries(up Upstream, r *http.Request, rs *routeState) (*h
 	attemptReq, attemptResp := rs.route.AttemptCount()
 	maxR := uint32(0)
 	var rp *replay
+	abandoned := false // retry_or_shadow_abandoned counted for this request
 	limit := t.m.bufLimit
 	if l, ok := rs.route.BufferLimit(); ok {
 		limit = l
@@ -42,13 +43,14 @@ func (t routerTransport) tries(up Upstream, r *http.Request, rs *routeState) (*h
 			if r.ContentLength > limit {
 				maxR = 0 // known in advance: nothing to keep
 				t.m.feat.retryOrShadowAbandoned.Inc()
+				abandoned = true
 			} else {
 				rp = newReplay(r.Body, limit, r.ContentLength)
 			}
 		}
 	}
 	if !isUpgrade(r) {
-		rp = t.mirrors(r, rs, rp, limit)
+		rp = t.mirrors(r, rs, rp, limit, abandoned)
 	}
 	br := rs.cl.Breakers(cluster.PriorityDefault)
 	holding := false
