@@ -63,6 +63,11 @@ type Config struct {
 	AlwaysSetRequestIDInResponse bool `yaml:"always_set_request_id_in_response" json:"always_set_request_id_in_response,omitempty"`
 	// Via is appended to the via header of requests and responses.
 	Via string `yaml:"via" json:"via,omitempty"`
+	// NormalizePath applies RFC 3986 normalization (unreserved characters
+	// decoded, dot segments removed) to the path before filters and
+	// routing; MergeSlashes collapses repeated slashes (normalize.go).
+	NormalizePath bool `yaml:"normalize_path" json:"normalize_path,omitempty"`
+	MergeSlashes  bool `yaml:"merge_slashes" json:"merge_slashes,omitempty"`
 	// ServerHeaderTransformation: OVERWRITE (default), APPEND_IF_ABSENT,
 	// PASS_THROUGH (hcmextra.go).
 	ServerHeaderTransformation string `yaml:"server_header_transformation" json:"server_header_transformation,omitempty"`

@@ -14,6 +14,9 @@ import (
 // upstream answers and local replies both carry it) and via on the request
 // (on responses: upstreamResponseMore).
 func (m *Manager) prepareMore(w http.ResponseWriter, r *http.Request, s *filters.Session) {
+	if m.cfg.NormalizePath || m.cfg.MergeSlashes {
+		normalizeRequestPath(r, m.cfg.NormalizePath, m.cfg.MergeSlashes)
+	}
 	if m.cfg.StripAnyHostPort || m.cfg.StripMatchingHostPort {
 		if host, port, err := net.SplitHostPort(r.Host); err == nil &&
 			(m.cfg.StripAnyHostPort || port == strconv.Itoa(int(s.Local.Port()))) {

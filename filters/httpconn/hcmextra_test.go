@@ -3,6 +3,7 @@ package httpconn_test
 import (
 	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -129,6 +130,26 @@ func TestServerHeaderTransformation(t *testing.T) {
 			if got := resp.Header.Get("Server"); got != want {
 				t.Errorf("%s %s: server %q, want %q", tc.mode, path, got, want)
 			}
+		}
+	}
+}
+
+// TestNormalizePath: with normalize_path and merge_slashes, a traversal
+// ("/public/../admin", "/%2e%2e/admin") or doubled slashes ("//admin")
+// reach the route for /admin and the upstream sees "/admin"; without
+// them the path is routed as received.
+func TestNormalizePath(t *testing.T) {
+	be := startBackend(t, echoHandler)
+	routes := `[{match: {prefix: "/admin"}, route: {cluster: c}}, {match: {prefix: "/"}, direct_response: {status: 403}}]`
+	on := featSluice(t, routes, "", "normalize_path: true\nmerge_slashes: true", plainCluster("c", "", be.addr()))
+	off := featSluice(t, routes, "", "", plainCluster("c", "", be.addr()))
+	for _, p := range []string{"/public/../admin", "/public/%2e%2e/admin", "//admin"} {
+		raw := "GET " + p + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+		if got := rawExchange(t, on.Addr("l"), raw); !strings.Contains(got, "200 OK") || !strings.HasSuffix(got, "GET /admin ") {
+			t.Errorf("normalized %s: %q", p, got)
+		}
+		if got := rawExchange(t, off.Addr("l"), raw); !strings.Contains(got, "403") {
+			t.Errorf("as received %s: %q", p, got)
 		}
 	}
 }
