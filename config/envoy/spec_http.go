@@ -39,7 +39,7 @@ var httpSpecs = []message{
 		ignored("drain_timeout", "a draining connection closes after its in-flight request (HTTP/1.1) or after GOAWAY (HTTP/2)"),
 		ignored("delayed_close_timeout", "sluice closes after the last write"),
 		okNote("normalize_path", "RFC 3986: unreserved characters decoded, dot segments removed"),
-		ok("merge_slashes"),
+		ok("merge_slashes"), ok("skip_xff_append"),
 		ignored("access_log_options", "lines are written when the request ends"),
 		ignored("proxy_100_continue", "sluice answers 100-continue itself"),
 	}},

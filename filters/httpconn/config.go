@@ -67,6 +67,9 @@ type Config struct {
 	// decoded, dot segments removed) to the path before filters and
 	// routing; MergeSlashes collapses repeated slashes (normalize.go).
 	NormalizePath bool `yaml:"normalize_path" json:"normalize_path,omitempty"`
+	// SkipXffAppend leaves x-forwarded-for as received at the edge (the
+	// trusted client is still found as if the peer were appended).
+	SkipXffAppend bool `yaml:"skip_xff_append" json:"skip_xff_append,omitempty"`
 	MergeSlashes  bool `yaml:"merge_slashes" json:"merge_slashes,omitempty"`
 	// ServerHeaderTransformation: OVERWRITE (default), APPEND_IF_ABSENT,
 	// PASS_THROUGH (hcmextra.go).

@@ -153,3 +153,20 @@ func TestNormalizePath(t *testing.T) {
 		}
 	}
 }
+
+// TestSkipXffAppend: at an edge listener, skip_xff_append leaves
+// x-forwarded-for as the client sent it.
+func TestSkipXffAppend(t *testing.T) {
+	be := startBackend(t, echoHandler)
+	for skip, want := range map[bool]string{false: "10.0.0.1,127.0.0.1", true: "10.0.0.1"} {
+		extra := "use_remote_address: true"
+		if skip {
+			extra += "\nskip_xff_append: true"
+		}
+		s := featSluice(t, `[{match: {prefix: "/"}, route: {cluster: c}}]`, "", extra, plainCluster("c", "", be.addr()))
+		resp := getWith(t, "http://"+s.Addr("l")+"/", map[string]string{"X-Forwarded-For": "10.0.0.1"})
+		if got := resp.Header.Get("X-Seen-XFF"); got != want {
+			t.Errorf("skip %v: upstream saw x-forwarded-for %q, want %q", skip, got, want)
+		}
+	}
+}

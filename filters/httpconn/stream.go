@@ -212,14 +212,16 @@ func (m *Manager) forwardedFor(r *http.Request, s *filters.Session) {
 		return
 	}
 	peer := s.Remote.Addr().String()
+	list := peer
 	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-		r.Header.Set("X-Forwarded-For", strings.Join(xff, ",")+","+peer)
-	} else {
-		r.Header.Set("X-Forwarded-For", peer)
+		list = strings.Join(xff, ",") + "," + peer
+	}
+	if !m.cfg.SkipXffAppend { // skip_xff_append: judged as if appended
+		r.Header.Set("X-Forwarded-For", list)
 	}
 	client := peer
 	if n := int(m.cfg.XffNumTrustedHops); n > 0 {
-		parts := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+		parts := strings.Split(list, ",")
 		if i := len(parts) - 1 - n; i >= 0 {
 			if ip := net.ParseIP(strings.TrimSpace(parts[i])); ip != nil {
 				client = ip.String()
