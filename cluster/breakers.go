@@ -88,6 +88,8 @@ type Breakers struct {
 	Requests Resource
 	// Retries is max_retries, for retries in flight (upstream_rq_retry_overflow).
 	Retries Resource
+	// budget, when set, replaces Retries' limit (retrybudget.go).
+	budget atomic.Pointer[retryBudget]
 }
 
 // newBreakers resolves the stats of priority prio ("default" or "high").
@@ -110,6 +112,7 @@ func (b *Breakers) apply(t config.Thresholds) {
 	b.PendingRequests.setMax(t.MaxPendingRequests, t.TrackRemaining)
 	b.Requests.setMax(t.MaxRequests, t.TrackRemaining)
 	b.Retries.setMax(t.MaxRetries, t.TrackRemaining)
+	b.applyBudget(t)
 }
 
 // Priority is a routing priority with its own breakers, as in Envoy.

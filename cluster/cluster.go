@@ -123,12 +123,14 @@ func (c *Cluster) setHosts(eps []config.Endpoint) {
 		if h == nil {
 			h = newHost(c, e.Address, e.Weight)
 			h.setPlacement(e)
+			h.setHostname(e.Hostname)
 			if checked {
 				h.flags.Store(uint32(FailedActiveHC)) // until its first check
 			}
 		} else {
 			h.weight.Store(e.Weight)
 			h.setPlacement(e)
+			h.setHostname(e.Hostname)
 			if h.setFlagQuiet(PendingDynamicRemoval, false) {
 				events = append(events, HostEvent{h, HostHealthy})
 			}

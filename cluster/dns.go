@@ -72,9 +72,14 @@ func (c *Cluster) resolveOnce(ctx context.Context, cfg *config.Cluster) {
 			continue
 		}
 		var mine []config.Endpoint
+		name := e.Hostname
+		if name == "" {
+			name, _, _ = net.SplitHostPort(e.Address) // auto_host_rewrite's Host
+		}
 		for _, a := range answers[i].addrs {
 			ep := e
 			ep.Address = net.JoinHostPort(a, port)
+			ep.Hostname = name
 			mine = append(mine, ep)
 		}
 		next[e.Address] = mine

@@ -30,7 +30,9 @@ type Host struct {
 	cluster *Cluster
 	// dialAddr is what logical_dns resolved addr to; nil means dial addr.
 	dialAddr atomic.Pointer[string]
-	od       hostOutlier
+	// name is the endpoint's hostname (host_name.go).
+	name atomic.Pointer[string]
+	od   hostOutlier
 	// placement is the host's priority and locality (priority.go); nil
 	// means priority 0 in no locality.
 	placement atomic.Pointer[placement]
@@ -50,6 +52,7 @@ type Host struct {
 
 func newHost(c *Cluster, addr string, weight uint32) *Host {
 	h := &Host{addr: addr, cluster: c}
+	h.name.Store(new(string))
 	h.weight.Store(weight)
 	return h
 }

@@ -116,6 +116,9 @@ type Endpoint struct {
 	// LocalityWeight is the locality's load_balancing_weight, used with
 	// locality_weighted_lb; every endpoint of a locality gives the same.
 	LocalityWeight uint32 `yaml:"locality_weight" json:"locality_weight,omitempty"`
+	// Hostname is Envoy's endpoint.hostname: the Host auto_host_rewrite
+	// sends (strict_dns and logical_dns endpoints have their DNS name).
+	Hostname string `yaml:"hostname" json:"hostname,omitempty"`
 }
 
 // DecodeNode accepts "host:port" or {address: host:port, weight: n}.

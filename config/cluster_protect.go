@@ -97,6 +97,17 @@ type Thresholds struct {
 	MaxRetries uint32 `yaml:"max_retries" json:"max_retries"`
 	// TrackRemaining publishes the remaining_* gauges. Default false.
 	TrackRemaining bool `yaml:"track_remaining" json:"track_remaining"`
+	// RetryBudget, when set, replaces max_retries with a limit relative to
+	// the requests in flight.
+	RetryBudget *RetryBudget `yaml:"retry_budget" json:"retry_budget,omitempty"`
+}
+
+// RetryBudget is Envoy's Thresholds.RetryBudget: retries in flight may be
+// budget_percent of the active and pending requests (default 20), and at
+// least min_retry_concurrency (default 3).
+type RetryBudget struct {
+	BudgetPercent       *float64 `yaml:"budget_percent" json:"budget_percent,omitempty"`
+	MinRetryConcurrency *uint32  `yaml:"min_retry_concurrency" json:"min_retry_concurrency,omitempty"`
 }
 
 // DefaultThresholds returns Envoy's defaults for priority p.
@@ -111,6 +122,9 @@ func (t *Thresholds) SetDefaults() { *t = DefaultThresholds("DEFAULT") }
 func (t *Thresholds) Validate(path string, errs *Errors) {
 	if t.Priority != "DEFAULT" && t.Priority != "HIGH" {
 		errs.Add(Join(path, "priority"), "must be DEFAULT or HIGH, got %q", t.Priority)
+	}
+	if b := t.RetryBudget; b != nil && b.BudgetPercent != nil && (*b.BudgetPercent < 0 || *b.BudgetPercent > 100) {
+		errs.Add(Join(path, "retry_budget.budget_percent"), "must be 0..100, got %v", *b.BudgetPercent)
 	}
 }
 

@@ -21,6 +21,9 @@ type RouteConfiguration struct {
 	// domain written with the port, or a wildcard.
 	IgnorePortInHostMatching bool           `yaml:"ignore_port_in_host_matching" json:"ignore_port_in_host_matching,omitempty"`
 	TypedPerFilterConfig     map[string]any `yaml:"typed_per_filter_config" json:"typed_per_filter_config,omitempty"`
+	// RequestMirrorPolicies apply to routes whose virtual host and action
+	// have none (the most specific non-empty list wins, as in Envoy).
+	RequestMirrorPolicies []MirrorPolicy `yaml:"request_mirror_policies" json:"request_mirror_policies,omitempty"`
 }
 
 // VirtualHost is Envoy's envoy.config.route.v3.VirtualHost.
@@ -38,6 +41,35 @@ type VirtualHost struct {
 	TypedPerFilterConfig    map[string]any      `yaml:"typed_per_filter_config" json:"typed_per_filter_config,omitempty"`
 	// RateLimits apply to the routes that have none of their own.
 	RateLimits []RateLimit `yaml:"rate_limits" json:"rate_limits,omitempty"`
+	// PerRequestBufferLimitBytes bounds the request body kept for retries
+	// and mirrors (routes without their own); unset: the listener's
+	// per_connection_buffer_limit_bytes.
+	PerRequestBufferLimitBytes *uint32 `yaml:"per_request_buffer_limit_bytes" json:"per_request_buffer_limit_bytes,omitempty"`
+	// RequestBodyBufferLimit is Envoy's newer name for the same limit; it
+	// wins over per_request_buffer_limit_bytes.
+	RequestBodyBufferLimit *uint64 `yaml:"request_body_buffer_limit" json:"request_body_buffer_limit,omitempty"`
+	// RequestMirrorPolicies apply to routes whose action has none.
+	RequestMirrorPolicies []MirrorPolicy `yaml:"request_mirror_policies" json:"request_mirror_policies,omitempty"`
+	// IncludeRequestAttemptCount sends x-envoy-attempt-count upstream;
+	// IncludeAttemptCountInResponse returns it downstream.
+	IncludeRequestAttemptCount    bool `yaml:"include_request_attempt_count" json:"include_request_attempt_count,omitempty"`
+	IncludeAttemptCountInResponse bool `yaml:"include_attempt_count_in_response" json:"include_attempt_count_in_response,omitempty"`
+	// IncludeIsTimeoutRetryHeader sends x-envoy-is-timeout-retry on retries.
+	IncludeIsTimeoutRetryHeader bool `yaml:"include_is_timeout_retry_header" json:"include_is_timeout_retry_header,omitempty"`
+	// RequireTLS: NONE (default), EXTERNAL_ONLY or ALL; requests not made
+	// over TLS (x-forwarded-proto not https) get a 301 to https.
+	RequireTLS string `yaml:"require_tls" json:"require_tls,omitempty"`
+	// VirtualClusters name request classes for their own stats
+	// (vhost.<vh>.vcluster.<vc>.*).
+	VirtualClusters []VirtualCluster `yaml:"virtual_clusters" json:"virtual_clusters,omitempty"`
+}
+
+// VirtualCluster is Envoy's envoy.config.route.v3.VirtualCluster: requests
+// matching all headers (":path" and ":method" included) are counted under
+// name.
+type VirtualCluster struct {
+	Name    string          `yaml:"name" json:"name"`
+	Headers []HeaderMatcher `yaml:"headers" json:"headers"`
 }
 
 // Route is Envoy's envoy.config.route.v3.Route: a match and exactly one of
@@ -53,6 +85,9 @@ type Route struct {
 	ResponseHeadersToAdd    []HeaderValueOption `yaml:"response_headers_to_add" json:"response_headers_to_add,omitempty"`
 	ResponseHeadersToRemove []string            `yaml:"response_headers_to_remove" json:"response_headers_to_remove,omitempty"`
 	TypedPerFilterConfig    map[string]any      `yaml:"typed_per_filter_config" json:"typed_per_filter_config,omitempty"`
+	// PerRequestBufferLimitBytes and RequestBodyBufferLimit: see VirtualHost.
+	PerRequestBufferLimitBytes *uint32 `yaml:"per_request_buffer_limit_bytes" json:"per_request_buffer_limit_bytes,omitempty"`
+	RequestBodyBufferLimit     *uint64 `yaml:"request_body_buffer_limit" json:"request_body_buffer_limit,omitempty"`
 	// Decorator names the route's tracing span (Envoy's Decorator).
 	Decorator *Decorator `yaml:"decorator" json:"decorator,omitempty"`
 }

@@ -13,6 +13,15 @@ type RouteAction struct {
 	HostRewriteLiteral string                   `yaml:"host_rewrite_literal" json:"host_rewrite_literal,omitempty"`
 	AutoHostRewrite    bool                     `yaml:"auto_host_rewrite" json:"auto_host_rewrite,omitempty"`
 	HostRewriteHeader  string                   `yaml:"host_rewrite_header" json:"host_rewrite_header,omitempty"`
+	// HostRewritePathRegex sets the Host to the substitution's result on
+	// the path (without the query).
+	HostRewritePathRegex *RegexMatchAndSubstitute `yaml:"host_rewrite_path_regex" json:"host_rewrite_path_regex,omitempty"`
+	// AppendXForwardedHost adds the original Host to x-forwarded-host when
+	// a host rewrite changed it.
+	AppendXForwardedHost bool `yaml:"append_x_forwarded_host" json:"append_x_forwarded_host,omitempty"`
+	// ClusterNotFoundResponseCode: SERVICE_UNAVAILABLE (503, the default),
+	// NOT_FOUND (404) or INTERNAL_SERVER_ERROR (500).
+	ClusterNotFoundResponseCode string `yaml:"cluster_not_found_response_code" json:"cluster_not_found_response_code,omitempty"`
 	// Timeout is the whole upstream exchange's limit: 15s when unset, and
 	// 0s disables it (Envoy's rules).
 	Timeout *Duration `yaml:"timeout" json:"timeout,omitempty"`
@@ -87,7 +96,22 @@ type RetryPolicy struct {
 	RetryBackOff                  *RetryBackOff `yaml:"retry_back_off" json:"retry_back_off,omitempty"`
 	RetriableStatusCodes          []uint32      `yaml:"retriable_status_codes" json:"retriable_status_codes,omitempty"`
 	HostSelectionRetryMaxAttempts int64         `yaml:"host_selection_retry_max_attempts" json:"host_selection_retry_max_attempts,omitempty"`
+	// RetriableHeaders: under "retriable-headers", a response matching any
+	// of these is retried.
+	RetriableHeaders []HeaderMatcher `yaml:"retriable_headers" json:"retriable_headers,omitempty"`
+	// RetryHostPredicate: envoy.retry_host_predicates.previous_hosts makes
+	// retries avoid the hosts already tried.
+	RetryHostPredicate []RetryHostPredicate `yaml:"retry_host_predicate" json:"retry_host_predicate,omitempty"`
 }
+
+// RetryHostPredicate is Envoy's RetryPolicy.RetryHostPredicate.
+type RetryHostPredicate struct {
+	Name        string         `yaml:"name" json:"name"`
+	TypedConfig map[string]any `yaml:"typed_config" json:"typed_config,omitempty"`
+}
+
+// PreviousHosts is the one retry host predicate sluice has.
+const PreviousHosts = "envoy.retry_host_predicates.previous_hosts"
 
 // RetryBackOff is Envoy's exponential back-off: base_interval (required,
 // above 0) and max_interval (10x base when unset).
@@ -100,8 +124,14 @@ type RetryBackOff struct {
 // to cluster (fire and forget), for runtime_fraction of requests (all when
 // unset).
 type MirrorPolicy struct {
-	Cluster         string           `yaml:"cluster" json:"cluster"`
+	Cluster string `yaml:"cluster" json:"cluster,omitempty"`
+	// ClusterHeader names the request header holding the cluster (instead
+	// of cluster); a missing header or unknown cluster mirrors nothing.
+	ClusterHeader   string           `yaml:"cluster_header" json:"cluster_header,omitempty"`
 	RuntimeFraction *RuntimeFraction `yaml:"runtime_fraction" json:"runtime_fraction,omitempty"`
+	// DisableShadowHostSuffixAppend keeps the host as it is (Envoy appends
+	// "-shadow" by default).
+	DisableShadowHostSuffixAppend bool `yaml:"disable_shadow_host_suffix_append" json:"disable_shadow_host_suffix_append,omitempty"`
 }
 
 // HashPolicy is Envoy's RouteAction.HashPolicy: exactly one of header,

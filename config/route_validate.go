@@ -23,6 +23,7 @@ func (c *RouteConfiguration) Validate(path string, errs *Errors) {
 		}
 	}
 	checkMutations(path, c.Mutations(), errs)
+	checkMirrors(path, c.RequestMirrorPolicies, errs)
 	for i, h := range c.InternalOnlyHeaders {
 		checkHeaderName(Index(Join(path, "internal_only_headers"), i), h, errs)
 	}
@@ -31,8 +32,9 @@ func (c *RouteConfiguration) Validate(path string, errs *Errors) {
 // Clusters returns every cluster name the routes name statically (cluster,
 // weighted_clusters, request_mirror_policies), for a cross-check.
 func (c *RouteConfiguration) Clusters() []string {
-	var out []string
+	out := appendMirrorClusters(nil, c.RequestMirrorPolicies)
 	for _, vh := range c.VirtualHosts {
+		out = appendMirrorClusters(out, vh.RequestMirrorPolicies)
 		for _, r := range vh.Routes {
 			if a := r.Route; a != nil {
 				if a.Cluster != "" {
@@ -43,9 +45,7 @@ func (c *RouteConfiguration) Clusters() []string {
 						out = append(out, w.Name)
 					}
 				}
-				for _, m := range a.RequestMirrorPolicies {
-					out = append(out, m.Cluster)
-				}
+				out = appendMirrorClusters(out, a.RequestMirrorPolicies)
 			}
 		}
 	}
@@ -70,6 +70,8 @@ func (v *VirtualHost) Validate(path string, errs *Errors) {
 		}
 	}
 	checkMutations(path, v.Mutations(), errs)
+	checkRequireTLS(path, v.RequireTLS, errs)
+	checkMirrors(path, v.RequestMirrorPolicies, errs)
 }
 
 // Validate checks that a route has one path match and one action.
@@ -160,10 +162,15 @@ func (a *RouteAction) Validate(path string, errs *Errors) {
 		errs.Add(path, "set prefix_rewrite or regex_rewrite, not both")
 	}
 	hosts := 0
-	for _, set := range []bool{a.HostRewriteLiteral != "", a.AutoHostRewrite, a.HostRewriteHeader != ""} {
+	for _, set := range []bool{a.HostRewriteLiteral != "", a.AutoHostRewrite, a.HostRewriteHeader != "", a.HostRewritePathRegex != nil} {
 		if set {
 			hosts++
 		}
+	}
+	switch a.ClusterNotFoundResponseCode {
+	case "", "SERVICE_UNAVAILABLE", "NOT_FOUND", "INTERNAL_SERVER_ERROR":
+	default:
+		errs.Add(Join(path, "cluster_not_found_response_code"), "unknown code %q (SERVICE_UNAVAILABLE, NOT_FOUND, INTERNAL_SERVER_ERROR)", a.ClusterNotFoundResponseCode)
 	}
 	if hosts > 1 {
 		errs.Add(path, "set at most one of host_rewrite_literal, auto_host_rewrite, host_rewrite_header")
@@ -171,15 +178,7 @@ func (a *RouteAction) Validate(path string, errs *Errors) {
 	if a.ClusterHeader != "" {
 		checkHeaderName(Join(path, "cluster_header"), a.ClusterHeader, errs)
 	}
-	for i := range a.RequestMirrorPolicies {
-		mp := Index(Join(path, "request_mirror_policies"), i)
-		if a.RequestMirrorPolicies[i].Cluster == "" {
-			errs.Add(Join(mp, "cluster"), "required")
-		}
-		if f := a.RequestMirrorPolicies[i].RuntimeFraction; f != nil {
-			checkFraction(Join(mp, "runtime_fraction"), f, errs)
-		}
-	}
+	checkMirrors(path, a.RequestMirrorPolicies, errs)
 }
 
 // Validate checks the weights.
@@ -207,6 +206,11 @@ func (w *WeightedClusters) Validate(path string, errs *Errors) {
 
 // Validate checks the retry policy's back-off.
 func (r *RetryPolicy) Validate(path string, errs *Errors) {
+	for i, p := range r.RetryHostPredicate {
+		if p.Name != PreviousHosts {
+			errs.Add(Join(Index(Join(path, "retry_host_predicate"), i), "name"), "%q: sluice has only %s", p.Name, PreviousHosts)
+		}
+	}
 	if b := r.RetryBackOff; b != nil {
 		if b.BaseInterval <= 0 {
 			errs.Add(Join(path, "retry_back_off.base_interval"), "must be above 0")

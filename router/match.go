@@ -100,6 +100,35 @@ func compileMatch(r *Route, m *config.RouteMatch, path string, errs *config.Erro
 	r.fraction = compileFraction(m.RuntimeFraction)
 }
 
+// compileHeader compiles one HeaderMatcher (route matches, virtual
+// clusters, retriable_headers, the rate limit header_value_match action).
+func compileHeader(h *config.HeaderMatcher) headerMatch {
+	hm := headerMatch{name: headerKey(h.Name), invert: h.InvertMatch, missingAsEmpty: h.TreatMissingHeaderAsEmpty}
+	sm := h.StringMatch
+	switch {
+	case h.PresentMatch != nil:
+		hm.kind, hm.present = hmPresent, *h.PresentMatch
+	case h.RangeMatch != nil:
+		hm.kind, hm.start, hm.end = hmRange, h.RangeMatch.Start, h.RangeMatch.End
+	case h.ExactMatch != nil:
+		sm = &config.StringMatcher{Exact: h.ExactMatch}
+	case h.PrefixMatch != "":
+		sm = &config.StringMatcher{Prefix: h.PrefixMatch}
+	case h.SuffixMatch != "":
+		sm = &config.StringMatcher{Suffix: h.SuffixMatch}
+	case h.ContainsMatch != "":
+		sm = &config.StringMatcher{Contains: h.ContainsMatch}
+	case h.SafeRegexMatch != nil:
+		sm = &config.StringMatcher{SafeRegex: h.SafeRegexMatch}
+	case sm == nil:
+		hm.kind, hm.present = hmPresent, true // Envoy: no specifier means "present"
+	}
+	if sm != nil {
+		hm.kind, hm.str = hmString, (*StringMatcher)(sm).Compile()
+	}
+	return hm
+}
+
 // headerKey canonicalizes a header name for http.Header lookups, keeping
 // pseudo-headers in lower case; "host" is ":authority", as in Envoy (and
 // net/http keeps it out of the header map).
@@ -245,33 +274,4 @@ func (q *queryMatch) matches(raw string) bool {
 		return q.str.Match(v)
 	}
 	return false
-}
-
-// compileHeader compiles one HeaderMatcher (route matches and the
-// header_value_match rate limit action share it).
-func compileHeader(h *config.HeaderMatcher) headerMatch {
-	hm := headerMatch{name: headerKey(h.Name), invert: h.InvertMatch, missingAsEmpty: h.TreatMissingHeaderAsEmpty}
-	sm := h.StringMatch
-	switch {
-	case h.PresentMatch != nil:
-		hm.kind, hm.present = hmPresent, *h.PresentMatch
-	case h.RangeMatch != nil:
-		hm.kind, hm.start, hm.end = hmRange, h.RangeMatch.Start, h.RangeMatch.End
-	case h.ExactMatch != nil:
-		sm = &config.StringMatcher{Exact: h.ExactMatch}
-	case h.PrefixMatch != "":
-		sm = &config.StringMatcher{Prefix: h.PrefixMatch}
-	case h.SuffixMatch != "":
-		sm = &config.StringMatcher{Suffix: h.SuffixMatch}
-	case h.ContainsMatch != "":
-		sm = &config.StringMatcher{Contains: h.ContainsMatch}
-	case h.SafeRegexMatch != nil:
-		sm = &config.StringMatcher{SafeRegex: h.SafeRegexMatch}
-	case sm == nil:
-		hm.kind, hm.present = hmPresent, true // Envoy: no specifier means "present"
-	}
-	if sm != nil {
-		hm.kind, hm.str = hmString, (*StringMatcher)(sm).Compile()
-	}
-	return hm
 }

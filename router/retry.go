@@ -27,6 +27,11 @@ type RetryPolicy struct {
 	RetriableStatusCodes []uint32
 	// HostSelectionRetryMaxAttempts is how often to re-pick a host.
 	HostSelectionRetryMaxAttempts int64
+	// AvoidPreviousHosts is the previous_hosts retry host predicate.
+	AvoidPreviousHosts bool
+	// retriableHeaders are retry_policy.retriable_headers, for
+	// "retriable-headers".
+	retriableHeaders []headerMatch
 }
 
 // On reports whether cond is one of the policy's retry_on conditions.
@@ -83,6 +88,10 @@ func compileRetry(c *config.RetryPolicy) *RetryPolicy {
 	}
 	if b := c.RetryBackOff; b != nil {
 		p.BaseInterval = b.BaseInterval.D()
+	}
+	p.AvoidPreviousHosts = len(c.RetryHostPredicate) > 0 // validation allows previous_hosts only
+	for i := range c.RetriableHeaders {
+		p.retriableHeaders = append(p.retriableHeaders, compileHeader(&c.RetriableHeaders[i]))
 	}
 	p.MaxInterval = 10 * p.BaseInterval
 	if b := c.RetryBackOff; b != nil && b.MaxInterval != nil {

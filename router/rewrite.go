@@ -13,10 +13,20 @@ import (
 
 // Rewrite applies the route's request changes to req in place: the path
 // rewrite (prefix_rewrite or regex_rewrite; the query is kept), the host
-// rewrite (host_rewrite_literal or host_rewrite_header; auto_host_rewrite
+// rewrite (host_rewrite_literal, host_rewrite_header or
+// host_rewrite_path_regex; auto_host_rewrite
 // is the caller's, see AutoHostRewrite), then the header mutations of the
 // route, its virtual host and the configuration, in Envoy's order.
 func (r *Route) Rewrite(req *http.Request) {
+	orig := req.Host
+	defer func() {
+		if r.appendXFH && req.Host != orig {
+			AppendForwardedHost(req.Header, orig)
+		}
+	}()
+	if r.hostRegex != nil { // on the path as the client sent it, as Envoy does
+		req.Host = r.hostRegex.ReplaceAllString(req.URL.Path, r.hostSub)
+	}
 	if r.prefixRewrite != "" || r.regexRewrite != nil {
 		if p, ok := r.rewritePath(req.URL.EscapedPath(), r.prefixRewrite, r.regexRewrite, r.regexSub); ok {
 			setPath(req.URL, p)

@@ -41,6 +41,8 @@ type Route struct {
 	hostLiteral   string
 	hostHeader    string
 	autoHost      bool
+	hostRegex     *regexp.Regexp // host_rewrite_path_regex
+	hostSub       string
 
 	timeout       time.Duration
 	grpcT         grpcTimeouts
@@ -56,9 +58,13 @@ type Route struct {
 	order         [3]*mutations // route, vhost, config, in application order
 	isRouteAction bool
 	connect       bool // upgrade_configs enable CONNECT
-	rateLimits    []rateLimit
 
-	operation string // decorator.operation: the tracing span's name
+	operation  string          // decorator.operation: the tracing span's name
+	bufLimit   int64           // per_request_buffer_limit_bytes, -1 unset
+	upgrades   map[string]bool // upgrade_configs by lower-case type
+	appendXFH  bool            // append_x_forwarded_host
+	noCluster  int             // cluster_not_found_response_code
+	rateLimits []rateLimit
 }
 
 type weightedCluster struct {
@@ -72,7 +78,11 @@ type directResponse struct {
 }
 
 func compileRoute(t *Table, vh *vhost, rc *config.Route, path string, errs *config.Errors) *Route {
-	r := &Route{name: rc.Name, t: t, vh: vh, mut: compileMutations(rc.Mutations()), perFilter: rc.TypedPerFilterConfig, timeout: DefaultTimeout}
+	r := &Route{name: rc.Name, t: t, vh: vh, mut: compileMutations(rc.Mutations()), perFilter: rc.TypedPerFilterConfig, timeout: DefaultTimeout,
+		bufLimit: bufferLimit(rc.PerRequestBufferLimitBytes, rc.RequestBodyBufferLimit)}
+	if r.bufLimit < 0 {
+		r.bufLimit = vh.bufLimit
+	}
 	if rc.Decorator != nil {
 		r.operation = rc.Decorator.Operation
 	}
@@ -119,6 +129,15 @@ func compileAction(r *Route, a *config.RouteAction, path string, errs *config.Er
 		r.regexRewrite, r.regexSub = re, rr.Substitution
 	}
 	r.hostLiteral, r.autoHost = a.HostRewriteLiteral, a.AutoHostRewrite
+	r.appendXFH = a.AppendXForwardedHost
+	r.noCluster = map[string]int{"NOT_FOUND": 404, "INTERNAL_SERVER_ERROR": 500}[a.ClusterNotFoundResponseCode]
+	if hr := a.HostRewritePathRegex; hr != nil {
+		re, err := regexp.Compile(hr.Pattern.Regex)
+		if err != nil {
+			errs.Add(config.Join(path, "host_rewrite_path_regex.pattern.regex"), "%v", err)
+		}
+		r.hostRegex, r.hostSub = re, envoySub(hr.Substitution)
+	}
 	if a.HostRewriteHeader != "" {
 		r.hostHeader = http.CanonicalHeaderKey(a.HostRewriteHeader)
 	}
@@ -135,16 +154,22 @@ func compileAction(r *Route, a *config.RouteAction, path string, errs *config.Er
 	case r.vh.retry != nil:
 		r.retry = r.vh.retry // Envoy: a route's own policy replaces the virtual host's
 	}
-	for _, m := range a.RequestMirrorPolicies {
-		r.mirrors = append(r.mirrors, Mirror{Cluster: m.Cluster, fraction: compileFraction(m.RuntimeFraction)})
+	r.mirrors = compileMirrors(a.RequestMirrorPolicies)
+	if len(r.mirrors) == 0 { // the most specific non-empty list wins
+		r.mirrors = r.vh.mirrors
 	}
 	for _, h := range a.HashPolicy {
 		r.hashes = append(r.hashes, compileHash(h))
 	}
 	for i := range a.UpgradeConfigs {
-		if u := &a.UpgradeConfigs[i]; strings.EqualFold(u.UpgradeType, "CONNECT") {
+		u := &a.UpgradeConfigs[i]
+		if strings.EqualFold(u.UpgradeType, "CONNECT") {
 			r.connect = u.On()
 		}
+		if r.upgrades == nil {
+			r.upgrades = map[string]bool{}
+		}
+		r.upgrades[strings.ToLower(u.UpgradeType)] = u.On()
 	}
 }
 
@@ -221,9 +246,21 @@ func (r *Route) PerFilterConfig(name string) any {
 
 // Mirror is one request_mirror_policies entry.
 type Mirror struct {
-	// Cluster receives a copy of the request.
-	Cluster  string
+	// Cluster receives a copy of the request ("" with cluster_header).
+	Cluster       string
+	clusterHeader string
+	// KeepHost is disable_shadow_host_suffix_append.
+	KeepHost bool
 	fraction fraction
+}
+
+// ClusterFor is the cluster a copy of req goes to: Cluster, or the value
+// of cluster_header ("" when absent).
+func (m Mirror) ClusterFor(req *http.Request) string {
+	if m.clusterHeader != "" {
+		return req.Header.Get(m.clusterHeader)
+	}
+	return m.Cluster
 }
 
 // Sample reports whether this request is to be mirrored (runtime_fraction;

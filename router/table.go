@@ -40,6 +40,15 @@ type vhost struct {
 	// rateLimits apply to the routes without their own (Envoy's default
 	// vh_rate_limits: OVERRIDE).
 	rateLimits []rateLimit
+	// bufLimit is per_request_buffer_limit_bytes (-1 unset).
+	bufLimit int64
+	// attemptReq and attemptResp are include_request_attempt_count and
+	// include_attempt_count_in_response.
+	attemptReq, attemptResp bool
+	timeoutRetryHeader      bool
+	requireTLS              string // "", "EXTERNAL_ONLY", "ALL"
+	vclusters               []vcluster
+	mirrors                 []Mirror // the virtual host's, else the config's
 }
 
 // Compile builds the table for rc, which must have passed validation (the
@@ -62,9 +71,15 @@ func Compile(rc *config.RouteConfiguration) (*Table, error) {
 		vc := &rc.VirtualHosts[i]
 		vp := config.Index("virtual_hosts", i)
 		vh := &vhost{name: vc.Name, mut: compileMutations(vc.Mutations()), perFilter: vc.TypedPerFilterConfig,
+			bufLimit: bufferLimit(vc.PerRequestBufferLimitBytes, vc.RequestBodyBufferLimit), attemptReq: vc.IncludeRequestAttemptCount,
+			attemptResp: vc.IncludeAttemptCountInResponse, timeoutRetryHeader: vc.IncludeIsTimeoutRetryHeader,
+			requireTLS: strings.TrimPrefix(vc.RequireTLS, "NONE"), vclusters: compileVClusters(vc.VirtualClusters),
 			rateLimits: compileRateLimits(vc.RateLimits)}
 		if vc.RetryPolicy != nil {
 			vh.retry = compileRetry(vc.RetryPolicy)
+		}
+		if vh.mirrors = compileMirrors(vc.RequestMirrorPolicies); len(vh.mirrors) == 0 {
+			vh.mirrors = compileMirrors(rc.RequestMirrorPolicies)
 		}
 		for j := range vc.Routes {
 			vh.routes = append(vh.routes, compileRoute(t, vh, &vc.Routes[j], config.Index(config.Join(vp, "routes"), j), errs))

@@ -128,7 +128,7 @@ func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	var lastErr error
 	stale := 0
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		h := p.c.Pick(hash, hasHash)
+		h := p.pick(ctx, hash, hasHash) // hostfilter.go
 		if h == nil {
 			p.c.Stats().CxNoneHealthy.Inc()
 			return end(fmt.Errorf("cluster %s: %w", p.c.Name(), cluster.ErrNoHealthyHost))

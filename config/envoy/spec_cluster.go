@@ -33,7 +33,7 @@ var clusterSpecs = []message{
 	}},
 	{name: "envoy.config.endpoint.v3.Endpoint", fields: []field{
 		own("address", ""),
-		ignored("hostname", "only for Envoy's health-check Host header and logs"),
+		own("hostname", "the Host auto_host_rewrite sends"),
 	}},
 	{name: "envoy.config.cluster.v3.Cluster.CommonLbConfig", fields: []field{
 		own("healthy_panic_threshold", ""),
@@ -64,7 +64,9 @@ var clusterSpecs = []message{
 		"successful_active_health_check_uneject_host")},
 	{name: "envoy.config.cluster.v3.CircuitBreakers", fields: oks("thresholds")},
 	{name: "envoy.config.cluster.v3.CircuitBreakers.Thresholds", fields: oks(
-		"priority", "max_connections", "max_pending_requests", "max_requests", "max_retries", "track_remaining")},
+		"priority", "max_connections", "max_pending_requests", "max_requests", "max_retries", "track_remaining",
+		"retry_budget")},
+	{name: "envoy.config.cluster.v3.CircuitBreakers.Thresholds.RetryBudget", fields: oks("budget_percent", "min_retry_concurrency")},
 }
 
 // cluster copies the cluster's fields and flattens load_assignment into
@@ -118,6 +120,9 @@ func (t *translator) cluster(m protoreflect.Message, env, slu string) any {
 				afd := e.Descriptor().Fields().ByName("address")
 				if e.Has(afd) {
 					ep["address"] = t.message(e.Get(afd).Message(), config.Join(p, "endpoint.address"), config.Join(sp, "address"))
+				}
+				if h := e.Get(e.Descriptor().Fields().ByName("hostname")).String(); h != "" {
+					ep["hostname"] = h
 				}
 			}
 			if wfd := lfds.ByName("load_balancing_weight"); lbe.Has(wfd) {

@@ -146,8 +146,8 @@ func TestRouteConfigTranslation(t *testing.T) {
 
 func TestRouteConfigRefusals(t *testing.T) {
 	tests := []struct{ name, src, want string }{
-		{"unsupported field", "virtual_hosts: [{name: v, domains: ['*'], require_tls: ALL}]",
-			"route_config.virtual_hosts[0].require_tls: not supported by sluice"},
+		{"unsupported field", "virtual_hosts: [{name: v, domains: ['*'], hedge_policy: {hedge_on_per_try_timeout: true}}]",
+			"route_config.virtual_hosts[0].hedge_policy: not supported by sluice"},
 		{"unknown field", "virtual_hosts: [{name: v, domains: ['*'], routs: []}]",
 			`route_config.virtual_hosts[0].routs: unknown field "routs"`},
 		{"weighted cluster headers", "virtual_hosts: [{name: v, domains: ['*'], routes: [{match: {prefix: /}, route: {weighted_clusters: {clusters: [{name: a, weight: 1, request_headers_to_add: [{header: {key: a, value: b}}]}]}}}]}]",

@@ -55,6 +55,28 @@ type Config struct {
 	AccessLog []AccessLog `yaml:"access_log" json:"access_log,omitempty"`
 	// Tracing, when set, traces requests (Envoy's tracing; tracing.go).
 	Tracing *tracing.Config `yaml:"tracing" json:"tracing,omitempty"`
+	// UpgradeConfigs, when given, are the only upgrades allowed (Envoy's
+	// rules, upgrade.go); without them every Upgrade is forwarded.
+	UpgradeConfigs []UpgradeConfig `yaml:"upgrade_configs" json:"upgrade_configs,omitempty"`
+	// StripAnyHostPort and StripMatchingHostPort remove the port from the
+	// Host before routing (any port; the listener's port only).
+	StripAnyHostPort      bool `yaml:"strip_any_host_port" json:"strip_any_host_port,omitempty"`
+	StripMatchingHostPort bool `yaml:"strip_matching_host_port" json:"strip_matching_host_port,omitempty"`
+	// AlwaysSetRequestIDInResponse returns x-request-id to the client.
+	AlwaysSetRequestIDInResponse bool `yaml:"always_set_request_id_in_response" json:"always_set_request_id_in_response,omitempty"`
+	// Via is appended to the via header of requests and responses.
+	Via string `yaml:"via" json:"via,omitempty"`
+	// NormalizePath applies RFC 3986 normalization (unreserved characters
+	// decoded, dot segments removed) to the path before filters and
+	// routing; MergeSlashes collapses repeated slashes (normalize.go).
+	NormalizePath bool `yaml:"normalize_path" json:"normalize_path,omitempty"`
+	// SkipXffAppend leaves x-forwarded-for as received at the edge (the
+	// trusted client is still found as if the peer were appended).
+	SkipXffAppend bool `yaml:"skip_xff_append" json:"skip_xff_append,omitempty"`
+	MergeSlashes  bool `yaml:"merge_slashes" json:"merge_slashes,omitempty"`
+	// ServerHeaderTransformation: OVERWRITE (default), APPEND_IF_ABSENT,
+	// PASS_THROUGH (hcmextra.go).
+	ServerHeaderTransformation string `yaml:"server_header_transformation" json:"server_header_transformation,omitempty"`
 }
 
 // CommonOptions is Envoy's HttpProtocolOptions (core).
@@ -120,6 +142,9 @@ func NewConfig() *Config {
 func (c *Config) Validate(path string, errs *config.Errors) {
 	if c.StatPrefix == "" {
 		errs.Add(config.Join(path, "stat_prefix"), "required")
+	}
+	if !validServerHeaderTransformation(c.ServerHeaderTransformation) {
+		errs.Add(config.Join(path, "server_header_transformation"), "unknown value %q (OVERWRITE, APPEND_IF_ABSENT, PASS_THROUGH)", c.ServerHeaderTransformation)
 	}
 	switch c.CodecType {
 	case "AUTO", "HTTP1", "HTTP2":

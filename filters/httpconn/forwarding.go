@@ -70,6 +70,14 @@ func (m *Manager) forward(w http.ResponseWriter, out *http.Request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	stream := resp.ContentLength == -1 || isEventStream(resp.Header)
+	if stream {
+		// The head goes to the client at once, as Envoy sends headers when
+		// they arrive: a streamed body may take long to come (or wait on
+		// the rest of the request, an upstream that answered early).
+		if fl, ok := w.(http.Flusher); ok {
+			fl.Flush()
+		}
+	}
 	if err := copyBody(w, resp.Body, stream); err != nil {
 		if out.ProtoMajor == 2 {
 			resp.Body.Close()

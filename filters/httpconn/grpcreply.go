@@ -49,9 +49,7 @@ func (m *Manager) grpcLocalReplyCode(w http.ResponseWriter, code int, body strin
 	if body != "" {
 		h.Set("Grpc-Message", grpcEncodeMessage(body))
 	}
-	if m.cfg.ServerName != "" {
-		h.Set("Server", m.cfg.ServerName)
-	}
+	m.serverHeader(h, false)
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -223,11 +223,16 @@ func (h *h1conn) serveOne(ctx context.Context, req *http.Request) bool {
 	}
 	m.serveStream(w, req.WithContext(ctx), h.s)
 	h.watch.disarm()
-	lb.detach() // the upstream transport may still be reading it
 	if w.hijacked {
+		lb.detach()
 		return false
 	}
+	// The response is finished before the body is detached: detach waits
+	// for a read in progress, and an upstream that answered early (its
+	// writer still reading a body the client has not finished sending)
+	// would otherwise hold the answer back until the client sent more.
 	ok := w.finish()
+	lb.detach() // the upstream transport may still be reading it
 	if !ok || req.Close || w.closeAfter || ctx.Err() != nil || h.draining.Load() {
 		return false
 	}

@@ -78,6 +78,10 @@ type Manager struct {
 	// and ratelimit's service connections), closed with the manager.
 	closers []filters.Closer
 	tracer  *tracing.HTTP // nil without tracing
+	// bufLimit is the listener's per_connection_buffer_limit_bytes: the
+	// request body kept for retries and mirrors when the route sets none.
+	bufLimit int64
+	feat     *featStats // retry, mirror and virtual-cluster stats (feat.go)
 }
 
 type accessLogger struct {
@@ -101,6 +105,7 @@ func New(cfg *Config, env *filters.Env) (*Manager, error) {
 		m.pools, m.ownPools = httppool.NewPools(env.Clusters, httppool.Options{Log: m.log}), true
 	}
 	m.upstream = poolUpstreams(m.pools)
+	m.bufLimit, m.feat = int64(env.PerConnectionBufferLimit()), newFeatStats(env.Stats, m.stats.Scope)
 	rt, err := router.Compile(&cfg.RouteConfig)
 	if err != nil {
 		return nil, fmt.Errorf("route_config: %w", err)
@@ -178,6 +183,7 @@ func newAccessLogger(a AccessLog) (accessLogger, error) {
 // Close closes the filter's upgrade transports, and its upstream pools
 // when they are its own rather than the server's.
 func (m *Manager) Close() error {
+	m.feat.close() // shadows in flight end first: they use the pools
 	m.closeFilters()
 	m.upgrades.close()
 	m.forwards.close()

@@ -1,6 +1,7 @@
 package httpconn_test
 
 import (
+	"io"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -8,10 +9,16 @@ import (
 )
 
 // TestRetryPolicy: a 503 then a 200; the route's retry_policy retries once.
-// A POST with a body is not replayed.
+// A POST with a body is replayed too (retrybody_test.go has more).
 func TestRetryPolicy(t *testing.T) {
 	var n atomic.Int64
 	be := startBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		// Read the body first: Go 1.26's server in full-duplex mode
+		// (startBackend) panics ("invalid concurrent Body.Read call")
+		// serving the next request of a kept-alive connection after a
+		// handler that left a small body unread; a plain Go client
+		// reproduces it without sluice.
+		io.Copy(io.Discard, r.Body)
 		if n.Add(1)%2 == 1 {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
@@ -32,10 +39,8 @@ func TestRetryPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 503 {
-		t.Fatalf("POST with a body: %d, want the 503 unretried", resp.StatusCode)
+	if resp.StatusCode != 200 {
+		t.Fatalf("POST with a body: %d, want the retry's 200", resp.StatusCode)
 	}
-	if got := s.Counter("cluster.c.upstream_rq_retry"); got != 1 {
-		t.Fatalf("upstream_rq_retry %d after the POST, want 1", got)
-	}
+	s.WaitCounter("cluster.c.upstream_rq_retry", 2, 5*time.Second)
 }

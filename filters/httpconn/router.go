@@ -23,6 +23,10 @@ type routeState struct {
 	route *router.Route
 	// body is the downstream HTTP/2 request body; see closeThrough.
 	body io.Closer
+	vc   *vcStats // the request's virtual cluster, nil without any
+	// sending is the attempt's request as the Upstream gets it (tries).
+	sending *http.Request
+	tried   []*cluster.Host // the hosts picked so far
 }
 
 // closeThrough is the upstream request body over an HTTP/2 downstream
@@ -55,6 +59,12 @@ type routeStateKey struct{}
 // upstream to the route's cluster within the route's timeout.
 func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 	st := httpfilter.FromContext(r.Context())
+	if loc, ok := m.routes.Load().TLSRedirect(r); ok { // require_tls
+		m.stats.RqRedirect.Inc()
+		w.Header().Set("Location", loc)
+		m.localReplyBody(w, r, http.StatusMovedPermanently, "")
+		return
+	}
 	rt, _ := st.Route.(*router.Route)
 	if rt == nil { // no route, or a filter cleared it to have it matched again
 		rt = m.routes.Load().Route(r)
@@ -65,6 +75,7 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.Route = rt
+	vc := rt.VirtualCluster(r) // Envoy matches virtual clusters before rewrites
 	rt.Rewrite(r)
 	if status, body, ok := rt.DirectResponse(); ok {
 		m.stats.RqDirectResponse.Inc()
@@ -89,18 +100,26 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 	cl := m.clusters.Get(name)
 	if cl == nil {
 		m.stats.NoCluster.Inc()
-		m.localReply(w, r, http.StatusServiceUnavailable, "", httpfilter.NoClusterFound)
+		m.localReply(w, r, rt.ClusterNotFoundStatus(), "", httpfilter.NoClusterFound)
 		return
 	}
 	if router.IsConnect(r) {
+		if !m.upgradeAllowed(r, rt) {
+			m.refuseUpgrade(w, r)
+			return
+		}
 		m.tunnel(w, r, cl, rt)
 		return
 	}
 	if r.Method == http.MethodConnect && r.Header.Get(":protocol") != "" {
+		if !m.upgradeAllowed(r, rt) {
+			m.refuseUpgrade(w, r)
+			return
+		}
 		m.extendedConnect(w, r, cl, rt) // RFC 8441
 		return
 	}
-	rs := &routeState{cl: cl, ups: m.ups.of(cl), route: rt}
+	rs := &routeState{cl: cl, ups: m.ups.of(cl), route: rt, vc: m.feat.vcluster(rt.VirtualHost(), vc)}
 	if r.ProtoMajor == 2 && r.Body != nil && r.Body != http.NoBody {
 		rs.body = r.Body
 	}
@@ -113,13 +132,17 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if isUpgrade(r) && !m.upgradeAllowed(r, rt) {
+		m.refuseUpgrade(w, r)
+		return
+	}
 	if isUpgrade(r) {
 		m.stats.CxUpgradesTotal.Inc()
 		m.stats.CxUpgradesActive.Inc()
 		defer m.stats.CxUpgradesActive.Dec()
 	}
 	if to := rt.RequestTimeouts(r.Header); !isUpgrade(r) {
-		d := to.Route
+		d := headerTimeout(r.Header, to.Route) // x-envoy-upstream-rq-timeout-ms
 		if d > 0 {
 			if !m.router.SuppressEnvoyHeaders {
 				r.Header.Set("X-Envoy-Expected-Rq-Timeout-Ms", strconv.FormatInt(d.Milliseconds(), 10))
@@ -142,8 +165,27 @@ func (m *Manager) route(w http.ResponseWriter, r *http.Request) {
 			defer cancel()
 		}
 	}
+	if d, set := rt.IdleTimeout(); !isUpgrade(r) {
+		if d = m.idleTimeout(r, d, set); d > 0 {
+			var idle *streamIdle
+			ctx, idle = startStreamIdle(ctx, d)
+			defer idle.stop()
+			w = idleWriter{w, idle}
+			if r.Body != nil && r.Body != http.NoBody {
+				r.Body = idleBody{r.Body, idle}
+			}
+		}
+	}
 	out := r.WithContext(ctx)
 	out.RemoteAddr = "" // the reverse proxy must not append to x-forwarded-for: prepare did
+	// Deferred: the reverse proxy ends a response that broke off midway
+	// with a panic (http.ErrAbortHandler). (max_stream_duration counts
+	// when its timer fires: maxduration.go.)
+	defer func() {
+		if streamIdleReached(ctx) {
+			m.stats.RqIdleTimeout.Inc()
+		}
+	}()
 	if !isUpgrade(r) {
 		m.forward(w, out)
 		return
@@ -189,25 +231,34 @@ func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 	// The pool picks the host and says which (%UPSTREAM_HOST%).
+	auto := rs.route.AutoHostRewrite()
 	ctx := httppool.WithHostReport(r.Context(), func(h *cluster.Host) {
 		if st != nil {
 			st.UpstreamHost = h.Address()
 		}
+		rs.tried = append(rs.tried, h) // for the previous_hosts predicate
+		if auto && rs.sending != nil { // the pick comes before the request is written
+			autoHost(rs.sending, h, rs.route.AppendXForwardedHost())
+		}
 	})
+	if pol := rs.route.Retry(); pol != nil && pol.AvoidPreviousHosts {
+		ctx = httppool.WithHostFilter(ctx, previousHosts(rs, pol))
+	}
 	start := time.Now()
 	endSpan := traceUpstream(r, rs.cl.Name())
 	resp, err := t.tries(up, r.WithContext(ctx), rs)
 	if err != nil {
+		rs.vc.failed(r, err)
 		endSpan(0)
 		return nil, err
 	}
 	endSpan(resp.StatusCode)
+	rs.vc.response(resp.StatusCode, time.Since(start).Milliseconds())
 	if !t.m.router.SuppressEnvoyHeaders {
 		resp.Header.Set("X-Envoy-Upstream-Service-Time", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
 	}
-	if t.m.cfg.ServerName != "" {
-		resp.Header.Set("Server", t.m.cfg.ServerName)
-	}
+	t.m.serverHeader(resp.Header, true)
+	t.m.upstreamResponseMore(resp)
 	rs.route.MutateResponse(resp.Header)
 	if resp.ContentLength == 0 && isGRPC(r) {
 		trailersOnly(resp)
@@ -248,6 +299,8 @@ func (m *Manager) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		return
 	}
 	switch {
+	case streamIdleReached(r.Context()):
+		m.localReply(w, r, http.StatusRequestTimeout, "stream timeout", httpfilter.StreamIdleTimeout)
 	case errors.Is(err, cluster.ErrDNSResolution), errors.Is(err, cluster.ErrDNSCacheOverflow):
 		m.localReply(w, r, http.StatusServiceUnavailable, "DNS resolution failure", httpfilter.DNSResolutionFailure)
 	case errors.Is(err, cluster.ErrNoHealthyHost):
@@ -284,9 +337,7 @@ func (m *Manager) localReplyBody(w http.ResponseWriter, r *http.Request, status 
 		h.Set("Content-Type", "text/plain")
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	if m.cfg.ServerName != "" {
-		h.Set("Server", m.cfg.ServerName)
-	}
+	m.serverHeader(h, false)
 	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {

@@ -97,6 +97,13 @@ func (s *Stats) countResponse(status int) {
 type upstreamStats struct {
 	retry        *stats.Counter
 	retrySuccess *stats.Counter // requests that succeeded after a retry
+	// retryLimitExceeded: a retriable outcome after num_retries retries.
+	retryLimitExceeded *stats.Counter
+	// retryBackoff counts retries sent after the exponential back-off.
+	retryBackoff *stats.Counter
+	// perTryIdle counts tries ended by per_try_idle_timeout, perTry those
+	// ended by per_try_timeout before their response head.
+	perTryIdle, perTry *stats.Counter
 }
 
 // upstreamCache holds a built filter's upstreamStats per cluster scope.
@@ -107,7 +114,11 @@ func (uc *upstreamCache) of(cl *cluster.Cluster) *upstreamStats {
 	if v, ok := uc.m.Load(sc); ok {
 		return v.(*upstreamStats)
 	}
-	u := &upstreamStats{retry: sc.Counter("upstream_rq_retry"), retrySuccess: sc.Counter("upstream_rq_retry_success")}
+	u := &upstreamStats{retry: sc.Counter("upstream_rq_retry"), retrySuccess: sc.Counter("upstream_rq_retry_success"),
+		retryLimitExceeded: sc.Counter("upstream_rq_retry_limit_exceeded"),
+		retryBackoff:       sc.Counter("upstream_rq_retry_backoff_exponential"),
+		perTryIdle:         sc.Counter("upstream_rq_per_try_idle_timeout"),
+		perTry:             sc.Counter("upstream_rq_per_try_timeout")}
 	v, _ := uc.m.LoadOrStore(sc, u)
 	return v.(*upstreamStats)
 }

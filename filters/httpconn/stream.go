@@ -214,6 +214,7 @@ func (m *Manager) prepare(w *stream, r *http.Request, s *filters.Session) bool {
 	if gen && (r.Header.Get("X-Request-Id") == "" || external) {
 		r.Header.Set("X-Request-Id", uuid4())
 	}
+	m.prepareMore(w, r, s) // hcmextra.go
 	return true
 }
 
@@ -240,13 +241,15 @@ func (m *Manager) forwardedFor(r *http.Request, s *filters.Session) {
 		}
 		return
 	}
+	list := peer.String()
 	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-		r.Header.Set("X-Forwarded-For", strings.Join(xff, ",")+","+peer.String())
-	} else {
-		r.Header.Set("X-Forwarded-For", peer.String())
+		list = strings.Join(xff, ",") + "," + list
+	}
+	if !m.cfg.SkipXffAppend { // skip_xff_append: judged as if appended
+		r.Header.Set("X-Forwarded-For", list)
 	}
 	if n > 0 {
-		parts := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+		parts := strings.Split(list, ",")
 		if i := len(parts) - 1 - n; i >= 0 {
 			if ip, err := netip.ParseAddr(strings.TrimSpace(parts[i])); err == nil {
 				client = ip.Unmap()
