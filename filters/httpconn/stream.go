@@ -55,12 +55,14 @@ func (w *stream) Flush() {
 	}
 }
 
-// countingBody counts request body bytes.
+// countingBody counts request body bytes. n and done are atomic: an
+// upstream that answered early leaves its transport still reading the body
+// while the stream's deferred access log and span read them.
 type countingBody struct {
 	r     interface{ Read([]byte) (int, error) }
 	c     interface{ Close() error }
-	n     int64
-	done  time.Duration
+	n     atomic.Int64
+	done  atomic.Int64 // time.Duration until the body's end; -1 before it
 	t0    time.Time
 	onEnd func() // at the body's end, if set
 	// whole is set when the body was read to its end (io.EOF), not cut
@@ -70,12 +72,12 @@ type countingBody struct {
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
-	b.n += int64(n)
+	b.n.Add(int64(n))
 	if err == io.EOF && b.whole != nil {
 		b.whole.Store(true)
 	}
-	if err != nil && b.done < 0 {
-		b.done = time.Since(b.t0)
+	if err != nil && b.done.Load() < 0 {
+		b.done.Store(int64(time.Since(b.t0)))
 		if b.onEnd != nil {
 			b.onEnd()
 		}
@@ -106,14 +108,15 @@ func (m *Manager) serveStream(w http.ResponseWriter, r *http.Request, s *filters
 	ctx, md, cancelMD := m.withMaxDuration(ctx, start, m.cfg.CommonHTTPProtocolOptions.MaxStreamDuration.D())
 	defer cancelMD()
 	defer md.stop()
-	body := &countingBody{r: r.Body, c: r.Body, done: -1, t0: start, whole: &md.bodyDone}
+	body := &countingBody{r: r.Body, c: r.Body, t0: start, whole: &md.bodyDone}
+	body.done.Store(-1)
 	if r.Body == nil || r.Body == http.NoBody {
-		body.done = 0
+		body.done.Store(0)
 	}
-	if body.done == 0 || r.ContentLength == 0 { // nothing to read: the request is whole
+	if body.done.Load() == 0 || r.ContentLength == 0 { // nothing to read: the request is whole
 		md.bodyDone.Store(true)
 	}
-	if d := m.cfg.RequestTimeout.D(); d > 0 && body.done < 0 {
+	if d := m.cfg.RequestTimeout.D(); d > 0 && body.done.Load() < 0 {
 		// Envoy's request_timeout: the whole request must arrive in time;
 		// the timer stops when the body has been read to its end.
 		var cancel context.CancelFunc
@@ -146,7 +149,7 @@ func (m *Manager) serveStream(w http.ResponseWriter, r *http.Request, s *filters
 		if len(m.logs) > 0 {
 			m.writeAccess(sw, r, s, body, d)
 		}
-		finishTrace(span, sw, r, s.TLS != nil, s.Remote.String(), body.n)
+		finishTrace(span, sw, r, s.TLS != nil, s.Remote.String(), body.n.Load())
 		if aborted != nil {
 			panic(aborted)
 		}
@@ -282,10 +285,10 @@ func uuid4() string {
 func (m *Manager) writeAccess(w *stream, r *http.Request, s *filters.Session, body *countingBody, d time.Duration) {
 	rec := &accesslog.Record{
 		Start: w.start, Duration: d, Req: r, RespHeader: w.Header(), RespTrailer: trailersOf(w.Header()), Status: w.status,
-		Flags: w.st.Flags().String(), BytesReceived: body.n, BytesSent: w.sent,
+		Flags: w.st.Flags().String(), BytesReceived: body.n.Load(), BytesSent: w.sent,
 		UpstreamHost: w.st.UpstreamHost, Cluster: w.st.Cluster,
 		DownstreamAddr: s.Remote.String(), LocalAddr: s.Local.String(), ServerName: s.SNI,
-		ConnectionID: s.ID, ReqDuration: body.done, RespDuration: w.firstByte, Metadata: w.st.Metadata(),
+		ConnectionID: s.ID, ReqDuration: time.Duration(body.done.Load()), RespDuration: w.firstByte, Metadata: w.st.Metadata(),
 	}
 	if rec.Flags == "-" {
 		rec.Flags = ""
