@@ -123,6 +123,14 @@ func TestTimeoutRetiresConn(t *testing.T) {
 	srv := thrifttest.StartServer(t, "s", stack)
 	_, c, p, store := setup(t, muxpool.Config{}, srv.Addr)
 	h := c.Hosts()[0]
+	// The connection is made first, so that the 50 ms below bounds the
+	// call, not the dial (a slow dial on a loaded machine timed the call
+	// out before it was sent: the connection was then fresh, not retired).
+	warm := p.Send(context.Background(), h, call(func(ctx context.Context, c *calc.CalcClient) { c.Echo(ctx, "w") }), false, 5*time.Second, nil)
+	<-warm.Done
+	if warm.Err != nil {
+		t.Fatal(warm.Err)
+	}
 	slow := p.Send(context.Background(), h, call(func(ctx context.Context, c *calc.CalcClient) { c.Sleep(ctx, 300) }), false, 50*time.Millisecond, nil)
 	<-slow.Done
 	if !errors.Is(slow.Err, muxpool.ErrTimeout) {
