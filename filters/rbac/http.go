@@ -4,12 +4,11 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/filters"
 	httpfilter "github.com/sluice-proxy/sluice/filters/http"
+	"github.com/sluice-proxy/sluice/router"
 )
 
 // HeaderMatcher is Envoy's HeaderMatcher, from the route vocabulary.
@@ -85,72 +84,17 @@ func (h *HTTP) Check(r *http.Request) Verdict {
 	return v
 }
 
-// compileHeader matches a request header as Envoy's HeaderUtility does; a
-// connection (no request) never matches. Hand-written rather than
-// reaching into router's unexported matcher, to keep router unchanged.
+// compileHeader matches a request header with the router's compiled
+// HeaderMatchers (Envoy's HeaderUtility, the same rules a route applies); a
+// connection (no request) never matches.
 func compileHeader(h *HeaderMatcher) matcher {
-	name := strings.ToLower(h.Name)
-	sm := h.StringMatch
-	switch {
-	case h.ExactMatch != nil:
-		sm = &config.StringMatcher{Exact: h.ExactMatch}
-	case h.PrefixMatch != "":
-		sm = &config.StringMatcher{Prefix: h.PrefixMatch}
-	case h.SuffixMatch != "":
-		sm = &config.StringMatcher{Suffix: h.SuffixMatch}
-	case h.ContainsMatch != "":
-		sm = &config.StringMatcher{Contains: h.ContainsMatch}
-	case h.SafeRegexMatch != nil:
-		sm = &config.StringMatcher{SafeRegex: h.SafeRegexMatch}
-	}
-	var str func(string) bool
-	if sm != nil {
-		str = (*StringMatcher)(sm).Compile().Match
-	}
+	m := router.CompileHeaders([]config.HeaderMatcher{*h})
 	return func(f *facts) tri {
 		if f.http == nil {
 			return no
 		}
-		v, ok := headerValue(f.http, name)
-		if !ok && !h.TreatMissingHeaderAsEmpty {
-			present := h.PresentMatch == nil || *h.PresentMatch
-			return triOf(h.PresentMatch != nil && h.RangeMatch == nil && str == nil && present == h.InvertMatch)
-		}
-		var m bool
-		switch {
-		case str != nil:
-			m = str(v)
-		case h.RangeMatch != nil:
-			n, err := strconv.ParseInt(v, 10, 64)
-			m = err == nil && n >= h.RangeMatch.Start && n < h.RangeMatch.End
-		case h.PresentMatch != nil:
-			m = *h.PresentMatch
-		default:
-			m = true // no specifier: present
-		}
-		return triOf(m != h.InvertMatch)
+		return triOf(m.Match(f.http))
 	}
-}
-
-func headerValue(r *http.Request, name string) (string, bool) {
-	switch name {
-	case ":method":
-		return r.Method, true
-	case ":path":
-		return r.URL.RequestURI(), true
-	case ":authority", "host":
-		return r.Host, r.Host != ""
-	case ":scheme":
-		if r.TLS != nil {
-			return "https", true
-		}
-		return "http", true
-	}
-	vs := r.Header.Values(name)
-	if len(vs) == 0 {
-		return "", false
-	}
-	return strings.Join(vs, ","), true
 }
 
 func compileURLPath(p *PathMatcher) matcher {
