@@ -63,7 +63,7 @@ func (r *Route) RequestTimeouts(h http.Header) Timeouts {
 	t := Timeouts{Route: r.timeout, Stream: r.grpcT.stream}
 	g := r.grpcT
 	hdr, hasHdr := ParseGrpcTimeout(h.Get("Grpc-Timeout"))
-	if g.hasMax && isGRPC(h) {
+	if g.hasMax && IsGRPC(h) {
 		t.Route, t.GRPC = capOffset(hdr, g.max, g.offset), true // absent: hdr is 0, infinity
 	}
 	if g.hasHdrMax && hasHdr {

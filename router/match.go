@@ -174,7 +174,7 @@ func (r *Route) matches(req *http.Request, path string) bool {
 			return false
 		}
 	}
-	if r.grpc && !isGRPC(req.Header) {
+	if r.grpc && !IsGRPC(req.Header) {
 		return false
 	}
 	for i := range r.headers {
@@ -190,9 +190,10 @@ func (r *Route) matches(req *http.Request, path string) bool {
 	return r.fraction.sample()
 }
 
-// isGRPC reports a gRPC content-type, as Envoy's Grpc::Common does:
-// application/grpc, or application/grpc+proto and the like.
-func isGRPC(h http.Header) bool {
+// IsGRPC reports a gRPC content-type, as Envoy's Grpc::Common does:
+// application/grpc, or application/grpc+proto and the like. Routes'
+// `grpc: {}` and the HTTP filters that treat gRPC requests apart use it.
+func IsGRPC(h http.Header) bool {
 	ct := h["Content-Type"]
 	if len(ct) == 0 {
 		return false

@@ -4,41 +4,15 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	httpfilter "github.com/sluice-proxy/sluice/filters/http"
 )
-
-// isGRPC reports a gRPC request by its content-type (application/grpc or
-// application/grpc+proto and the like), as Envoy's Grpc::Common does.
-func isGRPC(r *http.Request) bool {
-	v := r.Header.Get("Content-Type")
-	const g = "application/grpc"
-	return v == g || (strings.HasPrefix(v, g) && (v[len(g)] == '+' || v[len(g)] == ';'))
-}
-
-// grpcStatusOf maps a local reply's HTTP status to a gRPC status code the
-// way Envoy's Grpc::Utility::httpToGrpcStatus does, so a gRPC client sees
-// a meaningful code rather than a bare HTTP error.
-func grpcStatusOf(status int) int {
-	switch status {
-	case http.StatusBadRequest:
-		return 13 // INTERNAL
-	case http.StatusUnauthorized:
-		return 16 // UNAUTHENTICATED
-	case http.StatusForbidden:
-		return 7 // PERMISSION_DENIED
-	case http.StatusNotFound:
-		return 12 // UNIMPLEMENTED
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return 14 // UNAVAILABLE
-	default:
-		return 2 // UNKNOWN
-	}
-}
 
 // grpcLocalReply answers a gRPC request with a trailers-only response, as
 // Envoy turns its local replies for gRPC requests: HTTP 200, grpc-status
 // from the HTTP status, grpc-message the body.
 func (m *Manager) grpcLocalReply(w http.ResponseWriter, status int, body string) {
-	m.grpcLocalReplyCode(w, grpcStatusOf(status), body)
+	m.grpcLocalReplyCode(w, httpfilter.GRPCStatusOf(status), body)
 }
 
 // grpcLocalReplyCode is grpcLocalReply with the gRPC status given.

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sluice-proxy/sluice/router"
 )
 
 // maxDuration is a stream's max_stream_duration timer, as Envoy's
@@ -87,7 +89,7 @@ func (m *Manager) maxDurationReply(w http.ResponseWriter, r *http.Request, reque
 	if requestComplete {
 		status = http.StatusGatewayTimeout
 	}
-	if isGRPC(r) {
+	if router.IsGRPC(r.Header) {
 		m.grpcLocalReplyCode(w, 4, msg) // DEADLINE_EXCEEDED, Envoy's explicit status here
 		return
 	}

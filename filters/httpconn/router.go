@@ -260,7 +260,7 @@ func (t routerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.m.serverHeader(resp.Header, true)
 	t.m.upstreamResponseMore(resp)
 	rs.route.MutateResponse(resp.Header)
-	if resp.ContentLength == 0 && isGRPC(r) {
+	if resp.ContentLength == 0 && router.IsGRPC(r.Header) {
 		trailersOnly(resp)
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols { // the tunnel needs the writable body
@@ -328,7 +328,7 @@ func (m *Manager) localReply(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (m *Manager) localReplyBody(w http.ResponseWriter, r *http.Request, status int, body string) {
-	if isGRPC(r) && status >= 400 {
+	if router.IsGRPC(r.Header) && status >= 400 {
 		m.grpcLocalReply(w, status, body)
 		return
 	}

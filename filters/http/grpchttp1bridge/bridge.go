@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	httpfilter "github.com/sluice-proxy/sluice/filters/http"
+	"github.com/sluice-proxy/sluice/router"
 )
 
 // Name is the filter's key in http_filters.
@@ -72,7 +73,7 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 				st.Route = nil // the content-type changed: match again (Envoy's clearRouteCache)
 			}
 		}
-		if r.ProtoMajor >= 2 || !isGRPC(r) {
+		if r.ProtoMajor >= 2 || !router.IsGRPC(r.Header) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -112,12 +113,4 @@ func frameRequest(w http.ResponseWriter, r *http.Request) bool {
 	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	r.Header.Set("Content-Type", "application/grpc")
 	return true
-}
-
-// isGRPC is Envoy's Grpc::Common::isGrpcRequestHeaders test of the
-// content-type: application/grpc, or application/grpc+ or ; parameters.
-func isGRPC(r *http.Request) bool {
-	v := r.Header.Get("Content-Type")
-	const g = "application/grpc"
-	return v == g || (strings.HasPrefix(v, g) && (v[len(g)] == '+' || v[len(g)] == ';'))
 }

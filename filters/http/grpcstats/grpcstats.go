@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluice-proxy/sluice/config"
 	httpfilter "github.com/sluice-proxy/sluice/filters/http"
+	"github.com/sluice-proxy/sluice/router"
 	"github.com/sluice-proxy/sluice/stats"
 )
 
@@ -88,7 +89,7 @@ func New(c *Config, env *httpfilter.Env) *Filter {
 // Wrap counts gRPC calls (by content-type); other requests pass untouched.
 func (f *Filter) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !isGRPC(r) {
+		if !router.IsGRPC(r.Header) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -160,10 +161,4 @@ func (f *Filter) method(path string) (string, string, bool) {
 		svc = strings.ReplaceAll(svc, ".", "_")
 	}
 	return svc, m, ok
-}
-
-func isGRPC(r *http.Request) bool {
-	v := r.Header.Get("Content-Type")
-	const g = "application/grpc"
-	return v == g || (strings.HasPrefix(v, g) && (v[len(g)] == '+' || v[len(g)] == ';'))
 }

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	httpfilter "github.com/sluice-proxy/sluice/filters/http"
 )
 
 // maxMessageBody is how much of a non-gRPC response body becomes
@@ -146,7 +148,7 @@ func (x *writer) finish() string {
 				delete(x.h, k)
 			}
 		}
-		code := strconv.Itoa(grpcStatusOf(x.status))
+		code := strconv.Itoa(httpfilter.GRPCStatusOf(x.status))
 		x.h.Set("Grpc-Status", code)
 		x.h.Set("Grpc-Message", percentEncode(x.msg))
 		x.head()
@@ -209,24 +211,6 @@ func announced(h http.Header, k string) bool {
 		}
 	}
 	return false
-}
-
-// grpcStatusOf is Envoy's Grpc::Utility::httpToGrpcStatus.
-func grpcStatusOf(status int) int {
-	switch status {
-	case http.StatusBadRequest:
-		return 13 // INTERNAL
-	case http.StatusUnauthorized:
-		return 16 // UNAUTHENTICATED
-	case http.StatusForbidden:
-		return 7 // PERMISSION_DENIED
-	case http.StatusNotFound:
-		return 12 // UNIMPLEMENTED
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return 14 // UNAVAILABLE
-	default:
-		return 2 // UNKNOWN
-	}
 }
 
 // percentEncode is Envoy's PercentEncoding::encode for grpc-message:
