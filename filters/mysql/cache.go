@@ -1,10 +1,9 @@
 package mysql
 
 import (
-	"sync"
+	"sync/atomic"
 
-	"github.com/cespare/xxhash/v2"
-
+	"github.com/sluice-proxy/sluice/internal/clockcache"
 	"github.com/sluice-proxy/sluice/sqlmeta"
 	sqlmysql "github.com/sluice-proxy/sluice/sqlmeta/mysql"
 	"github.com/sluice-proxy/sluice/stats"
@@ -19,7 +18,7 @@ const DefaultParseCacheSize = 4096
 // keys at 16 MiB per filter, whatever max_sql_bytes allows.
 const maxCachedSQL = 4096
 
-// cacheShards spreads the cache over locks; a power of two.
+// cacheShards is clockcache's number of shards: a size is spread over them.
 const cacheShards = 16
 
 // parsed is the result of parsing one statement text in one current
@@ -34,28 +33,12 @@ type parsed struct {
 // integer literals and comments blanked) and current database, so that
 // "... WHERE id=17" and "... WHERE id=42" share one parse (~10 us each with
 // the TiDB grammar). Text AppendShape does not model is keyed verbatim.
-// Eviction is CLOCK per shard: a hit sets the entry's reference bit, and
-// an insertion into a full shard evicts the first entry without one,
-// clearing the bits it passes; an entry never reused after its insertion
-// goes first. Safe for concurrent use.
+// Entries live in internal/clockcache (CLOCK eviction per shard: an entry
+// never reused after its insertion goes first). Safe for concurrent use.
 type parseCache struct {
-	shards         [cacheShards]cacheShard
+	c              *clockcache.Cache[*parsed]
+	hits, misses   atomic.Uint64  // for stats()
 	hitsC, missesC *stats.Counter // published counters; nil in tests
-}
-
-type cacheShard struct {
-	mu           sync.Mutex
-	index        map[string]int // key to slot
-	slots        []cacheSlot
-	limit        int
-	hand         int
-	hits, misses uint64
-}
-
-type cacheSlot struct {
-	key string
-	ref bool
-	res *parsed
 }
 
 // newParseCache returns a cache of about size entries (at least one per
@@ -65,12 +48,7 @@ func newParseCache(size int, hits, misses *stats.Counter) *parseCache {
 	if size < 1 {
 		size = DefaultParseCacheSize
 	}
-	pc := &parseCache{hitsC: hits, missesC: misses}
-	per := (size + cacheShards - 1) / cacheShards
-	for i := range pc.shards {
-		pc.shards[i] = cacheShard{index: make(map[string]int, per), limit: per}
-	}
-	return pc
+	return &parseCache{c: clockcache.New[*parsed]((size + cacheShards - 1) / cacheShards), hitsC: hits, missesC: misses}
 }
 
 // parse returns what sqlmysql.Parse says about sql in database db, from
@@ -82,18 +60,19 @@ func (pc *parseCache) parse(sql []byte, db string) *parsed {
 	}
 	var buf [512]byte
 	key := cacheKey(buf[:0], sql, db)
-	sh := &pc.shards[xxhash.Sum64(key)&(cacheShards-1)]
-	if res := sh.get(key); res != nil {
+	if res, ok := pc.c.Get(key); ok {
+		pc.hits.Add(1)
 		if pc.hitsC != nil {
 			pc.hitsC.Inc()
 		}
 		return res
 	}
+	pc.misses.Add(1)
 	if pc.missesC != nil {
 		pc.missesC.Inc()
 	}
 	res := parseNow(string(sql), db)
-	sh.put(key, res)
+	pc.c.Put(key, res)
 	return res
 }
 
@@ -105,16 +84,12 @@ func (pc *parseCache) lookup(sql []byte, db string) *parsed {
 	}
 	var buf [512]byte
 	key := cacheKey(buf[:0], sql, db)
-	sh := &pc.shards[xxhash.Sum64(key)&(cacheShards-1)]
-	sh.mu.Lock()
-	var res *parsed
-	if i, ok := sh.index[string(key)]; ok { // no allocation for the lookup
-		sh.hits++
-		sh.slots[i].ref = true
-		res = sh.slots[i].res
+	res, ok := pc.c.Get(key)
+	if !ok {
+		return nil
 	}
-	sh.mu.Unlock()
-	if res != nil && pc.hitsC != nil {
+	pc.hits.Add(1)
+	if pc.hitsC != nil {
 		pc.hitsC.Inc()
 	}
 	return res
@@ -148,42 +123,6 @@ func parseNow(sql, db string) *parsed {
 	return &parsed{stmts: stmts, meta: meta}
 }
 
-func (sh *cacheShard) get(key []byte) *parsed {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	i, ok := sh.index[string(key)] // no allocation for the lookup
-	if !ok {
-		sh.misses++
-		return nil
-	}
-	sh.hits++
-	sh.slots[i].ref = true
-	return sh.slots[i].res
-}
-
-func (sh *cacheShard) put(key []byte, res *parsed) {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if i, ok := sh.index[string(key)]; ok { // parsed concurrently by another connection
-		sh.slots[i].res = res
-		return
-	}
-	k := string(key)
-	if len(sh.slots) < sh.limit {
-		sh.index[k] = len(sh.slots)
-		sh.slots = append(sh.slots, cacheSlot{key: k, res: res})
-		return
-	}
-	for sh.slots[sh.hand].ref {
-		sh.slots[sh.hand].ref = false
-		sh.hand = (sh.hand + 1) % len(sh.slots)
-	}
-	delete(sh.index, sh.slots[sh.hand].key)
-	sh.slots[sh.hand] = cacheSlot{key: k, res: res}
-	sh.index[k] = sh.hand
-	sh.hand = (sh.hand + 1) % len(sh.slots)
-}
-
 // cacheStats is a snapshot of a parse cache's counters.
 type cacheStats struct {
 	Hits, Misses uint64
@@ -192,14 +131,5 @@ type cacheStats struct {
 
 // stats sums the shards' counters.
 func (pc *parseCache) stats() cacheStats {
-	var s cacheStats
-	for i := range pc.shards {
-		sh := &pc.shards[i]
-		sh.mu.Lock()
-		s.Hits += sh.hits
-		s.Misses += sh.misses
-		s.Entries += len(sh.slots)
-		sh.mu.Unlock()
-	}
-	return s
+	return cacheStats{Hits: pc.hits.Load(), Misses: pc.misses.Load(), Entries: pc.c.Len()}
 }

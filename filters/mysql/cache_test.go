@@ -58,32 +58,6 @@ func TestParseCache(t *testing.T) {
 	}
 }
 
-// TestCacheShardClock: a full shard evicts the first entry not used since
-// the hand last passed it.
-func TestCacheShardClock(t *testing.T) {
-	sh := cacheShard{index: map[string]int{}, limit: 2}
-	res := &parsed{}
-	sh.put([]byte("a"), res)
-	sh.put([]byte("b"), res)
-	sh.get([]byte("a")) // a is referenced
-	sh.put([]byte("c"), res)
-	var present []string
-	for _, k := range []string{"a", "b", "c"} {
-		if sh.get([]byte(k)) != nil {
-			present = append(present, k)
-		}
-	}
-	if want := []string{"a", "c"}; !reflect.DeepEqual(present, want) || len(sh.slots) != 2 || len(sh.index) != 2 {
-		t.Errorf("present %v (%d slots, %d indexed), want %v", present, len(sh.slots), len(sh.index), want)
-	}
-	// The gets above set a's and c's bits again; the hand is at a: d
-	// clears a's and c's bits and evicts a, the older of the two.
-	sh.put([]byte("d"), res)
-	if sh.get([]byte("a")) != nil || sh.get([]byte("c")) == nil || sh.get([]byte("d")) == nil {
-		t.Errorf("after d: slots %+v, want c and d", sh.slots)
-	}
-}
-
 // TestParseCacheBounded: many shapes never grow the cache past its size.
 func TestParseCacheBounded(t *testing.T) {
 	pc := newParseCache(32, nil, nil)

@@ -1,11 +1,8 @@
 package postgres
 
 import (
-	"sync"
-
-	"github.com/cespare/xxhash/v2"
-
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/internal/clockcache"
 	"github.com/sluice-proxy/sluice/sqlmeta"
 	sqlpg "github.com/sluice-proxy/sluice/sqlmeta/pg"
 )
@@ -124,63 +121,15 @@ func appendOnce(ops []string, op string) []string {
 // clearing the bits it passes, so a client sending only new statements
 // evicts other new statements, not the hot shapes (the shard used to be
 // cleared whole, which sent every connection's next query to the parser).
+// The store is internal/clockcache, shared with mysql_proxy.
 type parseCache struct {
-	shards [16]cacheShard
-	per    int
-}
-
-type cacheShard struct {
-	mu    sync.Mutex
-	index map[string]int // key to slot
-	slots []cacheSlot
-	hand  int
-}
-
-type cacheSlot struct {
-	key string
-	ref bool
-	e   cacheEntry
+	c *clockcache.Cache[cacheEntry]
 }
 
 type cacheEntry struct {
 	stmts []sqlmeta.Statement
 	meta  map[string][]string
 	err   error
-}
-
-// get returns the entry for key and marks it used.
-func (sh *cacheShard) get(key []byte) (cacheEntry, bool) {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	i, ok := sh.index[string(key)] // no allocation for the lookup
-	if !ok {
-		return cacheEntry{}, false
-	}
-	sh.slots[i].ref = true
-	return sh.slots[i].e, true
-}
-
-// put adds an entry, evicting by CLOCK when the shard holds per entries.
-func (sh *cacheShard) put(key []byte, e cacheEntry, per int) {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if _, ok := sh.index[string(key)]; ok { // parsed twice at once
-		return
-	}
-	k := string(key)
-	if len(sh.slots) < per {
-		sh.index[k] = len(sh.slots)
-		sh.slots = append(sh.slots, cacheSlot{key: k, e: e})
-		return
-	}
-	for sh.slots[sh.hand].ref {
-		sh.slots[sh.hand].ref = false
-		sh.hand = (sh.hand + 1) % len(sh.slots)
-	}
-	delete(sh.index, sh.slots[sh.hand].key)
-	sh.slots[sh.hand] = cacheSlot{key: k, e: e}
-	sh.index[k] = sh.hand
-	sh.hand = (sh.hand + 1) % len(sh.slots)
 }
 
 // metadata merges the statements' tables into Envoy's shape: table name to
@@ -198,11 +147,7 @@ func metadata(stmts []sqlmeta.Statement) map[string][]string {
 }
 
 func newParseCache(size int) *parseCache {
-	pc := &parseCache{per: max(size/16, 1)}
-	for i := range pc.shards {
-		pc.shards[i].index = make(map[string]int)
-	}
-	return pc
+	return &parseCache{c: clockcache.New[cacheEntry](size / 16)}
 }
 
 // lookup returns what parse would from the cache alone; hit is false when
@@ -213,7 +158,7 @@ func (pc *parseCache) lookup(sql []byte) (stmts []sqlmeta.Statement, meta map[st
 	if !ok {
 		return nil, nil, nil, false
 	}
-	e, hit := pc.shards[xxhash.Sum64(key)%uint64(len(pc.shards))].get(key)
+	e, hit := pc.c.Get(key)
 	return e.stmts, e.meta, e.err, hit
 }
 
@@ -229,8 +174,7 @@ func (pc *parseCache) parse(sql []byte) ([]sqlmeta.Statement, map[string][]strin
 		}
 		return stmts, metadata(stmts), nil
 	}
-	sh := &pc.shards[xxhash.Sum64(key)%uint64(len(pc.shards))]
-	if e, hit := sh.get(key); hit {
+	if e, hit := pc.c.Get(key); hit {
 		return e.stmts, e.meta, e.err
 	}
 	var e cacheEntry
@@ -238,7 +182,7 @@ func (pc *parseCache) parse(sql []byte) ([]sqlmeta.Statement, map[string][]strin
 	if e.err == nil {
 		e.meta = metadata(e.stmts)
 	}
-	sh.put(key, e, pc.per)
+	pc.c.Put(key, e)
 	return e.stmts, e.meta, e.err
 }
 
