@@ -5,6 +5,7 @@
 package sqlmeta
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -105,4 +106,21 @@ func (s *Statement) String() string {
 		}
 	}
 	return b.String()
+}
+
+// Metadata merges statements' tables into the shape Envoy's postgres_proxy
+// and mysql_proxy publish as dynamic metadata: table name to the
+// operations on it, each once, in first-seen order.
+func Metadata(stmts []Statement) map[string][]string {
+	meta := make(map[string][]string)
+	for i := range stmts {
+		for t, ops := range stmts[i].Tables {
+			for _, op := range ops {
+				if !slices.Contains(meta[t], string(op)) {
+					meta[t] = append(meta[t], string(op))
+				}
+			}
+		}
+	}
+	return meta
 }

@@ -112,15 +112,7 @@ func parseNow(sql, db string) *parsed {
 	if err != nil {
 		return &parsed{err: err}
 	}
-	meta := make(map[string][]string)
-	for i := range stmts {
-		for t, ops := range stmts[i].Tables {
-			for _, op := range ops {
-				meta[t] = appendOnce(meta[t], string(op))
-			}
-		}
-	}
-	return &parsed{stmts: stmts, meta: meta}
+	return &parsed{stmts: stmts, meta: sqlmeta.Metadata(stmts)}
 }
 
 // cacheStats is a snapshot of a parse cache's counters.

@@ -143,15 +143,6 @@ func (c *conn) publish(seq uint64, meta map[string][]string) {
 // long as b is and must not outlive it.
 func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-func appendOnce(ops []string, op string) []string {
-	for _, o := range ops {
-		if o == op {
-			return ops
-		}
-	}
-	return append(ops, op)
-}
-
 // useDB returns the database of a "USE db" statement (a substring of sql).
 func useDB(sql string) string {
 	f := strings.Fields(strings.TrimRight(strings.TrimSpace(sql), "; \t\n"))

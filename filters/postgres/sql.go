@@ -103,15 +103,6 @@ func (c *conn) deferParse(seq uint64, sql []byte) {
 	}
 }
 
-func appendOnce(ops []string, op string) []string {
-	for _, o := range ops {
-		if o == op {
-			return ops
-		}
-	}
-	return append(ops, op)
-}
-
 // parseCache remembers parse results by the statement's shape: the SQL with
 // numeric literals blanked (see shapeKey), so that "... WHERE aid = 17" and
 // "... WHERE aid = 42" share one libpg_query parse (~100 us each). The
@@ -130,20 +121,6 @@ type cacheEntry struct {
 	stmts []sqlmeta.Statement
 	meta  map[string][]string
 	err   error
-}
-
-// metadata merges the statements' tables into Envoy's shape: table name to
-// operations.
-func metadata(stmts []sqlmeta.Statement) map[string][]string {
-	meta := make(map[string][]string)
-	for i := range stmts {
-		for t, ops := range stmts[i].Tables {
-			for _, op := range ops {
-				meta[t] = appendOnce(meta[t], string(op))
-			}
-		}
-	}
-	return meta
 }
 
 func newParseCache(size int) *parseCache {
@@ -172,7 +149,7 @@ func (pc *parseCache) parse(sql []byte) ([]sqlmeta.Statement, map[string][]strin
 		if err != nil {
 			return nil, nil, err
 		}
-		return stmts, metadata(stmts), nil
+		return stmts, sqlmeta.Metadata(stmts), nil
 	}
 	if e, hit := pc.c.Get(key); hit {
 		return e.stmts, e.meta, e.err
@@ -180,7 +157,7 @@ func (pc *parseCache) parse(sql []byte) ([]sqlmeta.Statement, map[string][]strin
 	var e cacheEntry
 	e.stmts, e.err = sqlpg.Parse(string(sql))
 	if e.err == nil {
-		e.meta = metadata(e.stmts)
+		e.meta = sqlmeta.Metadata(e.stmts)
 	}
 	pc.c.Put(key, e)
 	return e.stmts, e.meta, e.err
