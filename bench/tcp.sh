@@ -2,6 +2,9 @@
 # Throughput and connection rate of sluice's tcp_proxy against the direct path
 # and haproxy (mode tcp), in one run, interleaved, printing medians and ratios.
 #   bench/tcp.sh [rounds] [seconds-per-run]
+# SLUICE_PPROF=1 also writes a CPU profile of sluice (default settings) under
+# the connection-rate load to bench/tcp-connrate.pprof (admin's
+# /debug/pprof/profile) before the measured runs.
 # Needs: go, haproxy (apt-get install haproxy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,9 +17,10 @@ command -v haproxy >/dev/null || { echo "haproxy missing: apt-get install haprox
 go build -tags pgquery_cgo -o "$TMP/sluice" ./cmd/sluice # the release build (cgo Postgres parser)
 go build -o "$TMP/tcpload" ./bench/tcpload
 
-UP=127.0.0.1:19000 SL=127.0.0.1:19001 HA=127.0.0.1:19002 SLG=127.0.0.1:19003
+UP=127.0.0.1:19000 SL=127.0.0.1:19001 HA=127.0.0.1:19002 SLG=127.0.0.1:19003 ADM=127.0.0.1:19004
 "$TMP/tcpload" -mode server -addr $UP &
 cat > "$TMP/sluice.yaml" <<YAML
+admin: {address: $ADM}
 listeners:
   - name: bench
     address: $SL
@@ -26,7 +30,7 @@ clusters:
 YAML
 "$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
 # sluice-g: a goroutine per direction, splicing bulk transfers (--io-loops 0).
-sed "s/$SL/$SLG/" "$TMP/sluice.yaml" > "$TMP/sluice-g.yaml"
+sed -e "s/$SL/$SLG/" -e "/^admin:/d" "$TMP/sluice.yaml" > "$TMP/sluice-g.yaml"
 "$TMP/sluice" -c "$TMP/sluice-g.yaml" -log-level warn --io-loops 0 &
 cat > "$TMP/haproxy.cfg" <<CFG
 global
@@ -46,6 +50,11 @@ haproxy -f "$TMP/haproxy.cfg" -q &
 sleep 1
 
 source bench/lib.sh # the script runs from the repository root
+if [ "${SLUICE_PPROF:-}" = 1 ]; then
+  curl -s -o bench/tcp-connrate.pprof "http://$ADM/debug/pprof/profile?seconds=$SECS" &
+  "$TMP/tcpload" -mode connrate -addr $SL -c 16 -d ${SECS}s >/dev/null
+  wait $!
+fi
 declare -A R
 for mode in throughput connrate; do
   c=8; [ $mode = connrate ] && c=16

@@ -114,6 +114,14 @@ func (l *listener) acceptLoop() {
 			continue
 		}
 		delay = 0
+		// The gate again, with the connection in hand: Go's Accept can
+		// return a connection after the pause's past deadline (a readiness
+		// event that lands between the deadline waking Accept and Accept
+		// running again wins over the deadline). Such a connection waits
+		// here, as it would have in the backlog, and is served on resume,
+		// or at once if the listener stops meanwhile (served like any
+		// connection accepted before a drain).
+		l.waitAccepting() // false: stopped; the loop's next wait returns
 		if !l.admit(raw) {
 			continue
 		}
