@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -205,10 +206,17 @@ func (s *Server) newListener(lc config.Listener, ln net.Listener, cs *chainSet, 
 // listeners are never the same.
 func isEphemeral(addr string) bool { return strings.HasSuffix(addr, ":0") }
 
+// listenConfig binds listeners without Go's default TCP keep-alive on
+// accepted connections (15 s probes): Envoy sets none on downstream sockets
+// unless socket_options ask (tcp_proxy's one-hour idle_timeout ends dead
+// clients' connections), and the four setsockopt calls per accepted
+// connection are a tenth of a short proxied connection's syscalls.
+var listenConfig = net.ListenConfig{KeepAlive: -1}
+
 // listen binds addr. A listener being replaced at the same address is still
 // bound, so an address conflict among running listeners is reported clearly.
 func listen(addr string, running map[string]*listener) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listenConfig.Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		for _, l := range running {
 			if l.cfg.Address == addr {

@@ -1,8 +1,8 @@
 package proxy
 
 import (
+	"context"
 	"errors"
-	"net"
 	"sort"
 	"sync"
 	"time"
@@ -77,7 +77,7 @@ func (h *dynamicHost) Listen(name, addr string, ch filters.DynamicChain) (filter
 		}
 		s.removeDynamicLocked(full) // asked elsewhere now: a new socket
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listenConfig.Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, err
 	}

@@ -485,6 +485,14 @@ func (l *evLoop) read(e *end) {
 				fl.first = 1
 			}
 		}
+		if e.shut && len(e.peer.pend) == 0 {
+			// The other direction is already done: this EOF ends the
+			// flow. Its close sends the FIN that a SHUT_WR would, so the
+			// SHUT_WR and the registration change are skipped (two
+			// syscalls of a short connection's ~20).
+			l.close(fl)
+			return
+		}
 		if err := l.update(e); err != nil {
 			l.fail(fl, e.fromUp, err)
 			return
