@@ -195,7 +195,7 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 	if draining {
 		s.StartDrain()
 	}
-	s.Log = l.log.With("conn", s.ID, "remote", s.Remote.String())
+	s.Log = connLogger(l.log, s.ID, s.Remote)
 	s.Guard = l.srv.guard
 	defer func() {
 		ac.cancel()

@@ -632,27 +632,33 @@ func (l *evLoop) fail(fl *Flow, fromUp bool, err error) {
 	l.close(fl)
 }
 
-// detach takes the flow's sockets out of the epoll set and the map, and
-// marks it ended for the loop; the sockets stay open.
-func (l *evLoop) detach(fl *Flow) {
+// detach takes the flow's sockets out of the map and, with unregister, out
+// of the epoll set, and marks it ended for the loop; the sockets stay open.
+func (l *evLoop) detach(fl *Flow, unregister bool) {
 	fl.closed = true
 	l.mu.Lock()
 	for _, e := range []*end{&fl.down, &fl.up} {
-		if e.mask != 0 {
+		if e.mask != 0 && unregister {
 			syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, e.fd, nil)
-			e.mask = 0
 		}
+		e.mask = 0
 		delete(l.ends, int32(e.fd))
 	}
 	l.mu.Unlock()
 }
 
-// close ends the flow and closes its sockets.
+// close ends the flow and closes its sockets. The loop holds the only
+// descriptor of each socket (Start closed the originals), so the close
+// takes it out of the epoll set without an EPOLL_CTL_DEL first (haproxy
+// makes none either). A child forked for a hot restart holds copies until
+// its exec; a closed socket's events in that window come under a number a
+// new flow may have reused, and cost that flow a read or write that finds
+// nothing (EAGAIN).
 func (l *evLoop) close(fl *Flow) {
 	if fl.closed {
 		return
 	}
-	l.detach(fl)
+	l.detach(fl, false)
 	for _, e := range []*end{&fl.down, &fl.up} {
 		if len(e.pend) > 0 {
 			fl.m.Buffered(e.peer.fromUp, -int64(len(e.pend)))
@@ -671,7 +677,7 @@ func (fl *Flow) quiet() bool {
 
 // giveBack takes the flow out of the loop without closing its sockets.
 func (l *evLoop) giveBack(fl *Flow) {
-	l.detach(fl)
+	l.detach(fl, true)
 	fl.bulk = true
 	fl.l.g.bulkBack.Add(1)
 	close(fl.done)
