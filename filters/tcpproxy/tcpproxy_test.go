@@ -346,3 +346,34 @@ func forEachIOMode(t *testing.T, test func(t *testing.T, m *ioMode)) {
 		})
 	}
 }
+
+// TestHalfCloseUpstreamFirst: the upstream finishes sending first and keeps
+// reading; the client, after the upstream's EOF, still sends, then
+// finishes. The upstream gets those bytes and then its EOF (on the loops,
+// the client's EOF ends the flow: the close carries the FIN).
+func TestHalfCloseUpstreamFirst(t *testing.T) { forEachIOMode(t, testHalfCloseUpstreamFirst) }
+
+func testHalfCloseUpstreamFirst(t *testing.T, m *ioMode) {
+	got := make(chan string, 1)
+	up := startUpstream(t, func(c *net.TCPConn) {
+		c.Write([]byte("hello"))
+		c.CloseWrite()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b, err := io.ReadAll(c)
+		if err != nil {
+			got <- "error: " + err.Error()
+			return
+		}
+		got <- string(b)
+	})
+	_, c := dialProxy(t, m, `"`+up.addr()+`"`, "", "")
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if b, err := io.ReadAll(c); err != nil || string(b) != "hello" {
+		t.Fatalf("from upstream: %q, %v", b, err)
+	}
+	c.Write([]byte("bye"))
+	c.(*net.TCPConn).CloseWrite()
+	if g := <-got; g != "bye" {
+		t.Fatalf("the upstream read %q, want \"bye\" and EOF", g)
+	}
+}
