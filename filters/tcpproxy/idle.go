@@ -5,28 +5,29 @@ import (
 	"time"
 )
 
-// idleWatcher fires when activity() has not changed for the idle timeout. It
-// samples every timeout/8, so it costs nothing per byte and fires between
-// 1x and 1.125x the timeout after the last byte.
+// idleWatcher ends its pipe when the pipe's activity() has not changed for
+// the idle timeout. It samples every timeout/8, so it costs nothing per
+// byte and fires between 1x and 1.125x the timeout after the last byte. It
+// lives inside the pipe and calls it directly: no allocations per
+// connection beyond its timer.
 type idleWatcher struct {
 	mu         sync.Mutex
 	timer      *time.Timer
 	timeout    time.Duration
 	step       time.Duration
-	activity   func() uint64
+	pp         *pipe
 	last       uint64
 	lastChange time.Time
-	fire       func()
 	stopped    bool
 }
 
-func newIdleWatcher(timeout time.Duration, activity func() uint64, fire func()) *idleWatcher {
-	w := &idleWatcher{timeout: timeout, step: max(timeout/8, time.Millisecond), activity: activity,
-		fire: fire, last: activity(), lastChange: time.Now()}
+// start arms the watcher for pp.
+func (w *idleWatcher) start(pp *pipe, timeout time.Duration) {
+	w.pp, w.timeout, w.step = pp, timeout, max(timeout/8, time.Millisecond)
+	w.last, w.lastChange = pp.activity(), time.Now()
 	w.mu.Lock() // check may run before AfterFunc returns
 	w.timer = time.AfterFunc(w.step, w.check)
 	w.mu.Unlock()
-	return w
 }
 
 func (w *idleWatcher) check() {
@@ -36,13 +37,14 @@ func (w *idleWatcher) check() {
 		return
 	}
 	now := time.Now()
-	if a := w.activity(); a != w.last {
+	if a := w.pp.activity(); a != w.last {
 		w.last, w.lastChange = a, now
 	}
 	if now.Sub(w.lastChange) >= w.timeout {
 		w.stopped = true
 		w.mu.Unlock()
-		w.fire()
+		w.pp.proxy.stats.IdleTimeout.Inc()
+		w.pp.abort("idle_timeout")
 		return
 	}
 	w.timer.Reset(min(w.step, w.timeout-now.Sub(w.lastChange)))

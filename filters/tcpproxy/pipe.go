@@ -41,6 +41,7 @@ type pipe struct {
 	bulkDown, bulkUp *net.TCPConn // Go conns again after a loop gave up a bulk flow
 	reasonMu         sync.Mutex
 	reason           string
+	idle             idleWatcher // armed when idle_timeout is set
 }
 
 // setReason records the first termination reason.
@@ -99,8 +100,8 @@ func (pp *pipe) run(ctx context.Context) {
 		defer t.Stop()
 	}
 	if d := cfg.IdleTimeout.D(); d > 0 {
-		w := newIdleWatcher(d, pp.activity, func() { st.IdleTimeout.Inc(); pp.abort("idle_timeout") })
-		defer w.stop()
+		pp.idle.start(pp, d)
+		defer pp.idle.stop()
 	}
 
 	// One direction runs on this goroutine, the other on a new one. An
@@ -136,12 +137,11 @@ func (pp *pipe) run(ctx context.Context) {
 			pp.copyBoth(finish, down, up)
 			break
 		}
-		ferr, fromUp := fl.Err()
-		var pe *guard.PanicError
-		if errors.As(ferr, &pe) { // an observer's callback panicked in the loop
-			pp.s.Contain(pe)
-		}
-		if ferr != nil {
+		if ferr, fromUp := fl.Err(); ferr != nil {
+			var pe *guard.PanicError
+			if errors.As(ferr, &pe) { // an observer's callback panicked in the loop
+				pp.s.Contain(pe)
+			}
 			pp.setReason(errReason(fromUp))
 		}
 		firstDone.Store(fl.First())
