@@ -651,9 +651,9 @@ func (l *evLoop) detach(fl *Flow, unregister bool) {
 // descriptor of each socket (Start closed the originals), so the close
 // takes it out of the epoll set without an EPOLL_CTL_DEL first (haproxy
 // makes none either). A child forked for a hot restart holds copies until
-// its exec; a closed socket's events in that window come under a number a
-// new flow may have reused, and cost that flow a read or write that finds
-// nothing (EAGAIN).
+// its exec; in that window a closed socket's events still come, under a
+// number that no flow has (ignored, the loop turning until the exec) or
+// that a new flow took (a read or write that finds nothing, EAGAIN).
 func (l *evLoop) close(fl *Flow) {
 	if fl.closed {
 		return
