@@ -49,6 +49,9 @@ func (s *Server) apply(cfg *config.Config) error {
 		old    *listener    // kept running listener
 		adopt  *listener    // draining listener at the same address
 		ln     net.Listener // bound for new listeners
+		// inherited: ln came from a hot restart's parent (net.FileListener,
+		// which cannot be told listenConfig's keep-alive).
+		inherited bool
 	}
 	var plans []*plan
 	var bound []net.Listener
@@ -83,6 +86,7 @@ func (s *Server) apply(cfg *config.Config) error {
 		}
 		if p.old == nil {
 			ln := s.takeInherited(lc.Address)
+			p.inherited = ln != nil
 			if ln == nil {
 				ln, err = listen(lc.Address, s.listeners)
 			}
@@ -120,6 +124,7 @@ func (s *Server) apply(cfg *config.Config) error {
 			continue
 		}
 		l := s.newListener(p.cfg, p.ln, p.chains, p.adopt)
+		l.keepAliveOff = p.inherited
 		if p.adopt != nil {
 			delete(s.retiring, p.cfg.Address)
 			s.log.Info("listener adopts the draining connections at its address",

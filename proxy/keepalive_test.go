@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/internal/poll"
+	"github.com/sluice-proxy/sluice/internal/sluicetest"
+	"github.com/sluice-proxy/sluice/proxy"
 )
 
 // procTCP is "ADDR:PORT" as /proc/net/tcp writes a loopback IPv4 address.
@@ -79,6 +81,12 @@ clusters:
 	if upTimer != "02" {
 		t.Fatalf("upstream socket timer %q, want 02 (keep-alive)", upTimer)
 	}
+	checkNoKeepAlive(t, c)
+}
+
+// checkNoKeepAlive fails unless sluice's end of c has no keep-alive timer.
+func checkNoKeepAlive(t *testing.T, c net.Conn) {
+	t.Helper()
 	down, ok := tcpTimer(t, procTCP(c.RemoteAddr()), procTCP(c.LocalAddr()))
 	if !ok {
 		t.Fatal("no established downstream socket in /proc/net/tcp")
@@ -86,4 +94,48 @@ clusters:
 	if down != "00" {
 		t.Fatalf("accepted downstream socket timer %q, want 00 (no keep-alive)", down)
 	}
+}
+
+// TestInheritedListenerWithoutKeepAlive: a listening socket inherited in a
+// hot restart (net.FileListener, which gives accepted connections Go's
+// keep-alive) serves its connections without keep-alive too.
+func TestInheritedListenerWithoutKeepAlive(t *testing.T) {
+	up := serve(t, echo)
+	parent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := parent.(*net.TCPListener).File()
+	parent.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.FileListener(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	s := sluicetest.StartWith(t, fmt.Sprintf(`
+listeners:
+  - name: l
+    address: %s
+    filters: [{tcp_proxy: {stat_prefix: t, cluster: c}}]
+clusters:
+  - {name: c, endpoints: ["%s"]}
+`, addr, up), proxy.Inherit(map[string]net.Listener{addr: ln}))
+	if got := s.Server.ListenerAddr("l"); got != addr {
+		t.Fatalf("listener at %q, want the inherited %s", got, addr)
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintln(c, "ping")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "ping\n" {
+		t.Fatalf("echo: %q, %v", line, err)
+	}
+	checkNoKeepAlive(t, c)
 }

@@ -46,6 +46,10 @@ type listener struct {
 	kick     chan struct{}    // tells drain that deadline changed
 	drained  atomic.Bool      // drain returned: no connection is left
 	ov       listenerOverload // the overload manager's hold on accepting
+	// keepAliveOff: turn off the TCP keep-alive Go set on each accepted
+	// connection (an inherited socket; see listenConfig). Set before the
+	// listener runs.
+	keepAliveOff bool
 }
 
 type activeConn struct {
@@ -114,6 +118,11 @@ func (l *listener) acceptLoop() {
 			continue
 		}
 		delay = 0
+		if l.keepAliveOff {
+			if tc, ok := raw.(*net.TCPConn); ok {
+				tc.SetKeepAlive(false)
+			}
+		}
 		// The gate again, with the connection in hand: Go's Accept can
 		// return a connection after the pause's past deadline (a readiness
 		// event that lands between the deadline waking Accept and Accept
