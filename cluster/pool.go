@@ -71,6 +71,16 @@ func (p *Pool[T, C]) Get(id uint64) (C, error) {
 	return c, nil
 }
 
+// Ready returns caller id's live connection without dialing or waiting for
+// a dial: nil when there is none (an event loop, which must not block, then
+// hands the send to a goroutine that calls Get).
+func (p *Pool[T, C]) Ready(id uint64) C {
+	if c := C(p.slots[id%uint64(len(p.slots))].Load()); c != nil && !c.Dead() {
+		return c
+	}
+	return nil
+}
+
 // CloseAll closes every connection the pool holds; later Gets dial anew.
 func (p *Pool[T, C]) CloseAll() {
 	for i := range p.slots {

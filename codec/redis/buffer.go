@@ -1,6 +1,9 @@
 package redis
 
-import "sync"
+import (
+	"io"
+	"sync"
+)
 
 // Buffer management of Reader: filling, compaction, growth and shrinking.
 
@@ -95,4 +98,54 @@ func (r *Reader) grow() {
 	nb := make([]byte, n)
 	copy(nb, r.buf[:r.w])
 	r.buf = nb
+}
+
+// Feed appends p to the buffer, as if Fill had read it from src: an event
+// loop reads a ready client into its own buffer and feeds the Reader, so
+// that src is never read. It invalidates the bytes of every command
+// returned before. A buffer given back by Idle is taken again from the
+// shared pool.
+func (r *Reader) Feed(p []byte) {
+	r.scratch = r.scratch[:0]
+	if r.r == r.w {
+		r.r, r.w = 0, 0
+	}
+	if r.buf == nil {
+		r.buf = *idleBufs.Get().(*[]byte)
+	}
+	for len(p) > 0 {
+		if len(r.buf)-r.w < len(p) && r.r > 0 {
+			r.w = copy(r.buf, r.buf[r.r:r.w])
+			r.r = 0
+		}
+		if r.w == len(r.buf) {
+			r.grow()
+		}
+		n := copy(r.buf[r.w:], p)
+		r.w += n
+		p = p[n:]
+	}
+}
+
+// Idle gives the buffer back to the shared pool when no byte is buffered
+// (a fed Reader between reads of an idle client), so that memory follows
+// the active clients; the next Feed or Fill takes one again.
+func (r *Reader) Idle() {
+	if r.r != r.w || r.body.on || r.buf == nil {
+		return
+	}
+	r.r, r.w = 0, 0
+	if len(r.buf) == defaultBufSize {
+		b := r.buf
+		idleBufs.Put(&b)
+	}
+	r.buf = nil
+}
+
+// SetSource has the Reader read from src from now on, keeping what it has
+// buffered (a connection an event loop gave back as a new conn over the
+// same socket); a readiness wait belonged to the old source and is dropped.
+func (r *Reader) SetSource(src io.Reader) {
+	r.src = src
+	r.wait = nil
 }

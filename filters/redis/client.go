@@ -7,10 +7,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/sluice-proxy/sluice/codec/redis"
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/proxy/ioloop"
 )
 
 // client is one downstream connection: a reader goroutine (run) that parses
@@ -45,6 +47,15 @@ type client struct {
 	wdone    chan struct{}
 	raw      syscall.RawConn // non-nil for a plain TCP client: direct writes
 	waiters  int             // goroutines waiting on cond for writing or txHeld to drop
+	// direct: a plain TCP client, whose replies go out by direct writes
+	// (through raw, or wsock while an event loop holds the socket).
+	direct bool
+	// wsock is the client's socket while an event loop holds it (loop.go);
+	// the writer role guards it, c.mu its changes. aborted: the connection
+	// was closed, which a socket taken back later must be too.
+	wsock   *ioloop.Sock
+	aborted bool
+	orig    filters.Conn // the conn the client came with
 
 	// txHeld is the reply bytes settled for this client and not yet
 	// written (downstream_cx_tx_bytes_buffered); the reader stops while it
@@ -72,6 +83,14 @@ type client struct {
 	dirty    []*upConn             // upstream connections with requests queued by this reader
 	keyIdx   []int                 // scratch for key indexes
 	scratch  []byte                // scratch for rewritten commands
+
+	// Event loop (loop.go); the reader's, like the fields above.
+	onLoop      bool          // a loop's thread is the reader now
+	back        chan loopExit // the loop gives the socket back
+	deferred    []func()      // sends the loop left to the goroutine, in order
+	loopServed  int           // commands dispatched on the loop since adoption
+	loopWait    int           // commands to serve before offering the socket again
+	loopBackoff int           // the last such wait
 }
 
 func newClient(p *Proxy, s *filters.Session, c filters.Conn) *client {
@@ -82,6 +101,8 @@ func newClient(p *Proxy, s *filters.Session, c filters.Conn) *client {
 		out:    newBuffer(keepBatch),
 		wdone:  make(chan struct{}),
 		authed: p.cfg.DownstreamAuthPassword == "",
+		orig:   c,
+		back:   make(chan loopExit, 1),
 	}
 	cl.cond = sync.NewCond(&cl.mu)
 	// What the overload manager's reset_high_memory_stream ranks
@@ -93,6 +114,7 @@ func newClient(p *Proxy, s *filters.Session, c filters.Conn) *client {
 	if tc, ok := c.(*net.TCPConn); ok {
 		cl.raw, _ = tc.SyscallConn()
 		if cl.raw != nil {
+			cl.direct = true
 			// An idle client holds no read buffer (issue 20: memory per
 			// idle connection): the reader waits for bytes first.
 			cl.rd.SetWaitReadable(waitReadable(cl.raw))
@@ -120,7 +142,7 @@ func waitReadable(rc syscall.RawConn) func() error {
 // them in the calling goroutine without blocking; else the writer
 // goroutine takes them.
 func (c *client) onDone() {
-	if c.raw == nil {
+	if !c.direct {
 		c.notify()
 		return
 	}
@@ -189,6 +211,9 @@ func (c *client) headReady() bool {
 // tryWrite makes one non-blocking write attempt and returns how much of b
 // the kernel took.
 func (c *client) tryWrite(b []byte) (int, error) {
+	if s := c.wsock; s != nil {
+		return s.Write(b)
+	}
 	var n int
 	var werr error
 	err := c.raw.Write(func(fd uintptr) bool {
@@ -235,6 +260,9 @@ func (c *client) run() {
 	c.mu.Unlock()
 	c.notify() // starts the writer if none ran yet, to flush what is owed
 	<-c.wdone
+	if c.conn != c.orig { // a conn over the socket a loop gave back
+		c.conn.Close()
+	}
 	for _, d := range c.pinned {
 		d.close()
 	}
@@ -257,7 +285,7 @@ func (c *client) enqueue() *slot {
 		c.flushUp() // the replies waited for must be asked for first
 		c.mu.Lock()
 	}
-	for c.full() && !c.broken {
+	for c.full() && !c.broken && !c.onLoop { // a loop checked before, and must not wait
 		c.waiters++
 		c.heldWait.Store(true)
 		c.cond.Wait()
@@ -371,6 +399,20 @@ func (c *client) readLoop() {
 				}
 			} else {
 				c.flushUp()
+				if c.canLoop() {
+					if ex, ok, lerr := c.toLoop(); ok {
+						if lerr != nil {
+							return
+						}
+						c.runDeferred()
+						if ex.has && !c.dispatch(ex.cmd) {
+							return
+						}
+						if !ex.end {
+							continue
+						}
+					}
+				}
 				err = c.fill()
 				if err == nil {
 					continue
@@ -387,6 +429,9 @@ func (c *client) readLoop() {
 		c.seq++
 		if len(cmd.Args) == 0 {
 			continue
+		}
+		if c.loopWait > 0 {
+			c.loopWait--
 		}
 		if !c.dispatch(cmd) {
 			return
@@ -416,7 +461,7 @@ func (c *client) writeLoop() {
 			c.p.stats.RqActive.Add(-int64(n))
 		}
 		if len(out) > 0 {
-			w, err := c.conn.Write(out)
+			w, err := c.writeOut(out, time.Time{})
 			c.txAdd(-int64(w))
 			c.mu.Lock()
 			c.writing = false
@@ -449,5 +494,32 @@ func (c *client) fail(err error) {
 	if !errors.Is(err, net.ErrClosed) && !errors.As(err, &ne) {
 		c.s.Log.Debug("redis_proxy: writing to client", "err", err)
 	}
-	c.conn.Close()
+	c.closeDown()
+}
+
+// writeOut writes b whole to the client, blocking: on its Go conn, or on
+// the loop's socket while a loop holds it. The writer role is held.
+func (c *client) writeOut(b []byte, deadline time.Time) (int, error) {
+	if s := c.wsock; s != nil {
+		return s.WriteAll(b, deadline)
+	}
+	if !deadline.IsZero() {
+		c.conn.SetWriteDeadline(deadline)
+		defer c.conn.SetWriteDeadline(time.Time{})
+	}
+	return c.conn.Write(b)
+}
+
+// closeDown closes the client's connection from any goroutine, wherever
+// its socket is: a loop then finds the end and gives the socket back, and
+// a socket given back later is closed at once.
+func (c *client) closeDown() {
+	c.mu.Lock()
+	c.aborted = true
+	conn, s := c.conn, c.wsock
+	c.mu.Unlock()
+	conn.Close()
+	if s != nil {
+		s.Shutdown()
+	}
 }

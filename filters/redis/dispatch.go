@@ -197,6 +197,11 @@ func (c *client) forward(cmd redis.Command, ci *redis.CommandInfo, keys []int, c
 
 // sendSlot sends raw to t's host with s taking the reply; failures complete s.
 func (c *client) sendSlot(t target, raw []byte, s *slot, ci *redis.CommandInfo) {
+	if !c.ready(t.hp) { // on a loop, with no connection to send on yet
+		raw = clone(raw)
+		c.later(func() { c.sendSlot(t, raw, s, ci) })
+		return
+	}
 	if uc := c.upCommand(t.rt, ci); uc != nil {
 		s.ucs, s.ustart = uc, time.Now()
 	}
@@ -257,13 +262,24 @@ func (c *client) mirror(rt *route, cmd redis.Command, keys []int) {
 	if hp == nil {
 		return
 	}
+	c.mirrorSend(hp, h, c.wire(cmd, nil, nil))
+}
+
+// mirrorSend queues raw, a mirrored command, on hp; its reply is dropped.
+// On a loop that may not dial now the send waits for the goroutine.
+func (c *client) mirrorSend(hp *hostPool, h *cluster.Host, raw []byte) {
+	if !c.ready(hp) {
+		raw = clone(raw)
+		c.later(func() { c.mirrorSend(hp, h, raw) })
+		return
+	}
 	uc, err := hp.get(c.id)
 	if err != nil {
 		return
 	}
 	s := newSlot(nil)
 	s.host = h
-	if c.queueUp(uc, c.wire(cmd, nil, nil), s) != nil {
+	if c.queueUp(uc, raw, s) != nil {
 		s.host = nil
 		s.release()
 	}

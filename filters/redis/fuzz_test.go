@@ -16,7 +16,8 @@ import (
 // server is the fuzzer's own, with the commands that would stop, block or
 // reconfigure it for the inputs after (SHUTDOWN, DEBUG, CONFIG, CLIENT,
 // REPLICAOF, ACL, scripts, MONITOR...) renamed away, so they reach it as
-// unknown commands and get its error.
+// unknown commands and get its error. Inputs alternate between a proxy
+// whose plain TCP clients an event loop serves and one without loops.
 func FuzzClient(f *testing.F) {
 	f.Add([]byte("*2\r\n$3\r\nGET\r\n$1\r\na\r\n"))
 	f.Add([]byte("PING\r\nMULTI\r\nSET a 1\r\nEXEC\r\n"))
@@ -30,8 +31,15 @@ func FuzzClient(f *testing.F) {
 		args = append(args, "--rename-command", cmd, "")
 	}
 	srv := testenv.Redis(f, testenv.RedisArgs(args...))
-	p, _ := newTestProxy(f, srv.Addr(), func(c *Config) { c.Settings.OpTimeout = config.Duration(2 * time.Second) })
+	mut := func(c *Config) { c.Settings.OpTimeout = config.Duration(2 * time.Second) }
+	onLoop, _ := newTestProxy(f, srv.Addr(), mut)
+	onGoroutine, _ := newGoroutineProxy(f, srv.Addr(), mut)
+	n := 0
 	f.Fuzz(func(t *testing.T, in []byte) {
+		p := onLoop // clients served by an event loop, and every other one by goroutines only
+		if n++; n%2 == 0 {
+			p = onGoroutine
+		}
 		cli, _ := serveClient(t, p)
 		cli.SetDeadline(time.Now().Add(5 * time.Second))
 		go func() {

@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-proxy/sluice/codec/redis"
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/filters"
+	"github.com/sluice-proxy/sluice/proxy/ioloop"
 	"github.com/sluice-proxy/sluice/stats"
 )
 
@@ -97,8 +98,23 @@ func (f *fakeRedis) serve(c net.Conn) {
 }
 
 // newTestProxy builds a redis_proxy whose catch-all cluster has the given
-// endpoint, as the server would.
+// endpoint, as the server would: with an event loop, which serves its plain
+// TCP clients (loop.go) where the platform has one.
 func newTestProxy(tb testing.TB, addr string, mutate func(*Config)) (*Proxy, *stats.Store) {
+	loops, err := ioloop.New(1)
+	if err == nil {
+		tb.Cleanup(loops.Close)
+	}
+	return buildTestProxy(tb, addr, loops, mutate)
+}
+
+// newGoroutineProxy is newTestProxy without event loops: every client is
+// served by its goroutines.
+func newGoroutineProxy(tb testing.TB, addr string, mutate func(*Config)) (*Proxy, *stats.Store) {
+	return buildTestProxy(tb, addr, nil, mutate)
+}
+
+func buildTestProxy(tb testing.TB, addr string, loops *ioloop.Group, mutate func(*Config)) (*Proxy, *stats.Store) {
 	store := stats.New()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mgr := cluster.NewManager(store.Root(), log)
@@ -114,7 +130,7 @@ func newTestProxy(tb testing.TB, addr string, mutate func(*Config)) (*Proxy, *st
 	if mutate != nil {
 		mutate(cfg)
 	}
-	p, err := New(cfg, &filters.Env{Stats: store.Root(), Clusters: mgr, Log: log})
+	p, err := New(cfg, &filters.Env{Stats: store.Root(), Clusters: mgr, Log: log, Loops: loops})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -47,18 +47,9 @@ func (c *client) mirrorSplit(rt *route, cmd redis.Command, keys []int, step int)
 		if g.t.hp == nil {
 			continue
 		}
-		uc, err := g.t.hp.get(c.id)
-		if err != nil {
-			continue
-		}
 		b := appendFragment(c.scratch[:0], cmd.Args, g.keys, step, nil)
 		c.scratch = b
-		s := newSlot(nil)
-		s.host = g.t.host
-		if c.queueUp(uc, b, s) != nil {
-			s.host = nil
-			s.release()
-		}
+		c.mirrorSend(g.t.hp, g.t.host, b)
 	}
 }
 

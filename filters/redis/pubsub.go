@@ -206,7 +206,7 @@ func (s *subSession) pump() {
 		for r+scanned < w {
 			n, done, err := sc.Scan(buf[r+scanned : w])
 			if err != nil {
-				c.conn.Close()
+				c.closeDown()
 				return
 			}
 			scanned += n
@@ -245,7 +245,7 @@ func (s *subSession) pump() {
 		w += n
 		if err != nil && n == 0 {
 			if !s.leaving.Load() {
-				c.conn.Close()
+				c.closeDown()
 			}
 			return
 		}

@@ -45,6 +45,7 @@ import (
 	"github.com/sluice-proxy/sluice/config"
 	"github.com/sluice-proxy/sluice/filters"
 	"github.com/sluice-proxy/sluice/internal/guard"
+	"github.com/sluice-proxy/sluice/proxy/ioloop"
 	"github.com/sluice-proxy/sluice/tracing"
 )
 
@@ -61,7 +62,8 @@ type Proxy struct {
 	cfg    *Config
 	stats  *Stats
 	log    *slog.Logger
-	guard  *guard.Guard // contains panics of upstream and discovery goroutines
+	guard  *guard.Guard  // contains panics of upstream and discovery goroutines
+	loops  *ioloop.Group // the server's event loops, which serve plain TCP clients (loop.go); nil: none
 	router *router
 	pubsub *route // SUBSCRIBE / PUBLISH target; nil if none
 	// limit is the listener's per_connection_buffer_limit_bytes: the most
@@ -85,7 +87,7 @@ type Proxy struct {
 // New builds a redis_proxy from a validated config. Clusters are looked
 // up by name on first use (the loader checked that they exist).
 func New(cfg *Config, env *filters.Env) (*Proxy, error) {
-	p := &Proxy{cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix), log: env.Log, guard: env.Guard, limit: env.PerConnectionBufferLimit()}
+	p := &Proxy{cfg: cfg, stats: newStats(env.Stats, cfg.StatPrefix), log: env.Log, guard: env.Guard, loops: env.Loops, limit: env.PerConnectionBufferLimit()}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -140,7 +142,7 @@ func (p *Proxy) Serve(ctx context.Context, s *filters.Session, c filters.Conn) {
 	p.stats.CxActive.Inc()
 	defer p.stats.CxActive.Dec()
 	cl := newClient(p, s, c)
-	stop := context.AfterFunc(ctx, func() { c.Close() })
+	stop := context.AfterFunc(ctx, cl.closeDown)
 	defer stop()
 	cl.run()
 }

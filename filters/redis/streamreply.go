@@ -71,9 +71,7 @@ func (c *client) streamOut(b []byte, wait time.Duration, counted bool) error {
 	if c.isBroken() {
 		return errClientGone
 	}
-	c.conn.SetWriteDeadline(time.Now().Add(wait))
-	n, err := c.conn.Write(b)
-	c.conn.SetWriteDeadline(time.Time{})
+	n, err := c.writeOut(b, time.Now().Add(wait))
 	if counted {
 		c.txAdd(-int64(n))
 	}

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sluice-proxy/sluice/cluster"
@@ -107,6 +108,11 @@ func (hp *hostPool) open() (net.Conn, error) {
 type upConn struct {
 	pool *hostPool
 	nc   net.Conn
+	// raw is the plain TCP socket under nc (nil: TLS), which an event
+	// loop writes without blocking (flushNow); direct says the batches
+	// need not wait for max_buffer_size_before_flush.
+	raw    syscall.RawConn
+	direct bool
 
 	mu      sync.Mutex
 	wbuf    buffer // requests queued; a writer takes them out and others append meanwhile
@@ -131,6 +137,10 @@ type upConn struct {
 func newUpConn(hp *hostPool, nc net.Conn) *upConn {
 	c := &upConn{pool: hp, nc: nc, wbuf: newBuffer(keepBatch), wake: make(chan struct{}, 1), closed: make(chan struct{})}
 	c.writerFree = sync.NewCond(&c.mu)
+	if tc := plainTCP(nc); tc != nil && hp.proxy.cfg.Settings.MaxBufferSizeBeforeFlush == 0 {
+		c.raw, _ = tc.SyscallConn()
+		c.direct = c.raw != nil
+	}
 	c.lastProgress.Store(time.Now().UnixNano())
 	// A panic in either loop fails this connection only (its requests get
 	// the upstream-failure reply), as a read error would.
@@ -223,6 +233,79 @@ func (c *upConn) flush(maxRounds int) {
 			return
 		}
 	}
+}
+
+// flushNow writes what is queued from an event loop's thread, which must
+// not block: one non-blocking write; what the socket does not take goes on
+// a goroutine that blocks for it. Without a plain socket (TLS) or with
+// batches held for max_buffer_size_before_flush, the writer goroutine is
+// woken instead.
+func (c *upConn) flushNow() {
+	if !c.direct {
+		c.signal()
+		return
+	}
+	c.mu.Lock()
+	if c.writing || c.wbuf.len() == 0 || c.dead {
+		c.mu.Unlock() // a writer takes these bytes with its own
+		return
+	}
+	c.writing = true
+	out := c.wbuf.take()
+	c.mu.Unlock()
+	var n int
+	var werr error
+	err := c.raw.Write(func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), out)
+		return true
+	})
+	if werr == syscall.EAGAIN || werr == syscall.EINTR {
+		werr = nil
+	}
+	n = max(n, 0)
+	if err == nil {
+		err = werr
+	}
+	if err == nil && n < len(out) {
+		go c.finishWrite(out, n)
+		return
+	}
+	c.afterWrite(out, err)
+}
+
+// finishWrite writes the rest of a batch a loop began, blocking, and hands
+// on the writer role.
+func (c *upConn) finishWrite(out []byte, from int) {
+	_, err := c.nc.Write(out[from:])
+	c.afterWrite(out, err)
+}
+
+// afterWrite ends a write of a taken batch: the storage back, the writer
+// role given up, and the writer goroutine woken for bytes queued meanwhile.
+func (c *upConn) afterWrite(out []byte, err error) {
+	c.mu.Lock()
+	c.wbuf.put(out)
+	c.releaseWriter()
+	more := c.wbuf.len() > 0 && !c.dead
+	c.mu.Unlock()
+	if err != nil {
+		c.fail(fmt.Errorf("redis: writing to %s: %w", c.pool.addr, err))
+		return
+	}
+	if more {
+		c.signal()
+	}
+}
+
+// plainTCP returns the plain TCP conn under nc, or nil.
+func plainTCP(nc net.Conn) *net.TCPConn {
+	switch t := nc.(type) {
+	case *net.TCPConn:
+		return t
+	case interface{ TCP() *net.TCPConn }:
+		return t.TCP()
+	}
+	return nil
 }
 
 // releaseWriter gives up the writer role; c.mu is held.

@@ -70,8 +70,8 @@ type Group struct {
 	next  atomic.Uint32
 	wg    sync.WaitGroup
 
-	started, bulkBack, failed atomic.Uint64
-	onFail                    func(error)
+	started, bulkBack, failed, adopted atomic.Uint64
+	onFail                             func(error)
 
 	// testHookRegistering, when set by a test before Start, runs between
 	// the two ends' registrations (a field, not a package variable, so
@@ -122,7 +122,8 @@ type evLoop struct {
 	efd   int // eventfd: wakes the loop for its queue
 	buf   []byte
 	evs   []syscall.EpollEvent
-	batch []*end // the ends of evs, by index
+	batch []*end   // the ends of evs, by index
+	after []func() // Sock.AfterBatch's, run once the round is handled
 
 	dead atomic.Bool // stopped: closed, or its epoll set failed
 
@@ -148,12 +149,15 @@ func (l *evLoop) stop(err error) {
 	l.mu.Lock()
 	flows := make(map[*Flow]bool, len(l.ends))
 	for _, e := range l.ends {
-		flows[e.fl] = true
+		if e.fl != nil {
+			flows[e.fl] = true
+		}
 	}
 	l.mu.Unlock()
 	for fl := range flows {
 		l.fail(fl, false, err)
 	}
+	l.stopSocks(err)
 }
 
 // wakeFD marks the eventfd in the epoll set (socket numbers are >= 0).
@@ -232,10 +236,11 @@ func (l *evLoop) drainPosted() {
 	}
 }
 
-// end is one socket of a flow.
+// end is one socket of a flow, or a Sock.
 type end struct {
 	fd      int
 	fl      *Flow
+	sock    *Sock // set for a Sock's entry in the loop's table; then fl is nil
 	peer    *end
 	fromUp  bool               // bytes read here go downstream
 	onRead  func([]byte) error // sees bytes read from this end
@@ -435,9 +440,17 @@ func (l *evLoop) run() {
 			switch {
 			case ev.Fd == wakeFD:
 				l.drainPosted()
-			case e != nil && !e.fl.closed:
+			case e == nil:
+			case e.sock != nil:
+				if !e.sock.detached {
+					l.handleSock(e.sock)
+				}
+			case !e.fl.closed:
 				l.handleContained(e, ev.Events)
 			}
+		}
+		if len(l.after) > 0 {
+			l.runAfter()
 		}
 	}
 }

@@ -5,6 +5,7 @@ package ioloop
 import (
 	"errors"
 	"net"
+	"time"
 )
 
 // Event loops are Linux only (epoll); elsewhere New fails and every pipe
@@ -41,3 +42,26 @@ func (*Flow) Bulk() bool                                    { return false }
 func (*Flow) TakeBack() (*net.TCPConn, *net.TCPConn, error) { return nil, nil, ErrClosed }
 
 func (p *Pause) wake() {}
+
+// Sock is never made outside Linux.
+type Sock struct{}
+
+// SockHandler is what a loop calls for a Sock (see the Linux build).
+type SockHandler interface {
+	Ready(s *Sock, buf []byte)
+	Stopped(s *Sock, err error)
+}
+
+// Adopt always fails outside Linux.
+func (*Group) Adopt(*net.TCPConn, SockHandler) (*Sock, error) { return nil, ErrClosed }
+
+func (*Group) Adopted() uint64               { return 0 }
+func (*Sock) Read([]byte) (int, error)       { return 0, ErrClosed }
+func (*Sock) Write([]byte) (int, error)      { return 0, ErrClosed }
+func (*Sock) Shutdown()                      {}
+func (*Sock) AfterBatch(func())              {}
+func (*Sock) Release() (*net.TCPConn, error) { return nil, ErrClosed }
+func (*Sock) Close()                         {}
+
+func (*Sock) Detach()                                 {}
+func (*Sock) WriteAll([]byte, time.Time) (int, error) { return 0, ErrClosed }
