@@ -5,6 +5,10 @@
 #   bench/redis.sh [rounds] [requests]
 # Needs: go, redis-server, redis-benchmark, nutcracker (apt-get install
 # redis-server redis-tools nutcracker).
+# Besides requests/s it prints each proxy's CPU time per request (µs, from
+# /proc/PID/stat over each run; medians): less sensitive than throughput to
+# a machine busy with other work. SLUICE_BIN=path runs a prebuilt binary
+# (an A/B against another commit) instead of building this checkout.
 # SLUICE_PPROF=1 also writes a 10s CPU profile of sluice under -P 16 load to
 # bench/redis.pprof (admin's /debug/pprof/profile).
 set -euo pipefail
@@ -17,7 +21,11 @@ for b in redis-server redis-benchmark nutcracker; do
   command -v $b >/dev/null || { echo "$b missing: apt-get install redis-server redis-tools nutcracker" >&2; exit 1; }
 done
 
-go build -tags pgquery_cgo -o "$TMP/sluice" ./cmd/sluice # the release build (cgo Postgres parser)
+if [ -n "${SLUICE_BIN:-}" ]; then
+  cp "$SLUICE_BIN" "$TMP/sluice"
+else
+  go build -tags pgquery_cgo -o "$TMP/sluice" ./cmd/sluice # the release build (cgo Postgres parser)
+fi
 
 UP=19100 SL=19101 TW=19102 ADM=19103 SL1=19104 ADM1=19105
 redis-server --port $UP --save '' --appendonly no --daemonize no --logfile "$TMP/redis.log" &
@@ -35,10 +43,12 @@ clusters:
   - {name: up, endpoints: ["127.0.0.1:$UP"]}
 YAML
 "$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
+SLPID=$!
 # The same config on one core (--concurrency 1, GOMAXPROCS=1), the CPU
 # budget of single-threaded twemproxy.
 sed -e "s/:$SL/:$SL1/" -e "s/:$ADM/:$ADM1/" "$TMP/sluice.yaml" > "$TMP/sluice1.yaml"
 "$TMP/sluice" -c "$TMP/sluice1.yaml" -log-level warn --concurrency 1 &
+SL1PID=$!
 cat > "$TMP/nutcracker.yml" <<YML
 bench:
   listen: 127.0.0.1:$TW
@@ -51,6 +61,7 @@ bench:
     - 127.0.0.1:$UP:1
 YML
 nutcracker -c "$TMP/nutcracker.yml" -o "$TMP/nutcracker.log" &
+TWPID=$!
 for p in $UP $SL $SL1 $TW; do
   for _ in $(seq 50); do redis-cli -p $p ping >/dev/null 2>&1 && break; sleep 0.1; done
 done
@@ -66,12 +77,18 @@ if [ "${SLUICE_PPROF:-}" = 1 ]; then
   redis-benchmark -p $SL -t get,set -n $((N * 10)) -c 50 -P 16 -q >/dev/null 2>&1 || true
   sleep 1
 fi
-declare -A R
+# ticks prints a process's CPU time so far (user + system, clock ticks).
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
+declare -A R C
 for P in 1 16; do
   for ((i = 1; i <= ROUNDS; i++)); do
     for target in direct sluice sluice1 twemproxy; do
-      case $target in direct) p=$UP ;; sluice) p=$SL ;; sluice1) p=$SL1 ;; twemproxy) p=$TW ;; esac
+      case $target in direct) p=$UP pid= ;; sluice) p=$SL pid=$SLPID ;; sluice1) p=$SL1 pid=$SL1PID ;; twemproxy) p=$TW pid=$TWPID ;; esac
+      if [ -n "$pid" ]; then t0=$(ticks $pid); fi
       R[$P.$target]+="$(rps $p $P)"$'\n'
+      # µs of CPU per request (GET and SET runs of N requests each)
+      if [ -n "$pid" ]; then C[$P.$target]+="$(echo "($(ticks $pid) - $t0) * 1000000 / $HZ / (2 * $N)" | bc -l)"$'\n'; fi
     done
   done
 done
@@ -84,6 +101,12 @@ for P in 1 16; do
   t=$(printf '%s' "${R[$P.twemproxy]}" | median)
   printf '%-6s %10s %10s %10s %10s %10.2f %10.2f %11.2f %11.2f\n' "-P $P" "$d" "$s" "$s1" "$t" \
     "$(echo "$t / $d" | bc -l)" "$(echo "$s / $t" | bc -l)" "$(echo "$s1 / $t" | bc -l)" "$(echo "$s / $d" | bc -l)"
+done
+echo
+printf '%-6s %12s %12s %12s   (proxy CPU per request, µs, medians)\n' pipe sluice sluice-c1 twemproxy
+for P in 1 16; do
+  printf '%-6s %12.2f %12.2f %12.2f\n' "-P $P" "$(printf '%s' "${C[$P.sluice]}" | median2)" \
+    "$(printf '%s' "${C[$P.sluice1]}" | median2)" "$(printf '%s' "${C[$P.twemproxy]}" | median2)"
 done
 echo "sluice: default concurrency ($(nproc) cores); sluice-c1: --concurrency 1"
 echo "redis-benchmark -t get,set -n $N -c 50; rounds=$ROUNDS cores=$(nproc); requests/s (mean of GET and SET), medians"
