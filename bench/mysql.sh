@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # sysbench (4 tables x 10k rows) against a private mariadbd direct, through
 # sluice (mysql_proxy with SQL parsing on + tcp_proxy; the same with
-# --io-loops 0, "sluice-g") and through haproxy in tcp mode, one run each per
+# --io-loops 0, "sluice-g"; tcp_proxy alone, "tcponly", to separate the
+# filter's cost from the hop's) and through haproxy in tcp mode, one run each per
 # load shape, printing transactions/s, queries/s, p95 latency and ratios to
 # direct and to haproxy. Shapes (issue 20): oltp_read_only and
 # oltp_point_select, each with 8 and 16 threads.
@@ -28,7 +29,7 @@ done
 
 go build -tags pgquery_cgo -o "$TMP/sluice" ./cmd/sluice # the release build (cgo Postgres parser)
 
-UP=19200 SL=19201 HA=19202 ADM=19203 SL1=19204 ADM1=19205
+UP=19200 SL=19201 HA=19202 ADM=19203 SL1=19204 ADM1=19205 ST=19206
 USERARG=()
 [ "$(id -u)" = 0 ] && USERARG=(--user=root)
 mariadb-install-db --no-defaults --datadir="$TMP/data" --auth-root-authentication-method=normal \
@@ -51,11 +52,17 @@ listeners:
 clusters:
   - {name: up, endpoints: ["127.0.0.1:$UP"]}
 YAML
-"$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
-PID_SL=$!
 # sluice-g: the same with a goroutine per direction instead of the event
 # loops (--io-loops 0).
 sed -e "s/:$SL\$/:$SL1/" -e "s/:$ADM}/:$ADM1}/" "$TMP/sluice.yaml" > "$TMP/sluice1.yaml"
+# tcponly: a second listener of the first sluice, tcp_proxy alone.
+sed -i "/^clusters:/i\\
+  - name: tcponly\\
+    address: 127.0.0.1:$ST\\
+    filters:\\
+      - tcp_proxy: {stat_prefix: tcponly, cluster: up}" "$TMP/sluice.yaml"
+"$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
+PID_SL=$!
 "$TMP/sluice" -c "$TMP/sluice1.yaml" -log-level warn --io-loops 0 &
 PID_SL1=$!
 cat > "$TMP/haproxy.cfg" <<CFG
@@ -112,6 +119,7 @@ for shape in "${SHAPES[@]}"; do
   R[$shape.direct]=$(run $UP "$test" "$threads")
   R[$shape.sluice]=$(run $SL "$test" "$threads" $PID_SL)
   R[$shape.sluice-g]=$(run $SL1 "$test" "$threads" $PID_SL1)
+  R[$shape.tcponly]=$(run $ST "$test" "$threads" $PID_SL)
   R[$shape.haproxy]=$(run $HA "$test" "$threads" $PID_HA)
 done
 
@@ -119,7 +127,7 @@ printf '%-22s %-9s %10s %10s %8s %10s %11s %9s\n' shape target tps qps p95_ms tp
 for shape in "${SHAPES[@]}"; do
   d=$(echo "${R[$shape.direct]}" | awk '{print $1}')
   h=$(echo "${R[$shape.haproxy]}" | awk '{print $1}')
-  for target in direct sluice sluice-g haproxy; do
+  for target in direct sluice sluice-g tcponly haproxy; do
     read -r t q p c <<<"${R[$shape.$target]}"
     printf '%-22s %-9s %10s %10s %8s %10.3f %11.3f %9s\n' "$shape" "$target" "$t" "$q" "$p" \
       "$(echo "$t / $d" | bc -l)" "$(echo "$t / $h" | bc -l)" "$c"
