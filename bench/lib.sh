@@ -6,3 +6,17 @@ median() { sort -n | awk '{a[NR]=$1} END {printf "%.0f\n", (NR%2 ? a[(NR+1)/2] :
 
 # median2 is median with two decimals (small figures: µs of CPU per request).
 median2() { sort -g | awk '{a[NR]=$1} END {printf "%.2f\n", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+# cpu_ticks prints the CPU time (user + system, all threads) the processes
+# $@ have used so far, in clock ticks (getconf CLK_TCK a second). The
+# scripts take it before and after a run to print a proxy's CPU per query:
+# on a box the proxy shares with the database and the load tool, CPU per
+# query is what decides its throughput.
+cpu_ticks() {
+  local t=0 p
+  for p; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  echo "$t"
+}
+
+# cpu_us_per prints microseconds of CPU per unit: cpu_us_per TICKS UNITS.
+cpu_us_per() { echo "$1 $2 $(getconf CLK_TCK)" | awk '{ if ($2 > 0) printf "%.1f\n", $1 * 1e6 / $3 / $2; else print "-" }'; }

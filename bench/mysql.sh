@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # sysbench (4 tables x 10k rows) against a private mariadbd direct, through
 # sluice (mysql_proxy with SQL parsing on + tcp_proxy; the same with
-# --io-loops 0, "sluice-g") and through haproxy in tcp mode, one run each per
+# --io-loops 0, "sluice-g"; tcp_proxy alone, "tcponly", to separate the
+# filter's cost from the hop's) and through haproxy in tcp mode, one run each per
 # load shape, printing transactions/s, queries/s, p95 latency and ratios to
 # direct and to haproxy. Shapes (issue 20): oltp_read_only and
 # oltp_point_select, each with 8 and 16 threads.
@@ -11,8 +12,12 @@
 # sluice parses every statement (default auto: server-side prepared
 # statements, parsed once per prepare).
 # Needs: go, mariadb-server, mariadb-client, sysbench, haproxy.
-# SLUICE_PPROF=1 also writes a CPU profile of sluice during its first run to
-# bench/mysql.pprof (admin's /debug/pprof/profile).
+# cpu_us/q is the proxy's CPU (user + system, from /proc) per query over the
+# run: the proxies share the cores with mariadbd and sysbench, so CPU per
+# query decides their ratio.
+# SLUICE_PPROF=1 also profiles sluice in an extra run of each shape before
+# the measured ones, writes bench/mysql-<test>-<threads>.pprof (admin's
+# /debug/pprof/profile) and prints each profile's top.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-15}
@@ -24,7 +29,7 @@ done
 
 go build -tags pgquery_cgo -o "$TMP/sluice" ./cmd/sluice # the release build (cgo Postgres parser)
 
-UP=19200 SL=19201 HA=19202 ADM=19203 SL1=19204 ADM1=19205
+UP=19200 SL=19201 HA=19202 ADM=19203 SL1=19204 ADM1=19205 ST=19206
 USERARG=()
 [ "$(id -u)" = 0 ] && USERARG=(--user=root)
 mariadb-install-db --no-defaults --datadir="$TMP/data" --auth-root-authentication-method=normal \
@@ -47,11 +52,19 @@ listeners:
 clusters:
   - {name: up, endpoints: ["127.0.0.1:$UP"]}
 YAML
-"$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
 # sluice-g: the same with a goroutine per direction instead of the event
 # loops (--io-loops 0).
 sed -e "s/:$SL\$/:$SL1/" -e "s/:$ADM}/:$ADM1}/" "$TMP/sluice.yaml" > "$TMP/sluice1.yaml"
+# tcponly: a second listener of the first sluice, tcp_proxy alone.
+sed -i "/^clusters:/i\\
+  - name: tcponly\\
+    address: 127.0.0.1:$ST\\
+    filters:\\
+      - tcp_proxy: {stat_prefix: tcponly, cluster: up}" "$TMP/sluice.yaml"
+"$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
+PID_SL=$!
 "$TMP/sluice" -c "$TMP/sluice1.yaml" -log-level warn --io-loops 0 &
+PID_SL1=$!
 cat > "$TMP/haproxy.cfg" <<CFG
 global
   maxconn 1000
@@ -65,42 +78,59 @@ listen mysql
   server up 127.0.0.1:$UP
 CFG
 haproxy -f "$TMP/haproxy.cfg" -db >"$TMP/haproxy.log" 2>&1 &
+PID_HA=$!
 sleep 0.5
 
-SHAPES=(${SHAPES:-oltp_read_only:8 oltp_read_only:16 oltp_point_select:8 oltp_point_select:16})
 SB=(sysbench --db-driver=mysql --mysql-host=127.0.0.1 --mysql-user=sb --mysql-password=sb
   --mysql-db=sbtest --tables=4 --table-size=10000 --report-interval=0 --rand-type=uniform --db-ps-mode=${PS_MODE:-auto})
 "${SB[@]}" oltp_read_only --mysql-port=$UP --threads=4 prepare >"$TMP/prepare.log"
 "${SB[@]}" oltp_read_only --mysql-port=$UP --threads=16 --time=3 run >/dev/null # warm the buffer pool
 
-# run <port> <test> <threads> prints "tps qps p95ms".
+source bench/lib.sh # the script runs from the repository root
+# run <port> <test> <threads> [pid] prints "tps qps p95ms cpu_us_per_query"
+# (the CPU of process pid, "-" without one).
 run() {
-  "${SB[@]}" "$2" --mysql-port="$1" --threads="$3" --time="$SECS" run |
-    awk '/transactions:/ {gsub(/[(]/, "", $3); t=$3} /queries:/ && !q {gsub(/[(]/, "", $3); q=$3}
-         /95th percentile:/ {p=$3} END {print t, q, p}'
+  local before out
+  [ -n "${4:-}" ] && before=$(cpu_ticks "$4")
+  out=$("${SB[@]}" "$2" --mysql-port="$1" --threads="$3" --time="$SECS" run |
+    awk '/transactions:/ {gsub(/[(]/, "", $3); t=$3} /queries:/ && !q {gsub(/[(]/, "", $3); q=$3; n=$2}
+         /95th percentile:/ {p=$3} END {print t, q, p, n}')
+  read -r t q p n <<<"$out"
+  if [ -n "${4:-}" ]; then
+    echo "$t $q $p $(cpu_us_per $(($(cpu_ticks "$4") - before)) "$n")"
+  else
+    echo "$t $q $p -"
+  fi
 }
 declare -A R
+SHAPES=(${SHAPES:-oltp_read_only:8 oltp_read_only:16 oltp_point_select:8 oltp_point_select:16})
 if [ "${SLUICE_PPROF:-}" = 1 ]; then
-  (curl -s -o bench/mysql.pprof "http://127.0.0.1:$ADM/debug/pprof/profile?seconds=$((SECS - 2))" &)
-  run $SL "${SHAPES[0]%%:*}" "${SHAPES[0]##*:}" >/dev/null
-  sleep 2
+  for shape in "${SHAPES[@]}"; do
+    prof="bench/mysql-${shape/:/-}.pprof"
+    (curl -s -o "$prof" "http://127.0.0.1:$ADM/debug/pprof/profile?seconds=$((SECS - 2))" &)
+    run $SL "${shape%%:*}" "${shape##*:}" >/dev/null
+    sleep 2
+    echo "== $prof"
+    go tool pprof -top -nodecount=25 "$prof" 2>/dev/null | sed -n '4,32p'
+  done
 fi
 for shape in "${SHAPES[@]}"; do
   test=${shape%%:*} threads=${shape##*:}
   R[$shape.direct]=$(run $UP "$test" "$threads")
-  R[$shape.sluice]=$(run $SL "$test" "$threads")
-  R[$shape.sluice-g]=$(run $SL1 "$test" "$threads")
-  R[$shape.haproxy]=$(run $HA "$test" "$threads")
+  R[$shape.sluice]=$(run $SL "$test" "$threads" $PID_SL)
+  R[$shape.sluice-g]=$(run $SL1 "$test" "$threads" $PID_SL1)
+  R[$shape.tcponly]=$(run $ST "$test" "$threads" $PID_SL)
+  R[$shape.haproxy]=$(run $HA "$test" "$threads" $PID_HA)
 done
 
-printf '%-22s %-9s %10s %10s %8s %10s %11s\n' shape target tps qps p95_ms tps/direct tps/haproxy
+printf '%-22s %-9s %10s %10s %8s %10s %11s %9s\n' shape target tps qps p95_ms tps/direct tps/haproxy cpu_us/q
 for shape in "${SHAPES[@]}"; do
   d=$(echo "${R[$shape.direct]}" | awk '{print $1}')
   h=$(echo "${R[$shape.haproxy]}" | awk '{print $1}')
-  for target in direct sluice sluice-g haproxy; do
-    read -r t q p <<<"${R[$shape.$target]}"
-    printf '%-22s %-9s %10s %10s %8s %10.3f %11.3f\n' "$shape" "$target" "$t" "$q" "$p" \
-      "$(echo "$t / $d" | bc -l)" "$(echo "$t / $h" | bc -l)"
+  for target in direct sluice sluice-g tcponly haproxy; do
+    read -r t q p c <<<"${R[$shape.$target]}"
+    printf '%-22s %-9s %10s %10s %8s %10.3f %11.3f %9s\n' "$shape" "$target" "$t" "$q" "$p" \
+      "$(echo "$t / $d" | bc -l)" "$(echo "$t / $h" | bc -l)" "$c"
   done
 done
 parsed=$(curl -s "http://127.0.0.1:$ADM/stats" | awk -F': ' '$1 == "mysql.bench.queries_parsed" {print $2}')

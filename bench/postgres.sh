@@ -12,8 +12,13 @@
 # TPCB=0 skips the TPC-B-like one.
 # Needs: go, postgresql, pgbench (postgresql-contrib on old releases),
 # pgbouncer, haproxy (apt-get install postgresql pgbouncer haproxy).
-# SLUICE_PPROF=1 also writes a CPU profile of sluice under -S load to
-# bench/postgres.pprof (admin's /debug/pprof/profile) and prints its top.
+# A second table gives each proxy's CPU (user + system, from /proc) per
+# transaction, median over rounds: the proxies share the cores with postgres
+# and pgbench, so CPU per transaction decides their ratio.
+# SLUICE_PPROF=1 also profiles sluice in an extra run of each -S shape (or of
+# the shapes named in PPROF_SHAPES, e.g. "S-prepared-c8 S-simple-c16")
+# before the measured ones, writes bench/postgres-<shape>.pprof (admin's
+# /debug/pprof/profile) and prints each profile's top.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-15}
@@ -56,6 +61,7 @@ clusters:
   - {name: pg, endpoints: ["127.0.0.1:$UP"]}
 YAML
 "$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
+PID_SL=$!
 # sluice-g: the postgres_proxy listener with the bytes moved by a goroutine
 # per direction instead of the event loops (--io-loops 0).
 cat > "$TMP/sluice1.yaml" <<YAML
@@ -70,6 +76,7 @@ clusters:
   - {name: pg, endpoints: ["127.0.0.1:$UP"]}
 YAML
 "$TMP/sluice" -c "$TMP/sluice1.yaml" -log-level warn --io-loops 0 &
+PID_SL1=$!
 
 echo '"postgres" ""' > "$TMP/userlist.txt"
 cat > "$TMP/pgbouncer.ini" <<INI
@@ -102,38 +109,61 @@ listen pg
   bind 127.0.0.1:$HA
   server pg 127.0.0.1:$UP
 CFG
-haproxy -f "$TMP/haproxy.cfg" >"$TMP/haproxy.log" 2>&1 &
+haproxy -f "$TMP/haproxy.cfg" -db >"$TMP/haproxy.log" 2>&1 &
+PID_HA=$!
 sleep 1; cat "$TMP/pgbouncer.out" "$TMP/pg/pgbouncer.log" 2>/dev/null | tail -5 >&2
 for p in $SL $SL1 $ST $PB $HA; do
   for _ in $(seq 100); do psql -h 127.0.0.1 -p $p -U postgres -Atc 'select 1' postgres >/dev/null 2>&1 && break; sleep 0.2; done
 done
 
 source bench/lib.sh # the script runs from the repository root
+PID_PB=$(cat "$TMP/pg/pgbouncer.pid")
 # tps runs pgbench against port $1 with $2 clients and extra args $3 and
-# prints the tps.
+# prints the tps and, given a pid $4, that process's CPU in microseconds per
+# transaction ("-" without).
 tps() {
-  pgbench -h 127.0.0.1 -p "$1" -U postgres -c "$2" -j 2 -T "$SECS" $3 postgres 2>/dev/null |
-    awk '/^tps = / {printf "%.0f\n", $3}' || true
+  local before out
+  [ -n "${4:-}" ] && before=$(cpu_ticks "$4")
+  out=$(pgbench -h 127.0.0.1 -p "$1" -U postgres -c "$2" -j 2 -T "$SECS" $3 postgres 2>/dev/null |
+    awk '/^tps = / {t=$3} /actually processed:/ {n=$NF} END {printf "%.0f %d\n", t, n}' || true)
+  read -r t n <<<"$out"
+  if [ -n "${4:-}" ]; then
+    echo "$t $(cpu_us_per $(($(cpu_ticks "$4") - before)) "$n")"
+  else
+    echo "$t -"
+  fi
 }
-if [ "${SLUICE_PPROF:-}" = 1 ]; then
-  (curl -s -o bench/postgres.pprof "http://127.0.0.1:$ADM/debug/pprof/profile?seconds=$((SECS - 2))" &)
-  tps $SL 16 -S >/dev/null
-  sleep 2
-  go tool pprof -top -nodecount=25 bench/postgres.pprof 2>/dev/null | head -32
-fi
 # A shape is NAME:CLIENTS:PGBENCH-ARGS.
 SHAPES=()
 for c in ${CLIENTS:-8 16}; do
   for m in ${PROTOCOLS:-simple extended prepared}; do SHAPES+=("S-$m-c$c:$c:-S -M $m"); done
 done
 [ "${TPCB:-1}" = 1 ] && SHAPES+=("tpcb-simple-c16:16:-M simple")
-declare -A R
+if [ "${SLUICE_PPROF:-}" = 1 ]; then
+  for shape in "${SHAPES[@]}"; do
+    IFS=: read -r name c args <<<"$shape"
+    case " ${PPROF_SHAPES:-$name} " in *" $name "*) ;; *) continue ;; esac
+    [[ $name == S-* ]] || [ -n "${PPROF_SHAPES:-}" ] || continue
+    prof="bench/postgres-$name.pprof"
+    (curl -s -o "$prof" "http://127.0.0.1:$ADM/debug/pprof/profile?seconds=$((SECS - 2))" &)
+    tps $SL "$c" "$args" >/dev/null
+    sleep 2
+    echo "== $prof"
+    go tool pprof -top -nodecount=25 "$prof" 2>/dev/null | sed -n '4,32p'
+  done
+fi
+declare -A R C
 for ((i = 1; i <= ROUNDS; i++)); do
   for shape in "${SHAPES[@]}"; do
     IFS=: read -r name c args <<<"$shape"
     for target in direct sluice sluice1 tcponly pgbouncer haproxy; do
-      case $target in direct) p=$UP ;; sluice) p=$SL ;; sluice1) p=$SL1 ;; tcponly) p=$ST ;; pgbouncer) p=$PB ;; haproxy) p=$HA ;; esac
-      R[$name.$target]+="$(tps $p "$c" "$args")"$'\n'
+      case $target in
+        direct) p=$UP pid= ;; sluice) p=$SL pid=$PID_SL ;; sluice1) p=$SL1 pid=$PID_SL1 ;;
+        tcponly) p=$ST pid=$PID_SL ;; pgbouncer) p=$PB pid=$PID_PB ;; haproxy) p=$HA pid=$PID_HA ;;
+      esac
+      read -r t u <<<"$(tps $p "$c" "$args" $pid)"
+      R[$name.$target]+="$t"$'\n'
+      C[$name.$target]+="$u"$'\n'
     done
   done
 done
@@ -151,6 +181,16 @@ for shape in "${SHAPES[@]}"; do
   printf '%-19s %7s %7s %8s %7s %9s %7s %9.2f %8.2f %7.2f %8.2f %7.2f %7.2f\n' "$name" "$d" "$s" "$s1" "$o" "$b" "$h" \
     "$(echo "$s / $d" | bc -l)" "$(echo "$s1 / $d" | bc -l)" "$(echo "$s / $b" | bc -l)" "$(echo "$s1 / $b" | bc -l)" \
     "$(echo "$s / $h" | bc -l)" "$(echo "$b / $d" | bc -l)"
+done
+printf '\nCPU microseconds per transaction (median of rounds)\n%-19s %7s %8s %7s %9s %7s %7s %7s\n' \
+  shape sluice sluice-g tcponly pgbouncer haproxy sl/pgb sl/hap
+for shape in "${SHAPES[@]}"; do
+  name=${shape%%:*}
+  for target in sluice sluice1 tcponly pgbouncer haproxy; do
+    printf -v "u_$target" '%s' "$(printf '%s' "${C[$name.$target]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+  done
+  printf '%-19s %7s %8s %7s %9s %7s %7.2f %7.2f\n' "$name" "$u_sluice" "$u_sluice1" "$u_tcponly" "$u_pgbouncer" "$u_haproxy" \
+    "$(echo "$u_sluice / $u_pgbouncer" | bc -l)" "$(echo "$u_sluice / $u_haproxy" | bc -l)"
 done
 echo "sluice: defaults ($(nproc) cores, event loops); sluice-g: --io-loops 0 (goroutine per direction); tcponly: tcp_proxy alone"
 curl -s "http://127.0.0.1:$ADM/stats" | grep -E '^postgres\.bench\.(statements|statements_parsed|statements_parse_error|transactions|errors|protocol_errors):' || true

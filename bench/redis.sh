@@ -77,18 +77,16 @@ if [ "${SLUICE_PPROF:-}" = 1 ]; then
   redis-benchmark -p $SL -t get,set -n $((N * 10)) -c 50 -P 16 -q >/dev/null 2>&1 || true
   sleep 1
 fi
-# ticks prints a process's CPU time so far (user + system, clock ticks).
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 declare -A R C
 for P in 1 16; do
   for ((i = 1; i <= ROUNDS; i++)); do
     for target in direct sluice sluice1 twemproxy; do
       case $target in direct) p=$UP pid= ;; sluice) p=$SL pid=$SLPID ;; sluice1) p=$SL1 pid=$SL1PID ;; twemproxy) p=$TW pid=$TWPID ;; esac
-      if [ -n "$pid" ]; then t0=$(ticks $pid); fi
+      if [ -n "$pid" ]; then t0=$(cpu_ticks $pid); fi
       R[$P.$target]+="$(rps $p $P)"$'\n'
       # µs of CPU per request (GET and SET runs of N requests each)
-      if [ -n "$pid" ]; then C[$P.$target]+="$(echo "($(ticks $pid) - $t0) * 1000000 / $HZ / (2 * $N)" | bc -l)"$'\n'; fi
+      if [ -n "$pid" ]; then C[$P.$target]+="$(echo "($(cpu_ticks $pid) - $t0) * 1000000 / $HZ / (2 * $N)" | bc -l)"$'\n'; fi
     done
   done
 done

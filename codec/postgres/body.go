@@ -103,6 +103,9 @@ func (d *Decoder) decodeBody(m *Message, body []byte) {
 		}
 		d.sess.auth.Store(uint32(m.Kind))
 	}
+	if !d.cfg.decodes(m.Kind) {
+		return
+	}
 	dst := d.bodyFor(m.Kind)
 	if dst == nil {
 		return

@@ -35,7 +35,35 @@ type Config struct {
 	// skipped by its length, instead of a fatal ErrUnknownType. Envoy's
 	// postgres_proxy counts such messages (messages_unknown) and goes on.
 	AllowUnknown bool
+	// DecodeOnly, when not empty, limits the bodies decoded into
+	// Message.Body to these kinds; other messages are framed and reported
+	// with a nil Body (Query and Parse keep their SQL and Name). A proxy
+	// that reads a few bodies (command tags, errors) skips the pgproto3
+	// decode, and its allocations, for every Execute, ReadyForQuery or
+	// RowDescription that passes. Empty means every kind.
+	DecodeOnly KindSet
 }
+
+// KindSet is a set of message kinds; the zero value is empty.
+type KindSet [2]uint64
+
+// Every Kind fits a KindSet (a negative constant here fails the build).
+const _ = uint(128 - numKinds)
+
+// Kinds returns the set of ks.
+func Kinds(ks ...Kind) KindSet {
+	var s KindSet
+	for _, k := range ks {
+		s[k/64] |= 1 << (k % 64)
+	}
+	return s
+}
+
+// Has reports whether k is in s.
+func (s KindSet) Has(k Kind) bool { return s[k/64]&(1<<(k%64)) != 0 }
+
+// decodes reports whether a body of kind k is decoded under c.
+func (c *Config) decodes(k Kind) bool { return c.DecodeOnly == KindSet{} || c.DecodeOnly.Has(k) }
 
 // withDefaults returns c with zero fields set to their defaults.
 func (c Config) withDefaults() Config {

@@ -40,7 +40,8 @@ type Message struct {
 	// (such as *pgproto3.ErrorResponse, *pgproto3.ReadyForQuery,
 	// *pgproto3.StartupMessage, *pgproto3.NegotiateProtocolVersion). It is nil for
 	// Query (see SQL), DataRow, CopyData, Bind, bodies over Config.MaxBody, kinds
-	// pgproto3 v2 has no type for, and bodies that failed to decode.
+	// pgproto3 v2 has no type for, bodies that failed to decode, and kinds
+	// outside a non-empty Config.DecodeOnly.
 	Body pgproto3.Message
 	// SQL is the SQL text of a Query or Parse, without its NUL, cut to
 	// Config.MaxSQL bytes.

@@ -239,8 +239,16 @@ func (c *conn) Close() error {
 	return c.Conn.Close()
 }
 
-// since returns milliseconds since t.
-func since(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
+// monoStart is the origin of mono.
+var monoStart = time.Now()
+
+// mono reads the monotonic clock alone (time.Since reads only it; time.Now
+// reads the wall clock too), as a duration since monoStart: a query's
+// start and end are taken on the event loop for every query.
+func mono() time.Duration { return time.Since(monoStart) }
+
+// sinceMono returns milliseconds since t, a mono reading.
+func sinceMono(t time.Duration) float64 { return float64((mono() - t).Microseconds()) / 1000 }
 
 // Handover gives the client's bytes to an event loop with the codec as
 // callbacks. Only a connection nothing rewrites qualifies: no SQL gate, no

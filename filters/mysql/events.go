@@ -24,7 +24,7 @@ type evState struct {
 	badLog bool                   // a decoder or protocol error was logged
 	v      verdict                // decision about the client message being fed
 	timing bool                   // a query's response is awaited
-	qStart time.Time              // when that query was forwarded
+	qStart time.Duration          // when that query was forwarded (mono)
 	span   *tracing.StatementSpan // the statement's span, if traced (tracing.go)
 }
 
@@ -84,7 +84,7 @@ func (c *conn) onEvent(ev *codec.Event) {
 	case codec.EventOK, codec.EventErr, codec.EventResultSet, codec.EventPrepareOK:
 		if c.ev.timing && ev.Dir == codec.ServerToClient {
 			c.ev.timing = false
-			st.QueryTime.Record(since(c.ev.qStart))
+			st.QueryTime.Record(sinceMono(c.ev.qStart))
 			c.endSpan(ev.Kind == codec.EventErr)
 		}
 	case codec.EventDecodeError:
@@ -108,7 +108,7 @@ func (c *conn) command(ev *codec.Event) {
 		c.ev.db = string(ev.DB)
 	}
 	if (ev.Command == gm.COM_QUERY || ev.Command == gm.COM_STMT_EXECUTE) && !c.ev.v.refused() {
-		c.ev.timing, c.ev.qStart = true, time.Now()
+		c.ev.timing, c.ev.qStart = true, mono()
 		c.startSpan(ev)
 	}
 }

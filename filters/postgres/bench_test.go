@@ -96,3 +96,43 @@ func BenchmarkCopyData(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPrepared is one pgbench -S -M prepared transaction through the
+// filter: the client's Bind, Execute and Sync for a statement prepared
+// once, and the server's BindComplete, DataRow, CommandComplete and
+// ReadyForQuery. No SQL text passes: what it measures is the framing,
+// the counters and the per-message work that every message pays.
+func BenchmarkPrepared(b *testing.B) {
+	f, _ := newTestFilter(b, nil)
+	prep := enc(b, &pgproto3.Parse{Name: "P0_1", Query: "SELECT abalance FROM pgbench_accounts WHERE aid = $1;"},
+		&pgproto3.Sync{})
+	tx := enc(b, &pgproto3.Bind{PreparedStatement: "P0_1", ParameterFormatCodes: []int16{1},
+		Parameters: [][]byte{{0, 0, 0xbc, 0x55}}, ResultFormatCodes: []int16{1}},
+		&pgproto3.Execute{}, &pgproto3.Sync{})
+	fc := &fakeConn{in: io.MultiReader(bytesReader(enc(b, startup("db", "u"))), bytesReader(prep), &loopReader{tx})}
+	c, err := f.Observe(newSession(), fc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	answer := enc(b, &pgproto3.BindComplete{}, &pgproto3.DataRow{Values: [][]byte{{0, 0, 0, 0}}},
+		&pgproto3.CommandComplete{CommandTag: []byte("SELECT 1")}, &pgproto3.ReadyForQuery{TxStatus: 'I'})
+	buf := make([]byte, 32<<10)
+	c.Read(buf) // startup
+	c.Write(enc(b, &pgproto3.AuthenticationOk{}, &pgproto3.ReadyForQuery{TxStatus: 'I'}))
+	c.Read(buf) // Parse, Sync
+	c.Write(enc(b, &pgproto3.ParseComplete{}, &pgproto3.ReadyForQuery{TxStatus: 'I'}))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(tx) + len(answer)))
+	for b.Loop() {
+		if _, err := c.Read(buf); err != nil {
+			b.Fatal(err)
+		}
+		fc.out.Reset()
+		if _, err := c.Write(answer); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if got := f.stats.Statements.Value(); got != uint64(b.N) {
+		b.Fatalf("statements = %d, want %d", got, b.N)
+	}
+}

@@ -55,9 +55,11 @@ type conn struct {
 	parses  int    // Parse messages forwarded since the last sync point
 	binds   int    // Bind messages forwarded since the last sync point
 	ft      tracker
+	ftally  tally // client messages counted in the chunk being decoded
 
 	// Writing goroutine.
 	bt         tracker
+	btally     tally // server messages and statements counted in the chunk being decoded
 	bheld      []byte
 	sawStartup bool   // the startup ReadyForQuery went by
 	rfqs       uint64 // ReadyForQuery messages after the startup one
@@ -152,7 +154,9 @@ func (c *conn) start() error {
 
 // feedFront decodes client bytes; a framing error ends the connection.
 func (c *conn) feedFront(p []byte) error {
-	if err := c.pair.Frontend.Feed(p, c.onFront); err != nil {
+	err := c.pair.Frontend.Feed(p, c.onFront)
+	c.ftally.flushFront(c.f.stats)
+	if err != nil {
 		return c.decodeErr(err)
 	}
 	return nil
@@ -160,7 +164,9 @@ func (c *conn) feedFront(p []byte) error {
 
 // feedBack decodes server bytes; a framing error ends the connection.
 func (c *conn) feedBack(p []byte) error {
-	if err := c.pair.Backend.Feed(p, c.onBack); err != nil {
+	err := c.pair.Backend.Feed(p, c.onBack)
+	c.btally.flushBack(c.f.stats)
+	if err != nil {
 		return c.decodeErr(err)
 	}
 	return nil

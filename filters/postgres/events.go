@@ -17,7 +17,7 @@ func (c *conn) front(m *pg.Message) error {
 	case pg.KindStartupMessage, pg.KindCancelRequest, pg.KindTLS:
 		return nil
 	}
-	st.countFrontend(false)
+	c.ftally.msgs++ // messages, messages_frontend (flushed per chunk)
 	c.traceFront(m)
 	switch m.Kind {
 	case pg.KindTerminate:
@@ -43,7 +43,7 @@ func (c *conn) back(m *pg.Message) error {
 		}
 		return nil
 	}
-	st.countBackend(false)
+	c.btally.msgs++ // messages, messages_backend (flushed per chunk)
 	c.traceBack(m)
 	switch m.Kind {
 	case pg.KindAuthenticationOk:
@@ -73,34 +73,35 @@ func (c *conn) back(m *pg.Message) error {
 // commandComplete counts a statement and Envoy's transactions from the
 // command tag's first word: BEGIN and START open a transaction, COMMIT and
 // ROLLBACK close it, and any other statement outside a transaction is an
-// implicit transaction, counted as begun and committed.
+// implicit transaction, counted as begun and committed. The counts go to
+// the server side's tally, flushed after the chunk.
 func (c *conn) commandComplete(tag []byte) {
-	st := c.f.stats
+	t := &c.btally
 	word := tag
 	if i := bytes.IndexByte(tag, ' '); i >= 0 {
 		word = tag[:i]
 	}
-	st.Statements.Inc()
+	t.stmts++
 	switch string(word) {
 	case "BEGIN", "START":
-		st.StmtOther.Inc()
+		t.kind[stmtOther]++
 		if !c.inTx.Swap(true) {
-			st.Transactions.Inc()
+			t.tx++
 		}
 	case "ROLLBACK":
-		st.StmtOther.Inc()
+		t.kind[stmtOther]++
 		if c.inTx.Swap(false) {
-			st.TransactionsRollback.Inc()
+			c.f.stats.TransactionsRollback.Inc()
 		}
 	case "COMMIT":
-		st.StmtOther.Inc()
+		t.kind[stmtOther]++
 		c.inTx.Store(false)
-		st.TransactionsCommit.Inc()
+		t.commit++
 	default:
-		st.statement(word).Inc()
+		t.kind[stmtKindOf(word)]++
 		if !c.inTx.Load() {
-			st.Transactions.Inc()
-			st.TransactionsCommit.Inc()
+			t.tx++
+			t.commit++
 		}
 	}
 }

@@ -61,12 +61,17 @@ type Filter struct {
 	spans *tracing.Statements
 }
 
+// decodedKinds are the message bodies the filter reads (events.go): command
+// tags, error and notice severities, cancel keys. The codec only frames the
+// rest, so an Execute or a ReadyForQuery costs no body decode.
+var decodedKinds = pg.Kinds(pg.KindCommandComplete, pg.KindErrorResponse, pg.KindNoticeResponse, pg.KindBackendKeyData)
+
 // New builds the filter from a validated config.
 func New(cfg *Config, env *filters.Env) (*Filter, error) {
 	f := &Filter{
 		cfg:     cfg,
 		stats:   newStats(env.Stats, cfg.StatPrefix),
-		codec:   pg.Config{MaxSQL: cfg.MaxSQLPrefix},
+		codec:   pg.Config{MaxSQL: cfg.MaxSQLPrefix, DecodeOnly: decodedKinds},
 		limit:   env.PerConnectionBufferLimit(),
 		cache:   newParseCache(parseCacheSize),
 		routes:  compileRoutes(cfg.Routes),

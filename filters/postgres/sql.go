@@ -168,27 +168,57 @@ func (pc *parseCache) parse(sql []byte) ([]sqlmeta.Statement, map[string][]strin
 // touch the same tables with the same operations. Only SQL without double
 // quotes qualifies (a quoted identifier such as "t 1" may hold digits that
 // do matter); ok is false then, and for texts over 4 KiB, which are parsed
-// uncached.
+// uncached. It runs for every simple-protocol Query on the event loop, so
+// it classifies bytes by table and copies the text between literals in
+// runs rather than byte by byte.
 func shapeKey(dst, sql []byte) (key []byte, ok bool) {
 	if len(sql) > 4096 {
 		return nil, false
 	}
 	prevIdent := false
+	from := 0 // sql[from:i] is still to be copied as is
 	for i := 0; i < len(sql); i++ {
-		b := sql[i]
-		if b == '"' {
+		switch shapeClass[sql[i]] {
+		case clsOther:
+			prevIdent = false
+		case clsIdent:
+			prevIdent = true
+		case clsQuote:
 			return nil, false
-		}
-		if b >= '0' && b <= '9' && !prevIdent {
-			for i+1 < len(sql) && sql[i+1] >= '0' && sql[i+1] <= '9' {
+		case clsDigit:
+			if prevIdent { // part of a name (t1) or of a literal's tail (1e5)
+				continue
+			}
+			dst = append(append(dst, sql[from:i]...), '0')
+			for i+1 < len(sql) && shapeClass[sql[i+1]] == clsDigit {
 				i++
 			}
-			dst = append(dst, '0')
+			from = i + 1
 			prevIdent = true // the rest of a literal such as 1e5 stays as is
-			continue
 		}
-		dst = append(dst, b)
-		prevIdent = b == '_' || b == '$' || b >= 0x80 || (b|0x20 >= 'a' && b|0x20 <= 'z') || (b >= '0' && b <= '9')
 	}
-	return dst, true
+	return append(dst, sql[from:]...), true
 }
+
+// Byte classes for shapeKey.
+const (
+	clsOther = iota // punctuation, space, quotes other than '"'
+	clsIdent        // letters, '_', '$' and non-ASCII: continue a name
+	clsDigit
+	clsQuote // '"': a quoted identifier, never shaped
+)
+
+// shapeClass is each byte's class.
+var shapeClass = func() (t [256]uint8) {
+	for b := range 256 {
+		switch {
+		case b == '"':
+			t[b] = clsQuote
+		case b >= '0' && b <= '9':
+			t[b] = clsDigit
+		case b == '_' || b == '$' || b >= 0x80 || (b|0x20 >= 'a' && b|0x20 <= 'z'):
+			t[b] = clsIdent
+		}
+	}
+	return t
+}()

@@ -65,16 +65,16 @@ func newStats(root *stats.Scope, prefix string) *Stats {
 	}
 }
 
-// statement returns the counter of a CommandComplete tag's first word.
-func (st *Stats) statement(word []byte) *stats.Counter {
-	switch string(word) {
-	case "INSERT":
+// stmtCounter returns the statements_* counter of a statement kind.
+func (st *Stats) stmtCounter(k stmtKind) *stats.Counter {
+	switch k {
+	case stmtInsert:
 		return st.StmtInsert
-	case "DELETE":
+	case stmtDelete:
 		return st.StmtDelete
-	case "UPDATE":
+	case stmtUpdate:
 		return st.StmtUpdate
-	case "SELECT":
+	case stmtSelect:
 		return st.StmtSelect
 	}
 	return st.StmtOther
