@@ -82,7 +82,7 @@ profile() {
   local f="bench/idlemem-${1// /-}.heap"
   curl -s -o "$f" "http://$ADM/debug/pprof/heap?gc=1"
   echo "  goroutines: $(curl -s "http://$ADM/debug/pprof/goroutine?debug=1" | head -1)"
-  curl -s "http://$ADM/debug/pprof/heap?debug=1" | grep -E '^# (HeapInuse|HeapSys|StackInuse|StackSys|Sys) ' | sed 's/^#/ /'
+  curl -s "http://$ADM/debug/pprof/heap?debug=1" | grep -E '^# (HeapInuse|HeapSys|Stack|Sys) ' | sed 's/^#/ /'
   go tool pprof -sample_index=inuse_space -top -nodecount=15 "$f" 2>/dev/null | sed -n '4,21p'
 }
 
