@@ -69,6 +69,8 @@ type Session struct {
 	connChecks []func() error // DeferConnCheck's, until ConnChecksReady
 	checksRan  bool
 	drain      drainSignal
+
+	end detachState // detach.go
 }
 
 // ProxyTLV is one PROXY protocol v2 type-length-value.
