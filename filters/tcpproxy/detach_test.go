@@ -2,10 +2,14 @@ package tcpproxy_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,4 +76,96 @@ func connGoroutines() int {
 		}
 	}
 	return k
+}
+
+// TestDetachedChurn opens and ends connections on the event loops from
+// several clients at once, ending them every way (close after an exchange,
+// reset after an exchange, half-close and wait for the upstream's EOF,
+// reset before any byte): each connection is finished exactly once, so the
+// access log has one line per connection and the listener's counters and
+// gauges settle; the package's goleak check then finds no goroutine left.
+func TestDetachedChurn(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("event loops are Linux only")
+	}
+	const workers, each = 4, 60
+	up := startUpstream(t, echo)
+	logPath := filepath.Join(t.TempDir(), "access.log")
+	m := &ioMode{loops: -1}
+	s := m.start(t, fmt.Sprintf(`
+listeners:
+  - name: l
+    address: 127.0.0.1:0
+    access_log: {path: %s}
+    filters:
+      - tcp_proxy: {stat_prefix: t, cluster: c}
+clusters:
+  - {name: c, connect_timeout: 1s, endpoints: ["%s"]}
+`, logPath, up.addr()))
+	st := "listener.127.0.0.1_" + s.Addr("l")[strings.LastIndexByte(s.Addr("l"), ':')+1:]
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if err := churnOne(s.Addr("l"), (w+i)%4); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	const total = workers * each
+	s.WaitCounter(st+".downstream_cx_destroy", total, 20*time.Second)
+	s.WaitGauge(st+".downstream_cx_active", 0, 20*time.Second)
+	s.WaitGauge("cluster.c.upstream_cx_active", 0, 20*time.Second)
+	lines := func() int {
+		b, _ := os.ReadFile(logPath)
+		return bytes.Count(b, []byte("\n"))
+	}
+	poll.Eventually(t, 20*time.Second, func() bool { return lines() >= total }, "access log lines: want %d", total)
+	if got := lines(); got != total {
+		t.Fatalf("%d access log lines for %d connections", got, total)
+	}
+	if got := m.flowsStarted(); got == 0 {
+		t.Fatal("no connection went through an event loop")
+	}
+}
+
+// churnOne makes one connection and ends it the way kind says.
+func churnOne(addr string, kind int) error {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	tc := c.(*net.TCPConn)
+	defer tc.Close()
+	tc.SetDeadline(time.Now().Add(10 * time.Second))
+	if kind == 3 { // reset before any byte: the flow may not even have started
+		tc.SetLinger(0)
+		return nil
+	}
+	if _, err := tc.Write([]byte("ping")); err != nil {
+		return err
+	}
+	var b [4]byte
+	if _, err := io.ReadFull(tc, b[:]); err != nil {
+		return fmt.Errorf("echo: %w", err)
+	}
+	switch kind {
+	case 1:
+		tc.SetLinger(0)
+	case 2:
+		tc.CloseWrite()
+		if n, err := tc.Read(b[:]); n != 0 || err != io.EOF {
+			return fmt.Errorf("after half-close: %d bytes, %v; want EOF", n, err)
+		}
+	}
+	return nil
 }
