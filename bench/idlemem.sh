@@ -12,6 +12,10 @@
 # TARGETS="tcp tcp-g haproxy redis postgres" (the default) picks what is
 # measured. Needs: go, haproxy, redis-server, and for postgres postgresql and
 # pgbouncer.
+# SLUICE_PPROF=1 gives each sluice an admin listener and, with the
+# connections open, writes its heap profile to bench/idlemem-<target>.heap
+# and prints the profile's top (in-use bytes), the goroutine count and the
+# Go runtime's stack and heap figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HARD=$(ulimit -Hn)
@@ -27,9 +31,13 @@ go build -tags pgquery_cgo -o "$TMP/sluice" ./cmd/sluice # the release build (cg
 go build -o "$TMP/tcpload" ./bench/tcpload
 
 UP=127.0.0.1:19100 SL=127.0.0.1:19101 SLG=127.0.0.1:19102 HA=127.0.0.1:19103 RS=127.0.0.1:19104 SR=127.0.0.1:19105
+ADM=127.0.0.1:19109
+ADMIN=
+[ "${SLUICE_PPROF:-}" = 1 ] && ADMIN="admin: {address: $ADM}"
 "$TMP/tcpload" -mode server -addr $UP &
 redis-server --port 19104 --bind 127.0.0.1 --save '' --appendonly no --maxclients $((N + 100)) --daemonize no >/dev/null &
 cat > "$TMP/tcp.yaml" <<YAML
+$ADMIN
 listeners:
   - name: idle
     address: $SL
@@ -40,6 +48,7 @@ clusters:
 YAML
 sed "s/$SL/$SLG/" "$TMP/tcp.yaml" > "$TMP/tcp-g.yaml"
 cat > "$TMP/redis.yaml" <<YAML
+$ADMIN
 listeners:
   - name: idle
     address: $SR
@@ -66,6 +75,17 @@ CFG
 
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
+# profile NAME: with SLUICE_PPROF=1, the heap profile and goroutine count of
+# the sluice whose admin is $ADM (the connections are open).
+profile() {
+  [ "${SLUICE_PPROF:-}" = 1 ] || return 0
+  local f="bench/idlemem-${1// /-}.heap"
+  curl -s -o "$f" "http://$ADM/debug/pprof/heap?gc=1"
+  echo "  goroutines: $(curl -s "http://$ADM/debug/pprof/goroutine?debug=1" | head -1)"
+  curl -s "http://$ADM/debug/pprof/heap?debug=1" | grep -E '^# (HeapInuse|HeapSys|Stack|Sys) ' | sed 's/^#/ /'
+  go tool pprof -sample_index=inuse_space -top -nodecount=15 "$f" 2>/dev/null | sed -n '4,21p'
+}
+
 # measure NAME PID ADDR PROTO: RSS growth per connection, in KiB.
 measure() {
   local name=$1 pid=$2 addr=$3 proto=$4
@@ -80,6 +100,7 @@ measure() {
     sleep 0.2
   done
   local after; after=$(rss "$pid")
+  [[ $name == sluice* ]] && profile "$name"
   exec 9>&-
   wait $client || true
   awk -v n="$name" -v b="$before" -v a="$after" -v c="$N" \
@@ -89,19 +110,19 @@ measure() {
 on() { [[ " $TARGETS " == *" $1 "* ]]; }
 if on tcp; then
   "$TMP/sluice" -c "$TMP/tcp.yaml" -log-level warn & P=$!
-  measure "sluice tcp_proxy" $P $SL tcp; kill $P
+  measure "sluice tcp_proxy" $P $SL tcp; kill $P; wait $P 2>/dev/null || true
 fi
 if on tcp-g; then
   "$TMP/sluice" -c "$TMP/tcp-g.yaml" -log-level warn --io-loops 0 & P=$!
-  measure "sluice tcp --io-loops 0" $P $SLG tcp; kill $P
+  measure "sluice tcp --io-loops 0" $P $SLG tcp; kill $P; wait $P 2>/dev/null || true
 fi
 if on haproxy; then
   haproxy -f "$TMP/haproxy.cfg" -db & P=$!
-  measure "haproxy 2.6 tcp" $P $HA tcp; kill $P
+  measure "haproxy 2.6 tcp" $P $HA tcp; kill $P; wait $P 2>/dev/null || true
 fi
 if on redis; then
   "$TMP/sluice" -c "$TMP/redis.yaml" -log-level warn & P=$!
-  measure "sluice redis_proxy" $P $SR redis; kill $P
+  measure "sluice redis_proxy" $P $SR redis; kill $P; wait $P 2>/dev/null || true
 fi
 
 on postgres || exit 0
@@ -137,6 +158,7 @@ for _ in $(seq 100); do psql -h 127.0.0.1 -p $PB -U postgres -Atc 'select 1' pos
 BP=$(pgrep -P $B pgbouncer || echo $B) # runuser forks pgbouncer
 measure "pgbouncer (tx mode)" "$BP" 127.0.0.1:$PB postgres
 cat > "$TMP/pg.yaml" <<YAML
+$ADMIN
 listeners:
   - name: idle
     address: 127.0.0.1:$SP
@@ -147,4 +169,4 @@ clusters:
   - {name: pgb, endpoints: ["127.0.0.1:$PB"], circuit_breakers: {thresholds: [{max_connections: 100000}]}}
 YAML
 "$TMP/sluice" -c "$TMP/pg.yaml" -log-level warn & P=$!
-measure "sluice postgres_proxy" $P 127.0.0.1:$SP postgres; kill $P
+measure "sluice postgres_proxy" $P 127.0.0.1:$SP postgres; kill $P; wait $P 2>/dev/null || true

@@ -185,8 +185,6 @@ func (l *listener) setChains(cs *chainSet) {
 
 // serve runs one connection through its filter chain.
 func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
-	defer l.wg.Done()
-	defer cs.release()
 	start := time.Now()
 	raw := ac.raw
 	l.st.cxTotal.Inc()
@@ -206,7 +204,11 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 	}
 	s.Log = connLogger(l.log, s.ID, s.Remote)
 	s.Guard = l.srv.guard
-	defer func() {
+	var c filters.Conn = raw.(*net.TCPConn)
+	// end is the end of the connection: here when serve returns, or at the
+	// terminal's Finish when it detached (an event loop moves the bytes
+	// and no goroutine waits for them; filters/detach.go).
+	end := func() {
 		ac.cancel()
 		raw.Close()
 		l.srv.Overload.ReleaseConnection() // before the gauges tests poll
@@ -221,11 +223,21 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 		if cs.alog != nil {
 			cs.alog.write(s, time.Since(start))
 		}
+		cs.release()
+		l.wg.Done()
+	}
+	s.OnFinish(func() {
+		c.Close()
+		end()
+	})
+	defer func() {
+		if !s.Detached() {
+			end()
+		}
 	}()
 	// Deferred after the cleanup so it runs first: a panic in a filter
 	// closes this connection only, and the cleanup then runs as usual.
 	defer s.Recover()
-	var c filters.Conn = raw.(*net.TCPConn)
 	facts := connFacts{local: s.Local, remote: s.Remote, direct: s.Remote.Addr()}
 	if len(cs.lfilters) > 0 {
 		lc := &lfConn{raw: raw.(*net.TCPConn), facts: &facts, s: s}
@@ -278,7 +290,9 @@ func (l *listener) serve(ctx context.Context, ac *activeConn, cs *chainSet) {
 		c = next
 	}
 	ch.terminal.Serve(ctx, s, c)
-	c.Close()
+	if !s.Detached() {
+		c.Close()
+	}
 }
 
 // activeConns returns the number of open connections, adopted ones

@@ -63,8 +63,7 @@ type Decoder struct {
 	nname  int // modeParse: bytes of buf holding the name
 	buf    []byte
 	err    error
-	msg    Message
-	bodies bodies
+	sc     *scratch // borrowed for the current Feed's messages, else nil
 }
 
 // NewDecoder returns a decoder for one direction on its own. A lone frontend
@@ -116,6 +115,16 @@ func (d *Decoder) Feed(p []byte, emit func(*Message) error) error {
 	if d.err != nil {
 		return d.err
 	}
+	err := d.feed(p, emit)
+	if d.sc != nil { // borrowed by finish for this chunk's messages
+		d.sc.put()
+		d.sc = nil
+	}
+	return err
+}
+
+// feed is Feed's loop over the states.
+func (d *Decoder) feed(p []byte, emit func(*Message) error) error {
 	for len(p) > 0 {
 		var n int
 		var err error
@@ -290,10 +299,17 @@ func (d *Decoder) scanParse(chunk []byte) {
 	}
 }
 
-// finish emits the current typed message with the kept body bytes.
+// finish emits the current typed message with the kept body bytes. The
+// Message and the pgproto3 value its body decodes into are borrowed from
+// scratchPool until Feed returns (see scratch): one borrowing serves all
+// the messages of a chunk.
 func (d *Decoder) finish(body []byte, emit func(*Message) error) error {
 	d.st = stHeader
-	m := &d.msg
+	if d.sc == nil {
+		d.sc = scratchPool.Get().(*scratch)
+	}
+	sc := d.sc
+	m := &sc.msg
 	*m = Message{Kind: d.kind, Type: d.hdr[0], Length: d.length, Truncated: d.cut}
 	switch d.mode {
 	case modePrefix:
@@ -305,7 +321,7 @@ func (d *Decoder) finish(body []byte, emit func(*Message) error) error {
 		}
 		m.Truncated = true
 	case modeWhole:
-		d.decodeBody(m, body)
+		d.decodeBody(m, &sc.bodies, body)
 	}
 	err := emit(m)
 	d.buf = d.buf[:0]

@@ -30,8 +30,7 @@ func (d *Decoder) feedStartupLen(p []byte, emit func(*Message) error) (int, erro
 		}
 		if p[0] == tlsHandshake {
 			d.st = stEncrypted
-			d.msg = Message{Kind: KindTLS}
-			return 0, emit(&d.msg)
+			return 0, emit(&Message{Kind: KindTLS})
 		}
 	}
 	n := copy(d.hdr[d.nhdr:4], p)
@@ -72,9 +71,10 @@ func (d *Decoder) feedStartupBody(p []byte, emit func(*Message) error) (int, err
 	default:
 		d.st = stHeader
 	}
-	d.msg = Message{Kind: kind, Length: d.length, Body: body}
-	err = emit(&d.msg)
-	d.buf = d.buf[:0]
+	err = emit(&Message{Kind: kind, Length: d.length, Body: body})
+	// A session has one startup packet (two after a refused encryption
+	// request): its buffer is not kept for the typed messages that follow.
+	d.buf = nil
 	return n, err
 }
 
@@ -93,8 +93,7 @@ func (d *Decoder) encryptionAnswer(req Kind, b byte, emit func(*Message) error) 
 	default:
 		return 0, d.frameErr(b, -1, ErrEncryptionAnswer)
 	}
-	d.msg = Message{Kind: KindEncryptionAnswer, Type: b}
-	return 1, emit(&d.msg)
+	return 1, emit(&Message{Kind: KindEncryptionAnswer, Type: b})
 }
 
 // parseStartup parses a startup packet's body (after its length): the

@@ -36,22 +36,38 @@ type conn struct {
 	route        string         // the cluster an observer route chose, for cancel keys
 	passthrough  bool           // the client's SSLRequest went to the server
 	onLoop       bool           // handed over: callbacks run on an event loop's thread
+	started      bool           // reading goroutine: start ran
+	gatedW       atomic.Bool    // g is set (read by the writing goroutine)
+	inTx         atomic.Bool    // inside an explicit transaction
 	pause        *filters.Pause // holds the client's reading while a parse runs off the loop
 	metaNext     uint64         // statements numbered on the loop (countParse)
+	prefix       []byte         // the startup packet, returned by the first Reads
+	ftally       tally          // client messages counted in the chunk being decoded (reading side)
+	btally       tally          // server messages and statements counted in the chunk being decoded (writing side)
 
 	metaMu   sync.Mutex
 	metaLast uint64 // the number of the statement whose metadata is published
 
+	keyMu sync.Mutex
+	keys  []cancelKey
+
+	// g is the gated path's state, only for connections with SQL gates;
+	// spans the query spans' queue, only when tracing is on (tracing.go).
+	// Both are apart so that the common connection, often idle for long,
+	// does not carry them (issue 20: memory per idle connection).
+	g     *gateState
+	spans *spanQueue
+}
+
+// gateState is a gated connection's statement holding and answer dropping.
+type gateState struct {
 	// Reading goroutine.
-	prefix  []byte // the startup packet, returned by the first Reads
-	started bool
-	gated   bool
 	hold    filters.HoldReader // client bytes released for the server
 	out     []byte
 	held    []byte
 	stream  bool // the current client message is forwarded as it comes
 	verdict filters.SQLVerdict
-	syncs   uint64 // Query, Sync and FunctionCall messages forwarded (gated)
+	syncs   uint64 // Query, Sync and FunctionCall messages forwarded
 	parses  int    // Parse messages forwarded since the last sync point
 	binds   int    // Bind messages forwarded since the last sync point
 	ft      tracker
@@ -66,16 +82,8 @@ type conn struct {
 	parsed     int    // ParseComplete messages since the last ReadyForQuery
 	bound      int    // BindComplete messages since the last ReadyForQuery
 
-	gatedW atomic.Bool
-	inTx   atomic.Bool
-
 	stripMu sync.Mutex
 	strips  []strip
-
-	keyMu sync.Mutex
-	keys  []cancelKey
-
-	spans spanQueue // tracing.go
 }
 
 // strip names the server's answers to a denial's replacement Parse and
@@ -94,6 +102,9 @@ const maxStrips = 1024
 func newConn(f *Filter, s *filters.Session, c, rw filters.Conn, prefix []byte) *conn {
 	cn := &conn{Conn: c, f: f, s: s, rw: rw, pair: pg.NewPair(f.codec), prefix: prefix}
 	cn.onFront, cn.onBack = cn.front, cn.back
+	if f.spans != nil {
+		cn.spans = new(spanQueue)
+	}
 	s.OnClose(cn.closed)
 	return cn
 }
@@ -123,7 +134,7 @@ func (c *conn) Read(p []byte) (int, error) {
 		c.prefix = c.prefix[n:]
 		return n, nil
 	}
-	if c.gated {
+	if c.g != nil {
 		return c.readGated(p)
 	}
 	n, err := c.rw.Read(p)
@@ -135,19 +146,19 @@ func (c *conn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// start decides, once every observer has run, whether statements are gated.
+// start decides, once every observer has run, whether statements are
+// gated. Its error is returned again by every later Read.
 func (c *conn) start() error {
-	c.started = true
 	if !c.s.HasSQLGates() {
+		c.started = true
 		return nil
 	}
 	if c.passthrough {
-		err := fmt.Errorf("%w: a SQL gate needs the statements but the client's TLS is passed through "+
+		return fmt.Errorf("%w: a SQL gate needs the statements but the client's TLS is passed through "+
 			"(enable terminate_ssl, or put the gate before postgres_proxy so that SSL is refused)", errDenyClose)
-		c.hold.Fail(err)
-		return err
 	}
-	c.gated = true
+	c.started = true
+	c.g = new(gateState)
 	c.gatedW.Store(true)
 	return nil
 }
@@ -224,7 +235,7 @@ func (c *conn) Handover() (filters.Taps, bool, error) {
 			return filters.Taps{}, false, err
 		}
 	}
-	if c.gated || c.rw != c.Conn {
+	if c.g != nil || c.rw != c.Conn {
 		return filters.Taps{}, false, nil
 	}
 	in, ok, err := filters.HandoverOf(c.Conn)

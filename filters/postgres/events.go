@@ -26,7 +26,10 @@ func (c *conn) front(m *pg.Message) error {
 			st.TransactionsRollback.Inc()
 		}
 	case pg.KindQuery, pg.KindParse:
-		c.verdict = c.query(m.SQL, m.Truncated)
+		v := c.query(m.SQL, m.Truncated)
+		if c.g != nil {
+			c.g.verdict = v
+		}
 	}
 	return nil
 }

@@ -55,33 +55,33 @@ func (t *tracker) partial() int64 {
 
 // readGated returns client bytes once each Query and Parse was decided.
 func (c *conn) readGated(p []byte) (int, error) {
-	return c.hold.Read(c.rw, p, c.processGated)
+	return c.g.hold.Read(c.rw, p, c.processGated)
 }
 
 // processGated decodes a chunk from the client and returns for the server
 // what the gates let through.
 func (c *conn) processGated(chunk []byte) ([]byte, error) {
-	c.out = c.out[:0]
+	c.g.out = c.g.out[:0]
 	limit := int64(min(c.f.cfg.MaxSQLPrefix+holdExtra, c.f.limit))
 	for len(chunk) > 0 {
-		n, done := c.ft.next(chunk)
+		n, done := c.g.ft.next(chunk)
 		seg := chunk[:n]
 		chunk = chunk[n:]
-		if c.stream {
+		if c.g.stream {
 			if err := c.feedFront(seg); err != nil {
 				return nil, err
 			}
-			c.out = append(c.out, seg...)
+			c.g.out = append(c.g.out, seg...)
 		} else {
-			c.held = append(c.held, seg...)
-			if c.ft.inMsg && !done && ((c.ft.typ != 'Q' && c.ft.typ != 'P') || c.ft.size > limit) {
+			c.g.held = append(c.g.held, seg...)
+			if c.g.ft.inMsg && !done && ((c.g.ft.typ != 'Q' && c.g.ft.typ != 'P') || c.g.ft.size > limit) {
 				// Not a statement to hold (or too long to): pass it on.
-				c.stream = true
-				if err := c.feedFront(c.held); err != nil {
+				c.g.stream = true
+				if err := c.feedFront(c.g.held); err != nil {
 					return nil, err
 				}
-				c.out = append(c.out, c.held...)
-				c.held = c.held[:0]
+				c.g.out = append(c.g.out, c.g.held...)
+				c.g.held = c.g.held[:0]
 			}
 		}
 		if done {
@@ -90,23 +90,23 @@ func (c *conn) processGated(chunk []byte) ([]byte, error) {
 			}
 		}
 	}
-	return c.out, nil
+	return c.g.out, nil
 }
 
 // finish acts on the client message that just ended.
 func (c *conn) finish() error {
-	typ, streamed := c.ft.typ, c.stream
-	c.stream = false
+	typ, streamed := c.g.ft.typ, c.g.stream
+	c.g.stream = false
 	if !streamed {
-		c.verdict = filters.SQLVerdict{}
-		if err := c.feedFront(c.held); err != nil {
+		c.g.verdict = filters.SQLVerdict{}
+		if err := c.feedFront(c.g.held); err != nil {
 			return err
 		}
 	}
-	msg := c.held
-	c.held = c.held[:0]
-	v := c.verdict
-	c.verdict = filters.SQLVerdict{}
+	msg := c.g.held
+	c.g.held = c.g.held[:0]
+	v := c.g.verdict
+	c.g.verdict = filters.SQLVerdict{}
 	if v.Close || (streamed && v.Deny) {
 		c.f.stats.StatementsDenied.Inc()
 		c.s.Log.Info("postgres_proxy: statement refused, closing", "policy", v.Policy)
@@ -116,40 +116,40 @@ func (c *conn) finish() error {
 		c.f.stats.StatementsDenied.Inc()
 		c.recordPolicy(v.Policy)
 		if typ == 'Q' {
-			c.out = appendDenyQuery(c.out, v.Policy)
+			c.g.out = appendDenyQuery(c.g.out, v.Policy)
 		} else {
-			c.out = appendDenyExtended(c.out, v.Policy)
-			c.parses++
-			c.binds++
+			c.g.out = appendDenyExtended(c.g.out, v.Policy)
+			c.g.parses++
+			c.g.binds++
 			if err := c.addStrip(); err != nil {
 				return err
 			}
 		}
 	} else if !streamed {
-		c.out = append(c.out, msg...)
+		c.g.out = append(c.g.out, msg...)
 	}
 	switch typ {
 	case 'P':
 		if !v.Deny {
-			c.parses++
+			c.g.parses++
 		}
 	case 'B':
-		c.binds++
+		c.g.binds++
 	case 'Q', 'S', 'F':
-		c.syncs++
-		c.parses, c.binds = 0, 0
+		c.g.syncs++
+		c.g.parses, c.g.binds = 0, 0
 	}
 	return nil
 }
 
 // addStrip remembers to drop the answers to the denial batch just queued.
 func (c *conn) addStrip() error {
-	c.stripMu.Lock()
-	defer c.stripMu.Unlock()
-	if len(c.strips) >= maxStrips {
-		return fmt.Errorf("%w: %d denied statements awaiting the server", errDenyClose, len(c.strips))
+	c.g.stripMu.Lock()
+	defer c.g.stripMu.Unlock()
+	if len(c.g.strips) >= maxStrips {
+		return fmt.Errorf("%w: %d denied statements awaiting the server", errDenyClose, len(c.g.strips))
 	}
-	c.strips = append(c.strips, strip{sync: c.syncs + 1, parse: c.parses, bind: c.binds})
+	c.g.strips = append(c.g.strips, strip{sync: c.g.syncs + 1, parse: c.g.parses, bind: c.g.binds})
 	return nil
 }
 
@@ -169,37 +169,37 @@ func (c *conn) recordPolicy(policy string) {
 // (at most 4 bytes) is kept back until it is complete.
 func (c *conn) writeGated(p []byte) (int, error) {
 	data := p
-	if len(c.bheld) > 0 {
-		data = append(c.bheld, p...)
+	if len(c.g.bheld) > 0 {
+		data = append(c.g.bheld, p...)
 	}
 	off := len(data) - len(p)
 	w := 0
 	for i := 0; i < len(p); {
-		n, done := c.bt.next(p[i:])
+		n, done := c.g.bt.next(p[i:])
 		i += n
 		if !done {
 			continue
 		}
-		if !c.dropAnswer(c.bt.typ) {
+		if !c.dropAnswer(c.g.bt.typ) {
 			continue
 		}
-		start := off + i - int(c.bt.size)
+		start := off + i - int(c.g.bt.size)
 		if _, err := c.rw.Write(data[w:start]); err != nil {
 			return 0, err
 		}
 		w = off + i
 	}
 	end := len(data)
-	c.stripMu.Lock()
-	waiting := len(c.strips) > 0
-	c.stripMu.Unlock()
-	if tail := c.bt.partial(); waiting && tail > 0 && tail < 5 {
+	c.g.stripMu.Lock()
+	waiting := len(c.g.strips) > 0
+	c.g.stripMu.Unlock()
+	if tail := c.g.bt.partial(); waiting && tail > 0 && tail < 5 {
 		end -= int(tail)
 	}
 	if _, err := c.rw.Write(data[w:end]); err != nil {
 		return 0, err
 	}
-	c.bheld = append(c.bheld[:0], data[end:]...)
+	c.g.bheld = append(c.g.bheld[:0], data[end:]...)
 	return len(p), nil
 }
 
@@ -208,32 +208,32 @@ func (c *conn) writeGated(p []byte) (int, error) {
 func (c *conn) dropAnswer(typ byte) bool {
 	switch typ {
 	case 'Z':
-		if !c.sawStartup {
-			c.sawStartup = true
+		if !c.g.sawStartup {
+			c.g.sawStartup = true
 			return false
 		}
-		c.rfqs++
-		c.parsed, c.bound = 0, 0
-		c.stripMu.Lock()
-		for len(c.strips) > 0 && c.strips[0].sync <= c.rfqs {
-			c.strips = c.strips[1:]
+		c.g.rfqs++
+		c.g.parsed, c.g.bound = 0, 0
+		c.g.stripMu.Lock()
+		for len(c.g.strips) > 0 && c.g.strips[0].sync <= c.g.rfqs {
+			c.g.strips = c.g.strips[1:]
 		}
-		c.stripMu.Unlock()
+		c.g.stripMu.Unlock()
 		return false
 	case '1':
-		c.parsed++
+		c.g.parsed++
 	case '2':
-		c.bound++
+		c.g.bound++
 	default:
 		return false
 	}
-	c.stripMu.Lock()
-	defer c.stripMu.Unlock()
-	for _, st := range c.strips {
-		if st.sync != c.rfqs+1 {
+	c.g.stripMu.Lock()
+	defer c.g.stripMu.Unlock()
+	for _, st := range c.g.strips {
+		if st.sync != c.g.rfqs+1 {
 			break
 		}
-		if (typ == '1' && st.parse == c.parsed) || (typ == '2' && st.bind == c.bound) {
+		if (typ == '1' && st.parse == c.g.parsed) || (typ == '2' && st.bind == c.g.bound) {
 			return true
 		}
 	}

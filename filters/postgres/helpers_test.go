@@ -114,8 +114,8 @@ func session(t testing.TB, f *Filter, s *filters.Session, client, server, late [
 	}
 	if len(late) > 0 {
 		fc.in = bytes.NewReader(late)
-		if c, ok := c.(*conn); ok {
-			c.hold.Fail(nil) // the fake's first EOF was sticky on the gated path
+		if c, ok := c.(*conn); ok && c.g != nil {
+			c.g.hold.Fail(nil) // the fake's first EOF was sticky on the gated path
 		}
 		if err := drain(); err != nil {
 			return up.Bytes(), fc.out.Bytes(), err

@@ -15,12 +15,13 @@ const parseCacheSize = 4096
 // was cut at max_sql_prefix.
 func (c *conn) query(sql []byte, truncated bool) filters.SQLVerdict {
 	f := c.f
-	if !f.cfg.parseSQL() && !c.gated {
+	gated := c.g != nil
+	if !f.cfg.parseSQL() && !gated {
 		return filters.SQLVerdict{}
 	}
 	if truncated {
 		f.stats.StatementsParseError.Inc()
-		if c.gated { // cannot be checked: refuse rather than guess
+		if gated { // cannot be checked: refuse rather than guess
 			return filters.SQLVerdict{Close: true, Policy: "sluice.statement_too_long"}
 		}
 		return filters.SQLVerdict{}
@@ -43,14 +44,14 @@ func (c *conn) query(sql []byte, truncated bool) filters.SQLVerdict {
 	if err != nil {
 		f.stats.StatementsParseError.Inc()
 		c.s.Log.Debug("postgres_proxy: cannot parse SQL", "err", err)
-		if c.gated {
+		if gated {
 			return filters.SQLVerdict{Deny: true, Policy: "sluice.unparsed_statement"}
 		}
 		return filters.SQLVerdict{}
 	}
 	f.stats.StatementsParsed.Inc()
 	c.s.SetMetadata(MetadataNamespace, meta)
-	if c.gated {
+	if gated {
 		return c.s.CheckSQL(stmts)
 	}
 	return filters.SQLVerdict{}

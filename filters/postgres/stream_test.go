@@ -49,8 +49,11 @@ func TestCopyStreamsBounded(t *testing.T) {
 		if r, b := cn.pair.Frontend.Retained(), f.codec.Bound(); r > b {
 			t.Errorf("gated %v: decoder retains %d bytes, bound %d", gated, r, b)
 		}
-		if cap(cn.held) > 64<<10 {
-			t.Errorf("gated %v: held buffer grew to %d bytes", gated, cap(cn.held))
+		if (cn.g != nil) != gated {
+			t.Errorf("gated %v: gate state %v", gated, cn.g != nil)
+		}
+		if cn.g != nil && cap(cn.g.held) > 64<<10 {
+			t.Errorf("gated %v: held buffer grew to %d bytes", gated, cap(cn.g.held))
 		}
 	}
 }
@@ -88,7 +91,7 @@ func TestGateHoldBoundedByBufferLimit(t *testing.T) {
 			if closed := errors.Is(err, errDenyClose); closed != tc.wantClose {
 				t.Fatalf("forwarded %d bytes, err %v; want close %v", n, err, tc.wantClose)
 			}
-			if held := cap(c.(*conn).held); tc.limit > 0 && held > tc.limit+32<<10 {
+			if held := cap(c.(*conn).g.held); tc.limit > 0 && held > tc.limit+32<<10 {
 				t.Errorf("held buffer grew to %d bytes with a %d-byte limit", held, tc.limit)
 			}
 		})

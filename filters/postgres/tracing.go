@@ -28,7 +28,7 @@ const maxQueuedSpans = 256
 
 func (c *conn) traceFront(m *pg.Message) {
 	sp := c.f.spans
-	if sp == nil {
+	if sp == nil || c.spans == nil {
 		return
 	}
 	var sql []byte
@@ -57,7 +57,7 @@ func (c *conn) traceFront(m *pg.Message) {
 }
 
 func (c *conn) traceBack(m *pg.Message) {
-	if c.f.spans == nil {
+	if c.spans == nil {
 		return
 	}
 	switch m.Kind {

@@ -87,68 +87,90 @@ func (pp *pipe) resumeBulk(fl *ioloop.Flow) (down, up *net.TCPConn, err error) {
 	return down, up, nil
 }
 
+// run moves the bytes until both sides are done, then records how the
+// connection ended. When an event loop moves them and the server lets the
+// terminal detach, run returns at once and the rest runs when the flow ends
+// (flowEnded, from the flow's OnDone): no goroutine waits for an idle flow.
 func (pp *pipe) run(ctx context.Context) {
 	defer pp.containPanic()
 	st := pp.proxy.stats
 	cfg := pp.proxy.cfg
 	fl, herr := pp.handover()
 	pp.fl.Store(fl)
+	var stops []func() // undo the watchers below when the connection ends
 	stopCtx := context.AfterFunc(ctx, func() { pp.abort("drain") })
-	defer stopCtx()
+	stops = append(stops, func() { stopCtx() })
 	if d := cfg.MaxDownstreamConnectionDuration.D(); d > 0 {
 		t := time.AfterFunc(d, func() { st.MaxDuration.Inc(); pp.abort("max_downstream_connection_duration") })
-		defer t.Stop()
+		stops = append(stops, func() { t.Stop() })
 	}
 	if d := cfg.IdleTimeout.D(); d > 0 {
 		pp.idle.start(pp, d)
-		defer pp.idle.stop()
+		stops = append(stops, pp.idle.stop)
 	}
+	if fl != nil && herr == nil && pp.s.Detach() {
+		fl.OnDone(func() {
+			defer pp.s.Finish()
+			defer pp.containPanic()
+			defer runStops(stops)
+			pp.flowEnded(fl)
+		})
+		return
+	}
+	defer runStops(stops)
 
-	// One direction runs on this goroutine, the other on a new one. An
-	// error in either aborts both; otherwise each ends at its EOF.
-	var firstDone atomic.Int32 // 1: upstream→downstream ended first, 2: the other
-	finish := func(fromUpstream bool, err error) {
-		if err != nil {
-			pp.abort(errReason(fromUpstream))
-		}
-		v := int32(2)
-		if fromUpstream {
-			v = 1
-		}
-		firstDone.CompareAndSwap(0, v)
-	}
 	switch {
 	case herr != nil:
 		// An observer failed on bytes it had held back, or the sockets
 		// could not be handed over: as a failed Read.
 		pp.s.Log.Debug("tcp_proxy: handing the connection to an event loop failed", "err", herr)
 		pp.abort(errReason(false))
+		pp.end(0)
 	case fl != nil:
 		<-fl.Done()
-		if fl.Bulk() {
-			down, up, err := pp.resumeBulk(fl)
-			if err != nil {
-				pp.s.Log.Warn("tcp_proxy: taking a bulk transfer back from its event loop failed", "err", err)
-				pp.abort(errReason(false))
-				break
-			}
-			defer down.Close()
-			defer up.Close()
-			pp.copyBoth(finish, down, up)
-			break
-		}
-		if ferr, fromUp := fl.Err(); ferr != nil {
-			var pe *guard.PanicError
-			if errors.As(ferr, &pe) { // an observer's callback panicked in the loop
-				pp.s.Contain(pe)
-			}
-			pp.setReason(errReason(fromUp))
-		}
-		firstDone.Store(fl.First())
+		pp.flowEnded(fl)
 	default:
-		pp.copyBoth(finish, pp.down, pp.up)
+		pp.end(pp.copyBoth(pp.down, pp.up))
 	}
-	upstreamFirst := firstDone.Load() == 1
+}
+
+// runStops runs the watchers' stops, last first (as defers did).
+func runStops(stops []func()) {
+	for i := len(stops) - 1; i >= 0; i-- {
+		stops[i]()
+	}
+}
+
+// flowEnded finishes a connection whose flow an event loop ended or gave
+// back as a bulk transfer (which then goes on here, spliced).
+func (pp *pipe) flowEnded(fl *ioloop.Flow) {
+	if fl.Bulk() {
+		down, up, err := pp.resumeBulk(fl)
+		if err != nil {
+			pp.s.Log.Warn("tcp_proxy: taking a bulk transfer back from its event loop failed", "err", err)
+			pp.abort(errReason(false))
+			pp.end(0)
+			return
+		}
+		defer down.Close()
+		defer up.Close()
+		pp.end(pp.copyBoth(down, up))
+		return
+	}
+	if ferr, fromUp := fl.Err(); ferr != nil {
+		var pe *guard.PanicError
+		if errors.As(ferr, &pe) { // an observer's callback panicked in the loop
+			pp.s.Contain(pe)
+		}
+		pp.setReason(errReason(fromUp))
+	}
+	pp.end(fl.First())
+}
+
+// end records how the connection ended; first says which side reached EOF
+// first (1 upstream, 2 downstream, 0 neither).
+func (pp *pipe) end(first int32) {
+	upstreamFirst := first == 1
 	if upstreamFirst {
 		pp.setReason("upstream_close")
 	} else {
@@ -164,8 +186,21 @@ func (pp *pipe) run(ctx context.Context) {
 	})
 }
 
-// copyBoth moves both directions, one on this goroutine and one on a new one.
-func (pp *pipe) copyBoth(finish func(bool, error), down, up io.ReadWriter) {
+// copyBoth moves both directions, one on this goroutine and one on a new
+// one. An error in either aborts both; otherwise each ends at its EOF. It
+// returns which ended first (1: upstream to downstream, 2: the other).
+func (pp *pipe) copyBoth(down, up io.ReadWriter) int32 {
+	var firstDone atomic.Int32
+	finish := func(fromUpstream bool, err error) {
+		if err != nil {
+			pp.abort(errReason(fromUpstream))
+		}
+		v := int32(2)
+		if fromUpstream {
+			v = 1
+		}
+		firstDone.CompareAndSwap(0, v)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -174,6 +209,7 @@ func (pp *pipe) copyBoth(finish func(bool, error), down, up io.ReadWriter) {
 	}()
 	finish(true, pp.copy(down, up, true))
 	<-done
+	return firstDone.Load()
 }
 
 // containPanic, deferred by each goroutine moving the pipe's bytes, turns a

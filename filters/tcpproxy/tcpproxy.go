@@ -2,9 +2,11 @@
 // downstream connection to a host of a cluster and moves bytes both ways,
 // with half-close, idle and duration limits, and backpressure. Plain TCP
 // connections whose observers can be driven by callbacks go to the server's
-// epoll event loops (proxy/ioloop, from the build environment); the others,
-// and bulk transfers without observers (spliced by the kernel), use a
-// goroutine per direction (pipe.go).
+// epoll event loops (proxy/ioloop, from the build environment), and Serve
+// then returns at once: the connection is finished from the flow's OnDone
+// callback (filters.Session.Detach), so no goroutine waits on an idle
+// connection; the others, and bulk transfers without observers (spliced by
+// the kernel), use a goroutine per direction (pipe.go).
 package tcpproxy
 
 import (

@@ -266,6 +266,8 @@ type Flow struct {
 	err      error // first failure
 	errUp    bool  // it happened moving bytes from upstream
 	first    int32 // 1: upstream reached EOF first, 2: downstream did
+
+	onDone atomic.Pointer[func()] // OnDone's callback until it runs
 }
 
 // dupFD returns a close-on-exec duplicate of c's socket (non-blocking, as
@@ -679,7 +681,7 @@ func (l *evLoop) close(fl *Flow) {
 		}
 		syscall.Close(e.fd)
 	}
-	close(fl.done)
+	fl.ended()
 }
 
 // quiet reports that nothing is pending or half-closed, so the goroutine
@@ -693,7 +695,7 @@ func (l *evLoop) giveBack(fl *Flow) {
 	l.detach(fl, true)
 	fl.bulk = true
 	fl.l.g.bulkBack.Add(1)
-	close(fl.done)
+	fl.ended()
 }
 
 // Abort ends the flow from outside the loop (drain, a timeout).

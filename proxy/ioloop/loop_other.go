@@ -39,6 +39,7 @@ func (*Flow) Done() <-chan struct{}                         { return nil }
 func (*Flow) Err() (error, bool)                            { return nil, false }
 func (*Flow) First() int32                                  { return 0 }
 func (*Flow) Bulk() bool                                    { return false }
+func (*Flow) OnDone(func())                                 {}
 func (*Flow) TakeBack() (*net.TCPConn, *net.TCPConn, error) { return nil, nil, ErrClosed }
 
 func (p *Pause) wake() {}
