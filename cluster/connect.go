@@ -123,6 +123,11 @@ func (u *UpstreamConn) TCP() *net.TCPConn {
 	return t
 }
 
+// SetInner replaces the conn under u with another over the same socket (an
+// event loop that held the socket gives it back as a new conn); its user
+// must not be using u meanwhile.
+func (u *UpstreamConn) SetInner(c net.Conn) { u.Conn = c }
+
 // CloseWrite half-closes the connection when it supports it.
 func (u *UpstreamConn) CloseWrite() error {
 	if cw, ok := u.Conn.(interface{ CloseWrite() error }); ok {

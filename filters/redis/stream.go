@@ -40,8 +40,7 @@ func (c *upConn) beginStream(s *slot, head []byte) error {
 // streamWrite writes part of a streamed command, within op_timeout; a
 // failure closes the connection (the command's slot fails with it).
 func (c *upConn) streamWrite(b []byte) error {
-	c.nc.SetWriteDeadline(time.Now().Add(c.pool.proxy.cfg.Settings.OpTimeout.D()))
-	_, err := c.nc.Write(b)
+	_, err := c.writeOut(b, time.Now().Add(c.pool.proxy.cfg.Settings.OpTimeout.D()))
 	if err != nil {
 		c.endStream()
 		err = fmt.Errorf("redis: writing to %s: %w", c.pool.addr, err)
@@ -59,8 +58,6 @@ func (c *upConn) endStream() {
 		c.mu.Unlock()
 		return
 	}
-	// Cleared before the role goes: the next holder sets its own.
-	c.nc.SetWriteDeadline(time.Time{})
 	c.streaming = false
 	c.releaseWriter()
 	c.mu.Unlock()

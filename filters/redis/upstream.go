@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-proxy/sluice/cluster"
 	"github.com/sluice-proxy/sluice/codec/redis"
 	"github.com/sluice-proxy/sluice/internal/guard"
+	"github.com/sluice-proxy/sluice/proxy/ioloop"
 )
 
 // Replies the proxy makes for upstream trouble, Envoy's texts.
@@ -128,6 +129,17 @@ type upConn struct {
 
 	touched []*client // clients with replies settled by this read; reader only
 
+	// The reader's state, which the reader goroutine and, while an event
+	// loop holds the socket, the loop's thread take turns on (loopup.go).
+	rb      buffer
+	scanned int // bytes of the first reply in rb already scanned
+	sc      redis.ReplyScanner
+	onLoop  bool
+	back    chan upExit
+	// sock is the socket while a loop holds it; c.mu guards its changes
+	// and the writer role its use, as for nc's inner conn.
+	sock *ioloop.Sock
+
 	wake         chan struct{}
 	closed       chan struct{}
 	lastProgress atomic.Int64 // unix nanos of the last reply, or of a send to an idle conn
@@ -135,7 +147,8 @@ type upConn struct {
 }
 
 func newUpConn(hp *hostPool, nc net.Conn) *upConn {
-	c := &upConn{pool: hp, nc: nc, wbuf: newBuffer(keepBatch), wake: make(chan struct{}, 1), closed: make(chan struct{})}
+	c := &upConn{pool: hp, nc: nc, wbuf: newBuffer(keepBatch), wake: make(chan struct{}, 1), closed: make(chan struct{}),
+		rb: newBuffer(keepRead), back: make(chan upExit, 1)}
 	c.writerFree = sync.NewCond(&c.mu)
 	if tc := plainTCP(nc); tc != nil && hp.proxy.cfg.Settings.MaxBufferSizeBeforeFlush == 0 {
 		c.raw, _ = tc.SyscallConn()
@@ -212,7 +225,7 @@ func (c *upConn) flush(maxRounds int) {
 	for round := 1; ; round++ {
 		out := c.wbuf.take()
 		c.mu.Unlock()
-		_, err := c.nc.Write(out)
+		_, err := c.writeOut(out, time.Time{})
 		c.mu.Lock()
 		c.wbuf.put(out)
 		if err != nil {
@@ -254,17 +267,22 @@ func (c *upConn) flushNow() {
 	out := c.wbuf.take()
 	c.mu.Unlock()
 	var n int
-	var werr error
-	err := c.raw.Write(func(fd uintptr) bool {
-		n, werr = syscall.Write(int(fd), out)
-		return true
-	})
-	if werr == syscall.EAGAIN || werr == syscall.EINTR {
-		werr = nil
-	}
-	n = max(n, 0)
-	if err == nil {
-		err = werr
+	var err error
+	if s := c.sock; s != nil { // the writer role makes sock ours to use
+		n, err = s.Write(out)
+	} else {
+		var werr error
+		err = c.raw.Write(func(fd uintptr) bool {
+			n, werr = syscall.Write(int(fd), out)
+			return true
+		})
+		if werr == syscall.EAGAIN || werr == syscall.EINTR {
+			werr = nil
+		}
+		n = max(n, 0)
+		if err == nil {
+			err = werr
+		}
 	}
 	if err == nil && n < len(out) {
 		go c.finishWrite(out, n)
@@ -276,7 +294,7 @@ func (c *upConn) flushNow() {
 // finishWrite writes the rest of a batch a loop began, blocking, and hands
 // on the writer role.
 func (c *upConn) finishWrite(out []byte, from int) {
-	_, err := c.nc.Write(out[from:])
+	_, err := c.writeOut(out[from:], time.Time{})
 	c.afterWrite(out, err)
 }
 
@@ -328,9 +346,12 @@ func (c *upConn) fail(err error) {
 	pending := c.fifo.drain()
 	c.wbuf = buffer{}
 	c.writerFree.Broadcast()
+	c.nc.Close() // under c.mu: a loop giving the socket back swaps nc's inner conn under it
+	if c.sock != nil {
+		c.sock.Shutdown() // the loop finds the end and gives the socket back
+	}
 	c.mu.Unlock()
 	close(c.closed)
-	c.nc.Close()
 	for _, s := range pending {
 		s.complete(replyUpstreamFailure, false)
 	}
@@ -433,36 +454,31 @@ func (c *upConn) hold(max int, d time.Duration) {
 // readLoop frames replies and completes slots in FIFO order, copying each
 // reply once, into its slot.
 func (c *upConn) readLoop() {
-	rb := newBuffer(keepRead)
-	var scanned int // bytes of the first reply in rb already scanned
-	var sc redis.ReplyScanner
 	for {
-		for scanned < rb.len() {
-			n, done, err := sc.Scan(rb.bytes()[scanned:])
-			if err != nil {
-				c.tellClients()
-				c.fail(fmt.Errorf("redis: reply from %s: %w", c.pool.addr, err))
-				return
-			}
-			scanned += n
-			if !done {
-				break
-			}
-			c.lastProgress.Store(time.Now().UnixNano())
-			c.deliver(rb.bytes()[:scanned])
-			rb.consume(scanned)
-			scanned = 0
+		if err := c.scanReplies(); err != nil {
+			c.tellClients()
+			c.fail(fmt.Errorf("redis: reply from %s: %w", c.pool.addr, err))
+			return
 		}
 		c.tellClients()
-		n, err := rb.readFrom(c.nc, c.pool.limit)
+		if c.rb.len() == 0 && c.canLoop() {
+			adopted, alive := c.toLoop()
+			if !alive {
+				return
+			}
+			if adopted {
+				continue
+			}
+		}
+		n, err := c.rb.readFrom(c.nc, c.pool.limit)
 		if err == errFull {
 			// One reply fills the buffer limit: pass it on as it comes.
-			if err := c.streamReply(&sc, &rb, scanned); err != nil {
+			if err := c.streamReply(&c.sc, &c.rb, c.scanned); err != nil {
 				c.tellClients()
 				c.fail(err)
 				return
 			}
-			scanned = 0
+			c.scanned = 0
 			continue
 		}
 		if err != nil && n == 0 {
@@ -470,6 +486,26 @@ func (c *upConn) readLoop() {
 			return
 		}
 	}
+}
+
+// scanReplies frames the complete replies in rb and hands them to their
+// slots; the error is a malformed reply.
+func (c *upConn) scanReplies() error {
+	for c.scanned < c.rb.len() {
+		n, done, err := c.sc.Scan(c.rb.bytes()[c.scanned:])
+		if err != nil {
+			return err
+		}
+		c.scanned += n
+		if !done {
+			return nil
+		}
+		c.lastProgress.Store(time.Now().UnixNano())
+		c.deliver(c.rb.bytes()[:c.scanned])
+		c.rb.consume(c.scanned)
+		c.scanned = 0
+	}
+	return nil
 }
 
 // deliver hands one reply to the oldest slot in flight.
