@@ -32,10 +32,10 @@ listeners:
     filters:
       - redis_proxy:
           stat_prefix: lp
-          settings: {op_timeout: 5s}
+          settings: {op_timeout: 1s}
           prefix_routes: {catch_all_route: {cluster: one}}
 clusters:
-  - {name: one, endpoints: ["`+srv.Addr()+`"]}
+  - {name: one, endpoints: ["`+srv.Addr()+`"], per_connection_buffer_limit_bytes: 65536}
 `, proxy.IOLoops(2))
 	ctr := 0
 	loops := s.Server.Loops()
@@ -82,10 +82,34 @@ clusters:
 	do(":1\r\n", "LPUSH", "q", "v")
 	do("*2\r\n$1\r\nq\r\n$1\r\nv\r\n", "BLPOP", "q", "1")
 
-	// A value four times the buffer limit is streamed by the goroutine.
+	// A value four times the buffer limits is streamed by the goroutines:
+	// the client's (the SET) and the upstream connection's (the reply).
 	big := strings.Repeat("z", 256<<10)
 	do("+OK\r\n", "SET", "big", big)
 	do(fmt.Sprintf("$%d\r\n%s\r\n", len(big), big), "GET", "big")
+	do("$1\r\n1\r\n", "GET", "a")
+
+	// op_timeout while the upstream connection is on a loop: the stopped
+	// server's connection is closed, the request fails, and the next one
+	// goes out on a new connection.
+	srv.Pause()
+	do("-ERR upstream failure\r\n", "GET", "a")
+	srv.Resume()
+	poll.Eventually(t, 10*time.Second, func() bool {
+		fmt.Fprintf(c, "*2\r\n$3\r\nGET\r\n$1\r\na\r\n")
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading: %v", err)
+		}
+		if line == "$1\r\n" {
+			expectRESP(t, br, "1\r\n")
+			return true
+		}
+		return false
+	}, "no reply after the upstream resumed")
+	if n := s.Counter("redis.lp.upstream_rq_timeout"); n == 0 {
+		t.Fatal("upstream_rq_timeout not counted")
+	}
 	do("+OK\r\n", "QUIT")
 	if _, err := br.ReadByte(); err == nil {
 		t.Fatal("the connection stayed open after QUIT")
