@@ -20,3 +20,16 @@ cpu_ticks() {
 
 # cpu_us_per prints microseconds of CPU per unit: cpu_us_per TICKS UNITS.
 cpu_us_per() { echo "$1 $2 $(getconf CLK_TCK)" | awk '{ if ($2 > 0) printf "%.1f\n", $1 * 1e6 / $3 / $2; else print "-" }'; }
+
+# build_sluice puts the sluice binary at $1: the release build of this
+# checkout (cgo Postgres parser), or $SLUICE_BIN when set (an A/B against a
+# binary built from another commit). The scripts pass $SLUICE_FLAGS (e.g.
+# "--io-loops 2") to their default sluice instance only, so that a default
+# can be chosen by running the same script with and without it.
+build_sluice() {
+  if [ -n "${SLUICE_BIN:-}" ]; then
+    cp "$SLUICE_BIN" "$1"
+  else
+    go build -tags pgquery_cgo -o "$1" ./cmd/sluice
+  fi
+}

@@ -18,6 +18,8 @@
 # SLUICE_PPROF=1 also profiles sluice in an extra run of each shape before
 # the measured ones, writes bench/mysql-<test>-<threads>.pprof (admin's
 # /debug/pprof/profile) and prints each profile's top.
+# SLUICE_BIN (a prebuilt binary) and SLUICE_FLAGS (extra flags for the default
+# sluice instance, e.g. "--io-loops 2"): see build_sluice in bench/lib.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-15}
@@ -27,7 +29,8 @@ for b in mariadbd mariadb-install-db mariadb sysbench haproxy; do
   command -v $b >/dev/null || { echo "$b missing: apt-get install mariadb-server mariadb-client sysbench haproxy" >&2; exit 1; }
 done
 
-go build -tags pgquery_cgo -o "$TMP/sluice" ./cmd/sluice # the release build (cgo Postgres parser)
+source bench/lib.sh
+build_sluice "$TMP/sluice" # the release build, or $SLUICE_BIN
 
 UP=19200 SL=19201 HA=19202 ADM=19203 SL1=19204 ADM1=19205 ST=19206
 USERARG=()
@@ -61,7 +64,7 @@ sed -i "/^clusters:/i\\
     address: 127.0.0.1:$ST\\
     filters:\\
       - tcp_proxy: {stat_prefix: tcponly, cluster: up}" "$TMP/sluice.yaml"
-"$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
+"$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn ${SLUICE_FLAGS:-} &
 PID_SL=$!
 "$TMP/sluice" -c "$TMP/sluice1.yaml" -log-level warn --io-loops 0 &
 PID_SL1=$!
@@ -86,7 +89,6 @@ SB=(sysbench --db-driver=mysql --mysql-host=127.0.0.1 --mysql-user=sb --mysql-pa
 "${SB[@]}" oltp_read_only --mysql-port=$UP --threads=4 prepare >"$TMP/prepare.log"
 "${SB[@]}" oltp_read_only --mysql-port=$UP --threads=16 --time=3 run >/dev/null # warm the buffer pool
 
-source bench/lib.sh # the script runs from the repository root
 # run <port> <test> <threads> [pid] prints "tps qps p95ms cpu_us_per_query"
 # (the CPU of process pid, "-" without one).
 run() {

@@ -19,6 +19,8 @@
 # the shapes named in PPROF_SHAPES, e.g. "S-prepared-c8 S-simple-c16")
 # before the measured ones, writes bench/postgres-<shape>.pprof (admin's
 # /debug/pprof/profile) and prints each profile's top.
+# SLUICE_BIN (a prebuilt binary) and SLUICE_FLAGS (extra flags for the default
+# sluice instance, e.g. "--io-loops 2"): see build_sluice in bench/lib.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-15}
@@ -34,7 +36,8 @@ BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 AS=()
 [ "$(id -u)" = 0 ] && AS=(runuser -u postgres --)
 
-go build -tags pgquery_cgo -o "$TMP/sluice" ./cmd/sluice # the release build (cgo Postgres parser)
+source bench/lib.sh
+build_sluice "$TMP/sluice" # the release build, or $SLUICE_BIN
 
 UP=19300 SL=19301 PB=19302 HA=19303 ADM=19304 ST=19305 SL1=19306 ADM1=19307
 mkdir "$TMP/pg"
@@ -60,7 +63,7 @@ listeners:
 clusters:
   - {name: pg, endpoints: ["127.0.0.1:$UP"]}
 YAML
-"$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
+"$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn ${SLUICE_FLAGS:-} &
 PID_SL=$!
 # sluice-g: the postgres_proxy listener with the bytes moved by a goroutine
 # per direction instead of the event loops (--io-loops 0).
@@ -116,7 +119,6 @@ for p in $SL $SL1 $ST $PB $HA; do
   for _ in $(seq 100); do psql -h 127.0.0.1 -p $p -U postgres -Atc 'select 1' postgres >/dev/null 2>&1 && break; sleep 0.2; done
 done
 
-source bench/lib.sh # the script runs from the repository root
 PID_PB=$(cat "$TMP/pg/pgbouncer.pid")
 # tps runs pgbench against port $1 with $2 clients and extra args $3 and
 # prints the tps and, given a pid $4, that process's CPU in microseconds per

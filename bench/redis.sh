@@ -7,10 +7,11 @@
 # redis-server redis-tools nutcracker).
 # Besides requests/s it prints each proxy's CPU time per request (µs, from
 # /proc/PID/stat over each run; medians): less sensitive than throughput to
-# a machine busy with other work. SLUICE_BIN=path runs a prebuilt binary
-# (an A/B against another commit) instead of building this checkout.
+# a machine busy with other work.
 # SLUICE_PPROF=1 also writes a 10s CPU profile of sluice under -P 16 load to
 # bench/redis.pprof (admin's /debug/pprof/profile).
+# SLUICE_BIN (a prebuilt binary) and SLUICE_FLAGS (extra flags for the default
+# sluice instance, e.g. "--io-loops 2"): see build_sluice in bench/lib.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}
@@ -21,11 +22,8 @@ for b in redis-server redis-benchmark nutcracker; do
   command -v $b >/dev/null || { echo "$b missing: apt-get install redis-server redis-tools nutcracker" >&2; exit 1; }
 done
 
-if [ -n "${SLUICE_BIN:-}" ]; then
-  cp "$SLUICE_BIN" "$TMP/sluice"
-else
-  go build -tags pgquery_cgo -o "$TMP/sluice" ./cmd/sluice # the release build (cgo Postgres parser)
-fi
+source bench/lib.sh
+build_sluice "$TMP/sluice"
 
 UP=19100 SL=19101 TW=19102 ADM=19103 SL1=19104 ADM1=19105
 redis-server --port $UP --save '' --appendonly no --daemonize no --logfile "$TMP/redis.log" &
@@ -42,7 +40,7 @@ listeners:
 clusters:
   - {name: up, endpoints: ["127.0.0.1:$UP"]}
 YAML
-"$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
+"$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn ${SLUICE_FLAGS:-} &
 SLPID=$!
 # The same config on one core (--concurrency 1, GOMAXPROCS=1), the CPU
 # budget of single-threaded twemproxy.
@@ -66,7 +64,6 @@ for p in $UP $SL $SL1 $TW; do
   for _ in $(seq 50); do redis-cli -p $p ping >/dev/null 2>&1 && break; sleep 0.1; done
 done
 
-source bench/lib.sh # the script runs from the repository root
 # rps runs redis-benchmark and prints the mean requests/s of GET and SET.
 rps() {
   redis-benchmark -h 127.0.0.1 -p "$1" -t get,set -n "$N" -c 50 -P "$2" -q --csv 2>/dev/null |

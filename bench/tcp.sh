@@ -6,6 +6,8 @@
 # the connection-rate load to bench/tcp-connrate.pprof (admin's
 # /debug/pprof/profile) before the measured runs.
 # Needs: go, haproxy (apt-get install haproxy).
+# SLUICE_BIN (a prebuilt binary) and SLUICE_FLAGS (extra flags for the default
+# sluice instance, e.g. "--io-loops 2"): see build_sluice in bench/lib.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
@@ -14,7 +16,8 @@ TMP=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$TMP"' EXIT
 command -v haproxy >/dev/null || { echo "haproxy missing: apt-get install haproxy" >&2; exit 1; }
 
-go build -tags pgquery_cgo -o "$TMP/sluice" ./cmd/sluice # the release build (cgo Postgres parser)
+source bench/lib.sh
+build_sluice "$TMP/sluice" # the release build, or $SLUICE_BIN
 go build -o "$TMP/tcpload" ./bench/tcpload
 
 UP=127.0.0.1:19000 SL=127.0.0.1:19001 HA=127.0.0.1:19002 SLG=127.0.0.1:19003 ADM=127.0.0.1:19004
@@ -28,7 +31,7 @@ listeners:
 clusters:
   - {name: up, endpoints: ["$UP"]}
 YAML
-"$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn &
+"$TMP/sluice" -c "$TMP/sluice.yaml" -log-level warn ${SLUICE_FLAGS:-} &
 # sluice-g: a goroutine per direction, splicing bulk transfers (--io-loops 0).
 sed -e "s/$SL/$SLG/" -e "/^admin:/d" "$TMP/sluice.yaml" > "$TMP/sluice-g.yaml"
 "$TMP/sluice" -c "$TMP/sluice-g.yaml" -log-level warn --io-loops 0 &
@@ -49,7 +52,6 @@ CFG
 haproxy -f "$TMP/haproxy.cfg" -q &
 sleep 1
 
-source bench/lib.sh # the script runs from the repository root
 if [ "${SLUICE_PPROF:-}" = 1 ]; then
   curl -s -o bench/tcp-connrate.pprof "http://$ADM/debug/pprof/profile?seconds=$SECS" &
   "$TMP/tcpload" -mode connrate -addr $SL -c 16 -d ${SECS}s >/dev/null
