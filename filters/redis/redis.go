@@ -16,8 +16,18 @@
 // first; one reader frames replies with codec/redis, completes slots in
 // FIFO order, and after each read writes each touched client's ready
 // replies itself, in one non-blocking write per client. Only what that
-// write cannot take goes to the client's own writer goroutine. A lone
-// request thus costs two goroutine wake-ups, like one event-loop round.
+// write cannot take goes to the client's own writer goroutine.
+//
+// On Linux the server's event loops do most of that (loop.go, loopup.go):
+// a plain TCP client's socket and each upstream socket are adopted by a
+// loop at their first idle moment; the loop reads and routes the ready
+// clients' commands, writes each upstream connection's batch once at the
+// end of its round, and reads replies and writes them to their clients,
+// so an ordinary request never waits for a goroutine, as in twemproxy.
+// What must not run on a loop's thread (dials, full queues, MULTI,
+// blocking and pub/sub commands, values over the buffer limits, errors)
+// goes back to the goroutines above, parked meanwhile, and the socket
+// returns to a loop at its next idle moment.
 //
 // Beyond Envoy: SUBSCRIBE-family and blocking commands pin the client to a
 // dedicated upstream connection (pub/sub until the subscription count is

@@ -1,5 +1,8 @@
 // Package ioloop is the server's epoll event loops, which move the bytes of
-// plain TCP connections the way haproxy and PgBouncer do (see loop_linux.go).
+// plain TCP connections the way haproxy and PgBouncer do (see loop_linux.go),
+// and serve single sockets for terminal filters that own their requests, the
+// way twemproxy does (Sock, sock_linux.go: redis_proxy's clients and
+// upstream connections).
 // The server creates one Group, sized by --io-loops, hands it to filters
 // through their build environment (filters.Env.Loops) and closes it at
 // shutdown; nothing about the loops is process-global, so two servers in
