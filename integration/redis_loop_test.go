@@ -119,7 +119,6 @@ clusters:
 	// finds no connection hands the send to its goroutine, which dials,
 	// and goes back to the loop at once (a dial is no reason to stay).
 	c2, br2, do2 := rawRedis(t, addr)
-	_ = c2
 	before = loops.Adopted()
 	do2("+PONG\r\n", "PING")
 	poll.Eventually(t, 5*time.Second, func() bool { return loops.Adopted() > before }, "the second client was not adopted")

@@ -91,6 +91,7 @@ type client struct {
 	loopServed  int           // commands dispatched on the loop since adoption
 	loopWait    int           // commands to serve before offering the socket again
 	loopBackoff int           // the last such wait
+	loopFull    bool          // set by enqueue on a loop: the queue is full now
 }
 
 func newClient(p *Proxy, s *filters.Session, c filters.Conn) *client {
@@ -214,15 +215,20 @@ func (c *client) tryWrite(b []byte) (int, error) {
 	if s := c.wsock; s != nil {
 		return s.Write(b)
 	}
+	return tryRawWrite(c.raw, b)
+}
+
+// tryRawWrite makes one non-blocking write of b on a Go conn's socket and
+// returns how much the kernel took (a full socket is 0, no error): the
+// direct writes of replies to clients and of batches upstream.
+func tryRawWrite(rc syscall.RawConn, b []byte) (int, error) {
 	var n int
 	var werr error
-	err := c.raw.Write(func(fd uintptr) bool {
+	err := rc.Write(func(fd uintptr) bool {
 		n, werr = syscall.Write(int(fd), b)
 		return true
 	})
-	if n < 0 {
-		n = 0
-	}
+	n = max(n, 0)
 	if err != nil {
 		return n, err
 	}
@@ -298,6 +304,9 @@ func (c *client) enqueue() *slot {
 	}
 	s := newSlot(c)
 	c.queue.push(s)
+	if c.onLoop {
+		c.loopFull = c.full() // the loop gives the client back after this command
+	}
 	c.mu.Unlock()
 	c.p.stats.RqActive.Inc()
 	return s

@@ -198,7 +198,7 @@ func (c *client) forward(cmd redis.Command, ci *redis.CommandInfo, keys []int, c
 // sendSlot sends raw to t's host with s taking the reply; failures complete s.
 func (c *client) sendSlot(t target, raw []byte, s *slot, ci *redis.CommandInfo) {
 	if !c.ready(t.hp) { // on a loop, with no connection to send on yet
-		raw = clone(raw)
+		raw = bytes.Clone(raw)
 		c.later(func() { c.sendSlot(t, raw, s, ci) })
 		return
 	}
@@ -269,7 +269,7 @@ func (c *client) mirror(rt *route, cmd redis.Command, keys []int) {
 // On a loop that may not dial now the send waits for the goroutine.
 func (c *client) mirrorSend(hp *hostPool, h *cluster.Host, raw []byte) {
 	if !c.ready(hp) {
-		raw = clone(raw)
+		raw = bytes.Clone(raw)
 		c.later(func() { c.mirrorSend(hp, h, raw) })
 		return
 	}

@@ -1,7 +1,6 @@
 package redis
 
 import (
-	"bytes"
 	"errors"
 	"net"
 	"syscall"
@@ -61,6 +60,12 @@ func (c *client) canLoop() bool {
 		return false
 	}
 	if c.rd.Buffered() > 0 || c.rd.InBody() || c.loopWait > 0 {
+		return false
+	}
+	c.mu.Lock()
+	full := c.full() // replies are owed up to the bound: wait on the goroutine
+	c.mu.Unlock()
+	if full {
 		return false
 	}
 	_, ok := c.conn.(*net.TCPConn)
@@ -189,7 +194,10 @@ func (c *client) Ready(s *ioloop.Sock, buf []byte) {
 		}
 		c.dispatch(cmd)
 		c.loopServed++
-		if len(c.deferred) > 0 {
+		if len(c.deferred) > 0 || c.loopFull {
+			// A send waits for a dial, or the queue is full: the
+			// goroutine dials, or waits for room before reading on.
+			c.loopFull = false
 			c.leaveLoop(s, loopExit{})
 			return
 		}
@@ -218,14 +226,11 @@ func (c *client) leaveLoop(s *ioloop.Sock, ex loopExit) {
 	c.back <- ex
 }
 
-// loopable reports whether dispatching cmd on a loop cannot block: the
-// queue has room, and the command is neither QUIT nor one of those served
-// on dedicated connections or with waits.
+// loopable reports whether dispatching cmd on a loop cannot block: it is
+// neither QUIT nor one of those served on dedicated connections or with
+// waits. (A full queue is caught by enqueue, which never waits on a loop.)
 func (c *client) loopable(cmd redis.Command) bool {
-	c.mu.Lock()
-	full := c.full()
-	c.mu.Unlock()
-	if full || c.tx != nil {
+	if c.tx != nil {
 		return false
 	}
 	ci := cmd.Info()
@@ -270,7 +275,3 @@ func (c *client) flushDirty() {
 	}
 	c.dirty = c.dirty[:0]
 }
-
-// clone copies raw for a deferred send (raw points into the reader's
-// buffer or scratch, which the next command reuses).
-func clone(raw []byte) []byte { return bytes.Clone(raw) }

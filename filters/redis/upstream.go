@@ -271,18 +271,7 @@ func (c *upConn) flushNow() {
 	if s := c.sock; s != nil { // the writer role makes sock ours to use
 		n, err = s.Write(out)
 	} else {
-		var werr error
-		err = c.raw.Write(func(fd uintptr) bool {
-			n, werr = syscall.Write(int(fd), out)
-			return true
-		})
-		if werr == syscall.EAGAIN || werr == syscall.EINTR {
-			werr = nil
-		}
-		n = max(n, 0)
-		if err == nil {
-			err = werr
-		}
+		n, err = tryRawWrite(c.raw, out)
 	}
 	if err == nil && n < len(out) {
 		go c.finishWrite(out, n)
