@@ -21,6 +21,19 @@ cpu_ticks() {
 # cpu_us_per prints microseconds of CPU per unit: cpu_us_per TICKS UNITS.
 cpu_us_per() { echo "$1 $2 $(getconf CLK_TCK)" | awk '{ if ($2 > 0) printf "%.1f\n", $1 * 1e6 / $3 / $2; else print "-" }'; }
 
+# profile_run ADM SECONDS FILE CMD...: a CPU profile of the sluice whose
+# admin listens on 127.0.0.1:ADM, taken while CMD (a load run) runs, saved
+# to FILE and its top printed.
+profile_run() {
+  local adm=$1 secs=$2 prof=$3
+  shift 3
+  (curl -s -o "$prof" "http://127.0.0.1:$adm/debug/pprof/profile?seconds=$secs" &)
+  "$@" >/dev/null
+  sleep 2
+  echo "== $prof"
+  go tool pprof -top -nodecount=25 "$prof" 2>/dev/null | sed -n '4,32p'
+}
+
 # build_sluice puts the sluice binary at $1: the release build of this
 # checkout (cgo Postgres parser), or $SLUICE_BIN when set (an A/B against a
 # binary built from another commit). The scripts pass $SLUICE_FLAGS (e.g.

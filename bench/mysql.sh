@@ -108,12 +108,7 @@ declare -A R
 SHAPES=(${SHAPES:-oltp_read_only:8 oltp_read_only:16 oltp_point_select:8 oltp_point_select:16})
 if [ "${SLUICE_PPROF:-}" = 1 ]; then
   for shape in "${SHAPES[@]}"; do
-    prof="bench/mysql-${shape/:/-}.pprof"
-    (curl -s -o "$prof" "http://127.0.0.1:$ADM/debug/pprof/profile?seconds=$((SECS - 2))" &)
-    run $SL "${shape%%:*}" "${shape##*:}" >/dev/null
-    sleep 2
-    echo "== $prof"
-    go tool pprof -top -nodecount=25 "$prof" 2>/dev/null | sed -n '4,32p'
+    profile_run $ADM $((SECS - 2)) "bench/mysql-${shape/:/-}.pprof" run $SL "${shape%%:*}" "${shape##*:}"
   done
 fi
 for shape in "${SHAPES[@]}"; do

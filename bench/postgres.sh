@@ -146,12 +146,7 @@ if [ "${SLUICE_PPROF:-}" = 1 ]; then
     IFS=: read -r name c args <<<"$shape"
     case " ${PPROF_SHAPES:-$name} " in *" $name "*) ;; *) continue ;; esac
     [[ $name == S-* ]] || [ -n "${PPROF_SHAPES:-}" ] || continue
-    prof="bench/postgres-$name.pprof"
-    (curl -s -o "$prof" "http://127.0.0.1:$ADM/debug/pprof/profile?seconds=$((SECS - 2))" &)
-    tps $SL "$c" "$args" >/dev/null
-    sleep 2
-    echo "== $prof"
-    go tool pprof -top -nodecount=25 "$prof" 2>/dev/null | sed -n '4,32p'
+    profile_run $ADM $((SECS - 2)) "bench/postgres-$name.pprof" tps $SL "$c" "$args"
   done
 fi
 declare -A R C
