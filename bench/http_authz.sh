@@ -27,24 +27,8 @@ go build -o "$TMP/rlserver" ./bench/rlserver
 
 B=${BASE:-27400}
 UP=$B RD=$((B + 1)) RLS=$((B + 2)) OPAG=$((B + 3)) OPAH=$((B + 4)) ADM=$((B + 9))
-for p in $UP $RD $RLS $OPAG $OPAH $ADM $((B + 10)) $((B + 11)) $((B + 12)) $((B + 13)); do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "port $p is taken: set BASE" >&2; exit 1; fi
-done
-for i in $(seq 164); do echo "sluice authz bench line"; done > "$TMP/body.txt" # about 4 KiB
-cat > "$TMP/nginx.conf" <<CONF
-worker_processes 1;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $TMP; proxy_temp_path $TMP; fastcgi_temp_path $TMP; uwsgi_temp_path $TMP; scgi_temp_path $TMP;
-  keepalive_requests 1000000;
-  default_type text/plain;
-  server { listen 127.0.0.1:$UP; root $TMP; location / { try_files /body.txt =404; } }
-}
-CONF
-nginx -c "$TMP/nginx.conf" -p "$TMP"
+ports_free $UP $RD $RLS $OPAG $OPAH $ADM $((B + 10)) $((B + 11)) $((B + 12)) $((B + 13))
+nginx_body "$TMP" "$UP"
 redis-server --port "$RD" --bind 127.0.0.1 --save '' --appendonly no --daemonize no > "$TMP/redis.log" 2>&1 &
 "$TMP/rlserver" -addr "127.0.0.1:$RLS" -redis "127.0.0.1:$RD" > "$TMP/rls.log" 2>&1 &
 cat > "$TMP/policy.rego" <<'REGO'

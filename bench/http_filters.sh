@@ -24,24 +24,8 @@ go build -o "$TMP/sluice" ./cmd/sluice
 
 B=${BASE:-27300}
 UP=$B ADM=$((B + 9))
-for p in $UP $ADM $((B + 10)) $((B + 11)) $((B + 12)) $((B + 13)) $((B + 14)); do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "port $p is taken: set BASE" >&2; exit 1; fi
-done
-for i in $(seq 164); do echo "sluice filter bench line"; done > "$TMP/body.txt" # about 4 KiB
-cat > "$TMP/nginx.conf" <<CONF
-worker_processes 1;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $TMP; proxy_temp_path $TMP; fastcgi_temp_path $TMP; uwsgi_temp_path $TMP; scgi_temp_path $TMP;
-  keepalive_requests 1000000;
-  default_type text/plain;
-  server { listen 127.0.0.1:$UP; root $TMP; location / { try_files /body.txt =404; } }
-}
-CONF
-nginx -c "$TMP/nginx.conf" -p "$TMP"
+ports_free $UP $ADM $((B + 10)) $((B + 11)) $((B + 12)) $((B + 13)) $((B + 14))
+nginx_body "$TMP" "$UP"
 
 # One listener per case, same route and cluster.
 listener() { # listener NAME PORT FILTERS

@@ -46,3 +46,32 @@ build_sluice() {
     go build -tags pgquery_cgo -o "$1" ./cmd/sluice
   fi
 }
+
+# ports_free P...: exits with a message when one of the ports is taken.
+ports_free() {
+  local p
+  for p; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "port $p is taken: set BASE" >&2; exit 1; fi
+  done
+}
+
+# nginx_body DIR PORT: nginx (one worker) serving DIR/body.txt, about
+# 4 KiB, for every path on 127.0.0.1:PORT; its pid is in DIR/nginx.pid.
+nginx_body() {
+  local dir=$1 port=$2 i
+  for i in $(seq 164); do echo "sluice bench body line"; done >"$dir/body.txt"
+  cat >"$dir/nginx.conf" <<CONF
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $dir; proxy_temp_path $dir; fastcgi_temp_path $dir; uwsgi_temp_path $dir; scgi_temp_path $dir;
+  keepalive_requests 1000000;
+  default_type text/plain;
+  server { listen 127.0.0.1:$port; root $dir; location / { try_files /body.txt =404; } }
+}
+CONF
+  nginx -c "$dir/nginx.conf" -p "$dir"
+}
