@@ -92,6 +92,7 @@ type client struct {
 	loopWait    int           // commands to serve before offering the socket again
 	loopBackoff int           // the last such wait
 	loopFull    bool          // set by enqueue on a loop: the queue is full now
+	flushRound  func()        // flushDirty, for Sock.AfterBatch
 }
 
 func newClient(p *Proxy, s *filters.Session, c filters.Conn) *client {

@@ -77,6 +77,9 @@ func (c *client) canLoop() bool {
 // over. A command the loop parsed but left to the goroutine is returned.
 func (c *client) toLoop() (ex loopExit, ok bool, err error) {
 	tc := c.conn.(*net.TCPConn)
+	if c.flushRound == nil {
+		c.flushRound = c.flushDirty // made once: a method value per read would allocate
+	}
 	c.rd.Idle()
 	c.rxUpdate()
 	c.takeWriter()
@@ -205,7 +208,7 @@ func (c *client) Ready(s *ioloop.Sock, buf []byte) {
 	c.rd.Idle()
 	c.rxUpdate()
 	if len(c.dirty) > 0 {
-		s.AfterBatch(c.flushDirty)
+		s.AfterBatch(c.flushRound)
 	}
 }
 
