@@ -22,9 +22,7 @@ go build -o "$TMP/sluice" ./cmd/sluice
 
 B=${BASE:-27400}
 UP=$B NGFWD=$((B + 1)) ADM=$((B + 9)) REV=$((B + 10)) FWD=$((B + 11))
-for p in $UP $NGFWD $ADM $REV $FWD; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "port $p is taken: set BASE" >&2; exit 1; fi
-done
+ports_free $UP $NGFWD $ADM $REV $FWD
 cat > "$TMP/nginx.conf" <<CONF
 worker_processes 1;
 pid $TMP/nginx.pid;
