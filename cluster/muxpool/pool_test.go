@@ -131,7 +131,10 @@ func TestTimeoutRetiresConn(t *testing.T) {
 	if warm.Err != nil {
 		t.Fatal(warm.Err)
 	}
-	slow := p.Send(context.Background(), h, call(func(ctx context.Context, c *calc.CalcClient) { c.Sleep(ctx, 300) }), false, 50*time.Millisecond, nil)
+	// 500 ms against a 2 s sleep: the call is sent well within its timeout
+	// even on a machine busy with CI's parallel packages (50 ms against
+	// 300 ms failed there: the call timed out unsent, so nothing retired).
+	slow := p.Send(context.Background(), h, call(func(ctx context.Context, c *calc.CalcClient) { c.Sleep(ctx, 2000) }), false, 500*time.Millisecond, nil)
 	<-slow.Done
 	if !errors.Is(slow.Err, muxpool.ErrTimeout) {
 		t.Fatalf("slow call: %v, want ErrTimeout", slow.Err)
@@ -144,7 +147,7 @@ func TestTimeoutRetiresConn(t *testing.T) {
 	if n, _ := store.CounterValue("cluster.up.upstream_cx_total"); n != 2 {
 		t.Fatalf("upstream_cx_total %d, want 2 (the timed-out connection retired)", n)
 	}
-	if !poll.Until(5*time.Second, func() bool { v, _ := store.CounterValue("cluster.up.upstream_cx_destroy_local"); return v == 1 }) {
+	if !poll.Until(10*time.Second, func() bool { v, _ := store.CounterValue("cluster.up.upstream_cx_destroy_local"); return v == 1 }) {
 		t.Fatal("the retired connection did not close after its late reply")
 	}
 }
